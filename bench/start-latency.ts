@@ -1,0 +1,103 @@
+// Start latency of `berth run --rm IMAGE true` beside its floors and peers, on this machine.
+// Runs the commands interleaved (A B C … A B C …) so that drift on a shared machine hits all of
+// them alike, and prints medians and paired ratios. Not a test: it asserts nothing.
+//   npm run bench                  (as root; BENCH_RUNS=N to change the number of rounds)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import * as tar from 'tar';
+import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, type TestRoots } from '../test/helpers/env.js';
+
+interface Subject { readonly name: string; readonly argv: readonly string[]; readonly env?: NodeJS.ProcessEnv }
+
+function which(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function timeOnce(s: Subject): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(s.argv[0]!, s.argv.slice(1), { env: s.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${s.name} failed (${r.status}): ${r.stderr?.toString()}`);
+  return ms;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 30);
+  const roots: TestRoots = makeRoots();
+  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  try {
+    makeBusyboxRootfs(rootfs);
+    const file = join(roots.dir, 'busybox.tar');
+    await tar.c({ file, cwd: rootfs }, ['.']);
+    const imp = spawnSync(process.execPath, [berthBin, 'import', file, 'bb'], { env: roots.env });
+    if (imp.status !== 0) throw new Error(`import failed: ${imp.stderr}`);
+    const empty = join(roots.dir, 'empty.js');
+    writeFileSync(empty, '');
+
+    const subjects: Subject[] = [
+      { name: 'node empty.js (Node floor)', argv: [process.execPath, empty] },
+      { name: 'berth --version', argv: [process.execPath, berthBin, '--version'], env: roots.env },
+      { name: 'unshare -fpmiun --mount-proc true', argv: ['unshare', '-fpmiun', '--mount-proc', 'true'] },
+      { name: 'berth run --rm bb true', argv: [process.execPath, berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
+    ];
+    if (which('crun')) {
+      // crun on the same busybox rootfs, with its default spec (namespaces as berth's).
+      const bundle = join(roots.dir, 'crun-bundle');
+      spawnSync('mkdir', ['-p', bundle]);
+      spawnSync('cp', ['-a', rootfs, join(bundle, 'rootfs')]);
+      spawnSync('crun', ['spec'], { cwd: bundle });
+      const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+      spec.process.terminal = false;
+      spec.process.args = ['true'];
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+      subjects.push({ name: 'crun run (same rootfs)', argv: ['sh', '-c', `crun run --bundle ${bundle} bench-$$ >/dev/null`] });
+    }
+    if (which('docker') && spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) {
+      spawnSync('sh', ['-c', `tar -C ${rootfs} -c . | docker import - berth-bench-bb:latest`], { stdio: 'ignore' });
+      subjects.push({ name: 'docker run --rm (same rootfs)', argv: ['docker', 'run', '--rm', '--network', 'none', 'berth-bench-bb', 'true'] });
+    }
+
+    for (const s of subjects) timeOnce(s); // warm caches once
+    const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    for (let i = 0; i < runs; i++) for (const s of subjects) samples.get(s.name)!.push(timeOnce(s));
+
+    const nodeFloor = samples.get(subjects[0]!.name)!;
+    const berthRun = samples.get('berth run --rm bb true')!;
+    process.stdout.write(`start latency, ${runs} interleaved rounds (medians, ms)\n`);
+    for (const s of subjects) {
+      const xs = samples.get(s.name)!;
+      const overNode = median(xs.map((x, i) => x - nodeFloor[i]!));
+      const ratioToBerth = median(xs.map((x, i) => x / berthRun[i]!));
+      process.stdout.write(`  ${s.name.padEnd(36)} ${median(xs).toFixed(1).padStart(8)}   (+${overNode.toFixed(1)} over node, paired)   ×${ratioToBerth.toFixed(2)} of berth run (paired)\n`);
+    }
+
+    // Per-container supervisor memory: a detached sleep container's berth-shim RSS.
+    const d = spawnSync(process.execPath, [berthBin, 'run', '-d', 'bb', 'sleep', '60'], { env: roots.env, encoding: 'utf8' });
+    const id = d.stdout.trim();
+    const info = JSON.parse(spawnSync(process.execPath, [berthBin, 'inspect', id], { env: roots.env, encoding: 'utf8' }).stdout)[0];
+    const started = JSON.parse(readFileSync(join(roots.root, 'containers', info.Id, 'started'), 'utf8'));
+    process.stdout.write(`supervisor (berth-shim) RSS with one running container: ${rssKiB(started.shimPid)} KiB\n`);
+    spawnSync(process.execPath, [berthBin, 'rm', '-f', id], { env: roots.env });
+    const shim = join(berthBin, '..', '..', 'native', 'build', 'berth-shim');
+    if (existsSync(shim)) process.stdout.write(`berth-shim binary: ${readFileSync(shim).length} bytes\n`);
+    spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: roots.env });
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+    cleanupRoots(roots);
+  }
+}
+
+await main();

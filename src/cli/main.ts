@@ -1,0 +1,196 @@
+// berth's command line. The only place that decides exit codes and prints errors. Each verb's
+// flags are declared here (cheap); its code is imported only when the verb runs, so that
+// `berth ps` never loads the YAML loader and `berth run` never loads the tar reader.
+import { Command, Option } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { BerthError } from '../lib/errors.js';
+import { resolveRoots } from '../lib/paths.js';
+import type { CliContext } from './context.js';
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+const ctx: CliContext = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  cwd: process.cwd(),
+  roots: resolveRoots(process.env),
+  packageRoot,
+};
+
+let exitCode = 0;
+type Loader = () => Promise<{ default: (opts: any, args: string[], ctx: CliContext) => Promise<number> }>;
+const act = (load: Loader) => async (...params: unknown[]): Promise<void> => {
+  const command = params[params.length - 1] as Command;
+  const mod = await load();
+  exitCode = await mod.default(command.opts(), command.args, ctx);
+};
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const program = new Command('berth')
+  .description('compose-style containers with their own runtime')
+  .enablePositionalOptions()
+  .showHelpAfterError()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .exitOverride();
+program.option('-v, --version', 'print the version');
+
+program.command('run')
+  .description('create and run a new container from an image')
+  .argument('<image>').argument('[command...]')
+  .passThroughOptions()
+  .option('--rm', 'remove the container when it exits')
+  .option('-d, --detach', 'run in the background and print the container id')
+  .option('--name <name>', 'assign a name to the container')
+  .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
+  .option('-w, --workdir <dir>', 'working directory inside the container')
+  .option('-u, --user <user>', 'user name or uid[:gid]')
+  .option('-h, --hostname <name>', 'container host name')
+  .option('--init', 'run an init inside the container that forwards signals and reaps processes')
+  .option('-m, --memory <bytes>', 'memory limit (e.g. 64m)')
+  .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
+  .option('-c, --cpu-shares <n>', 'CPU shares (relative weight)')
+  .option('--cpus <n>', 'number of CPUs (e.g. 0.5)')
+  .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+  .option('--pids-limit <n>', 'tune the container pids limit (-1 for unlimited)')
+  .option('--shm-size <bytes>', 'size of /dev/shm')
+  .option('--stop-signal <signal>', 'signal to stop the container')
+  .option('--stop-timeout <seconds>', 'timeout to stop the container')
+  .option('--entrypoint <cmd>', 'overwrite the default entrypoint of the image')
+  .option('-l, --label <K=V>', 'set metadata on the container (repeatable)', collect)
+  .option('-i, --interactive', 'keep stdin open')
+  .option('-t, --tty', 'allocate a pseudo-tty')
+  .action(act(() => import('./commands/run.js')));
+
+program.command('exec')
+  .description('run a command in a running container')
+  .argument('<container>').argument('<command...>')
+  .passThroughOptions()
+  .option('-d, --detach', 'detached mode: run the command in the background')
+  .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
+  .option('-u, --user <user>', 'user name or uid[:gid]')
+  .option('-w, --workdir <dir>', 'working directory inside the container')
+  .option('-i, --interactive', 'keep stdin open')
+  .option('-t, --tty', 'allocate a pseudo-tty')
+  .action(act(() => import('./commands/exec.js')));
+
+program.command('ps')
+  .description('list containers')
+  .option('-a, --all', 'show all containers (default shows just running)')
+  .option('-q, --quiet', 'only display container ids')
+  .option('--no-trunc', "don't truncate output")
+  .option('--format <format>', "'table' or 'json'")
+  .action(act(() => import('./commands/ps.js')));
+
+program.command('logs')
+  .description('fetch the logs of a container')
+  .argument('<container>')
+  .option('-f, --follow', 'follow log output')
+  .option('-n, --tail <n>', 'number of lines to show from the end of the logs (or "all")')
+  .option('-t, --timestamps', 'show timestamps')
+  .action(act(() => import('./commands/logs.js')));
+
+program.command('stop')
+  .description('stop one or more running containers')
+  .argument('<container...>')
+  .option('-t, --time <seconds>', 'seconds to wait before killing the container')
+  .option('-s, --signal <signal>', 'signal to send to the container')
+  .action(act(() => import('./commands/stop.js')));
+
+program.command('kill')
+  .description('kill one or more running containers')
+  .argument('<container...>')
+  .option('-s, --signal <signal>', 'signal to send to the container', 'KILL')
+  .action(act(() => import('./commands/kill.js')));
+
+program.command('rm')
+  .description('remove one or more containers')
+  .argument('<container...>')
+  .option('-f, --force', 'force the removal of a running container (uses SIGKILL)')
+  .action(act(() => import('./commands/rm.js')));
+
+program.command('inspect')
+  .description('display detailed information on containers or images')
+  .argument('<name...>')
+  .option('--type <type>', "'container' or 'image'")
+  .option('-f, --format <template>', 'not supported yet: prints JSON')
+  .action(act(() => import('./commands/inspect.js')));
+
+program.command('images')
+  .description('list images')
+  .option('-q, --quiet', 'only show image ids')
+  .option('--format <format>', "'table' or 'json'")
+  .action(act(() => import('./commands/images.js')));
+
+program.command('load')
+  .description('load an image from a docker-archive or OCI-layout tar archive')
+  .requiredOption('-i, --input <file>', 'read from a tar archive file')
+  .option('-q, --quiet', 'suppress the load output')
+  .action(act(() => import('./commands/load.js')));
+
+program.command('import')
+  .description('import the contents of a rootfs tarball to create an image')
+  .argument('<file>').argument('[reference]')
+  .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, USER) (repeatable)', collect)
+  .action(act(() => import('./commands/import.js')));
+
+program.command('rmi')
+  .description('remove one or more images')
+  .argument('<image...>')
+  .option('-f, --force', 'force removal of the image')
+  .action(act(() => import('./commands/rmi.js')));
+
+const projectFlags = (c: Command): Command => c
+  .option('-f, --file <file>', 'compose configuration file (repeatable)', collect)
+  .option('-p, --project-name <name>', 'project name')
+  .option('--project-directory <dir>', 'alternate working directory')
+  .option('--env-file <file>', 'alternate environment file (repeatable)', collect)
+  .option('--profile <profile>', 'enable a profile (repeatable)', collect);
+
+projectFlags(program.command('config'))
+  .description('parse, resolve and render the compose file in canonical format')
+  .option('--services', 'print the service names, one per line')
+  .option('--volumes', 'print the volume names, one per line')
+  .option('--profiles', 'print the profile names, one per line')
+  .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .option('-q, --quiet', 'only validate the configuration, print nothing')
+  .action(act(() => import('./commands/config.js')));
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // commander already printed its message (or the help/version)
+      exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 125;
+      if (e.code === 'commander.help') exitCode = 0;
+    } else {
+      exitCode = renderError(err);
+    }
+  }
+  process.exitCode = exitCode;
+}
+
+/** Maps an error to a message and Docker's exit codes: 125 for berth's own failures. */
+function renderError(err: unknown): number {
+  if (err instanceof BerthError) {
+    ctx.stderr.write(`Error: ${err.message}\n`);
+    const details = err.details as { exitCode?: number } | undefined;
+    if (typeof details?.exitCode === 'number') return details.exitCode;
+    if (err.code === 'SPEC' || err.code === 'INVALID_ARGUMENT') return err.code === 'SPEC' ? 15 : 125;
+    if (err.code === 'INTERNAL') {
+      ctx.stderr.write('This is a bug in berth. Please report it with the command you ran and this output:\n');
+      ctx.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    }
+    return 125;
+  }
+  ctx.stderr.write(`Error: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+  ctx.stderr.write('This is a bug in berth. Please report it with the command you ran and this output:\n');
+  ctx.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  return 125;
+}
+
+await main();

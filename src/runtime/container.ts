@@ -1,0 +1,529 @@
+// One container on this host: create, start, stop, kill, remove, inspect, list, exec, logs.
+// The facade the engine (and, until the engine lands, the CLI) uses. It takes every root and
+// every facility as a parameter: the state root, the cgroup driver, the native binaries.
+import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, unlinkSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
+import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
+import { createLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
+import { runAttached, runCaptured, signalProcess, processAlive } from '../sys/spawn.js';
+import type { Sys } from '../sys/sys.js';
+import { MNT_DETACH } from '../sys/sys.js';
+import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
+import { observe, checkTransition, type ContainerRecord, type Observed } from './state.js';
+import { encodeDirectives, launchDirectives, execDirectives, type LaunchSpec } from './shim/protocol.js';
+import { CAP, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
+import { parseSignal } from './signals.js';
+import type { ProcessSpec } from './process-spec.js';
+import { newContainerId, randomName, validateName } from './names.js';
+
+export interface RuntimeOptions {
+  /** BERTH_ROOT: containers/ and overlay2/ live here */
+  readonly root: string;
+  readonly cgroups: CgroupDriver;
+  /** parent of every container cgroup: "<cgroupParent>/<id>" */
+  readonly cgroupParent: string;
+  /** native/build/berth-shim and berth-init */
+  readonly shimPath: string;
+  readonly initPath: string;
+  /** raw syscalls, loaded lazily (only repair paths need them) */
+  readonly sys: () => Promise<Sys>;
+  /** environment for the shim and for on_exit hooks (BERTH_ROOT etc. must reach `berth rm`) */
+  readonly env: NodeJS.ProcessEnv;
+  /** argv of the command that removes a container, for `run -d --rm`: id is appended */
+  readonly autoRemoveCommand: readonly string[];
+  /** host resolv.conf to base the container's on */
+  readonly hostResolvConf?: string;
+}
+
+export interface CreateRequest {
+  /** 64 hex; generated when absent */
+  readonly id?: string;
+  readonly name?: string;
+  readonly imageId: string;
+  readonly imageRef: string;
+  /** the image's layer short links and diff dirs, top-most first */
+  readonly lowerLinks: readonly string[];
+  readonly lowerDirs: readonly string[];
+  readonly process: ProcessSpec;
+  readonly hostname?: string;
+  readonly tty: boolean;
+  readonly openStdin: boolean;
+  readonly init: boolean;
+  readonly autoRemove: boolean;
+  readonly limits: CgroupLimits;
+  readonly shmSize?: number;
+  readonly stopSignal?: string;
+  readonly stopTimeout?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ContainerView {
+  readonly record: ContainerRecord;
+  readonly observed: Observed;
+  readonly bundle: string;
+}
+
+export interface ExecRequest {
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+}
+
+const HOSTS = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+].join('\n') + '\n';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class ContainerRuntime {
+  private readonly containersDir: string;
+  private readonly overlayRoot: string;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.containersDir = join(opts.root, 'containers');
+    this.overlayRoot = join(opts.root, 'overlay2');
+  }
+
+  bundle(id: string): string {
+    return join(this.containersDir, id);
+  }
+
+  // ── lookup ──────────────────────────────────────────────────────────────────────────────
+
+  private records(): ContainerRecord[] {
+    let ids: string[];
+    try { ids = readdirSync(this.containersDir); } catch { return []; }
+    const out: ContainerRecord[] = [];
+    for (const id of ids) {
+      const r = readJson<ContainerRecord>(join(this.containersDir, id, 'config.v2.json'));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  list(): ContainerView[] {
+    return this.records()
+      .map((record) => ({ record, observed: observe(this.bundle(record.id)), bundle: this.bundle(record.id) }))
+      .sort((a, b) => (a.record.created < b.record.created ? 1 : -1));
+  }
+
+  /** By exact name, full id, or unique id prefix — Docker's order. */
+  find(ref: string): ContainerView {
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const all = this.records();
+    const hit = all.find((r) => r.name === name) ?? all.find((r) => r.id === ref);
+    let record = hit;
+    if (!record && /^[0-9a-f]+$/.test(ref)) {
+      const matches = all.filter((r) => r.id.startsWith(ref));
+      if (matches.length > 1) throw new Conflict(`multiple containers found with provided prefix: ${ref}`);
+      record = matches[0];
+    }
+    if (!record) throw new NotFound(`no such container: ${ref}`);
+    return { record, observed: observe(this.bundle(record.id)), bundle: this.bundle(record.id) };
+  }
+
+  imageInUse(imageId: string): boolean {
+    return this.records().some((r) => r.image === imageId);
+  }
+
+  // ── create ──────────────────────────────────────────────────────────────────────────────
+
+  create(req: CreateRequest): ContainerRecord {
+    const records = this.records();
+    const name = req.name !== undefined ? validateName(req.name) : randomName((n) => records.some((r) => r.name === n));
+    const id = req.id ?? newContainerId();
+    this.reserveName(name, id, records);
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new InternalError(`malformed container id ${id}`);
+    const stopSignal = req.stopSignal ?? 'SIGTERM';
+    parseSignal(stopSignal); // reject a bad signal before anything is created
+    const bundle = this.bundle(id);
+    const cgroupName = `${this.opts.cgroupParent}/${id}`;
+    mkdirSync(bundle, { recursive: true, mode: 0o710 });
+    try {
+      const layer = createLayerDir(this.overlayRoot, id, req.lowerLinks);
+      mkdirSync(join(layer.dir, 'work'), { mode: 0o700 });
+      mkdirSync(join(layer.dir, 'merged'), { mode: 0o755 });
+      const hostname = req.hostname && req.hostname !== '' ? req.hostname : id.slice(0, 12);
+      writeFileSync(join(bundle, 'hostname'), `${hostname}\n`);
+      writeFileSync(join(bundle, 'hosts'), HOSTS);
+      writeFileSync(join(bundle, 'resolv.conf'), this.resolvConf());
+      const { warnings } = this.opts.cgroups.create(cgroupName, req.limits);
+      const record: ContainerRecord = {
+        id,
+        name,
+        created: new Date().toISOString(),
+        image: req.imageId,
+        imageRef: req.imageRef,
+        path: req.process.args[0]!,
+        args: req.process.args.slice(1),
+        config: {
+          Hostname: hostname,
+          User: req.process.user,
+          Env: req.process.env,
+          Cmd: req.process.cmd,
+          Entrypoint: req.process.entrypoint,
+          WorkingDir: req.process.cwd,
+          Image: req.imageRef,
+          Labels: req.labels ?? {},
+          StopSignal: stopSignal,
+          StopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+          Tty: req.tty,
+          OpenStdin: req.openStdin,
+        },
+        hostConfig: { AutoRemove: req.autoRemove, Init: req.init, ShmSize: req.shmSize ?? DEFAULT_SHM_SIZE, limits: req.limits },
+        cgroupName,
+        layer: { id, lower: req.lowerDirs },
+      };
+      writeJsonAtomic(join(bundle, 'config.v2.json'), record);
+      if (warnings.length > 0) writeFileSync(join(bundle, 'warnings'), warnings.join('\n') + '\n');
+      return record;
+    } catch (err) {
+      this.removeFiles(id, cgroupName);
+      this.releaseName(name, id);
+      throw err;
+    }
+  }
+
+  /**
+   * Names are claimed with an exclusive create of names/<name> (holding the id), so two berth
+   * processes racing for one name cannot both win. A claim whose container is gone (a crash
+   * between claim and record) is taken over.
+   */
+  private reserveName(name: string, id: string, records: readonly ContainerRecord[]): void {
+    const dir = join(this.opts.root, 'names');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, name);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, id, { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let holder = '';
+      try { holder = readFileSync(file, 'utf8'); } catch { /* released meanwhile */ }
+      if (holder !== '' && (records.some((r) => r.id === holder) || existsSync(this.bundle(holder)))) {
+        throw new Conflict(`the container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+      }
+      rmSync(file, { force: true });
+    }
+    throw new Conflict(`the container name "/${name}" is being claimed by another berth process`);
+  }
+
+  private releaseName(name: string, id: string): void {
+    const file = join(this.opts.root, 'names', name);
+    try {
+      if (readFileSync(file, 'utf8') === id) rmSync(file, { force: true });
+    } catch { /* not ours or gone */ }
+  }
+
+  warnings(id: string): string[] {
+    try { return readFileSync(join(this.bundle(id), 'warnings'), 'utf8').split('\n').filter((l) => l !== ''); } catch { return []; }
+  }
+
+  private resolvConf(): string {
+    let text = '';
+    try { text = readFileSync(this.opts.hostResolvConf ?? '/etc/resolv.conf', 'utf8'); } catch { /* none on the host */ }
+    // Docker drops loopback nameservers: inside the container's own netns they point nowhere.
+    const lines = text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+    if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+    return lines.filter((l, i, a) => !(l === '' && i === a.length - 1)).join('\n') + '\n';
+  }
+
+  // ── start ───────────────────────────────────────────────────────────────────────────────
+
+  private launchSpec(record: ContainerRecord, bundle: string): LaunchSpec {
+    const layerDir = join(this.overlayRoot, record.layer.id);
+    const merged = join(layerDir, 'merged');
+    const lowers = readFileSync(join(layerDir, 'lower'), 'utf8').trim();
+    const placement = this.opts.cgroups.placement(record.cgroupName);
+    return {
+      id: record.id,
+      bundle,
+      overlay: {
+        mountpoint: merged,
+        options: `lowerdir=${lowers},upperdir=${join(layerDir, 'diff')},workdir=${join(layerDir, 'work')}`,
+        chdir: this.overlayRoot,
+      },
+      rootfs: merged,
+      hostname: record.config.Hostname,
+      args: [record.path, ...record.args],
+      env: record.config.Env,
+      cwd: record.config.WorkingDir,
+      user: record.config.User,
+      cgroups: placement.procsDirs,
+      oom: placement.oom,
+      caps: DEFAULT_CAPS.map((c) => CAP[c]),
+      noNewPrivs: true,
+      rlimits: [{ name: 'NOFILE', soft: 1048576, hard: 1048576 }],
+      shmSize: record.hostConfig.ShmSize,
+      masked: MASKED_PATHS,
+      readonly: READONLY_PATHS,
+      binds: [
+        { source: join(bundle, 'hostname'), target: '/etc/hostname', readonly: false },
+        { source: join(bundle, 'hosts'), target: '/etc/hosts', readonly: false },
+        { source: join(bundle, 'resolv.conf'), target: '/etc/resolv.conf', readonly: false },
+      ],
+      init: record.hostConfig.Init ? this.opts.initPath : undefined,
+      tty: record.config.Tty,
+      stdin: record.config.OpenStdin,
+      log: join(bundle, `${record.id}-json.log`),
+      onExit: [],
+    };
+  }
+
+  private prepareStart(view: ContainerView): string {
+    checkTransition(view.record.id, view.observed.status, 'running');
+    for (const f of ['started', 'exited', 'error']) rmSync(join(view.bundle, f), { force: true });
+    const file = join(view.bundle, 'launch');
+    writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle))));
+    return file;
+  }
+
+  /** Starts in the background: returns once the container runs (or failed to start). */
+  async startDetached(ref: string): Promise<ContainerView> {
+    const view = this.find(ref);
+    const file = this.prepareStart(view);
+    if (view.record.hostConfig.AutoRemove) {
+      const spec = readFileSync(file, 'utf8');
+      const hook = [...this.opts.autoRemoveCommand, view.record.id].map((a) => encodeDirectives([['on_exit', a]]).split('\n')[1]).join('\n');
+      writeFileAtomic(file, spec + hook + '\n');
+    }
+    const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
+    if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
+    return this.find(view.record.id);
+  }
+
+  /** Starts attached to this process's stdio; resolves with the container's exit code. */
+  async startAttached(ref: string): Promise<number> {
+    const view = this.find(ref);
+    const file = this.prepareStart(view);
+    const r = await runAttached(this.opts.shimPath, ['run', file], this.opts.env);
+    if (r.code === null) throw new InternalError(`berth-shim was killed by ${r.signal}`);
+    return r.code;
+  }
+
+  // ── stop / kill ─────────────────────────────────────────────────────────────────────────
+
+  private markStoppedByUser(view: ContainerView): void {
+    if (view.record.stoppedByUser) return;
+    writeJsonAtomic(join(view.bundle, 'config.v2.json'), { ...view.record, stoppedByUser: true });
+  }
+
+  /** Waits until the shim has written `exited`; false on timeout. */
+  private async waitExited(bundle: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const o = observe(bundle);
+      if (o.status !== 'running') return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(10);
+    }
+  }
+
+  /** Waits for the supervisor itself to finish (it unmounts the rootfs after the exit record). */
+  private async waitShimGone(view: ContainerView, timeoutMs: number): Promise<void> {
+    const shimPid = view.observed.started?.shimPid;
+    if (!shimPid) return;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && processAlive(shimPid) && isShim(shimPid)) await sleep(10);
+  }
+
+  /** Docker's stop: the stop signal, `timeoutSeconds` of grace, then SIGKILL. */
+  async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<ContainerView> {
+    const view = this.find(ref);
+    if (view.observed.status !== 'running') return view;
+    this.markStoppedByUser(view);
+    const pid = view.observed.started!.pid;
+    const grace = (timeoutSeconds ?? view.record.config.StopTimeout) * 1000;
+    signalProcess(pid, parseSignal(signal ?? view.record.config.StopSignal));
+    if (!(await this.waitExited(view.bundle, grace))) {
+      signalProcess(pid, 9);
+      if (!(await this.waitExited(view.bundle, 10_000))) throw new InternalError(`container ${view.record.id.slice(0, 12)} did not exit after SIGKILL`);
+    }
+    await this.waitShimGone(view, 5_000);
+    return this.find(view.record.id);
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const view = this.find(ref);
+    const sig = parseSignal(signal);
+    if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
+    if (sig === 9 || sig === 15) this.markStoppedByUser(view);
+    signalProcess(view.observed.started!.pid, sig);
+    if (sig === 9) {
+      await this.waitExited(view.bundle, 10_000);
+      await this.waitShimGone(view, 5_000);
+    }
+  }
+
+  // ── remove ──────────────────────────────────────────────────────────────────────────────
+
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<string> {
+    const view = this.find(ref);
+    if (view.observed.status === 'running') {
+      if (!opts.force) {
+        throw new Conflict(`cannot remove container "/${view.record.name}": container is running: stop the container before removing or force remove`);
+      }
+      signalProcess(view.observed.started!.pid, 9);
+      await this.waitExited(view.bundle, 10_000);
+    }
+    await this.waitShimGone(view, 5_000);
+    await this.unmountIfMounted(join(this.overlayRoot, view.record.layer.id, 'merged'));
+    this.removeFiles(view.record.id, view.record.cgroupName);
+    this.releaseName(view.record.name, view.record.id);
+    return view.record.id;
+  }
+
+  /** Repair: a supervisor killed before it could unmount leaves the rootfs mounted. */
+  private async unmountIfMounted(path: string): Promise<void> {
+    let mounts = '';
+    try { mounts = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return; }
+    const escaped = path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+    if (!mounts.split('\n').some((l) => l.split(' ')[4] === escaped)) return;
+    const sys = await this.opts.sys();
+    sys.umount2(path, MNT_DETACH);
+  }
+
+  private removeFiles(id: string, cgroupName: string): void {
+    this.opts.cgroups.remove(cgroupName);
+    removeLayerDir(this.overlayRoot, id);
+    rmSync(this.bundle(id), { recursive: true, force: true });
+  }
+
+  // ── exec ────────────────────────────────────────────────────────────────────────────────
+
+  async exec(ref: string, req: ExecRequest): Promise<number> {
+    const view = this.find(ref);
+    if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
+    const env = [...view.record.config.Env];
+    for (const e of req.env) {
+      const key = e.split('=')[0]!;
+      const at = env.findIndex((x) => x.split('=')[0] === key);
+      if (at >= 0) env[at] = e; else env.push(e);
+    }
+    const file = join(view.bundle, `exec-${randomBytes(8).toString('hex')}.launch`);
+    writeFileAtomic(file, encodeDirectives(execDirectives({
+      pid: view.observed.started!.pid,
+      cgroups: this.opts.cgroups.placement(view.record.cgroupName).procsDirs,
+      args: req.args,
+      env: req.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env,
+      cwd: req.workdir ?? view.record.config.WorkingDir,
+      user: req.user ?? view.record.config.User,
+      caps: DEFAULT_CAPS.map((c) => CAP[c]),
+      noNewPrivs: true,
+      tty: req.tty,
+      stdin: req.stdin,
+    })));
+    try {
+      const r = await runAttached(this.opts.shimPath, ['exec', file], this.opts.env);
+      if (r.code === null) throw new InternalError(`berth-shim exec was killed by ${r.signal}`);
+      return r.code;
+    } finally {
+      try { unlinkSync(file); } catch { /* gone */ }
+    }
+  }
+
+  // ── inspect ─────────────────────────────────────────────────────────────────────────────
+
+  logPath(id: string): string {
+    return join(this.bundle(id), `${id}-json.log`);
+  }
+
+  inspect(ref: string): Record<string, unknown> {
+    const { record: r, observed: o, bundle } = this.find(ref);
+    const layerDir = join(this.overlayRoot, r.layer.id);
+    const oom = o.exited?.oomKilled ?? (this.opts.cgroups.exists(r.cgroupName) ? this.opts.cgroups.oomKilled(r.cgroupName) : false);
+    const l = r.hostConfig.limits;
+    return {
+      Id: r.id,
+      Created: r.created,
+      Path: r.path,
+      Args: r.args,
+      State: {
+        Status: o.status,
+        Running: o.status === 'running',
+        Paused: false,
+        Restarting: false,
+        OOMKilled: oom,
+        Dead: false,
+        Pid: o.status === 'running' ? o.started!.pid : 0,
+        ExitCode: o.exited?.exitCode ?? 0,
+        Error: o.error ?? '',
+        StartedAt: o.started?.startedAt ?? '0001-01-01T00:00:00Z',
+        FinishedAt: o.exited?.finishedAt || '0001-01-01T00:00:00Z',
+      },
+      Image: r.image,
+      ResolvConfPath: join(bundle, 'resolv.conf'),
+      HostnamePath: join(bundle, 'hostname'),
+      HostsPath: join(bundle, 'hosts'),
+      LogPath: this.logPath(r.id),
+      Name: `/${r.name}`,
+      RestartCount: 0,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      HostConfig: {
+        AutoRemove: r.hostConfig.AutoRemove,
+        Init: r.hostConfig.Init,
+        ShmSize: r.hostConfig.ShmSize,
+        NetworkMode: 'none',
+        CpuShares: l.cpuShares ?? 0,
+        NanoCpus: l.cpuQuota && l.cpuPeriod ? Math.round((l.cpuQuota / l.cpuPeriod) * 1e9) : 0,
+        CpuPeriod: l.cpuPeriod ?? 0,
+        CpuQuota: l.cpuQuota ?? 0,
+        CpusetCpus: l.cpusetCpus ?? '',
+        CpusetMems: l.cpusetMems ?? '',
+        Memory: l.memory ?? 0,
+        MemorySwap: l.memorySwap ?? 0,
+        PidsLimit: l.pidsLimit ?? null,
+        CgroupParent: '',
+        Cgroup: r.cgroupName,
+        LogConfig: { Type: 'json-file', Config: {} },
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      },
+      GraphDriver: {
+        Name: 'overlay2',
+        Data: {
+          LowerDir: r.layer.lower.join(':'),
+          UpperDir: join(layerDir, 'diff'),
+          MergedDir: join(layerDir, 'merged'),
+          WorkDir: join(layerDir, 'work'),
+        },
+      },
+      Config: {
+        Hostname: r.config.Hostname,
+        User: r.config.User,
+        Tty: r.config.Tty,
+        OpenStdin: r.config.OpenStdin,
+        Env: r.config.Env,
+        Cmd: r.config.Cmd,
+        Entrypoint: r.config.Entrypoint.length > 0 ? r.config.Entrypoint : null,
+        WorkingDir: r.config.WorkingDir,
+        Image: r.config.Image,
+        Labels: r.config.Labels,
+        StopSignal: r.config.StopSignal,
+        StopTimeout: r.config.StopTimeout,
+      },
+    };
+  }
+}
+
+function isShim(pid: number): boolean {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berth-shim'); } catch { return false; }
+}
+
+/** The shim's exit status for a failed start → a BerthError carrying Docker's exit code. */
+function startError(code: number | null, stderr: string, id: string): BerthError {
+  const message = stderr.trim().replace(/^berth-shim: /, '') || `container ${id.slice(0, 12)} failed to start (status ${code})`;
+  return new BerthError('SYS', message, { exitCode: code ?? 125 });
+}

@@ -1,0 +1,109 @@
+// The launch file berth writes for berth-shim. Mirrors native/src/protocol.h; the format is
+// documented in native/PROTOCOL.md (version 1). One directive per line, TAB-separated fields,
+// with \\, \t and \n escaped in every field.
+
+export const PROTOCOL_VERSION = 1;
+
+export type Directive = readonly [name: string, ...fields: string[]];
+
+export interface LaunchSpec {
+  readonly id: string;
+  readonly bundle: string;
+  readonly overlay?: { readonly mountpoint: string; readonly options: string; readonly chdir: string };
+  readonly rootfs: string;
+  readonly hostname: string;
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly user: string;
+  readonly cgroups: readonly string[];
+  readonly oom?: { readonly file: string; readonly key: string };
+  readonly caps: readonly number[];
+  readonly noNewPrivs: boolean;
+  readonly rlimits: readonly { readonly name: string; readonly soft: number | 'unlimited'; readonly hard: number | 'unlimited' }[];
+  readonly shmSize: number;
+  readonly masked: readonly string[];
+  readonly readonly: readonly string[];
+  readonly binds: readonly { readonly source: string; readonly target: string; readonly readonly: boolean }[];
+  readonly init?: string;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+  readonly log?: string;
+  readonly onExit: readonly string[];
+}
+
+export interface ExecSpec {
+  readonly pid: number;
+  readonly cgroups: readonly string[];
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly user: string;
+  readonly caps: readonly number[];
+  readonly noNewPrivs: boolean;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+}
+
+export function escapeField(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+}
+
+export function unescapeField(s: string): string {
+  return s.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
+}
+
+export function encodeDirectives(directives: readonly Directive[]): string {
+  const lines = [`berth-launch\t${PROTOCOL_VERSION}`];
+  for (const d of directives) lines.push(d.map(escapeField).join('\t'));
+  return lines.join('\n') + '\n';
+}
+
+export function decodeDirectives(text: string): Directive[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const head = lines.shift();
+  if (head !== `berth-launch\t${PROTOCOL_VERSION}`) throw new Error(`not a version ${PROTOCOL_VERSION} launch file`);
+  // Split on unescaped TABs: an escaped TAB is "\t" (two characters), never a raw TAB.
+  return lines.map((line) => line.split('\t').map(unescapeField) as unknown as Directive);
+}
+
+const b = (v: boolean): string => (v ? '1' : '0');
+
+export function launchDirectives(spec: LaunchSpec): Directive[] {
+  const d: Directive[] = [['id', spec.id], ['bundle', spec.bundle]];
+  if (spec.overlay) d.push(['overlay', spec.overlay.mountpoint, spec.overlay.options, spec.overlay.chdir]);
+  d.push(['rootfs', spec.rootfs], ['hostname', spec.hostname]);
+  for (const a of spec.args) d.push(['arg', a]);
+  for (const e of spec.env) d.push(['env', e]);
+  d.push(['cwd', spec.cwd], ['user', spec.user]);
+  for (const c of spec.cgroups) d.push(['cgroup', c]);
+  if (spec.oom) d.push(['oom', spec.oom.file, spec.oom.key]);
+  for (const c of spec.caps) d.push(['cap', String(c)]);
+  d.push(['no_new_privs', b(spec.noNewPrivs)]);
+  for (const r of spec.rlimits) d.push(['rlimit', r.name, String(r.soft), String(r.hard)]);
+  d.push(['shm_size', String(spec.shmSize)]);
+  for (const m of spec.masked) d.push(['mask', m]);
+  for (const r of spec.readonly) d.push(['readonly', r]);
+  for (const bind of spec.binds) d.push(['bind', bind.source, bind.target, bind.readonly ? 'ro' : 'rw']);
+  if (spec.init) d.push(['init', spec.init]);
+  d.push(['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
+  if (spec.log) d.push(['log', spec.log]);
+  for (const a of spec.onExit) d.push(['on_exit', a]);
+  return d;
+}
+
+export function execDirectives(spec: ExecSpec): Directive[] {
+  const d: Directive[] = [['pid', String(spec.pid)]];
+  for (const c of spec.cgroups) d.push(['cgroup', c]);
+  for (const a of spec.args) d.push(['arg', a]);
+  for (const e of spec.env) d.push(['env', e]);
+  d.push(['cwd', spec.cwd], ['user', spec.user]);
+  for (const c of spec.caps) d.push(['cap', String(c)]);
+  d.push(['no_new_privs', b(spec.noNewPrivs)], ['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
+  return d;
+}
+
+/** What the shim writes into the bundle. */
+export interface StartedRecord { readonly pid: number; readonly shimPid: number; readonly startedAt: string }
+export interface ExitedRecord { readonly exitCode: number; readonly signal: number; readonly oomKilled: boolean; readonly finishedAt: string }

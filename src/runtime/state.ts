@@ -1,0 +1,97 @@
+// A container's lifecycle: what is stored (the record, written by berth) and what is observed
+// (the shim's `started`/`exited` files and whether the shim still lives). Status is derived, not
+// stored, so a crash between two writes can never leave a status that lies.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Conflict } from '../lib/errors.js';
+import { readJson } from '../lib/atomic.js';
+import { processAlive } from '../sys/spawn.js';
+import type { ExitedRecord, StartedRecord } from './shim/protocol.js';
+import type { CgroupLimits } from './cgroups/driver.js';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
+
+/** Legal moves between statuses (runc's and Docker's lifecycle). */
+const TRANSITIONS: Readonly<Record<ContainerStatus, readonly ContainerStatus[]>> = {
+  created: ['running', 'exited', 'removing'],
+  running: ['paused', 'exited', 'restarting'],
+  paused: ['running', 'exited'],
+  restarting: ['running', 'exited'],
+  exited: ['running', 'removing', 'restarting'],
+  removing: ['dead'],
+  dead: ['removing'],
+};
+
+export function checkTransition(id: string, from: ContainerStatus, to: ContainerStatus): void {
+  if (!TRANSITIONS[from].includes(to)) throw new Conflict(`container ${id.slice(0, 12)} is ${from}: cannot move to ${to}`);
+}
+
+/** What berth writes once at create time (config.v2.json in the container directory). */
+export interface ContainerRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly created: string;
+  readonly image: string;            // image id (sha256:…)
+  readonly imageRef: string;         // as the user wrote it
+  readonly path: string;             // argv[0]
+  readonly args: readonly string[];  // argv[1..]
+  readonly config: {
+    readonly Hostname: string;
+    readonly User: string;
+    readonly Env: readonly string[];
+    readonly Cmd: readonly string[];
+    readonly Entrypoint: readonly string[];
+    readonly WorkingDir: string;
+    readonly Image: string;
+    readonly Labels: Readonly<Record<string, string>>;
+    readonly StopSignal: string;
+    readonly StopTimeout: number;
+    readonly Tty: boolean;
+    readonly OpenStdin: boolean;
+  };
+  readonly hostConfig: {
+    readonly AutoRemove: boolean;
+    readonly Init: boolean;
+    readonly ShmSize: number;
+    readonly limits: CgroupLimits;
+  };
+  readonly cgroupName: string;
+  readonly layer: { readonly id: string; readonly lower: readonly string[] };
+  /** true once `stop`/`kill` by the user was asked for: restart policies must not undo it */
+  readonly stoppedByUser?: boolean;
+}
+
+export interface Observed {
+  readonly status: ContainerStatus;
+  readonly started?: StartedRecord;
+  readonly exited?: ExitedRecord;
+  readonly error?: string;
+}
+
+/** Reads the shim's files in `bundle` and decides the status. */
+export function observe(bundle: string): Observed {
+  const started = readJson<StartedRecord>(join(bundle, 'started'));
+  const exited = readJson<ExitedRecord>(join(bundle, 'exited'));
+  let error: string | undefined;
+  try { error = readFileSync(join(bundle, 'error'), 'utf8').trim(); } catch { /* none */ }
+  if (exited) return { status: 'exited', started, exited, error };
+  if (started) {
+    if (shimAlive(started.shimPid)) return { status: 'running', started };
+    // The shim died without writing `exited` (SIGKILL, host crash): the container is gone with
+    // it, since its PID 1 dies with the pid namespace's parent only if it was killed too; report
+    // it as exited with Docker's code for an unknown end.
+    return { status: 'exited', started, exited: { exitCode: 255, signal: 0, oomKilled: false, finishedAt: '' }, error: 'supervisor lost' };
+  }
+  // A start that failed before exec leaves the container created, with the error (as Docker does).
+  return { status: 'created', error };
+}
+
+function shimAlive(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    // pid reuse guard: the process must still be a berth-shim.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berth-shim');
+  } catch {
+    return false;
+  }
+}

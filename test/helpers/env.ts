@@ -1,0 +1,113 @@
+// Test roots and the `berth` binary under test. Every integration test runs berth against its
+// own temporary BERTH_ROOT/BERTH_RUN and its own cgroup parent, and checks that nothing leaked.
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, rmdirSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const berthBin = join(repoRoot, 'bin', 'berth');
+
+export interface TestRoots {
+  readonly dir: string;
+  readonly root: string;
+  readonly run: string;
+  readonly cgroupParent: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function makeRoots(): TestRoots {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-test-'));
+  const root = join(dir, 'root');
+  const run = join(dir, 'run');
+  const cgroupParent = `berth-test-${randomBytes(4).toString('hex')}`;
+  return { dir, root, run, cgroupParent, env: { ...process.env, BERTH_ROOT: root, BERTH_RUN: run, BERTH_CGROUP_PARENT: cgroupParent, NO_COLOR: '1' } };
+}
+
+export interface Result { code: number | null; stdout: string; stderr: string }
+
+/** Runs `berth args…` to completion (stdin closed unless `input` is given). */
+export function berth(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`berth ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`)); }, opts.timeoutMs ?? 30_000);
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    if (opts.input !== undefined) child.stdin.end(opts.input); else child.stdin.end();
+  });
+}
+
+/** Like berth() but fails the test unless the exit code is 0; returns stdout. */
+export async function berthOk(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  const r = await berth(roots, args, opts);
+  if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The cgroup hierarchies of this host (v1 controller dirs, or the v2 root). */
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (sep < 0) continue;
+    if (f[sep + 1] === 'cgroup' || f[sep + 1] === 'cgroup2') out.push(f[4]!);
+  }
+  return out;
+}
+
+/** What berth may have left on the host for these roots: mounts, cgroups, processes. */
+export function leftovers(roots: TestRoots): string[] {
+  const found: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp && mp.startsWith(roots.dir)) found.push(`mount ${mp}`);
+  }
+  for (const d of cgroupDirs()) {
+    const p = join(d, roots.cgroupParent);
+    if (existsSync(p)) for (const child of readdirSync(p, { withFileTypes: true })) if (child.isDirectory()) found.push(`cgroup ${join(p, child.name)}`);
+  }
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let cmd = '';
+    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (cmd.includes(roots.dir) && Number(pid) !== process.pid) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+/** Removes the roots and the (empty) cgroup parent dirs; throws if berth left anything behind. */
+export function cleanupRoots(roots: TestRoots): void {
+  const left = leftovers(roots);
+  for (const d of cgroupDirs()) {
+    const p = join(d, roots.cgroupParent);
+    try { rmdirSync(p); } catch { /* absent or still busy: reported below */ }
+  }
+  if (left.length === 0) rmSync(roots.dir, { recursive: true, force: true });
+  if (left.length > 0) throw new Error(`berth left state behind:\n${left.join('\n')}`);
+}
+
+/**
+ * A minimal busybox root filesystem from Debian's busybox-static: /bin/busybox, one symlink per
+ * applet, /etc/passwd and /etc/group with root, nobody and an unprivileged "app" user (1000).
+ */
+export function makeBusyboxRootfs(dir: string): void {
+  const busybox = '/bin/busybox';
+  if (!existsSync(busybox)) throw new Error('busybox-static is not installed (apt-get install busybox-static)');
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'root', 'home/app', 'var', 'proc', 'sys', 'dev']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'bin', 'busybox'), readFileSync(busybox), { mode: 0o755 });
+  const list = spawnSync(busybox, ['--list-full'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '');
+  for (const applet of list) {
+    const target = join(dir, applet);
+    if (applet === 'bin/busybox' || existsSync(target)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    const depth = applet.split('/').length - 1;
+    symlinkSync(`${'../'.repeat(depth)}bin/busybox`, target);
+  }
+  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nwheel:x:10:app\napp:x:1000:\nnogroup:x:65534:\n');
+}

@@ -1,0 +1,88 @@
+// `run -it` and `exec -it` through a real pty, driven by tmux as a person at a terminal would.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import * as tar from 'tar';
+import { makeRoots, berth, berthOk, cleanupRoots, makeBusyboxRootfs, berthBin, type TestRoots } from '../helpers/env.js';
+
+let roots: TestRoots;
+const session = `berth-tty-${process.pid}`;
+const haveTmux = spawnSync('tmux', ['-V']).status === 0;
+
+before(async () => {
+  roots = makeRoots();
+  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
+  try {
+    makeBusyboxRootfs(rootfs);
+    const file = join(roots.dir, 'busybox.tar');
+    await tar.c({ file, cwd: rootfs }, ['.']);
+    await berthOk(roots, ['import', file, 'bb']);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+});
+
+after(async () => {
+  spawnSync('tmux', ['kill-session', '-t', session]);
+  const ids = (await berthOk(roots, ['ps', '-aq', '--no-trunc'])).split('\n').filter((l) => l !== '');
+  if (ids.length > 0) await berthOk(roots, ['rm', '-f', ...ids]);
+  await berthOk(roots, ['rmi', 'bb']);
+  cleanupRoots(roots);
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function tmux(...args: string[]): string {
+  const r = spawnSync('tmux', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function screenShows(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const screen = tmux('capture-pane', '-p', '-t', session);
+    if (pattern.test(screen)) return screen;
+    if (Date.now() > deadline) throw new Error(`screen never showed ${pattern}:\n${screen}`);
+    await sleep(50);
+  }
+}
+
+function startInTmux(command: string): void {
+  const env = Object.entries(roots.env).filter(([k]) => k.startsWith('BERTH_')).map(([k, v]) => `${k}=${v}`).join(' ');
+  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env ${env} ${process.execPath} ${berthBin} ${command}; echo "exited:$?"; sleep 30`);
+}
+
+test('run -it gives an interactive shell on a real pty: raw mode, window size, Ctrl-C and Ctrl-D reach the container', { skip: !haveTmux && 'tmux is not installed' }, async () => {
+  startInTmux('run -it --rm bb sh');
+  await screenShows(/# $/m);
+  tmux('send-keys', '-t', session, 'tty; stty size; echo $((6*7))', 'Enter');
+  const screen = await screenShows(/^42\s*$/m);
+  assert.match(screen, /^\/dev\/pts\/0\s*$/m, 'stdin is a pty inside the container');
+  const size = tmux('display-message', '-p', '-t', session, '#{pane_height} #{pane_width}').trim();
+  assert.match(screen, new RegExp(`^${size}\\s*$`, 'm'), 'the window size follows the terminal');
+  tmux('send-keys', '-t', session, 'sleep 100', 'Enter');
+  await sleep(300);
+  tmux('send-keys', '-t', session, 'C-c');
+  tmux('send-keys', '-t', session, 'echo after-interrupt', 'Enter');
+  await screenShows(/^after-interrupt\s*$/m);
+  tmux('send-keys', '-t', session, 'C-d');
+  await screenShows(/exited:0/);
+  tmux('kill-session', '-t', session);
+});
+
+test('exec -it opens a shell on a pty inside a running container', { skip: !haveTmux && 'tmux is not installed' }, async () => {
+  await berthOk(roots, ['run', '-d', '--name', 'ttyhost', '--hostname', 'ttybox', 'bb', 'sleep', '100']);
+  startInTmux('exec -it ttyhost sh');
+  await screenShows(/# $/m);
+  tmux('send-keys', '-t', session, 'hostname; tty', 'Enter');
+  const screen = await screenShows(/^\/dev\/pts\/\d+\s*$/m);
+  assert.match(screen, /^ttybox\s*$/m);
+  tmux('send-keys', '-t', session, 'exit 5', 'Enter');
+  await screenShows(/exited:5/);
+  tmux('kill-session', '-t', session);
+  assert.equal((await berth(roots, ['rm', '-f', 'ttyhost'])).code, 0);
+});
