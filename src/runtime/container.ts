@@ -242,7 +242,7 @@ export class ContainerRuntime {
 
   // ── start ───────────────────────────────────────────────────────────────────────────────
 
-  private launchSpec(record: ContainerRecord, bundle: string): LaunchSpec {
+  private launchSpec(record: ContainerRecord, bundle: string, onExit: readonly string[]): LaunchSpec {
     const layerDir = join(this.overlayRoot, record.layer.id);
     const merged = join(layerDir, 'merged');
     const lowers = readFileSync(join(layerDir, 'lower'), 'utf8').trim();
@@ -265,7 +265,9 @@ export class ContainerRuntime {
       oom: placement.oom,
       caps: DEFAULT_CAPS.map((c) => CAP[c]),
       noNewPrivs: true,
-      rlimits: [{ name: 'NOFILE', soft: 1048576, hard: 1048576 }],
+      // No rlimit is imposed by default: the container inherits the caller's, as Docker's
+      // containers inherit the daemon's. (--ulimit will add entries here.)
+      rlimits: [],
       shmSize: record.hostConfig.ShmSize,
       masked: MASKED_PATHS,
       readonly: READONLY_PATHS,
@@ -278,27 +280,24 @@ export class ContainerRuntime {
       tty: record.config.Tty,
       stdin: record.config.OpenStdin,
       log: join(bundle, `${record.id}-json.log`),
-      onExit: [],
+      onExit,
     };
   }
 
-  private prepareStart(view: ContainerView): string {
+  private prepareStart(view: ContainerView, onExit: readonly string[] = []): string {
     checkTransition(view.record.id, view.observed.status, 'running');
     for (const f of ['started', 'exited', 'error']) rmSync(join(view.bundle, f), { force: true });
     const file = join(view.bundle, 'launch');
-    writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle))));
+    writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle, onExit))));
     return file;
   }
 
   /** Starts in the background: returns once the container runs (or failed to start). */
   async startDetached(ref: string): Promise<ContainerView> {
     const view = this.find(ref);
-    const file = this.prepareStart(view);
-    if (view.record.hostConfig.AutoRemove) {
-      const spec = readFileSync(file, 'utf8');
-      const hook = [...this.opts.autoRemoveCommand, view.record.id].map((a) => encodeDirectives([['on_exit', a]]).split('\n')[1]).join('\n');
-      writeFileAtomic(file, spec + hook + '\n');
-    }
+    // Detached, nobody waits for the exit: the supervisor runs `berth rm` itself (Docker's --rm).
+    const onExit = view.record.hostConfig.AutoRemove ? [...this.opts.autoRemoveCommand, view.record.id] : [];
+    const file = this.prepareStart(view, onExit);
     const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
     if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
     return this.find(view.record.id);

@@ -1,11 +1,37 @@
-// `berth config`: load, validate and print the normalized project (stub until the loader lands).
+// `berth config`: load, validate and print the normalized project (like `docker compose config`).
+// Exit 0 when valid; a SpecError (rendered by cli/main) otherwise.
 import type { CliContext } from '../context.js';
+import { loadProject } from '../../spec/index.js';
+import { renderProject } from '../../spec/render.js';
 
 export interface ConfigOptions {
   file?: string[]; projectName?: string; projectDirectory?: string; envFile?: string[]; profile?: string[];
   services?: boolean; volumes?: boolean; profiles?: boolean; format?: 'yaml' | 'json'; quiet?: boolean;
 }
 
-export default async function config(_opts: ConfigOptions, _args: string[], _ctx: CliContext): Promise<number> {
+export default async function config(opts: ConfigOptions, _args: string[], ctx: CliContext): Promise<number> {
+  const stdin = opts.file?.includes('-') ? await readAll(ctx.stdin) : undefined;
+  const { project, warnings } = await loadProject({
+    ...(opts.file ? { files: opts.file } : {}),
+    ...(opts.projectName !== undefined ? { projectName: opts.projectName } : {}),
+    ...(opts.projectDirectory !== undefined ? { projectDirectory: opts.projectDirectory } : {}),
+    ...(opts.envFile ? { envFiles: opts.envFile } : {}),
+    ...(opts.profile ? { profiles: opts.profile } : {}),
+    ...(stdin !== undefined ? { stdin } : {}),
+    env: ctx.env,
+    cwd: ctx.cwd,
+  });
+  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
+  if (opts.quiet) return 0;
+  if (opts.services) { ctx.stdout.write(Object.keys(project.services).map((s) => s + '\n').join('')); return 0; }
+  if (opts.volumes) { ctx.stdout.write(Object.keys(project.volumes).map((s) => s + '\n').join('')); return 0; }
+  if (opts.profiles) { ctx.stdout.write(project.all_profiles.map((s) => s + '\n').join('')); return 0; }
+  ctx.stdout.write(renderProject(project, opts.format ?? 'yaml'));
   return 0;
+}
+
+async function readAll(s: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }

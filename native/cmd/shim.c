@@ -1,0 +1,75 @@
+/* berth-shim: the per-container runtime process. See native/PROTOCOL.md.
+ *
+ *   berth-shim run [--detach] <launch-file>
+ *   berth-shim exec <launch-file>
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "protocol.h"
+#include "supervise.h"
+
+#define EXIT_USAGE 125
+
+static int usage(void) {
+  static const char text[] = "usage: berth-shim run [--detach] <launch-file>\n"
+                             "       berth-shim exec <launch-file>\n";
+  (void)!write(2, text, sizeof text - 1);
+  return EXIT_USAGE;
+}
+
+static int load(const char *path, bool exec, bt_launch *launch) {
+  bt_error *err = NULL;
+  int rc = bt_launch_read(path, launch, &err);
+  if (rc == 0)
+    rc = exec ? bt_launch_validate_exec(launch, &err) : bt_launch_validate_run(launch, &err);
+  if (rc < 0) {
+    char msg[1024];
+    bt_error_format(err, msg, sizeof msg);
+    dprintf(2, "berth-shim: %s\n", msg);
+    /* The bundle is only known if parsing got that far; record the failure there too. */
+    if (launch->bundle != NULL) {
+      char line[1100];
+      snprintf(line, sizeof line, "berth-shim: %s", msg);
+      bt_error *werr = NULL;
+      if (bt_write_error(launch->bundle, line, &werr) < 0)
+        bt_error_release(&werr);
+    }
+    bt_error_release(&err);
+    return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3)
+    return usage();
+  bt_launch launch;
+  if (strcmp(argv[1], "run") == 0) {
+    bool detach = false;
+    int i = 2;
+    if (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0) {
+      detach = true;
+      i++;
+    }
+    if (i != argc - 1)
+      return usage();
+    if (load(argv[i], false, &launch) < 0)
+      return EXIT_USAGE;
+    int code = bt_run(&launch, detach);
+    bt_launch_free(&launch);
+    return code;
+  }
+  if (strcmp(argv[1], "exec") == 0) {
+    if (argc != 3)
+      return usage();
+    if (load(argv[2], true, &launch) < 0)
+      return EXIT_USAGE;
+    int code = bt_exec(&launch);
+    bt_launch_free(&launch);
+    return code;
+  }
+  return usage();
+}

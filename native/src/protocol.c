@@ -1,0 +1,483 @@
+/* Launch-file parsing and the bundle records (PROTOCOL.md). */
+#include "protocol.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "syscalls.h"
+
+/* ---- field escaping ---------------------------------------------------------------------- */
+
+char *bt_field_unescape(const char *field, size_t len) {
+  char *out = xmalloc(len + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (field[i] == '\\' && i + 1 < len) {
+      char c = field[++i];
+      out[o++] = c == 't' ? '\t' : c == 'n' ? '\n' : c;
+    } else {
+      out[o++] = field[i];
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+char *bt_field_escape(const char *field) {
+  size_t len = strlen(field);
+  char *out = xmalloc(2 * len + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    switch (field[i]) {
+    case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
+    case '\t': out[o++] = '\\'; out[o++] = 't'; break;
+    case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
+    default: out[o++] = field[i];
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+/* ---- small parsers ----------------------------------------------------------------------- */
+
+static void strv_push(bt_strv *v, char *s) {
+  v->items = xrealloc(v->items, (v->count + 2) * sizeof *v->items);
+  v->items[v->count++] = s;
+  v->items[v->count] = NULL; /* always NULL-terminated: usable as argv/envp */
+}
+
+static void strv_free(bt_strv *v) {
+  for (size_t i = 0; i < v->count; i++)
+    free(v->items[i]);
+  free(v->items);
+  v->items = NULL;
+  v->count = 0;
+}
+
+static int parse_u64(const char *s, unsigned long long *out) {
+  if (*s < '0' || *s > '9')
+    return -1;
+  errno = 0;
+  char *end = NULL;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_bool(const char *s, bool *out) {
+  if (strcmp(s, "0") == 0) {
+    *out = false;
+    return 0;
+  }
+  if (strcmp(s, "1") == 0) {
+    *out = true;
+    return 0;
+  }
+  return -1;
+}
+
+static int parse_rlim(const char *s, rlim_t *out) {
+  if (strcmp(s, "unlimited") == 0) {
+    *out = RLIM_INFINITY;
+    return 0;
+  }
+  unsigned long long v;
+  if (parse_u64(s, &v) < 0)
+    return -1;
+  *out = (rlim_t)v;
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+    {"CPU", RLIMIT_CPU},       {"FSIZE", RLIMIT_FSIZE},         {"DATA", RLIMIT_DATA},
+    {"STACK", RLIMIT_STACK},   {"CORE", RLIMIT_CORE},           {"RSS", RLIMIT_RSS},
+    {"NPROC", RLIMIT_NPROC},   {"NOFILE", RLIMIT_NOFILE},       {"MEMLOCK", RLIMIT_MEMLOCK},
+    {"AS", RLIMIT_AS},         {"LOCKS", RLIMIT_LOCKS},         {"SIGPENDING", RLIMIT_SIGPENDING},
+    {"MSGQUEUE", RLIMIT_MSGQUEUE}, {"NICE", RLIMIT_NICE},       {"RTPRIO", RLIMIT_RTPRIO},
+    {"RTTIME", RLIMIT_RTTIME},
+};
+
+int bt_rlimit_from_name(const char *name) {
+  for (size_t i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
+    if (strcmp(rlimit_names[i].name, name) == 0)
+      return rlimit_names[i].resource;
+  return -1;
+}
+
+/* ---- directives -------------------------------------------------------------------------- */
+
+/* Apply one directive (its fields already unescaped) to the launch. Returns -1 with err set. */
+static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
+  const char *d = f[0];
+  size_t want;
+
+/* Set a single-valued string field; a second occurrence is an error so that two writers
+ * disagreeing cannot silently produce "the last one wins". */
+#define SINGLE(field)                                                                              \
+  do {                                                                                             \
+    if (l->field != NULL)                                                                          \
+      return bt_error_make(err, 0, "directive %s repeated", d);                                    \
+    l->field = take_ptr(f[1]);                                                                     \
+  } while (0)
+
+  if (strcmp(d, "overlay") == 0) want = 4;
+  else if (strcmp(d, "oom") == 0) want = 3;
+  else if (strcmp(d, "rlimit") == 0) want = 4;
+  else if (strcmp(d, "bind") == 0) want = 4;
+  else want = 2;
+  if (n != want)
+    return bt_error_make(err, 0, "directive %s takes %zu field(s), got %zu", d, want - 1, n - 1);
+
+  if (strcmp(d, "id") == 0) SINGLE(id);
+  else if (strcmp(d, "bundle") == 0) SINGLE(bundle);
+  else if (strcmp(d, "rootfs") == 0) SINGLE(rootfs);
+  else if (strcmp(d, "hostname") == 0) SINGLE(hostname);
+  else if (strcmp(d, "cwd") == 0) SINGLE(cwd);
+  else if (strcmp(d, "user") == 0) SINGLE(user);
+  else if (strcmp(d, "init") == 0) SINGLE(init);
+  else if (strcmp(d, "log") == 0) SINGLE(log);
+  else if (strcmp(d, "arg") == 0) strv_push(&l->args, take_ptr(f[1]));
+  else if (strcmp(d, "env") == 0) strv_push(&l->env, take_ptr(f[1]));
+  else if (strcmp(d, "cgroup") == 0) strv_push(&l->cgroups, take_ptr(f[1]));
+  else if (strcmp(d, "mask") == 0) strv_push(&l->masked, take_ptr(f[1]));
+  else if (strcmp(d, "readonly") == 0) strv_push(&l->readonly, take_ptr(f[1]));
+  else if (strcmp(d, "on_exit") == 0) strv_push(&l->on_exit, take_ptr(f[1]));
+  else if (strcmp(d, "overlay") == 0) {
+    if (l->overlay_mountpoint != NULL)
+      return bt_error_make(err, 0, "directive overlay repeated");
+    l->overlay_mountpoint = take_ptr(f[1]);
+    l->overlay_options = take_ptr(f[2]);
+    l->overlay_chdir = take_ptr(f[3]);
+  } else if (strcmp(d, "oom") == 0) {
+    if (l->oom_file != NULL)
+      return bt_error_make(err, 0, "directive oom repeated");
+    l->oom_file = take_ptr(f[1]);
+    l->oom_key = take_ptr(f[2]);
+  } else if (strcmp(d, "cap") == 0) {
+    unsigned long long v;
+    if (parse_u64(f[1], &v) < 0 || v > 63)
+      return bt_error_make(err, 0, "cap: not a capability number: %s", f[1]);
+    l->caps = xrealloc(l->caps, (l->cap_count + 1) * sizeof *l->caps);
+    l->caps[l->cap_count++] = (int)v;
+  } else if (strcmp(d, "no_new_privs") == 0) {
+    if (parse_bool(f[1], &l->no_new_privs) < 0)
+      return bt_error_make(err, 0, "no_new_privs: expected 0 or 1, got %s", f[1]);
+  } else if (strcmp(d, "tty") == 0) {
+    if (parse_bool(f[1], &l->tty) < 0)
+      return bt_error_make(err, 0, "tty: expected 0 or 1, got %s", f[1]);
+  } else if (strcmp(d, "stdin") == 0) {
+    if (parse_bool(f[1], &l->stdin_open) < 0)
+      return bt_error_make(err, 0, "stdin: expected 0 or 1, got %s", f[1]);
+  } else if (strcmp(d, "shm_size") == 0) {
+    if (parse_u64(f[1], &l->shm_size) < 0)
+      return bt_error_make(err, 0, "shm_size: not a number of bytes: %s", f[1]);
+    l->has_shm_size = true;
+  } else if (strcmp(d, "pid") == 0) {
+    unsigned long long v;
+    if (parse_u64(f[1], &v) < 0 || v == 0 || v > INT_MAX)
+      return bt_error_make(err, 0, "pid: not a process id: %s", f[1]);
+    l->pid = (pid_t)v;
+  } else if (strcmp(d, "rlimit") == 0) {
+    int resource = bt_rlimit_from_name(f[1]);
+    if (resource < 0)
+      return bt_error_make(err, 0, "rlimit: unknown resource %s", f[1]);
+    bt_rlimit r = {.resource = resource};
+    if (parse_rlim(f[2], &r.soft) < 0 || parse_rlim(f[3], &r.hard) < 0)
+      return bt_error_make(err, 0, "rlimit %s: bad limit %s %s", f[1], f[2], f[3]);
+    r.name = take_ptr(f[1]);
+    l->rlimits = xrealloc(l->rlimits, (l->rlimit_count + 1) * sizeof *l->rlimits);
+    l->rlimits[l->rlimit_count++] = r;
+  } else if (strcmp(d, "bind") == 0) {
+    bool ro;
+    if (strcmp(f[3], "ro") == 0) ro = true;
+    else if (strcmp(f[3], "rw") == 0) ro = false;
+    else return bt_error_make(err, 0, "bind: expected ro or rw, got %s", f[3]);
+    if (f[2][0] != '/')
+      return bt_error_make(err, 0, "bind: target must be absolute: %s", f[2]);
+    l->binds = xrealloc(l->binds, (l->bind_count + 1) * sizeof *l->binds);
+    l->binds[l->bind_count++] =
+        (bt_bind){.source = take_ptr(f[1]), .target = take_ptr(f[2]), .readonly = ro};
+  } else {
+    /* A newer berth must never run silently with an older shim. */
+    return bt_error_make(err, 0, "unknown directive %s", d);
+  }
+#undef SINGLE
+  return 0;
+}
+
+int bt_launch_parse(const char *text, size_t len, bt_launch *out, bt_error **err) {
+  memset(out, 0, sizeof *out);
+  size_t pos = 0, line_no = 0;
+  while (pos < len) {
+    const char *line = text + pos;
+    const char *nl = memchr(line, '\n', len - pos);
+    size_t line_len = nl ? (size_t)(nl - line) : len - pos;
+    pos += line_len + (nl ? 1 : 0);
+    line_no++;
+
+    /* Split on raw TABs: an escaped TAB is the two characters "\t", never a raw TAB. */
+    char *fields[8] = {0};
+    size_t n = 0;
+    size_t start = 0;
+    int rc = 0;
+    for (size_t i = 0; i <= line_len; i++) {
+      if (i == line_len || line[i] == '\t') {
+        if (n == sizeof fields / sizeof fields[0]) {
+          rc = bt_error_make(err, 0, "too many fields");
+          break;
+        }
+        fields[n++] = bt_field_unescape(line + start, i - start);
+        start = i + 1;
+      }
+    }
+    if (rc == 0) {
+      if (line_no == 1) {
+        char version[16];
+        snprintf(version, sizeof version, "%d", BT_PROTOCOL_VERSION);
+        if (n != 2 || strcmp(fields[0], "berth-launch") != 0 || strcmp(fields[1], version) != 0)
+          rc = bt_error_make(err, 0, "not a version %d launch file", BT_PROTOCOL_VERSION);
+      } else {
+        rc = apply(out, fields, n, err);
+      }
+    }
+    for (size_t i = 0; i < n; i++)
+      free(fields[i]);
+    if (rc < 0) {
+      bt_launch_free(out);
+      return bt_error_wrap(err, "line %zu", line_no);
+    }
+  }
+  if (line_no == 0) {
+    return bt_error_make(err, 0, "empty launch file");
+  }
+  return 0;
+}
+
+int bt_launch_read(const char *path, bt_launch *out, bt_error **err) {
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return bt_error_sys(err, "open launch file %s", path);
+  size_t cap = 4096, len = 0;
+  cleanup_free char *buf = xmalloc(cap);
+  for (;;) {
+    if (len == cap) {
+      if (cap >= (16u << 20))
+        return bt_error_make(err, EFBIG, "read launch file %s", path);
+      cap *= 2;
+      buf = xrealloc(buf, cap);
+    }
+    ssize_t r = read(fd, buf + len, cap - len);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return bt_error_sys(err, "read launch file %s", path);
+    }
+    if (r == 0)
+      break;
+    len += (size_t)r;
+  }
+  if (bt_launch_parse(buf, len, out, err) < 0)
+    return bt_error_wrap(err, "launch file %s", path);
+  return 0;
+}
+
+int bt_launch_validate_run(const bt_launch *l, bt_error **err) {
+  if (l->rootfs == NULL)
+    return bt_error_make(err, 0, "launch file: no rootfs directive");
+  if (l->bundle == NULL)
+    return bt_error_make(err, 0, "launch file: no bundle directive");
+  if (l->args.count == 0)
+    return bt_error_make(err, 0, "launch file: no arg directive");
+  return 0;
+}
+
+int bt_launch_validate_exec(const bt_launch *l, bt_error **err) {
+  if (l->pid == 0)
+    return bt_error_make(err, 0, "exec file: no pid directive");
+  if (l->args.count == 0)
+    return bt_error_make(err, 0, "exec file: no arg directive");
+  return 0;
+}
+
+void bt_launch_free(bt_launch *l) {
+  free(l->id);
+  free(l->bundle);
+  free(l->overlay_mountpoint);
+  free(l->overlay_options);
+  free(l->overlay_chdir);
+  free(l->rootfs);
+  free(l->hostname);
+  strv_free(&l->args);
+  strv_free(&l->env);
+  free(l->cwd);
+  free(l->user);
+  strv_free(&l->cgroups);
+  free(l->oom_file);
+  free(l->oom_key);
+  free(l->caps);
+  for (size_t i = 0; i < l->rlimit_count; i++)
+    free(l->rlimits[i].name);
+  free(l->rlimits);
+  strv_free(&l->masked);
+  strv_free(&l->readonly);
+  for (size_t i = 0; i < l->bind_count; i++) {
+    free(l->binds[i].source);
+    free(l->binds[i].target);
+  }
+  free(l->binds);
+  free(l->init);
+  free(l->log);
+  strv_free(&l->on_exit);
+  memset(l, 0, sizeof *l);
+}
+
+/* ---- serialization (round-trip tests) ---------------------------------------------------- */
+
+typedef struct text {
+  char *buf;
+  size_t len, cap;
+} text;
+
+static void text_add(text *t, const char *s) {
+  size_t n = strlen(s);
+  if (t->len + n + 1 > t->cap) {
+    t->cap = (t->len + n + 1) * 2;
+    t->buf = xrealloc(t->buf, t->cap);
+  }
+  memcpy(t->buf + t->len, s, n + 1);
+  t->len += n;
+}
+
+/* Append one directive line: name, then each field escaped, TAB-separated. */
+static void line(text *t, const char *name, int nfields, ...) {
+  va_list ap;
+  va_start(ap, nfields);
+  text_add(t, name);
+  for (int i = 0; i < nfields; i++) {
+    cleanup_free char *e = bt_field_escape(va_arg(ap, const char *));
+    text_add(t, "\t");
+    text_add(t, e);
+  }
+  va_end(ap);
+  text_add(t, "\n");
+}
+
+static const char *rlim_text(rlim_t v, char *buf, size_t size) {
+  if (v == RLIM_INFINITY)
+    return "unlimited";
+  snprintf(buf, size, "%llu", (unsigned long long)v);
+  return buf;
+}
+
+char *bt_launch_serialize(const bt_launch *l) {
+  text t = {0};
+  char num[32], num2[32];
+  snprintf(num, sizeof num, "%d", BT_PROTOCOL_VERSION);
+  line(&t, "berth-launch", 1, num);
+  if (l->pid != 0) {
+    snprintf(num, sizeof num, "%d", (int)l->pid);
+    line(&t, "pid", 1, num);
+  }
+  if (l->id) line(&t, "id", 1, l->id);
+  if (l->bundle) line(&t, "bundle", 1, l->bundle);
+  if (l->overlay_mountpoint)
+    line(&t, "overlay", 3, l->overlay_mountpoint, l->overlay_options, l->overlay_chdir);
+  if (l->rootfs) line(&t, "rootfs", 1, l->rootfs);
+  if (l->hostname) line(&t, "hostname", 1, l->hostname);
+  for (size_t i = 0; i < l->args.count; i++) line(&t, "arg", 1, l->args.items[i]);
+  for (size_t i = 0; i < l->env.count; i++) line(&t, "env", 1, l->env.items[i]);
+  if (l->cwd) line(&t, "cwd", 1, l->cwd);
+  if (l->user) line(&t, "user", 1, l->user);
+  for (size_t i = 0; i < l->cgroups.count; i++) line(&t, "cgroup", 1, l->cgroups.items[i]);
+  if (l->oom_file) line(&t, "oom", 2, l->oom_file, l->oom_key);
+  for (size_t i = 0; i < l->cap_count; i++) {
+    snprintf(num, sizeof num, "%d", l->caps[i]);
+    line(&t, "cap", 1, num);
+  }
+  line(&t, "no_new_privs", 1, l->no_new_privs ? "1" : "0");
+  for (size_t i = 0; i < l->rlimit_count; i++)
+    line(&t, "rlimit", 3, l->rlimits[i].name, rlim_text(l->rlimits[i].soft, num, sizeof num),
+         rlim_text(l->rlimits[i].hard, num2, sizeof num2));
+  if (l->has_shm_size) {
+    snprintf(num, sizeof num, "%llu", l->shm_size);
+    line(&t, "shm_size", 1, num);
+  }
+  for (size_t i = 0; i < l->masked.count; i++) line(&t, "mask", 1, l->masked.items[i]);
+  for (size_t i = 0; i < l->readonly.count; i++) line(&t, "readonly", 1, l->readonly.items[i]);
+  for (size_t i = 0; i < l->bind_count; i++)
+    line(&t, "bind", 3, l->binds[i].source, l->binds[i].target, l->binds[i].readonly ? "ro" : "rw");
+  if (l->init) line(&t, "init", 1, l->init);
+  line(&t, "tty", 1, l->tty ? "1" : "0");
+  line(&t, "stdin", 1, l->stdin_open ? "1" : "0");
+  if (l->log) line(&t, "log", 1, l->log);
+  for (size_t i = 0; i < l->on_exit.count; i++) line(&t, "on_exit", 1, l->on_exit.items[i]);
+  return t.buf;
+}
+
+/* ---- bundle records ---------------------------------------------------------------------- */
+
+int bt_write_atomic(const char *dir, const char *name, const char *data, size_t len,
+                    bt_error **err) {
+  cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return bt_error_sys(err, "open bundle %s", dir);
+  char tmp[256];
+  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
+  cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return bt_error_sys(err, "create %s/%s", dir, tmp);
+  if (bt_write_all(fd, data, len) < 0)
+    return bt_error_sys(err, "write %s/%s", dir, tmp);
+  if (fsync(fd) < 0)
+    return bt_error_sys(err, "fsync %s/%s", dir, tmp);
+  if (renameat(dirfd, tmp, dirfd, name) < 0)
+    return bt_error_sys(err, "rename %s/%s", dir, name);
+  /* The rename is only durable once the directory entry is: fsync the directory too. */
+  (void)fsync(dirfd);
+  return 0;
+}
+
+int bt_write_started(const char *bundle, pid_t pid, pid_t shim_pid, const char *started_at,
+                     bt_error **err) {
+  char buf[160];
+  int n = snprintf(buf, sizeof buf, "{\"pid\":%d,\"shimPid\":%d,\"startedAt\":\"%s\"}\n", (int)pid,
+                   (int)shim_pid, started_at);
+  return bt_write_atomic(bundle, "started", buf, (size_t)n, err);
+}
+
+int bt_write_exited(const char *bundle, int exit_code, int signal, bool oom_killed,
+                    const char *finished_at, bt_error **err) {
+  char buf[192];
+  int n = snprintf(buf, sizeof buf,
+                   "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n",
+                   exit_code, signal, oom_killed ? "true" : "false", finished_at);
+  return bt_write_atomic(bundle, "exited", buf, (size_t)n, err);
+}
+
+int bt_write_error(const char *bundle, const char *message, bt_error **err) {
+  size_t len = strlen(message);
+  cleanup_free char *buf = xmalloc(len + 2);
+  memcpy(buf, message, len);
+  /* one line: a newline inside the message would break the contract */
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] == '\n')
+      buf[i] = ' ';
+  buf[len] = '\n';
+  return bt_write_atomic(bundle, "error", buf, len + 1, err);
+}

@@ -1,0 +1,105 @@
+/* The launch file (native/PROTOCOL.md, version 1) and the records the shim writes into the
+ * bundle. Mirrors src/runtime/shim/protocol.ts: one message type definition per side. */
+#ifndef BT_PROTOCOL_H
+#define BT_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define BT_PROTOCOL_VERSION 1
+
+/* A growable list of owned strings, in directive order. */
+typedef struct bt_strv {
+  char **items;
+  size_t count;
+} bt_strv;
+
+typedef struct bt_rlimit {
+  int resource;     /* RLIMIT_* value */
+  char *name;       /* as written, without the RLIMIT_ prefix */
+  rlim_t soft, hard; /* RLIM_INFINITY for "unlimited" */
+} bt_rlimit;
+
+typedef struct bt_bind {
+  char *source; /* host path */
+  char *target; /* path inside the container (resolved inside the rootfs) */
+  bool readonly;
+} bt_bind;
+
+/* Everything the launch (run) and exec files can carry; a `run` file uses the first group, an
+ * `exec` file the directives listed in PROTOCOL.md under `exec` (pid, cgroup, arg, env, cwd, user,
+ * cap, no_new_privs, tty, stdin). Absent optional strings are NULL. */
+typedef struct bt_launch {
+  char *id;
+  char *bundle;
+  /* overlay: all three NULL when the rootfs is used as it is */
+  char *overlay_mountpoint, *overlay_options, *overlay_chdir;
+  char *rootfs;
+  char *hostname;
+  bt_strv args; /* argv; at least one */
+  bt_strv env;
+  char *cwd;  /* NULL or "" means "/" */
+  char *user; /* NULL or "" means the image default (root) */
+  bt_strv cgroups;
+  char *oom_file, *oom_key; /* both NULL when absent */
+  /* Capabilities kept in the bounding set. No `cap` line at all means an empty list: every
+   * capability is dropped (what cap_drop: [ALL] produces). */
+  int *caps;
+  size_t cap_count;
+  bool no_new_privs;
+  bt_rlimit *rlimits;
+  size_t rlimit_count;
+  bool has_shm_size;
+  unsigned long long shm_size;
+  bt_strv masked;
+  bt_strv readonly;
+  bt_bind *binds;
+  size_t bind_count;
+  char *init; /* host path of berth-init, bound at /dev/init */
+  bool tty;
+  bool stdin_open;
+  char *log;
+  bt_strv on_exit;
+  pid_t pid; /* exec only: the container's PID 1 as the host sees it; 0 when absent */
+} bt_launch;
+
+/* Parse the text of a launch file. On error the message names the line ("line 7: ..."). */
+int bt_launch_parse(const char *text, size_t len, bt_launch *out, bt_error **err);
+int bt_launch_read(const char *path, bt_launch *out, bt_error **err);
+void bt_launch_free(bt_launch *launch);
+
+/* What each command needs: `run` needs rootfs, bundle and an arg; `exec` needs pid and an arg. */
+int bt_launch_validate_run(const bt_launch *launch, bt_error **err);
+int bt_launch_validate_exec(const bt_launch *launch, bt_error **err);
+
+/* Serialize in the canonical directive order of protocol.ts launchDirectives(); used by the
+ * round-trip test. Returns a malloc'd NUL-terminated string. */
+char *bt_launch_serialize(const bt_launch *launch);
+
+/* Field escaping: "\\" -> backslash, "\t" -> TAB, "\n" -> newline; any other "\x" -> x (as
+ * protocol.ts unescapeField does). */
+char *bt_field_unescape(const char *field, size_t len);
+char *bt_field_escape(const char *field);
+
+/* Map "NOFILE" to RLIMIT_NOFILE etc.; -1 if unknown. */
+int bt_rlimit_from_name(const char *name);
+
+/* Atomic file write into dir: write <dir>/.<name>.tmp, fsync, rename over <dir>/<name>, fsync
+ * the directory. Either the old file or the complete new one exists at every moment. */
+int bt_write_atomic(const char *dir, const char *name, const char *data, size_t len,
+                    bt_error **err);
+
+/* started: {"pid":N,"shimPid":M,"startedAt":"<time>"} */
+int bt_write_started(const char *bundle, pid_t pid, pid_t shim_pid, const char *started_at,
+                     bt_error **err);
+/* exited: {"exitCode":N,"signal":S,"oomKilled":B,"finishedAt":"<time>"} */
+int bt_write_exited(const char *bundle, int exit_code, int signal, bool oom_killed,
+                    const char *finished_at, bt_error **err);
+/* error: one line, the message */
+int bt_write_error(const char *bundle, const char *message, bt_error **err);
+
+#endif

@@ -1,0 +1,59 @@
+/* The container's filesystem view: the overlay (host side, before clone), mount propagation,
+ * /proc and /sys, bind mounts, pivot_root, masked and read-only paths, the working directory.
+ *
+ * Paths inside the rootfs are resolved with openat2(RESOLVE_IN_ROOT) relative to a descriptor of
+ * the rootfs, so a symlink planted in an image ("/etc -> /host/etc") resolves inside the rootfs
+ * and can never make a mount land on the host. Mounts then target "/proc/self/fd/N": mount(2)
+ * follows that magic link to exactly the directory we opened. */
+#ifndef BT_ROOTFS_H
+#define BT_ROOTFS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* chdir(chdir_dir), then mount("overlay", mountpoint, "overlay", 0, options). The options name
+ * the lower dirs by short relative links (l/XXXX) so that the whole option string fits in the
+ * one page mount(2) accepts; they are resolved against the cwd, hence the chdir. */
+int bt_overlay_mount(const char *mountpoint, const char *options, const char *chdir_dir,
+                     bt_error **err);
+/* umount2(MNT_DETACH); an already-unmounted mountpoint is not an error. */
+int bt_overlay_umount(const char *mountpoint, bt_error **err);
+
+/* Make every mount of our (new) mount namespace private, recursively, so that nothing we mount
+ * propagates back to the host, and so pivot_root accepts the tree (it refuses shared mounts). */
+int bt_make_mounts_private(bt_error **err);
+
+/* Bind the rootfs onto itself (pivot_root needs the new root to be a mount point) and return an
+ * O_PATH descriptor of the result in *rootfd. */
+int bt_rootfs_bind_self(const char *rootfs, int *rootfd, bt_error **err);
+
+/* Open path (absolute, read as relative to the rootfs) inside the rootfs, creating missing
+ * directories; with leaf_is_file, the last component is created as an empty file. Returns an
+ * O_PATH descriptor in *fd. */
+int bt_open_in_root(int rootfd, const char *path, bool create, bool leaf_is_file, int *fd,
+                    bt_error **err);
+
+/* mount(source, <path in root>, fstype, flags, data), creating the directory if missing. */
+int bt_mount_in_root(int rootfd, const char *path, const char *source, const char *fstype,
+                     unsigned long flags, const char *data, bt_error **err);
+
+/* Bind a host file or directory at target inside the rootfs (mount point created to match the
+ * source's kind); readonly remounts it read-only. */
+int bt_bind_in_root(int rootfd, const char *source, const char *target, bool readonly,
+                    bt_error **err);
+
+/* Switch the root to rootfd's directory and detach the old root. */
+int bt_pivot_root(int rootfd, bt_error **err);
+
+/* After pivot_root: hide path (/dev/null over a file, an empty read-only tmpfs over a
+ * directory). A missing path is skipped. */
+int bt_mask_path(const char *path, bt_error **err);
+/* After pivot_root: bind path onto itself and remount it read-only. A missing path is skipped. */
+int bt_readonly_path(const char *path, bt_error **err);
+
+/* After pivot_root: chdir(cwd), creating it (mode 0755) if missing, as Docker does. */
+int bt_enter_cwd(const char *cwd, bt_error **err);
+
+#endif

@@ -1,0 +1,569 @@
+/* The order of container setup, from the shim's fork to the container's execve.
+ *
+ * Parent and child talk over a SOCK_SEQPACKET socketpair (one message per send, so records never
+ * merge). Both ends are O_CLOEXEC: when the child's execve succeeds, its end closes and the
+ * parent reads EOF. Before that the child may send a PTY record (the pty master, as SCM_RIGHTS,
+ * because the pty must come from the container's own devpts which only the child can reach) or an
+ * ERROR record (errno, exit code, message) after which it exits. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "devices.h"
+#include "exitcode.h"
+#include "namespaces.h"
+#include "rootfs.h"
+#include "security.h"
+#include "syscalls.h"
+#include "user.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum { RECORD_ERROR = 1, RECORD_PTY = 2 };
+
+typedef struct record {
+  int kind;
+  int errnum;
+  int exit_code;
+  char message[1024];
+} record;
+
+/* ---- child side -------------------------------------------------------------------------- */
+
+/* Report err to the parent and exit with exit_code. Never returns. */
+static void __attribute__((noreturn)) child_fail(int sock, int exit_code, bt_error *err) {
+  record r = {.kind = RECORD_ERROR, .exit_code = exit_code};
+  r.errnum = err ? err->errnum : 0;
+  bt_error_format(err, r.message, sizeof r.message);
+  (void)!send(sock, &r, sizeof r, MSG_NOSIGNAL);
+  _exit(exit_code);
+}
+
+static int send_fd(int sock, int fd, bt_error **err) {
+  record r = {.kind = RECORD_PTY};
+  struct iovec iov = {.iov_base = &r, .iov_len = sizeof r};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+    return bt_error_sys(err, "send pty master");
+  return 0;
+}
+
+/* The shim blocks and ignores signals for its own loop; none of that must reach the container.
+ * Blocked masks and ignored dispositions survive execve, so both are reset here. */
+static void reset_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int sig = 1; sig < NSIG; sig++)
+    signal(sig, SIG_DFL); /* EINVAL for SIGKILL/SIGSTOP and the libc-reserved ones: harmless */
+}
+
+static int dup_stdio(int in, int out, int errfd, bt_error **err) {
+  /* dup2 clears FD_CLOEXEC on the copies, which is what stdio needs. */
+  if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
+    return bt_error_sys(err, "set up stdio");
+  return 0;
+}
+
+/* Docker's PATH lookup (Go's exec.LookPath): a name without '/' is searched in the container
+ * environment's PATH (the default PATH if it has none); the first regular file with any execute
+ * bit wins. Not found anywhere: 127 with Docker's message. */
+static int lookup_path(const char *name, char *const *env, char *out, size_t size,
+                       bt_error **err) {
+  if (strchr(name, '/') != NULL) {
+    snprintf(out, size, "%s", name);
+    return 0;
+  }
+  const char *path = DEFAULT_PATH;
+  for (char *const *e = env; e && *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0)
+      path = *e + 5;
+  while (*name != '\0') {
+    const char *end = strchr(path, ':');
+    size_t len = end ? (size_t)(end - path) : strlen(path);
+    if (len == 0)
+      snprintf(out, size, "./%s", name); /* an empty PATH entry means the cwd */
+    else
+      snprintf(out, size, "%.*s/%s", (int)len, path, name);
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+      return 0;
+    if (end == NULL)
+      break;
+    path = end + 1;
+  }
+  return bt_error_make(err, 0, "exec \"%s\": executable file not found in $PATH", name);
+}
+
+/* envp = the env directives, plus HOME from the user's passwd entry when env has none. */
+static char **build_env(const bt_launch *l, const bt_user *user) {
+  bool has_home = false;
+  for (size_t i = 0; i < l->env.count; i++)
+    if (strncmp(l->env.items[i], "HOME=", 5) == 0)
+      has_home = true;
+  char **envp = xcalloc(l->env.count + 2, sizeof *envp);
+  size_t n = 0;
+  for (size_t i = 0; i < l->env.count; i++)
+    envp[n++] = l->env.items[i];
+  if (!has_home) {
+    size_t len = strlen(user->home) + 6;
+    envp[n] = xmalloc(len);
+    snprintf(envp[n++], len, "HOME=%s", user->home);
+  }
+  envp[n] = NULL;
+  return envp;
+}
+
+/* The steps shared by `run` and `exec` once the process is in its final root: user, session,
+ * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
+static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
+                                                      const char *argv0) {
+  bt_error *err = NULL;
+  bt_user user;
+  /* The container's own files, read after pivot_root/setns: the lookup cannot escape the root. */
+  if (bt_resolve_user(l->user, "/etc/passwd", "/etc/group", &user, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  char **envp = build_env(l, &user);
+
+  /* A new session: the container's PID 1 (or the exec'd process) must not stay in the shim's
+   * session, where the shim's terminal would deliver it job-control signals. */
+  if (setsid() < 0)
+    child_fail(sock, BT_EXIT_SETUP, (bt_error_sys(&err, "setsid"), err));
+  /* With a tty, the pty slave (already on fd 0) becomes the controlling terminal of the new
+   * session; a session leader without one acquires it with TIOCSCTTY. */
+  if (tty && ioctl(0, TIOCSCTTY, 0) < 0)
+    child_fail(sock, BT_EXIT_SETUP, (bt_error_sys(&err, "set controlling terminal"), err));
+
+  for (size_t i = 0; i < l->rlimit_count; i++)
+    if (bt_set_rlimit(l->rlimits[i].resource, l->rlimits[i].name, l->rlimits[i].soft,
+                      l->rlimits[i].hard, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  /* Capabilities before the uid switch: dropping from the bounding set needs CAP_SETPCAP. */
+  if (bt_drop_capabilities(l->caps, l->cap_count, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_switch_user(user.uid, user.gid, user.groups, user.group_count, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (l->no_new_privs && bt_set_no_new_privs(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  umask(022); /* the setup ran with umask 0 so that device modes were exact */
+
+  /* The PATH lookup runs as the container user, so "executable" means executable for it. */
+  char path[4096];
+  if (lookup_path(argv0, envp, path, sizeof path, &err) < 0)
+    child_fail(sock, BT_EXIT_NOT_FOUND, err);
+  /* The parent-death signal guarded the setup (a shim killed mid-setup must not leave a half-made
+   * container); the running container must not die with its supervisor. */
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  execve(path, l->args.items, envp);
+  int saved = errno;
+  bt_error_make(&err, saved, "exec \"%s\"", argv0);
+  child_fail(sock, bt_exit_code_from_exec_errno(saved), err);
+}
+
+/* Everything between clone and exec, in this order. Never returns. */
+static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
+                                                      int out, int errfd) {
+  bt_error *err = NULL;
+  reset_signals();
+  /* Die with the shim while being set up; cleared just before execve. (getppid() cannot detect
+   * a parent that died before the prctl: in a new pid namespace it is 0 either way. The read of
+   * the release byte below covers that case: the parent's end is closed, so it reads EOF.) */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  umask(0);
+  if (!l->tty && dup_stdio(in, out, errfd, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+
+  /* 1. Wait until the parent has written our pid into every cgroup.procs: the cgroup namespace
+   *    created next takes the cgroup we are in *now* as its root. */
+  char go;
+  ssize_t n;
+  do
+    n = read(sock, &go, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1)
+    _exit(BT_EXIT_SETUP); /* the parent gave up (and reports why) */
+  if (bt_unshare_cgroupns(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+
+  /* 2. Mounts. Our mount namespace is a copy of the host's, with the host's propagation: make it
+   *    all private before mounting anything, or our mounts would appear on the host. */
+  if (bt_make_mounts_private(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  cleanup_close int rootfd = -1;
+  if (bt_rootfs_bind_self(l->rootfs, &rootfd, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  /* proc must be mounted by a process inside the new pid namespace to show that namespace. */
+  if (bt_mount_in_root(rootfd, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                       &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_setup_dev(rootfd, l->has_shm_size ? l->shm_size : 64ULL << 20, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  /* sysfs can be mounted because we own a new network namespace (the kernel refuses a sysfs
+   * mount to a process that shares the host's netns without being its owner). Read-only, as
+   * Docker does for non-privileged containers. */
+  if (bt_mount_in_root(rootfd, "/sys", "sysfs", "sysfs",
+                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  /* User binds after /dev and /sys so that a bind below them is not hidden by those mounts. */
+  for (size_t i = 0; i < l->bind_count; i++)
+    if (bt_bind_in_root(rootfd, l->binds[i].source, l->binds[i].target, l->binds[i].readonly,
+                        &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  if (l->init != NULL && bt_bind_in_root(rootfd, l->init, "/dev/init", true, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, (bt_error_wrap(&err, "init"), err));
+
+  /* 3. Switch root. From here on every path is the container's. */
+  if (bt_pivot_root(rootfd, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+
+  /* 4. The terminal, from the container's own devpts so that ttyname() works inside. */
+  if (l->tty) {
+    int master = -1, slave = -1;
+    if (bt_open_pty(&master, &slave, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+    if (send_fd(sock, master, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+    close(master);
+    if (dup_stdio(slave, slave, slave, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+    close(slave);
+  }
+
+  /* 5. Masked then read-only paths: both need /proc and /sys mounted, and masking first means a
+   *    masked path below a read-only one (none today) would still be hidden. */
+  for (size_t i = 0; i < l->masked.count; i++)
+    if (bt_mask_path(l->masked.items[i], &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  for (size_t i = 0; i < l->readonly.count; i++)
+    if (bt_readonly_path(l->readonly.items[i], &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+
+  /* 6. Identity and network. */
+  if (l->hostname != NULL && *l->hostname != '\0' && bt_set_hostname(l->hostname, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_loopback_up(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_enter_cwd(l->cwd, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+
+  /* 7. With an init, PID 1 is /dev/init -- argv...: the reaper execs the command itself. */
+  if (l->init != NULL) {
+    bt_launch with_init = *l;
+    char **argv = xcalloc(l->args.count + 3, sizeof *argv);
+    argv[0] = (char *)"/dev/init";
+    argv[1] = (char *)"--";
+    for (size_t i = 0; i < l->args.count; i++)
+      argv[i + 2] = l->args.items[i];
+    with_init.args.items = argv;
+    with_init.args.count = l->args.count + 2;
+    finish_and_exec(&with_init, sock, l->tty, "/dev/init");
+  }
+  finish_and_exec(l, sock, l->tty, l->args.items[0]);
+}
+
+/* ---- parent side ------------------------------------------------------------------------- */
+
+/* Read records until EOF (the child exec'd). A PTY record stores the master in *pty. An ERROR
+ * record fills err/exit_code and returns -1. */
+static int wait_for_exec(int sock, int *pty, int *exit_code, bt_error **err) {
+  for (;;) {
+    record r;
+    struct iovec iov = {.iov_base = &r, .iov_len = sizeof r};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      *exit_code = BT_EXIT_SETUP;
+      return bt_error_sys(err, "read from container setup");
+    }
+    if (n == 0)
+      return 0;
+    if ((size_t)n != sizeof r) {
+      *exit_code = BT_EXIT_SETUP;
+      return bt_error_make(err, EPROTO, "short record from container setup");
+    }
+    if (r.kind == RECORD_PTY) {
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+      if (c == NULL || c->cmsg_type != SCM_RIGHTS) {
+        *exit_code = BT_EXIT_SETUP;
+        return bt_error_make(err, EPROTO, "pty record without a descriptor");
+      }
+      memcpy(pty, CMSG_DATA(c), sizeof *pty);
+      continue;
+    }
+    r.message[sizeof r.message - 1] = '\0';
+    *exit_code = r.exit_code;
+    /* The child already formatted "<what>: <strerror>"; keep it as is. */
+    return bt_error_make(err, 0, "%s", r.message);
+  }
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+typedef struct stdio_pipes {
+  int in[2], out[2], err[2];
+} stdio_pipes;
+
+static void close_pipes(stdio_pipes *p) {
+  for (int i = 0; i < 2; i++) {
+    close_fd(&p->in[i]);
+    close_fd(&p->out[i]);
+    close_fd(&p->err[i]);
+  }
+}
+
+/* Pipes for a non-tty process; stdin is /dev/null unless stdin_open. Host-side ends are
+ * returned in out; the child's ends stay in p (closed by the caller after fork). */
+static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err) {
+  for (int i = 0; i < 2; i++)
+    p->in[i] = p->out[i] = p->err[i] = -1;
+  if (tty)
+    return 0;
+  if (stdin_open) {
+    if (pipe2(p->in, O_CLOEXEC) < 0)
+      return bt_error_sys(err, "pipe for stdin");
+  } else {
+    p->in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (p->in[0] < 0)
+      return bt_error_sys(err, "open /dev/null");
+  }
+  if (pipe2(p->out, O_CLOEXEC) < 0 || pipe2(p->err, O_CLOEXEC) < 0)
+    return bt_error_sys(err, "pipe for stdout/stderr");
+  return 0;
+}
+
+int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_error **err) {
+  *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+                      .pty_master = -1};
+  *exit_code = BT_EXIT_SETUP;
+
+  /* The overlay is mounted in the shim's (host) mount namespace, before clone: the container's
+   * namespace is a copy and sees it, and the shim can unmount it after the exit. */
+  if (l->overlay_mountpoint != NULL) {
+    if (bt_overlay_mount(l->overlay_mountpoint, l->overlay_options, l->overlay_chdir, err) < 0)
+      return -1;
+    out->overlay_mounted = true;
+  }
+
+  stdio_pipes p;
+  int sv[2] = {-1, -1};
+  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (sv[0] < 0 && (*err == NULL))
+      bt_error_sys(err, "socketpair");
+    close_pipes(&p);
+    bt_spawn_cleanup(l, out, NULL);
+    return -1;
+  }
+
+  /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and network
+   * namespaces are fresh from the start. The cgroup namespace is created later by the child,
+   * once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
+  pid_t pid = sys_clone_fork(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                             CLONE_NEWNET | SIGCHLD);
+  if (pid < 0) {
+    bt_error_sys(err, "clone");
+    close_pipes(&p);
+    close(sv[0]);
+    close(sv[1]);
+    bt_spawn_cleanup(l, out, NULL);
+    return -1;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    container_child(l, sv[1], p.in[0], p.out[1], p.err[1]);
+  }
+
+  close(sv[1]);
+  close_fd(&p.in[0]);
+  close_fd(&p.out[1]);
+  close_fd(&p.err[1]);
+  out->pid = pid;
+  out->stdin_fd = p.in[1];
+  out->stdout_fd = p.out[0];
+  out->stderr_fd = p.err[0];
+
+  int rc = 0;
+  for (size_t i = 0; i < l->cgroups.count && rc == 0; i++)
+    rc = bt_cgroup_join(l->cgroups.items[i], pid, err);
+  if (rc == 0) {
+    if (write(sv[0], "g", 1) != 1)
+      rc = bt_error_sys(err, "release container setup");
+  }
+  if (rc == 0)
+    rc = wait_for_exec(sv[0], &out->pty_master, exit_code, err);
+  close(sv[0]);
+  if (rc < 0) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    close_fd(&out->stdin_fd);
+    close_fd(&out->stdout_fd);
+    close_fd(&out->stderr_fd);
+    close_fd(&out->pty_master);
+    out->pid = -1;
+    bt_spawn_cleanup(l, out, NULL);
+    return -1;
+  }
+  *exit_code = 0;
+  return 0;
+}
+
+int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error **err) {
+  *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+                      .pty_master = -1};
+  *exit_code = BT_EXIT_SETUP;
+
+  /* Only the forked child joins the container's cgroups (below): this relay process stays out
+   * of them, so it never counts against the container's memory or pids limits. The cgroup.procs
+   * files are opened now, while the host's /sys/fs/cgroup is still what we see: after setns into
+   * the container's mount namespace it is not. */
+  enum { MAX_EXEC_CGROUPS = 32 };
+  int procs_fds[MAX_EXEC_CGROUPS];
+  size_t procs_count = 0;
+  if (l->cgroups.count > MAX_EXEC_CGROUPS)
+    return bt_error_make(err, E2BIG, "too many cgroup directories (%zu)", l->cgroups.count);
+  for (; procs_count < l->cgroups.count; procs_count++) {
+    if (bt_cgroup_open_procs(l->cgroups.items[procs_count], &procs_fds[procs_count], err) < 0) {
+      while (procs_count > 0)
+        close(procs_fds[--procs_count]);
+      return -1;
+    }
+  }
+  if (bt_join_namespaces(l->pid, err) < 0) {
+    while (procs_count > 0)
+      close(procs_fds[--procs_count]);
+    return -1;
+  }
+
+  /* We are now in the container's mount namespace, so /dev/ptmx is the container's devpts:
+   * the parent can open the pty itself. */
+  int slave = -1;
+  if (l->tty && bt_open_pty(&out->pty_master, &slave, err) < 0)
+    return -1;
+  stdio_pipes p;
+  int sv[2] = {-1, -1};
+  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (*err == NULL)
+      bt_error_sys(err, "socketpair");
+    close_pipes(&p);
+    close_fd(&slave);
+    close_fd(&out->pty_master);
+    return -1;
+  }
+
+  /* setns(CLONE_NEWPID) only placed our future children in the container's pid namespace: this
+   * fork is what enters it. */
+  pid_t pid = fork();
+  if (pid < 0) {
+    bt_error_sys(err, "fork");
+    close_pipes(&p);
+    close_fd(&slave);
+    close_fd(&out->pty_master);
+    close(sv[0]);
+    close(sv[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    bt_error *cerr = NULL;
+    close(sv[0]);
+    reset_signals();
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* Wait until the parent has placed us in the container's cgroups: nothing of the command
+     * may run outside them. EOF (the parent failed) ends us. */
+    char go;
+    ssize_t got;
+    while ((got = read(sv[1], &go, 1)) < 0 && errno == EINTR)
+      ;
+    if (got != 1)
+      _exit(BT_EXIT_SETUP);
+    umask(0);
+    if (l->tty) {
+      if (dup_stdio(slave, slave, slave, &cerr) < 0)
+        child_fail(sv[1], BT_EXIT_SETUP, cerr);
+    } else if (dup_stdio(p.in[0], p.out[1], p.err[1], &cerr) < 0) {
+      child_fail(sv[1], BT_EXIT_SETUP, cerr);
+    }
+    if (bt_enter_cwd(l->cwd, &cerr) < 0)
+      child_fail(sv[1], BT_EXIT_SETUP, cerr);
+    finish_and_exec(l, sv[1], l->tty, l->args.items[0]);
+  }
+  close(sv[1]);
+  close_fd(&slave);
+  close_fd(&p.in[0]);
+  close_fd(&p.out[1]);
+  close_fd(&p.err[1]);
+  out->pid = pid;
+  out->stdin_fd = p.in[1];
+  out->stdout_fd = p.out[0];
+  out->stderr_fd = p.err[0];
+  int rc = 0;
+  for (size_t i = 0; i < procs_count && rc == 0; i++)
+    rc = bt_cgroup_write_pid(procs_fds[i], l->cgroups.items[i], pid, err);
+  while (procs_count > 0)
+    close(procs_fds[--procs_count]);
+  if (rc == 0 && write(sv[0], "g", 1) != 1)
+    rc = bt_error_sys(err, "release exec child");
+  int unused_pty = -1;
+  if (rc == 0)
+    rc = wait_for_exec(sv[0], &unused_pty, exit_code, err);
+  else
+    kill(pid, SIGKILL);
+  close(sv[0]);
+  if (rc < 0) {
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    close_fd(&out->stdin_fd);
+    close_fd(&out->stdout_fd);
+    close_fd(&out->stderr_fd);
+    close_fd(&out->pty_master);
+    out->pid = -1;
+    return -1;
+  }
+  *exit_code = 0;
+  return 0;
+}
+
+int bt_spawn_cleanup(const bt_launch *l, bt_process *process, bt_error **err) {
+  if (!process->overlay_mounted)
+    return 0;
+  process->overlay_mounted = false;
+  return bt_overlay_umount(l->overlay_mountpoint, err);
+}

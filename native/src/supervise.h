@@ -1,0 +1,18 @@
+/* The shim's two commands, from the launch file to the exit status: start (via spawn.c), relay
+ * stdio, log, forward signals, wait, record the exit. Survives the engine: it needs nothing
+ * from it once started. */
+#ifndef BT_SUPERVISE_H
+#define BT_SUPERVISE_H
+
+#include <stdbool.h>
+
+#include "protocol.h"
+
+/* `berth-shim run [--detach]`: returns the shim's exit status (the container's exit code, or
+ * 125/126/127 when it could not start; with detach, 0 once started). */
+int bt_run(const bt_launch *launch, bool detach);
+
+/* `berth-shim exec`: returns the exec'd process's exit code (or 125/126/127). */
+int bt_exec(const bt_launch *launch);
+
+#endif

@@ -1,0 +1,535 @@
+// The content-addressed image store.
+//
+// On disk, under the root passed in (BERTH_ROOT; never a constant):
+//   overlay2/<chainIdHex>/{diff,link,lower}      image layers, in the layout container layers share
+//                                                 (src/lib/overlay-layout.ts); one dir per chainID
+//   image/layerdb/sha256/<chainIdHex>/layer.json {chainId, diffId, parent, cacheId, link, size}
+//   image/imagedb/content/sha256/<idHex>          the image config, byte-exact (its sha256 is the id)
+//   image/repositories.json                      {"tags": {"busybox:latest": "sha256:…"}}
+//   image/tmp/                                    staging for archives and layers being extracted
+//
+// Identity: a layer is its OCI chainID (chainID(L0) = diffID0, chainID(Ln) =
+// sha256(chainID(Ln-1) + " " + diffIDn)), so a layer shared by two images is stored once; an
+// image is the sha256 of its config bytes, as docker computes it.
+//
+// Crash safety: each object has one commit point, written last, and everything before it is
+// repairable garbage. A layer is extracted into image/tmp, renamed into overlay2/<chainIdHex>/diff
+// and committed by writing layer.json; a stale overlay2 dir without layer.json is deleted and
+// redone on the next load. An image is committed by writing its config; tags are written after.
+// Deletion runs in the reverse order (tags, config, then each layer.json before its dir), so a
+// crash can at worst leave an unreferenced layer behind, which a later load of the same layer
+// reuses.
+//
+// Concurrency within one process: load and import run one at a time (a promise chain). remove is
+// synchronous and may run between their steps; layers a load has already decided to use are
+// pinned, so remove never deletes them from under it. Cross-process locking is the engine's job
+// (one engine per root).
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, existsSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { Conflict, InternalError, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../lib/atomic.js';
+import { createLayerDir, readLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
+import type { Sys } from '../sys/sys.js';
+import { readArchiveImages, stageArchive, type ArchiveLayer } from './archive.js';
+import { openTar } from './compression.js';
+import { extractLayer, type ExtractLimits } from './extract.js';
+import { FULL_ID, familiarTag, parseReference } from './reference.js';
+
+/** The image config's `config` object: only what berth uses. */
+export interface ImageConfig {
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object>;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+}
+
+export interface ImageLayer {
+  /** "sha256:<hex>": the layer's identity in the store */
+  readonly chainId: string;
+  /** "sha256:<hex>" of the uncompressed layer tar */
+  readonly diffId: string;
+  /** the directory name under overlay2/ (the chainID's hex) */
+  readonly cacheId: string;
+  /** the short name under overlay2/l/ */
+  readonly link: string;
+}
+
+export interface ImageRecord {
+  /** "sha256:<hex>" of the config bytes */
+  readonly id: string;
+  /** familiar "repository:tag" names, sorted */
+  readonly repoTags: string[];
+  /** RFC 3339 from the config, or "" */
+  readonly created: string;
+  /** bytes of regular-file content over all layers (uncompressed) */
+  readonly size: number;
+  readonly config: ImageConfig;
+  /** bottom-most first */
+  readonly layers: ImageLayer[];
+  readonly architecture?: string;
+  readonly os?: string;
+}
+
+export interface ImageStoreOptions {
+  /** BERTH_ROOT: the store lives in <root>/image and <root>/overlay2 */
+  readonly root: string;
+  readonly sys: Sys;
+  /** when the store runs as root; decides chown and device nodes. Default: the process's uid is 0 */
+  readonly privileged?: boolean;
+  /** the clock for `created` of imported images */
+  readonly now?: () => Date;
+  /** caps for hostile archives; defaults in extract.ts */
+  readonly limits?: Partial<ExtractLimits>;
+}
+
+export interface RemoveOptions {
+  /** docker rmi -f: delete an image by id even when several tags name it */
+  readonly force?: boolean;
+  /** whether a container (in any state) uses the image */
+  readonly inUse: (imageId: string) => boolean;
+}
+
+interface LayerMeta {
+  chainId: string;
+  diffId: string;
+  /** chainID of the layer below, or null for a bottom layer */
+  parent: string | null;
+  cacheId: string;
+  link: string;
+  size: number;
+}
+
+interface RawConfig {
+  created?: unknown;
+  architecture?: unknown;
+  os?: unknown;
+  config?: ImageConfig | null;
+  rootfs?: { type?: unknown; diff_ids?: unknown };
+}
+
+interface Repositories { tags: Record<string, string> }
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function sha256(data: string | Uint8Array): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+const hex = (digest: string) => digest.slice('sha256:'.length);
+
+/** OCI chainIDs for a list of diffIDs, bottom-most first. */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const diffId of diffIds) out.push(out.length === 0 ? diffId : sha256(`${out[out.length - 1]} ${diffId}`));
+  return out;
+}
+
+/** Node's process.arch in OCI/GOARCH spelling. */
+export function ociArchitecture(nodeArch: string = process.arch): string {
+  const map: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return map[nodeArch] ?? nodeArch;
+}
+
+export class ImageStore {
+  private readonly root: string;
+  private readonly sys: Sys;
+  private readonly privileged: boolean;
+  private readonly now: () => Date;
+  private readonly limits: Partial<ExtractLimits>;
+  /** serialises load/import */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** chainIDs an in-flight load/import will reference; remove() leaves them alone */
+  private readonly pinned = new Map<string, number>();
+
+  constructor(opts: ImageStoreOptions) {
+    this.root = opts.root;
+    this.sys = opts.sys;
+    this.privileged = opts.privileged ?? process.getuid?.() === 0;
+    this.now = opts.now ?? (() => new Date());
+    this.limits = opts.limits ?? {};
+  }
+
+  overlayRoot(): string { return join(this.root, 'overlay2'); }
+  private imageDir(): string { return join(this.root, 'image'); }
+  private contentDir(): string { return join(this.imageDir(), 'imagedb', 'content', 'sha256'); }
+  private layerDbDir(): string { return join(this.imageDir(), 'layerdb', 'sha256'); }
+  private repositoriesFile(): string { return join(this.imageDir(), 'repositories.json'); }
+  private tmpDir(): string { return join(this.imageDir(), 'tmp'); }
+
+  private ensureDirs(): void {
+    for (const dir of [this.contentDir(), this.layerDbDir(), this.tmpDir(), this.overlayRoot()]) {
+      try { mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (err) { throw fromNodeError(err, 'mkdir', dir); }
+    }
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  private readTags(): Record<string, string> {
+    return readJson<Repositories>(this.repositoriesFile())?.tags ?? {};
+  }
+
+  private writeTags(tags: Record<string, string>): void {
+    const sorted: Record<string, string> = {};
+    for (const key of Object.keys(tags).sort()) sorted[key] = tags[key];
+    writeJsonAtomic(this.repositoriesFile(), { tags: sorted } satisfies Repositories);
+  }
+
+  private readLayer(chainId: string): LayerMeta | undefined {
+    return readJson<LayerMeta>(join(this.layerDbDir(), hex(chainId), 'layer.json'));
+  }
+
+  private imageIds(): string[] {
+    try {
+      return readdirSync(this.contentDir()).filter((n) => FULL_ID.test(n)).map((n) => `sha256:${n}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fromNodeError(err, 'readdir', this.contentDir());
+    }
+  }
+
+  private readConfig(id: string): RawConfig | undefined {
+    const path = join(this.contentDir(), hex(id));
+    let bytes: Buffer;
+    try { bytes = readFileSync(path); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fromNodeError(err, 'read', path);
+    }
+    return JSON.parse(bytes.toString('utf8')) as RawConfig;
+  }
+
+  private record(id: string, tags: Record<string, string>): ImageRecord | undefined {
+    const raw = this.readConfig(id);
+    if (raw === undefined) return undefined;
+    const diffIds = diffIdsOf(raw, id);
+    const layers: ImageLayer[] = [];
+    let size = 0;
+    for (const chainId of chainIds(diffIds)) {
+      const meta = this.readLayer(chainId);
+      if (!meta) throw new InternalError(`image ${id}: layer ${chainId} is missing from the layer store`);
+      layers.push({ chainId: meta.chainId, diffId: meta.diffId, cacheId: meta.cacheId, link: meta.link });
+      size += meta.size;
+    }
+    const record: ImageRecord = {
+      id,
+      repoTags: Object.keys(tags).filter((t) => tags[t] === id).sort(),
+      created: typeof raw.created === 'string' ? raw.created : '',
+      size,
+      config: raw.config ?? {},
+      layers,
+      ...(typeof raw.architecture === 'string' ? { architecture: raw.architecture } : {}),
+      ...(typeof raw.os === 'string' ? { os: raw.os } : {}),
+    };
+    return record;
+  }
+
+  /** Every image, newest first. */
+  list(): ImageRecord[] {
+    const tags = this.readTags();
+    const out: ImageRecord[] = [];
+    for (const id of this.imageIds()) {
+      const record = this.record(id, tags);
+      if (record) out.push(record);
+    }
+    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.id.localeCompare(b.id)));
+  }
+
+  /**
+   * Finds an image by name[:tag], full id (with or without "sha256:"), or an id prefix of at
+   * least 4 hex digits, in docker's order: exact id, then name, then prefix.
+   */
+  resolve(ref: string): ImageRecord {
+    return this.lookup(ref).image;
+  }
+
+  private lookup(ref: string): { image: ImageRecord; tag: string | undefined } {
+    const tags = this.readTags();
+    const byId = (id: string) => this.record(id, tags);
+    const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(ref);
+    if (full) {
+      const image = byId(`sha256:${full[1]}`);
+      if (image) return { image, tag: undefined };
+    }
+    let tag: string | undefined;
+    try { tag = familiarTag(ref); } catch { tag = undefined; }
+    if (tag !== undefined && tags[tag] !== undefined) {
+      const image = byId(tags[tag]);
+      if (image) return { image, tag };
+    }
+    const prefix = /^(?:sha256:)?([a-f0-9]{4,63})$/.exec(ref);
+    if (prefix) {
+      const matches = this.imageIds().filter((id) => hex(id).startsWith(prefix[1]));
+      if (matches.length > 1) throw new InvalidArgument(`image id prefix "${ref}" is ambiguous: ${matches.length} images match`);
+      if (matches.length === 1) {
+        const image = byId(matches[0]);
+        if (image) return { image, tag: undefined };
+      }
+    }
+    throw new NotFound(`no such image: ${ref}`);
+  }
+
+  // ---- writing -------------------------------------------------------------------------------
+
+  /** Loads every image in a docker-archive or OCI image-layout archive (plain or gzip). */
+  load(file: string): Promise<{ loaded: ImageRecord[]; messages: string[] }> {
+    return this.exclusive(async () => {
+      this.ensureDirs();
+      const staging = this.makeTemp('load-');
+      try {
+        const staged = await stageArchive(file, staging, this.limits);
+        const images = readArchiveImages(staged, ociArchitecture());
+        // validate every tag before writing anything
+        const tagLists = images.map((image) => image.repoTags.map((t) => familiarTag(t)));
+        const loaded: ImageRecord[] = [];
+        const messages: string[] = [];
+        for (let i = 0; i < images.length; i++) {
+          const id = await this.commitImage(images[i].configBytes, images[i].layers, `archive "${file}"`);
+          for (const tag of tagLists[i]) this.setTag(tag, id, messages);
+          if (tagLists[i].length === 0) messages.push(`Loaded image ID: ${id}`);
+          else for (const tag of tagLists[i]) messages.push(`Loaded image: ${tag}`);
+          const record = this.record(id, this.readTags());
+          if (!record) throw new InternalError(`image ${id} vanished after loading`);
+          loaded.push(record);
+        }
+        return { loaded, messages };
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /**
+   * Imports a plain rootfs tarball (gzip or not) as a one-layer image, like `docker import`.
+   * `changes.config` becomes the image's config; nothing else is defaulted (no Cmd).
+   */
+  import(file: string, ref: string | undefined, changes?: { config?: Partial<ImageConfig> }): Promise<ImageRecord> {
+    return this.exclusive(async () => {
+      const tag = ref === undefined ? undefined : familiarTag(ref);
+      this.ensureDirs();
+      const label = `import "${file}"`;
+      const staged = await this.extractToStaging(file, label, undefined);
+      let id: string;
+      try {
+        const created = this.now().toISOString();
+        const config = {
+          architecture: ociArchitecture(),
+          config: { ...(changes?.config ?? {}) },
+          created,
+          history: [{ created, created_by: 'berth import', comment: `Imported from ${basename(file)}` }],
+          os: 'linux',
+          rootfs: { type: 'layers', diff_ids: [staged.diffId] },
+        };
+        const configBytes = Buffer.from(JSON.stringify(config));
+        id = sha256(configBytes);
+        this.pin([staged.diffId]);
+        try {
+          this.commitLayer(staged.diffId, staged.diffId, null, staged);
+          this.writeConfig(id, configBytes);
+        } finally {
+          this.unpin([staged.diffId]);
+        }
+      } finally {
+        rmSync(staged.dir, { recursive: true, force: true });
+      }
+      const messages: string[] = [];
+      if (tag !== undefined) this.setTag(tag, id, messages);
+      const record = this.record(id, this.readTags());
+      if (!record) throw new InternalError(`image ${id} vanished after import`);
+      return record;
+    });
+  }
+
+  /**
+   * docker rmi. By tag: untag; when that was the image's last tag, delete the image too. By id:
+   * delete the image and all its tags (several tags need `force`). Layers no other image uses
+   * are deleted with it.
+   *
+   * An image a container uses is never deleted, even with `force`: the container's overlay
+   * mount names the image's layers as its lower dirs. (Docker untags such an image with -f
+   * when its containers are stopped and refuses for running ones; berth refuses both, and
+   * changes nothing.) Untagging one of several tags is allowed while in use.
+   */
+  remove(ref: string, opts: RemoveOptions): string[] {
+    const { image, tag } = this.lookup(ref);
+    const short = hex(image.id).slice(0, 12);
+    const lines: string[] = [];
+    const tags = this.readTags();
+    if (tag !== undefined && image.repoTags.length > 1) {
+      delete tags[tag];
+      this.writeTags(tags);
+      return [`Untagged: ${tag}`];
+    }
+    if (tag === undefined && image.repoTags.length > 1 && !opts.force) {
+      throw new Conflict(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+    }
+    if (opts.inUse(image.id)) {
+      throw new Conflict(`conflict: unable to delete ${tag ?? short} (${short}) - image is being used by a container`);
+    }
+    for (const t of image.repoTags) {
+      delete tags[t];
+      lines.push(`Untagged: ${t}`);
+    }
+    if (image.repoTags.length > 0) this.writeTags(tags);
+    const configPath = join(this.contentDir(), hex(image.id));
+    try { rmSync(configPath, { force: true }); } catch (err) { throw fromNodeError(err, 'unlink', configPath); }
+    lines.push(`Deleted: ${image.id}`);
+
+    const stillUsed = new Set<string>(this.pinned.keys());
+    for (const id of this.imageIds()) {
+      const raw = this.readConfig(id);
+      if (raw) for (const chainId of chainIds(diffIdsOf(raw, id))) stillUsed.add(chainId);
+    }
+    for (const layer of [...image.layers].reverse()) {
+      if (stillUsed.has(layer.chainId)) continue;
+      const metaDir = join(this.layerDbDir(), hex(layer.chainId));
+      try { rmSync(metaDir, { recursive: true, force: true }); } catch (err) { throw fromNodeError(err, 'rm', metaDir); }
+      removeLayerDir(this.overlayRoot(), layer.cacheId);
+      lines.push(`Deleted: ${layer.chainId}`);
+    }
+    return lines;
+  }
+
+  private setTag(tag: string, id: string, messages: string[]): void {
+    const tags = this.readTags();
+    const previous = tags[tag];
+    if (previous === id) return;
+    if (previous !== undefined) {
+      messages.push(`The image ${tag} already exists, renaming the old one with ID ${previous} to empty string`);
+    }
+    tags[tag] = id;
+    this.writeTags(tags);
+  }
+
+  private makeTemp(prefix: string): string {
+    try { return mkdtempSync(join(this.tmpDir(), prefix)); } catch (err) { throw fromNodeError(err, 'mkdtemp', this.tmpDir()); }
+  }
+
+  private pin(ids: readonly string[]): void {
+    for (const id of ids) this.pinned.set(id, (this.pinned.get(id) ?? 0) + 1);
+  }
+
+  private unpin(ids: readonly string[]): void {
+    for (const id of ids) {
+      const n = (this.pinned.get(id) ?? 0) - 1;
+      if (n <= 0) this.pinned.delete(id); else this.pinned.set(id, n);
+    }
+  }
+
+  /** Extracts a layer file into image/tmp/<x>/diff and returns its digests and size. */
+  private async extractToStaging(file: string, label: string, blobDigest: string | undefined): Promise<StagedLayer> {
+    const dir = this.makeTemp('layer-');
+    const diff = join(dir, 'diff');
+    try {
+      mkdirSync(diff);
+      chmodSync(diff, 0o755);
+      const source = openTar(file, label);
+      const result = await extractLayer(source.chunks, diff, { sys: this.sys, privileged: this.privileged, label, limits: this.limits });
+      if (blobDigest !== undefined && source.fileDigest() !== blobDigest) {
+        throw new InvalidArgument(`${label}: blob digest is ${source.fileDigest()}, expected ${blobDigest}`);
+      }
+      return { dir, diff, diffId: source.tarDigest(), size: result.size };
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Moves a staged layer into overlay2/<chainIdHex> and commits layer.json, unless it exists. */
+  private commitLayer(chainId: string, diffId: string, parent: string | null, staged: StagedLayer): LayerMeta {
+    const existing = this.readLayer(chainId);
+    if (existing) return existing;
+    const overlayRoot = this.overlayRoot();
+    const cacheId = hex(chainId);
+    // a dir without layer.json is a crashed earlier attempt: redo it
+    if (existsSync(join(overlayRoot, cacheId))) removeLayerDir(overlayRoot, cacheId);
+    const lower: string[] = [];
+    for (let below = parent; below !== null;) {
+      const meta = this.readLayer(below);
+      if (!meta) throw new InternalError(`layer ${chainId}: parent ${below} is missing from the layer store`);
+      lower.push(meta.link);
+      below = meta.parent;
+    }
+    const layerDir = createLayerDir(overlayRoot, cacheId, lower);
+    try {
+      rmdirSync(layerDir.diff);
+      renameSync(staged.diff, layerDir.diff);
+    } catch (err) {
+      removeLayerDir(overlayRoot, cacheId);
+      throw fromNodeError(err, 'rename', layerDir.diff);
+    }
+    const meta: LayerMeta = { chainId, diffId, parent, cacheId, link: readLayerDir(overlayRoot, cacheId).link, size: staged.size };
+    const metaDir = join(this.layerDbDir(), cacheId);
+    try { mkdirSync(metaDir, { recursive: true, mode: 0o700 }); } catch (err) { throw fromNodeError(err, 'mkdir', metaDir); }
+    writeJsonAtomic(join(metaDir, 'layer.json'), meta);
+    return meta;
+  }
+
+  private writeConfig(id: string, configBytes: Buffer): void {
+    writeFileAtomic(join(this.contentDir(), hex(id)), configBytes);
+  }
+
+  /** Stores the layers an image needs (reusing existing ones), then its config. Returns the id. */
+  private async commitImage(configBytes: Buffer, layers: readonly ArchiveLayer[], label: string): Promise<string> {
+    const id = sha256(configBytes);
+    let raw: RawConfig;
+    try { raw = JSON.parse(configBytes.toString('utf8')) as RawConfig; } catch (err) {
+      throw new InvalidArgument(`${label}: image config ${id} is not valid JSON: ${(err as Error).message}`);
+    }
+    const diffIds = diffIdsOf(raw, id);
+    if (diffIds.length !== layers.length) {
+      throw new InvalidArgument(`${label}: image ${id} lists ${diffIds.length} layers in its config but the archive has ${layers.length}`);
+    }
+    const chain = chainIds(diffIds);
+    this.pin(chain);
+    try {
+      for (let i = 0; i < chain.length; i++) {
+        if (this.readLayer(chain[i])) continue;
+        const layerLabel = `${label}: layer ${layers[i].name}`;
+        const staged = await this.extractToStaging(layers[i].file, layerLabel, layers[i].blobDigest);
+        try {
+          if (staged.diffId !== diffIds[i]) {
+            throw new InvalidArgument(`${layerLabel}: content has diffID ${staged.diffId}, the config says ${diffIds[i]}`);
+          }
+          this.commitLayer(chain[i], diffIds[i], i === 0 ? null : chain[i - 1], staged);
+        } finally {
+          rmSync(staged.dir, { recursive: true, force: true });
+        }
+      }
+      this.writeConfig(id, configBytes);
+    } finally {
+      this.unpin(chain);
+    }
+    return id;
+  }
+}
+
+interface StagedLayer {
+  /** the staging dir to remove afterwards */
+  readonly dir: string;
+  /** the extracted tree (moved away by commitLayer) */
+  readonly diff: string;
+  readonly diffId: string;
+  readonly size: number;
+}
+
+function diffIdsOf(raw: RawConfig, id: string): string[] {
+  const diffIds = raw.rootfs?.diff_ids ?? [];
+  if (!Array.isArray(diffIds) || diffIds.some((d) => typeof d !== 'string' || !DIGEST.test(d))) {
+    throw new InvalidArgument(`image config ${id}: rootfs.diff_ids must be a list of sha256 digests`);
+  }
+  return diffIds as string[];
+}
+
+export { parseReference, familiarTag };

@@ -1,0 +1,40 @@
+// The launch file format is shared with native/: this test reads the same sample file that
+// native/test/test_protocol.c reads, and checks that both directions agree on it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeDirectives, encodeDirectives, launchDirectives, escapeField, unescapeField } from './protocol.js';
+
+const sample = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'native', 'test', 'sample.launch');
+
+test('the shared sample launch file decodes and re-encodes byte for byte', () => {
+  const text = readFileSync(sample, 'utf8');
+  const directives = decodeDirectives(text);
+  assert.equal(encodeDirectives(directives), text);
+  const args = directives.filter((d) => d[0] === 'arg').map((d) => d[1]);
+  assert.deepEqual(args, ['sh', '-c', 'printf \'a\\tb\\n\'\techo "tab\\\\tafter"\nexit 3']);
+  assert.deepEqual(directives.find((d) => d[0] === 'env' && d[1]!.startsWith('GREETING')), ['env', 'GREETING=hello\tworld']);
+  assert.deepEqual(directives.find((d) => d[0] === 'rlimit' && d[1] === 'CORE'), ['rlimit', 'CORE', '0', 'unlimited']);
+});
+
+test('escaping round-trips backslashes, tabs and newlines', () => {
+  for (const s of ['plain', 'a\tb', 'a\nb', 'back\\slash', '\\t literally', '\\\\\t\n']) {
+    assert.equal(unescapeField(escapeField(s)), s);
+    assert.doesNotMatch(escapeField(s), /[\t\n]/);
+  }
+});
+
+test('a launch spec becomes directives in the documented order and shapes', () => {
+  const d = launchDirectives({
+    id: 'x'.repeat(64), bundle: '/b', rootfs: '/r', hostname: 'h', args: ['sh'], env: ['A=1'], cwd: '/', user: '',
+    cgroups: ['/cg'], caps: [0, 1], noNewPrivs: true, rlimits: [{ name: 'NOFILE', soft: 1, hard: 'unlimited' }],
+    shmSize: 5, masked: ['/m'], readonly: ['/ro'], binds: [{ source: '/s', target: '/t', readonly: true }], tty: false, stdin: true, onExit: [],
+    overlay: { mountpoint: '/r', options: 'lowerdir=l/A', chdir: '/o' }, oom: { file: '/cg/memory.oom_control', key: 'oom_kill' }, init: '/i', log: '/l',
+  });
+  assert.deepEqual(d.map((x) => x[0]), ['id', 'bundle', 'overlay', 'rootfs', 'hostname', 'arg', 'env', 'cwd', 'user', 'cgroup', 'oom', 'cap', 'cap',
+    'no_new_privs', 'rlimit', 'shm_size', 'mask', 'readonly', 'bind', 'init', 'tty', 'stdin', 'log']);
+  assert.deepEqual(d.find((x) => x[0] === 'bind'), ['bind', '/s', '/t', 'ro']);
+  assert.deepEqual(d.find((x) => x[0] === 'rlimit'), ['rlimit', 'NOFILE', '1', 'unlimited']);
+});

@@ -1,0 +1,43 @@
+// develop.watch rules: path (resolved against the project directory), action, target, ignore,
+// include, exec, initial_sync.
+import { FormError } from './form-error.js';
+
+export type WatchAction = 'rebuild' | 'sync' | 'restart' | 'sync+restart' | 'sync+exec';
+export interface WatchRule {
+  readonly path: string;
+  readonly action: WatchAction;
+  readonly target?: string;
+  readonly ignore: readonly string[];
+  readonly include: readonly string[];
+  readonly exec?: { readonly command: readonly string[]; readonly user?: string; readonly privileged: boolean; readonly working_dir?: string; readonly environment: Readonly<Record<string, string | null>> };
+  readonly initial_sync: boolean;
+}
+
+const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+export function canonicalWatch(rules: unknown[], resolvePath: (p: string) => string, command: (v: unknown) => string[] | null, env: (v: unknown) => Record<string, string | null>): WatchRule[] {
+  return rules.map((r, i) => {
+    const o = r as Record<string, unknown>;
+    const action = o['action'] as WatchAction;
+    if (action.startsWith('sync') && (typeof o['target'] !== 'string' || o['target'] === '')) {
+      throw new FormError(`a target for the ${action} action`, 'none', undefined, [i, 'target']);
+    }
+    if (action === 'sync+exec' && !o['exec']) throw new FormError('an exec hook for the sync+exec action', 'none', undefined, [i, 'exec']);
+    const ex = o['exec'] as Record<string, unknown> | undefined;
+    return {
+      path: resolvePath(String(o['path'])),
+      action,
+      ...(typeof o['target'] === 'string' ? { target: o['target'] } : {}),
+      ignore: list(o['ignore']),
+      include: list(o['include']),
+      ...(ex ? { exec: {
+        command: command(ex['command']) ?? [],
+        ...(typeof ex['user'] === 'string' ? { user: ex['user'] } : {}),
+        privileged: ex['privileged'] === true,
+        ...(typeof ex['working_dir'] === 'string' ? { working_dir: ex['working_dir'] } : {}),
+        environment: env(ex['environment']),
+      } } : {}),
+      initial_sync: o['initial_sync'] === true,
+    };
+  });
+}

@@ -1,0 +1,35 @@
+// restart ("no", "always", "on-failure[:N]", "unless-stopped") and deploy.restart_policy
+// (condition none | on-failure | any) as one restart policy.
+import { FormError } from './form-error.js';
+import { parseDuration } from './duration.js';
+
+export type RestartName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+export interface RestartPolicy {
+  readonly name: RestartName;
+  /** on-failure only; 0 = unlimited */
+  readonly max_attempts: number;
+  /** deploy.restart_policy.delay / window in ms, when given */
+  readonly delay?: number;
+  readonly window?: number;
+}
+
+export function parseRestart(v: string): RestartPolicy {
+  const s = v.trim();
+  if (s === 'no' || s === '' || s === 'always' || s === 'unless-stopped') return { name: (s || 'no') as RestartName, max_attempts: 0 };
+  const m = /^on-failure(?::(\d+))?$/.exec(s);
+  if (m) return { name: 'on-failure', max_attempts: m[1] ? Number(m[1]) : 0 };
+  throw new FormError('"no", "always", "on-failure[:max-retries]" or "unless-stopped"', JSON.stringify(v));
+}
+
+export function fromDeployPolicy(p: Record<string, unknown>): RestartPolicy {
+  const cond = p['condition'] === undefined ? 'any' : String(p['condition']);
+  const map: Record<string, RestartName> = { none: 'no', 'on-failure': 'on-failure', any: 'always' };
+  const name = map[cond];
+  if (!name) throw new FormError('condition none, on-failure or any', JSON.stringify(cond), undefined, ['condition']);
+  return {
+    name,
+    max_attempts: typeof p['max_attempts'] === 'number' ? p['max_attempts'] : 0,
+    ...(typeof p['delay'] === 'string' ? { delay: parseDuration(p['delay']) } : {}),
+    ...(typeof p['window'] === 'string' ? { window: parseDuration(p['window']) } : {}),
+  };
+}

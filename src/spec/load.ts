@@ -1,0 +1,316 @@
+// The loading pipeline, phases in order (docs/spec-pipeline.md):
+//   1 files      which compose files, which project directory, which .env
+//   2 parse      YAML → tree with positions                              (parse.ts)
+//   3 interpolate ${VAR} in values, then type casts                      (interpolate.ts)
+//   4 validate   berth's JSON schema, per file                           (validate.ts)
+//   5 include    included projects' resources join the file              (include in this file)
+//   6 extends    services built on other services                        (extends.ts)
+//   7 paths      relative paths → absolute, per file's own directory     (resolve-paths.ts)
+//   8 merge      the files, in order                                     (merge.ts)
+//   9 canonical + defaults → typed model                                 (normalize.ts, canonical/)
+//  10 profiles   active vs disabled services                             (profiles.ts)
+//  11 semantic   references and cycles                                   (semantic.ts)
+// Pure: file contents come through a FileSource, the environment is a parameter.
+import { SpecError, type SpecIssue } from './errors.js';
+import { parseDotenv, DotenvError } from './dotenv.js';
+import { applyExtends } from './extends.js';
+import { interpolateTree, type Lookup } from './interpolate.js';
+import { mergeTrees } from './merge.js';
+import type { Network, Project } from './model.js';
+import { normalize } from './normalize.js';
+import { parseYaml } from './parse.js';
+import { allProfiles, splitByProfiles } from './profiles.js';
+import { dirname, resolvePath, resolveTopLevelPaths } from './resolve-paths.js';
+import { checkSemantics } from './semantic.js';
+import { isMap, issueAt, issueAtPos, newMap, type Tree, type TreeMap } from './tree.js';
+import { validateTree } from './validate.js';
+
+export interface FileSource {
+  read(path: string): string | undefined;
+  isFile(path: string): boolean;
+  isDir(path: string): boolean;
+}
+
+export interface LoadOptions {
+  readonly files?: readonly string[];
+  readonly projectName?: string;
+  readonly projectDirectory?: string;
+  readonly envFiles?: readonly string[];
+  readonly profiles?: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** contents of stdin, for `-f -` */
+  readonly stdin?: string;
+}
+
+export interface LoadResult { readonly project: Project; readonly warnings: string[] }
+
+export const DEFAULT_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
+const STDIN = '<stdin>';
+
+/** Docker compose's project-name rule: lower case letters, digits, "_" and "-", starting with a letter or digit. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+export function normalizeProjectName(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+}
+
+function basename(p: string): string { const i = p.replace(/\/+$/, '').lastIndexOf('/'); return p.replace(/\/+$/, '').slice(i + 1); }
+
+/** 1 · files: -f, else COMPOSE_FILE, else the first default name found upward from cwd, plus its override twin. */
+export function findComposeFiles(opts: LoadOptions, fs: FileSource, composeFileVar: string | undefined): string[] {
+  if (opts.files && opts.files.length > 0) return opts.files.map((f) => (f === '-' ? STDIN : resolvePath(opts.cwd, f)));
+  if (composeFileVar) {
+    const sep = opts.env['COMPOSE_PATH_SEPARATOR'] || ':';
+    return composeFileVar.split(sep).filter((s) => s !== '').map((f) => resolvePath(opts.cwd, f));
+  }
+  let dir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : opts.cwd;
+  for (;;) {
+    for (const name of DEFAULT_FILE_NAMES) {
+      const p = `${dir === '/' ? '' : dir}/${name}`;
+      if (fs.isFile(p)) {
+        const stem = name.replace(/\.ya?ml$/, '');
+        const out = [p];
+        for (const ext of ['yaml', 'yml']) {
+          const o = `${dir === '/' ? '' : dir}/${stem}.override.${ext}`;
+          if (fs.isFile(o)) { out.push(o); break; }
+        }
+        return out;
+      }
+    }
+    if (dir === '/') break;
+    dir = dirname(dir);
+  }
+  throw new SpecError([{ file: '', line: 0, col: 0, keyPath: '', expected: `a compose file (${DEFAULT_FILE_NAMES.join(', ')}) in ${opts.cwd} or a parent directory, or -f FILE`, found: 'none' }]);
+}
+
+interface FileCtx {
+  readonly fs: FileSource;
+  readonly sources: Map<string, string>;
+  readonly issues: SpecIssue[];
+  readonly unset: Set<string>;
+  readonly home: string | undefined;
+  readonly stdin: string | undefined;
+  /** files being loaded (include/extends cycle guard) */
+  readonly loading: string[];
+  readonly cache: Map<string, TreeMap | undefined>;
+}
+
+/** 2–7 for one file: parse, interpolate, validate, include, extends, paths. undefined when it failed (issues recorded). */
+function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, from?: { tree: TreeMap; path: (string | number)[] }): TreeMap | undefined {
+  const cacheKey = `${path}\u0000${baseDir}`;
+  if (ctx.cache.has(cacheKey)) return ctx.cache.get(cacheKey);
+  if (ctx.loading.includes(path)) {
+    ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, 'includes/extends without a cycle', `${path} loading itself again`) : issueAtPos(ctx.sources, path, undefined, '', 'no cycle', 'a cycle'));
+    return undefined;
+  }
+  const text = path === STDIN ? ctx.stdin : ctx.fs.read(path);
+  if (text === undefined) {
+    ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, 'an existing file', `${path} not found`) : { file: path, line: 0, col: 0, keyPath: '', expected: 'an existing, readable compose file', found: 'no such file' });
+    return undefined;
+  }
+  ctx.sources.set(path, text);
+  ctx.loading.push(path);
+  try {
+    let docs: Tree[];
+    try { docs = parseYaml(text, path, ctx.sources); } catch (e) {
+      if (e instanceof SpecError) { ctx.issues.push(...e.issues); return undefined; }
+      throw e;
+    }
+    let tree: TreeMap | undefined;
+    for (const raw of docs) {
+      if (raw === null) continue;
+      const ir = interpolateTree(raw, lookup, ctx.sources);
+      for (const u of ir.unset) ctx.unset.add(u);
+      // a failed cast does not stop validation (both kinds are reported, once per place)
+      if (ir.issues.some((i) => !i.expected.startsWith('a boolean') && !i.expected.startsWith('an integer') && !i.expected.startsWith('a number'))) { ctx.issues.push(...ir.issues); return undefined; }
+      const castPaths = new Set(ir.issues.map((i) => i.keyPath));
+      const vi = validateTree(ir.tree, ctx.sources).filter((i) => !castPaths.has(i.keyPath));
+      if (vi.length > 0 || ir.issues.length > 0) { ctx.issues.push(...ir.issues, ...vi); return undefined; }
+      let t = ir.tree as TreeMap;
+      t = applyInclude(ctx, t, path, lookup);
+      t = applyExtends(t, path, {
+        sources: ctx.sources, issues: ctx.issues,
+        loadOther: (p, f) => loadFile(ctx, p, lookup, dirname(p), f),
+      });
+      t = resolveTopLevelPaths(t, baseDir, ctx.home);
+      tree = tree === undefined ? (mergeTrees(undefined, t) as TreeMap) : (mergeTrees(tree, t) as TreeMap);
+    }
+    const result = tree ?? adoptEmpty();
+    ctx.cache.set(cacheKey, result);
+    return result;
+  } finally {
+    ctx.loading.pop();
+  }
+}
+
+function adoptEmpty(): TreeMap { return newMap(); }
+
+/** 5 · include: each entry's files are loaded as their own project and their resources added. */
+function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: Lookup): TreeMap {
+  const inc = tree['include'];
+  if (!Array.isArray(inc) || inc.length === 0) return tree;
+  const out = newMap();
+  for (const k of Object.keys(tree)) if (k !== 'include') out[k] = tree[k]!;
+  const here = file === STDIN ? '/' : dirname(file);
+  inc.forEach((entry, i) => {
+    const o = isMap(entry) ? entry : null;
+    const paths = (typeof entry === 'string' ? [entry] : Array.isArray(o?.['path']) ? (o!['path'] as Tree[]).map(String) : o?.['path'] !== undefined ? [String(o!['path'])] : [])
+      .map((p) => resolvePath(here, p, ctx.home));
+    if (paths.length === 0) { ctx.issues.push(issueAt(ctx.sources, tree, ['include', i], 'an include entry with a path', 'none')); return; }
+    const projDir = typeof o?.['project_directory'] === 'string' ? resolvePath(here, o['project_directory'], ctx.home) : dirname(paths[0]!);
+    const envFiles = o?.['env_file'] !== undefined ? (Array.isArray(o['env_file']) ? o['env_file'] : [o['env_file']]).map((p) => resolvePath(here, String(p), ctx.home)) : [`${projDir}/.env`];
+    const vars = new Map<string, string>();
+    for (const ef of envFiles) {
+      const text = ctx.fs.read(ef);
+      if (text === undefined) {
+        if (o?.['env_file'] !== undefined) ctx.issues.push(issueAt(ctx.sources, tree, ['include', i, 'env_file'], 'an existing env file', `${ef} missing`));
+        continue;
+      }
+      try { for (const [k, v] of parseDotenv(text, parentLookup)) vars.set(k, v); } catch (e) {
+        if (e instanceof DotenvError) ctx.issues.push({ file: ef, line: e.line, col: e.col, keyPath: '', expected: 'a valid env file', found: e.message });
+        else throw e;
+      }
+    }
+    const lookup: Lookup = (n) => parentLookup(n) ?? vars.get(n);
+    let sub: TreeMap | undefined;
+    for (const p of paths) {
+      const t = loadFile(ctx, p, lookup, projDir, { tree, path: ['include', i] });
+      if (!t) return;
+      sub = sub === undefined ? t : (mergeTrees(sub, t) as TreeMap);
+    }
+    if (!sub) return;
+    for (const kind of ['services', 'networks', 'volumes', 'secrets', 'configs'] as const) {
+      const add = sub[kind];
+      if (!isMap(add)) continue;
+      const mine = isMap(out[kind]) ? (out[kind] as TreeMap) : undefined;
+      const merged = newMap();
+      for (const k of Object.keys(add)) merged[k] = add[k]!;
+      if (mine) for (const k of Object.keys(mine)) {
+        if (k in merged && (kind === 'services' || JSON.stringify(merged[k]) !== JSON.stringify(mine[k]))) {
+          ctx.issues.push(issueAt(ctx.sources, tree, [kind, k], `a ${kind.slice(0, -1)} name not already defined by the included ${paths[0]}`, `${kind}.${k} defined in both`, undefined, true));
+        }
+        merged[k] = mine[k]!;
+      }
+      out[kind] = mine ? Object.assign(merged) : merged;
+    }
+  });
+  return out;
+}
+
+/** Reads a list of env files into one map (later files win); located issues for bad ones. */
+function readEnvFiles(ctx: FileCtx, paths: readonly string[], lookup: Lookup, required: boolean): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const p of paths) {
+    const text = ctx.fs.read(p);
+    if (text === undefined) {
+      if (required) ctx.issues.push({ file: p, line: 0, col: 0, keyPath: '', expected: 'an existing env file (--env-file)', found: 'no such file' });
+      continue;
+    }
+    ctx.sources.set(p, text);
+    try { for (const [k, v] of parseDotenv(text, (n) => vars.get(n) ?? lookup(n))) vars.set(k, v); } catch (e) {
+      if (e instanceof DotenvError) ctx.issues.push(issueAtPos(ctx.sources, p, { line: e.line, col: e.col }, '', 'a valid env file line (KEY=value)', e.message));
+      else throw e;
+    }
+  }
+  return vars;
+}
+
+export function load(opts: LoadOptions, fs: FileSource): LoadResult {
+  const ctx: FileCtx = { fs, sources: new Map(), issues: [], unset: new Set(), home: opts.env['HOME'], stdin: opts.stdin, loading: [], cache: new Map() };
+  const shell = (n: string): string | undefined => opts.env[n];
+  const fail = (): never => { throw new SpecError(ctx.issues); };
+
+  // 1 · files, project directory, .env
+  const cwdDotenv = opts.envFiles === undefined && !opts.projectDirectory ? readEnvFiles(ctx, [`${opts.cwd}/.env`], shell, false) : new Map<string, string>();
+  const files = findComposeFiles(opts, fs, shell('COMPOSE_FILE') ?? cwdDotenv.get('COMPOSE_FILE'));
+  const projectDir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : files[0] === STDIN ? opts.cwd : dirname(files[0]!);
+  const envPaths = opts.envFiles !== undefined ? opts.envFiles.map((p) => resolvePath(opts.cwd, p)) : [`${projectDir}/.env`];
+  const dotenv = readEnvFiles(ctx, envPaths, shell, opts.envFiles !== undefined);
+  if (ctx.issues.length > 0) fail();
+  // shell first, then the env files (--env-file replaces the default .env)
+  const lookup: Lookup = (n) => shell(n) ?? dotenv.get(n);
+
+  // 2–8 · each file through its phases, merged in order
+  let tree: TreeMap | undefined;
+  for (const f of files) {
+    const t = loadFile(ctx, f, lookup, projectDir);
+    if (t) tree = tree === undefined ? t : (mergeTrees(tree, t) as TreeMap);
+  }
+  if (ctx.issues.length > 0 || tree === undefined) fail();
+  const merged = tree!;
+
+  // project name: -p, COMPOSE_PROJECT_NAME, top-level name, the project directory's name
+  let name: string;
+  const explicit = opts.projectName ?? lookup('COMPOSE_PROJECT_NAME') ?? (typeof merged['name'] === 'string' && merged['name'] !== '' ? merged['name'] : undefined);
+  if (explicit !== undefined) {
+    if (!PROJECT_NAME.test(explicit)) {
+      const fromFile = opts.projectName === undefined && lookup('COMPOSE_PROJECT_NAME') === undefined;
+      const issue = fromFile ? issueAt(ctx.sources, merged, ['name'], 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', JSON.stringify(explicit))
+        : { file: '', line: 0, col: 0, keyPath: opts.projectName !== undefined ? '--project-name' : 'COMPOSE_PROJECT_NAME', expected: 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', found: JSON.stringify(explicit) };
+      throw new SpecError([issue]);
+    }
+    name = explicit;
+  } else {
+    name = normalizeProjectName(basename(projectDir));
+    if (name === '') throw new SpecError([{ file: '', line: 0, col: 0, keyPath: '--project-name', expected: `a project name (the directory name ${JSON.stringify(basename(projectDir))} has no usable characters)`, found: 'none' }]);
+  }
+
+  // env_file contents, read here so that normalize stays pure
+  const envFileVars = new Map<string, ReadonlyMap<string, string> | undefined>();
+  const services = isMap(merged['services']) ? merged['services'] : newMap();
+  for (const sname of Object.keys(services)) {
+    const s = services[sname];
+    if (!isMap(s)) continue;
+    const ef = s['env_file'];
+    const list = ef === undefined || ef === null ? [] : Array.isArray(ef) ? ef : [ef];
+    for (const e of list) {
+      const p = resolvePath(projectDir, typeof e === 'string' ? e : String((e as TreeMap)['path']), ctx.home);
+      if (envFileVars.has(p)) continue;
+      const text = fs.read(p);
+      if (text === undefined) { envFileVars.set(p, undefined); continue; }
+      ctx.sources.set(p, text);
+      try { envFileVars.set(p, parseDotenv(text, lookup)); } catch (err) {
+        if (err instanceof DotenvError) ctx.issues.push(issueAtPos(ctx.sources, p, { line: err.line, col: err.col }, '', 'a valid env file line (KEY=value)', err.message));
+        else throw err;
+      }
+    }
+  }
+
+  // 9 · canonical forms and defaults
+  const n = normalize({ tree: merged, name, projectDir, files: files.map((f) => (f === STDIN ? '-' : f)), sources: ctx.sources, resolveEnv: lookup, envFiles: envFileVars, ...(ctx.home ? { home: ctx.home } : {}) });
+  ctx.issues.push(...n.issues);
+  if (ctx.issues.length > 0) fail();
+
+  // 10 · profiles
+  const enabled = opts.profiles && opts.profiles.length > 0 ? [...opts.profiles]
+    : (lookup('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const { active, disabled } = splitByProfiles(n.services, enabled);
+
+  // the implicit default network
+  const networks: Record<string, Network> = { ...n.project.networks };
+  if (!networks['default'] && Object.values(active).some((s) => s.network_mode === undefined && 'default' in s.networks)) {
+    networks['default'] = { name: `${name}_default`, driver_opts: {}, external: false, internal: false, attachable: false, labels: {}, extensions: {} };
+  }
+
+  // 11 · semantic checks
+  ctx.issues.push(...checkSemantics({
+    tree: merged, sources: ctx.sources, active, disabled,
+    networks: new Set(Object.keys(networks)), volumes: new Set(Object.keys(n.project.volumes)),
+    secrets: new Set(Object.keys(n.project.secrets)), configs: new Set(Object.keys(n.project.configs)),
+  }));
+  if (ctx.issues.length > 0) fail();
+
+  const warnings = [
+    ...[...ctx.unset].sort().map((v) => `the "${v}" variable is not set; defaulting to a blank string`),
+    ...n.warnings,
+  ];
+  const project: Project = {
+    ...n.project,
+    networks,
+    services: active,
+    disabled_services: disabled,
+    all_profiles: allProfiles(n.services),
+    enabled_profiles: enabled,
+  };
+  return { project, warnings };
+}

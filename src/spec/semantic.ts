@@ -1,0 +1,90 @@
+// Phase "semantic": what a schema cannot say. Unknown services in depends_on / links /
+// network_mode: service: / volumes_from, undefined networks, volumes, secrets and configs,
+// and dependency cycles. Pure over the typed services plus the merged tree for positions.
+import type { SpecIssue } from './errors.js';
+import type { Service } from './model.js';
+import { isMap, issueAt, type Key, type Sources, type TreeMap } from './tree.js';
+
+export interface SemanticInput {
+  readonly tree: TreeMap;
+  readonly sources: Sources;
+  readonly active: Readonly<Record<string, Service>>;
+  readonly disabled: Readonly<Record<string, Service>>;
+  readonly networks: ReadonlySet<string>;
+  readonly volumes: ReadonlySet<string>;
+  readonly secrets: ReadonlySet<string>;
+  readonly configs: ReadonlySet<string>;
+}
+
+/** The path of `item` inside a list-or-map key of a raw service (for positions). */
+function itemPath(tree: TreeMap, svc: string, key: string, item: string, match?: (x: unknown) => boolean): Key[] {
+  const raw = isMap(tree['services']) ? (tree['services'][svc] as TreeMap | undefined)?.[key] : undefined;
+  if (Array.isArray(raw)) {
+    const i = raw.findIndex((x) => (match ? match(x) : x === item));
+    return i >= 0 ? ['services', svc, key, i] : ['services', svc, key];
+  }
+  if (isMap(raw)) return ['services', svc, key, item];
+  return ['services', svc, key];
+}
+
+export function checkSemantics(inp: SemanticInput): SpecIssue[] {
+  const { tree, sources, active, disabled } = inp;
+  const issues: SpecIssue[] = [];
+  const deps = new Map<string, string[]>();
+  const known = (n: string): 'active' | 'disabled' | undefined => (active[n] ? 'active' : disabled[n] ? 'disabled' : undefined);
+  const needService = (svc: string, target: string, path: Key[], what: string, required = true): void => {
+    const k = known(target);
+    if (k === undefined) issues.push(issueAt(sources, tree, path, `a service defined in this project (${what})`, `undefined service ${JSON.stringify(target)}`));
+    else if (k === 'disabled' && required) issues.push(issueAt(sources, tree, path, `an enabled service (${what})`, `service ${JSON.stringify(target)}, disabled by its profiles`, `enable one of its profiles: ${disabled[target]!.profiles.join(', ')}`));
+    else if (k === 'active') deps.get(svc)!.push(target);
+  };
+  for (const [name, s] of Object.entries(active)) {
+    deps.set(name, []);
+    for (const [dep, d] of Object.entries(s.depends_on)) needService(name, dep, itemPath(tree, name, 'depends_on', dep), 'depends_on', d.required);
+    for (const l of s.links) {
+      const target = l.split(':')[0]!;
+      needService(name, target, itemPath(tree, name, 'links', l), 'links');
+    }
+    if (s.network_mode?.startsWith('service:')) needService(name, s.network_mode.slice(8), ['services', name, 'network_mode'], 'network_mode');
+    for (const v of s.volumes_from) {
+      if (v.startsWith('container:')) continue;
+      needService(name, v.split(':')[0]!, itemPath(tree, name, 'volumes_from', v), 'volumes_from');
+    }
+    if (s.network_mode === undefined) for (const n of Object.keys(s.networks)) {
+      if (n !== 'default' && !inp.networks.has(n)) issues.push(issueAt(sources, tree, itemPath(tree, name, 'networks', n), 'a network declared under top-level networks', `undefined network ${JSON.stringify(n)}`));
+    } else if (Object.keys(s.networks).length > 0) {
+      issues.push(issueAt(sources, tree, ['services', name, 'network_mode'], 'network_mode or networks, not both', 'both'));
+    }
+    s.volumes.forEach((m, i) => {
+      if (m.type === 'volume' && m.source && !inp.volumes.has(m.source)) {
+        issues.push(issueAt(sources, tree, ['services', name, 'volumes', i], 'a volume declared under top-level volumes (or a path starting with ./, / or ~ for a bind mount)', `undefined volume ${JSON.stringify(m.source)}`));
+      }
+    });
+    for (const kind of ['secrets', 'configs'] as const) {
+      s[kind].forEach((g, i) => {
+        const set = kind === 'secrets' ? inp.secrets : inp.configs;
+        if (!set.has(g.source)) issues.push(issueAt(sources, tree, ['services', name, kind, i], `a ${kind.slice(0, -1)} declared under top-level ${kind}`, `undefined ${kind.slice(0, -1)} ${JSON.stringify(g.source)}`));
+      });
+    }
+  }
+  // cycles (depth-first, colouring)
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (n: string): void => {
+    state.set(n, 1); stack.push(n);
+    for (const d of deps.get(n) ?? []) {
+      if (state.get(d) === 1) {
+        const cycle = [...stack.slice(stack.indexOf(d)), d];
+        const key = [...cycle].sort().join(',');
+        if (!reported.has(key)) {
+          reported.add(key);
+          issues.push(issueAt(sources, tree, itemPath(tree, n, 'depends_on', d), 'dependencies without a cycle', `the cycle ${cycle.join(' -> ')}`));
+        }
+      } else if (!state.has(d)) visit(d);
+    }
+    stack.pop(); state.set(n, 2);
+  };
+  for (const n of deps.keys()) if (!state.has(n)) visit(n);
+  return issues;
+}
