@@ -2,23 +2,11 @@
 // flags are declared here (cheap); its code is imported only when the verb runs, so that
 // `berth ps` never loads the YAML loader and `berth run` never loads the tar reader.
 import { Command, Option } from 'commander';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import { BerthError } from '../lib/errors.js';
 import { resolveRoots } from '../lib/paths.js';
 import type { CliContext } from './context.js';
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-const ctx: CliContext = {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-  cwd: process.cwd(),
-  roots: resolveRoots(process.env),
-  packageRoot,
-};
+let ctx: CliContext;
 
 let exitCode = 0;
 type Loader = () => Promise<{ default: (opts: any, args: string[], ctx: CliContext) => Promise<number> }>;
@@ -158,7 +146,17 @@ projectFlags(program.command('config'))
   .option('-q, --quiet', 'only validate the configuration, print nothing')
   .action(act(() => import('./commands/config.js')));
 
-async function main(): Promise<void> {
+/** Entry point, called by bin/berth with the package's root directory. */
+export async function main(packageRoot: string): Promise<void> {
+  ctx = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    roots: resolveRoots(process.env),
+    packageRoot,
+  };
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -192,5 +190,3 @@ function renderError(err: unknown): number {
   ctx.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   return 125;
 }
-
-await main();

@@ -31,9 +31,10 @@ import { Conflict, InternalError, InvalidArgument, NotFound, fromNodeError } fro
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../lib/atomic.js';
 import { createLayerDir, readLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
 import type { Sys } from '../sys/sys.js';
-import { readArchiveImages, stageArchive, type ArchiveLayer } from './archive.js';
-import { openTar } from './compression.js';
-import { extractLayer, type ExtractLimits } from './extract.js';
+// The archive readers (and the tar library under them) are imported only by load and import:
+// `run`, `images` and `rmi` resolve images without paying for them.
+import type { ArchiveLayer } from './archive.js';
+import type { ExtractLimits } from './extract.js';
 import { FULL_ID, familiarTag, parseReference } from './reference.js';
 
 /** The image config's `config` object: only what berth uses. */
@@ -288,6 +289,7 @@ export class ImageStore {
       this.ensureDirs();
       const staging = this.makeTemp('load-');
       try {
+        const { stageArchive, readArchiveImages } = await import('./archive.js');
         const staged = await stageArchive(file, staging, this.limits);
         const images = readArchiveImages(staged, ociArchitecture());
         // validate every tag before writing anything
@@ -434,6 +436,7 @@ export class ImageStore {
     try {
       mkdirSync(diff);
       chmodSync(diff, 0o755);
+      const [{ openTar }, { extractLayer }] = await Promise.all([import('./compression.js'), import('./extract.js')]);
       const source = openTar(file, label);
       const result = await extractLayer(source.chunks, diff, { sys: this.sys, privileged: this.privileged, label, limits: this.limits });
       if (blobDigest !== undefined && source.fileDigest() !== blobDigest) {

@@ -3,6 +3,7 @@
 // cycles and missing services are located errors.
 import type { SpecIssue } from './errors.js';
 import { mergeTrees } from './merge.js';
+import { dirname, resolvePath } from './resolve-paths.js';
 import { adopt, isMap, issueAt, newMap, type Sources, type Tree, type TreeMap } from './tree.js';
 
 export interface ExtendsContext {
@@ -29,7 +30,8 @@ export function applyExtends(tree: TreeMap, file: string, ctx: ExtendsContext): 
     }
     const ext = svc['extends'];
     const target = typeof ext === 'string' ? ext : String((ext as TreeMap)['service']);
-    const otherFile = isMap(ext) && typeof ext['file'] === 'string' ? ext['file'] : undefined;
+    // extends.file is relative to the file that names it
+    const otherFile = isMap(ext) && typeof ext['file'] === 'string' ? resolvePath(f.startsWith('/') ? dirname(f) : '/', ext['file']) : undefined;
     let baseTree = t, baseFile = f;
     if (otherFile !== undefined && otherFile !== f) {
       const o = ctx.loadOther(otherFile, { tree: t, path: ['services', name, 'extends', 'file'] });

@@ -29,7 +29,7 @@ test('discovery: compose.yaml preferred over docker-compose.yml; COMPOSE_FILE li
 });
 
 test('.env feeds interpolation; the shell wins; --env-file replaces .env', () => {
-  const files = { '/p/compose.yaml': 'services:\n  a:\n    image: "img:${TAG}"\n    environment: [X=${X:-none}]\n', '/p/.env': 'TAG=fromdotenv\nX=dx\n', '/p/other.env': 'TAG=other\n' };
+  const files = { '/p/compose.yaml': 'services:\n  a:\n    image: "img:${TAG}"\n    environment: ["X=${X:-none}"]\n', '/p/.env': 'TAG=fromdotenv\nX=dx\n', '/p/other.env': 'TAG=other\n' };
   assert.equal(run(files).project.services['a']!.image, 'img:fromdotenv');
   assert.equal(run(files, { env: { TAG: 'shell' } }).project.services['a']!.image, 'img:shell');
   const o = run(files, { envFiles: ['other.env'] }).project.services['a']!;
