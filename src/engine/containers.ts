@@ -3,7 +3,9 @@
 import { join } from 'node:path';
 import { InvalidArgument } from '../lib/errors.js';
 import { parseBytes } from '../lib/units.js';
+import { availableParallelism } from 'node:os';
 import type { CgroupLimits } from '../runtime/cgroups/driver.js';
+import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { newContainerId } from '../runtime/names.js';
 import type { LocalHost } from './local.js';
@@ -51,11 +53,10 @@ export function limitsFromFlags(o: Pick<RunOptions, 'memory' | 'memorySwap' | 'c
   if (o.memorySwap !== undefined) limits.memorySwap = o.memorySwap.trim() === '-1' ? -1 : parseBytes(o.memorySwap, 'memory-swap limit');
   if (o.cpuShares !== undefined) limits.cpuShares = integer(o.cpuShares, '--cpu-shares');
   if (o.cpus !== undefined) {
-    const cpus = Number(o.cpus);
-    if (!Number.isFinite(cpus) || cpus < 0) throw new InvalidArgument(`invalid argument "${o.cpus}" for "--cpus" flag: expected a non-negative number`);
-    if (cpus > 0) {
-      limits.cpuPeriod = 100_000;
-      limits.cpuQuota = Math.round(cpus * 100_000);
+    const q = cpusToQuota(o.cpus, undefined, availableParallelism());
+    if (q) {
+      limits.cpuPeriod = q.period;
+      limits.cpuQuota = q.quota;
     }
   }
   if (o.cpusetCpus !== undefined) limits.cpusetCpus = o.cpusetCpus;

@@ -119,6 +119,10 @@ function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, f
     let tree: TreeMap | undefined;
     for (const raw of docs) {
       if (raw === null) continue;
+      if (!isMap(raw)) {
+        ctx.issues.push(issueAtPos(ctx.sources, path, { line: 1, col: 1 }, '', 'a mapping (services:, networks:, ...) at the top of the file', Array.isArray(raw) ? 'a list' : `a ${typeof raw}`));
+        return undefined;
+      }
       const ir = interpolateTree(raw, lookup, ctx.sources);
       for (const u of ir.unset) ctx.unset.add(u);
       // a failed cast does not stop validation (both kinds are reported, once per place)

@@ -41,7 +41,7 @@ export function parseYaml(text: string, file: string, sources: Sources): Tree[] 
   const lc = new LineCounter();
   let docs: Document.Parsed[];
   try {
-    const r = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', merge: false });
+    const r = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, version: '1.2', merge: false });
     docs = Array.isArray(r) ? r : [];
   } catch (e) {
     const tooDeep = e instanceof RangeError;
@@ -151,6 +151,8 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
         fail(ctx, kOff, path, 'a string key (quote it)', `${k.value === null ? 'a null' : `a ${typeof k.value}`} key ${src}`);
       }
       const key = k.value;
+      // duplicate keys are checked here (yaml's own check is quadratic in the mapping's size)
+      if (Object.prototype.hasOwnProperty.call(obj, key)) fail(ctx, kOff, [...path, key], 'each key once in a mapping', `a duplicate key ${JSON.stringify(key)}`);
       const vnode = pair.value as YNode | null;
       obj[key] = convert(ctx, vnode, [...path, key], depth + 1);
       keys.set(key, pos(ctx, kOff));

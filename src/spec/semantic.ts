@@ -67,24 +67,30 @@ export function checkSemantics(inp: SemanticInput): SpecIssue[] {
       });
     }
   }
-  // cycles (depth-first, colouring)
+  // cycles: iterative depth-first search with colours (dependency chains can be thousands long)
   const state = new Map<string, 1 | 2>();
-  const stack: string[] = [];
   const reported = new Set<string>();
-  const visit = (n: string): void => {
-    state.set(n, 1); stack.push(n);
-    for (const d of deps.get(n) ?? []) {
+  for (const root of deps.keys()) {
+    if (state.has(root)) continue;
+    const stack: { n: string; i: number }[] = [{ n: root, i: 0 }];
+    const onPath: string[] = [root];
+    state.set(root, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const ds = deps.get(top.n) ?? [];
+      if (top.i >= ds.length) { state.set(top.n, 2); stack.pop(); onPath.pop(); continue; }
+      const d = ds[top.i++]!;
       if (state.get(d) === 1) {
-        const cycle = [...stack.slice(stack.indexOf(d)), d];
-        const key = [...cycle].sort().join(',');
+        const cycle = [...onPath.slice(onPath.indexOf(d)), d];
+        const key = [...new Set(cycle)].sort().join(',');
         if (!reported.has(key)) {
           reported.add(key);
-          issues.push(issueAt(sources, tree, itemPath(tree, n, 'depends_on', d), 'dependencies without a cycle', `the cycle ${cycle.join(' -> ')}`));
+          issues.push(issueAt(sources, tree, itemPath(tree, top.n, 'depends_on', d), 'dependencies without a cycle', `the cycle ${cycle.join(' -> ')}`));
         }
-      } else if (!state.has(d)) visit(d);
+      } else if (!state.has(d)) {
+        state.set(d, 1); stack.push({ n: d, i: 0 }); onPath.push(d);
+      }
     }
-    stack.pop(); state.set(n, 2);
-  };
-  for (const n of deps.keys()) if (!state.has(n)) visit(n);
+  }
   return issues;
 }

@@ -30,6 +30,14 @@ function protocolOf(p: string, whole: string): Protocol {
   throw new FormError('protocol tcp, udp or sctp', JSON.stringify(p), `in ${JSON.stringify(whole)}`);
 }
 
+function isIPv6(s: string): boolean {
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
+  if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
+  return halves.length === 2 ? groups.length < 8 : groups.length === 8;
+}
+
 export function parsePortString(spec: string): PortMapping[] {
   let rest = spec.trim();
   let protocol: Protocol = 'tcp';
@@ -54,6 +62,7 @@ export function parsePortString(spec: string): PortMapping[] {
   else {
     // bare IPv6 address without brackets: everything before the last two fields
     ip = parts.slice(0, -2).join(':'); hostPart = parts[parts.length - 2]; containerPart = parts[parts.length - 1]!;
+    if (!isIPv6(ip)) throw new FormError(EXPECT, JSON.stringify(spec), `${JSON.stringify(ip)} is not an IP address`);
   }
   const [c0, c1] = range(containerPart, 'container', spec);
   const base = { protocol, mode: 'ingress' as const, ...(ip ? { host_ip: ip } : {}) };
