@@ -66,9 +66,12 @@ export function limitsFromFlags(o: Pick<RunOptions, 'memory' | 'memorySwap' | 'c
 
 /** `run`, first half: the container is created (not started); its id and any warnings returned. */
 export async function createContainer(host: LocalHost, o: RunOptions): Promise<RunResult> {
+  // Flags are checked before the image is looked up, as Docker does.
+  const limits = limitsFromFlags(o);
+  const shmSize = o.shmSize !== undefined ? parseBytes(o.shmSize, 'shm size') : undefined;
+  const stopTimeout = o.stopTimeout !== undefined ? integer(o.stopTimeout, '--stop-timeout') : undefined;
   const store = await host.images();
   const image = store.resolve(o.image);
-  const limits = limitsFromFlags(o);
   const id = newContainerId();
   const hostname = o.hostname !== undefined && o.hostname !== '' ? o.hostname : id.slice(0, 12);
   const process = mergeProcess(image.config, {
@@ -100,9 +103,9 @@ export async function createContainer(host: LocalHost, o: RunOptions): Promise<R
     init: o.init,
     autoRemove: o.autoRemove,
     limits,
-    shmSize: o.shmSize !== undefined ? parseBytes(o.shmSize, 'shm size') : undefined,
+    shmSize,
     stopSignal: o.stopSignal ?? image.config.StopSignal,
-    stopTimeout: o.stopTimeout !== undefined ? integer(o.stopTimeout, '--stop-timeout') : undefined,
+    stopTimeout,
     labels,
   });
   const warnings = host.runtime.warnings(record.id);

@@ -85,7 +85,7 @@ export function checkSemantics(inp: SemanticInput): SpecIssue[] {
         const key = [...new Set(cycle)].sort().join(',');
         if (!reported.has(key)) {
           reported.add(key);
-          issues.push(issueAt(sources, tree, itemPath(tree, top.n, 'depends_on', d), 'dependencies without a cycle', `the cycle ${cycle.join(' -> ')}`));
+          issues.push(issueAt(sources, tree, itemPath(tree, top.n, 'depends_on', d), 'dependencies without a cycle', `the cycle ${cycle.length > 12 ? [...cycle.slice(0, 6), `... (${cycle.length - 11} more)`, ...cycle.slice(-5)].join(' -> ') : cycle.join(' -> ')}`));
         }
       } else if (!state.has(d)) {
         state.set(d, 1); stack.push({ n: d, i: 0 }); onPath.push(d);
