@@ -85,9 +85,6 @@ export function validateTree(tree: Tree, sources: Sources): SpecIssue[] {
         const union = errors.find((x) => x.instancePath === e.instancePath && (x.keyword === 'oneOf' || x.keyword === 'anyOf'));
         const expected = union?.parentSchema?.description ?? ps.description ?? typeWords(ps.type ?? (e.params['type'] as unknown));
         const v = getPath(tree, path);
-        if (union && e.keyword === 'oneOf' && errors.filter((x) => x.instancePath === e.instancePath && x.keyword === 'type').length === 0 && v !== null && typeof v !== 'object') {
-          // oneOf failed because two branches matched: cannot happen with berth's schema; fall through
-        }
         unionDone.add(e.instancePath);
         push(issueAt(sources, tree, path, expected, describe(v)));
         break;
