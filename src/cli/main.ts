@@ -151,7 +151,9 @@ export async function main(packageRoot: string): Promise<void> {
   ctx = {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // process.stdin is a getter that builds a stream (and may put a tty in flowing mode): only
+    // commands that read stdin touch it.
+    get stdin() { return process.stdin; },
     env: process.env,
     cwd: process.cwd(),
     roots: resolveRoots(process.env),

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Roots } from '../lib/paths.js';
 import { nativeDir } from '../lib/paths.js';
-import { lazySys, loadSys } from '../sys/index.js';
+import { lazySys } from '../sys/index.js';
 import { ContainerRuntime } from '../runtime/container.js';
 import { hostCgroupDriver } from '../runtime/cgroups/detect.js';
 
@@ -22,7 +22,7 @@ export function localHost(roots: Roots, packageRoot: string, env: NodeJS.Process
     cgroups: hostCgroupDriver(),
     shimPath: join(bin, 'berth-shim'),
     initPath: join(bin, 'berth-init'),
-    sys: loadSys,
+    sys: lazySys,
     env,
     autoRemoveCommand: [process.execPath, join(packageRoot, 'bin', 'berth'), 'rm', '-f'],
   });

@@ -27,8 +27,8 @@ export interface RuntimeOptions {
   /** native/build/berth-shim and berth-init */
   readonly shimPath: string;
   readonly initPath: string;
-  /** raw syscalls, loaded lazily (only repair paths need them) */
-  readonly sys: () => Promise<Sys>;
+  /** raw syscalls (only repair paths need them: pass a lazy one) */
+  readonly sys: Sys;
   /** environment for the shim and for on_exit hooks (BERTH_ROOT etc. must reach `berth rm`) */
   readonly env: NodeJS.ProcessEnv;
   /** argv of the command that removes a container, for `run -d --rm`: id is appended */
@@ -390,8 +390,7 @@ export class ContainerRuntime {
     try { mounts = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return; }
     const escaped = path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
     if (!mounts.split('\n').some((l) => l.split(' ')[4] === escaped)) return;
-    const sys = await this.opts.sys();
-    sys.umount2(path, MNT_DETACH);
+    this.opts.sys.umount2(path, MNT_DETACH);
   }
 
   private removeFiles(id: string, cgroupName: string): void {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSys } from '../../src/sys/index.js';
+import { lazySys } from '../../src/sys/index.js';
 import { MS_RDONLY, MNT_DETACH, type Sys } from '../../src/sys/sys.js';
 import { ImageStore, chainIds, type ImageRecord } from '../../src/images/store.js';
 import { BerthError } from '../../src/lib/errors.js';
@@ -209,7 +209,7 @@ interface Env { dir: string; root: string; sys: Sys; store: ImageStore; file(nam
 
 async function withStore(body: (env: Env) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-images-'));
-  const sys = await loadSys();
+  const sys = lazySys;
   const root = join(dir, 'root');
   mkdirSync(root);
   const store = new ImageStore({ root, sys });
