@@ -368,6 +368,17 @@ static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err)
   return 0;
 }
 
+/* After fork, in the parent: close the child's ends of the stdio pipes, keep ours. */
+static void adopt_child_stdio(bt_process *out, stdio_pipes *p, pid_t pid) {
+  close_fd(&p->in[0]);
+  close_fd(&p->out[1]);
+  close_fd(&p->err[1]);
+  out->pid = pid;
+  out->stdin_fd = p->in[1];
+  out->stdout_fd = p->out[0];
+  out->stderr_fd = p->err[0];
+}
+
 int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_error **err) {
   *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                       .pty_master = -1};
@@ -411,13 +422,7 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
   }
 
   close(sv[1]);
-  close_fd(&p.in[0]);
-  close_fd(&p.out[1]);
-  close_fd(&p.err[1]);
-  out->pid = pid;
-  out->stdin_fd = p.in[1];
-  out->stdout_fd = p.out[0];
-  out->stderr_fd = p.err[0];
+  adopt_child_stdio(out, &p, pid);
 
   int rc = 0;
   for (size_t i = 0; i < l->cgroups.count && rc == 0; i++)
@@ -527,13 +532,7 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
   }
   close(sv[1]);
   close_fd(&slave);
-  close_fd(&p.in[0]);
-  close_fd(&p.out[1]);
-  close_fd(&p.err[1]);
-  out->pid = pid;
-  out->stdin_fd = p.in[1];
-  out->stdout_fd = p.out[0];
-  out->stderr_fd = p.err[0];
+  adopt_child_stdio(out, &p, pid);
   int rc = 0;
   for (size_t i = 0; i < procs_count && rc == 0; i++)
     rc = bt_cgroup_write_pid(procs_fds[i], l->cgroups.items[i], pid, err);

@@ -26,6 +26,18 @@
 #include "spawn.h"
 
 /* Signals relayed to the container (Docker's sig-proxy). */
+
+/* Detached processes (the supervisor, on_exit hooks) keep no stdio of whoever started them. */
+static void stdio_to_devnull(void) {
+  int null = open("/dev/null", O_RDWR);
+  if (null < 0)
+    return;
+  dup2(null, 0);
+  dup2(null, 1);
+  dup2(null, 2);
+  if (null > 2)
+    close(null);
+}
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 static void report(const char *message) {
@@ -295,14 +307,7 @@ static void run_on_exit(const bt_launch *l) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-      if (null > 2)
-        close(null);
-    }
+    stdio_to_devnull();
     execvp(l->on_exit.items[0], l->on_exit.items);
     _exit(127);
   }
@@ -448,14 +453,7 @@ int bt_run(const bt_launch *l, bool detach) {
      * them close when the first process exits. */
     close(pipefd[0]);
     setsid();
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-      if (null > 2)
-        close(null);
-    }
+    stdio_to_devnull();
     _exit(supervise_run(l, false, pipefd[1]));
   }
   close(pipefd[1]);
