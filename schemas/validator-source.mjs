@@ -5,7 +5,7 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 export function generateValidatorSource(schema) {
   const AjvClass = Ajv.default ?? Ajv;
   const standalone = standaloneCode.default ?? standaloneCode;
-  const ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, strictTypes: false, code: { source: true, esm: true, lines: false } });
+  const ajv = new AjvClass({ allErrors: true, verbose: true, inlineRefs: false, strict: true, strictTypes: false, code: { source: true, esm: true, lines: false } });
   const validate = ajv.compile(schema);
   let code = standalone(ajv, validate);
   // ajv names its runtime helpers without an extension; Node's ESM resolver needs one
