@@ -1,0 +1,36 @@
+// What the planner sees of the host: data only, built by the engine from the container records
+// and the shim files (engine/observe.ts). The planner never calls the runtime.
+
+export type ObservedStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface ObservedContainer {
+  readonly id: string;
+  /** "<project>-<service>-<number>" for service containers */
+  readonly name: string;
+  /** label com.docker.compose.service */
+  readonly service: string;
+  /** label com.docker.compose.container-number */
+  readonly number: number;
+  /** label com.docker.compose.config-hash: the hash the container was created from */
+  readonly configHash: string;
+  /** label com.docker.compose.oneoff: `run` containers are never reconciled */
+  readonly oneoff: boolean;
+  readonly status: ObservedStatus;
+  /** set once the container has exited */
+  readonly exitCode?: number;
+  /** absent when the container has no health check */
+  readonly health?: HealthStatus;
+  /** epoch ms; absent until first started */
+  readonly startedAt?: number;
+  /** epoch ms of the last exit */
+  readonly finishedAt?: number;
+  readonly restartCount: number;
+  /** a user asked for stop/kill: restart policies must not undo it */
+  readonly stoppedByUser: boolean;
+}
+
+export interface ObservedState {
+  readonly projectName: string;
+  readonly containers: readonly ObservedContainer[];
+}

@@ -1,0 +1,52 @@
+// A plan is printable data: a DAG of operations, each with a closed kind, a resource id, a cause
+// and its dependencies. `planToString` is the golden format of the unit tests, `up --dry-run`'s
+// output and the debug log line.
+import type { DependsCondition } from '../spec/model.js';
+
+export type OperationKind =
+  /** create container <service>-<number> from the service's config (not started) */
+  | 'create'
+  /** start an existing (created or exited) container */
+  | 'start'
+  /** stop a running container (stop signal, grace period, SIGKILL) */
+  | 'stop'
+  /** remove a container (stopped first by a `stop` it depends on, when running) */
+  | 'remove'
+  /** block until a dependency's containers meet a depends_on condition */
+  | 'wait';
+
+export interface Operation {
+  /** index in Plan.operations; dependencies refer to it */
+  readonly id: number;
+  readonly kind: OperationKind;
+  /** "service:web:1" for a replica, "service:db" for a whole service (wait) */
+  readonly resourceId: string;
+  readonly service: string;
+  /** the replica number; 0 for service-wide operations */
+  readonly number: number;
+  /** the existing container acted on (start, stop, remove) */
+  readonly containerId?: string;
+  /** why: "not found", "config hash changed", "scaled down", "orphan", "forced", "stopped" … */
+  readonly cause: string;
+  /** operation ids that must complete first */
+  readonly dependsOn: readonly number[];
+  /** wait only */
+  readonly condition?: DependsCondition;
+  /** wait only: false = a `required: false` dependency (a failure is a warning, not an error) */
+  readonly required?: boolean;
+}
+
+export interface Plan {
+  readonly operations: readonly Operation[];
+}
+
+/** One line per operation: "#3 start service:web:1 (not running) after #1,#2". */
+export function planToString(plan: Plan): string {
+  return plan.operations
+    .map((op) => {
+      const extra = op.kind === 'wait' ? ` ${op.condition}${op.required === false ? ' (optional)' : ''}` : '';
+      const after = op.dependsOn.length > 0 ? ` after ${op.dependsOn.map((d) => `#${d}`).join(',')}` : '';
+      return `#${op.id} ${op.kind} ${op.resourceId}${extra} (${op.cause})${after}`;
+    })
+    .join('\n') + (plan.operations.length > 0 ? '\n' : '');
+}
