@@ -9,12 +9,15 @@ import type { CliContext } from './context.js';
 let ctx: CliContext;
 
 let exitCode = 0;
-type Loader = () => Promise<{ default: (opts: any, args: string[], ctx: CliContext) => Promise<number> }>;
+type Verb = (opts: any, args: string[], ctx: CliContext) => Promise<number>;
+type Loader = () => Promise<{ default: Verb }>;
 const act = (load: Loader) => async (...params: unknown[]): Promise<void> => {
   const command = params[params.length - 1] as Command;
   const mod = await load();
-  exitCode = await mod.default(command.opts(), command.args, ctx);
+  // project flags may be given before the verb (berth -f x.yaml up) or after it
+  exitCode = await mod.default({ ...(command.parent?.opts() ?? {}), ...command.opts() }, command.args, ctx);
 };
+const lifecycle = (name: 'start' | 'stop' | 'restart' | 'kill'): Loader => async () => ({ default: (await import('./commands/compose/lifecycle.js'))[name] });
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 const program = new Command('berth')
@@ -137,7 +140,7 @@ const projectFlags = (c: Command): Command => c
   .option('--env-file <file>', 'alternate environment file (repeatable)', collect)
   .option('--profile <profile>', 'enable a profile (repeatable)', collect);
 
-projectFlags(program.command('config'))
+const configCommand = (parent: Command): Command => projectFlags(parent.command('config'))
   .description('parse, resolve and render the compose file in canonical format')
   .option('--services', 'print the service names, one per line')
   .option('--volumes', 'print the volume names, one per line')
@@ -145,6 +148,78 @@ projectFlags(program.command('config'))
   .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
   .option('-q, --quiet', 'only validate the configuration, print nothing')
   .action(act(() => import('./commands/config.js')));
+
+const upCommand = (parent: Command): Command => projectFlags(parent.command('up'))
+  .description('create and start the containers of a compose project')
+  .argument('[service...]')
+  .option('-d, --detach', 'run containers in the background')
+  .option('--wait', 'wait for services to be running|healthy (implies detached mode)')
+  .option('--wait-timeout <seconds>', 'maximum duration to wait for the project to be running|healthy')
+  .option('--no-deps', "don't start linked services")
+  .option('--force-recreate', "recreate containers even if their configuration hasn't changed")
+  .option('--no-recreate', "if containers already exist, don't recreate them")
+  .option('--no-start', "don't start the services after creating them")
+  .option('--remove-orphans', 'remove containers for services not defined in the compose file')
+  .option('--scale <service=num>', 'scale SERVICE to NUM instances (repeatable)', collect)
+  .option('--attach <service>', 'restrict attaching to the specified services (repeatable)', collect)
+  .option('--abort-on-container-exit', 'stops all containers if any container was stopped')
+  .option('--exit-code-from <service>', 'return the exit code of the selected service container')
+  .option('--timestamps', 'show timestamps')
+  .option('--no-color', 'produce monochrome output')
+  .addOption(new Option('--ansi <when>', 'control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'))
+  .action(act(() => import('./commands/compose/up.js')));
+
+const downCommand = (parent: Command): Command => projectFlags(parent.command('down'))
+  .description('stop and remove the containers of a compose project')
+  .option('--remove-orphans', 'remove containers for services not defined in the compose file')
+  .option('-v, --volumes', 'remove named volumes declared in the volumes section and anonymous volumes')
+  .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds')
+  .action(act(() => import('./commands/compose/down.js')));
+
+const lsCommand = (parent: Command): Command => parent.command('ls')
+  .description('list running compose projects')
+  .option('-a, --all', 'show all stopped compose projects')
+  .option('-q, --quiet', 'only display project names')
+  .option('--format <format>', "'table' or 'json'")
+  .action(act(() => import('./commands/compose/ls.js')));
+
+configCommand(program);
+upCommand(program);
+downCommand(program);
+lsCommand(program);
+
+const compose = projectFlags(program.command('compose'))
+  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, ls, config')
+  .enablePositionalOptions();
+configCommand(compose);
+upCommand(compose);
+downCommand(compose);
+lsCommand(compose);
+projectFlags(compose.command('ps'))
+  .description("list the project's containers")
+  .argument('[service...]')
+  .option('-a, --all', 'show all stopped containers')
+  .option('-q, --quiet', 'only display ids')
+  .option('--services', 'display services')
+  .option('--format <format>', "'table' or 'json'")
+  .action(act(() => import('./commands/compose/ps.js')));
+projectFlags(compose.command('logs'))
+  .description("view the project's container logs")
+  .argument('[service...]')
+  .option('-f, --follow', 'follow log output')
+  .option('-n, --tail <n>', 'number of lines to show from the end of the logs for each container')
+  .option('--since <time>', 'show logs since timestamp (e.g. 2026-01-02T13:23:37Z) or relative (e.g. 42m)')
+  .option('-t, --timestamps', 'show timestamps')
+  .option('--no-color', 'produce monochrome output')
+  .option('--no-log-prefix', "don't print prefix in logs")
+  .action(act(() => import('./commands/compose/logs.js')));
+projectFlags(compose.command('start')).description('start services').argument('[service...]').action(act(lifecycle('start')));
+projectFlags(compose.command('stop')).description('stop services').argument('[service...]')
+  .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds').action(act(lifecycle('stop')));
+projectFlags(compose.command('restart')).description('restart services').argument('[service...]')
+  .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds').action(act(lifecycle('restart')));
+projectFlags(compose.command('kill')).description('force stop service containers').argument('[service...]')
+  .option('-s, --signal <signal>', 'SIGNAL to send to the container', 'SIGKILL').action(act(lifecycle('kill')));
 
 /** Entry point, called by bin/berth with the package's root directory. */
 export async function main(packageRoot: string): Promise<void> {

@@ -17,6 +17,7 @@ import { CAP, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFA
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
+import { execCapturedIn } from './exec-captured.js';
 
 export interface RuntimeOptions {
   /** BERTH_ROOT: containers/ and overlay2/ live here */
@@ -57,12 +58,28 @@ export interface CreateRequest {
   readonly stopSignal?: string;
   readonly stopTimeout?: number;
   readonly labels?: Readonly<Record<string, string>>;
+  /** rlimits by name as in RLIMIT_<name> (NOFILE, NPROC, …) */
+  readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
+  /** recorded for inspect and for the engine's restart decisions; the runtime never restarts */
+  readonly restartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
 }
 
 export interface ContainerView {
   readonly record: ContainerRecord;
   readonly observed: Observed;
   readonly bundle: string;
+}
+
+/** What the engine keeps about a container besides the record: restart count and health. */
+export interface RuntimeState {
+  readonly restartCount?: number;
+  /** the finishedAt of the last exit the engine acted on (so a restarted engine acts once) */
+  readonly handledExitAt?: string;
+  readonly health?: {
+    readonly status: 'starting' | 'healthy' | 'unhealthy';
+    readonly failingStreak: number;
+    readonly log: readonly { readonly start: string; readonly end: string; readonly exitCode: number; readonly output: string }[];
+  };
 }
 
 export interface ExecRequest {
@@ -180,7 +197,14 @@ export class ContainerRuntime {
           Tty: req.tty,
           OpenStdin: req.openStdin,
         },
-        hostConfig: { AutoRemove: req.autoRemove, Init: req.init, ShmSize: req.shmSize ?? DEFAULT_SHM_SIZE, limits: req.limits },
+        hostConfig: {
+          AutoRemove: req.autoRemove,
+          Init: req.init,
+          ShmSize: req.shmSize ?? DEFAULT_SHM_SIZE,
+          limits: req.limits,
+          Ulimits: req.ulimits ?? {},
+          RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
+        },
         cgroupName,
         layer: { id, lower: req.lowerDirs },
       };
@@ -267,7 +291,7 @@ export class ContainerRuntime {
       noNewPrivs: true,
       // No rlimit is imposed by default: the container inherits the caller's, as Docker's
       // containers inherit the daemon's. (--ulimit will add entries here.)
-      rlimits: [],
+      rlimits: Object.entries(record.hostConfig.Ulimits ?? {}).map(([name, l]) => ({ name: name.toUpperCase(), soft: l.soft < 0 ? 'unlimited' as const : l.soft, hard: l.hard < 0 ? 'unlimited' as const : l.hard })),
       shmSize: record.hostConfig.ShmSize,
       masked: MASKED_PATHS,
       readonly: READONLY_PATHS,
@@ -432,6 +456,37 @@ export class ContainerRuntime {
     }
   }
 
+  /**
+   * `exec` for health probes: stdin closed, no tty, stdout+stderr captured (at most 4096 bytes by
+   * default), the command's whole session killed after `timeoutMs` or on abort. See exec-captured.ts.
+   */
+  async execCaptured(ref: string, req: ExecRequest, opts: { timeoutMs: number; maxOutput?: number; signal?: AbortSignal }): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const view = this.find(ref);
+    if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
+    const target = { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs };
+    return execCapturedIn({ shimPath: this.opts.shimPath, env: this.opts.env }, target, req, opts);
+  }
+
+  // ── state kept for the engine ────────────────────────────────────────────────────────
+
+  /** Restart count and health, written by the engine and shown by inspect/ps (state.json). */
+  runtimeState(id: string): RuntimeState {
+    return readJson<RuntimeState>(join(this.bundle(id), 'state.json')) ?? {};
+  }
+
+  updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState {
+    const next = { ...this.runtimeState(id), ...patch };
+    writeJsonAtomic(join(this.bundle(id), 'state.json'), next);
+    return next;
+  }
+
+  /** A user stop recorded earlier no longer holds once the container is started again. */
+  clearStoppedByUser(id: string): void {
+    const view = this.find(id);
+    if (!view.record.stoppedByUser) return;
+    writeJsonAtomic(join(view.bundle, 'config.v2.json'), { ...view.record, stoppedByUser: false });
+  }
+
   // ── inspect ─────────────────────────────────────────────────────────────────────────────
 
   logPath(id: string): string {
@@ -440,6 +495,7 @@ export class ContainerRuntime {
 
   inspect(ref: string): Record<string, unknown> {
     const { record: r, observed: o, bundle } = this.find(ref);
+    const rs = this.runtimeState(r.id);
     const layerDir = join(this.overlayRoot, r.layer.id);
     const oom = o.exited?.oomKilled ?? (this.opts.cgroups.exists(r.cgroupName) ? this.opts.cgroups.oomKilled(r.cgroupName) : false);
     const l = r.hostConfig.limits;
@@ -456,6 +512,7 @@ export class ContainerRuntime {
         OOMKilled: oom,
         Dead: false,
         Pid: o.status === 'running' ? o.started!.pid : 0,
+        ...(rs.health ? { Health: { Status: rs.health.status, FailingStreak: rs.health.failingStreak, Log: rs.health.log.map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })) } } : {}),
         ExitCode: o.exited?.exitCode ?? 0,
         Error: o.error ?? '',
         StartedAt: o.started?.startedAt ?? '0001-01-01T00:00:00Z',
@@ -467,7 +524,7 @@ export class ContainerRuntime {
       HostsPath: join(bundle, 'hosts'),
       LogPath: this.logPath(r.id),
       Name: `/${r.name}`,
-      RestartCount: 0,
+      RestartCount: rs.restartCount ?? 0,
       Driver: 'overlay2',
       Platform: 'linux',
       HostConfig: {
@@ -487,7 +544,8 @@ export class ContainerRuntime {
         CgroupParent: '',
         Cgroup: r.cgroupName,
         LogConfig: { Type: 'json-file', Config: {} },
-        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        RestartPolicy: { Name: r.hostConfig.RestartPolicy?.name ?? 'no', MaximumRetryCount: r.hostConfig.RestartPolicy?.maximumRetryCount ?? 0 },
+        Ulimits: Object.entries(r.hostConfig.Ulimits ?? {}).map(([Name, l]) => ({ Name: Name.toLowerCase(), Soft: l.soft, Hard: l.hard })),
       },
       GraphDriver: {
         Name: 'overlay2',

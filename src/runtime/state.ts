@@ -54,6 +54,9 @@ export interface ContainerRecord {
     readonly Init: boolean;
     readonly ShmSize: number;
     readonly limits: CgroupLimits;
+    /** absent in records written before ulimits existed */
+    readonly Ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
+    readonly RestartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
   };
   readonly cgroupName: string;
   readonly layer: { readonly id: string; readonly lower: readonly string[] };

@@ -1,5 +1,7 @@
 // Process spawning: the only place besides libc.ts that reaches the host's process table.
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { SysError } from '../lib/errors.js';
 
 export interface Exit { readonly code: number | null; readonly signal: NodeJS.Signals | null }
@@ -58,4 +60,108 @@ export function signalProcess(pid: number, signal: number): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw new SysError('kill', String(pid), (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
   }
+}
+
+/**
+ * Starts `file args` as a daemon: its own session (no controlling terminal, out of the caller's
+ * process group, so the caller's Ctrl-C never reaches it), working directory "/" (it must not
+ * keep the caller's directory busy), stdin from /dev/null, stdout and stderr appended to
+ * `logFile` (created 0640). The caller may exit at once: nothing here keeps its event loop alive.
+ * `exited` settles when the process exits while the caller still runs (never rejects).
+ */
+export function spawnDetached(file: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): { readonly pid: number; readonly exited: Promise<Exit> } {
+  let fd: number;
+  try {
+    fd = openSync(logFile, 'a', 0o640);
+  } catch (err) {
+    throw new SysError('open', logFile, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
+  }
+  try {
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env, cwd: '/' });
+    if (child.pid === undefined) {
+      // spawn reports a failed exec asynchronously; the pid is missing synchronously in that case.
+      child.on('error', () => { /* reported through the thrown error below */ });
+      throw new SysError('execve', file, 'ENOENT');
+    }
+    const exited = new Promise<Exit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    child.unref();
+    return { pid: child.pid, exited };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What `spawnCaptured` collects: stdout and stderr in arrival order, up to a byte limit. */
+export interface CapturedOutput extends Exit {
+  /** at most `maxOutput` bytes */
+  readonly output: Buffer;
+  /** true when bytes past `maxOutput` were dropped */
+  readonly truncated: boolean;
+}
+
+/**
+ * Starts `file args` with stdin on /dev/null and stdout and stderr captured into one buffer, in
+ * the order their chunks arrive (the two are separate pipes, so this interleaving is as close as
+ * a reader of both can get — Docker's health log has the same). Bytes past `maxOutput` are read
+ * and dropped, so a chatty child never blocks on a full pipe. `done` settles once the child has
+ * exited and both pipes are closed. The caller owns killing it: `pid` is returned at once, and
+ * `unreaped()` says whether it still names this child.
+ */
+export function spawnCaptured(file: string, args: readonly string[], env: NodeJS.ProcessEnv, maxOutput: number): { readonly pid: number; readonly done: Promise<CapturedOutput>; unreaped(): boolean } {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Until Node has reaped the child (its 'exit' event), its pid cannot belong to anyone else:
+  // signalling it or reading its children is safe exactly while this is true.
+  let reaped = child.pid === undefined;
+  child.on('exit', () => { reaped = true; });
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let truncated = false;
+  const take = (chunk: Buffer): void => {
+    const room = maxOutput - kept;
+    if (chunk.length > room) truncated = true;
+    if (room <= 0) return;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    chunks.push(part);
+    kept += part.length;
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  const done = new Promise<CapturedOutput>((resolve, reject) => {
+    child.on('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
+    child.on('close', (code, signal) => resolve({ code, signal, output: Buffer.concat(chunks), truncated }));
+  });
+  // Without a pid the exec failed: `done` rejects with the reason.
+  return { pid: child.pid ?? -1, done, unreaped: () => !reaped };
+}
+
+/** One line of /proc/<pid>/stat, the fields after the command name: state, ppid, pgrp, session. */
+function procStat(pid: number): { state: string; ppid: number; session: number } | undefined {
+  let text: string;
+  try { text = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  // The command name is in parentheses and may itself contain ") ": split after the last one.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0]!, ppid: Number(rest[1]), session: Number(rest[3]) };
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+/** The live (non-zombie) children of `pid`, as pids of this process's pid namespace. */
+export function childPids(pid: number): number[] {
+  return allPids().filter((p) => {
+    const s = procStat(p);
+    return s !== undefined && s.ppid === pid && s.state !== 'Z';
+  });
+}
+
+/** The live processes whose session id is `sessionId` (the session leader included). */
+export function sessionMembers(sessionId: number): number[] {
+  return allPids().filter((p) => {
+    const s = procStat(p);
+    return s !== undefined && s.session === sessionId && s.state !== 'Z';
+  });
 }

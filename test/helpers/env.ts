@@ -29,9 +29,9 @@ export function makeRoots(): TestRoots {
 export interface Result { code: number | null; stdout: string; stderr: string }
 
 /** Runs `berth args…` to completion (stdin closed unless `input` is given). */
-export function berth(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+export function berth(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [berthBin, ...args], { env: { ...roots.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`berth ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`)); }, opts.timeoutMs ?? 30_000);
@@ -43,7 +43,7 @@ export function berth(roots: TestRoots, args: readonly string[], opts: { input?:
 }
 
 /** Like berth() but fails the test unless the exit code is 0; returns stdout. */
-export async function berthOk(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function berthOk(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const r = await berth(roots, args, opts);
   if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
@@ -75,9 +75,31 @@ export function leftovers(roots: TestRoots): string[] {
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     let cmd = '';
     try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (cmd.includes(roots.dir) && Number(pid) !== process.pid) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
+    let environ = '';
+    try { environ = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { /* gone or a kernel thread */ }
+    const ours = cmd.includes(roots.dir) || environ.split('\0').includes(`BERTH_ROOT=${roots.root}`);
+    if (ours && Number(pid) !== process.pid && !isZombie(pid)) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
   }
   return found;
+}
+
+function isZombie(pid: string): boolean {
+  try { return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, '')); } catch { return true; }
+}
+
+/** Stops the engine started for these roots (if any) and waits for it to exit. */
+export async function stopEngine(roots: TestRoots): Promise<void> {
+  let pid: number;
+  try { pid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8').trim()); } catch { return; }
+  if (!(pid > 0)) return;
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    if (isZombie(String(pid))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }
 
 /** Removes the roots and the (empty) cgroup parent dirs; throws if berth left anything behind. */

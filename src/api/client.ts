@@ -1,0 +1,349 @@
+// The CLI's side of the engine socket: an EngineApi whose methods are HTTP requests to
+// <BERTH_RUN>/berth.sock (docs/engine-api.md). When no engine answers, connectEngine() starts one
+// in the background and waits for it. Every compose verb loads this module, so it stays light:
+// node:http, node:fs and the codec only; the spawn helper is imported only to auto-start.
+//
+// Imports sys/spawn.js (lazily, for the auto-start): the one place `api` reaches into `sys`,
+// because starting the engine is the client's job and sys/ is where processes are spawned.
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { appendFileSync, mkdirSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Roots } from '../lib/paths.js';
+import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported, fromBody, type ErrorBody } from '../lib/errors.js';
+import type { EngineApi, EngineInfo } from './engine-api.js';
+import { API_VERSION } from './types.js';
+import type { ContainerSummary, EngineEvent, LogLine, ProjectSummary } from './types.js';
+import { enginePaths, isStreamEnd, lineSplitter, routes, type StreamEnd } from './codec.js';
+
+export interface ConnectOptions {
+  readonly roots: Roots;
+  /** where bin/berth lives, to start the engine */
+  readonly packageRoot: string;
+  /** the caller's environment: PATH and BERTH_* are passed on to an engine it starts */
+  readonly env: NodeJS.ProcessEnv;
+  /** start an engine when none answers (default true); false → NotFound */
+  readonly autoStart?: boolean;
+}
+
+/** The engine as the CLI sees it: the EngineApi over the socket, plus what only a client has. */
+export interface EngineClient extends EngineApi {
+  /** The engine's info as it answered when this client connected (info() needs no round trip). */
+  info(): EngineInfo;
+  /** GET /v1/info: one round trip to the engine */
+  ping(): Promise<EngineInfo>;
+  /** Releases the kept-alive connections. Idle ones never keep the process alive anyway. */
+  close(): void;
+  readonly socketPath: string;
+}
+
+/** How long an auto-started engine has to answer. */
+const START_TIMEOUT_MS = 5_000;
+/** How long shutdown() and a connect that meets a stopping engine wait for it to be gone. */
+const STOP_TIMEOUT_MS = 30_000;
+
+export async function connectEngine(opts: ConnectOptions): Promise<EngineClient> {
+  const paths = enginePaths(opts.roots.run);
+  const transport = new Transport(paths.socket);
+  let info: EngineInfo;
+  try {
+    try {
+      info = await transport.json<EngineInfo>('GET', routes.info());
+    } catch (err) {
+      if (!notAnswering(err) && !shuttingDown(err)) throw err;
+      if (opts.autoStart === false) {
+        throw new NotFound(`no engine answers on "${paths.socket}" (start one with \`berth engine\`)`, { path: paths.socket });
+      }
+      if (shuttingDown(err)) await waitUntilGone(transport);
+      info = await startEngine(transport, opts);
+    }
+    if (info.apiVersion !== API_VERSION) {
+      throw new Unsupported(`the engine on "${paths.socket}" (pid ${info.pid}, berth ${info.version}) speaks api version ${info.apiVersion}; this client speaks ${API_VERSION}. Stop that engine (kill ${info.pid}); the next command starts a matching one`);
+    }
+  } catch (err) {
+    transport.close();
+    throw err;
+  }
+  return engineClient(transport, info);
+}
+
+function engineClient(t: Transport, handshake: EngineInfo): EngineClient {
+  return {
+    socketPath: t.socketPath,
+    info: () => handshake,
+    ping: () => t.json<EngineInfo>('GET', routes.info()),
+    up: (req, emit, signal) => t.stream('POST', routes.verb(req.project.name, 'up'), req, emit, signal),
+    down: (projectName, req, emit, signal) => t.stream('POST', routes.verb(projectName, 'down'), req, emit, signal),
+    start: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'start'), opts, emit, signal),
+    stop: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'stop'), opts, emit, signal),
+    restart: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'restart'), opts, emit, signal),
+    kill: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'kill'), opts, emit, signal),
+    pause: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'pause'), opts, emit, signal),
+    unpause: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'unpause'), opts, emit, signal),
+    ps: (projectName, opts) => t.json<ContainerSummary[]>('GET', routes.containers(projectName, opts)),
+    ls: (opts) => t.json<ProjectSummary[]>('GET', routes.projects(opts.all)),
+    // logs and events end normally when the caller aborts them (EngineApi's contract).
+    logs: (projectName, opts, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET', routes.logs(projectName, opts), undefined, emit, signal), signal),
+    events: (emit, signal) => resolveOnAbort(t.stream<EngineEvent>('GET', routes.events(), undefined, emit, signal), signal),
+    async shutdown(): Promise<void> {
+      await t.json<unknown>('POST', routes.shutdown(), {});
+      await waitUntilGone(t);
+    },
+    close: () => t.close(),
+  };
+}
+
+async function resolveOnAbort(run: Promise<number>, signal: AbortSignal): Promise<void> {
+  try {
+    await run;
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
+}
+
+/**
+ * No engine serves the socket. ENOENT: no socket file; ECONNREFUSED: a socket file nobody listens
+ * on; ECONNRESET on a fresh connection: its engine just died (the kernel accepts connections on a
+ * dead process's listening socket for a moment, then resets them).
+ */
+function notAnswering(err: unknown): boolean {
+  return err instanceof SysError && err.syscall === 'connect' && (err.errno === 'ENOENT' || err.errno === 'ECONNREFUSED' || err.errno === 'ECONNRESET');
+}
+
+/** The engine answered 503: it is draining before it exits. */
+function shuttingDown(err: unknown): boolean {
+  return err instanceof Conflict && (err.details as { shuttingDown?: unknown } | undefined)?.shuttingDown === true;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until nothing answers on the socket (the engine released it), at most STOP_TIMEOUT_MS. */
+async function waitUntilGone(t: Transport): Promise<void> {
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      await t.json<EngineInfo>('GET', routes.info());
+    } catch (err) {
+      if (notAnswering(err)) return;
+      if (!shuttingDown(err)) throw err;
+    }
+    if (Date.now() >= deadline) {
+      throw new SysError('connect', t.socketPath, 'ETIMEDOUT', `the engine on "${t.socketPath}" is still stopping after ${STOP_TIMEOUT_MS / 1000} s`);
+    }
+    await sleep(delay);
+  }
+}
+
+/**
+ * Starts `berth engine` in the background and waits until it answers. Several clients may do this
+ * at once: every engine but one exits on Conflict (server.ts), and every client reaches that one.
+ */
+async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineInfo> {
+  const paths = enginePaths(opts.roots.run);
+  try {
+    mkdirSync(opts.roots.run, { recursive: true, mode: 0o711 });
+    appendFileSync(paths.logFile, `${new Date().toISOString()} client[${process.pid}] no engine answered on "${paths.socket}": starting one\n`, { mode: 0o640 });
+  } catch (err) {
+    throw new SysError('open', paths.logFile, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
+  }
+  const { spawnDetached } = await import('../sys/spawn.js');
+  const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
+  let exitedAt: number | undefined;
+  let exitText = '';
+  void child.exited.then((e) => {
+    exitedAt = Date.now();
+    exitText = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`;
+  });
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let last = 'ENOENT';
+  for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      return await t.json<EngineInfo>('GET', routes.info());
+    } catch (err) {
+      if (!notAnswering(err) && !shuttingDown(err)) throw err;
+      last = err instanceof SysError ? err.errno : 'EBUSY';
+    }
+    // Our engine exited and, a moment later, still nobody answers: no need to wait the full time.
+    const gaveUp = exitedAt !== undefined && Date.now() - exitedAt > 300;
+    if (gaveUp || Date.now() >= deadline) {
+      const why = gaveUp ? `the engine (pid ${child.pid}) ${exitText}` : `the engine (pid ${child.pid}) did not answer within ${START_TIMEOUT_MS / 1000} s`;
+      throw new SysError('connect', paths.socket, last, `${why}; the last lines of "${paths.logFile}":\n${tailOf(paths.logFile, 20)}`);
+    }
+    await sleep(delay);
+  }
+}
+
+/**
+ * The environment of an engine a client starts: the roots it serves (as resolved, so that it
+ * serves exactly what this client asked for), the caller's other BERTH_* settings, PATH and TZ.
+ * Nothing else: the engine outlives the shell that started it and serves every later client.
+ */
+function engineEnv(roots: Roots, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { PATH: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+  if (env.TZ !== undefined) out.TZ = env.TZ;
+  for (const [key, value] of Object.entries(env)) if (key.startsWith('BERTH_') && value !== undefined) out[key] = value;
+  out.BERTH_ROOT = roots.root;
+  out.BERTH_RUN = roots.run;
+  out.BERTH_CGROUP_PARENT = roots.cgroupParent;
+  return out;
+}
+
+/** The last `lines` lines of a file (read from its last 16 KiB). */
+function tailOf(path: string, lines: number): string {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, 16 * 1024);
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, size - length);
+      return buf.toString('utf8').split('\n').filter((l) => l !== '').slice(-lines).map((l) => `  ${l}`).join('\n');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    return `  (unreadable: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+}
+
+/** HTTP over the unix socket, with kept-alive connections. */
+class Transport {
+  private readonly agent = new Agent({ keepAlive: true });
+  constructor(readonly socketPath: string) {}
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** A JSON request: the parsed body, or the engine's error rebuilt and thrown. */
+  async json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body, undefined, false);
+    const text = await this.readAll(res);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new InternalError(`the engine answered ${method} ${path} with ${res.statusCode} and a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+    if ((res.statusCode ?? 500) >= 400) throw errorFrom(value, res.statusCode ?? 500);
+    return value as T;
+  }
+
+  /**
+   * An NDJSON request: each record goes to `emit` as it arrives; resolves with the stream's
+   * result, throws its error. On abort the request is destroyed and this rejects with the
+   * signal's reason (the engine sees the disconnect and aborts its side).
+   */
+  async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number> {
+    try {
+      const res = await this.send(method, path, body, signal, true);
+      if ((res.statusCode ?? 500) >= 400) {
+        const text = await this.readAll(res);
+        let value: unknown;
+        try { value = JSON.parse(text); } catch { value = undefined; }
+        throw errorFrom(value, res.statusCode ?? 500);
+      }
+      const end = await this.readRecords(res, emit);
+      if (end.kind === 'error') throw fromBody(end.error);
+      return end.exitCode;
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw err;
+    }
+  }
+
+  private send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, retried = false): Promise<IncomingMessage> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request({
+        socketPath: this.socketPath,
+        agent: this.agent,
+        method,
+        path,
+        headers: {
+          accept: streaming ? 'application/x-ndjson' : 'application/json',
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      });
+      let responded = false;
+      const onAbort = (): void => { req.destroy(); };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('response', (res) => {
+        responded = true;
+        res.on('close', () => signal?.removeEventListener('abort', onAbort));
+        resolve(res);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (responded) return; // surfaces on the response stream
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) { reject(signal.reason); return; }
+        // A kept-alive connection the engine closed just as we reused it: the request never
+        // reached the engine, so sending it again on a fresh connection is safe.
+        if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          resolve(this.send(method, path, body, signal, streaming, true));
+          return;
+        }
+        reject(new SysError('connect', this.socketPath, err.code ?? 'EUNKNOWN'));
+      });
+      req.end(payload);
+    });
+  }
+
+  private readAll(res: IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => { text += s; });
+      res.on('end', () => resolve(text));
+      res.on('error', (err: NodeJS.ErrnoException) => reject(this.cut(err)));
+      res.on('close', () => { if (!res.complete) reject(this.cut(undefined)); });
+    });
+  }
+
+  /** Parses NDJSON, hands every record before the StreamEnd to `emit`, resolves with the StreamEnd. */
+  private readRecords<T>(res: IncomingMessage, emit: (record: T) => void): Promise<StreamEnd> {
+    return new Promise((resolve, reject) => {
+      let end: StreamEnd | undefined;
+      let settled = false;
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        res.destroy();
+        reject(err);
+      };
+      const splitter = lineSplitter((line) => {
+        if (end) return; // the engine writes nothing after the end; ignore it if it did
+        let record: unknown;
+        try {
+          record = JSON.parse(line);
+        } catch {
+          throw new InternalError(`the engine sent a record that is not JSON: ${line.slice(0, 200)}`);
+        }
+        if (isStreamEnd(record)) end = record;
+        else emit(record as T);
+      });
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => {
+        try { splitter.push(text); } catch (err) { fail(err); }
+      });
+      res.on('end', () => {
+        if (settled) return;
+        if (end) { settled = true; resolve(end); } else fail(this.cut(undefined));
+      });
+      res.on('error', (err: NodeJS.ErrnoException) => fail(this.cut(err)));
+      res.on('close', () => { if (!res.complete) fail(this.cut(undefined)); });
+    });
+  }
+
+  /** The connection broke, or the stream ended without its last record: the engine went away. */
+  private cut(err: NodeJS.ErrnoException | undefined): BerthError {
+    return new SysError('read', this.socketPath, err?.code ?? 'ECONNRESET', `the engine closed the connection on "${this.socketPath}" before the end of its answer`);
+  }
+}
+
+function errorFrom(value: unknown, status: number): BerthError {
+  const body = value as Partial<ErrorBody> | undefined;
+  if (body && typeof body.code === 'string' && typeof body.message === 'string') return fromBody(body as ErrorBody);
+  return new InternalError(`the engine answered with status ${status} and no error body`);
+}

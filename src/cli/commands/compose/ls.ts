@@ -1,0 +1,17 @@
+// berth ls: the projects this engine knows, as docker compose ls lists them.
+import type { CliContext } from '../../context.js';
+import { engine } from '../../engine.js';
+import { table } from '../../render/table.js';
+
+export default async function ls(flags: { all?: boolean; quiet?: boolean; format?: string }, _args: string[], ctx: CliContext): Promise<number> {
+  const api = await engine(ctx);
+  try {
+    const rows = await api.ls({ all: flags.all ?? false });
+    if (flags.quiet) for (const r of rows) ctx.stdout.write(`${r.name}\n`);
+    else if (flags.format === 'json') ctx.stdout.write(`${JSON.stringify(rows.map((r) => ({ Name: r.name, Status: r.status, ConfigFiles: r.configFiles })))}\n`);
+    else ctx.stdout.write(table(['NAME', 'STATUS', 'CONFIG FILES'], rows.map((r) => [r.name, r.status, r.configFiles])));
+    return 0;
+  } finally {
+    api.close();
+  }
+}

@@ -1,0 +1,77 @@
+// berth up: bring the project to the state its compose file declares; attached, follow the logs
+// until the containers stop (Ctrl-C stops the stack gracefully, a second Ctrl-C kills it).
+import type { CliContext } from '../../context.js';
+import { loadProjectFor, type ProjectFlags } from '../../project.js';
+import { engine, abortOnInterrupt } from '../../engine.js';
+import { colors, type AnsiMode } from '../../render/colors.js';
+import { renderEvent, LogPrinter } from '../../render/events.js';
+import { InvalidArgument, Unsupported } from '../../../lib/errors.js';
+import type { EngineEvent } from '../../../api/types.js';
+
+interface UpFlags extends ProjectFlags {
+  detach?: boolean; wait?: boolean; waitTimeout?: string; deps?: boolean; forceRecreate?: boolean;
+  recreate?: boolean; start?: boolean; removeOrphans?: boolean; scale?: string[]; ansi?: AnsiMode;
+  abortOnContainerExit?: boolean; exitCodeFrom?: string; attach?: string[]; timestamps?: boolean;
+  color?: boolean;
+}
+
+export function parseScale(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const m = /^([^=]+)=(\d+)$/.exec(v);
+    if (!m) throw new InvalidArgument(`invalid --scale value "${v}": expected SERVICE=NUMBER`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+export default async function up(flags: UpFlags, args: string[], ctx: CliContext): Promise<number> {
+  if (flags.abortOnContainerExit || flags.exitCodeFrom) throw new Unsupported('--abort-on-container-exit and --exit-code-from are not supported yet');
+  const waitTimeout = flags.waitTimeout !== undefined ? Number(flags.waitTimeout) : 0;
+  if (!Number.isFinite(waitTimeout) || waitTimeout < 0) throw new InvalidArgument(`invalid --wait-timeout: ${flags.waitTimeout}`);
+  const project = await loadProjectFor(flags, ctx);
+  for (const s of args) if (!project.services[s]) throw new InvalidArgument(`no such service: ${s}`);
+  const api = await engine(ctx);
+  const c = colors(ctx.stdout, ctx.env, flags.color === false ? 'never' : flags.ansi);
+  const emit = (e: EngineEvent): void => renderEvent(e, project.name, ctx.stdout, ctx.stderr, c);
+  const interrupt = abortOnInterrupt();
+  try {
+    const code = await api.up({
+      project,
+      options: {
+        services: args,
+        noDeps: flags.deps === false,
+        forceRecreate: flags.forceRecreate ?? false,
+        noRecreate: flags.recreate === false,
+        noStart: flags.start === false,
+        removeOrphans: flags.removeOrphans ?? false,
+        scale: parseScale(flags.scale ?? []),
+        wait: flags.wait ?? false,
+        waitTimeout,
+      },
+    }, emit, interrupt.signal);
+    if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
+  } finally {
+    interrupt.dispose();
+  }
+
+  // Attached: follow the logs of the started services until they all stop.
+  const services = flags.attach ?? args;
+  const printer = new LogPrinter(ctx.stdout, c, { timestamps: flags.timestamps ?? false, prefix: true });
+  ctx.stdout.write('Attaching to ' + (await api.ps(project.name, { all: false, services })).map((s) => s.name.slice(project.name.length + 1)).join(', ') + '\n');
+  const follow = new AbortController();
+  let stopping = false;
+  const stopper = abortOnInterrupt(() => {
+    if (stopping) return;
+    stopping = true;
+    ctx.stdout.write('Gracefully stopping... (press Ctrl+C again to force)\n');
+    void api.stop(project.name, { services: [] }, emit, new AbortController().signal).finally(() => follow.abort());
+  });
+  try {
+    await api.logs(project.name, { services, follow: true }, (l) => printer.print(l, project.name), follow.signal);
+  } finally {
+    stopper.dispose();
+    api.close();
+  }
+  return stopping ? 130 : 0;
+}

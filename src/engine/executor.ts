@@ -1,0 +1,101 @@
+// Walks a Plan: runs every operation whose dependencies are done, as many at once as the DAG
+// allows, and reports each step as an event. It makes no decisions: what to do is in the plan,
+// how to do one operation is in the `ops` callbacks the controller passes.
+import type { Operation, Plan } from '../plan/plan.js';
+import type { EngineEvent } from '../api/types.js';
+import { BerthError } from '../lib/errors.js';
+
+export interface OperationRunner {
+  /** returns the id of the container created (create) or acted on */
+  create(op: Operation): Promise<string>;
+  start(op: Operation, containerId: string): Promise<void>;
+  stop(op: Operation, containerId: string): Promise<void>;
+  remove(op: Operation, containerId: string): Promise<void>;
+  /** resolves when the condition holds; throws when it can no longer hold */
+  wait(op: Operation, signal: AbortSignal): Promise<void>;
+}
+
+export interface ExecutionResult {
+  readonly failed: readonly { readonly op: Operation; readonly error: Error }[];
+  /** container ids by resource id, for operations that made or touched one */
+  readonly containers: ReadonlyMap<string, string>;
+}
+
+const now = (): string => new Date().toISOString();
+
+const PAST: Readonly<Record<Operation['kind'], string>> = {
+  create: 'Created', start: 'Started', stop: 'Stopped', remove: 'Removed', wait: 'Healthy',
+};
+const PRESENT: Readonly<Record<Operation['kind'], string>> = {
+  create: 'Creating', start: 'Starting', stop: 'Stopping', remove: 'Removing', wait: 'Waiting',
+};
+
+export async function execute(plan: Plan, ops: OperationRunner, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<ExecutionResult> {
+  const containers = new Map<string, string>();
+  for (const op of plan.operations) if (op.containerId) containers.set(op.resourceId, op.containerId);
+  const state = new Map<number, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>();
+  for (const op of plan.operations) state.set(op.id, 'pending');
+  const failed: { op: Operation; error: Error }[] = [];
+
+  return new Promise((resolve) => {
+    let running = 0;
+    const finish = (): void => resolve({ failed, containers });
+
+    const runOne = async (op: Operation): Promise<void> => {
+      running++;
+      state.set(op.id, 'running');
+      emit({ kind: 'operation', resourceId: op.resourceId, status: op.kind === 'wait' ? 'waiting' : 'started', text: PRESENT[op.kind], time: now() });
+      try {
+        if (signal.aborted) throw new BerthError('INTERNAL', 'cancelled');
+        switch (op.kind) {
+          case 'create': containers.set(op.resourceId, await ops.create(op)); break;
+          case 'start': await ops.start(op, containerOf(op)); break;
+          case 'stop': await ops.stop(op, containerOf(op)); break;
+          case 'remove': await ops.remove(op, containerOf(op)); break;
+          case 'wait': await ops.wait(op, signal); break;
+        }
+        state.set(op.id, 'done');
+        emit({ kind: 'operation', resourceId: op.resourceId, status: 'done', text: PAST[op.kind], time: now() });
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (op.kind === 'wait' && op.required === false) {
+          // an optional dependency that failed: a warning, and its dependents go on
+          state.set(op.id, 'done');
+          emit({ kind: 'warning', text: `${op.resourceId}: optional dependency not met: ${error.message}`, time: now() });
+        } else {
+          state.set(op.id, 'failed');
+          failed.push({ op, error });
+          emit({ kind: 'operation', resourceId: op.resourceId, status: 'failed', text: error.message, time: now() });
+        }
+      } finally {
+        running--;
+        schedule();
+      }
+    };
+
+    const containerOf = (op: Operation): string => {
+      const id = op.containerId ?? containers.get(op.resourceId);
+      if (!id) throw new BerthError('INTERNAL', `no container for ${op.resourceId}`);
+      return id;
+    };
+
+    const schedule = (): void => {
+      let progressed = true;
+      while (progressed) {
+        progressed = false;
+        for (const op of plan.operations) {
+          if (state.get(op.id) !== 'pending') continue;
+          const deps = op.dependsOn.map((d) => state.get(d));
+          if (deps.some((s) => s === 'failed' || s === 'skipped')) {
+            state.set(op.id, 'skipped');
+            progressed = true;
+            continue;
+          }
+          if (deps.every((s) => s === 'done')) void runOne(op);
+        }
+      }
+      if (running === 0 && [...state.values()].every((s) => s !== 'pending' && s !== 'running')) finish();
+    };
+    schedule();
+  });
+}

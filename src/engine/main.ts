@@ -1,0 +1,134 @@
+// `berth engine`: the long-lived process of one BERTH_ROOT. bin/berth calls engineMain(); a
+// client starts it the same way in the background (api/client.ts), with stdout and stderr
+// appended to <BERTH_RUN>/engine.log. Read in lifecycle order:
+//
+//   1. claim <BERTH_RUN>/berth.sock (server.ts); losing the race to another engine is a Conflict,
+//      and this process exits before it builds a controller;
+//   2. build the controller, write <BERTH_RUN>/engine.pid atomically, serve;
+//   3. on SIGTERM, SIGINT, SIGHUP or POST /v1/shutdown: refuse new requests, end the running
+//      ones, api.shutdown(), remove the pid file, stop listening (which removes the socket), exit
+//      0. Containers keep running: their supervisors are separate processes (live restore).
+//      A second signal during that exits at once; the socket left behind is recognised as dead.
+import { readFileSync, unlinkSync } from 'node:fs';
+import type { Roots } from '../lib/paths.js';
+import { resolveRoots } from '../lib/paths.js';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { Conflict } from '../lib/errors.js';
+import type { EngineApi } from '../api/engine-api.js';
+import { enginePaths } from '../api/codec.js';
+import { startServer, type EngineServer } from './server.js';
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/**
+ * Runs the engine until it is asked to stop; resolves with the process exit code. `api` may be a
+ * factory: it is then called only once this process owns the socket, so an engine that loses the
+ * start-up race never builds a controller. Throws Conflict when another engine already serves
+ * these roots.
+ */
+export async function runEngine(
+  roots: Roots,
+  api: EngineApi | (() => EngineApi | Promise<EngineApi>),
+  log: (line: string) => void,
+): Promise<number> {
+  const paths = enginePaths(roots.run);
+  let engine: EngineApi | undefined;
+  let stopping: Promise<void> | undefined;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => { finish = resolve; });
+
+  const started = startServer({
+    socketPath: paths.socket,
+    // Called once this process owns the socket, before any request is answered: so a client
+    // that got an answer always finds the pid file.
+    api: async () => {
+      engine = typeof api === 'function' ? await api() : api;
+      writeFileAtomic(paths.pidFile, `${process.pid}\n`, 0o644);
+      return engine;
+    },
+    log,
+    onShutdown: () => stop('shutdown requested'),
+    onLostSocket: () => stop(`"${paths.socket}" was removed or taken over`),
+  });
+
+  function stop(why: string): void {
+    stopping ??= (async () => {
+      // A signal during start-up waits for the server, so that it is closed too.
+      let server: EngineServer;
+      try { server = await started; } catch { return; }
+      log(`stopping: ${why}`);
+      let code = 0;
+      try {
+        await server.drain();
+        await engine?.shutdown();
+      } catch (err) {
+        log(`shutdown failed: ${(err as Error)?.stack ?? String(err)}`);
+        code = 1;
+      }
+      removePidFileIfOurs(paths.pidFile);
+      await server.close();
+      log('stopped');
+      finish(code);
+    })();
+  }
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log(`${signal} again: exiting now`);
+      removePidFileIfOurs(paths.pidFile);
+      process.exit(1);
+    }
+    stop(signal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  // Last resort for an exit that skips stop() (an uncaught exception): no stale pid file.
+  const onExit = (): void => removePidFileIfOurs(paths.pidFile);
+  process.on('exit', onExit);
+
+  try {
+    await started;
+    return await finished;
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    process.off('exit', onExit);
+  }
+}
+
+/** Removes the pid file only when it names this process: a losing engine must not remove the winner's. */
+function removePidFileIfOurs(pidFile: string): void {
+  try {
+    if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkSync(pidFile);
+  } catch { /* absent */ }
+}
+
+/** Entry point for `bin/berth engine [--help]`: foreground, logging to stderr; only this decides the exit code. */
+export async function engineMain(packageRoot: string, args: readonly string[] = []): Promise<void> {
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write('Usage: berth engine\n\nRun the engine in the foreground (clients start it in the background by themselves).\n' +
+      'It serves BERTH_ROOT on <BERTH_RUN>/berth.sock and logs to stderr; SIGTERM or SIGINT stop it, containers keep running.\n');
+    return;
+  }
+  if (args.length > 0) {
+    process.stderr.write(`berth engine: unexpected argument "${args[0]}"\n`);
+    process.exitCode = 125;
+    return;
+  }
+  const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} engine[${process.pid}] ${line}\n`); };
+  const roots = resolveRoots(process.env);
+  try {
+    const code = await runEngine(roots, async () => {
+      const { createController } = await import('./controller.js');
+      return createController(roots, packageRoot, process.env);
+    }, log);
+    // Whatever the controller still holds (timers, watchers) must not keep a stopped engine alive.
+    process.exit(code);
+  } catch (err) {
+    if (err instanceof Conflict) {
+      log(`not starting: ${err.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    log(`failed: ${(err as Error)?.stack ?? String(err)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,128 @@
+// Service (the compose model) → the runtime's CreateRequest for one replica. The one place that
+// maps between the two, as compose's create.go does; it decides nothing about *whether* to create.
+import { join } from 'node:path';
+import type { Project, Service } from '../spec/model.js';
+import type { ImageRecord } from '../images/store.js';
+import type { CreateRequest } from '../runtime/container.js';
+import type { CgroupLimits } from '../runtime/cgroups/driver.js';
+import { cpusToQuota } from '../runtime/cgroups/convert.js';
+import { mergeProcess } from '../runtime/process-spec.js';
+import { newContainerId } from '../runtime/names.js';
+
+/** compose's labels (com.docker.compose.*), as docker compose writes them. */
+export const LABEL = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service',
+  number: 'com.docker.compose.container-number',
+  hash: 'com.docker.compose.config-hash',
+  workingDir: 'com.docker.compose.project.working_dir',
+  configFiles: 'com.docker.compose.project.config_files',
+  oneoff: 'com.docker.compose.oneoff',
+  image: 'com.docker.compose.image',
+  dependsOn: 'com.docker.compose.depends_on',
+  version: 'com.docker.compose.version',
+} as const;
+
+export function containerName(project: Project, service: Service, number: number): string {
+  return service.container_name ?? `${project.name}-${service.name}-${number}`;
+}
+
+export function limitsOf(service: Service): CgroupLimits {
+  const r = service.resources;
+  const limits: { -readonly [K in keyof CgroupLimits]: CgroupLimits[K] } = {};
+  if (r.cpu_shares !== undefined) limits.cpuShares = r.cpu_shares;
+  if (r.cpus !== undefined) {
+    const q = cpusToQuota(r.cpus);
+    if (q) { limits.cpuQuota = q.quota; limits.cpuPeriod = q.period; }
+  }
+  if (r.cpu_quota !== undefined) limits.cpuQuota = r.cpu_quota;
+  if (r.cpu_period !== undefined) limits.cpuPeriod = r.cpu_period;
+  if (r.cpuset !== undefined) limits.cpusetCpus = r.cpuset;
+  if (r.mem_limit !== undefined) limits.memory = r.mem_limit;
+  if (r.memswap_limit !== undefined) limits.memorySwap = r.memswap_limit;
+  if (r.pids_limit !== undefined) limits.pidsLimit = r.pids_limit;
+  return limits;
+}
+
+/** The keys the runtime cannot apply yet: named in a warning at `up`, never silently dropped. */
+export function notYetApplied(service: Service): string[] {
+  const out: string[] = [];
+  if (service.ports.length > 0) out.push('ports');
+  if (service.volumes.length > 0) out.push('volumes');
+  if (service.tmpfs.length > 0) out.push('tmpfs');
+  if (service.network_mode !== undefined && service.network_mode !== 'none') out.push('network_mode');
+  if (service.secrets.length > 0) out.push('secrets');
+  if (service.configs.length > 0) out.push('configs');
+  if (service.cap_add.length > 0) out.push('cap_add');
+  if (service.cap_drop.length > 0) out.push('cap_drop');
+  if (service.extra_hosts.length > 0) out.push('extra_hosts');
+  if (service.devices.length > 0) out.push('devices');
+  if (service.privileged) out.push('privileged');
+  if (service.read_only) out.push('read_only');
+  return out;
+}
+
+export interface ReplicaInput {
+  readonly project: Project;
+  readonly service: Service;
+  readonly number: number;
+  readonly image: ImageRecord;
+  readonly overlayRoot: string;
+  readonly configHash: string;
+  readonly hostEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export function createRequestFor(input: ReplicaInput): CreateRequest {
+  const { project, service, number, image } = input;
+  const env: string[] = [];
+  for (const [k, v] of Object.entries(service.environment)) if (v !== null) env.push(`${k}=${v}`);
+  const id = newContainerId();
+  // Docker's default host name is the first 12 characters of the container id.
+  const hostname = service.hostname !== undefined && service.hostname !== '' ? service.hostname : id.slice(0, 12);
+  const process = mergeProcess(image.config, {
+    command: service.command ?? [],
+    entrypoint: service.entrypoint ?? undefined,
+    env,
+    workdir: service.working_dir,
+    user: service.user,
+    hostname,
+    tty: service.tty,
+  }, input.hostEnv);
+  const topFirst = [...image.layers].reverse();
+  const labels: Record<string, string> = {
+    ...(image.config.Labels ?? {}),
+    ...service.labels,
+    [LABEL.project]: project.name,
+    [LABEL.service]: service.name,
+    [LABEL.number]: String(number),
+    [LABEL.hash]: input.configHash,
+    [LABEL.workingDir]: project.working_dir,
+    [LABEL.configFiles]: project.compose_files.join(','),
+    [LABEL.oneoff]: 'False',
+    [LABEL.image]: image.id,
+    [LABEL.dependsOn]: Object.entries(service.depends_on).map(([d, dep]) => `${d}:${dep.condition}:${dep.restart}`).join(','),
+  };
+  const ulimits: Record<string, { soft: number; hard: number }> = {};
+  for (const [name, l] of Object.entries(service.resources.ulimits)) ulimits[name] = { soft: l.soft, hard: l.hard };
+  return {
+    id,
+    name: containerName(project, service, number),
+    imageId: image.id,
+    imageRef: service.image ?? image.id,
+    lowerLinks: topFirst.map((l) => l.link),
+    lowerDirs: topFirst.map((l) => join(input.overlayRoot, l.cacheId, 'diff')),
+    process,
+    hostname,
+    tty: service.tty,
+    openStdin: service.stdin_open,
+    init: service.init ?? false,
+    autoRemove: false,
+    limits: limitsOf(service),
+    shmSize: service.resources.shm_size,
+    stopSignal: service.stop_signal ?? image.config.StopSignal,
+    stopTimeout: service.stop_grace_period !== undefined ? Math.ceil(service.stop_grace_period / 1000) : undefined,
+    labels,
+    ulimits,
+    restartPolicy: { name: service.restart.name, maximumRetryCount: service.restart.max_attempts },
+  };
+}

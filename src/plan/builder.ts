@@ -1,0 +1,49 @@
+// Appends operations to a plan, numbering them in order. An operation may only depend on
+// operations added before it, so ids always point backwards and the plan is a DAG by
+// construction (the builder checks it).
+import type { DependsCondition } from '../spec/model.js';
+import type { Operation, OperationKind, Plan } from './plan.js';
+
+export interface OperationInput {
+  readonly kind: OperationKind;
+  readonly service: string;
+  /** replica number; 0 for a wait (service-wide) */
+  readonly number: number;
+  readonly cause: string;
+  readonly containerId?: string | undefined;
+  readonly dependsOn?: Iterable<number>;
+  readonly condition?: DependsCondition;
+  readonly required?: boolean;
+}
+
+export class PlanBuilder {
+  private readonly operations: Operation[] = [];
+
+  /** Adds one operation and returns its id. */
+  add(input: OperationInput): number {
+    const id = this.operations.length;
+    const dependsOn = [...new Set(input.dependsOn ?? [])].sort((a, b) => a - b);
+    for (const d of dependsOn) {
+      if (!Number.isInteger(d) || d < 0 || d >= id) throw new Error(`operation #${id} cannot depend on #${d}`);
+    }
+    // a wait concerns a whole service; every other kind acts on one container
+    const resourceId = input.kind === 'wait' ? `service:${input.service}` : `service:${input.service}:${input.number}`;
+    this.operations.push({
+      id,
+      kind: input.kind,
+      resourceId,
+      service: input.service,
+      number: input.number,
+      ...(input.containerId !== undefined ? { containerId: input.containerId } : {}),
+      cause: input.cause,
+      dependsOn,
+      ...(input.condition !== undefined ? { condition: input.condition } : {}),
+      ...(input.required !== undefined ? { required: input.required } : {}),
+    });
+    return id;
+  }
+
+  build(): Plan {
+    return { operations: [...this.operations] };
+  }
+}

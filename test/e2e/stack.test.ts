@@ -1,0 +1,112 @@
+// Scenario: a developer runs `berth up` on a stack with an init job, a healthy-gated database and
+// a web service. Intent: the stack comes up in dependency order, stays as declared (idempotent,
+// recreating only what changed, scaling), survives the engine's death, and `down` leaves nothing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import * as tar from 'tar';
+import { makeRoots, berth, berthOk, leftovers, cleanupRoots, makeBusyboxRootfs, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+
+let roots: TestRoots;
+let dir: string;
+
+before(async () => {
+  roots = makeRoots();
+  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
+  try {
+    makeBusyboxRootfs(rootfs);
+    const file = join(roots.dir, 'busybox.tar');
+    await tar.c({ file, cwd: rootfs }, ['.']);
+    await berthOk(roots, ['import', file, 'bb']);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+  dir = join(roots.dir, 'project');
+  mkdirSync(dir);
+  copyFileSync(join(repoRoot, 'test', 'e2e', 'stack', 'compose.yaml'), join(dir, 'compose.yaml'));
+});
+
+after(async () => {
+  await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
+  await stopEngine(roots);
+  await berthOk(roots, ['rmi', 'bb']);
+  cleanupRoots(roots);
+});
+
+const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function inspect(name: string): Promise<any> {
+  return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
+}
+
+test('up -d must start the stack in dependency order and gate web on db being healthy', async () => {
+  const out = await berthOk(roots, [...compose('up', '-d')], { timeoutMs: 60_000 });
+  assert.match(out, /Container e2e-stack-web-1 {2}Started/);
+  const init = await inspect('e2e-stack-init-1');
+  const db = await inspect('e2e-stack-db-1');
+  const web = await inspect('e2e-stack-web-1');
+  assert.equal(init.State.Status, 'exited');
+  assert.equal(init.State.ExitCode, 0);
+  assert.equal(db.State.Health.Status, 'healthy');
+  assert.ok(Date.parse(web.State.StartedAt) >= Date.parse(init.State.FinishedAt), 'web starts after init completed');
+  assert.ok(Date.parse(web.State.StartedAt) >= Date.parse(db.State.StartedAt) + 500, 'web starts after db became healthy');
+  assert.equal(web.Config.Labels['com.docker.compose.project'], 'e2e-stack');
+  assert.equal(web.Config.Labels['com.docker.compose.service'], 'web');
+  assert.equal(web.Config.Labels['com.docker.compose.container-number'], '1');
+  assert.match(web.Config.Labels['com.docker.compose.config-hash'], /^[0-9a-f]{64}$/);
+  assert.equal(web.HostConfig.Memory, 64 * 1024 * 1024);
+});
+
+test('up must be idempotent: nothing changes when the file did not', async () => {
+  const before = (await inspect('e2e-stack-web-1')).Id;
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  assert.equal((await inspect('e2e-stack-web-1')).Id, before);
+});
+
+test('a changed service must be recreated, and only that one', async () => {
+  const dbBefore = (await inspect('e2e-stack-db-1')).Id;
+  const webBefore = (await inspect('e2e-stack-web-1')).Id;
+  const r = await berth(roots, compose('up', '-d'), { timeoutMs: 60_000, env: { GREETING: 'ahoy' } });
+  assert.equal(r.code, 0, r.stderr);
+  const web = await inspect('e2e-stack-web-1');
+  assert.notEqual(web.Id, webBefore);
+  assert.ok(web.Config.Env.includes('GREETING=ahoy'));
+  assert.equal((await inspect('e2e-stack-db-1')).Id, dbBefore);
+});
+
+test('ps must list the running containers of the project', async () => {
+  const rows = (await berthOk(roots, compose('ps', '--format', 'json'))).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(rows.map((r: any) => r.Name).sort(), ['e2e-stack-db-1', 'e2e-stack-web-1']);
+  assert.match(rows.find((r: any) => r.Service === 'db').Status, /\(healthy\)/);
+});
+
+test('--scale must add and remove replicas', async () => {
+  await berthOk(roots, compose('up', '-d', '--scale', 'web=3'), { timeoutMs: 60_000 });
+  let names = (await berthOk(roots, compose('ps', '--format', 'json'))).trim().split('\n').map((l) => JSON.parse(l).Name).sort();
+  assert.deepEqual(names, ['e2e-stack-db-1', 'e2e-stack-web-1', 'e2e-stack-web-2', 'e2e-stack-web-3']);
+  await berthOk(roots, compose('up', '-d', '--scale', 'web=1'), { timeoutMs: 60_000 });
+  names = (await berthOk(roots, compose('ps', '-a', '--format', 'json'))).trim().split('\n').map((l) => JSON.parse(l).Name).sort();
+  assert.deepEqual(names, ['e2e-stack-db-1', 'e2e-stack-init-1', 'e2e-stack-web-1']);
+});
+
+test('the engine killed with SIGKILL must not take the containers with it; the next command converges', async () => {
+  const web = await inspect('e2e-stack-web-1');
+  const pid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  await sleep(300);
+  assert.equal((await inspect('e2e-stack-web-1')).State.Pid, web.State.Pid, 'the container still runs');
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  assert.equal((await inspect('e2e-stack-web-1')).Id, web.Id, 'nothing recreated');
+  assert.equal((await inspect('e2e-stack-init-1')).State.ExitCode, 0, 'exit codes are kept');
+});
+
+test('down must stop and remove everything, leaving nothing behind', async () => {
+  await berthOk(roots, compose('down', '-t', '2'), { timeoutMs: 60_000 });
+  assert.equal((await berthOk(roots, ['ps', '-a', '-q'])).trim(), '');
+  await stopEngine(roots);
+  assert.deepEqual(leftovers(roots), []);
+});
+
