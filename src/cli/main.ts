@@ -195,7 +195,7 @@ configCommand(compose);
 upCommand(compose);
 downCommand(compose);
 lsCommand(compose);
-projectFlags(compose.command('ps'))
+compose.command('ps')
   .description("list the project's containers")
   .argument('[service...]')
   .option('-a, --all', 'show all stopped containers')
@@ -203,7 +203,7 @@ projectFlags(compose.command('ps'))
   .option('--services', 'display services')
   .option('--format <format>', "'table' or 'json'")
   .action(act(() => import('./commands/compose/ps.js')));
-projectFlags(compose.command('logs'))
+compose.command('logs')
   .description("view the project's container logs")
   .argument('[service...]')
   .option('-f, --follow', 'follow log output')
@@ -213,12 +213,12 @@ projectFlags(compose.command('logs'))
   .option('--no-color', 'produce monochrome output')
   .option('--no-log-prefix', "don't print prefix in logs")
   .action(act(() => import('./commands/compose/logs.js')));
-projectFlags(compose.command('start')).description('start services').argument('[service...]').action(act(lifecycle('start')));
-projectFlags(compose.command('stop')).description('stop services').argument('[service...]')
+compose.command('start').description('start services').argument('[service...]').action(act(lifecycle('start')));
+compose.command('stop').description('stop services').argument('[service...]')
   .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds').action(act(lifecycle('stop')));
-projectFlags(compose.command('restart')).description('restart services').argument('[service...]')
+compose.command('restart').description('restart services').argument('[service...]')
   .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds').action(act(lifecycle('restart')));
-projectFlags(compose.command('kill')).description('force stop service containers').argument('[service...]')
+compose.command('kill').description('force stop service containers').argument('[service...]')
   .option('-s, --signal <signal>', 'SIGNAL to send to the container', 'SIGKILL').action(act(lifecycle('kill')));
 
 /** Entry point, called by bin/berth with the package's root directory. */

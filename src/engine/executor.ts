@@ -55,7 +55,8 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
           case 'wait': await ops.wait(op, signal); break;
         }
         state.set(op.id, 'done');
-        emit({ kind: 'operation', resourceId: op.resourceId, status: 'done', text: PAST[op.kind], time: now() });
+        const text = op.kind !== 'wait' ? PAST[op.kind] : op.condition === 'service_completed_successfully' ? 'Exited' : op.condition === 'service_started' ? 'Started' : 'Healthy';
+        emit({ kind: 'operation', resourceId: op.resourceId, status: 'done', text, time: now() });
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         if (op.kind === 'wait' && op.required === false) {

@@ -87,7 +87,8 @@ export class InternalError extends BerthError {
 /** Wraps a Node fs/child error (which has .code/.syscall/.path) into a SysError. */
 export function fromNodeError(err: unknown, syscall: string, path: string): BerthError {
   if (err instanceof BerthError) return err;
-  const e = err as NodeJS.ErrnoException;
+  // structural, not NodeJS.ErrnoException: this file is reached from the Node-free plan/ build
+  const e = err as { code?: unknown; syscall?: string; path?: string } | undefined;
   const errno = typeof e?.code === 'string' ? e.code : 'EUNKNOWN';
   return new SysError(e?.syscall ?? syscall, e?.path ?? path, errno);
 }
