@@ -44,6 +44,8 @@ interface Tracked {
   restartTimer?: NodeJS.Timeout;
   health?: HealthMonitor;
   healthStatus?: string;
+  /** StartedAt of the run last seen */
+  startedAt?: string;
 }
 
 export function createController(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock = realClock): EngineApi & { ready: Promise<void> } {
@@ -154,17 +156,20 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
           t = { status: 'unknown', backoffMs: 0 };
           tracked.set(id, t);
         }
-        if (status === t.status) continue;
         const before = t.status;
+        const startedAt = view.observed.started?.startedAt ?? '';
+        // A new run (a restart between two looks included) is known by its start time, an exit by
+        // its finish time: comparing statuses alone would miss a run shorter than one look.
+        const newRun = status === 'running' && (before !== 'running' || startedAt !== t.startedAt);
         t.status = status;
-        if (status === 'running') {
+        t.startedAt = startedAt;
+        if (newRun) {
           await startHealth(view, t, before === 'unknown');
         } else if (status === 'exited') {
+          const finishedAt = view.observed.exited?.finishedAt ?? '';
+          if (runtime.runtimeState(id).handledExitAt === finishedAt) continue; // acted on already (before an engine restart, too)
           t.health?.stop();
           t.health = undefined;
-          const handled = runtime.runtimeState(id).handledExitAt;
-          const finishedAt = view.observed.exited?.finishedAt ?? '';
-          if (handled === finishedAt) continue; // this exit was acted on already (before an engine restart)
           runtime.updateRuntimeState(id, { handledExitAt: finishedAt });
           if (before !== 'unknown') containerEvent(view, 'die', { exitCode: String(view.observed.exited?.exitCode ?? '') });
           // A run of 10 s or more resets the back-off (Docker's rule); decideRestart applies it.
@@ -185,6 +190,18 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
   const ticker = setInterval(() => { void lookAgain(); }, 200);
   ticker.unref?.();
   const ready = lookAgain();
+
+  /** A start asked for by the user (up, start): the user's stop no longer holds, and Docker
+   *  starts the restart count and the back-off over. */
+  const userStart = (containerId: string): void => {
+    runtime.clearStoppedByUser(containerId);
+    if ((runtime.runtimeState(containerId).restartCount ?? 0) !== 0) runtime.updateRuntimeState(containerId, { restartCount: 0 });
+    const t = tracked.get(containerId);
+    if (t) {
+      t.backoffMs = 0;
+      if (t.restartTimer) { clearTimeout(t.restartTimer); t.restartTimer = undefined; }
+    }
+  };
 
   // ── operations ─────────────────────────────────────────────────────────────────────────────
   const runnerFor = (project: Project, projectHashes: Record<string, string>, timeoutSeconds?: number): OperationRunner => ({
@@ -207,7 +224,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       return record.id;
     },
     async start(_op: Operation, containerId: string): Promise<void> {
-      runtime.clearStoppedByUser(containerId);
+      userStart(containerId);
       const view = await runtime.startDetached(containerId);
       containerEvent(view, 'start');
       await lookAgain();
@@ -348,7 +365,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       for (const view of orderByDependencies(projectName, selected(projectName, opts.services), false)) {
         if (view.observed.status === 'running') continue;
         try {
-          runtime.clearStoppedByUser(view.record.id);
+          userStart(view.record.id);
           containerEvent(await runtime.startDetached(view.record.id), 'start');
           emit({ kind: 'operation', resourceId: view.record.name, status: 'done', text: 'Started', time: now() });
         } catch (err) {
