@@ -17,7 +17,7 @@ const act = (load: Loader) => async (...params: unknown[]): Promise<void> => {
   // project flags may be given before the verb (berth -f x.yaml up) or after it
   exitCode = await mod.default({ ...(command.parent?.opts() ?? {}), ...command.opts() }, command.args, ctx);
 };
-const lifecycle = (name: 'start' | 'stop' | 'restart' | 'kill'): Loader => async () => ({ default: (await import('./commands/compose/lifecycle.js'))[name] });
+const lifecycle = (name: 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause'): Loader => async () => ({ default: (await import('./commands/compose/lifecycle.js'))[name] });
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 const program = new Command('berth')
@@ -101,6 +101,16 @@ program.command('rm')
   .argument('<container...>')
   .option('-f, --force', 'force the removal of a running container (uses SIGKILL)')
   .action(act(() => import('./commands/rm.js')));
+
+program.command('pause')
+  .description('pause all processes within one or more containers')
+  .argument('<container...>')
+  .action(act(async () => ({ default: (await import('./commands/pause.js')).pause })));
+
+program.command('unpause')
+  .description('unpause all processes within one or more containers')
+  .argument('<container...>')
+  .action(act(async () => ({ default: (await import('./commands/pause.js')).unpause })));
 
 program.command('inspect')
   .description('display detailed information on containers or images')
@@ -218,6 +228,19 @@ compose.command('stop').description('stop services').argument('[service...]')
   .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds').action(act(lifecycle('stop')));
 compose.command('restart').description('restart services').argument('[service...]')
   .option('-t, --timeout <seconds>', 'specify a shutdown timeout in seconds').action(act(lifecycle('restart')));
+compose.command('pause').description('pause services').argument('[service...]').action(act(lifecycle('pause')));
+compose.command('unpause').description('unpause services').argument('[service...]').action(act(lifecycle('unpause')));
+compose.command('exec')
+  .description("execute a command in a service's running container")
+  .argument('<service>').argument('<command...>')
+  .passThroughOptions()
+  .option('-e, --env <K=V>', 'set environment variables (repeatable)', collect)
+  .option('-u, --user <user>', 'run the command as this user')
+  .option('-w, --workdir <dir>', 'path to workdir directory for this command')
+  .option('--index <n>', 'index of the container if the service has multiple replicas', '1')
+  .option('-T, --disable-tty', 'disable pseudo-TTY allocation (default: a tty when stdin is a terminal)')
+  .option('-i, --interactive', 'keep stdin open (the default)', true)
+  .action(act(() => import('./commands/compose/exec.js')));
 compose.command('kill').description('force stop service containers').argument('[service...]')
   .option('-s, --signal <signal>', 'SIGNAL to send to the container', 'SIGKILL').action(act(lifecycle('kill')));
 

@@ -410,11 +410,11 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       return failed > 0 ? 1 : 0;
     },
 
-    async pause(): Promise<number> {
-      throw new BerthError('UNSUPPORTED', 'pause is not supported yet');
+    async pause(projectName, opts: ServicesOptions, emit): Promise<number> {
+      return eachContainer(selected(projectName, opts.services).filter((v) => v.observed.status === 'running'), emit, 'Paused', (v) => runtime.pause(v.record.id));
     },
-    async unpause(): Promise<number> {
-      throw new BerthError('UNSUPPORTED', 'unpause is not supported yet');
+    async unpause(projectName, opts: ServicesOptions, emit): Promise<number> {
+      return eachContainer(selected(projectName, opts.services).filter((v) => v.observed.status === 'paused'), emit, 'Unpaused', (v) => runtime.unpause(v.record.id));
     },
 
     async ps(projectName, opts): Promise<ContainerSummary[]> {
@@ -471,6 +471,20 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
         if (t.restartTimer) clearTimeout(t.restartTimer);
       }
     },
+  };
+
+  const eachContainer = async (views: ContainerView[], emit: (e: EngineEvent) => void, done: string, act: (v: ContainerView) => unknown): Promise<number> => {
+    let failed = 0;
+    for (const view of views) {
+      try {
+        await act(view);
+        emit({ kind: 'operation', resourceId: view.record.name, status: 'done', text: done, time: now() });
+      } catch (err) {
+        failed++;
+        emit({ kind: 'error', error: toBody(err), time: now() });
+      }
+    }
+    return failed > 0 ? 1 : 0;
   };
 
   /** Start order = dependencies first; stop order = the reverse. */

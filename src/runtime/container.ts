@@ -364,7 +364,8 @@ export class ContainerRuntime {
 
   /** Docker's stop: the stop signal, `timeoutSeconds` of grace, then SIGKILL. */
   async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<ContainerView> {
-    const view = this.find(ref);
+    let view = this.find(ref);
+    if (view.observed.status === 'paused') { this.thaw(view); view = this.find(ref); }
     if (view.observed.status !== 'running') return view;
     this.markStoppedByUser(view);
     const pid = view.observed.started!.pid;
@@ -379,8 +380,9 @@ export class ContainerRuntime {
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
-    const view = this.find(ref);
+    let view = this.find(ref);
     const sig = parseSignal(signal);
+    if (view.observed.status === 'paused' && sig === 9) { this.thaw(view); view = this.find(ref); }
     if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
     if (sig === 9 || sig === 15) this.markStoppedByUser(view);
     signalProcess(view.observed.started!.pid, sig);
@@ -390,11 +392,37 @@ export class ContainerRuntime {
     }
   }
 
+  // ── pause / unpause (the cgroup freezer) ─────────────────────────────────────────────
+
+  pause(ref: string): ContainerView {
+    const view = this.find(ref);
+    if (view.observed.status === 'paused') throw new Conflict(`container ${view.record.id} is already paused`);
+    if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
+    this.opts.cgroups.freeze(view.record.cgroupName);
+    writeFileSync(join(view.bundle, 'paused'), '');
+    return this.find(view.record.id);
+  }
+
+  unpause(ref: string): ContainerView {
+    const view = this.find(ref);
+    if (view.observed.status !== 'paused') throw new Conflict(`container ${view.record.id} is not paused`);
+    this.thaw(view);
+    return this.find(view.record.id);
+  }
+
+  /** A frozen container cannot act on a signal: stop, kill and rm thaw it first (as Docker does). */
+  private thaw(view: ContainerView): void {
+    if (view.observed.status !== 'paused') return;
+    this.opts.cgroups.thaw(view.record.cgroupName);
+    rmSync(join(view.bundle, 'paused'), { force: true });
+  }
+
   // ── remove ──────────────────────────────────────────────────────────────────────────────
 
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<string> {
-    const view = this.find(ref);
-    if (view.observed.status === 'running') {
+    let view = this.find(ref);
+    if (view.observed.status === 'paused' && opts.force) { this.thaw(view); view = this.find(ref); }
+    if (view.observed.status === 'running' || view.observed.status === 'paused') {
       if (!opts.force) {
         throw new Conflict(`cannot remove container "/${view.record.name}": container is running: stop the container before removing or force remove`);
       }
@@ -506,12 +534,12 @@ export class ContainerRuntime {
       Args: r.args,
       State: {
         Status: o.status,
-        Running: o.status === 'running',
-        Paused: false,
+        Running: o.status === 'running' || o.status === 'paused',
+        Paused: o.status === 'paused',
         Restarting: false,
         OOMKilled: oom,
         Dead: false,
-        Pid: o.status === 'running' ? o.started!.pid : 0,
+        Pid: o.status === 'running' || o.status === 'paused' ? o.started!.pid : 0,
         ...(rs.health ? { Health: { Status: rs.health.status, FailingStreak: rs.health.failingStreak, Log: rs.health.log.map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })) } } : {}),
         ExitCode: o.exited?.exitCode ?? 0,
         Error: o.error ?? '',

@@ -1,7 +1,7 @@
 // A container's lifecycle: what is stored (the record, written by berth) and what is observed
 // (the shim's `started`/`exited` files and whether the shim still lives). Status is derived, not
 // stored, so a crash between two writes can never leave a status that lies.
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict } from '../lib/errors.js';
 import { readJson } from '../lib/atomic.js';
@@ -79,7 +79,8 @@ export function observe(bundle: string): Observed {
   try { error = readFileSync(join(bundle, 'error'), 'utf8').trim(); } catch { /* none */ }
   if (exited) return { status: 'exited', started, exited, error };
   if (started) {
-    if (shimAlive(started.shimPid)) return { status: 'running', started };
+    // `paused` is written by pause (after freezing the cgroup) and removed by unpause.
+    if (shimAlive(started.shimPid)) return { status: existsSync(join(bundle, 'paused')) ? 'paused' : 'running', started };
     // The shim died without writing `exited` (SIGKILL, host crash): the container is gone with
     // it, since its PID 1 dies with the pid namespace's parent only if it was killed too; report
     // it as exited with Docker's code for an unknown end.

@@ -8,7 +8,7 @@ export function resourceLabel(projectName: string, resourceId: string): string {
   const [kind, service, number] = resourceId.split(':');
   if (kind === 'service' && service !== undefined && number !== undefined && number !== '0') return `Container ${projectName}-${service}-${number}`;
   if (kind === 'service' && service !== undefined) return `Service ${service}`;
-  return resourceId;
+  return resourceId.includes(':') ? resourceId : `Container ${resourceId}`;
 }
 
 export function renderEvent(e: EngineEvent, projectName: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream, c: ChalkInstance): void {

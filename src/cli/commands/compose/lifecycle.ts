@@ -15,7 +15,7 @@ function seconds(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-async function act(verb: 'start' | 'stop' | 'restart' | 'kill', flags: Flags, args: string[], ctx: CliContext): Promise<number> {
+async function act(verb: 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause', flags: Flags, args: string[], ctx: CliContext): Promise<number> {
   const timeout = seconds(flags.timeout);
   const projectName = await projectNameFor(flags, ctx);
   const api = await engine(ctx);
@@ -28,6 +28,8 @@ async function act(verb: 'start' | 'stop' | 'restart' | 'kill', flags: Flags, ar
       case 'stop': return await api.stop(projectName, { services: args, timeout }, emit, interrupt.signal);
       case 'restart': return await api.restart(projectName, { services: args, timeout }, emit, interrupt.signal);
       case 'kill': return await api.kill(projectName, { services: args, signal: flags.signal ?? 'SIGKILL' }, emit, interrupt.signal);
+      case 'pause': return await api.pause(projectName, { services: args }, emit, interrupt.signal);
+      case 'unpause': return await api.unpause(projectName, { services: args }, emit, interrupt.signal);
     }
   } finally {
     interrupt.dispose();
@@ -39,3 +41,5 @@ export const start = (f: Flags, a: string[], ctx: CliContext): Promise<number> =
 export const stop = (f: Flags, a: string[], ctx: CliContext): Promise<number> => act('stop', f, a, ctx);
 export const restart = (f: Flags, a: string[], ctx: CliContext): Promise<number> => act('restart', f, a, ctx);
 export const kill = (f: Flags, a: string[], ctx: CliContext): Promise<number> => act('kill', f, a, ctx);
+export const pause = (f: Flags, a: string[], ctx: CliContext): Promise<number> => act('pause', f, a, ctx);
+export const unpause = (f: Flags, a: string[], ctx: CliContext): Promise<number> => act('unpause', f, a, ctx);
