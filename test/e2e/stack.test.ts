@@ -3,7 +3,7 @@
 // recreating only what changed, scaling), survives the engine's death, and `down` leaves nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as tar from 'tar';
@@ -92,6 +92,23 @@ test('--scale must add and remove replicas', async () => {
   assert.deepEqual(names, ['e2e-stack-db-1', 'e2e-stack-init-1', 'e2e-stack-web-1']);
 });
 
+test('pause must freeze a service and unpause thaw it', async () => {
+  await berthOk(roots, compose('pause', 'web'));
+  let web = await inspect('e2e-stack-web-1');
+  assert.equal(web.State.Status, 'paused');
+  assert.equal(web.State.Paused, true);
+  assert.equal(readFileSync(join('/sys/fs/cgroup/freezer', roots.cgroupParent, web.Id, 'freezer.state'), 'utf8').trim(), 'FROZEN');
+  await berthOk(roots, compose('unpause', 'web'));
+  web = await inspect('e2e-stack-web-1');
+  assert.equal(web.State.Status, 'running');
+});
+
+test('compose exec must run a command in the service container', async () => {
+  const web = await inspect('e2e-stack-web-1');
+  assert.equal(await berthOk(roots, compose('exec', '-T', 'web', 'hostname')), `${web.Id.slice(0, 12)}\n`);
+  assert.equal((await berth(roots, compose('exec', '-T', 'web', 'sh', '-c', 'exit 4'))).code, 4);
+});
+
 test('the engine killed with SIGKILL must not take the containers with it; the next command converges', async () => {
   const web = await inspect('e2e-stack-web-1');
   const pid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
@@ -101,6 +118,16 @@ test('the engine killed with SIGKILL must not take the containers with it; the n
   await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
   assert.equal((await inspect('e2e-stack-web-1')).Id, web.Id, 'nothing recreated');
   assert.equal((await inspect('e2e-stack-init-1')).State.ExitCode, 0, 'exit codes are kept');
+});
+
+test('attached up must stream each service\'s logs with its prefix and return when they stop', async () => {
+  const other = join(roots.dir, 'attached');
+  mkdirSync(other);
+  writeFileSync(join(other, 'compose.yaml'), 'name: e2e-attached\nservices:\n  talk:\n    image: bb\n    command: ["sh", "-c", "echo one; sleep 0.2; echo two"]\n');
+  const out = await berthOk(roots, ['up', '-f', join(other, 'compose.yaml')], { timeoutMs: 30_000 });
+  assert.match(out, /^talk-1 +\| one$/m);
+  assert.match(out, /^talk-1 +\| two$/m);
+  await berthOk(roots, ['down', '-f', join(other, 'compose.yaml')]);
 });
 
 test('down must stop and remove everything, leaving nothing behind', async () => {
