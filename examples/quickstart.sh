@@ -19,3 +19,11 @@ echo "+ berth logs --tail 2 quickstart-web"; "$berth" logs --tail 2 quickstart-w
 echo "+ berth exec quickstart-web ps"; "$berth" exec quickstart-web ps
 echo "+ berth stop -t 1 quickstart-web"; "$berth" stop -t 1 quickstart-web
 echo "+ berth rm quickstart-web"; "$berth" rm quickstart-web
+
+# A whole stack: examples/hello-stack (a health-checked worker and a web service after it).
+stack="$here/hello-stack/compose.yaml"
+echo "+ berth up -d -f examples/hello-stack/compose.yaml"; "$berth" up -d -f "$stack"
+echo "+ berth compose -f examples/hello-stack/compose.yaml ps"; "$berth" compose -f "$stack" ps
+sleep 2
+echo "+ berth compose -f examples/hello-stack/compose.yaml logs --tail 2"; "$berth" compose -f "$stack" logs --tail 2
+echo "+ berth down -f examples/hello-stack/compose.yaml"; "$berth" down -f "$stack" -t 2
