@@ -47,18 +47,37 @@ export function limitsOf(service: Service): CgroupLimits {
 /** The keys the runtime cannot apply yet: named in a warning at `up`, never silently dropped. */
 export function notYetApplied(service: Service): string[] {
   const out: string[] = [];
-  if (service.ports.length > 0) out.push('ports');
-  if (service.volumes.length > 0) out.push('volumes');
-  if (service.tmpfs.length > 0) out.push('tmpfs');
-  if (service.network_mode !== undefined && service.network_mode !== 'none') out.push('network_mode');
-  if (service.secrets.length > 0) out.push('secrets');
-  if (service.configs.length > 0) out.push('configs');
-  if (service.cap_add.length > 0) out.push('cap_add');
-  if (service.cap_drop.length > 0) out.push('cap_drop');
-  if (service.extra_hosts.length > 0) out.push('extra_hosts');
-  if (service.devices.length > 0) out.push('devices');
-  if (service.privileged) out.push('privileged');
-  if (service.read_only) out.push('read_only');
+  const r = service.resources;
+  const set = (name: string, on: boolean): void => { if (on) out.push(name); };
+  set('ports', service.ports.length > 0);
+  set('expose', service.expose.length > 0);
+  set('volumes', service.volumes.length > 0);
+  set('tmpfs', service.tmpfs.length > 0);
+  set('volumes_from', service.volumes_from.length > 0);
+  set('networks', Object.keys(service.networks).some((n) => n !== 'default'));
+  set('network_mode', service.network_mode !== undefined && service.network_mode !== 'none');
+  set('extra_hosts', service.extra_hosts.length > 0);
+  set('dns', service.dns.length + service.dns_search.length + service.dns_opt.length > 0);
+  set('secrets', service.secrets.length > 0);
+  set('configs', service.configs.length > 0);
+  set('cap_add', service.cap_add.length > 0);
+  set('cap_drop', service.cap_drop.length > 0);
+  set('devices', service.devices.length > 0);
+  set('privileged', service.privileged);
+  set('read_only', service.read_only);
+  set('security_opt', service.security_opt.length > 0);
+  set('sysctls', Object.keys(service.sysctls).length > 0);
+  set('group_add', service.group_add.length > 0);
+  set('ipc', service.ipc !== undefined);
+  set('pid', service.pid !== undefined);
+  set('userns_mode', service.userns_mode !== undefined);
+  set('logging', service.logging?.driver !== undefined && service.logging.driver !== 'json-file');
+  set('develop.watch', (service.develop?.watch.length ?? 0) > 0);
+  set('mem_reservation', r.mem_reservation !== undefined);
+  set('mem_swappiness', r.mem_swappiness !== undefined);
+  set('oom_kill_disable', r.oom_kill_disable !== undefined);
+  set('oom_score_adj', r.oom_score_adj !== undefined);
+  set('cpu_rt_runtime', r.cpu_rt_runtime !== undefined || r.cpu_rt_period !== undefined);
   return out;
 }
 

@@ -1,0 +1,296 @@
+// Whole stacks under the engine: `up -d` and `down` of 1, 10 and 30 services, a no-op `up`, the
+// first restart after a crash, and the engine's and the supervisors' memory; beside docker-compose
+// (v1) and `docker compose` (v2) on a dockerd of its own when BENCH_DOCKER=1. Runs the subjects
+// interleaved (A B A B …) so that drift on a shared machine hits all of them alike, and prints
+// medians and paired ratios. Not a test: it asserts nothing.
+//   npm run bench:stack            (as root; BENCH_RUNS=N rounds, default 10; BENCH_DOCKER=1 for peers)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, rmdirSync, writeFileSync, readFileSync, readdirSync, existsSync, openSync, closeSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { tmpdir, cpus, release } from 'node:os';
+import * as tar from 'tar';
+import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, stopEngine, type TestRoots } from '../test/helpers/env.js';
+
+const SIZES = [1, 10, 30] as const;
+const BB_DOCKER = 'berth-bench-bb:latest';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const median = (xs: readonly number[]): number => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Runs argv to completion and returns its wall time in ms; throws unless it exits 0. */
+function timeOnce(argv: readonly string[], env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr?.toString()}`);
+  return ms;
+}
+
+function run(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A compose file of n identical sleeping services. */
+function composeFile(image: string, n: number, restart?: string): string {
+  let y = 'services:\n';
+  for (let i = 1; i <= n; i++) {
+    y += `  s${i}:\n    image: ${image}\n    command: ["sleep", "1000"]\n    init: true\n    network_mode: none\n`;
+    if (restart) y += `    restart: ${restart}\n`;
+  }
+  return y;
+}
+
+/** Writes DIR/PROJECT/compose.yaml (the project is named after its directory) and returns its path. */
+function writeProject(dir: string, project: string, body: string): string {
+  mkdirSync(join(dir, project), { recursive: true });
+  const file = join(dir, project, 'compose.yaml');
+  writeFileSync(file, body);
+  return file;
+}
+
+/** One compose implementation: how it brings a file up and down. */
+interface Subject {
+  readonly name: string;
+  readonly up: (file: string) => readonly string[];
+  readonly down: (file: string) => readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly files: ReadonlyMap<number, string>;
+}
+
+/** A dockerd of the benchmark's own, on temp dirs, reached through its own socket. */
+interface Dockerd {
+  readonly dir: string;
+  readonly child: ChildProcess;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cli: string;
+  readonly cgroupsBefore: ReadonlySet<string>;
+}
+
+/** Mount points of the cgroup hierarchies of this host. */
+function cgroupMounts(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (sep >= 0 && (f[sep + 1] === 'cgroup' || f[sep + 1] === 'cgroup2')) out.push(f[4]!);
+  }
+  return out;
+}
+
+const dockerCgroups = (): Set<string> => new Set(cgroupMounts().map((m) => join(m, 'docker')).filter((p) => existsSync(p)));
+
+async function startDockerd(dockerdPath: string): Promise<Dockerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-docker-'));
+  const sock = join(dir, 'docker.sock');
+  const log = openSync(join(dir, 'dockerd.log'), 'a');
+  const cgroupsBefore = dockerCgroups();
+  const child = spawn(dockerdPath, [
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
+    '--host', `unix://${sock}`, '--bridge=none', '--iptables=false', '--ip6tables=false',
+  ], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  // The docker CLI next to dockerd (the same release), its state kept in the temp dir too.
+  const cli = existsSync(join(dirname(dockerdPath), 'docker')) ? join(dirname(dockerdPath), 'docker') : 'docker';
+  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'config') };
+  const d: Dockerd = { dir, child, env, cli, cgroupsBefore };
+  const deadline = Date.now() + 60_000;
+  while (spawnSync(cli, ['info'], { env, stdio: 'ignore' }).status !== 0) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const why = readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-15).join('\n');
+      await stopDockerd(d);
+      throw new Error(`dockerd did not come up:\n${why}`);
+    }
+    await sleep(100);
+  }
+  return d;
+}
+
+/** Stops dockerd (and the containerd it started), then removes every trace it left on the host. */
+async function stopDockerd(d: Dockerd): Promise<void> {
+  if (d.child.exitCode === null && d.child.signalCode === null) {
+    const exited = new Promise<void>((r) => d.child.once('exit', () => r()));
+    d.child.kill('SIGTERM');
+    const timer = setTimeout(() => d.child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  // Processes still running from its dirs (containerd, shims): only ever ones this run started.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(d.dir); } catch { return false; }
+    });
+    if (left.length === 0) break;
+    if (Date.now() > deadline) for (const p of left) try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+    await sleep(100);
+  }
+  // Mounts under its dirs, deepest first.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(d.dir)).sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+  rmSync(d.dir, { recursive: true, force: true });
+  // The cgroup dirs it made (cgroupfs driver), depth first; none that were there before it.
+  const rmTree = (p: string): void => {
+    for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(p, e.name));
+    try { rmdirSync(p); } catch { /* still busy: left for the report below */ }
+  };
+  for (const p of dockerCgroups()) if (!d.cgroupsBefore.has(p)) rmTree(p);
+  const stay = [...dockerCgroups()].filter((p) => !d.cgroupsBefore.has(p));
+  if (stay.length > 0) throw new Error(`dockerd left cgroups behind: ${stay.join(', ')}`);
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 10);
+  const roots: TestRoots = makeRoots();
+  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  const berthEnv = roots.env;
+  const berth = (...args: string[]): string[] => [process.execPath, berthBin, ...args];
+  const work = join(roots.dir, 'stacks');
+  const berthFiles = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'berth'), `bench-n${n}`, composeFile('bb', n))]));
+  const crashFile = writeProject(join(work, 'berth'), 'bench-crash', composeFile('bb', 1, 'always'));
+  const subjects: Subject[] = [
+    { name: 'berth', up: (f) => berth('up', '-d', '-f', f), down: (f) => berth('down', '-f', f, '-t', '1'), env: berthEnv, files: berthFiles },
+  ];
+  const facts = [`nproc ${cpus().length}`, `kernel ${release()}`, `node ${process.version}`];
+  let dockerd: Dockerd | undefined;
+  let imported = false;
+  try {
+    makeBusyboxRootfs(rootfs);
+    const image = join(roots.dir, 'busybox.tar');
+    await tar.c({ file: image, cwd: rootfs }, ['.']);
+    run(berth('import', image, 'bb'), berthEnv);
+
+    if (process.env.BENCH_DOCKER === '1') {
+      const dockerdPath = which('dockerd');
+      if (!dockerdPath) throw new Error('BENCH_DOCKER=1 but dockerd is not installed (apt-get install docker.io)');
+      dockerd = await startDockerd(dockerdPath);
+      run([dockerd.cli, 'import', image, BB_DOCKER], dockerd.env);
+      imported = true;
+      facts.push(`dockerd ${spawnSync(dockerdPath, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/^Docker version /, '')}`);
+      const files = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'docker'), `bench-n${n}`, composeFile(BB_DOCKER, n))]));
+      const v1 = which('docker-compose');
+      if (v1) {
+        subjects.push({ name: 'docker-compose', up: (f) => [v1, '-f', f, 'up', '-d'], down: (f) => [v1, '-f', f, 'down', '-t', '1'], env: dockerd.env, files });
+        facts.push(`docker-compose ${run([v1, 'version', '--short'], dockerd.env).trim()}`);
+      } else facts.push('docker-compose: not installed');
+      const cli = dockerd.cli;
+      if (spawnSync(cli, ['compose', 'version'], { env: dockerd.env, stdio: 'ignore' }).status === 0) {
+        subjects.push({ name: 'docker compose', up: (f) => [cli, 'compose', '-f', f, 'up', '-d'], down: (f) => [cli, 'compose', '-f', f, 'down', '-t', '1'], env: dockerd.env, files });
+        facts.push(`docker compose ${run([cli, 'compose', 'version', '--short'], dockerd.env).trim()}`);
+      } else facts.push('docker compose (v2 plugin): not installed');
+    } else facts.push('peers: not run (BENCH_DOCKER=1 runs them)');
+
+    // Warm up once (this also starts the engine), untimed.
+    for (const s of subjects) { timeOnce(s.up(s.files.get(1)!), s.env); timeOnce(s.up(s.files.get(1)!), s.env); timeOnce(s.down(s.files.get(1)!), s.env); }
+
+    // samples[row][subject] — one sample per round, in round order, for paired ratios.
+    const samples = new Map<string, Map<string, number[]>>();
+    const add = (row: string, subject: string, x: number): void => {
+      if (!samples.has(row)) samples.set(row, new Map());
+      const m = samples.get(row)!;
+      if (!m.has(subject)) m.set(subject, []);
+      m.get(subject)!.push(x);
+    };
+    const engineRss: number[] = [];
+    const shimRss: number[] = [];
+
+    const inspect = (...names: string[]): any[] => JSON.parse(run(berth('inspect', ...names), berthEnv));
+
+    for (let round = 0; round < runs; round++) {
+      for (const n of SIZES) {
+        for (const s of subjects) {
+          const file = s.files.get(n)!;
+          add(`up -d, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.up(file), s.env));
+          add(`no-op up -d, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.up(file), s.env));
+          if (s.name === 'berth' && n === 30) {
+            engineRss.push(rssKiB(Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8').trim())));
+            const names = Array.from({ length: n }, (_, i) => `bench-n${n}-s${i + 1}-1`);
+            const shims = inspect(...names).map((c) => JSON.parse(readFileSync(join(roots.root, 'containers', c.Id, 'started'), 'utf8')).shimPid as number);
+            shimRss.push(median(shims.map(rssKiB)));
+          }
+          add(`down -t 1, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.down(file), s.env));
+        }
+      }
+      // First restart after a crash: a fresh `restart: always` container, its process SIGKILLed from
+      // the host; the time until `inspect` shows a new running pid (one inspect every 5 ms at most).
+      timeOnce(berth('up', '-d', '-f', crashFile), berthEnv);
+      const pid0 = inspect('bench-crash-s1-1')[0].State.Pid as number;
+      const t0 = process.hrtime.bigint();
+      process.kill(pid0, 'SIGKILL');
+      let restarted = NaN;
+      let polls = 0;
+      while (Number(process.hrtime.bigint() - t0) / 1e6 < 30_000) {
+        const st = inspect('bench-crash-s1-1')[0].State;
+        polls++;
+        if (st.Running && st.Pid > 0 && st.Pid !== pid0) { restarted = Number(process.hrtime.bigint() - t0) / 1e6; break; }
+        await sleep(5);
+      }
+      if (Number.isNaN(restarted)) throw new Error('the restart: always container did not come back within 30 s');
+      add('first restart after SIGKILL (restart: always)', 'berth', restarted);
+      const ti = process.hrtime.bigint();
+      inspect('bench-crash-s1-1');
+      add(`  one berth inspect (the poll's resolution)`, 'berth', Number(process.hrtime.bigint() - ti) / 1e6);
+      add(`  inspects until seen`, 'berth', polls);
+      timeOnce(berth('down', '-f', crashFile, '-t', '1'), berthEnv);
+    }
+
+    // The table: medians per subject, then paired ratios peer ÷ berth (the median of per-round ratios).
+    const peers = subjects.slice(1);
+    const cols = [...subjects.map((s) => s.name), ...peers.map((p) => `${p.name} ÷ berth`)];
+    const w0 = Math.max(...[...samples.keys(), 'engine RSS, 30 services up (KiB)'].map((k) => k.length)) + 2;
+    const cell = (s: string, i: number): string => s.padStart(Math.max(cols[i]!.length, 8) + 2);
+    let out = `berth stack benchmark: ${runs} interleaved rounds; medians in ms; ratios are medians of per-round ratios\n`;
+    out += `machine: ${facts.join('; ')}\n`;
+    out += `${''.padEnd(w0)}${cols.map((c, i) => cell(c, i)).join('')}\n`;
+    for (const [row, bySubject] of samples) {
+      const b = bySubject.get('berth') ?? [];
+      const isCount = row.includes('inspects until seen');
+      const vals = subjects.map((s, i) => {
+        const xs = bySubject.get(s.name);
+        return cell(xs ? median(xs).toFixed(isCount ? 0 : 1) : '-', i);
+      });
+      const ratios = peers.map((p, j) => {
+        const xs = bySubject.get(p.name);
+        return cell(xs ? median(xs.map((x, i) => x / b[i]!)).toFixed(2) : '-', subjects.length + j);
+      });
+      out += `${row.padEnd(w0)}${vals.join('')}${ratios.join('')}\n`;
+    }
+    const memRow = (label: string, v: number): string => `${label.padEnd(w0)}${cell(String(v), 0)}\n`;
+    out += memRow('engine RSS, 30 services up (KiB)', median(engineRss));
+    out += memRow('supervisor RSS, median of 30 (KiB)', median(shimRss));
+    out += 'targets (issue 5): up -d of 10 services ≥ 10× faster than docker-compose; no-op up < 150 ms; supervisor < 1024 KiB\n';
+    process.stdout.write(out);
+  } finally {
+    // Whatever is still up (after a failure midway) goes down; then the engine, the image, dockerd.
+    for (const f of [...berthFiles.values(), crashFile]) spawnSync(process.execPath, [berthBin, 'down', '-f', f, '-t', '1'], { env: berthEnv, stdio: 'ignore' });
+    await stopEngine(roots);
+    spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: berthEnv, stdio: 'ignore' });
+    if (dockerd) {
+      for (const s of subjects.slice(1)) for (const f of s.files.values()) spawnSync(s.down(f)[0]!, s.down(f).slice(1), { env: s.env, stdio: 'ignore' });
+      if (imported) spawnSync(dockerd.cli, ['rmi', BB_DOCKER], { env: dockerd.env, stdio: 'ignore' });
+      await stopDockerd(dockerd);
+    }
+    rmSync(rootfs, { recursive: true, force: true });
+    cleanupRoots(roots);
+  }
+}
+
+await main();
