@@ -241,6 +241,22 @@ compose.command('exec')
   .option('-T, --disable-tty', 'disable pseudo-TTY allocation (default: a tty when stdin is a terminal)')
   .option('-i, --interactive', 'keep stdin open (the default)', true)
   .action(act(() => import('./commands/compose/exec.js')));
+compose.command('run')
+  .description('run a one-off command on a service')
+  .argument('<service>').argument('[command...]')
+  .passThroughOptions()
+  .option('--rm', 'automatically remove the container when it exits')
+  .option('-d, --detach', 'run the container in the background and print its name')
+  .option('--name <name>', 'assign a name to the container')
+  .option('-e, --env <K=V>', 'set environment variables (repeatable)', collect)
+  .option('-l, --label <K=V>', 'add or override a label (repeatable)', collect)
+  .option('--entrypoint <cmd>', "override the entrypoint of the image")
+  .option('-u, --user <user>', 'run as the specified username or uid')
+  .option('-w, --workdir <dir>', 'working directory inside the container')
+  .option('--no-deps', "don't start linked services")
+  .option('-T, --disable-tty', 'disable pseudo-TTY allocation (default: a tty when stdin is a terminal)')
+  .option('-i, --interactive', 'keep stdin open (the default)', true)
+  .action(act(() => import('./commands/compose/run.js')));
 compose.command('kill').description('force stop service containers').argument('[service...]')
   .option('-s, --signal <signal>', 'SIGNAL to send to the container', 'SIGKILL').action(act(lifecycle('kill')));
 

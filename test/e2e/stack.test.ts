@@ -130,6 +130,25 @@ test('attached up must stream each service\'s logs with its prefix and return wh
   await berthOk(roots, ['down', '-f', join(other, 'compose.yaml')]);
 });
 
+test('compose run must start a one-off container for a service, with its exit code, and --rm remove it', async () => {
+  const r = await berth(roots, compose('run', '--rm', '-T', '--no-deps', 'web', 'sh', '-c', 'echo $GREETING; exit 6'), { timeoutMs: 30_000 });
+  assert.equal(r.code, 6, r.stderr);
+  assert.equal(r.stdout, 'hello\n');
+  const all = (await berthOk(roots, ['ps', '-a', '--format', 'json'])).trim().split('\n').map((l) => JSON.parse(l).Names);
+  assert.ok(!all.some((n: string) => n.includes('-run-')), 'the one-off container is gone');
+});
+
+test('up --exit-code-from must stop the stack when that service exits and return its code', async () => {
+  const other = join(roots.dir, 'abort');
+  mkdirSync(other);
+  writeFileSync(join(other, 'compose.yaml'), 'name: e2e-abort\nservices:\n  server:\n    image: bb\n    init: true\n    command: ["sleep", "100"]\n  tester:\n    image: bb\n    command: ["sh", "-c", "sleep 0.3; exit 7"]\n');
+  const r = await berth(roots, ['up', '-f', join(other, 'compose.yaml'), '--exit-code-from', 'tester'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 7, r.stderr);
+  const server = await inspect('e2e-abort-server-1');
+  assert.equal(server.State.Status, 'exited', 'the rest of the stack was stopped');
+  await berthOk(roots, ['down', '-f', join(other, 'compose.yaml')]);
+});
+
 test('down must stop and remove everything, leaving nothing behind', async () => {
   await berthOk(roots, compose('down', '-t', '2'), { timeoutMs: 60_000 });
   assert.equal((await berthOk(roots, ['ps', '-a', '-q'])).trim(), '');

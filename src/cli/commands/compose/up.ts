@@ -5,7 +5,7 @@ import { loadProjectFor, type ProjectFlags } from '../../project.js';
 import { engine, abortOnInterrupt } from '../../engine.js';
 import { colors, type AnsiMode } from '../../render/colors.js';
 import { renderEvent, LogPrinter } from '../../render/events.js';
-import { InvalidArgument, Unsupported } from '../../../lib/errors.js';
+import { InvalidArgument } from '../../../lib/errors.js';
 import type { EngineEvent } from '../../../api/types.js';
 
 interface UpFlags extends ProjectFlags {
@@ -26,7 +26,9 @@ export function parseScale(values: readonly string[]): Record<string, number> {
 }
 
 export default async function up(flags: UpFlags, args: string[], ctx: CliContext): Promise<number> {
-  if (flags.abortOnContainerExit || flags.exitCodeFrom) throw new Unsupported('--abort-on-container-exit and --exit-code-from are not supported yet');
+  // --exit-code-from implies --abort-on-container-exit (docker compose)
+  const abortOnExit = flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined;
+  if (abortOnExit && flags.detach) throw new InvalidArgument('--abort-on-container-exit and --exit-code-from cannot be combined with --detach');
   const waitTimeout = flags.waitTimeout !== undefined ? Number(flags.waitTimeout) : 0;
   if (!Number.isFinite(waitTimeout) || waitTimeout < 0) throw new InvalidArgument(`invalid --wait-timeout: ${flags.waitTimeout}`);
   const project = await loadProjectFor(flags, ctx);
@@ -61,6 +63,21 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   ctx.stdout.write('Attaching to ' + (await api.ps(project.name, { all: false, services })).map((s) => s.name.slice(project.name.length + 1)).join(', ') + '\n');
   const follow = new AbortController();
   let stopping = false;
+  let exitCode: number | undefined;
+  if (abortOnExit) {
+    if (flags.exitCodeFrom !== undefined && !project.services[flags.exitCodeFrom]) throw new InvalidArgument(`no such service: ${flags.exitCodeFrom}`);
+    void api.events((e) => {
+      if (e.kind !== 'container' || e.action !== 'die' || stopping) return;
+      const name = e.attributes.name ?? '';
+      if (!name.startsWith(`${project.name}-`)) return;
+      const service = e.resourceId.split(':')[1];
+      if (flags.exitCodeFrom !== undefined && service !== flags.exitCodeFrom) return;
+      exitCode = Number(e.attributes.exitCode ?? 0);
+      stopping = true;
+      ctx.stdout.write(`${name.slice(project.name.length + 1)} exited with code ${exitCode}\nAborting on container exit...\n`);
+      void api.stop(project.name, { services: [] }, emit, new AbortController().signal).finally(() => follow.abort());
+    }, follow.signal).catch(() => undefined);
+  }
   const stopper = abortOnInterrupt(() => {
     if (stopping) return;
     stopping = true;
@@ -73,5 +90,6 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
     stopper.dispose();
     api.close();
   }
+  if (exitCode !== undefined) return exitCode;
   return stopping ? 130 : 0;
 }
