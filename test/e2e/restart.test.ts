@@ -82,3 +82,25 @@ test('restart: always must bring back a container whose process died', async () 
   assert.equal(info.State.Status, 'running');
   assert.equal(info.RestartCount, before.RestartCount + 1);
 });
+
+test('live restore: an exit while the engine was down is seen and acted on by the next engine', async () => {
+  const before = await inspect('e2e-restart-steady-1');
+  assert.equal(before.State.Status, 'running');
+  const enginePid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
+  process.kill(enginePid, 'SIGKILL');
+  await sleep(200);
+  process.kill(before.State.Pid, 'SIGKILL');
+  await sleep(500);
+  const meanwhile = await inspect('e2e-restart-steady-1'); // read from disk: no engine needed
+  assert.equal(meanwhile.State.Status, 'exited');
+  assert.equal(meanwhile.State.ExitCode, 137, 'the exit code is kept while no engine runs');
+  await berthOk(roots, compose('ps')); // any compose verb starts a new engine
+  const deadline = Date.now() + 10_000;
+  let info = meanwhile;
+  while (Date.now() < deadline && info.State.Status !== 'running') {
+    await sleep(100);
+    info = await inspect('e2e-restart-steady-1');
+  }
+  assert.equal(info.State.Status, 'running', 'restart: always resumed under the new engine');
+  assert.equal(info.RestartCount, before.RestartCount + 1);
+});

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execute, type OperationRunner } from './executor.js';
+import type { Operation, Plan } from '../plan/plan.js';
+import type { EngineEvent } from '../api/types.js';
+
+const op = (id: number, kind: Operation['kind'], resourceId: string, dependsOn: number[], extra: Partial<Operation> = {}): Operation => ({
+  id, kind, resourceId, service: resourceId.split(':')[1]!, number: Number(resourceId.split(':')[2] ?? 0), cause: 'test', dependsOn, ...extra,
+});
+
+/** A runner that records the order of calls and lets each one finish when the test says so. */
+function recordingRunner(opts: { fail?: string[] } = {}) {
+  const log: string[] = [];
+  const pending = new Map<string, () => void>();
+  const step = (name: string) => new Promise<void>((resolve, reject) => {
+    log.push(`begin ${name}`);
+    pending.set(name, () => {
+      log.push(`end ${name}`);
+      if (opts.fail?.includes(name)) reject(new Error(`${name} failed`)); else resolve();
+    });
+  });
+  const runner: OperationRunner = {
+    create: async (o) => { await step(`create ${o.resourceId}`); return `id-${o.resourceId}`; },
+    start: (o, id) => step(`start ${o.resourceId} ${id}`),
+    stop: (o, id) => step(`stop ${o.resourceId} ${id}`),
+    remove: (o, id) => step(`remove ${o.resourceId} ${id}`),
+    wait: (o) => step(`wait ${o.resourceId}`),
+  };
+  const finish = async (name: string): Promise<void> => {
+    for (let i = 0; i < 50 && !pending.has(name); i++) await new Promise((r) => setImmediate(r));
+    const f = pending.get(name);
+    assert.ok(f, `${name} was started (log: ${log.join('; ')})`);
+    pending.delete(name);
+    f();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { runner, log, finish, running: () => [...pending.keys()] };
+}
+
+test('independent operations run at once; a dependent waits for its dependencies; new ids flow from create to start', async () => {
+  const plan: Plan = { operations: [op(0, 'create', 'service:a:1', []), op(1, 'create', 'service:b:1', []), op(2, 'start', 'service:a:1', [0]), op(3, 'start', 'service:b:1', [1, 2])] };
+  const r = recordingRunner();
+  const events: EngineEvent[] = [];
+  const done = execute(plan, r.runner, (e) => events.push(e), new AbortController().signal);
+  await new Promise((res) => setImmediate(res));
+  assert.deepEqual(r.running().sort(), ['create service:a:1', 'create service:b:1'], 'both creates run in parallel');
+  await r.finish('create service:b:1');
+  assert.deepEqual(r.running(), ['create service:a:1'], 'b cannot start before a is started');
+  await r.finish('create service:a:1');
+  await r.finish('start service:a:1 id-service:a:1');
+  await r.finish('start service:b:1 id-service:b:1');
+  const result = await done;
+  assert.deepEqual(result.failed, []);
+  assert.equal(result.containers.get('service:b:1'), 'id-service:b:1');
+  assert.deepEqual(events.filter((e) => e.kind === 'operation' && e.status === 'done').map((e) => (e as { text: string }).text), ['Created', 'Created', 'Started', 'Started']);
+});
+
+test('a failed operation skips its dependents, and the others go on', async () => {
+  const plan: Plan = { operations: [op(0, 'create', 'service:a:1', []), op(1, 'start', 'service:a:1', [0]), op(2, 'create', 'service:b:1', [])] };
+  const r = recordingRunner({ fail: ['create service:a:1'] });
+  const done = execute(plan, r.runner, () => undefined, new AbortController().signal);
+  await r.finish('create service:a:1');
+  await r.finish('create service:b:1');
+  const result = await done;
+  assert.deepEqual(result.failed.map((f) => f.op.id), [0]);
+  assert.ok(!r.log.some((l) => l.startsWith('begin start')), 'the dependent start never ran');
+});
+
+test('an optional (required: false) dependency that fails is a warning and its dependents still run', async () => {
+  const plan: Plan = { operations: [op(0, 'wait', 'service:db', [], { condition: 'service_healthy', required: false }), op(1, 'start', 'service:web:1', [0], { containerId: 'w' })] };
+  const r = recordingRunner({ fail: ['wait service:db'] });
+  const events: EngineEvent[] = [];
+  const done = execute(plan, r.runner, (e) => events.push(e), new AbortController().signal);
+  await r.finish('wait service:db');
+  await r.finish('start service:web:1 w');
+  const result = await done;
+  assert.deepEqual(result.failed, []);
+  assert.ok(events.some((e) => e.kind === 'warning' && /optional dependency not met/.test(e.text)));
+});
+
+test('an empty plan finishes at once', async () => {
+  const result = await execute({ operations: [] }, recordingRunner().runner, () => undefined, new AbortController().signal);
+  assert.deepEqual(result.failed, []);
+});
