@@ -78,6 +78,8 @@ export interface ProjectSummary {
 
 /** Progress and state changes, streamed as NDJSON. */
 export type EngineEvent =
+  /** sent once before a plan runs: every resource it touches and how many operations it has */
+  | { readonly kind: 'plan'; readonly resources: readonly { readonly resourceId: string; readonly operations: number }[]; readonly time: string }
   | { readonly kind: 'operation'; readonly resourceId: string; readonly status: 'started' | 'done' | 'failed' | 'waiting'; readonly text: string; readonly time: string }
   | { readonly kind: 'container'; readonly resourceId: string; readonly action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'restart' | 'health_status' | 'oom'; readonly containerId: string; readonly attributes: Readonly<Record<string, string>>; readonly time: string }
   | { readonly kind: 'warning'; readonly text: string; readonly time: string }

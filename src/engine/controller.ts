@@ -272,6 +272,9 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
 
   const runPlan = async (plan: Plan, project: Project, emit: (e: EngineEvent) => void, signal: AbortSignal, timeoutSeconds?: number): Promise<number> => {
     const sub = (e: EngineEvent): void => emit(e);
+    const counts = new Map<string, number>();
+    for (const op of plan.operations) counts.set(op.resourceId, (counts.get(op.resourceId) ?? 0) + 1);
+    emit({ kind: 'plan', resources: [...counts].map(([resourceId, operations]) => ({ resourceId, operations })), time: now() });
     const result = await execute(plan, runnerFor(project, hashes(project), timeoutSeconds), sub, signal);
     for (const f of result.failed) emit({ kind: 'error', error: f.error instanceof BerthError ? f.error.toBody() : { code: 'INTERNAL', message: f.error.message }, time: now() });
     return exitCodeOf(result.failed);

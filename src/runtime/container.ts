@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
 import { createLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
@@ -89,6 +90,43 @@ export interface ExecRequest {
   readonly workdir?: string;
   readonly tty: boolean;
   readonly stdin: boolean;
+}
+
+/**
+ * One sample of a container's resource use, in the units of Docker's stats API. `stats` callers
+ * compute CPU % from two samples: Δcpu / Δsystem × onlineCpus × 100.
+ */
+export interface ContainerStats {
+  /** epoch ms when the sample was taken */
+  readonly read: number;
+  /** CPU time the container's cgroup has used, ns */
+  readonly cpuUsageNs: number;
+  /** CPU time the whole host has used (every CPU, idle included), ns: Docker's system_cpu_usage */
+  readonly systemCpuUsageNs: number;
+  readonly onlineCpus: number;
+  /** bytes charged to the cgroup (page cache included: the driver does not split it out) */
+  readonly memoryUsage: number;
+  /** bytes: the cgroup's limit, or the host's memory when the cgroup has none (as Docker reports it) */
+  readonly memoryLimit: number;
+  readonly pids: number;
+}
+
+/** One process of a container as the host's /proc shows it (host pids), for `top`. */
+export interface ContainerProcess {
+  readonly pid: number;
+  readonly ppid: number;
+  /** effective uid, as the host sees it */
+  readonly uid: number;
+  /** the controlling terminal's device number (stat field tty_nr); 0 = none */
+  readonly ttyNr: number;
+  /** epoch ms */
+  readonly startedAt: number;
+  /** user + system CPU time, ms */
+  readonly cpuTimeMs: number;
+  /** argv; empty for a zombie or a process that is exiting */
+  readonly args: readonly string[];
+  /** the kernel's short name (stat's comm), shown as "[comm]" when argv is empty */
+  readonly comm: string;
 }
 
 const HOSTS = [
@@ -600,6 +638,98 @@ export class ContainerRuntime {
       },
     };
   }
+
+  // ── stats / top (read from the container's cgroup and the host's /proc) ─────────────────
+
+  private runningView(ref: string): ContainerView {
+    const view = this.find(ref);
+    if (view.observed.status !== 'running' && view.observed.status !== 'paused') throw new Conflict(`container ${view.record.id} is not running`);
+    return view;
+  }
+
+  /** One sample of the container's CPU, memory and pids counters. */
+  stats(ref: string): ContainerStats {
+    const view = this.runningView(ref);
+    const s = this.opts.cgroups.stats(view.record.cgroupName);
+    const hostMemory = totalmem();
+    return {
+      read: Date.now(),
+      cpuUsageNs: s.cpuUsageNs,
+      systemCpuUsageNs: systemCpuUsageNs(),
+      onlineCpus: cpus().length,
+      memoryUsage: s.memoryUsage,
+      // v1 reports "unlimited" as a page-rounded 2^63; both drivers turn it into -1
+      memoryLimit: s.memoryLimit < 0 || s.memoryLimit > hostMemory ? hostMemory : s.memoryLimit,
+      pids: s.pids,
+    };
+  }
+
+  /** The container's processes (every pid in its cgroup), ascending by pid. */
+  top(ref: string): ContainerProcess[] {
+    const view = this.runningView(ref);
+    const bootMs = bootTimeMs();
+    const out: ContainerProcess[] = [];
+    for (const pid of this.opts.cgroups.pids(view.record.cgroupName)) {
+      const p = readProcess(pid, bootMs);
+      if (p) out.push(p); // gone between cgroup.procs and /proc: not an error
+    }
+    return out;
+  }
+}
+
+
+/**
+ * The kernel reports clock_t values in /proc in USER_HZ, which is 100 on every architecture Linux
+ * exports to user space (sysconf(_SC_CLK_TCK)); Node offers no sysconf, so it is a constant here.
+ */
+const USER_HZ = 100;
+
+/** Host-wide CPU time from /proc/stat's "cpu" line, as Docker sums it (user … softirq), ns. */
+function systemCpuUsageNs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) return 0;
+  const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((sum, v) => sum + Number(v), 0);
+  return (ticks * 1e9) / USER_HZ;
+}
+
+/** /proc/stat's btime: when the host booted, epoch ms (process start times count from it). */
+function bootTimeMs(): number {
+  const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+  return m ? Number(m[1]) * 1000 : 0;
+}
+
+/** /proc/<pid>/stat, status and cmdline; undefined when the process is gone. */
+function readProcess(pid: number, bootMs: number): ContainerProcess | undefined {
+  let stat: string;
+  let status: string;
+  let cmdline: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    throw err;
+  }
+  // comm may hold spaces and parentheses: it runs from the first "(" to the last ")"
+  const open = stat.indexOf('(');
+  const close = stat.lastIndexOf(')');
+  const comm = stat.slice(open + 1, close);
+  // after comm: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
+  // cutime cstime priority nice num_threads itrealvalue starttime …
+  const f = stat.slice(close + 2).split(' ');
+  const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
+  return {
+    pid,
+    ppid: Number(f[1]),
+    uid: uid ? Number(uid[1]) : -1,
+    ttyNr: Number(f[4]),
+    startedAt: bootMs + (Number(f[19]) * 1000) / USER_HZ,
+    cpuTimeMs: ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ,
+    args: cmdline.split('\0').filter((a, i, all) => !(a === '' && i === all.length - 1)),
+    comm,
+  };
 }
 
 function isShim(pid: number): boolean {

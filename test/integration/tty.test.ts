@@ -2,11 +2,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as tar from 'tar';
-import { makeRoots, berth, berthOk, cleanupRoots, makeBusyboxRootfs, berthBin, type TestRoots } from '../helpers/env.js';
+import { makeRoots, berth, berthOk, cleanupRoots, makeBusyboxRootfs, berthBin, stopEngine, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 const session = `berth-tty-${process.pid}`;
@@ -73,6 +73,18 @@ test('run -it gives an interactive shell on a real pty: raw mode, window size, C
   tmux('send-keys', '-t', session, 'C-d');
   await screenShows(/exited:0/);
   tmux('kill-session', '-t', session);
+});
+
+test('up on a terminal draws one progress line per container (listr2) and ends with each one done', { skip: !haveTmux && 'tmux is not installed' }, async () => {
+  const file = join(roots.dir, 'tty-compose.yaml');
+  writeFileSync(file, 'name: ttyup\nservices:\n  a:\n    image: bb\n    init: true\n    command: ["sleep", "100"]\n  b:\n    image: bb\n    init: true\n    command: ["sleep", "100"]\n    depends_on: [a]\n');
+  startInTmux(`up -d -f ${file}`);
+  const screen = await screenShows(/exited:0/, 15_000);
+  assert.match(screen, /✔ Container ttyup-a-1 {2}Started/);
+  assert.match(screen, /✔ Container ttyup-b-1 {2}Started/);
+  tmux('kill-session', '-t', session);
+  await berthOk(roots, ['down', '-f', file, '-t', '1']);
+  await stopEngine(roots);
 });
 
 test('exec -it opens a shell on a pty inside a running container', { skip: !haveTmux && 'tmux is not installed' }, async () => {

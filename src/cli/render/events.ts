@@ -27,6 +27,7 @@ export function renderEvent(e: EngineEvent, projectName: string, out: NodeJS.Wri
       return;
     case 'container':
     case 'result':
+    case 'plan':
       return;
   }
 }

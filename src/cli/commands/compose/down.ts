@@ -5,6 +5,7 @@ import { engine, abortOnInterrupt } from '../../engine.js';
 import { colors } from '../../render/colors.js';
 import { renderEvent } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
+import { progressFor } from './up.js';
 
 interface DownFlags extends ProjectFlags { removeOrphans?: boolean; volumes?: boolean; timeout?: string }
 
@@ -17,10 +18,13 @@ export default async function down(flags: DownFlags, _args: string[], ctx: CliCo
   const projectName = await projectNameFor(flags, ctx);
   const api = await engine(ctx);
   const c = colors(ctx.stdout, ctx.env);
+  const tty = await progressFor(projectName, ctx, c);
   const interrupt = abortOnInterrupt();
   try {
-    return await api.down(projectName, { options: { removeOrphans: flags.removeOrphans ?? false, volumes: flags.volumes ?? false, timeout } },
-      (e) => renderEvent(e, projectName, ctx.stdout, ctx.stderr, c), interrupt.signal);
+    const code = await api.down(projectName, { options: { removeOrphans: flags.removeOrphans ?? false, volumes: flags.volumes ?? false, timeout } },
+      tty?.emit ?? ((e) => renderEvent(e, projectName, ctx.stdout, ctx.stderr, c)), interrupt.signal);
+    await tty?.done();
+    return code;
   } finally {
     interrupt.dispose();
     api.close();

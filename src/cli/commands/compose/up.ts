@@ -15,6 +15,13 @@ interface UpFlags extends ProjectFlags {
   color?: boolean;
 }
 
+/** listr2 progress on a terminal (unless --ansi never); plain lines otherwise. */
+export async function progressFor(projectName: string, ctx: CliContext, c: import('chalk').ChalkInstance, ansi?: AnsiMode): Promise<import('../../render/tty.js').TtyProgress | undefined> {
+  if ((ctx.stdout as { isTTY?: boolean }).isTTY !== true || ansi === 'never') return undefined;
+  const { TtyProgress } = await import('../../render/tty.js');
+  return new TtyProgress(projectName, ctx.stdout, ctx.stderr, c);
+}
+
 export function parseScale(values: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) {
@@ -36,6 +43,7 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   const api = await engine(ctx);
   const c = colors(ctx.stdout, ctx.env, flags.color === false ? 'never' : flags.ansi);
   const emit = (e: EngineEvent): void => renderEvent(e, project.name, ctx.stdout, ctx.stderr, c);
+  const tty = await progressFor(project.name, ctx, c, flags.ansi);
   const interrupt = abortOnInterrupt();
   try {
     const code = await api.up({
@@ -51,7 +59,8 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
         wait: flags.wait ?? false,
         waitTimeout,
       },
-    }, emit, interrupt.signal);
+    }, tty?.emit ?? emit, interrupt.signal);
+    await tty?.done();
     if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
   } finally {
     interrupt.dispose();
