@@ -258,7 +258,9 @@ class Transport {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request({
         socketPath: this.socketPath,
-        agent: this.agent,
+        // A stream gets a connection of its own, closed with it: aborting a stream (req.destroy)
+        // must never reach a kept-alive socket the agent has meanwhile handed to another request.
+        agent: streaming ? false : this.agent,
         method,
         path,
         headers: {

@@ -199,7 +199,7 @@ downCommand(program);
 lsCommand(program);
 
 const compose = projectFlags(program.command('compose'))
-  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, ls, config')
+  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, ls, config')
   .enablePositionalOptions();
 configCommand(compose);
 upCommand(compose);
@@ -259,6 +259,27 @@ compose.command('run')
   .action(act(() => import('./commands/compose/run.js')));
 compose.command('kill').description('force stop service containers').argument('[service...]')
   .option('-s, --signal <signal>', 'SIGNAL to send to the container', 'SIGKILL').action(act(lifecycle('kill')));
+compose.command('events')
+  .description('receive real time events from containers')
+  .argument('[service...]')
+  .option('--json', 'output events as a stream of json objects')
+  .action(act(() => import('./commands/compose/events.js')));
+compose.command('top')
+  .description('display the running processes')
+  .argument('[service...]')
+  .action(act(() => import('./commands/compose/top.js')));
+compose.command('stats')
+  .description('display a live stream of container resource usage statistics')
+  .argument('[service...]')
+  .option('--no-stream', 'disable streaming stats and only pull the first result')
+  .option('--no-trunc', "don't truncate output")
+  .option('--format <format>', "'table' or 'json'")
+  .action(act(() => import('./commands/compose/stats.js')));
+compose.command('wait')
+  .description('block until the containers of the services stop')
+  .argument('<service...>')
+  .option('--down-project', 'drops the project once the containers stopped')
+  .action(act(() => import('./commands/compose/wait.js')));
 
 /** Entry point, called by bin/berth with the package's root directory. */
 export async function main(packageRoot: string): Promise<void> {

@@ -84,14 +84,18 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
       exitCode = Number(e.attributes.exitCode ?? 0);
       stopping = true;
       ctx.stdout.write(`${name.slice(project.name.length + 1)} exited with code ${exitCode}\nAborting on container exit...\n`);
-      void api.stop(project.name, { services: [] }, emit, new AbortController().signal).finally(() => follow.abort());
+      api.stop(project.name, { services: [] }, emit, new AbortController().signal)
+        .catch((err: Error) => ctx.stderr.write(`Error: ${err.message}\n`))
+        .finally(() => follow.abort());
     }, follow.signal).catch(() => undefined);
   }
   const stopper = abortOnInterrupt(() => {
     if (stopping) return;
     stopping = true;
     ctx.stdout.write('Gracefully stopping... (press Ctrl+C again to force)\n');
-    void api.stop(project.name, { services: [] }, emit, new AbortController().signal).finally(() => follow.abort());
+    api.stop(project.name, { services: [] }, emit, new AbortController().signal)
+      .catch((err: Error) => ctx.stderr.write(`Error: ${err.message}\n`))
+      .finally(() => follow.abort());
   });
   try {
     await api.logs(project.name, { services, follow: true }, (l) => printer.print(l, project.name), follow.signal);

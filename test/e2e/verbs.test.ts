@@ -1,0 +1,164 @@
+// Scenario: a developer watches a running project with `berth compose events`, `top`, `stats` and
+// `wait`. Intent: each verb reports what the kernel and the engine see for the project's own
+// containers (host pids, the cgroup's memory limit, real exit codes), and the stack still comes
+// down leaving nothing behind.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as tar from 'tar';
+import { makeRoots, berth, berthOk, berthBin, leftovers, cleanupRoots, makeBusyboxRootfs, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+
+let roots: TestRoots;
+let dir: string;
+
+before(async () => {
+  roots = makeRoots();
+  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
+  try {
+    makeBusyboxRootfs(rootfs);
+    const file = join(roots.dir, 'busybox.tar');
+    await tar.c({ file, cwd: rootfs }, ['.']);
+    await berthOk(roots, ['import', file, 'bb']);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+  dir = join(roots.dir, 'project');
+  mkdirSync(dir);
+  copyFileSync(join(repoRoot, 'test', 'e2e', 'verbs', 'compose.yaml'), join(dir, 'compose.yaml'));
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+});
+
+after(async () => {
+  await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
+  await stopEngine(roots);
+  await berthOk(roots, ['rmi', 'bb']);
+  cleanupRoots(roots);
+});
+
+const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function inspect(name: string): Promise<any> {
+  return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
+}
+
+async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** A long-running `berth …` whose output the test reads while it runs; stopped with Ctrl-C. */
+function background(args: readonly string[]): { child: ChildProcess; out: () => string; interrupt: () => Promise<number | null> } {
+  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    out: () => stdout,
+    async interrupt() {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      const code = await closed;
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`berth ${args.join(' ')} exited ${code} after Ctrl-C\nstdout: ${stdout}\nstderr: ${stderr}`);
+      return code;
+    },
+  };
+}
+
+test('events must stream the die and start of a restarted service, for this project only', async () => {
+  const web = await inspect('e2e-verbs-web-1');
+  const plain = background(compose('events'));
+  const json = background(compose('events', '--json', 'web'));
+  try {
+    await sleep(1_500); // both clients connected and subscribed
+    await berthOk(roots, compose('restart', '-t', '1', 'web'), { timeoutMs: 30_000 });
+    const line = (action: string): RegExp => new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6} container ${action} ${web.Id} \\(.*name=e2e-verbs-web-1.*\\)$`, 'm');
+    await eventually(() => line('die').test(plain.out()) && line('start').test(plain.out()), 10_000, 'die and start events');
+    assert.match(plain.out(), new RegExp(`container die ${web.Id} \\(exitCode=\\d+, image=bb, name=e2e-verbs-web-1\\)`));
+    assert.ok(plain.out().indexOf(' container die ') < plain.out().lastIndexOf(' container start '), 'die comes before the new start');
+    await eventually(() => json.out().split('\n').filter((l) => l !== '').some((l) => JSON.parse(l).action === 'start'), 10_000, 'a JSON start event');
+    const records = json.out().trim().split('\n').map((l) => JSON.parse(l));
+    const start = records.find((r) => r.action === 'start');
+    assert.deepEqual(Object.keys(start), ['time', 'type', 'action', 'id', 'service', 'attributes']);
+    assert.equal(start.type, 'container');
+    assert.equal(start.id, web.Id);
+    assert.equal(start.service, 'web');
+    assert.equal(start.attributes.name, 'e2e-verbs-web-1');
+    assert.ok(records.some((r) => r.action === 'die'));
+    assert.ok(records.every((r) => r.service === 'web'), 'only the service asked for');
+  } finally {
+    await plain.interrupt();
+    await json.interrupt();
+  }
+});
+
+test("top must list the container's processes with host pids, its PID 1 included", async () => {
+  const web = await inspect('e2e-verbs-web-1');
+  const out = await berthOk(roots, compose('top', 'web'));
+  const lines = out.split('\n');
+  assert.equal(lines[0], 'e2e-verbs-web-1');
+  assert.deepEqual(lines[1]!.split(/\s+/), ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+  const pid1 = lines.slice(2).map((l) => l.split(/\s+/)).find((cells) => cells[1] === String(web.State.Pid));
+  assert.ok(pid1, `a row for host pid ${web.State.Pid}:\n${out}`);
+  assert.equal(pid1[0], 'root');
+  assert.match(pid1[4]!, /^\d\d:\d\d$/);
+  assert.equal(pid1[5], '?');
+  assert.match(pid1[6]!, /^\d\d:\d\d:\d\d$/);
+  assert.equal(pid1.slice(7).join(' '), 'sleep 1000');
+});
+
+test('stats --no-stream must report the cgroup memory limit and the pids of a service', async () => {
+  const web = await inspect('e2e-verbs-web-1');
+  const started = Date.now();
+  const out = await berthOk(roots, compose('stats', '--no-stream', '--format', 'json', 'web'));
+  assert.ok(Date.now() - started >= 1_000, 'CPU % comes from two samples a second apart');
+  const rows = out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 1);
+  const [row] = rows;
+  assert.equal(row.ID, web.Id.slice(0, 12));
+  assert.equal(row.Name, 'e2e-verbs-web-1');
+  assert.match(row.MemUsage, /^\d+(\.\d+)?(B|KiB|MiB) \/ 64MiB$/);
+  assert.match(row.MemPerc, /^\d+\.\d\d%$/);
+  assert.match(row.CPUPerc, /^\d+\.\d\d%$/);
+  assert.equal(row.NetIO, '0B / 0B');
+  assert.ok(Number(row.PIDs) >= 1, `pids: ${row.PIDs}`);
+  const table = (await berthOk(roots, compose('stats', '--no-stream', 'web'))).split('\n');
+  assert.deepEqual(table[0]!.split(/ {2,}/), ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS']);
+  assert.match(table[1]!, new RegExp(`^${web.Id.slice(0, 12)} +e2e-verbs-web-1 +\\d+\\.\\d\\d% +\\S+ / 64MiB +`));
+});
+
+test('wait must block until the service stops and exit with its exit code', async () => {
+  await berthOk(roots, compose('start', 'job'));
+  const job = await inspect('e2e-verbs-job-1');
+  assert.equal(job.State.Status, 'running');
+  const started = Date.now();
+  const r = await berth(roots, compose('wait', 'job'), { timeoutMs: 30_000 });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stdout, `container "${job.Id}" exited with status code 3\n`);
+  assert.ok(Date.now() - started >= 500, 'it blocked until the job exited');
+  assert.equal((await inspect('e2e-verbs-web-1')).State.Status, 'running', 'the other service is untouched');
+});
+
+test('wait --down-project must take the project down once the service stopped', async () => {
+  await berthOk(roots, compose('start', 'job'));
+  const r = await berth(roots, compose('wait', '--down-project', 'job'), { timeoutMs: 60_000 });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal((await berthOk(roots, compose('ps', '-a', '-q'))).trim(), '');
+});
+
+test('down must leave nothing behind', async () => {
+  await berthOk(roots, compose('down', '-t', '1'), { timeoutMs: 60_000 });
+  assert.equal((await berthOk(roots, ['ps', '-a', '-q'])).trim(), '');
+  await stopEngine(roots);
+  assert.deepEqual(leftovers(roots), []);
+});
