@@ -199,7 +199,7 @@ downCommand(program);
 lsCommand(program);
 
 const compose = projectFlags(program.command('compose'))
-  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, ls, config')
+  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, port, ls, config')
   .enablePositionalOptions();
 configCommand(compose);
 upCommand(compose);
@@ -275,6 +275,12 @@ compose.command('stats')
   .option('--no-trunc', "don't truncate output")
   .option('--format <format>', "'table' or 'json'")
   .action(act(() => import('./commands/compose/stats.js')));
+compose.command('port')
+  .description('print the public port for a port binding')
+  .argument('<service>').argument('<private_port>')
+  .option('--protocol <proto>', 'tcp or udp', 'tcp')
+  .option('--index <n>', 'index of the container if the service has multiple replicas', '1')
+  .action(act(() => import('./commands/compose/port.js')));
 compose.command('wait')
   .description('block until the containers of the services stop')
   .argument('<service...>')
