@@ -3,26 +3,16 @@
 // a container the user stopped stays stopped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import * as tar from 'tar';
-import { makeRoots, berth, berthOk, leftovers, cleanupRoots, makeBusyboxRootfs, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+import { importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 let dir: string;
 
 before(async () => {
   roots = makeRoots();
-  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
-  try {
-    makeBusyboxRootfs(rootfs);
-    const file = join(roots.dir, 'busybox.tar');
-    await tar.c({ file, cwd: rootfs }, ['.']);
-    await berthOk(roots, ['import', file, 'bb']);
-  } finally {
-    rmSync(rootfs, { recursive: true, force: true });
-  }
+  await importBusybox(roots, 'bb');
   dir = join(roots.dir, 'project');
   mkdirSync(dir);
   copyFileSync(join(repoRoot, 'test', 'e2e', 'restart', 'compose.yaml'), join(dir, 'compose.yaml'));

@@ -4,27 +4,17 @@
 // down leaving nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as tar from 'tar';
-import { makeRoots, berth, berthOk, berthBin, leftovers, cleanupRoots, makeBusyboxRootfs, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+import { importBusybox, makeRoots, berth, berthOk, berthBin, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 let dir: string;
 
 before(async () => {
   roots = makeRoots();
-  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
-  try {
-    makeBusyboxRootfs(rootfs);
-    const file = join(roots.dir, 'busybox.tar');
-    await tar.c({ file, cwd: rootfs }, ['.']);
-    await berthOk(roots, ['import', file, 'bb']);
-  } finally {
-    rmSync(rootfs, { recursive: true, force: true });
-  }
+  await importBusybox(roots, 'bb');
   dir = join(roots.dir, 'project');
   mkdirSync(dir);
   copyFileSync(join(repoRoot, 'test', 'e2e', 'verbs', 'compose.yaml'), join(dir, 'compose.yaml'));

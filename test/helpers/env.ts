@@ -113,6 +113,20 @@ export function cleanupRoots(roots: TestRoots): void {
   if (left.length > 0) throw new Error(`berth left state behind:\n${left.join('\n')}`);
 }
 
+/** Builds the busybox rootfs, tars it and imports it into these roots as `ref` (e.g. "bb"). */
+export async function importBusybox(roots: TestRoots, ref: string): Promise<void> {
+  const { c: createTar } = await import('tar');
+  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
+  try {
+    makeBusyboxRootfs(rootfs);
+    const file = join(roots.dir, 'busybox.tar');
+    await createTar({ file, cwd: rootfs, portable: false }, ['.']);
+    await berthOk(roots, ['import', file, ref]);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+}
+
 /**
  * A minimal busybox root filesystem from Debian's busybox-static: /bin/busybox, one symlink per
  * applet, /etc/passwd and /etc/group with root, nobody and an unprivileged "app" user (1000).

@@ -3,11 +3,9 @@
 // starting → healthy → unhealthy. Each test leaves nothing behind.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import * as tar from 'tar';
-import { makeRoots, berthOk, leftovers, cleanupRoots, makeBusyboxRootfs, repoRoot, type TestRoots } from '../helpers/env.js';
+import { importBusybox, makeRoots, berthOk, leftovers, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
 import { localHost } from '../../src/engine/local.js';
 import type { ContainerRuntime, ExecRequest } from '../../src/runtime/container.js';
 import { realClock } from '../../src/lib/clock.js';
@@ -19,15 +17,7 @@ let runtime: ContainerRuntime;
 
 before(async () => {
   roots = makeRoots();
-  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
-  try {
-    makeBusyboxRootfs(rootfs);
-    const file = join(roots.dir, 'busybox.tar');
-    await tar.c({ file, cwd: rootfs, portable: false }, ['.']);
-    await berthOk(roots, ['import', file, 'bb:latest']);
-  } finally {
-    rmSync(rootfs, { recursive: true, force: true });
-  }
+  await importBusybox(roots, 'bb:latest');
   // The facilities as the CLI composes them (src/engine/local.ts), on the test roots.
   runtime = localHost(roots, repoRoot, roots.env).runtime;
 });

@@ -2,25 +2,15 @@
 // cgroups, supervision, logs, stop/kill/rm, exec, init. Each test leaves nothing behind.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync, statSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { makeRoots, berth, berthOk, leftovers, cleanupRoots, makeBusyboxRootfs, type TestRoots } from '../helpers/env.js';
-import * as tar from 'tar';
+import { importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 
 before(async () => {
   roots = makeRoots();
-  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
-  try {
-    makeBusyboxRootfs(rootfs);
-    const file = join(roots.dir, 'busybox.tar');
-    await tar.c({ file, cwd: rootfs, portable: false }, ['.']);
-    await berthOk(roots, ['import', file, 'bb:latest']);
-  } finally {
-    rmSync(rootfs, { recursive: true, force: true });
-  }
+  await importBusybox(roots, 'bb:latest');
 });
 
 afterEach(async () => {

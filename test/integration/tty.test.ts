@@ -2,11 +2,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import * as tar from 'tar';
-import { makeRoots, berth, berthOk, cleanupRoots, makeBusyboxRootfs, berthBin, stopEngine, type TestRoots } from '../helpers/env.js';
+import { importBusybox, makeRoots, berth, berthOk, cleanupRoots, berthBin, stopEngine, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 const session = `berth-tty-${process.pid}`;
@@ -14,15 +12,7 @@ const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 
 before(async () => {
   roots = makeRoots();
-  const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
-  try {
-    makeBusyboxRootfs(rootfs);
-    const file = join(roots.dir, 'busybox.tar');
-    await tar.c({ file, cwd: rootfs }, ['.']);
-    await berthOk(roots, ['import', file, 'bb']);
-  } finally {
-    rmSync(rootfs, { recursive: true, force: true });
-  }
+  await importBusybox(roots, 'bb');
 });
 
 after(async () => {
