@@ -187,6 +187,10 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
     }
   };
 
+  // A create that an earlier engine (or CLI) crashed in the middle of leaves a directory without a
+  // record: remove it before the first look, so that nothing a crash left is kept.
+  for (const id of runtime.repair()) publish({ kind: 'warning', text: `removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`, time: now() });
+
   const ticker = setInterval(() => { void lookAgain(); }, 200);
   ticker.unref?.();
   const ready = lookAgain();

@@ -204,6 +204,9 @@ export class ContainerRuntime {
     const bundle = this.bundle(id);
     const cgroupName = `${this.opts.cgroupParent}/${id}`;
     mkdirSync(bundle, { recursive: true, mode: 0o710 });
+    // Until the record is written, `creating` names the process making the container: a crash in
+    // between leaves a directory that repair() recognises (its creator is gone) and removes.
+    writeFileSync(join(bundle, 'creating'), String(process.pid));
     try {
       const layer = createLayerDir(this.overlayRoot, id, req.lowerLinks);
       mkdirSync(join(layer.dir, 'work'), { mode: 0o700 });
@@ -246,8 +249,9 @@ export class ContainerRuntime {
         cgroupName,
         layer: { id, lower: req.lowerDirs },
       };
-      writeJsonAtomic(join(bundle, 'config.v2.json'), record);
       if (warnings.length > 0) writeFileSync(join(bundle, 'warnings'), warnings.join('\n') + '\n');
+      writeJsonAtomic(join(bundle, 'config.v2.json'), record);
+      rmSync(join(bundle, 'creating'), { force: true });
       return record;
     } catch (err) {
       this.removeFiles(id, cgroupName);
@@ -274,7 +278,7 @@ export class ContainerRuntime {
       }
       let holder = '';
       try { holder = readFileSync(file, 'utf8'); } catch { /* released meanwhile */ }
-      if (holder !== '' && (records.some((r) => r.id === holder) || existsSync(this.bundle(holder)))) {
+      if (holder !== '' && (records.some((r) => r.id === holder) || this.beingCreated(holder))) {
         throw new Conflict(`the container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
       }
       rmSync(file, { force: true });
@@ -287,6 +291,29 @@ export class ContainerRuntime {
     try {
       if (readFileSync(file, 'utf8') === id) rmSync(file, { force: true });
     } catch { /* not ours or gone */ }
+  }
+
+  /** A container directory without a record whose creator still runs: a create in progress. */
+  private beingCreated(id: string): boolean {
+    let pid: number;
+    try { pid = Number(readFileSync(join(this.bundle(id), 'creating'), 'utf8')); } catch { return false; }
+    return pid > 0 && processAlive(pid);
+  }
+
+  /**
+   * Removes what a create interrupted by a crash left behind: a container directory with no
+   * record whose creator is gone, with its layer directories and cgroup. Returns the ids removed.
+   */
+  repair(): string[] {
+    let ids: string[];
+    try { ids = readdirSync(this.containersDir); } catch { return []; }
+    const removed: string[] = [];
+    for (const id of ids) {
+      if (!/^[0-9a-f]{64}$/.test(id) || existsSync(join(this.containersDir, id, 'config.v2.json')) || this.beingCreated(id)) continue;
+      this.removeFiles(id, `${this.opts.cgroupParent}/${id}`);
+      removed.push(id);
+    }
+    return removed;
   }
 
   warnings(id: string): string[] {

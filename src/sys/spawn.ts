@@ -1,7 +1,6 @@
 // Process spawning: the only place besides libc.ts that reaches the host's process table.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { openSync, closeSync } from 'node:fs';
+import { readFileSync, readdirSync, openSync, closeSync } from 'node:fs';
 import { SysError } from '../lib/errors.js';
 
 export interface Exit { readonly code: number | null; readonly signal: NodeJS.Signals | null }
@@ -41,13 +40,22 @@ export function runCaptured(file: string, args: readonly string[], env: NodeJS.P
   });
 }
 
-/** Is a process with this pid alive (and not a zombie we could reap)? */
+/**
+ * Is a process with this pid alive? A zombie is not: it has exited and only waits for its parent
+ * (or, for an orphan, for PID 1, which on some hosts reaps late) to collect its status.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // the state is the first field after the parenthesised command name, which may hold spaces
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
