@@ -1,5 +1,6 @@
 // The compose project a verb acts on: loaded from the compose files (as `docker compose` finds
 // them), or only named with -p when no file is needed and none is found.
+import { join } from 'node:path';
 import type { CliContext } from './context.js';
 import type { Project } from '../spec/model.js';
 import { NotFound } from '../lib/errors.js';
@@ -22,7 +23,7 @@ export async function loadProjectFor(flags: ProjectFlags, ctx: CliContext): Prom
     ...(flags.profile ? { profiles: flags.profile } : {}),
     env: ctx.env,
     cwd: ctx.cwd,
-  });
+  }, join(ctx.roots.run, 'cache', 'projects'));
   for (const w of warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   return project;
 }

@@ -1,5 +1,6 @@
 // `berth config`: load, validate and print the normalized project (like `docker compose config`).
 // Exit 0 when valid; a SpecError (rendered by cli/main) otherwise.
+import { join } from 'node:path';
 import type { CliContext } from '../context.js';
 import { loadProject } from '../../spec/index.js';
 import { renderProject } from '../../spec/render.js';
@@ -20,7 +21,7 @@ export default async function config(opts: ConfigOptions, _args: string[], ctx: 
     ...(stdin !== undefined ? { stdin } : {}),
     env: ctx.env,
     cwd: ctx.cwd,
-  });
+  }, join(ctx.roots.run, 'cache', 'projects'));
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   if (opts.quiet) return 0;
   if (opts.services) { ctx.stdout.write(Object.keys(project.services).map((s) => s + '\n').join('')); return 0; }
