@@ -2,7 +2,7 @@
 // state (the model `up` was given), observes the host, asks the pure planner what to do, and has
 // the executor do it. It is level-triggered: a container exit, a health change or an engine start
 // leads to a new look at the state and, per restart policy, to action.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { EngineApi, EngineInfo } from '../api/engine-api.js';
@@ -46,6 +46,8 @@ interface Tracked {
   healthStatus?: string;
   /** StartedAt of the run last seen */
   startedAt?: string;
+  /** inotify on the container directory: an exit is acted on when the shim writes `exited` */
+  watcher?: FSWatcher;
 }
 
 export function createController(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock = realClock): EngineApi & { ready: Promise<void> } {
@@ -141,8 +143,10 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
 
   /** One look at every managed container: react to what changed since the last look. */
   let looking = false;
+  let lookPending = false;
   const lookAgain = async (): Promise<void> => {
-    if (looking || stopped) return;
+    if (stopped) return;
+    if (looking) { lookPending = true; return; } // one more look once this one ends
     looking = true;
     try {
       const seen = new Set<string>();
@@ -155,6 +159,11 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
         if (!t) {
           t = { status: 'unknown', backoffMs: 0 };
           tracked.set(id, t);
+          try {
+            t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void lookAgain(); });
+            t.watcher.on('error', () => undefined);
+            t.watcher.unref();
+          } catch { /* the 200 ms look still sees it */ }
         }
         const before = t.status;
         const startedAt = view.observed.started?.startedAt ?? '';
@@ -178,12 +187,17 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       }
       for (const [id, t] of tracked) {
         if (seen.has(id)) continue;
+        t.watcher?.close();
         t.health?.stop();
         if (t.restartTimer) clearTimeout(t.restartTimer);
         tracked.delete(id);
       }
     } finally {
       looking = false;
+    }
+    if (lookPending) {
+      lookPending = false;
+      await lookAgain();
     }
   };
 
@@ -474,6 +488,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       stopped = true;
       clearInterval(ticker);
       for (const t of tracked.values()) {
+        t.watcher?.close();
         t.health?.stop();
         if (t.restartTimer) clearTimeout(t.restartTimer);
       }
