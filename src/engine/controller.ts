@@ -174,6 +174,10 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
         t.startedAt = startedAt;
         if (newRun) {
           await startHealth(view, t, before === 'unknown');
+        } else if (status === 'paused') {
+          // a frozen container cannot answer a probe: checks resume (and start over) on unpause
+          t.health?.stop();
+          t.health = undefined;
         } else if (status === 'exited') {
           const finishedAt = view.observed.exited?.finishedAt ?? '';
           if (runtime.runtimeState(id).handledExitAt === finishedAt) continue; // acted on already (before an engine restart, too)
