@@ -3,7 +3,7 @@
 // cycles and missing services are located errors.
 import type { SpecIssue } from './errors.js';
 import { mergeTrees } from './merge.js';
-import { dirname, resolvePath } from './resolve-paths.js';
+import { resolvePath } from './resolve-paths.js';
 import { adopt, isMap, issueAt, newMap, type Sources, type Tree, type TreeMap } from './tree.js';
 
 export interface ExtendsContext {
@@ -11,6 +11,12 @@ export interface ExtendsContext {
   /** loads another file (interpolated, validated, paths absolute); undefined + issue when it fails */
   loadOther(path: string, from: { tree: TreeMap; path: (string | number)[] }): TreeMap | undefined;
   readonly issues: SpecIssue[];
+  /** the directory a file's relative `extends.file` is resolved against */
+  dirOf(file: string): string;
+  /** a service of `file` left out because of a problem already reported (prune.ts) */
+  isBroken(file: string, service: string): boolean;
+  /** records that `service` of `file` could not be built (its problem is reported) */
+  markBroken(file: string, service: string): void;
 }
 
 export function applyExtends(tree: TreeMap, file: string, ctx: ExtendsContext): TreeMap {
@@ -30,8 +36,8 @@ export function applyExtends(tree: TreeMap, file: string, ctx: ExtendsContext): 
     }
     const ext = svc['extends'];
     const target = typeof ext === 'string' ? ext : String((ext as TreeMap)['service']);
-    // extends.file is relative to the file that names it
-    const otherFile = isMap(ext) && typeof ext['file'] === 'string' ? resolvePath(f.startsWith('/') ? dirname(f) : '/', ext['file']) : undefined;
+    // extends.file is relative to the file that names it (stdin: the project directory)
+    const otherFile = isMap(ext) && typeof ext['file'] === 'string' ? resolvePath(ctx.dirOf(f), ext['file']) : undefined;
     let baseTree = t, baseFile = f;
     if (otherFile !== undefined && otherFile !== f) {
       const o = ctx.loadOther(otherFile, { tree: t, path: ['services', name, 'extends', 'file'] });
@@ -39,6 +45,8 @@ export function applyExtends(tree: TreeMap, file: string, ctx: ExtendsContext): 
       baseTree = o; baseFile = otherFile;
     }
     const baseSvcs = baseTree['services'];
+    // a base left out for its own (reported) problem: this service cannot be built either
+    if (ctx.isBroken(baseFile, target)) return undefined;
     if (!isMap(baseSvcs) || !isMap(baseSvcs[target])) {
       ctx.issues.push(issueAt(ctx.sources, t, ['services', name, 'extends', ...(typeof ext === 'string' ? [] : ['service'])], `a service defined in ${otherFile ?? 'this file'}`, `undefined service ${JSON.stringify(target)}`));
       return undefined;
@@ -53,7 +61,11 @@ export function applyExtends(tree: TreeMap, file: string, ctx: ExtendsContext): 
     return merged;
   };
   const out = newMap();
-  for (const name of Object.keys(services)) out[name] = resolve(tree, file, name, []) ?? services[name]!;
+  for (const name of Object.keys(services)) {
+    const r = resolve(tree, file, name, []);
+    if (r === undefined) ctx.markBroken(file, name);
+    out[name] = r ?? services[name]!;
+  }
   adopt(out, services);
   const t2 = newMap();
   for (const k of Object.keys(tree)) t2[k] = tree[k]!;

@@ -118,6 +118,30 @@ test('stdin (-f -) and multi-file merge order', () => {
   assert.equal(r.project.services['a']!.tty, true);
 });
 
+test('stdin (-f -): extends.file and include are relative to the project directory, as in docker compose', () => {
+  const files = {
+    '/proj/lib/base.yaml': 'services:\n  base:\n    image: b\n    build: ./ctx\n',
+    '/proj/inc/compose.yaml': 'services:\n  extra:\n    image: e\n',
+  };
+  const stdin = 'services:\n  web:\n    extends: {file: lib/base.yaml, service: base}\ninclude: [inc/compose.yaml]\n';
+  // no other file: the working directory is the project directory
+  const r = run(files, { files: ['-'], cwd: '/proj', stdin });
+  assert.equal(r.project.services['web']!.image, 'b');
+  assert.equal(r.project.services['web']!.build!.context, '/proj/lib/ctx'); // the base's paths stay relative to its own file
+  assert.equal(r.project.services['extra']!.image, 'e');
+  // --project-directory wins over the working directory
+  assert.equal(run(files, { files: ['-'], cwd: '/elsewhere', projectDirectory: '/proj', stdin }).project.services['web']!.image, 'b');
+  // with another -f file, the project directory is that file's directory
+  const withFile = run({ ...files, '/proj/x.yaml': 'services: {}\n' }, { files: ['-', '/proj/x.yaml'], cwd: '/elsewhere', stdin });
+  assert.equal(withFile.project.working_dir, '/proj');
+  assert.equal(withFile.project.services['web']!.image, 'b');
+  // not found is a located error naming the resolved path
+  const i = issues(files, { files: ['-'], cwd: '/other', stdin: 'services:\n  web:\n    extends: {file: lib/base.yaml, service: base}\n' });
+  assert.match(i[0]!.found, /\/other\/lib\/base\.yaml not found/);
+  assert.equal(i[0]!.file, '<stdin>');
+  assert.equal(i[0]!.line, 3);
+});
+
 test('unsupported keys are named in warnings, never dropped', () => {
   const r = run({ '/p/compose.yaml': 'services:\n  a:\n    image: x\n    gpus: all\n    runtime: runc\n' });
   assert.ok(r.warnings.some((w) => w.includes('services.a.gpus')));

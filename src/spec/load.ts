@@ -24,6 +24,7 @@ import { dirname, resolvePath, resolveTopLevelPaths } from './resolve-paths.js';
 import { checkSemantics } from './semantic.js';
 import { isMap, issueAt, issueAtPos, newMap, type Tree, type TreeMap } from './tree.js';
 import { validateTree } from './validate.js';
+import { pruneIssues, withoutServices } from './prune.js';
 
 export interface FileSource {
   read(path: string): string | undefined;
@@ -93,18 +94,38 @@ interface FileCtx {
   /** files being loaded (include/extends cycle guard) */
   readonly loading: string[];
   readonly cache: Map<string, TreeMap | undefined>;
+  /** the project directory: what a file read from stdin is relative to */
+  readonly projectDir: string;
+  /** by file: services cut out for a problem already reported (prune.ts), and those extending them */
+  readonly broken: Map<string, Set<string>>;
+  /** a problem that could not be cut around was found: the project is not normalized */
+  fatal: boolean;
 }
 
-/** 2–7 for one file: parse, interpolate, validate, include, extends, paths. undefined when it failed (issues recorded). */
+/** The directory a file's relative references (extends.file, include) are resolved against. */
+function dirOf(ctx: FileCtx, file: string): string { return file === STDIN ? ctx.projectDir : dirname(file); }
+function brokenIn(ctx: FileCtx, file: string): Set<string> {
+  let set = ctx.broken.get(file);
+  if (!set) { set = new Set(); ctx.broken.set(file, set); }
+  return set;
+}
+
+/**
+ * 2–7 for one file: parse, interpolate, validate, include, extends, paths. Problems are recorded
+ * in ctx.issues; the parts they are in are cut out (prune.ts) and the rest goes on, so that later
+ * phases still report their own problems. undefined when the file could not be read or parsed.
+ */
 function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, from?: { tree: TreeMap; path: (string | number)[] }): TreeMap | undefined {
   const cacheKey = `${path}\u0000${baseDir}`;
   if (ctx.cache.has(cacheKey)) return ctx.cache.get(cacheKey);
   if (ctx.loading.includes(path)) {
+    ctx.fatal = true;
     ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, 'includes/extends without a cycle', `${path} loading itself again`) : issueAtPos(ctx.sources, path, undefined, '', 'no cycle', 'a cycle'));
     return undefined;
   }
   const text = path === STDIN ? ctx.stdin : ctx.fs.read(path);
   if (text === undefined) {
+    ctx.fatal = true;
     ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, 'an existing file', `${path} not found`) : { file: path, line: 0, col: 0, keyPath: '', expected: 'an existing, readable compose file', found: 'no such file' });
     return undefined;
   }
@@ -113,28 +134,30 @@ function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, f
   try {
     let docs: Tree[];
     try { docs = parseYaml(text, path, ctx.sources); } catch (e) {
-      if (e instanceof SpecError) { ctx.issues.push(...e.issues); return undefined; }
+      if (e instanceof SpecError) { ctx.fatal = true; ctx.issues.push(...e.issues); return undefined; }
       throw e;
     }
     let tree: TreeMap | undefined;
     for (const raw of docs) {
       if (raw === null) continue;
       if (!isMap(raw)) {
+        ctx.fatal = true;
         ctx.issues.push(issueAtPos(ctx.sources, path, { line: 1, col: 1 }, '', 'a mapping (services:, networks:, ...) at the top of the file', Array.isArray(raw) ? 'a list' : `a ${typeof raw}`));
         return undefined;
       }
       const ir = interpolateTree(raw, lookup, ctx.sources);
       for (const u of ir.unset) ctx.unset.add(u);
-      // a failed cast does not stop validation (both kinds are reported, once per place)
-      if (ir.issues.some((i) => !i.expected.startsWith('a boolean') && !i.expected.startsWith('an integer') && !i.expected.startsWith('a number'))) { ctx.issues.push(...ir.issues); return undefined; }
-      const castPaths = new Set(ir.issues.map((i) => i.keyPath));
-      const vi = validateTree(ir.tree, ctx.sources).filter((i) => !castPaths.has(i.keyPath));
-      if (vi.length > 0 || ir.issues.length > 0) { ctx.issues.push(...ir.issues, ...vi); return undefined; }
-      let t = ir.tree as TreeMap;
+      // values interpolation refused (bad syntax, a required variable, a failed cast) are cut
+      // out before validation, so that the schema never reports the same place a second time
+      const afterInterpolation = keepGoing(ctx, path, ir.tree as TreeMap, ir.issues);
+      let t = keepGoing(ctx, path, afterInterpolation, validateTree(afterInterpolation, ctx.sources));
       t = applyInclude(ctx, t, path, lookup);
       t = applyExtends(t, path, {
         sources: ctx.sources, issues: ctx.issues,
         loadOther: (p, f) => loadFile(ctx, p, lookup, dirname(p), f),
+        dirOf: (f) => dirOf(ctx, f),
+        isBroken: (f, name) => ctx.broken.get(f)?.has(name) === true,
+        markBroken: (f, name) => { brokenIn(ctx, f).add(name); },
       });
       t = resolveTopLevelPaths(t, baseDir, ctx.home);
       tree = tree === undefined ? (mergeTrees(undefined, t) as TreeMap) : (mergeTrees(tree, t) as TreeMap);
@@ -149,29 +172,39 @@ function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, f
 
 function adoptEmpty(): TreeMap { return newMap(); }
 
+/** Records a phase's issues and returns the tree without the parts they are in (prune.ts). */
+function keepGoing(ctx: FileCtx, file: string, tree: TreeMap, issues: readonly SpecIssue[]): TreeMap {
+  if (issues.length === 0) return tree;
+  ctx.issues.push(...issues);
+  const r = pruneIssues(tree, issues);
+  if (r.fatal) ctx.fatal = true;
+  for (const name of r.broken) brokenIn(ctx, file).add(name);
+  return r.tree;
+}
+
 /** 5 · include: each entry's files are loaded as their own project and their resources added. */
 function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: Lookup): TreeMap {
   const inc = tree['include'];
   if (!Array.isArray(inc) || inc.length === 0) return tree;
   const out = newMap();
   for (const k of Object.keys(tree)) if (k !== 'include') out[k] = tree[k]!;
-  const here = file === STDIN ? '/' : dirname(file);
+  const here = dirOf(ctx, file);
   inc.forEach((entry, i) => {
     const o = isMap(entry) ? entry : null;
     const paths = (typeof entry === 'string' ? [entry] : Array.isArray(o?.['path']) ? (o!['path'] as Tree[]).map(String) : o?.['path'] !== undefined ? [String(o!['path'])] : [])
       .map((p) => resolvePath(here, p, ctx.home));
-    if (paths.length === 0) { ctx.issues.push(issueAt(ctx.sources, tree, ['include', i], 'an include entry with a path', 'none')); return; }
+    if (paths.length === 0) { ctx.fatal = true; ctx.issues.push(issueAt(ctx.sources, tree, ['include', i], 'an include entry with a path', 'none')); return; }
     const projDir = typeof o?.['project_directory'] === 'string' ? resolvePath(here, o['project_directory'], ctx.home) : dirname(paths[0]!);
     const envFiles = o?.['env_file'] !== undefined ? (Array.isArray(o['env_file']) ? o['env_file'] : [o['env_file']]).map((p) => resolvePath(here, String(p), ctx.home)) : [`${projDir}/.env`];
     const vars = new Map<string, string>();
     for (const ef of envFiles) {
       const text = ctx.fs.read(ef);
       if (text === undefined) {
-        if (o?.['env_file'] !== undefined) ctx.issues.push(issueAt(ctx.sources, tree, ['include', i, 'env_file'], 'an existing env file', `${ef} missing`));
+        if (o?.['env_file'] !== undefined) { ctx.fatal = true; ctx.issues.push(issueAt(ctx.sources, tree, ['include', i, 'env_file'], 'an existing env file', `${ef} missing`)); }
         continue;
       }
       try { for (const [k, v] of parseDotenv(text, parentLookup)) vars.set(k, v); } catch (e) {
-        if (e instanceof DotenvError) ctx.issues.push({ file: ef, line: e.line, col: e.col, keyPath: '', expected: 'a valid env file', found: e.message });
+        if (e instanceof DotenvError) { ctx.fatal = true; ctx.issues.push({ file: ef, line: e.line, col: e.col, keyPath: '', expected: 'a valid env file', found: e.message }); }
         else throw e;
       }
     }
@@ -180,6 +213,8 @@ function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: L
     for (const p of paths) {
       const t = loadFile(ctx, p, lookup, projDir, { tree, path: ['include', i] });
       if (!t) return;
+      // the included services join this file, and so do those left out for their problems
+      for (const name of ctx.broken.get(p) ?? []) brokenIn(ctx, file).add(name);
       sub = sub === undefined ? t : (mergeTrees(sub, t) as TreeMap);
     }
     if (!sub) return;
@@ -191,6 +226,7 @@ function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: L
       for (const k of Object.keys(add)) merged[k] = add[k]!;
       if (mine) for (const k of Object.keys(mine)) {
         if (k in merged && (kind === 'services' || JSON.stringify(merged[k]) !== JSON.stringify(mine[k]))) {
+          ctx.fatal = true;
           ctx.issues.push(issueAt(ctx.sources, tree, [kind, k], `a ${kind.slice(0, -1)} name not already defined by the included ${paths[0]}`, `${kind}.${k} defined in both`, undefined, true));
         }
         merged[k] = mine[k]!;
@@ -202,7 +238,7 @@ function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: L
 }
 
 /** Reads a list of env files into one map (later files win); located issues for bad ones. */
-function readEnvFiles(ctx: FileCtx, paths: readonly string[], lookup: Lookup, required: boolean): Map<string, string> {
+function readEnvFiles(ctx: Pick<FileCtx, 'fs' | 'sources' | 'issues'>, paths: readonly string[], lookup: Lookup, required: boolean): Map<string, string> {
   const vars = new Map<string, string>();
   for (const p of paths) {
     const text = ctx.fs.read(p);
@@ -220,14 +256,20 @@ function readEnvFiles(ctx: FileCtx, paths: readonly string[], lookup: Lookup, re
 }
 
 export function load(opts: LoadOptions, fs: FileSource): LoadResult {
-  const ctx: FileCtx = { fs, sources: new Map(), issues: [], unset: new Set(), home: opts.env['HOME'], stdin: opts.stdin, loading: [], cache: new Map() };
   const shell = (n: string): string | undefined => opts.env[n];
+  const pre = { fs, sources: new Map<string, string>(), issues: [] as SpecIssue[] };
   const fail = (): never => { throw new SpecError(ctx.issues); };
 
   // 1 · files, project directory, .env
-  const cwdDotenv = opts.envFiles === undefined && !opts.projectDirectory ? readEnvFiles(ctx, [`${opts.cwd}/.env`], shell, false) : new Map<string, string>();
+  const cwdDotenv = opts.envFiles === undefined && !opts.projectDirectory ? readEnvFiles(pre, [`${opts.cwd}/.env`], shell, false) : new Map<string, string>();
   const files = findComposeFiles(opts, fs, shell('COMPOSE_FILE') ?? cwdDotenv.get('COMPOSE_FILE'));
-  const projectDir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : files[0] === STDIN ? opts.cwd : dirname(files[0]!);
+  // docker compose: --project-directory, else the first file that is not stdin, else the working directory
+  const firstFile = files.find((f) => f !== STDIN);
+  const projectDir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : firstFile === undefined ? opts.cwd : dirname(firstFile);
+  const ctx: FileCtx = {
+    fs, sources: pre.sources, issues: pre.issues, unset: new Set(), home: opts.env['HOME'], stdin: opts.stdin, loading: [], cache: new Map(),
+    projectDir, broken: new Map(), fatal: false,
+  };
   const envPaths = opts.envFiles !== undefined ? opts.envFiles.map((p) => resolvePath(opts.cwd, p)) : [`${projectDir}/.env`];
   const dotenv = readEnvFiles(ctx, envPaths, shell, opts.envFiles !== undefined);
   if (ctx.issues.length > 0) fail();
@@ -236,12 +278,17 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
 
   // 2–8 · each file through its phases, merged in order
   let tree: TreeMap | undefined;
+  const broken = new Set<string>();
   for (const f of files) {
     const t = loadFile(ctx, f, lookup, projectDir);
     if (t) tree = tree === undefined ? t : (mergeTrees(tree, t) as TreeMap);
+    for (const name of ctx.broken.get(f) ?? []) broken.add(name);
   }
-  if (ctx.issues.length > 0 || tree === undefined) fail();
-  const merged = tree!;
+  // problems not cut around stop here; otherwise the rest is normalized for its own problems
+  if (ctx.fatal || tree === undefined) fail();
+  // a service left out in one file is left out of the project: another file's partial
+  // definition of it (an override adding ports) would otherwise be reported as incomplete
+  const merged = withoutServices(tree!, broken);
 
   // project name: -p, COMPOSE_PROJECT_NAME, top-level name, the project directory's name
   let name: string;
@@ -251,12 +298,16 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
       const fromFile = opts.projectName === undefined && lookup('COMPOSE_PROJECT_NAME') === undefined;
       const issue = fromFile ? issueAt(ctx.sources, merged, ['name'], 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', JSON.stringify(explicit))
         : { file: '', line: 0, col: 0, keyPath: opts.projectName !== undefined ? '--project-name' : 'COMPOSE_PROJECT_NAME', expected: 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', found: JSON.stringify(explicit) };
-      throw new SpecError([issue]);
-    }
-    name = explicit;
+      // reported with the rest; the normalized form stands in so that the services are still checked
+      ctx.issues.push(issue);
+      name = normalizeProjectName(explicit) || 'invalid';
+    } else name = explicit;
   } else {
     name = normalizeProjectName(basename(projectDir));
-    if (name === '') throw new SpecError([{ file: '', line: 0, col: 0, keyPath: '--project-name', expected: `a project name (the directory name ${JSON.stringify(basename(projectDir))} has no usable characters)`, found: 'none' }]);
+    if (name === '') {
+      ctx.issues.push({ file: '', line: 0, col: 0, keyPath: '--project-name', expected: `a project name (the directory name ${JSON.stringify(basename(projectDir))} has no usable characters)`, found: 'none' });
+      name = 'invalid';
+    }
   }
 
   // env_file contents, read here so that normalize stays pure

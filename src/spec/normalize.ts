@@ -2,7 +2,7 @@
 // absolute) becomes the typed, readonly Project. Every short form goes through canonical/.
 import type { SpecIssue } from './errors.js';
 import type { Device, Deploy, EnvFile, FileGrant, FileObject, Logging, Network, Project, Service, ServiceNetwork, Volume } from './model.js';
-import { FormError } from './canonical/form-error.js';
+import { FormError, Problems, problemsOf } from './canonical/form-error.js';
 import { canonicalBuild } from './canonical/build.js';
 import { canonicalCommand } from './canonical/command.js';
 import { canonicalDependsOn } from './canonical/depends-on.js';
@@ -50,7 +50,8 @@ export function extraHosts(v: unknown): string[] {
   if (v === undefined || v === null) return [];
   if (Array.isArray(v)) {
     // "host=ip" and "host:ip" are both accepted; normalised to "host=ip" (unambiguous with IPv6)
-    return v.map((s) => {
+    const problems = new Problems();
+    const out = problems.each(v, (s) => {
       const t = String(s);
       const eq = t.indexOf('=');
       if (eq > 0) return t;
@@ -58,6 +59,8 @@ export function extraHosts(v: unknown): string[] {
       if (c <= 0) throw new FormError('"host=address" or "host:address"', JSON.stringify(t));
       return `${t.slice(0, c)}=${t.slice(c + 1)}`;
     });
+    problems.done();
+    return out;
   }
   const out: string[] = [];
   for (const [h, ips] of Object.entries(v as Record<string, unknown>)) for (const ip of strList(ips)) out.push(`${h}=${ip}`);
@@ -83,10 +86,11 @@ function grants(v: unknown, kind: 'secrets' | 'configs'): FileGrant[] {
 }
 
 function devices(v: unknown): Device[] {
-  return (Array.isArray(v) ? v : []).map((d, i) => {
+  const problems = new Problems();
+  const out = problems.each(Array.isArray(v) ? v : [], (d): Device => {
     if (typeof d === 'string') {
       const parts = d.split(':');
-      if (parts.length > 3 || parts[0] === '') throw new FormError('a device "host[:container[:permissions]]"', JSON.stringify(d), undefined, [i]);
+      if (parts.length > 3 || parts[0] === '') throw new FormError('a device "host[:container[:permissions]]"', JSON.stringify(d));
       const perms = parts.length === 2 && /^[rwm]+$/.test(parts[1]!) ? parts[1]! : parts[2] ?? 'rwm';
       const target = parts.length === 2 && /^[rwm]+$/.test(parts[1]!) ? parts[0]! : parts[1] ?? parts[0]!;
       return { source: parts[0]!, target, permissions: perms };
@@ -94,6 +98,8 @@ function devices(v: unknown): Device[] {
     const o = d as Record<string, unknown>;
     return { source: String(o['source']), target: str(o['target']) ?? String(o['source']), permissions: str(o['permissions']) ?? 'rwm' };
   });
+  problems.done();
+  return out;
 }
 
 function serviceNetworks(v: unknown): Record<string, ServiceNetwork> {
@@ -125,10 +131,13 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
   const base = input.projectDir;
   const rp = (p: string): string => resolvePath(base, p, input.home);
 
+  // a short form that fails gives its fallback and one issue per problem found, so one run
+  // reports every bad port, volume, size and duration (each located at its own item)
   const guard = <T>(path: Key[], fn: () => T, fallback: T): T => {
     try { return fn(); } catch (e) {
-      if (e instanceof FormError) { issues.push(issueAt(sources, tree, [...path, ...e.subPath], e.expected, e.found, e.note)); return fallback; }
-      throw e;
+      if (!(e instanceof FormError)) throw e;
+      for (const p of problemsOf(e)) issues.push(issueAt(sources, tree, [...path, ...p.subPath], p.expected, p.found, p.note));
+      return fallback;
     }
   };
 
@@ -170,16 +179,22 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
     });
     Object.assign(environment, guard([...P, 'environment'], () => listOrDict(s['environment'], '=', input.resolveEnv), {}));
 
-    const ports = guard([...P, 'ports'], () => (Array.isArray(s['ports']) ? s['ports'] : []).flatMap((p, i) => {
-      try { return canonicalPort(p); } catch (e) { if (e instanceof FormError) throw new FormError(e.expected, e.found, e.note, [i, ...e.subPath]); throw e; }
-    }), []);
-    const volumes = guard([...P, 'volumes'], () => (Array.isArray(s['volumes']) ? s['volumes'] : []).map((v, i) => {
-      try {
+    const ports = guard([...P, 'ports'], () => {
+      const problems = new Problems();
+      const out = problems.each(Array.isArray(s['ports']) ? s['ports'] : [], (p) => canonicalPort(p)).flat();
+      problems.done();
+      return out;
+    }, []);
+    const volumes = guard([...P, 'volumes'], () => {
+      const problems = new Problems();
+      const out = problems.each(Array.isArray(s['volumes']) ? s['volumes'] : [], (v) => {
         const m = canonicalMount(v);
         if (!m.target.startsWith('/')) throw new FormError('an absolute container path', JSON.stringify(m.target), undefined, typeof v === 'string' ? [] : ['target']);
         return m.type === 'bind' && m.source && !m.source.startsWith('/') ? { ...m, source: rp(m.source) } : m;
-      } catch (e) { if (e instanceof FormError) throw new FormError(e.expected, e.found, e.note, [i, ...e.subPath]); throw e; }
-    }), []);
+      });
+      problems.done();
+      return out;
+    }, []);
 
     let restart: RestartPolicy = { name: 'no', max_attempts: 0 };
     if (typeof s['restart'] === 'string') restart = guard([...P, 'restart'], () => parseRestart(s['restart'] as string), restart);

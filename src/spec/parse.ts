@@ -154,7 +154,10 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
       // duplicate keys are checked here (yaml's own check is quadratic in the mapping's size)
       if (Object.prototype.hasOwnProperty.call(obj, key)) fail(ctx, kOff, [...path, key], 'each key once in a mapping', `a duplicate key ${JSON.stringify(key)}`);
       const vnode = pair.value as YNode | null;
-      obj[key] = convert(ctx, vnode, [...path, key], depth + 1);
+      // one path array for the whole walk (pushed and popped), copied only by an error
+      (path as Key[]).push(key);
+      obj[key] = convert(ctx, vnode, path, depth + 1);
+      (path as Key[]).pop();
       keys.set(key, pos(ctx, kOff));
       values.set(key, pos(ctx, vnode?.range?.[0] ?? kOff));
       const t = tagOf(vnode);
@@ -189,7 +192,9 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
     const arr: Tree[] = [];
     const values = new Map<Key, Pos>();
     node.items.forEach((it, i) => {
-      arr.push(convert(ctx, it as YNode | null, [...path, i], depth + 1));
+      (path as Key[]).push(i);
+      arr.push(convert(ctx, it as YNode | null, path, depth + 1));
+      (path as Key[]).pop();
       values.set(i, pos(ctx, (it as YNode | null)?.range?.[0] ?? node.range?.[0]));
     });
     ctx.active.delete(node);

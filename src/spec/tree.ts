@@ -8,7 +8,12 @@ export type Path = readonly Key[];
 export type Tree = null | string | number | boolean | TreeMap | Tree[];
 export interface TreeMap { [key: string]: Tree }
 
-export interface Pos { readonly line: number; readonly col: number }
+export interface Pos {
+  readonly line: number;
+  readonly col: number;
+  /** set when the child came from another file than its container (a merged list or mapping) */
+  readonly file?: string;
+}
 export type MergeTag = '!reset' | '!override';
 
 export interface NodeMeta {
@@ -49,8 +54,10 @@ export function adoptChild(fresh: object, newKey: Key, old: unknown, oldKey: Key
     owned.add(fm);
     metas.set(fresh, fm);
   }
-  const k = om.keys.get(oldKey); if (k) fm.keys.set(newKey, k);
-  const v = om.values.get(oldKey); if (v) fm.values.set(newKey, v);
+  // a child merged in from another file keeps the name of the file it is written in
+  const inFile = (p: Pos): Pos => (p.file !== undefined || om.file === fm!.file ? p : { ...p, file: om.file });
+  const k = om.keys.get(oldKey); if (k) fm.keys.set(newKey, inFile(k));
+  const v = om.values.get(oldKey); if (v) fm.values.set(newKey, inFile(v));
 }
 
 export function newMap(): TreeMap { return Object.create(null) as TreeMap; }
@@ -88,7 +95,7 @@ export function locate(root: unknown, path: Path, onKey = false): Located {
     if (m) {
       const last = i === path.length - 1;
       const p = (last && onKey ? m.keys.get(k) : undefined) ?? m.values.get(k) ?? m.keys.get(k);
-      if (p) best = { file: m.file, line: p.line, col: p.col };
+      if (p) best = { file: p.file ?? m.file, line: p.line, col: p.col };
       else best = { file: m.file, line: m.at.line, col: m.at.col };
     }
     if (node === null || typeof node !== 'object') break;
@@ -136,4 +143,35 @@ export function clone<T extends Tree>(v: T): T {
     return adopt(o, v) as T;
   }
   return v;
+}
+
+/** The inverse of formatPath: 'services.web.ports[1]' → ['services', 'web', 'ports', 1]. */
+export function parsePath(keyPath: string): Key[] {
+  const out: Key[] = [];
+  let i = 0;
+  while (i < keyPath.length) {
+    const c = keyPath[i]!;
+    if (c === '.') { i++; continue; }
+    if (c === '[') {
+      if (keyPath[i + 1] === '"') {
+        // a JSON string: the first '"]' after which the text parses as one
+        let j = keyPath.indexOf('"]', i + 2);
+        for (;;) {
+          if (j < 0) return out; // not written by formatPath
+          try { out.push(JSON.parse(keyPath.slice(i + 1, j + 1)) as string); break; } catch { j = keyPath.indexOf('"]', j + 1); }
+        }
+        i = j + 2;
+      } else {
+        const j = keyPath.indexOf(']', i);
+        out.push(Number(keyPath.slice(i + 1, j)));
+        i = j + 1;
+      }
+      continue;
+    }
+    let j = i;
+    while (j < keyPath.length && keyPath[j] !== '.' && keyPath[j] !== '[') j++;
+    out.push(keyPath.slice(i, j));
+    i = j;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // build: a context path, or the long form; context and dockerfile resolved, args as a mapping.
 import { listOrDict, labels, type Resolve } from './environment.js';
+import { Problems } from './form-error.js';
 
 export interface Build {
   /** absolute path (or a URL / git context kept as written) */
@@ -34,18 +35,24 @@ export function canonicalBuild(v: unknown, resolvePath: (p: string) => string, r
   const ctxRaw = typeof o['context'] === 'string' ? o['context'] : '.';
   const context = isRemoteContext(ctxRaw) ? ctxRaw : resolvePath(ctxRaw);
   const strs = (x: unknown): string[] => (Array.isArray(x) ? x.map(String) : []);
-  const addl = labels(o['additional_contexts']);
+  // args, labels, extra_hosts and additional_contexts are independent: every bad one is reported
+  const problems = new Problems();
+  const addl = problems.check(() => labels(o['additional_contexts']), {}, ['additional_contexts']);
+  const args = problems.check(() => listOrDict(o['args'], '=', resolveEnv), {}, ['args']);
+  const buildLabels = problems.check(() => labels(o['labels']), {}, ['labels']);
+  const hosts = problems.check(() => extraHosts(o['extra_hosts']), [], ['extra_hosts']);
+  problems.done();
   for (const k of Object.keys(addl)) { const p = addl[k]!; if (!/^[a-z-]+:\/\//.test(p) && !p.includes('docker-image://')) addl[k] = resolvePath(p); }
   const ssh = o['ssh'] === undefined ? [] : Array.isArray(o['ssh']) ? o['ssh'].map(String) : Object.entries(o['ssh'] as Record<string, unknown>).map(([k, x]) => `${k}=${String(x)}`);
   return {
     context,
     ...(typeof o['dockerfile_inline'] === 'string' ? { dockerfile_inline: o['dockerfile_inline'] } : { dockerfile: typeof o['dockerfile'] === 'string' ? o['dockerfile'] : 'Dockerfile' }),
-    args: listOrDict(o['args'], '=', resolveEnv),
+    args,
     ...(typeof o['target'] === 'string' ? { target: o['target'] } : {}),
-    labels: labels(o['labels']),
+    labels: buildLabels,
     ...(typeof o['network'] === 'string' ? { network: o['network'] } : {}),
     ...(o['shm_size'] !== undefined ? { shm_size: o['shm_size'] as number | string } : {}),
-    extra_hosts: extraHosts(o['extra_hosts']),
+    extra_hosts: hosts,
     platforms: strs(o['platforms']),
     tags: strs(o['tags']),
     cache_from: strs(o['cache_from']),

@@ -1,6 +1,6 @@
 // develop.watch rules: path (resolved against the project directory), action, target, ignore,
 // include, exec, initial_sync.
-import { FormError } from './form-error.js';
+import { FormError, Problems } from './form-error.js';
 
 export type WatchAction = 'rebuild' | 'sync' | 'restart' | 'sync+restart' | 'sync+exec';
 export interface WatchRule {
@@ -16,13 +16,15 @@ export interface WatchRule {
 const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 export function canonicalWatch(rules: unknown[], resolvePath: (p: string) => string, command: (v: unknown) => string[] | null, env: (v: unknown) => Record<string, string | null>): WatchRule[] {
-  return rules.map((r, i) => {
+  // every bad rule is reported, each under its index
+  const problems = new Problems();
+  const out = problems.each(rules, (r, i): WatchRule => {
     const o = r as Record<string, unknown>;
     const action = o['action'] as WatchAction;
     if (action.startsWith('sync') && (typeof o['target'] !== 'string' || o['target'] === '')) {
-      throw new FormError(`a target for the ${action} action`, 'none', undefined, [i, 'target']);
+      throw new FormError(`a target for the ${action} action`, 'none', undefined, ['target']);
     }
-    if (action === 'sync+exec' && !o['exec']) throw new FormError('an exec hook for the sync+exec action', 'none', undefined, [i, 'exec']);
+    if (action === 'sync+exec' && !o['exec']) throw new FormError('an exec hook for the sync+exec action', 'none', undefined, ['exec']);
     const ex = o['exec'] as Record<string, unknown> | undefined;
     return {
       path: resolvePath(String(o['path'])),
@@ -31,13 +33,15 @@ export function canonicalWatch(rules: unknown[], resolvePath: (p: string) => str
       ignore: list(o['ignore']),
       include: list(o['include']),
       ...(ex ? { exec: {
-        command: command(ex['command']) ?? [],
+        command: problems.check(() => command(ex['command']) ?? [], [], [i, 'exec', 'command']),
         ...(typeof ex['user'] === 'string' ? { user: ex['user'] } : {}),
         privileged: ex['privileged'] === true,
         ...(typeof ex['working_dir'] === 'string' ? { working_dir: ex['working_dir'] } : {}),
-        environment: env(ex['environment']),
+        environment: problems.check(() => env(ex['environment']), {}, [i, 'exec', 'environment']),
       } } : {}),
       initial_sync: o['initial_sync'] === true,
     };
   });
+  problems.done();
+  return out;
 }

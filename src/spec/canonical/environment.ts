@@ -1,7 +1,7 @@
 // environment / labels / args / sysctls...: a list of "KEY=value" or a mapping, as one mapping.
 // A bare KEY (list) or a null value (mapping) takes its value from the environment when asked
 // to resolve, and stays null (unset) otherwise.
-import { FormError } from './form-error.js';
+import { FormError, Problems } from './form-error.js';
 
 export type Resolve = (name: string) => string | undefined;
 
@@ -16,20 +16,27 @@ export function listOrDict(v: unknown, sep: '=' | ':' = '=', resolve?: Resolve):
   const out: Record<string, string | null> = {};
   if (v === null || v === undefined) return out;
   if (Array.isArray(v)) {
-    v.forEach((item, i) => {
-      if (typeof item !== 'string') throw new FormError(`a "KEY${sep}value" string`, typeof item, undefined, [i]);
+    // every bad item is reported, each under its index
+    const problems = new Problems();
+    problems.each(v, (item) => {
+      if (typeof item !== 'string') throw new FormError(`a "KEY${sep}value" string`, typeof item);
       const at = item.indexOf(sep);
-      if (at === 0) throw new FormError(`a "KEY${sep}value" string`, JSON.stringify(item), 'the key is empty', [i]);
+      if (at === 0) throw new FormError(`a "KEY${sep}value" string`, JSON.stringify(item), 'the key is empty');
       if (at < 0) out[item] = resolve?.(item) ?? null;
       else out[item.slice(0, at)] = item.slice(at + 1);
     });
+    problems.done();
     return out;
   }
   if (typeof v === 'object') {
+    const problems = new Problems();
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      const s = scalarString(x);
-      out[k] = s === null ? resolve?.(k) ?? null : s;
+      problems.check(() => {
+        const s = scalarString(x);
+        out[k] = s === null ? resolve?.(k) ?? null : s;
+      }, undefined, [k]);
     }
+    problems.done();
     return out;
   }
   throw new FormError('a mapping or a list of "KEY=value" strings', typeof v);

@@ -1,6 +1,6 @@
 // healthcheck: test as a string (CMD-SHELL), a list starting with NONE/CMD/CMD-SHELL, or
 // disable: true; durations in milliseconds.
-import { FormError } from './form-error.js';
+import { FormError, Problems } from './form-error.js';
 import { parseDuration } from './duration.js';
 
 export interface Healthcheck {
@@ -15,32 +15,33 @@ export interface Healthcheck {
 }
 
 export function canonicalHealthcheck(v: Record<string, unknown>): Healthcheck {
-  let test: string[] | undefined;
-  const t = v['test'];
-  if (typeof t === 'string') test = t === '' ? undefined : ['CMD-SHELL', t];
-  else if (Array.isArray(t)) {
-    if (t.length > 0) {
-      const head = String(t[0]);
-      if (head !== 'NONE' && head !== 'CMD' && head !== 'CMD-SHELL') throw new FormError('a test list starting with "NONE", "CMD" or "CMD-SHELL"', JSON.stringify(head), undefined, ['test', 0]);
-      if (head !== 'NONE' && t.length < 2) throw new FormError(`a command after "${head}"`, 'nothing', undefined, ['test']);
-      test = t.map(String);
-    }
-  }
+  // test, each duration and retries are independent: every bad one is reported
+  const problems = new Problems();
+  const test = problems.check((): string[] | undefined => {
+    const t = v['test'];
+    if (typeof t === 'string') return t === '' ? undefined : ['CMD-SHELL', t];
+    if (!Array.isArray(t) || t.length === 0) return undefined;
+    const head = String(t[0]);
+    if (head !== 'NONE' && head !== 'CMD' && head !== 'CMD-SHELL') throw new FormError('a test list starting with "NONE", "CMD" or "CMD-SHELL"', JSON.stringify(head), undefined, ['test', 0]);
+    if (head !== 'NONE' && t.length < 2) throw new FormError(`a command after "${head}"`, 'nothing', undefined, ['test']);
+    return t.map(String);
+  }, undefined);
   const disable = v['disable'] === true || (test !== undefined && test[0] === 'NONE');
-  if (v['disable'] === true && test && test[0] !== 'NONE') throw new FormError('either disable: true or a test', 'both', undefined, ['disable']);
+  if (v['disable'] === true && test && test[0] !== 'NONE') problems.add(new FormError('either disable: true or a test', 'both', undefined, ['disable']));
   const dur = (k: string): Record<string, number> => {
     const x = v[k];
     if (x === undefined || x === null) return {};
-    try { return { [k]: parseDuration(x as string) }; } catch (e) {
-      if (e instanceof FormError) throw new FormError(e.expected, e.found, e.note, [k]);
-      throw e;
-    }
+    return problems.check(() => ({ [k]: parseDuration(x as string) }), {}, [k]);
   };
+  const durations = { ...dur('interval'), ...dur('timeout'), ...dur('start_period'), ...dur('start_interval') };
   const retries = v['retries'];
-  if (retries !== undefined && (typeof retries !== 'number' || retries < 0 || !Number.isInteger(retries))) throw new FormError('a non-negative integer', String(retries), undefined, ['retries']);
+  if (retries !== undefined && (typeof retries !== 'number' || retries < 0 || !Number.isInteger(retries))) {
+    problems.add(new FormError('a non-negative integer', String(retries), undefined, ['retries']));
+  }
+  problems.done();
   return {
     ...(disable ? { test: ['NONE'] } : test ? { test } : {}),
-    ...dur('interval'), ...dur('timeout'), ...dur('start_period'), ...dur('start_interval'),
+    ...durations,
     ...(typeof retries === 'number' ? { retries } : {}),
     disable,
   };

@@ -30,6 +30,11 @@ function protocolOf(p: string, whole: string): Protocol {
   throw new FormError('protocol tcp, udp or sctp', JSON.stringify(p), `in ${JSON.stringify(whole)}`);
 }
 
+/** protocol of the long form, located at its own key */
+function protocolAt(p: string): Protocol {
+  try { return protocolOf(p, p); } catch (e) { throw e instanceof FormError ? e.under(['protocol']) : e; }
+}
+
 function isIPv6(s: string): boolean {
   const halves = s.split('::');
   if (halves.length > 2) return false;
@@ -90,14 +95,16 @@ export function canonicalPort(v: unknown): PortMapping[] {
     const t = typeof o['target'] === 'string' ? Number(o['target']) : o['target'];
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 65535) throw new FormError('a container port number 0-65535', String(o['target']), undefined, ['target']);
     const pub = o['published'];
-    if (pub !== undefined && pub !== null) range(String(pub), 'published', String(pub));
+    if (pub !== undefined && pub !== null) {
+      try { range(String(pub), 'published', String(pub)); } catch (e) { throw e instanceof FormError ? e.under(['published']) : e; }
+    }
     const mode = o['mode'] === undefined ? 'ingress' : String(o['mode']);
     if (mode !== 'ingress' && mode !== 'host') throw new FormError('mode ingress or host', JSON.stringify(mode), undefined, ['mode']);
     return [{
       target: t,
       ...(pub !== undefined && pub !== null && pub !== '' ? { published: String(pub) } : {}),
       ...(typeof o['host_ip'] === 'string' && o['host_ip'] !== '' ? { host_ip: o['host_ip'] } : {}),
-      protocol: o['protocol'] === undefined ? 'tcp' : protocolOf(String(o['protocol']), String(o['protocol'])),
+      protocol: o['protocol'] === undefined ? 'tcp' : protocolAt(String(o['protocol'])),
       mode,
       ...(typeof o['name'] === 'string' ? { name: o['name'] } : {}),
       ...(typeof o['app_protocol'] === 'string' ? { app_protocol: o['app_protocol'] } : {}),

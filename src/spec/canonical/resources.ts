@@ -1,7 +1,7 @@
 // Resource limits: the service-level keys (cpus, mem_limit, cpu_shares, pids_limit, memswap_limit,
 // cpuset, ulimits, ...) and deploy.resources as one set. Giving both with different values is an
 // error, as in docker compose.
-import { FormError } from './form-error.js';
+import { FormError, Problems } from './form-error.js';
 import { parseBytes } from './bytes.js';
 
 export interface Ulimit { readonly soft: number; readonly hard: number }
@@ -28,10 +28,10 @@ export interface Resources {
   readonly devices?: readonly unknown[];
 }
 
-function num(v: unknown, key: string): number | undefined {
+function num(v: unknown, key: string | (string | number)[]): number | undefined {
   if (v === undefined || v === null) return undefined;
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw new FormError('a number', JSON.stringify(v), undefined, [key]);
+  if (!Number.isFinite(n)) throw new FormError('a number', JSON.stringify(v), undefined, typeof key === 'string' ? [key] : key);
   return n;
 }
 function bytes(v: unknown, path: (string | number)[]): number | undefined {
@@ -46,16 +46,20 @@ function bytes(v: unknown, path: (string | number)[]): number | undefined {
 export function canonicalUlimits(v: unknown): Record<string, Ulimit> {
   const out: Record<string, Ulimit> = {};
   if (!v || typeof v !== 'object') return out;
+  // every bad limit is reported, each under its own name
+  const problems = new Problems();
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (typeof x === 'number') out[k] = { soft: x, hard: x };
-    else if (x && typeof x === 'object') {
+    problems.check(() => {
+      if (typeof x === 'number') { out[k] = { soft: x, hard: x }; return; }
+      if (!x || typeof x !== 'object') throw new FormError('a number or {soft, hard}', JSON.stringify(x), undefined, [k]);
       const o = x as Record<string, unknown>;
       const soft = Number(o['soft']), hard = Number(o['hard']);
       if (!Number.isInteger(soft) || !Number.isInteger(hard)) throw new FormError('integer soft and hard limits', JSON.stringify(x), undefined, [k]);
       if (soft > hard && hard !== -1) throw new FormError('soft ≤ hard', `soft ${soft} > hard ${hard}`, undefined, [k]);
       out[k] = { soft, hard };
-    } else throw new FormError('a number or {soft, hard}', JSON.stringify(x), undefined, [k]);
+    }, undefined);
   }
+  problems.done();
   return out;
 }
 
@@ -70,24 +74,29 @@ export function canonicalResources(svc: Record<string, unknown>): Resources {
   const deploy = (svc['deploy'] ?? {}) as Record<string, unknown>;
   const res = (deploy['resources'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
   const lim = res['limits'] ?? {}, resv = res['reservations'] ?? {};
+  // each field is checked on its own, so a bad cpus and a bad mem_limit are both reported
+  const problems = new Problems();
+  const one = <T>(fn: () => T): T | undefined => problems.check<T | undefined>(fn, undefined);
   const r: Record<string, unknown> = {
-    cpus: pick(num(svc['cpus'], 'cpus'), num(lim['cpus'], 'cpus'), 'cpus', 'deploy.resources.limits.cpus'),
-    cpu_shares: num(svc['cpu_shares'], 'cpu_shares'),
-    cpu_quota: num(svc['cpu_quota'], 'cpu_quota'),
-    cpu_period: num(svc['cpu_period'], 'cpu_period'),
-    cpu_rt_runtime: num(svc['cpu_rt_runtime'], 'cpu_rt_runtime'),
-    cpu_rt_period: num(svc['cpu_rt_period'], 'cpu_rt_period'),
+    cpus: one(() => pick(num(svc['cpus'], 'cpus'), num(lim['cpus'], ['deploy', 'resources', 'limits', 'cpus']), 'cpus', 'deploy.resources.limits.cpus')),
+    cpu_shares: one(() => num(svc['cpu_shares'], 'cpu_shares')),
+    cpu_quota: one(() => num(svc['cpu_quota'], 'cpu_quota')),
+    cpu_period: one(() => num(svc['cpu_period'], 'cpu_period')),
+    cpu_rt_runtime: one(() => num(svc['cpu_rt_runtime'], 'cpu_rt_runtime')),
+    cpu_rt_period: one(() => num(svc['cpu_rt_period'], 'cpu_rt_period')),
     cpuset: typeof svc['cpuset'] === 'string' ? svc['cpuset'] : undefined,
-    mem_limit: pick(bytes(svc['mem_limit'], ['mem_limit']), bytes(lim['memory'], ['deploy', 'resources', 'limits', 'memory']), 'mem_limit', 'deploy.resources.limits.memory'),
-    mem_reservation: pick(bytes(svc['mem_reservation'], ['mem_reservation']), bytes(resv['memory'], ['deploy', 'resources', 'reservations', 'memory']), 'mem_reservation', 'deploy.resources.reservations.memory'),
-    memswap_limit: bytes(svc['memswap_limit'], ['memswap_limit']),
-    mem_swappiness: num(svc['mem_swappiness'], 'mem_swappiness'),
-    shm_size: bytes(svc['shm_size'], ['shm_size']),
-    pids_limit: pick(num(svc['pids_limit'], 'pids_limit'), num(lim['pids'], 'pids'), 'pids_limit', 'deploy.resources.limits.pids'),
+    mem_limit: one(() => pick(bytes(svc['mem_limit'], ['mem_limit']), bytes(lim['memory'], ['deploy', 'resources', 'limits', 'memory']), 'mem_limit', 'deploy.resources.limits.memory')),
+    mem_reservation: one(() => pick(bytes(svc['mem_reservation'], ['mem_reservation']), bytes(resv['memory'], ['deploy', 'resources', 'reservations', 'memory']), 'mem_reservation', 'deploy.resources.reservations.memory')),
+    memswap_limit: one(() => bytes(svc['memswap_limit'], ['memswap_limit'])),
+    mem_swappiness: one(() => num(svc['mem_swappiness'], 'mem_swappiness')),
+    shm_size: one(() => bytes(svc['shm_size'], ['shm_size'])),
+    pids_limit: one(() => pick(num(svc['pids_limit'], 'pids_limit'), num(lim['pids'], ['deploy', 'resources', 'limits', 'pids']), 'pids_limit', 'deploy.resources.limits.pids')),
     oom_kill_disable: typeof svc['oom_kill_disable'] === 'boolean' ? svc['oom_kill_disable'] : undefined,
-    oom_score_adj: num(svc['oom_score_adj'], 'oom_score_adj'),
+    oom_score_adj: one(() => num(svc['oom_score_adj'], 'oom_score_adj')),
     devices: Array.isArray(resv['devices']) ? resv['devices'] : undefined,
   };
+  const ulimits = problems.check(() => canonicalUlimits(svc['ulimits']), {}, ['ulimits']);
+  problems.done();
   for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
-  return { ...(r as Omit<Resources, 'ulimits'>), ulimits: canonicalUlimits(svc['ulimits']) };
+  return { ...(r as Omit<Resources, 'ulimits'>), ulimits };
 }

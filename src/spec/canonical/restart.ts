@@ -1,6 +1,6 @@
 // restart ("no", "always", "on-failure[:N]", "unless-stopped") and deploy.restart_policy
 // (condition none | on-failure | any) as one restart policy.
-import { FormError } from './form-error.js';
+import { FormError, Problems } from './form-error.js';
 import { parseDuration } from './duration.js';
 
 export type RestartName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
@@ -22,14 +22,20 @@ export function parseRestart(v: string): RestartPolicy {
 }
 
 export function fromDeployPolicy(p: Record<string, unknown>): RestartPolicy {
+  const problems = new Problems();
   const cond = p['condition'] === undefined ? 'any' : String(p['condition']);
   const map: Record<string, RestartName> = { none: 'no', 'on-failure': 'on-failure', any: 'always' };
   const name = map[cond];
-  if (!name) throw new FormError('condition none, on-failure or any', JSON.stringify(cond), undefined, ['condition']);
+  if (!name) problems.add(new FormError('condition none, on-failure or any', JSON.stringify(cond), undefined, ['condition']));
+  const dur = (k: 'delay' | 'window'): Partial<RestartPolicy> => {
+    const x = p[k];
+    return typeof x === 'string' ? problems.check(() => ({ [k]: parseDuration(x) }), {}, [k]) : {};
+  };
+  const delay = dur('delay'), window = dur('window');
+  problems.done();
   return {
-    name,
+    name: name!,
     max_attempts: typeof p['max_attempts'] === 'number' ? p['max_attempts'] : 0,
-    ...(typeof p['delay'] === 'string' ? { delay: parseDuration(p['delay']) } : {}),
-    ...(typeof p['window'] === 'string' ? { window: parseDuration(p['window']) } : {}),
+    ...delay, ...window,
   };
 }

@@ -53,6 +53,10 @@ export function parseVolumeString(spec: string): ServiceMount {
   return { type: 'volume', source, target, read_only: readOnly, ...(consistency ? { consistency } : {}), volume: { nocopy, ...(selinux ? {} : {}) } };
 }
 
+function tmpfsSize(v: unknown): number {
+  try { return parseBytes(v as string | number); } catch (e) { throw e instanceof FormError ? e.under(['tmpfs', 'size']) : e; }
+}
+
 export function canonicalMount(v: unknown): ServiceMount {
   if (typeof v === 'string') return parseVolumeString(v);
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormError(EXPECT, typeof v);
@@ -92,7 +96,7 @@ export function canonicalMount(v: unknown): ServiceMount {
       ...(typeof vol?.['subpath'] === 'string' ? { subpath: vol['subpath'] } : {}),
     } } : {}),
     ...(type === 'tmpfs' ? { tmpfs: {
-      ...(tmpfs?.['size'] !== undefined ? { size: parseBytes(tmpfs['size'] as string | number) } : {}),
+      ...(tmpfs?.['size'] !== undefined ? { size: tmpfsSize(tmpfs['size']) } : {}),
       ...(mode !== undefined ? { mode } : {}),
     } } : {}),
     ...(type === 'image' ? { image: { ...(typeof image?.['subpath'] === 'string' ? { subpath: image['subpath'] } : {}) } } : {}),
