@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, copyFileSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, berthBin, type TestRoots } from '../helpers/env.js';
+import { removeAllContainers, importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, berthBin, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 let dir: string;
@@ -22,6 +22,7 @@ before(async () => {
 after(async () => {
   await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
   await stopEngine(roots);
+  await removeAllContainers(roots); // what a failed test may have left in another project
   await berthOk(roots, ['rmi', 'bb']);
   cleanupRoots(roots);
 });

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+import { removeAllContainers, importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 let dir: string;
@@ -21,6 +21,7 @@ before(async () => {
 after(async () => {
   await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
   await stopEngine(roots);
+  await removeAllContainers(roots); // what a failed test may have left in another project
   await berthOk(roots, ['rmi', 'bb']);
   cleanupRoots(roots);
 });

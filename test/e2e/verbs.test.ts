@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { importBusybox, makeRoots, berth, berthOk, berthBin, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+import { removeAllContainers, importBusybox, makeRoots, berth, berthOk, berthBin, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 let dir: string;
@@ -24,6 +24,7 @@ before(async () => {
 after(async () => {
   await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
   await stopEngine(roots);
+  await removeAllContainers(roots); // what a failed test may have left in another project
   await berthOk(roots, ['rmi', 'bb']);
   cleanupRoots(roots);
 });

@@ -87,6 +87,12 @@ function isZombie(pid: string): boolean {
   try { return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, '')); } catch { return true; }
 }
 
+/** Removes every container of these roots, whatever project a failed test left it in. */
+export async function removeAllContainers(roots: TestRoots): Promise<void> {
+  const ids = (await berth(roots, ['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter((l) => l !== '');
+  if (ids.length > 0) await berth(roots, ['rm', '-f', ...ids]);
+}
+
 /** Stops the engine started for these roots (if any) and waits for it to exit. */
 export async function stopEngine(roots: TestRoots): Promise<void> {
   let pid: number;
