@@ -3,29 +3,21 @@
 // removed, and `down` leaves nothing on the host.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, copyFileSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { removeAllContainers, importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, berthBin, type TestRoots } from '../helpers/env.js';
+import { berthOk, leftovers, stopEngine, berthBin, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
+let scenario: Scenario;
 let roots: TestRoots;
 let dir: string;
 
 before(async () => {
-  roots = makeRoots();
-  await importBusybox(roots, 'bb');
-  dir = join(roots.dir, 'project');
-  mkdirSync(dir);
-  copyFileSync(join(repoRoot, 'test', 'e2e', 'crash', 'compose.yaml'), join(dir, 'compose.yaml'));
+  scenario = await setUpScenario('crash');
+  ({ roots, dir } = scenario);
 });
 
-after(async () => {
-  await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
-  await stopEngine(roots);
-  await removeAllContainers(roots); // what a failed test may have left in another project
-  await berthOk(roots, ['rmi', 'bb']);
-  cleanupRoots(roots);
-});
+after(() => tearDownScenario(scenario));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const file = (): string => join(dir, 'compose.yaml');

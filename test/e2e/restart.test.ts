@@ -3,29 +3,20 @@
 // a container the user stopped stays stopped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeAllContainers, importBusybox, makeRoots, berth, berthOk, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+import { berthOk, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
+let scenario: Scenario;
 let roots: TestRoots;
 let dir: string;
 
 before(async () => {
-  roots = makeRoots();
-  await importBusybox(roots, 'bb');
-  dir = join(roots.dir, 'project');
-  mkdirSync(dir);
-  copyFileSync(join(repoRoot, 'test', 'e2e', 'restart', 'compose.yaml'), join(dir, 'compose.yaml'));
+  scenario = await setUpScenario('restart');
+  ({ roots, dir } = scenario);
 });
 
-after(async () => {
-  await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
-  await stopEngine(roots);
-  await removeAllContainers(roots); // what a failed test may have left in another project
-  await berthOk(roots, ['rmi', 'bb']);
-  assert.deepEqual(leftovers(roots), []);
-  cleanupRoots(roots);
-});
+after(() => tearDownScenario(scenario));
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,30 +4,21 @@
 // down leaving nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { removeAllContainers, importBusybox, makeRoots, berth, berthOk, berthBin, leftovers, cleanupRoots, stopEngine, repoRoot, type TestRoots } from '../helpers/env.js';
+import { berth, berthOk, berthBin, leftovers, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
+let scenario: Scenario;
 let roots: TestRoots;
 let dir: string;
 
 before(async () => {
-  roots = makeRoots();
-  await importBusybox(roots, 'bb');
-  dir = join(roots.dir, 'project');
-  mkdirSync(dir);
-  copyFileSync(join(repoRoot, 'test', 'e2e', 'verbs', 'compose.yaml'), join(dir, 'compose.yaml'));
+  scenario = await setUpScenario('verbs');
+  ({ roots, dir } = scenario);
   await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
 });
 
-after(async () => {
-  await berth(roots, ['down', '-f', join(dir, 'compose.yaml'), '-t', '1']);
-  await stopEngine(roots);
-  await removeAllContainers(roots); // what a failed test may have left in another project
-  await berthOk(roots, ['rmi', 'bb']);
-  cleanupRoots(roots);
-});
+after(() => tearDownScenario(scenario));
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -87,6 +87,32 @@ function isZombie(pid: string): boolean {
   try { return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, '')); } catch { return true; }
 }
 
+/** An e2e scenario: its own roots, the busybox image as `bb`, and test/e2e/<name>/compose.yaml copied into a project directory. */
+export interface Scenario {
+  readonly roots: TestRoots;
+  readonly dir: string;
+  readonly file: string;
+}
+
+export async function setUpScenario(name: string): Promise<Scenario> {
+  const roots = makeRoots();
+  await importBusybox(roots, 'bb');
+  const dir = join(roots.dir, 'project');
+  mkdirSync(dir);
+  const file = join(dir, 'compose.yaml');
+  writeFileSync(file, readFileSync(join(repoRoot, 'test', 'e2e', name, 'compose.yaml')));
+  return { roots, dir, file };
+}
+
+/** down, stop the engine, remove whatever a failed test left, the image, then the leftovers check. */
+export async function tearDownScenario(s: Scenario): Promise<void> {
+  await berth(s.roots, ['down', '-f', s.file, '-t', '1']);
+  await stopEngine(s.roots);
+  await removeAllContainers(s.roots);
+  await berthOk(s.roots, ['rmi', 'bb']);
+  cleanupRoots(s.roots);
+}
+
 /** Removes every container of these roots, whatever project a failed test left it in. */
 export async function removeAllContainers(roots: TestRoots): Promise<void> {
   const ids = (await berth(roots, ['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter((l) => l !== '');
