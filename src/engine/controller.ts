@@ -141,6 +141,45 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
     t.restartTimer.unref?.();
   };
 
+  /** React to what changed for one container since it was last examined. */
+  const examine = async (view: ContainerView): Promise<void> => {
+    const id = view.record.id;
+    let t = tracked.get(id);
+    const status = view.observed.status;
+    if (!t) {
+      t = { status: 'unknown', backoffMs: 0 };
+      tracked.set(id, t);
+      try {
+        t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void lookAgain(); });
+        t.watcher.on('error', () => undefined);
+        t.watcher.unref();
+      } catch { /* the 200 ms look still sees it */ }
+    }
+    const before = t.status;
+    const startedAt = view.observed.started?.startedAt ?? '';
+    // A new run (a restart between two looks included) is known by its start time, an exit by
+    // its finish time: comparing statuses alone would miss a run shorter than one look.
+    const newRun = status === 'running' && (before !== 'running' || startedAt !== t.startedAt);
+    t.status = status;
+    t.startedAt = startedAt;
+    if (newRun) {
+      await startHealth(view, t, before === 'unknown');
+    } else if (status === 'paused') {
+      // a frozen container cannot answer a probe: checks resume (and start over) on unpause
+      t.health?.stop();
+      t.health = undefined;
+    } else if (status === 'exited') {
+      const finishedAt = view.observed.exited?.finishedAt ?? '';
+      if (runtime.runtimeState(id).handledExitAt === finishedAt) return; // acted on already (before an engine restart, too)
+      t.health?.stop();
+      t.health = undefined;
+      runtime.updateRuntimeState(id, { handledExitAt: finishedAt });
+      if (before !== 'unknown') containerEvent(view, 'die', { exitCode: String(view.observed.exited?.exitCode ?? '') });
+      // A run of 10 s or more resets the back-off (Docker's rule); decideRestart applies it.
+      if (!t.restartTimer) scheduleRestart(view, t);
+    }
+  };
+
   /** One look at every managed container: react to what changed since the last look. */
   let looking = false;
   let lookPending = false;
@@ -152,42 +191,8 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       const seen = new Set<string>();
       for (const view of runtime.list()) {
         if (view.record.config.Labels[LABEL.project] === undefined) continue;
-        const id = view.record.id;
-        seen.add(id);
-        let t = tracked.get(id);
-        const status = view.observed.status;
-        if (!t) {
-          t = { status: 'unknown', backoffMs: 0 };
-          tracked.set(id, t);
-          try {
-            t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void lookAgain(); });
-            t.watcher.on('error', () => undefined);
-            t.watcher.unref();
-          } catch { /* the 200 ms look still sees it */ }
-        }
-        const before = t.status;
-        const startedAt = view.observed.started?.startedAt ?? '';
-        // A new run (a restart between two looks included) is known by its start time, an exit by
-        // its finish time: comparing statuses alone would miss a run shorter than one look.
-        const newRun = status === 'running' && (before !== 'running' || startedAt !== t.startedAt);
-        t.status = status;
-        t.startedAt = startedAt;
-        if (newRun) {
-          await startHealth(view, t, before === 'unknown');
-        } else if (status === 'paused') {
-          // a frozen container cannot answer a probe: checks resume (and start over) on unpause
-          t.health?.stop();
-          t.health = undefined;
-        } else if (status === 'exited') {
-          const finishedAt = view.observed.exited?.finishedAt ?? '';
-          if (runtime.runtimeState(id).handledExitAt === finishedAt) continue; // acted on already (before an engine restart, too)
-          t.health?.stop();
-          t.health = undefined;
-          runtime.updateRuntimeState(id, { handledExitAt: finishedAt });
-          if (before !== 'unknown') containerEvent(view, 'die', { exitCode: String(view.observed.exited?.exitCode ?? '') });
-          // A run of 10 s or more resets the back-off (Docker's rule); decideRestart applies it.
-          if (!t.restartTimer) scheduleRestart(view, t);
-        }
+        seen.add(view.record.id);
+        await examine(view);
       }
       for (const [id, t] of tracked) {
         if (seen.has(id)) continue;
@@ -249,7 +254,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
       userStart(containerId);
       const view = await runtime.startDetached(containerId);
       containerEvent(view, 'start');
-      await lookAgain();
+      await examine(view); // health checks start now, not at the next look
     },
     async stop(_op: Operation, containerId: string): Promise<void> {
       const view = await runtime.stop(containerId, timeoutSeconds);

@@ -3,7 +3,6 @@
 // every facility as a parameter: the state root, the cgroup driver, the native binaries.
 import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
@@ -13,12 +12,12 @@ import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { observe, checkTransition, type ContainerRecord, type Observed } from './state.js';
-import { encodeDirectives, launchDirectives, execDirectives, type LaunchSpec } from './shim/protocol.js';
+import { encodeDirectives, launchDirectives, type LaunchSpec } from './shim/protocol.js';
 import { CAP, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
-import { execCapturedIn } from './exec-captured.js';
+import { execCapturedIn, writeExecLaunch, type ExecTarget } from './exec-captured.js';
 
 export interface RuntimeOptions {
   /** BERTH_ROOT: containers/ and overlay2/ live here */
@@ -174,6 +173,11 @@ export class ContainerRuntime {
 
   /** By exact name, full id, or unique id prefix — Docker's order. */
   find(ref: string): ContainerView {
+    if (/^[0-9a-f]{64}$/.test(ref)) {
+      // a full id (what the engine passes): one record to read, not all of them
+      const record = readJson<ContainerRecord>(join(this.containersDir, ref, 'config.v2.json'));
+      if (record) return { record, observed: observe(this.bundle(ref)), bundle: this.bundle(ref) };
+    }
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
     const all = this.records();
     const hit = all.find((r) => r.name === name) ?? all.find((r) => r.id === ref);
@@ -377,7 +381,8 @@ export class ContainerRuntime {
     checkTransition(view.record.id, view.observed.status, 'running');
     for (const f of ['started', 'exited', 'error']) rmSync(join(view.bundle, f), { force: true });
     const file = join(view.bundle, 'launch');
-    writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle, onExit))));
+    // rewritten at every start from the record: a host crash losing it loses nothing
+    writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle, onExit))), { durable: false });
     return file;
   }
 
@@ -518,28 +523,14 @@ export class ContainerRuntime {
 
   // ── exec ────────────────────────────────────────────────────────────────────────────────
 
+  private execTarget(view: ContainerView): ExecTarget {
+    return { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs };
+  }
+
   async exec(ref: string, req: ExecRequest): Promise<number> {
     const view = this.find(ref);
     if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
-    const env = [...view.record.config.Env];
-    for (const e of req.env) {
-      const key = e.split('=')[0]!;
-      const at = env.findIndex((x) => x.split('=')[0] === key);
-      if (at >= 0) env[at] = e; else env.push(e);
-    }
-    const file = join(view.bundle, `exec-${randomBytes(8).toString('hex')}.launch`);
-    writeFileAtomic(file, encodeDirectives(execDirectives({
-      pid: view.observed.started!.pid,
-      cgroups: this.opts.cgroups.placement(view.record.cgroupName).procsDirs,
-      args: req.args,
-      env: req.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env,
-      cwd: req.workdir ?? view.record.config.WorkingDir,
-      user: req.user ?? view.record.config.User,
-      caps: DEFAULT_CAPS.map((c) => CAP[c]),
-      noNewPrivs: true,
-      tty: req.tty,
-      stdin: req.stdin,
-    })));
+    const file = writeExecLaunch(this.execTarget(view), req);
     try {
       const r = await runAttached(this.opts.shimPath, ['exec', file], this.opts.env);
       if (r.code === null) throw new InternalError(`berth-shim exec was killed by ${r.signal}`);
@@ -556,7 +547,7 @@ export class ContainerRuntime {
   async execCaptured(ref: string, req: ExecRequest, opts: { timeoutMs: number; maxOutput?: number; signal?: AbortSignal }): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     const view = this.find(ref);
     if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
-    const target = { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs };
+    const target = this.execTarget(view);
     return execCapturedIn({ shimPath: this.opts.shimPath, env: this.opts.env }, target, req, opts);
   }
 
@@ -569,7 +560,8 @@ export class ContainerRuntime {
 
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState {
     const next = { ...this.runtimeState(id), ...patch };
-    writeJsonAtomic(join(this.bundle(id), 'state.json'), next);
+    // written at every exit and health probe: a host crash may only lose the last of these writes
+    writeJsonAtomic(join(this.bundle(id), 'state.json'), next, { durable: false });
     return next;
   }
 

@@ -80,21 +80,25 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
   return env;
 }
 
-/** Writes the exec launch file for a captured run: no tty, no stdin, whatever the request says. */
-function writeLaunch(target: ExecTarget, req: ExecRequest): string {
+/**
+ * Writes the launch file of one exec into the container's directory (deleted by the caller once
+ * the shim is done with it; so not fsynced). With a tty, TERM defaults to xterm as Docker sets it.
+ */
+export function writeExecLaunch(target: ExecTarget, req: ExecRequest): string {
   const file = join(target.bundle, `exec-${randomBytes(8).toString('hex')}.launch`);
+  const env = mergeEnv(target.record.config.Env, req.env);
   writeFileAtomic(file, encodeDirectives(execDirectives({
     pid: target.pid,
     cgroups: target.cgroupProcsDirs,
     args: req.args,
-    env: mergeEnv(target.record.config.Env, req.env),
+    env: req.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env,
     cwd: req.workdir ?? target.record.config.WorkingDir,
     user: req.user ?? target.record.config.User,
     caps: DEFAULT_CAPS.map((c) => CAP[c]),
     noNewPrivs: true,
-    tty: false,
-    stdin: false,
-  })));
+    tty: req.tty,
+    stdin: req.stdin,
+  })), { durable: false });
   return file;
 }
 
@@ -153,7 +157,7 @@ function outputOf(r: CapturedOutput): string {
  */
 export async function execCapturedIn(shim: ShimCommand, target: ExecTarget, req: ExecRequest, opts: ExecCapturedOptions, clock: Clock = realClock): Promise<CapturedExec> {
   if (opts.signal?.aborted) throw abortError();
-  const file = writeLaunch(target, req);
+  const file = writeExecLaunch(target, { ...req, tty: false, stdin: false });
   try {
     const child = spawnCaptured(shim.shimPath, ['exec', file], shim.env, opts.maxOutput ?? DEFAULT_MAX_OUTPUT);
     const done = child.done;
