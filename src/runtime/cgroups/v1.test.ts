@@ -56,6 +56,17 @@ test('v1 copies cpuset.cpus and cpuset.mems from the parent into new dirs, the i
   assert.equal(file('cpuset/berth/c1/cpuset.mems'), '0');
 });
 
+test('v1 repairs an intermediate cpuset dir a crash left without cpus/mems (else the kernel answers ENOSPC)', () => {
+  const { driver, tree } = setup({ hierarchies: SEPARATE, cpus: '0-3', mems: '0' });
+  // a crash between mkdir of the intermediate dir and its cpuset writes: the dir exists, empty
+  tree.fs.mkdir(join(base, 'cpuset', 'berth'));
+  assert.equal(file('cpuset/berth/cpuset.cpus'), '');
+  driver.create('berth/c1', {});
+  assert.equal(file('cpuset/berth/cpuset.cpus'), '0-3');
+  assert.equal(file('cpuset/berth/cpuset.mems'), '0');
+  assert.equal(file('cpuset/berth/c1/cpuset.cpus'), '0-3');
+});
+
 test('v1 co-mounted cpu,cpuacct: one dir, both controllers\' files written there', () => {
   const { driver } = setup({ hierarchies: COMOUNTED });
   const { placement } = driver.create('berth/c1', { cpuShares: 256 });

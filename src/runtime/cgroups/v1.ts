@@ -105,10 +105,12 @@ export class CgroupV1Driver implements CgroupDriver {
             if (!made) throw new Conflict(`cgroup "${dir}" already exists`);
             createdLeaves.push(dir);
           }
-          if (!made) continue;
           // A new cpuset cgroup starts with empty cpus and mems, and the kernel refuses tasks
-          // (ENOSPC) until both are set: inherit the parent's, for intermediate dirs as well.
+          // (ENOSPC) until both are set: inherit the parent's, for intermediate dirs as well —
+          // also for one that already exists, since a crash between its mkdir and this write
+          // leaves it empty (inheritCpuset writes only what is empty).
           if (h.controllers.includes('cpuset')) this.inheritCpuset(parent, dir);
+          if (!made) continue;
           // Hierarchical accounting must be on in a parent before children exist (kernels
           // before 5.x allowed it off); newer kernels pin it to 1 and only accept "1".
           if (h.controllers.includes('memory')) this.enableMemoryHierarchy(dir);
