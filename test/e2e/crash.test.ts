@@ -22,14 +22,18 @@ after(() => tearDownScenario(scenario));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const file = (): string => join(dir, 'compose.yaml');
 
-test('an engine SIGKILLed mid-up must leave a state the next up converges from', async () => {
+test('an engine SIGKILLed mid-up must leave a state the next up converges from', async (t) => {
   await berthOk(roots, ['ls']); // start the engine first, so the kill lands inside up
   const up = spawn(process.execPath, [berthBin, 'up', '-d', '-f', file()], { env: roots.env, stdio: 'ignore' });
   const enginePid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
   // kill as soon as the first container exists, while the others are being made
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && !existsSync(join(roots.root, 'containers')) ) await sleep(2);
+  // somewhere in the creates and starts: a different point on every run
+  const delay = Math.floor(Math.random() * 80);
+  await sleep(delay);
   process.kill(enginePid, 'SIGKILL');
+  t.diagnostic(`engine killed ${delay} ms after the first container directory appeared`);
   await new Promise((r) => up.on('exit', r));
 
   await berthOk(roots, ['up', '-d', '-f', file()], { timeoutMs: 60_000 });
