@@ -193,6 +193,10 @@ const lsCommand = (parent: Command): Command => parent.command('ls')
   .option('--format <format>', "'table' or 'json'")
   .action(act(() => import('./commands/compose/ls.js')));
 
+// `berth engine` is dispatched by bin/berth before this module loads (the engine is not part of
+// the CLI bundle); it is declared here so that --help lists it.
+program.command('engine').description('run the engine in the foreground (the compose verbs start it by themselves)');
+
 configCommand(program);
 upCommand(program);
 downCommand(program);
