@@ -368,6 +368,19 @@ static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err)
   return 0;
 }
 
+/* A child whose setup failed (or that we gave up on): kill it (harmless when it has already
+ * exited), reap it, and close our ends of its stdio. */
+static void abandon_child(bt_process *out, pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  close_fd(&out->stdin_fd);
+  close_fd(&out->stdout_fd);
+  close_fd(&out->stderr_fd);
+  close_fd(&out->pty_master);
+  out->pid = -1;
+}
+
 /* After fork, in the parent: close the child's ends of the stdio pipes, keep ours. */
 static void adopt_child_stdio(bt_process *out, stdio_pipes *p, pid_t pid) {
   close_fd(&p->in[0]);
@@ -435,14 +448,7 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     rc = wait_for_exec(sv[0], &out->pty_master, exit_code, err);
   close(sv[0]);
   if (rc < 0) {
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-    close_fd(&out->stdin_fd);
-    close_fd(&out->stdout_fd);
-    close_fd(&out->stderr_fd);
-    close_fd(&out->pty_master);
-    out->pid = -1;
+    abandon_child(out, pid);
     bt_spawn_cleanup(l, out, NULL);
     return -1;
   }
@@ -543,17 +549,9 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
   int unused_pty = -1;
   if (rc == 0)
     rc = wait_for_exec(sv[0], &unused_pty, exit_code, err);
-  else
-    kill(pid, SIGKILL);
   close(sv[0]);
   if (rc < 0) {
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-    close_fd(&out->stdin_fd);
-    close_fd(&out->stdout_fd);
-    close_fd(&out->stderr_fd);
-    close_fd(&out->pty_master);
-    out->pid = -1;
+    abandon_child(out, pid);
     return -1;
   }
   *exit_code = 0;
