@@ -15,12 +15,13 @@ import type { Project, Service } from '../spec/model.js';
 import type { Operation, Plan } from '../plan/plan.js';
 import { reconcile, planDown } from '../plan/reconcile.js';
 import { serviceConfigForHash } from '../plan/config-hash.js';
+import { topologicalOrder } from '../plan/graph.js';
 import { decideRestart } from '../plan/restart-policy.js';
 import { BerthError, NotFound, InvalidArgument } from '../lib/errors.js';
 import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import type { Roots } from '../lib/paths.js';
-import { humanDuration } from '../lib/units.js';
+import { dockerStatus } from '../lib/units.js';
 import { localHost, type LocalHost } from './local.js';
 import { execute, type OperationRunner } from './executor.js';
 import { observe, observedContainer, projectViews } from './observe.js';
@@ -319,11 +320,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
     const { record: r, observed: o } = view;
     const state = runtime.runtimeState(r.id);
     const health = state.health?.status ?? '';
-    const t = Date.now();
-    let status: string;
-    if (o.status === 'running') status = `Up ${humanDuration(t - Date.parse(o.started?.startedAt ?? ''))}${health ? ` (${health})` : ''}`;
-    else if (o.status === 'exited') status = `Exited (${o.exited?.exitCode ?? 0}) ${o.exited?.finishedAt ? `${humanDuration(t - Date.parse(o.exited.finishedAt))} ago` : ''}`.trim();
-    else status = o.status.charAt(0).toUpperCase() + o.status.slice(1);
+    const status = dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, Date.now(), health);
     return {
       id: r.id,
       name: r.name,
@@ -518,18 +515,11 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
     return failed > 0 ? 1 : 0;
   };
 
-  /** Start order = dependencies first; stop order = the reverse. */
+  /** Start order = dependencies first; stop order = the reverse (plan/graph's order). */
   const orderByDependencies = (projectName: string, views: ContainerView[], reverse: boolean): ContainerView[] => {
     const stored = loadProject(projectName);
     if (!stored) return views;
-    const order: string[] = [];
-    const visit = (name: string, seen: Set<string>): void => {
-      if (order.includes(name) || seen.has(name)) return;
-      seen.add(name);
-      for (const dep of Object.keys(stored.project.services[name]?.depends_on ?? {})) visit(dep, seen);
-      order.push(name);
-    };
-    for (const name of Object.keys(stored.project.services)) visit(name, new Set());
+    const order = topologicalOrder(stored.project);
     const rank = (v: ContainerView): number => order.indexOf(v.record.config.Labels[LABEL.service] ?? '');
     const sorted = [...views].sort((a, b) => rank(a) - rank(b));
     return reverse ? sorted.reverse() : sorted;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBytes, formatSize, humanDuration } from './units.js';
+import { parseBytes, formatSize, humanDuration, dockerStatus } from './units.js';
 
 test('parseBytes reads Docker units as binary multiples', () => {
   assert.equal(parseBytes('64m'), 64 * 1024 * 1024);
@@ -29,4 +29,13 @@ test('humanDuration matches Docker wording', () => {
   assert.equal(humanDuration(3600_000), 'About an hour');
   assert.equal(humanDuration(5 * 3600_000), '5 hours');
   assert.equal(humanDuration(3 * 24 * 3600_000), '3 days');
+});
+
+test('dockerStatus writes the STATUS column as Docker does', () => {
+  const now = Date.parse('2026-01-01T00:01:00Z');
+  assert.equal(dockerStatus('running', 0, '2026-01-01T00:00:55Z', undefined, now), 'Up 5 seconds');
+  assert.equal(dockerStatus('running', 0, '2026-01-01T00:00:55Z', undefined, now, 'healthy'), 'Up 5 seconds (healthy)');
+  assert.equal(dockerStatus('exited', 3, undefined, '2026-01-01T00:00:30Z', now), 'Exited (3) 30 seconds ago');
+  assert.equal(dockerStatus('exited', 3, undefined, undefined, now), 'Exited (3)');
+  assert.equal(dockerStatus('created', 0, undefined, undefined, now), 'Created');
 });

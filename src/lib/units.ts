@@ -37,3 +37,10 @@ export function humanDuration(ms: number): string {
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
   return `${Math.floor(ms / 3600000 / 24 / 365)} years`;
 }
+
+/** Docker's STATUS column: "Up 5 seconds (healthy)", "Exited (0) 3 seconds ago", "Created". */
+export function dockerStatus(status: string, exitCode: number, startedAt: string | undefined, finishedAt: string | undefined, now: number, health = ''): string {
+  if (status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? ''))}${health ? ` (${health})` : ''}`;
+  if (status === 'exited') return `Exited (${exitCode})${finishedAt ? ` ${humanDuration(now - Date.parse(finishedAt))} ago` : ''}`;
+  return status.charAt(0).toUpperCase() + status.slice(1);
+}

@@ -23,6 +23,7 @@ import { writeFileAtomic } from '../lib/atomic.js';
 import { spawnCaptured, childPids, sessionMembers, signalProcess, type CapturedOutput } from '../sys/spawn.js';
 import { encodeDirectives, execDirectives } from './shim/protocol.js';
 import { CAP, DEFAULT_CAPS } from './defaults.js';
+import { setEnv } from './process-spec.js';
 import type { ContainerRecord } from './state.js';
 import type { ExecRequest } from './container.js';
 
@@ -72,11 +73,7 @@ function abortError(): Error {
 /** The container's environment with the request's K=V entries replacing or appended (as `exec`). */
 function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
   const env = [...base];
-  for (const e of extra) {
-    const key = e.split('=')[0]!;
-    const at = env.findIndex((x) => x.split('=')[0] === key);
-    if (at >= 0) env[at] = e; else env.push(e);
-  }
+  for (const e of extra) setEnv(env, e);
   return env;
 }
 

@@ -34,7 +34,7 @@ export interface ProcessSpec {
 }
 
 /** Sets or replaces KEY in an env list, keeping the first position of KEY. */
-function setEnv(list: string[], entry: string): void {
+export function setEnv(list: string[], entry: string): void {
   const key = entry.includes('=') ? entry.slice(0, entry.indexOf('=')) : entry;
   const at = list.findIndex((e) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e) === key);
   if (at >= 0) list[at] = entry;

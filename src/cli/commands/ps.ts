@@ -1,19 +1,10 @@
 // berth ps: list containers in Docker's table or as JSON lines.
 import type { CliContext } from '../context.js';
 import { connect } from '../host.js';
-import { humanDuration } from '../../lib/units.js';
+import { humanDuration, dockerStatus } from '../../lib/units.js';
 import { table } from '../render/table.js';
 
 interface PsFlags { all?: boolean; quiet?: boolean; trunc?: boolean; format?: string }
-
-function statusText(status: string, exitCode: number, startedAt: string | undefined, finishedAt: string | undefined, now: number): string {
-  if (status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? ''))}`;
-  if (status === 'exited') {
-    const ago = finishedAt ? ` ${humanDuration(now - Date.parse(finishedAt))} ago` : '';
-    return `Exited (${exitCode})${ago}`;
-  }
-  return status.charAt(0).toUpperCase() + status.slice(1);
-}
 
 export default async function ps(flags: PsFlags, _args: string[], ctx: CliContext): Promise<number> {
   const host = await connect(ctx);
@@ -28,7 +19,7 @@ export default async function ps(flags: PsFlags, _args: string[], ctx: CliContex
       Command: trunc && command.length > 20 ? `"${command.slice(0, 19)}…"` : `"${command}"`,
       CreatedAt: r.created,
       RunningFor: `${humanDuration(now - Date.parse(r.created))} ago`,
-      Status: statusText(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, now),
+      Status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, now),
       State: o.status,
       Ports: '',
       Names: r.name,
