@@ -7,6 +7,9 @@ import { constants } from 'node:os';
 import { SysError } from '../lib/errors.js';
 import type { Sys } from './sys.js';
 
+/** openat2's number: 437 on every architecture (it came after the syscall tables were unified). */
+const SYS_openat2 = 437;
+
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) errnoNames.set(value, name);
 
@@ -20,6 +23,9 @@ export function createLibcSys(): Sys {
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+    llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
+    // glibc 2.36 has no openat2 wrapper: the raw syscall, variadic
+    syscall: lib.func('long syscall(long number, ...)'),
   };
   const fail = (syscall: string, path: string): never => {
     const errno = koffi.errno();
@@ -46,6 +52,29 @@ export function createLibcSys(): Sys {
         fail('lgetxattr', path);
       }
       return buf.subarray(0, n);
+    },
+    llistxattr(path) {
+      const buf = Buffer.alloc(65536);
+      const n = Number(c.llistxattr(path, buf, buf.length));
+      if (n < 0) {
+        const name = errnoNames.get(koffi.errno());
+        if (name === 'ENOTSUP' || name === 'EOPNOTSUPP') return [];
+        fail('llistxattr', path);
+      }
+      return buf.subarray(0, n).toString('latin1').split('\0').filter((x) => x !== '');
+    },
+    openat2(dirfd, path, flags, mode, resolve) {
+      // struct open_how { u64 flags; u64 mode; u64 resolve; }
+      const how = Buffer.alloc(24);
+      how.writeBigUInt64LE(BigInt(flags), 0);
+      how.writeBigUInt64LE(BigInt(mode), 8);
+      how.writeBigUInt64LE(BigInt(resolve), 16);
+      for (;;) {
+        const fd = Number(c.syscall(SYS_openat2, 'int', dirfd, 'const char *', path, 'void *', how, 'size_t', how.length));
+        if (fd >= 0) return fd;
+        // EAGAIN: a concurrent rename raced the in-root walk (the kernel asks for a retry)
+        if (errnoNames.get(koffi.errno()) !== 'EAGAIN') fail('openat2', path);
+      }
     },
   };
 }
