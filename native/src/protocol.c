@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,45 @@ int bt_rlimit_from_name(const char *name) {
   return -1;
 }
 
+/* The options field of `bind` and the flags field of `tmpfs`: comma-separated words. `bind`
+ * needs ro or rw first; propagation and norecursive are for binds only. */
+static int parse_mount_options(bt_bind *m, const char *text, bool is_bind, bt_error **err) {
+  cleanup_free char *copy = xstrdup(text);
+  char *save = NULL;
+  bool first = true;
+  for (char *w = strtok_r(copy, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save), first = false) {
+    if (strcmp(w, "ro") == 0) m->readonly = true;
+    else if (strcmp(w, "rw") == 0) m->readonly = false;
+    else if (strcmp(w, "nosuid") == 0) m->attrs |= MOUNT_ATTR_NOSUID;
+    else if (strcmp(w, "nodev") == 0) m->attrs |= MOUNT_ATTR_NODEV;
+    else if (strcmp(w, "noexec") == 0) m->attrs |= MOUNT_ATTR_NOEXEC;
+    else if (is_bind && strcmp(w, "norecursive") == 0) m->nonrecursive = true;
+    else if (is_bind && (strcmp(w, "private") == 0 || strcmp(w, "rprivate") == 0)) {
+      m->propagation = MS_PRIVATE;
+      m->propagation_recursive = w[0] == 'r';
+    } else if (is_bind && (strcmp(w, "slave") == 0 || strcmp(w, "rslave") == 0)) {
+      m->propagation = MS_SLAVE;
+      m->propagation_recursive = w[0] == 'r';
+    } else if (is_bind && (strcmp(w, "shared") == 0 || strcmp(w, "rshared") == 0)) {
+      m->propagation = MS_SHARED;
+      m->propagation_recursive = w[0] == 'r';
+    } else
+      return bt_error_make(err, 0, "%s: unknown mount option %s", is_bind ? "bind" : "tmpfs", w);
+    if (first && is_bind && strcmp(w, "ro") != 0 && strcmp(w, "rw") != 0)
+      return bt_error_make(err, 0, "bind: expected ro or rw, got %s", text);
+  }
+  if (is_bind && first)
+    return bt_error_make(err, 0, "bind: expected ro or rw, got %s", text);
+  return 0;
+}
+
+static bt_bind *push_mount(bt_launch *l) {
+  l->binds = xrealloc(l->binds, (l->bind_count + 1) * sizeof *l->binds);
+  bt_bind *m = &l->binds[l->bind_count++];
+  memset(m, 0, sizeof *m);
+  return m;
+}
+
 /* ---- directives -------------------------------------------------------------------------- */
 
 /* Apply one directive (its fields already unescaped) to the launch. Returns -1 with err set. */
@@ -139,7 +179,8 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
   if (strcmp(d, "overlay") == 0) want = 4;
   else if (strcmp(d, "oom") == 0) want = 3;
   else if (strcmp(d, "rlimit") == 0) want = 4;
-  else if (strcmp(d, "bind") == 0) want = 4;
+  else if (strcmp(d, "bind") == 0) want = n == 5 ? 5 : 4; /* the subpath field is optional */
+  else if (strcmp(d, "tmpfs") == 0) want = 5;
   else want = 2;
   if (n != want)
     return bt_error_make(err, 0, "directive %s takes %zu field(s), got %zu", d, want - 1, n - 1);
@@ -204,15 +245,39 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
     l->rlimits = xrealloc(l->rlimits, (l->rlimit_count + 1) * sizeof *l->rlimits);
     l->rlimits[l->rlimit_count++] = r;
   } else if (strcmp(d, "bind") == 0) {
-    bool ro;
-    if (strcmp(f[3], "ro") == 0) ro = true;
-    else if (strcmp(f[3], "rw") == 0) ro = false;
-    else return bt_error_make(err, 0, "bind: expected ro or rw, got %s", f[3]);
     if (f[2][0] != '/')
       return bt_error_make(err, 0, "bind: target must be absolute: %s", f[2]);
-    l->binds = xrealloc(l->binds, (l->bind_count + 1) * sizeof *l->binds);
-    l->binds[l->bind_count++] =
-        (bt_bind){.source = take_ptr(f[1]), .target = take_ptr(f[2]), .readonly = ro};
+    if (n == 5 && (f[4][0] == '/' || f[4][0] == '\0'))
+      return bt_error_make(err, 0, "bind: subpath must be relative and not empty: %s", f[4]);
+    bt_bind *m = push_mount(l);
+    m->kind = BT_MOUNT_BIND;
+    m->source = take_ptr(f[1]);
+    m->target = take_ptr(f[2]);
+    m->options = take_ptr(f[3]);
+    if (n == 5)
+      m->subpath = take_ptr(f[4]);
+    if (parse_mount_options(m, m->options, true, err) < 0)
+      return -1;
+  } else if (strcmp(d, "tmpfs") == 0) {
+    /* tmpfs <target> <size bytes> <octal mode> <flags> */
+    if (f[1][0] != '/')
+      return bt_error_make(err, 0, "tmpfs: target must be absolute: %s", f[1]);
+    unsigned long long size;
+    if (parse_u64(f[2], &size) < 0)
+      return bt_error_make(err, 0, "tmpfs: not a number of bytes: %s", f[2]);
+    char *end = NULL;
+    errno = 0;
+    unsigned long mode = strtoul(f[3], &end, 8);
+    if (f[3][0] == '\0' || *end != '\0' || errno != 0 || mode > 07777)
+      return bt_error_make(err, 0, "tmpfs: not an octal mode: %s", f[3]);
+    bt_bind *m = push_mount(l);
+    m->kind = BT_MOUNT_TMPFS;
+    m->target = take_ptr(f[1]);
+    m->size = size;
+    m->mode = (unsigned int)mode;
+    m->options = take_ptr(f[4]);
+    if (m->options[0] != '\0' && parse_mount_options(m, m->options, false, err) < 0)
+      return -1;
   } else {
     /* A newer berth must never run silently with an older shim. */
     return bt_error_make(err, 0, "unknown directive %s", d);
@@ -339,6 +404,8 @@ void bt_launch_free(bt_launch *l) {
   for (size_t i = 0; i < l->bind_count; i++) {
     free(l->binds[i].source);
     free(l->binds[i].target);
+    free(l->binds[i].options);
+    free(l->binds[i].subpath);
   }
   free(l->binds);
   free(l->init);
@@ -420,8 +487,18 @@ char *bt_launch_serialize(const bt_launch *l) {
   }
   for (size_t i = 0; i < l->masked.count; i++) line(&t, "mask", 1, l->masked.items[i]);
   for (size_t i = 0; i < l->readonly.count; i++) line(&t, "readonly", 1, l->readonly.items[i]);
-  for (size_t i = 0; i < l->bind_count; i++)
-    line(&t, "bind", 3, l->binds[i].source, l->binds[i].target, l->binds[i].readonly ? "ro" : "rw");
+  for (size_t i = 0; i < l->bind_count; i++) {
+    const bt_bind *m = &l->binds[i];
+    if (m->kind == BT_MOUNT_TMPFS) {
+      snprintf(num, sizeof num, "%llu", m->size);
+      snprintf(num2, sizeof num2, "%o", m->mode);
+      line(&t, "tmpfs", 4, m->target, num, num2, m->options);
+    } else if (m->subpath != NULL) {
+      line(&t, "bind", 4, m->source, m->target, m->options, m->subpath);
+    } else {
+      line(&t, "bind", 3, m->source, m->target, m->options);
+    }
+  }
   if (l->init) line(&t, "init", 1, l->init);
   line(&t, "tty", 1, l->tty ? "1" : "0");
   line(&t, "stdin", 1, l->stdin_open ? "1" : "0");

@@ -24,10 +24,24 @@ typedef struct bt_rlimit {
   rlim_t soft, hard; /* RLIM_INFINITY for "unlimited" */
 } bt_rlimit;
 
+/* A mount the launch file asks for inside the rootfs, in directive order (`bind` and `tmpfs` lines
+ * share one list so that a mount below another is made after it). */
+enum { BT_MOUNT_BIND = 0, BT_MOUNT_TMPFS = 1 };
+
 typedef struct bt_bind {
-  char *source; /* host path */
-  char *target; /* path inside the container (resolved inside the rootfs) */
+  int kind;      /* BT_MOUNT_BIND or BT_MOUNT_TMPFS */
+  char *source;  /* bind: host path; tmpfs: NULL */
+  char *target;  /* path inside the container (resolved inside the rootfs) */
   bool readonly;
+  char *options; /* the options field as written: ro|rw[,nosuid][,nodev][,noexec][,norecursive]
+                    [,private|rprivate|slave|rslave|shared|rshared] */
+  unsigned long attrs;       /* MOUNT_ATTR_NOSUID | _NODEV | _NOEXEC from options */
+  unsigned long propagation; /* 0 (left as is), MS_PRIVATE, MS_SLAVE or MS_SHARED */
+  bool propagation_recursive;
+  bool nonrecursive;         /* bind: without the source's submounts */
+  char *subpath;             /* bind: resolved beneath source (never leaving it); NULL = none */
+  unsigned long long size;   /* tmpfs: bytes, 0 = the kernel's default */
+  unsigned int mode;         /* tmpfs: mode of its root */
 } bt_bind;
 
 /* Everything the launch (run) and exec files can carry; a `run` file uses the first group, an

@@ -186,6 +186,40 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
   child_fail(sock, bt_exit_code_from_exec_errno(saved), err);
 }
 
+/* A bind asking for slave or shared propagation needs the namespace's mounts to stay slaves of
+ * the host's (else there is nothing to receive events from). */
+static bool wants_mount_events(const bt_launch *l) {
+  for (size_t i = 0; i < l->bind_count; i++)
+    if (l->binds[i].propagation == MS_SLAVE || l->binds[i].propagation == MS_SHARED)
+      return true;
+  return false;
+}
+
+/* One `bind` or `tmpfs` directive. With a slave root, a bind that names no propagation is made
+ * rprivate, Docker's default. Shared is granted inside the container only: its mounts are slaves
+ * first, so nothing the container mounts reaches the host. */
+static int user_mount(int rootfd, const bt_bind *m, bool slave_root, bt_error **err) {
+  bt_mount_opts o = {.readonly = m->readonly, .attrs = m->attrs, .propagation = m->propagation,
+                     .propagation_recursive = m->propagation_recursive,
+                     .nonrecursive = m->nonrecursive, .subpath = m->subpath};
+  if (m->kind == BT_MOUNT_TMPFS)
+    return bt_tmpfs_in_root(rootfd, m->target, m->size, m->mode, &o, err);
+  if (slave_root && o.propagation == 0) {
+    o.propagation = MS_PRIVATE;
+    o.propagation_recursive = true;
+  }
+  if (o.propagation == MS_SHARED) {
+    bt_mount_opts slave = o;
+    slave.propagation = MS_SLAVE;
+    if (bt_bind_in_root_opts(rootfd, m->source, m->target, &slave, err) < 0)
+      return -1;
+    bt_mount_opts shared = {.propagation = MS_SHARED,
+                            .propagation_recursive = o.propagation_recursive};
+    return bt_mount_setattr_in_root(rootfd, m->target, &shared, false, err);
+  }
+  return bt_bind_in_root_opts(rootfd, m->source, m->target, &o, err);
+}
+
 /* Everything between clone and exec, in this order. Never returns. */
 static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
                                                       int out, int errfd) {
@@ -213,7 +247,8 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
 
   /* 2. Mounts. Our mount namespace is a copy of the host's, with the host's propagation: make it
    *    all private before mounting anything, or our mounts would appear on the host. */
-  if (bt_make_mounts_private(&err) < 0)
+  bool slave_root = wants_mount_events(l);
+  if ((slave_root ? bt_make_mounts_slave(&err) : bt_make_mounts_private(&err)) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   cleanup_close int rootfd = -1;
   if (bt_rootfs_bind_self(l->rootfs, &rootfd, &err) < 0)
@@ -230,10 +265,10 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   if (bt_mount_in_root(rootfd, "/sys", "sysfs", "sysfs",
                        MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
-  /* User binds after /dev and /sys so that a bind below them is not hidden by those mounts. */
+  /* User mounts after /dev and /sys so that a mount below them is not hidden by those mounts;
+   * in directive order (berth sorts them so that a mount inside another comes after it). */
   for (size_t i = 0; i < l->bind_count; i++)
-    if (bt_bind_in_root(rootfd, l->binds[i].source, l->binds[i].target, l->binds[i].readonly,
-                        &err) < 0)
+    if (user_mount(rootfd, &l->binds[i], slave_root, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
   if (l->init != NULL && bt_bind_in_root(rootfd, l->init, "/dev/init", true, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, (bt_error_wrap(&err, "init"), err));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeDirectives, encodeDirectives, launchDirectives, escapeField, unescapeField } from './protocol.js';
+import { decodeDirectives, encodeDirectives, launchDirectives, mountDirective, escapeField, unescapeField } from './protocol.js';
 
 const sample = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'native', 'test', 'sample.launch');
 
@@ -17,6 +17,30 @@ test('the shared sample launch file decodes and re-encodes byte for byte', () =>
   assert.deepEqual(args, ['sh', '-c', 'printf \'a\\tb\\n\'\techo "tab\\\\tafter"\nexit 3']);
   assert.deepEqual(directives.find((d) => d[0] === 'env' && d[1]!.startsWith('GREETING')), ['env', 'GREETING=hello\tworld']);
   assert.deepEqual(directives.find((d) => d[0] === 'rlimit' && d[1] === 'CORE'), ['rlimit', 'CORE', '0', 'unlimited']);
+  // the user mounts of the sample are what mountDirective writes for these specs
+  const mounts = directives.filter((d) => d[0] === 'tmpfs' || (d[0] === 'bind' && d[1]!.includes('volumes')));
+  assert.deepEqual(mounts, [
+    mountDirective({ type: 'bind', source: '/var/lib/berth/volumes/db/_data', target: '/var/lib/db', readonly: false, nosuid: true, nodev: true, propagation: 'rslave', subpath: 'sub/dir' }),
+    mountDirective({ type: 'tmpfs', target: '/run', size: 67108864, mode: 0o1777, readonly: false, nosuid: true, nodev: true, noexec: true }),
+    mountDirective({ type: 'tmpfs', target: '/scratch', size: 0, mode: 0o755, readonly: false }),
+  ]);
+});
+
+test('user mounts come after the runtime binds, as bind and tmpfs directives', () => {
+  const d = launchDirectives({
+    id: 'x'.repeat(64), bundle: '/b', rootfs: '/r', hostname: 'h', args: ['sh'], env: [], cwd: '/', user: '',
+    cgroups: [], caps: [], noNewPrivs: true, rlimits: [], shmSize: 5, masked: [], readonly: [],
+    binds: [{ source: '/bundle/hosts', target: '/etc/hosts', readonly: false }], tty: false, stdin: false, onExit: [],
+    mounts: [
+      { type: 'tmpfs', target: '/run', size: 1024, mode: 0o700, readonly: true, noexec: true },
+      { type: 'bind', source: '/s', target: '/run/secrets/db', readonly: true, nosuid: true, nodev: true, noexec: true, nonRecursive: true },
+    ],
+  });
+  assert.deepEqual(d.filter((x) => x[0] === 'bind' || x[0] === 'tmpfs'), [
+    ['bind', '/bundle/hosts', '/etc/hosts', 'rw'],
+    ['tmpfs', '/run', '1024', '700', 'ro,noexec'],
+    ['bind', '/s', '/run/secrets/db', 'ro,nosuid,nodev,noexec,norecursive'],
+  ]);
 });
 
 test('escaping round-trips backslashes, tabs and newlines', () => {

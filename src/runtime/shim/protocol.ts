@@ -6,6 +6,38 @@ export const PROTOCOL_VERSION = 1;
 
 export type Directive = readonly [name: string, ...fields: string[]];
 
+/**
+ * A user mount (volumes, bind mounts, tmpfs, secrets and configs), emitted after `binds` as a
+ * `bind` or `tmpfs` directive; the list is in mount order (a mount inside another comes after it).
+ */
+export type LaunchMount =
+  | {
+    readonly type: 'bind';
+    /** host path: a file or directory (a volume's data directory, a bind source, a secret file) */
+    readonly source: string;
+    readonly target: string;
+    readonly readonly: boolean;
+    readonly nosuid?: boolean;
+    readonly nodev?: boolean;
+    readonly noexec?: boolean;
+    /** bind without the source's submounts */
+    readonly nonRecursive?: boolean;
+    readonly propagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared';
+    /** relative: resolved beneath source by the shim, never leaving it */
+    readonly subpath?: string;
+  }
+  | {
+    readonly type: 'tmpfs';
+    readonly target: string;
+    /** bytes; 0 = the kernel's default (half of RAM) */
+    readonly size: number;
+    readonly mode: number;
+    readonly readonly: boolean;
+    readonly nosuid?: boolean;
+    readonly nodev?: boolean;
+    readonly noexec?: boolean;
+  };
+
 export interface LaunchSpec {
   readonly id: string;
   readonly bundle: string;
@@ -25,6 +57,8 @@ export interface LaunchSpec {
   readonly masked: readonly string[];
   readonly readonly: readonly string[];
   readonly binds: readonly { readonly source: string; readonly target: string; readonly readonly: boolean }[];
+  /** user mounts, after `binds` (absent = none) */
+  readonly mounts?: readonly LaunchMount[];
   readonly init?: string;
   readonly tty: boolean;
   readonly stdin: boolean;
@@ -86,11 +120,22 @@ export function launchDirectives(spec: LaunchSpec): Directive[] {
   for (const m of spec.masked) d.push(['mask', m]);
   for (const r of spec.readonly) d.push(['readonly', r]);
   for (const bind of spec.binds) d.push(['bind', bind.source, bind.target, bind.readonly ? 'ro' : 'rw']);
+  for (const m of spec.mounts ?? []) d.push(mountDirective(m));
   if (spec.init) d.push(['init', spec.init]);
   d.push(['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
   if (spec.log) d.push(['log', spec.log]);
   for (const a of spec.onExit) d.push(['on_exit', a]);
   return d;
+}
+
+/** `bind <source> <target> <options> [<subpath>]` or `tmpfs <target> <size> <mode> <flags>`. */
+export function mountDirective(m: LaunchMount): Directive {
+  const flags = [m.nosuid ? 'nosuid' : '', m.nodev ? 'nodev' : '', m.noexec ? 'noexec' : ''];
+  if (m.type === 'tmpfs') {
+    return ['tmpfs', m.target, String(m.size), m.mode.toString(8), [m.readonly ? 'ro' : '', ...flags].filter((f) => f !== '').join(',')];
+  }
+  const options = [m.readonly ? 'ro' : 'rw', ...flags, m.nonRecursive ? 'norecursive' : '', m.propagation ?? ''].filter((f) => f !== '').join(',');
+  return m.subpath !== undefined ? ['bind', m.source, m.target, options, m.subpath] : ['bind', m.source, m.target, options];
 }
 
 export function execDirectives(spec: ExecSpec): Directive[] {
