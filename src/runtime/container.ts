@@ -12,7 +12,7 @@ import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { observe, checkTransition, type ContainerRecord, type Observed } from './state.js';
-import { encodeDirectives, launchDirectives, type LaunchSpec } from './shim/protocol.js';
+import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
 import { CAP, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
@@ -62,7 +62,20 @@ export interface CreateRequest {
   readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   /** recorded for inspect and for the engine's restart decisions; the runtime never restarts */
   readonly restartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+  /**
+   * User mounts (volumes, binds, tmpfs, secrets, configs) in mount order, as src/volumes/mounts.ts
+   * builds them; passed to the shim at every start and recorded for inspect, cp and diff.
+   */
+  readonly mounts?: readonly RecordedMount[];
 }
+
+/** A launch mount plus what inspect's `Mounts` shows about where it came from. */
+export type RecordedMount = LaunchMount & {
+  /** Docker's mount Type: bind, volume or tmpfs (secrets and configs are binds) */
+  readonly kind: 'bind' | 'volume' | 'tmpfs';
+  /** the volume's name (kind volume) */
+  readonly name?: string;
+};
 
 export interface ContainerView {
   readonly record: ContainerRecord;
@@ -249,6 +262,7 @@ export class ContainerRuntime {
           limits: req.limits,
           Ulimits: req.ulimits ?? {},
           RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
+          ...(req.mounts && req.mounts.length > 0 ? { Mounts: req.mounts } : {}),
         },
         cgroupName,
         layer: { id, lower: req.lowerDirs },
@@ -369,6 +383,7 @@ export class ContainerRuntime {
         { source: join(bundle, 'hosts'), target: '/etc/hosts', readonly: false },
         { source: join(bundle, 'resolv.conf'), target: '/etc/resolv.conf', readonly: false },
       ],
+      mounts: record.hostConfig.Mounts ?? [],
       init: record.hostConfig.Init ? this.opts.initPath : undefined,
       tty: record.config.Tty,
       stdin: record.config.OpenStdin,
@@ -604,6 +619,16 @@ export class ContainerRuntime {
         FinishedAt: o.exited?.finishedAt || '0001-01-01T00:00:00Z',
       },
       Image: r.image,
+      Mounts: (r.hostConfig.Mounts ?? []).map((m) => ({
+        Type: m.kind,
+        ...(m.name !== undefined ? { Name: m.name } : {}),
+        Source: m.type === 'bind' ? m.source : '',
+        Destination: m.target,
+        ...(m.kind === 'volume' ? { Driver: 'local' } : {}),
+        Mode: m.kind === 'bind' ? (m.readonly ? 'ro' : 'rw') : '',
+        RW: !m.readonly,
+        Propagation: m.type === 'bind' && m.kind === 'bind' ? (m.propagation ?? 'rprivate') : '',
+      })),
       ResolvConfPath: join(bundle, 'resolv.conf'),
       HostnamePath: join(bundle, 'hostname'),
       HostsPath: join(bundle, 'hosts'),

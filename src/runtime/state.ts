@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Conflict } from '../lib/errors.js';
 import { readJson } from '../lib/atomic.js';
 import { processAlive } from '../sys/spawn.js';
-import type { ExitedRecord, StartedRecord } from './shim/protocol.js';
+import type { ExitedRecord, StartedRecord, LaunchMount } from './shim/protocol.js';
 import type { CgroupLimits } from './cgroups/driver.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
@@ -57,6 +57,8 @@ export interface ContainerRecord {
     /** absent in records written before ulimits existed */
     readonly Ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
     readonly RestartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+    /** user mounts in mount order (absent: none); see container.ts RecordedMount */
+    readonly Mounts?: readonly (LaunchMount & { readonly kind: 'bind' | 'volume' | 'tmpfs'; readonly name?: string })[];
   };
   readonly cgroupName: string;
   readonly layer: { readonly id: string; readonly lower: readonly string[] };
