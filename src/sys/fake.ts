@@ -27,6 +27,7 @@ export function recordingSys(): Sys & { calls: RecordedCall[] } {
       calls.push({ name: 'llistxattr', args: [path] });
       return [...xattrs.keys()].filter((k) => k.startsWith(`${path}\0`)).map((k) => k.slice(path.length + 1));
     },
+    syncfs(...args) { calls.push({ name: 'syncfs', args }); },
     openat2(...args) {
       calls.push({ name: 'openat2', args });
       // a recording fake has no files to open: say so rather than hand out a bogus descriptor

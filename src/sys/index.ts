@@ -14,4 +14,5 @@ export const lazySys: Sys = {
   lgetxattr: (...a) => load().lgetxattr(...a),
   llistxattr: (...a) => load().llistxattr(...a),
   openat2: (...a) => load().openat2(...a),
+  syncfs: (...a) => load().syncfs(...a),
 };

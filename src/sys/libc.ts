@@ -24,6 +24,7 @@ export function createLibcSys(): Sys {
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
     llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
+    syncfs: lib.func('int syncfs(int fd)'),
     // glibc 2.36 has no openat2 wrapper: the raw syscall, variadic
     syscall: lib.func('long syscall(long number, ...)'),
   };
@@ -62,6 +63,9 @@ export function createLibcSys(): Sys {
         fail('llistxattr', path);
       }
       return buf.subarray(0, n).toString('latin1').split('\0').filter((x) => x !== '');
+    },
+    syncfs(fd) {
+      if (c.syncfs(fd) < 0) fail('syncfs', `fd ${fd}`);
     },
     openat2(dirfd, path, flags, mode, resolve) {
       // struct open_how { u64 flags; u64 mode; u64 resolve; }

@@ -49,6 +49,8 @@ export interface Sys {
    * fs.closeSync. The one door through which berth opens paths inside a container's root.
    */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** syncfs(2): writes out everything of the filesystem holding fd (one call, not one per file) */
+  syncfs(fd: number): void;
 }
 
 export function makedev(major: number, minor: number): number {
