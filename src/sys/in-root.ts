@@ -235,15 +235,18 @@ export function applyMeta(fd: number, meta: Partial<FileMeta>): void {
   if (meta.mtime !== undefined) futimesSync(fd, meta.atime ?? meta.mtime, meta.mtime);
 }
 
-/** writeFile's work once the parent is held: see InRoot.writeFile. */
-export function writeFileAt(root: InRoot, dirFd: number, name: string, data: Uint8Array | Iterable<Uint8Array>, meta: FileMeta, what: string): void {
-  let fd = -1;
-  for (let attempt = 0; fd < 0; attempt++) {
+/**
+ * Opens dirFd/name for writing as a fresh or truncated regular file (see InRoot.writeFile for what
+ * replaces what). The caller writes, applies meta and closes.
+ */
+export function openFileForWrite(root: InRoot, dirFd: number, name: string, what: string): number {
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
     try {
       fd = root.openChild(dirFd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0o600);
     } catch (err) {
       const errno = errnoOf(err);
-      // ELOOP: a symlink; ENXIO: a fifo nobody reads; EISDIR/ENOTDIR/EACCES/ETXTBSY: not a plain file.
+      // ELOOP: a symlink; ENXIO: a fifo nobody reads; EACCES/ETXTBSY: not a plain writable file.
       // Anything but a directory is replaced (unlinked, then created anew), as tar extraction does.
       if (attempt > 2 || errno === 'EISDIR' || errno === undefined) throw err instanceof BerthError ? err : fromNodeError(err, 'open', what);
       let st: Stats;
@@ -252,25 +255,29 @@ export function writeFileAt(root: InRoot, dirFd: number, name: string, data: Uin
       try { unlinkSync(fdPath(dirFd, name)); } catch (e) { throw fromNodeError(e, 'unlink', what); }
       continue;
     }
-    // O_CREAT|O_TRUNC on a fifo or device that was swapped in opens it: only a regular file is written
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      closeQuietly(fd);
-      fd = -1;
-      if (attempt > 2) throw new SysError('open', what, 'EINVAL', `${what} is not a regular file`);
-      try { unlinkSync(fdPath(dirFd, name)); } catch (e) { throw fromNodeError(e, 'unlink', what); }
-    }
+    // O_CREAT|O_TRUNC on a fifo or device swapped in opens it: only a regular file is written
+    if (fstatSync(fd).isFile()) return fd;
+    closeQuietly(fd);
+    if (attempt > 2) throw new SysError('open', what, 'EINVAL', `${what} is not a regular file`);
+    try { unlinkSync(fdPath(dirFd, name)); } catch (e) { throw fromNodeError(e, 'unlink', what); }
   }
+}
+
+/** writeFile's work once the parent is held: see InRoot.writeFile. */
+export function writeFileAt(root: InRoot, dirFd: number, name: string, data: Uint8Array | Iterable<Uint8Array>, meta: FileMeta, what: string): void {
+  const fd = openFileForWrite(root, dirFd, name, what);
   try {
     const chunks = data instanceof Uint8Array ? [data] : data;
-    for (const chunk of chunks) {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-    }
+    for (const chunk of chunks) writeAll(fd, chunk);
     applyMeta(fd, meta);
   } catch (err) {
-    throw fromNodeError(err, 'write', what);
+    throw err instanceof BerthError ? err : fromNodeError(err, 'write', what);
   } finally { closeQuietly(fd); }
+}
+
+export function writeAll(fd: number, chunk: Uint8Array): void {
+  let off = 0;
+  while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
 }
 
 /** A symlink at dirFd/name (an existing non-directory there is replaced). */

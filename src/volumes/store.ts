@@ -457,7 +457,7 @@ export class VolumeStore {
     const unmounted: string[] = [];
     for (const name of names) {
       const path = join(this.dir, name);
-      const m = /^\.(creating|removing|copyup)-(\d+)-[0-9a-f]+$/.exec(name);
+      const m = /^\.(creating|removing|copyup|view)-(\d+)-[0-9a-f]+$/.exec(name);
       if (m) {
         if (Number(m[2]) !== process.pid && processAlive(Number(m[2]))) continue;
         const mounted = mountsUnder(path);

@@ -19,6 +19,8 @@ export interface CopyOptions {
   readonly xattrs: boolean;
   /** make device nodes (as root); else they are skipped */
   readonly devices: boolean;
+  /** drop setuid/setgid bits (a container's file copied onto the host under a new owner) */
+  readonly stripSetId?: boolean;
   /** called for each entry copied: progress and limits (throw to stop) */
   readonly onEntry?: (path: string, st: Stats) => void;
 }
@@ -52,7 +54,7 @@ function* chunksOf(fd: number, st: Stats, stats: CopyStats): Generator<Uint8Arra
 
 function metaOf(st: Stats, opts: CopyOptions): FileMeta {
   const owner = opts.owner === 'keep' ? { uid: st.uid, gid: st.gid } : opts.owner;
-  return { mode: st.mode & 0o7777, uid: owner.uid, gid: owner.gid, mtime: st.mtimeMs / 1000, atime: st.atimeMs / 1000 };
+  return { mode: st.mode & (opts.stripSetId ? 0o1777 : 0o7777), uid: owner.uid, gid: owner.gid, mtime: st.mtimeMs / 1000, atime: st.atimeMs / 1000 };
 }
 
 function copyXattrs(sys: Sys, from: string, to: string, what: string): void {
@@ -157,7 +159,7 @@ function copyOne(root: InRoot, sys: Sys, srcDir: number, name: string, dstDir: n
     try {
       const made = fstatSync(node);
       if (made.isSymbolicLink() || made.isDirectory() || made.isFile()) throw new SysError('mknod', what, 'EEXIST', `${what} was replaced while it was being made`);
-      chmodSync(fdPath(node), st.mode & 0o7777);
+      chmodSync(fdPath(node), meta.mode);
       lchownSync(to, meta.uid ?? -1, meta.gid ?? -1);
       lutimesSync(to, meta.atime ?? 0, meta.mtime ?? 0);
     } catch (err) { throw fromNodeError(err, 'chmod', what); } finally { closeQuietly(node); }
