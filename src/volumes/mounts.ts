@@ -246,9 +246,9 @@ export function prepareContainerMounts(ctx: ContainerMountContext, requests: rea
 }
 
 /** Before every start: tmpfs-style volumes get their tmpfs (again); a missing volume is a clear error. */
-export function activateMounts(store: VolumeStore, mounts: readonly VolumeMount[]): void {
+export function activateMounts(store: VolumeStore, mounts: readonly { readonly kind: string; readonly name?: string }[]): void {
   for (const m of mounts) {
-    if (m.type === 'bind' && m.kind === 'volume' && m.name !== undefined) {
+    if (m.kind === 'volume' && m.name !== undefined) {
       if (!store.find(m.name)) throw new Conflict(`volume "${m.name}" used by this container no longer exists`);
       store.activate(m.name);
     }

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
 import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { processAlive } from '../sys/spawn.js';
-import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, type Sys } from '../sys/sys.js';
+import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, O_CLOEXEC, O_DIRECTORY, O_RDONLY, type Sys } from '../sys/sys.js';
 import { parseDriverOptions, type VolumeBacking } from './driver-opts.js';
 import { isMountPoint, unescapeMountPath } from './mountinfo.js';
 
@@ -169,10 +169,20 @@ export class VolumeStore {
 
   /** The volume, or undefined. A copy-up cut by a crash is settled first. */
   find(name: string): VolumeRecord | undefined {
-    let record: VolumeRecord | undefined;
-    try { record = readJson<VolumeRecord>(join(this.volumeDir(name), 'volume.json')); } catch { return undefined; }
+    const record = this.rawRecord(name);
     if (record && existsSync(join(this.volumeDir(name), 'copyup.json'))) this.settleCopyUp(name);
     return record;
+  }
+
+  /** The record as stored, nothing settled (for the copy-up bookkeeping itself). */
+  private rawRecord(name: string): VolumeRecord | undefined {
+    try { return readJson<VolumeRecord>(join(this.volumeDir(name), 'volume.json')); } catch { return undefined; }
+  }
+
+  private rawBacking(name: string): VolumeBacking {
+    const record = this.rawRecord(name);
+    if (!record) throw new NotFound(`get ${name}: no such volume`);
+    return this.backing(record);
   }
 
   get(name: string): VolumeRecord {
@@ -352,14 +362,14 @@ export class VolumeStore {
 
   /** Where a volume's content really is: _data, or a bind-style volume's device directory. */
   contentDir(name: string): string {
-    const backing = this.backing(this.get(name));
+    const backing = this.rawBacking(name);
     return backing.kind === 'bind' ? backing.device : this.dataDir(name);
   }
 
   private markerPath(name: string): string { return join(this.volumeDir(name), 'copyup.json'); }
   /** The staging tree: inside the content directory's filesystem, so that moving it in is a rename. */
   stagingDir(name: string): string {
-    const backing = this.backing(this.get(name));
+    const backing = this.rawBacking(name);
     if (backing.kind === 'bind') return join(backing.device, '.berth-copyup');
     return backing.kind === 'tmpfs' ? join(this.dataDir(name), '.berth-copyup') : join(this.volumeDir(name), 'copyup');
   }
@@ -375,7 +385,7 @@ export class VolumeStore {
 
   /** The staging tree is complete: flushed to disk, then the intent says "move it in". */
   markMoving(name: string, root: NonNullable<CopyUpMarker['root']>): void {
-    const fd = this.sys.openat2(-100, this.stagingDir(name), 0o10000000 | 0o200000, 0, 0);
+    const fd = this.sys.openat2(-100, this.stagingDir(name), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0); // syncfs refuses an O_PATH fd
     try { this.sys.syncfs(fd); } finally { try { closeSync(fd); } catch { /* closed */ } }
     writeJsonAtomic(this.markerPath(name), { pid: process.pid, state: 'moving', root } satisfies CopyUpMarker);
   }

@@ -14,8 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, fromNodeError } from '../lib/errors.js';
 import { InRoot, closeQuietly, fdPath, O_PATH, O_DIRECTORY, O_RDONLY } from '../sys/in-root.js';
 import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_CLOEXEC, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, type Sys } from '../sys/sys.js';
-import type { VolumeMount } from './mounts.js';
 import { sortMounts } from './mounts.js';
+
+/** The recorded mounts a stopped container's view needs (binds; a tmpfs holds nothing when stopped). */
+export type ViewMount =
+  | { readonly type: 'bind'; readonly source: string; readonly target: string; readonly readonly: boolean; readonly nonRecursive?: boolean; readonly subpath?: string }
+  | { readonly type: 'tmpfs'; readonly target: string };
 
 export interface ContainerFilesystem {
   /** the container's PID 1 on the host while it runs */
@@ -25,7 +29,7 @@ export interface ContainerFilesystem {
   /** the container's layer id (its directory under overlay2: diff/, work/, lower) */
   readonly layerId: string;
   /** the container's recorded mounts */
-  readonly mounts: readonly VolumeMount[];
+  readonly mounts: readonly ViewMount[];
 }
 
 export interface ViewOptions {
@@ -82,7 +86,7 @@ export async function withContainerRoot<T>(opts: ViewOptions, fs: ContainerFiles
 }
 
 /** One bind of a stopped container's view: the target resolved in its root, the source (and subpath) held by descriptor. */
-function bindInto(sys: Sys, root: InRoot, m: VolumeMount & { type: 'bind' }): void {
+function bindInto(sys: Sys, root: InRoot, m: ViewMount & { type: 'bind' }): void {
   let src = sys.openat2(-100, m.source, O_PATH | O_CLOEXEC, 0, 0);
   try {
     if (m.subpath !== undefined) {
