@@ -72,14 +72,15 @@ class Lowers {
           const st = lstatSync(fdPath(fd, n));
           if (isWhiteout(st)) gone.add(n); else names.add(n);
         }
-        if (opaque(this.sys, fdPath(fd))) break;
+        if (opaque(this.sys, this.pathIn(layer, rel))) break;
       } finally { closeQuietly(fd); }
     }
     return names;
   }
 
+  /** A path through the layer's descriptor; only for `rel` already found to be a directory chain (no symlinks). */
   private pathIn(layer: number, rel: string): string {
-    return fdPath(layer, rel);
+    return rel === '' ? fdPath(layer) : fdPath(layer, rel);
   }
 
   private at(layer: number, rel: string): Stats | undefined {
@@ -135,7 +136,7 @@ function walk(sys: Sys, root: InRoot, lowers: Lowers, dirFd: number, rel: string
     try { fd = root.openChild(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW); } catch { continue; }
     try {
       childCount = readdirSync(fdPath(fd)).length;
-      if (inImage?.isDirectory() && opaque(sys, fdPath(fd))) {
+      if (inImage?.isDirectory() && opaque(sys, fdPath(dirFd, name))) {
         const mine = new Set(readdirSync(fdPath(fd)));
         for (const n of lowers.children(childRel)) {
           if (!mine.has(n)) { out.push({ kind: 'D', path: `${path}/${n}` }); below++; }

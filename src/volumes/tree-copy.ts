@@ -118,7 +118,8 @@ function copyOne(root: InRoot, sys: Sys, srcDir: number, name: string, dstDir: n
     try {
       d = root.openChild(dstDir, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       for (const child of readdirSync(fdPath(s)).sort()) copyOne(root, sys, s, child, d, child, ctx, `${what}/${child}`);
-      if (ctx.opts.xattrs) copyXattrs(sys, fdPath(s), fdPath(d), what);
+      // by parent and name: the xattr calls on "/proc/self/fd/N" would reach the magic link, not the directory
+      if (ctx.opts.xattrs) copyXattrs(sys, from, to, what);
       applyMeta(d, meta); // after the children: their creation moved the directory's mtime
     } finally {
       closeQuietly(s);
