@@ -25,8 +25,11 @@ export function createLibcSys(): Sys {
     lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
     llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
     syncfs: lib.func('int syncfs(int fd)'),
-    // glibc 2.36 has no openat2 wrapper: the raw syscall, variadic
-    syscall: lib.func('long syscall(long number, ...)'),
+    // glibc 2.36 has no openat2 wrapper: the raw syscall. Declared with openat2's fixed arguments
+    // rather than as variadic: koffi builds a variadic call's signature at every call (~0.5 ms,
+    // measured), and on x86-64 and arm64 integer and pointer arguments travel in the same
+    // registers either way (glibc's syscall() reads them with va_arg as longs).
+    openat2: lib.func('long syscall(long number, int dirfd, const char *path, void *how, size_t size)'),
   };
   const fail = (syscall: string, path: string): never => {
     const errno = koffi.errno();
@@ -74,7 +77,7 @@ export function createLibcSys(): Sys {
       how.writeBigUInt64LE(BigInt(mode), 8);
       how.writeBigUInt64LE(BigInt(resolve), 16);
       for (;;) {
-        const fd = Number(c.syscall(SYS_openat2, 'int', dirfd, 'const char *', path, 'void *', how, 'size_t', how.length));
+        const fd = Number(c.openat2(SYS_openat2, dirfd, path, how, how.length));
         if (fd >= 0) return fd;
         // EAGAIN: a concurrent rename raced the in-root walk (the kernel asks for a retry)
         if (errnoNames.get(koffi.errno()) !== 'EAGAIN') fail('openat2', path);
