@@ -14,7 +14,7 @@ import {
   O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_PATH,
 } from '../sys/in-root.js';
 import { O_CLOEXEC, S_IFIFO, S_IFCHR, S_IFBLK, makedev, type Sys } from '../sys/sys.js';
-import { copyEntry, copyDirContent, type CopyOptions, type CopyStats } from './tree-copy.js';
+import { copyEntry, copyDirContent, chunksOf, metaOf, type CopyOptions, type CopyStats } from './tree-copy.js';
 
 const AT_FDCWD = -100;
 
@@ -114,7 +114,7 @@ function copyBetween(root: InRoot, sys: Sys, from: Place, src: string, to: Place
           const d = root.openChild(dstDir, into.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           try {
             copyDirContent(root, sys, s, d, copy, stats, src);
-            applyMeta(d, metaFor(srcSt, copy));
+            applyMeta(d, metaOf(srcSt, copy));
           } finally { closeQuietly(d); }
           return stats;
         } finally { closeQuietly(s); }
@@ -122,7 +122,7 @@ function copyBetween(root: InRoot, sys: Sys, from: Place, src: string, to: Place
       if (!srcSt.isFile()) throw new InvalidArgument(`${src} in ${from.what} leads to something that is not a regular file or directory`);
       const fd = from.openRead(srcPath);
       try {
-        writeFileAt(root, dstDir, (into as { name: string }).name, chunksOf(fd, stats), metaFor(srcSt, copy), dest);
+        writeFileAt(root, dstDir, (into as { name: string }).name, chunksOf(fd, srcSt, stats), metaOf(srcSt, copy), dest);
       } finally { closeQuietly(fd); }
       stats.entries++;
       return stats;
@@ -137,21 +137,6 @@ function copyBetween(root: InRoot, sys: Sys, from: Place, src: string, to: Place
 function mkdirIfMissing(dirFd: number, name: string, what: string): void {
   try { mkdirSync(fdPath(dirFd, name), { mode: 0o755 }); } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fromNodeError(err, 'mkdir', what);
-  }
-}
-
-function metaFor(st: Stats, copy: CopyOptions): { mode: number; uid: number; gid: number; mtime: number; atime: number } {
-  const owner = copy.owner === 'keep' ? { uid: st.uid, gid: st.gid } : copy.owner;
-  return { mode: st.mode & (copy.stripSetId ? 0o1777 : 0o7777), uid: owner.uid, gid: owner.gid, mtime: st.mtimeMs / 1000, atime: st.atimeMs / 1000 };
-}
-
-function* chunksOf(fd: number, stats: CopyStats): Generator<Uint8Array> {
-  const buf = Buffer.allocUnsafe(1 << 20);
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) return;
-    stats.bytes += n;
-    yield buf.subarray(0, n);
   }
 }
 

@@ -7,12 +7,23 @@ export function unescapeMountPath(raw: string): string {
   return raw.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-export function isMountPoint(path: string): boolean {
+/** Every mount point of this process's namespace, as paths. */
+function mountPoints(): string[] {
   let text = '';
-  try { text = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return false; }
+  try { text = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return []; }
+  const out: string[] = [];
   for (const line of text.split('\n')) {
     const raw = line.split(' ')[4];
-    if (raw !== undefined && unescapeMountPath(raw) === path) return true;
+    if (raw !== undefined) out.push(unescapeMountPath(raw));
   }
-  return false;
+  return out;
+}
+
+export function isMountPoint(path: string): boolean {
+  return mountPoints().includes(path);
+}
+
+/** Mount points at or below `path`, shallowest first. */
+export function mountsUnder(path: string): string[] {
+  return mountPoints().filter((mp) => mp === path || mp.startsWith(path + '/')).sort((a, b) => a.length - b.length);
 }

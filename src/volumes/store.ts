@@ -14,7 +14,7 @@
 //   - refs/<id> is written before the container is created and removed after it is removed:
 //     repair drops refs whose container no longer exists.
 // One writer: the engine is the single door to volumes; tests and benchmarks run one store at a time.
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync, statSync, readFileSync, lstatSync, closeSync, chownSync, chmodSync, utimesSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync, statSync, lstatSync, closeSync, chownSync, chmodSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
@@ -22,7 +22,9 @@ import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { processAlive } from '../sys/spawn.js';
 import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, O_CLOEXEC, O_DIRECTORY, O_RDONLY, type Sys } from '../sys/sys.js';
 import { parseDriverOptions, type VolumeBacking } from './driver-opts.js';
-import { isMountPoint, unescapeMountPath } from './mountinfo.js';
+import { isMountPoint, mountsUnder } from './mountinfo.js';
+
+export { mountsUnder };
 
 /** The label Docker puts on anonymous volumes (`docker volume prune` without -a removes only those). */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -493,20 +495,6 @@ export class VolumeStore {
     for (const v of this.deactivateUnused(running)) unmounted.push(this.dataDir(v));
     return { abandonedCreates, finishedRemovals, copyUps, droppedRefs, unmounted };
   }
-}
-
-/** Mount points at or below `path`, shallowest first (from /proc/self/mountinfo). */
-export function mountsUnder(path: string): string[] {
-  let text = '';
-  try { text = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return []; }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const raw = line.split(' ')[4];
-    if (raw === undefined) continue;
-    const mp = unescapeMountPath(raw);
-    if (mp === path || mp.startsWith(path + '/')) out.push(mp);
-  }
-  return out.sort((a, b) => a.length - b.length);
 }
 
 /** Bytes of the regular files in a tree (no symlink followed). */

@@ -42,7 +42,8 @@ const CHUNK = 1 << 20;
 /** Directories held open so that later hard links can reach an earlier copy: a bound on fds. */
 const MAX_HELD_LINK_DIRS = 512;
 
-function* chunksOf(fd: number, st: Stats, stats: CopyStats): Generator<Uint8Array> {
+/** The content of an open file in chunks (one buffer of up to 1 MiB, sized to the file), counted in stats. */
+export function* chunksOf(fd: number, st: Stats, stats: CopyStats): Generator<Uint8Array> {
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(st.size, 1)));
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
@@ -52,7 +53,8 @@ function* chunksOf(fd: number, st: Stats, stats: CopyStats): Generator<Uint8Arra
   }
 }
 
-function metaOf(st: Stats, opts: CopyOptions): FileMeta {
+/** Owner, mode and times a copy of `st` gets under these options. */
+export function metaOf(st: Stats, opts: CopyOptions): FileMeta {
   const owner = opts.owner === 'keep' ? { uid: st.uid, gid: st.gid } : opts.owner;
   return { mode: st.mode & (opts.stripSetId ? 0o1777 : 0o7777), uid: owner.uid, gid: owner.gid, mtime: st.mtimeMs / 1000, atime: st.atimeMs / 1000 };
 }
