@@ -226,3 +226,32 @@ test('tmpfs- and bind-style volumes (local driver options)', async () => {
   assert.throws(() => h.store.create({ name: 'mem', driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=2m' } }), /different driver options/);
   assert.deepEqual(h.store.create({ name: 'mem', driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m,mode=0770' } }).name, 'mem', 'same options: the existing volume');
 });
+
+test('bind propagation: rslave receives mounts the host makes below the source, the default (rprivate) does not', async () => {
+  const { MS_REC } = await import('../../src/sys/sys.js');
+  const MS_SHARED = 0x100000;
+  const shared = join(roots.dir, 'shared');
+  mkdirSync(shared);
+  h.sys.mount('tmpfs', shared, 'tmpfs', 0, 'size=1m');
+  try {
+    h.sys.mount('', shared, '', MS_SHARED | MS_REC, null);
+    mkdirSync(join(shared, 'later'));
+    const script = 'while [ ! -e /ev/later/marker ] && [ ! -e /stop ]; do sleep 0.05; done; cat /ev/later/marker 2>/dev/null || echo none';
+    const slave = await h.create('bb', ['sh', '-c', script], { mounts: [{ type: 'bind', source: shared, target: '/ev', readOnly: false, propagation: 'rslave', createHostPath: false }] });
+    // /ev/go is written on the shared tmpfs itself (seen by both) after the host's mount: then the
+    // private bind looks, so its "none" is not an answer given too early
+    const priv = await h.create('bb', ['sh', '-c', 'while [ ! -e /ev/go ]; do sleep 0.05; done; cat /ev/later/marker 2>/dev/null || echo none'], { mounts: [{ type: 'bind', source: shared, target: '/ev', readOnly: false, createHostPath: false }] });
+    await h.start(slave.id);
+    await h.start(priv.id);
+    const later = join(shared, 'later');
+    h.sys.mount('tmpfs', later, 'tmpfs', 0, 'size=1m');
+    try {
+      writeFileSync(join(later, 'marker'), 'propagated\n');
+      writeFileSync(join(shared, 'go'), '');
+      assert.equal(await h.waitExited(slave.id), 0);
+      assert.equal(h.output(slave.id).stdout, 'propagated\n', 'a mount made on the host below an rslave source appears in the container');
+      await h.waitExited(priv.id);
+      assert.equal(h.output(priv.id).stdout, 'none\n', 'an rprivate bind does not receive it');
+    } finally { h.sys.umount2(later, 0x2); }
+  } finally { h.sys.umount2(shared, 0x2); }
+});
