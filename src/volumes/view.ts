@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Conflict, InvalidArgument, fromNodeError } from '../lib/errors.js';
+import { Conflict, InvalidArgument, SysError, fromNodeError } from '../lib/errors.js';
 import { InRoot, closeQuietly, fdPath, O_PATH, O_DIRECTORY, O_RDONLY } from '../sys/in-root.js';
 import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_CLOEXEC, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, type Sys } from '../sys/sys.js';
 import { sortMounts } from './mounts.js';
@@ -87,7 +87,12 @@ export async function withContainerRoot<T>(opts: ViewOptions, fs: ContainerFiles
 
 /** One bind of a stopped container's view: the target resolved in its root, the source (and subpath) held by descriptor. */
 function bindInto(sys: Sys, root: InRoot, m: ViewMount & { type: 'bind' }): void {
-  let src = sys.openat2(-100, m.source, O_PATH | O_CLOEXEC, 0, 0);
+  let src: number;
+  try { src = sys.openat2(-100, m.source, O_PATH | O_CLOEXEC, 0, 0); } catch (err) {
+    // a secret or config of a container never started has no file yet: nothing to see there
+    if (err instanceof SysError && err.errno === 'ENOENT') return;
+    throw err;
+  }
   try {
     if (m.subpath !== undefined) {
       const sub = sys.openat2(src, m.subpath, O_PATH | O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
