@@ -4,11 +4,15 @@
 // `yaml` library (random strings included) and requires the same value.
 //
 // Strings are written plain only when no YAML reader could take them for anything else (they
-// start with a letter, `_` or `/`, hold no space or indicator, and are not a YAML 1.1 boolean or
-// null: kubectl's reader is YAML 1.1), as a literal block when they span lines, and otherwise as
-// JSON strings, which are valid YAML double-quoted scalars.
+// start with a letter, `_` or `/`, hold no indicator and no leading, trailing or double space,
+// and are not a YAML 1.1 boolean or null: kubectl's reader is YAML 1.1; or they are quantities),
+// as a literal block when they span lines, and otherwise as JSON strings, which are valid YAML
+// double-quoted scalars.
 
-const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@=+-]*(:[A-Za-z0-9_./@=+-]+)*$/;
+// words of safe characters, joined by single spaces or by colons that a character follows
+const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@=+-]*([ :][A-Za-z0-9_./@=+-]+)*$/;
+// a Kubernetes quantity ("500m", "512Mi"): no YAML number has a letter suffix
+const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)$/;
 const KEYWORD = /^(y|yes|n|no|true|false|on|off|null)$/i;
 // characters a literal block cannot hold as written: controls other than tab and newline, CR,
 // the YAML 1.1 line breaks (NEL, LS, PS), BOM, and lone surrogates
@@ -16,7 +20,7 @@ const KEYWORD = /^(y|yes|n|no|true|false|on|off|null)$/i;
 const NOT_IN_BLOCK = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function scalar(s: string): string {
-  return PLAIN.test(s) && !KEYWORD.test(s) ? s : JSON.stringify(s);
+  return (PLAIN.test(s) && !KEYWORD.test(s)) || QUANTITY.test(s) ? s : JSON.stringify(s);
 }
 
 /** A multi-line string as a literal block (header + lines), or undefined when it cannot be one. */
