@@ -1,7 +1,7 @@
 // What every step of one conversion shares: the project, the options, the host, the name tables,
 // the findings, and the objects made so far.
 import type { Project } from '../spec/model.js';
-import { NameTable, NAME_ANNOTATION, labelValue } from './names.js';
+import { NameTable, NAME_ANNOTATION, isQualifiedKey, labelValue } from './names.js';
 import type { ConvertOptions, Finding, Host } from './options.js';
 import type { ConfigMap, KubeObject, Labels, ObjectMeta, PersistentVolumeClaim, Secret } from './types.js';
 
@@ -54,6 +54,18 @@ export function meta(ctx: Context, name: string, original: string | undefined, l
     labels: { [PART_OF_LABEL]: labelValue(ctx.project.name), [MANAGED_BY_LABEL]: 'berth', ...labels },
     ...(Object.keys(allAnnotations).length > 0 ? { annotations: allAnnotations } : {}),
   };
+}
+
+/**
+ * Compose labels and annotations as Kubernetes annotations: a compose key may be any string, an
+ * annotation key may not, so the others are reported and left out.
+ */
+export function annotationsFrom(ctx: Context, scope: string, key: string, ...maps: Readonly<Record<string, string>>[]): Labels {
+  const out: Labels = {};
+  const bad: string[] = [];
+  for (const m of maps) for (const [k, v] of Object.entries(m)) { if (isQualifiedKey(k)) out[k] = v; else bad.push(k); }
+  if (bad.length > 0) report(ctx, scope, key, `${bad.map((b) => JSON.stringify(b)).join(', ')}: not valid Kubernetes annotation keys; left out`);
+  return out;
 }
 
 /** Joins a path relative to the project directory (compose paths in x-berth are written that way). */

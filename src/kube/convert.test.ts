@@ -483,7 +483,7 @@ secrets:
 
 test('a secret or config whose source is missing is reported once, and mounted from an object the user makes', () => {
   const c = convertYaml('services:\n  a: {image: a, secrets: [pw]}\n  b: {image: b, secrets: [pw]}\nsecrets:\n  pw: {file: ./pw.txt}\n', {}, {});
-  assert.deepEqual(findings(c), ['secrets.pw.file: /p/pw.txt does not exist; no Secret written']);
+  assert.deepEqual(findings(c), ['secrets.pw.file: /p/pw.txt does not exist; not written: create the Secret pw (key pw) yourself']);
 });
 
 test('env values marked secret (env files or variable names) move to a Secret', () => {

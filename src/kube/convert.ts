@@ -6,7 +6,7 @@
 //   names.ts     compose names → DNS labels          render.ts    YAML / JSON / files
 import { InvalidArgument } from '../lib/errors.js';
 import type { Project, Service as ComposeService } from '../spec/model.js';
-import { type Context, meta, report, selectorFor } from './context.js';
+import { type Context, annotationsFrom, meta, report, selectorFor } from './context.js';
 import { WAIT_ACCOUNT, jobReader, waitsFor } from './depends.js';
 import { NameTable, isLabel } from './names.js';
 import { aliasService, mainService, networkLabel, networkPolicies, publishedService } from './network.js';
@@ -62,7 +62,7 @@ function kindOf(ctx: Context, s: ComposeService, settings: ServiceSettings, awai
 function workload(ctx: Context, s: ComposeService, kind: Workload['kind'], template: PodTemplateSpec, serviceName: string, scope: string): Workload {
   const name = ctx.names.services.assign(s.name);
   const selector = selectorFor(ctx, s.name);
-  const metadata = meta(ctx, name, s.name, selector, { ...(s.deploy?.labels ?? {}) });
+  const metadata = meta(ctx, name, s.name, selector, annotationsFrom(ctx, scope, 'deploy.labels', s.deploy?.labels ?? {}));
   const r = s.restart;
   if (kind !== 'Job') {
     if (r.name === 'on-failure') report(ctx, scope, 'restart', `on-failure not mapped: a ${kind} restarts its pods whatever the exit status (make it a Job with x-berth.kubernetes.controller: job)`);

@@ -90,6 +90,14 @@ export function labelValue(s: string): string {
   return stem ? `${stem}-${h}` : h;
 }
 
+/** Whether a string can be a label or annotation key: `[prefix/]name`, a DNS subdomain prefix, a 63-character name. */
+export function isQualifiedKey(k: string): boolean {
+  const slash = k.lastIndexOf('/');
+  const prefix = slash >= 0 ? k.slice(0, slash) : undefined, name = slash >= 0 ? k.slice(slash + 1) : k;
+  return (prefix === undefined || (prefix.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix)))
+    && /^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/.test(name);
+}
+
 /** A ConfigMap/Secret data key: `[-._a-zA-Z0-9]+`, ≤ 253. */
 export function dataKey(s: string): string {
   if (/^[-._a-zA-Z0-9]{1,253}$/.test(s) && s !== '.' && s !== '..') return s;

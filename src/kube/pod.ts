@@ -3,7 +3,7 @@
 // grace period). Whatever has no equivalent is reported, key by key.
 import type { Service } from '../spec/model.js';
 import { base64Text } from './base64.js';
-import { type Context, meta, report, selectorFor } from './context.js';
+import { type Context, annotationsFrom, meta, report, selectorFor } from './context.js';
 import { escapeExpansion } from './escape.js';
 import { dataKey } from './names.js';
 import type { ServiceSettings } from './options.js';
@@ -267,7 +267,7 @@ export function podFor(ctx: Context, s: Service, settings: ServiceSettings, stor
   }
   podWarnings(s, warn);
 
-  const annotations = { ...s.labels, ...s.annotations };
+  const annotations = annotationsFrom(ctx, scope, 'labels', s.labels, s.annotations);
   return {
     template: { metadata: { labels: selectorFor(ctx, s.name), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) }, spec },
     ports,

@@ -4,7 +4,7 @@
 // service says what to use instead (`x-berth.kubernetes.bind_mounts`).
 import type { FileGrant, Service, ServiceMount } from '../spec/model.js';
 import { base64Text } from './base64.js';
-import { type Context, basename, meta, report } from './context.js';
+import { type Context, annotationsFrom, basename, meta, report } from './context.js';
 import { NameTable, dataKey } from './names.js';
 import { MAX_OBJECT_DATA, type BindMapping, type HostFile, type ServiceSettings, volumeSettings } from './options.js';
 import { bytesQuantity, storageQuantity } from './quantity.js';
@@ -66,7 +66,7 @@ export function makeClaim(ctx: Context, key: string, name: string, users: readon
   }
   ctx.claims.set(name, {
     apiVersion: 'v1', kind: 'PersistentVolumeClaim',
-    metadata: meta(ctx, name, key, {}, v ? { ...v.labels } : {}),
+    metadata: meta(ctx, name, key, {}, annotationsFrom(ctx, scope, 'labels', v?.labels ?? {})),
     spec: { accessModes: [...accessModes], resources: { requests: { storage: size } }, ...(storageClass ? { storageClassName: storageClass } : {}) },
   });
 }
@@ -91,6 +91,11 @@ function putConfigMap(ctx: Context, name: string, original: string | undefined, 
   ctx.configMaps.set(name, cm);
 }
 
+/** What a finding says when a config's or secret's object cannot be written: the user makes it. */
+function missing(kind: 'configs' | 'secrets', name: string, key: string): string {
+  return `not written: create the ${kind === 'configs' ? 'ConfigMap' : 'Secret'} ${name} (key ${key}) yourself`;
+}
+
 /** The ConfigMap (configs) or Secret (secrets) behind a grant, made once; undefined when it cannot be. */
 function fileObject(ctx: Context, kind: 'configs' | 'secrets', key: string, scope: string, grantKey: string): { name: string; dataKey: string } | undefined {
   const top = (kind === 'configs' ? ctx.project.configs : ctx.project.secrets)[key];
@@ -111,11 +116,11 @@ function fileObject(ctx: Context, kind: 'configs' | 'secrets', key: string, scop
   if (top.content !== undefined) text = top.content;
   else if (top.environment !== undefined) {
     text = ctx.host.variable(top.environment);
-    if (text === undefined) { report(ctx, `${kind}.${key}`, 'environment', `the variable ${top.environment} is not set; no ${kind === 'configs' ? 'ConfigMap' : 'Secret'} written`); return { name, dataKey: k }; }
+    if (text === undefined) { report(ctx, `${kind}.${key}`, 'environment', `the variable ${top.environment} is not set; ${missing(kind, name, k)}`); return { name, dataKey: k }; }
   } else if (top.file !== undefined) {
     const f = ctx.host.file(top.file);
-    if (f.kind !== 'file') { report(ctx, `${kind}.${key}`, 'file', `${top.file} ${f.kind === 'missing' ? 'does not exist' : f.kind === 'directory' ? 'is a directory' : `is not read${f.kind === 'other' && f.reason ? ` (${f.reason})` : ''}`}; no ${kind === 'configs' ? 'ConfigMap' : 'Secret'} written`); return { name, dataKey: k }; }
-    if (f.size > MAX_OBJECT_DATA) { report(ctx, `${kind}.${key}`, 'file', `${top.file} is ${f.size} bytes, above the 1 MiB a ${kind === 'configs' ? 'ConfigMap' : 'Secret'} holds; not written`); return { name, dataKey: k }; }
+    if (f.kind !== 'file') { report(ctx, `${kind}.${key}`, 'file', `${top.file} ${f.kind === 'missing' ? 'does not exist' : f.kind === 'directory' ? 'is a directory' : `is not read${f.kind === 'other' && f.reason ? ` (${f.reason})` : ''}`}; ${missing(kind, name, k)}`); return { name, dataKey: k }; }
+    if (f.size > MAX_OBJECT_DATA) { report(ctx, `${kind}.${key}`, 'file', `${top.file} is ${f.size} bytes, above the 1 MiB a ${kind === 'configs' ? 'ConfigMap' : 'Secret'} holds; ${missing(kind, name, k)}`); return { name, dataKey: k }; }
     text = f.text; b64 = f.base64;
   }
   if (kind === 'configs') putConfigMap(ctx, name, key, { [k]: { ...(text !== undefined ? { text } : {}), ...(b64 !== undefined ? { base64: b64 } : {}) } });
@@ -140,8 +145,16 @@ export function serviceStorage(ctx: Context, s: Service, settings: ServiceSettin
     return name;
   };
 
+  // one mount per path: a later mount at a path already mounted is reported, not written
+  const targets = new Set<string>();
+  const claimTarget = (target: string, key: string): boolean => {
+    if (targets.has(target)) { warn(key, `${target} is already mounted; not mapped`); return false; }
+    targets.add(target);
+    return true;
+  };
   mountsOf(ctx, s, warn).forEach((m, i) => {
     const key = s.volumes.includes(m) ? `volumes[${s.volumes.indexOf(m)}]` : `volumes_from (${m.target})`;
+    if (!claimTarget(m.target, key)) return;
     const mount = (name: string, extra: Partial<VolumeMount> = {}): void => {
       mounts.push({ name, mountPath: m.target, ...(m.read_only ? { readOnly: true } : {}), ...extra });
     };
@@ -173,13 +186,14 @@ export function serviceStorage(ctx: Context, s: Service, settings: ServiceSettin
 
   s.tmpfs.forEach((t, i) => {
     const [target, ...opts] = t.split(':');
+    if (!claimTarget(target!, `tmpfs[${i}]`)) return;
     const sizeOpt = opts.join(':').split(',').find((o) => o.startsWith('size='));
     const size = sizeOpt ? storageQuantity(sizeOpt.slice(5)) : undefined;
     const name = volume(`tmpfs-list:${i}`, `tmpfs-${s.volumes.length + i}`, (n) => ({ name: n, emptyDir: { medium: 'Memory', ...(size ? { sizeLimit: size } : {}) } }));
     mounts.push({ name, mountPath: target! });
   });
 
-  if (s.resources.shm_size !== undefined) {
+  if (s.resources.shm_size !== undefined && claimTarget('/dev/shm', 'shm_size')) {
     const name = volume('shm', 'dshm', (n) => ({ name: n, emptyDir: { medium: 'Memory', sizeLimit: bytesQuantity(s.resources.shm_size!) } }));
     mounts.push({ name, mountPath: '/dev/shm' });
   }
@@ -187,6 +201,7 @@ export function serviceStorage(ctx: Context, s: Service, settings: ServiceSettin
   const grants = (kind: 'configs' | 'secrets', list: readonly FileGrant[]): void => {
     list.forEach((g, i) => {
       const grantKey = `${kind}[${i}]`;
+      if (!claimTarget(g.target, grantKey)) return;
       const obj = fileObject(ctx, kind, g.source, scope, grantKey);
       if (!obj) return;
       if (g.uid !== undefined || g.gid !== undefined) warn(grantKey, 'uid and gid cannot be set per file in Kubernetes; not mapped (a pod securityContext.fsGroup sets the group of every mounted file)');
