@@ -36,7 +36,7 @@ function inside(dir: string, path: string): boolean {
 function readBounded(path: string, size: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(size);
+    const buf = Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {
       const n = readSync(fd, buf, off, size - off, off);
@@ -58,7 +58,16 @@ export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: rea
   for (const f of [...Object.values(project.secrets), ...Object.values(project.configs)]) if (f.file) declared.add(f.file);
   let dotenv: ReadonlyMap<string, string> | undefined;
   const textDecoder = new TextDecoder('utf-8', { fatal: true });
+  // a file mounted by many services is read once per conversion
+  const seen = new Map<string, HostFile>();
   const file = (path: string): HostFile => {
+    const known = seen.get(path);
+    if (known) return known;
+    const f = look(path);
+    seen.set(path, f);
+    return f;
+  };
+  const look = (path: string): HostFile => {
     let st;
     try { st = statSync(path); } catch (e) {
       const code = (e as { code?: string }).code;
@@ -70,7 +79,9 @@ export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: rea
     if (!declared.has(path) && !inside(project.working_dir, path)) return { kind: 'other', reason: 'outside the project directory: convert copies only project files into ConfigMaps' };
     if (st.size > MAX_OBJECT_DATA) return { kind: 'file', size: st.size };
     let buf: Buffer;
-    try { buf = readBounded(path, MAX_OBJECT_DATA + 1); } catch (e) { throw fromNodeError(e, 'read', path); }
+    // one byte more than stat said: a file that grew since is seen as too large, not cut
+    try { buf = readBounded(path, Math.min(st.size, MAX_OBJECT_DATA) + 1); } catch (e) { throw fromNodeError(e, 'read', path); }
+    if (buf.length > MAX_OBJECT_DATA) return { kind: 'file', size: buf.length };
     let text: string | undefined;
     try { text = textDecoder.decode(buf); } catch { text = undefined; }
     return { kind: 'file', size: buf.length, ...(text !== undefined ? { text } : {}), base64: buf.toString('base64') };
