@@ -69,16 +69,27 @@ async function main(): Promise<void> {
       { name: 'berth convert (stdout)', argv: [process.execPath, berthBin, 'convert', '-f', file] },
       { name: 'berth convert -o DIR', argv: [process.execPath, berthBin, 'convert', '-f', file, '-o', out] },
     ];
-    const timeOnce = (s: Subject): number => {
+    // wall time from spawn to exit, and the command's CPU time (user + system of bash's children,
+    // from its `times` builtin), which other load on a shared machine disturbs much less
+    const timeOnce = (s: Subject): { wall: number; cpu: number } => {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(s.argv[0]!, s.argv.slice(1), { env: roots.env, stdio: ['ignore', 'ignore', 'pipe'] });
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const r = spawnSync('bash', ['-c', '"$@" >/dev/null; rc=$?; times; exit $rc', 'bench', ...s.argv], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const wall = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.status !== 0) throw new Error(`${s.name} failed (${r.status}): ${r.stderr?.toString()}`);
-      return ms;
+      const children = r.stdout.toString().trim().split('\n').at(-1)!;
+      const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + (Number(m[1]) * 60 + Number(m[2])) * 1000, 0);
+      return { wall, cpu };
     };
     for (const s of subjects) timeOnce(s); // warm the file cache and berth's project cache alike
     const samples = new Map(subjects.map((s) => [s.name, [] as number[]]));
-    for (let i = 0; i < runs; i++) for (const s of subjects) samples.get(s.name)!.push(timeOnce(s));
+    const cpuSamples = new Map(subjects.map((s) => [s.name, [] as number[]]));
+    for (let i = 0; i < runs; i++) {
+      for (const s of subjects) {
+        const t = timeOnce(s);
+        samples.get(s.name)!.push(t.wall);
+        cpuSamples.get(s.name)!.push(t.cpu);
+      }
+    }
 
     // the converter alone, in CPU time (user + system), which other load on the machine
     // disturbs less than wall time: the loaded project → manifests, then → YAML text
@@ -96,13 +107,14 @@ async function main(): Promise<void> {
       objects = c.manifests.length; bytes = text.length;
     }
 
-    const config = samples.get('berth config')!;
+    const config = samples.get('berth config')!, configCpu = cpuSamples.get('berth config')!;
+    const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
     process.stdout.write(`berth convert, ${SERVICES}-service project (${objects} objects, ${Math.round(bytes / 1024)} KiB of YAML), ${runs} interleaved rounds (medians, ms)\n`);
-    process.stdout.write(`${'command'.padEnd(28)} ${'median'.padStart(8)} ${'− config (paired)'.padStart(18)}\n`);
+    process.stdout.write(`${'command'.padEnd(24)} ${'wall'.padStart(8)} ${'wall − config'.padStart(14)} ${'CPU'.padStart(8)} ${'CPU − config'.padStart(13)}\n`);
     for (const s of subjects) {
-      const xs = samples.get(s.name)!;
-      const diff = median(xs.map((x, i) => x - config[i]!));
-      process.stdout.write(`${s.name.padEnd(28)} ${median(xs).toFixed(1).padStart(8)} ${(s.name === 'berth config' ? '' : `+${diff.toFixed(1)}`).padStart(18)}\n`);
+      const xs = samples.get(s.name)!, cs = cpuSamples.get(s.name)!;
+      const first = s.name === 'berth config';
+      process.stdout.write(`${s.name.padEnd(24)} ${median(xs).toFixed(1).padStart(8)} ${(first ? '' : signed(median(xs.map((x, i) => x - config[i]!)))).padStart(14)} ${median(cs).toFixed(1).padStart(8)} ${(first ? '' : signed(median(cs.map((x, i) => x - configCpu[i]!)))).padStart(13)}\n`);
     }
     process.stdout.write(`in process, CPU ms (median of ${convertCpu.length}): convertProject ${median(convertCpu).toFixed(1)}, YAML ${median(renderCpu).toFixed(1)}\n`);
     const nproc = spawnSync('nproc').stdout?.toString().trim();

@@ -74,7 +74,8 @@ export function projectPath(ctx: Context, p: string): string {
   return normalizePath(`${ctx.project.working_dir}/${p}`);
 }
 
-export function normalizePath(p: string): string {
+/** POSIX normalization (kube/ has no node:path and takes only types from spec/). */
+function normalizePath(p: string): string {
   const out: string[] = [];
   for (const part of p.split('/')) {
     if (part === '' || part === '.') continue;

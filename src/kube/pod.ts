@@ -3,7 +3,7 @@
 // grace period). Whatever has no equivalent is reported, key by key.
 import type { Service } from '../spec/model.js';
 import { base64Text } from './base64.js';
-import { type Context, annotationsFrom, meta, report, selectorFor } from './context.js';
+import { type Context, annotationsFrom, meta, projectPath, report, selectorFor } from './context.js';
 import { escapeExpansion } from './escape.js';
 import { dataKey } from './names.js';
 import type { ServiceSettings } from './options.js';
@@ -162,8 +162,8 @@ function environment(ctx: Context, s: Service, settings: ServiceSettings, warn: 
   // changed them), and variables named in secret_environment
   const secretKeys = new Set<string>();
   for (const marked of settings.secretEnvFiles) {
-    const path = marked.startsWith('/') ? marked : `${ctx.project.working_dir}/${marked}`.replace(/\/\.\//g, '/');
-    const ef = s.env_file.find((e) => e.path === path || e.path.endsWith('/' + marked.replace(/^\.\//, '')));
+    const path = projectPath(ctx, marked);
+    const ef = s.env_file.find((e) => e.path === path);
     if (!ef) { warn('x-berth.kubernetes.secret_env_files', `${marked} is not one of the service's env_file entries; ignored`); continue; }
     const vars = ctx.host.envFile(ef.path);
     if (!vars) { warn('x-berth.kubernetes.secret_env_files', `${ef.path} cannot be read; its values stay plain`); continue; }
