@@ -3,7 +3,7 @@
 import type { Project } from '../spec/model.js';
 import { NameTable, NAME_ANNOTATION, isQualifiedKey, labelValue } from './names.js';
 import type { ConvertOptions, Finding, Host } from './options.js';
-import type { ConfigMap, KubeObject, Labels, ObjectMeta, PersistentVolumeClaim, Secret } from './types.js';
+import type { ConfigMap, Labels, ObjectMeta, PersistentVolumeClaim, Secret } from './types.js';
 
 export const NAME_LABEL = 'app.kubernetes.io/name';
 export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
@@ -31,7 +31,6 @@ export interface Context {
   readonly configMaps: Map<string, ConfigMap>;
   readonly secrets: Map<string, Secret>;
   readonly claims: Map<string, PersistentVolumeClaim>;
-  readonly extra: KubeObject[];
   /** configs and secrets already looked at (made, or reported as impossible): each is reported once */
   readonly looked: Set<string>;
 }

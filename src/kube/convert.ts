@@ -115,7 +115,7 @@ export function convertProject(project: Project, options: Partial<ConvertOptions
       networks: new NameTable().assignAll(Object.keys(project.networks)),
       policies: new NameTable(),
     },
-    configMaps: new Map(), secrets: new Map(), claims: new Map(), extra: [], looked: new Set(),
+    configMaps: new Map(), secrets: new Map(), claims: new Map(), looked: new Set(),
   };
   const services = Object.keys(project.services).sort().map((k) => project.services[k]!);
   const scopeOf = (s: ComposeService): string => `services.${s.name}`;
@@ -192,7 +192,7 @@ export function convertProject(project: Project, options: Partial<ConvertOptions
   }
   if (readsJobs) objects.push(...jobReader(ctx));
   if (opts.networkPolicies) objects.push(...networkPolicies(ctx, services, exposed));
-  objects.push(...ctx.claims.values(), ...ctx.configMaps.values(), ...ctx.secrets.values(), ...ctx.extra);
+  objects.push(...ctx.claims.values(), ...ctx.configMaps.values(), ...ctx.secrets.values());
   if (opts.namespace) objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: opts.namespace, labels: { 'app.kubernetes.io/managed-by': 'berth' } } });
 
   objects.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
@@ -219,7 +219,6 @@ export function convertProject(project: Project, options: Partial<ConvertOptions
     const lines = [...(i === 0 ? header : []), ...own];
     return { object, comments: lines.length > 0 ? ['berth convert: not mapped, or mapped differently:', ...lines.map((l) => `  ${l}`)] : [] };
   });
-  if (manifests.length === 0 && header.length > 0) report(ctx, '', '', 'nothing to convert');
   return { manifests, findings: ctx.findings };
 }
 

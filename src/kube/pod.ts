@@ -310,7 +310,6 @@ function podWarnings(s: Service, warn: (key: string, message: string) => void): 
   if (s.devices.length > 0) warn('devices', `${s.devices.map((d) => d.source).join(', ')}: host devices have no cluster equivalent; not mapped (a device plugin exposes devices as resources)`);
   if (s.logging !== undefined) warn('logging', 'not mapped (logs go to the cluster\'s logging: kubectl logs)');
   if (s.develop !== undefined) warn('develop', 'development only; not converted');
-  if (s.dns_opt.length > 0 && s.dns.length > 0) { /* mapped in dnsConfig */ }
   if (s.deploy) {
     for (const k of ['placement', 'update_config', 'rollback_config', 'endpoint_mode'] as const) {
       if (s.deploy[k] !== undefined) warn(`deploy.${k}`, 'swarm only; not mapped');
