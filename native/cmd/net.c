@@ -11,7 +11,7 @@
  *   netns_delete  <path>
  *   ns            <path>|-               later steps act in that namespace (- = the one we started in)
  *   bridge        <name> <mtu|0>
- *   veth          <name> <peer> <peer-ns-path|-> <mtu|0>
+ *   veth          <name> <peer> <peer-ns-path|-> <mtu|0> <peer-mac|->
  *   master        <dev> <bridge>
  *   up            <dev>
  *   mac           <dev> <aa:bb:cc:dd:ee:ff>
@@ -91,14 +91,14 @@ static int step(ctx *c, char **f, int n, bt_error **err) {
     return bt_nl_bridge_add(&c->nl, f[1], parse_mtu(f[2]), err);
   }
   if (strcmp(s, "veth") == 0) {
-    NEED(4);
+    NEED(5);
     cleanup_close int nsfd = -1;
     if (opt(f[3]) != NULL) {
       nsfd = open(f[3], O_RDONLY | O_CLOEXEC);
       if (nsfd < 0)
         return bt_error_sys(err, "open network namespace %s", f[3]);
     }
-    return bt_nl_veth_add(&c->nl, f[1], f[2], nsfd, parse_mtu(f[4]), err);
+    return bt_nl_veth_add(&c->nl, f[1], f[2], nsfd, parse_mtu(f[4]), opt(f[5]), err);
   }
   if (strcmp(s, "master") == 0) {
     NEED(2);

@@ -128,7 +128,7 @@ int bt_nl_ifindex(const char *name, int *index, bt_error **err) {
 }
 
 static int link_create(bt_nl *nl, const char *name, const char *kind, unsigned mtu,
-                       const char *peer, int peer_ns_fd) {
+                       const char *peer, int peer_ns_fd, const unsigned char *peer_mac) {
   struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
   req r;
   req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
@@ -152,6 +152,8 @@ static int link_create(bt_nl *nl, const char *name, const char *kind, unsigned m
     put_str(&r, IFLA_IFNAME, peer);
     if (mtu > 0)
       put(&r, IFLA_MTU, &mtu, sizeof mtu);
+    if (peer_mac != NULL)
+      put(&r, IFLA_ADDRESS, peer_mac, 6);
     if (peer_ns_fd >= 0) {
       uint32_t fd = (uint32_t)peer_ns_fd;
       put(&r, IFLA_NET_NS_FD, &fd, sizeof fd);
@@ -164,14 +166,28 @@ static int link_create(bt_nl *nl, const char *name, const char *kind, unsigned m
 }
 
 int bt_nl_bridge_add(bt_nl *nl, const char *name, unsigned mtu, bt_error **err) {
-  if (link_create(nl, name, "bridge", mtu, NULL, -1) < 0)
+  if (link_create(nl, name, "bridge", mtu, NULL, -1, NULL) < 0)
     return bt_error_sys(err, "create bridge %s", name);
   return 0;
 }
 
+static int parse_mac(const char *mac, unsigned char b[6], bt_error **err) {
+  unsigned v[6];
+  char extra;
+  if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+             &extra) != 6)
+    return bt_error_make(err, EINVAL, "malformed MAC address %s", mac);
+  for (int i = 0; i < 6; i++)
+    b[i] = (unsigned char)v[i];
+  return 0;
+}
+
 int bt_nl_veth_add(bt_nl *nl, const char *name, const char *peer, int peer_ns_fd, unsigned mtu,
-                   bt_error **err) {
-  if (link_create(nl, name, "veth", mtu, peer, peer_ns_fd) < 0)
+                   const char *peer_mac, bt_error **err) {
+  unsigned char mac[6];
+  if (peer_mac != NULL && parse_mac(peer_mac, mac, err) < 0)
+    return -1;
+  if (link_create(nl, name, "veth", mtu, peer, peer_ns_fd, peer_mac != NULL ? mac : NULL) < 0)
     return bt_error_sys(err, "create veth %s (peer %s)", name, peer);
   return 0;
 }
@@ -208,13 +224,8 @@ int bt_nl_link_master(bt_nl *nl, const char *name, const char *master, bt_error 
 
 int bt_nl_link_mac(bt_nl *nl, const char *name, const char *mac, bt_error **err) {
   unsigned char b[6];
-  unsigned v[6];
-  char extra;
-  if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-             &extra) != 6)
-    return bt_error_make(err, EINVAL, "malformed MAC address %s", mac);
-  for (int i = 0; i < 6; i++)
-    b[i] = (unsigned char)v[i];
+  if (parse_mac(mac, b, err) < 0)
+    return -1;
   return link_change(nl, name, 0, 0, IFLA_ADDRESS, b, sizeof b, err, "set MAC address of");
 }
 

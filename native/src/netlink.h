@@ -35,9 +35,10 @@ int bt_nl_ifindex(const char *name, int *index, bt_error **err);
 
 /* Creates a bridge (fails with EEXIST when one of that name exists). mtu 0 keeps the default. */
 int bt_nl_bridge_add(bt_nl *nl, const char *name, unsigned mtu, bt_error **err);
-/* Creates a veth pair: `name` here, `peer` in the namespace `peer_ns_fd` refers to (-1: here). */
+/* Creates a veth pair: `name` here, `peer` in the namespace `peer_ns_fd` refers to (-1: here),
+ * with the MAC address `peer_mac` (NULL: a random one). */
 int bt_nl_veth_add(bt_nl *nl, const char *name, const char *peer, int peer_ns_fd, unsigned mtu,
-                   bt_error **err);
+                   const char *peer_mac, bt_error **err);
 int bt_nl_link_del(bt_nl *nl, const char *name, bt_error **err);
 int bt_nl_link_up(bt_nl *nl, const char *name, bt_error **err);
 int bt_nl_link_master(bt_nl *nl, const char *name, const char *master, bt_error **err);

@@ -173,3 +173,21 @@ export function sessionMembers(sessionId: number): number[] {
     return s !== undefined && s.session === sessionId && s.state !== 'Z';
   });
 }
+
+/**
+ * Runs a host tool to completion with `input` on its stdin, capturing its output (the network
+ * facility's `nft -f -` and `berth-net` batches).
+ */
+export function runWithInput(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input: string): Promise<Exit & { stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.stdin.on('error', () => { /* the tool exited before reading everything: its exit says why */ });
+    child.on('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
