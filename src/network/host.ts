@@ -72,7 +72,7 @@ export function probePort(protocol: 'tcp' | 'udp', family: 4 | 6, hostIp: string
   const host = hostIp !== '' ? hostIp : family === 4 ? '0.0.0.0' : '::';
   return new Promise((resolve) => {
     if (protocol === 'udp') {
-      const s = createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: true } as Parameters<typeof createSocket>[0]);
+      const s = family === 4 ? createSocket('udp4') : createSocket({ type: 'udp6', ipv6Only: true });
       s.once('error', () => { s.close(); resolve(false); });
       s.bind({ port, address: host, exclusive: true }, () => { s.close(() => resolve(true)); });
       return;

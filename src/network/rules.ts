@@ -69,7 +69,7 @@ export function renderRuleset(table: string, networks: readonly RuleNetwork[], p
   L.push('\t}');
   L.push('\tchain prerouting {', '\t\ttype nat hook prerouting priority dstnat; policy accept;', '\t\tfib daddr type local jump ports', '\t}');
   // locally generated connections (the host's own loopback included) meet the same map
-  L.push('\tchain output {', '\t\ttype nat hook output priority dstnat; policy accept;', '\t\tfib daddr type local jump ports', '\t}');
+  L.push('\tchain output {', '\t\ttype nat hook output priority -100; policy accept;', '\t\tfib daddr type local jump ports', '\t}');
   L.push('\tchain postrouting {', '\t\ttype nat hook postrouting priority srcnat; policy accept;');
   for (const n of sorted) {
     if (n.internal) continue;

@@ -62,6 +62,8 @@ export interface CreateRequest {
   readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   /** recorded for inspect and for the engine's restart decisions; the runtime never restarts */
   readonly restartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+  /** from the network facility's sandbox: the namespace to join and the two files it renders */
+  readonly network?: { readonly netns?: string; readonly hosts: string; readonly resolvConf: string };
 }
 
 export interface ContainerView {
@@ -217,8 +219,8 @@ export class ContainerRuntime {
       mkdirSync(join(layer.dir, 'merged'), { mode: 0o755 });
       const hostname = req.hostname && req.hostname !== '' ? req.hostname : id.slice(0, 12);
       writeFileSync(join(bundle, 'hostname'), `${hostname}\n`);
-      writeFileSync(join(bundle, 'hosts'), HOSTS);
-      writeFileSync(join(bundle, 'resolv.conf'), this.resolvConf());
+      writeFileSync(join(bundle, 'hosts'), req.network?.hosts ?? HOSTS);
+      writeFileSync(join(bundle, 'resolv.conf'), req.network?.resolvConf ?? this.resolvConf());
       const { warnings } = this.opts.cgroups.create(cgroupName, req.limits);
       const record: ContainerRecord = {
         id,
@@ -249,6 +251,7 @@ export class ContainerRuntime {
           limits: req.limits,
           Ulimits: req.ulimits ?? {},
           RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
+          ...(req.network?.netns !== undefined ? { NetnsPath: req.network.netns } : {}),
         },
         cgroupName,
         layer: { id, lower: req.lowerDirs },
@@ -350,6 +353,7 @@ export class ContainerRuntime {
       },
       rootfs: merged,
       hostname: record.config.Hostname,
+      ...(record.hostConfig.NetnsPath !== undefined ? { netns: record.hostConfig.NetnsPath } : {}),
       args: [record.path, ...record.args],
       env: record.config.Env,
       cwd: record.config.WorkingDir,

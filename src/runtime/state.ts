@@ -57,6 +57,8 @@ export interface ContainerRecord {
     /** absent in records written before ulimits existed */
     readonly Ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
     readonly RestartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+    /** the network namespace the shim joins (src/network's sandbox); absent: a fresh one, lo only */
+    readonly NetnsPath?: string;
   };
   readonly cgroupName: string;
   readonly layer: { readonly id: string; readonly lower: readonly string[] };
