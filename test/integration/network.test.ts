@@ -261,4 +261,30 @@ test('connect refuses what Docker refuses', async () => {
   await assert.rejects(bench.facility.removeNetwork('strict'), /active endpoints/);
 });
 
+test('an engine SIGKILL stops nothing: names resolve, the published port answers, a new engine repairs and goes on', async () => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('../helpers/network-engine.js', import.meta.url));
+  const engine = spawn(process.execPath, [script, JSON.stringify(roots), JSON.stringify(names), upstream.address], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => engine.once('exit', r));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    engine.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; if (out.includes('\n')) resolve(out.split('\n')[0]!); });
+    engine.once('exit', (code) => reject(new Error(`the stand-in engine exited ${code} before it was ready: ${out}`)));
+  });
+  const { id, hostPort, netd } = JSON.parse(line) as { id: string; hostPort: number; netd: number };
+  bench.containers.add(id);
+  engine.kill('SIGKILL');
+  await exited;
+  // no engine runs now
+  assert.equal(bench.facility.netd.pid(), netd, 'berth-netd outlived the engine that started it');
+  assert.equal(await httpGet('127.0.0.1', hostPort), 'ahoy from berth\n', 'the published port answers');
+  const ask = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'survive', names: ['asker'] }], args: sh('timeout 5 wget -q -O - http://keeper/') });
+  assert.equal(ask.output, 'ahoy from berth\n', 'the name resolves while no engine runs');
+  // a new engine's repair keeps what is alive
+  assert.deepEqual(await bench.facility.repair(), []);
+  assert.equal(bench.facility.netd.pid(), netd, 'repair does not restart a live resolver');
+  assert.equal(await httpGet('127.0.0.1', hostPort), 'ahoy from berth\n');
+});
+
 void createConnection;
