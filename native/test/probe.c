@@ -2,6 +2,10 @@
  * busybox cannot do. Applets:
  *   probe udp-echo PORT     answer every UDP datagram on 0.0.0.0:PORT with the same bytes
  *   probe tcp-echo PORT     echo every TCP connection on 0.0.0.0:PORT (one at a time)
+ *   probe tcp-sink PORT     read and discard every TCP connection on 0.0.0.0:PORT
+ *   probe tcp-source HOST PORT MIB   send MIB MiB to HOST:PORT, print "<MiB/s>"
+ *   probe dns-bench SERVER NAME COUNT   COUNT A queries for NAME, one at a time; print the
+ *                           median and p99 round trip in microseconds and the answer count
  * libc only, like berth-init: it runs inside containers whose libc is unknown. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <time.h>
+#include <poll.h>
 
 static int bound(int type, int port) {
   int fd = socket(AF_INET, type, 0);
@@ -23,7 +29,119 @@ static int bound(int type, int port) {
   return fd;
 }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int connect_to(const char *host, int port, int type) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  int family = strchr(host, ':') ? AF_INET6 : AF_INET;
+  if (family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((unsigned short)port);
+    inet_pton(AF_INET, host, &a->sin_addr);
+    len = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((unsigned short)port);
+    inet_pton(AF_INET6, host, &a->sin6_addr);
+    len = sizeof *a;
+  }
+  int fd = socket(family, type, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+    perror("probe: connect");
+    exit(1);
+  }
+  return fd;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "tcp-sink") == 0) {
+    int fd = bound(SOCK_STREAM, atoi(argv[2]));
+    listen(fd, 16);
+    static char buf[1 << 20];
+    for (;;) {
+      int c = accept(fd, NULL, NULL);
+      while (c >= 0 && read(c, buf, sizeof buf) > 0)
+        ;
+      if (c >= 0)
+        close(c);
+    }
+  }
+  if (argc == 5 && strcmp(argv[1], "tcp-source") == 0) {
+    int fd = connect_to(argv[2], atoi(argv[3]), SOCK_STREAM);
+    static char buf[1 << 20];
+    memset(buf, 'x', sizeof buf);
+    long mib = atol(argv[4]);
+    double start = now_s();
+    for (long i = 0; i < mib; i++)
+      for (size_t off = 0; off < sizeof buf;) {
+        ssize_t n = write(fd, buf + off, sizeof buf - off);
+        if (n <= 0) {
+          perror("probe: write");
+          return 1;
+        }
+        off += (size_t)n;
+      }
+    shutdown(fd, SHUT_WR);
+    while (read(fd, buf, sizeof buf) > 0)
+      ; /* the sink closes after reading everything */
+    printf("%.1f\n", (double)mib / (now_s() - start));
+    return 0;
+  }
+  if (argc == 5 && strcmp(argv[1], "dns-bench") == 0) {
+    int fd = connect_to(argv[2], 53, SOCK_DGRAM);
+    int count = atoi(argv[4]);
+    double *rtt = calloc((size_t)count, sizeof *rtt);
+    unsigned char q[512], a[512];
+    size_t at = 12;
+    memset(q, 0, 12);
+    q[2] = 1;
+    q[5] = 1;
+    for (const char *p = argv[3]; *p;) {
+      const char *dot = strchr(p, '.');
+      size_t l = dot ? (size_t)(dot - p) : strlen(p);
+      q[at++] = (unsigned char)l;
+      memcpy(q + at, p, l);
+      at += l;
+      p += l + (dot ? 1 : 0);
+    }
+    q[at++] = 0;
+    q[at++] = 0;
+    q[at++] = 1;
+    q[at++] = 0;
+    q[at++] = 1;
+    int answers = -1;
+    for (int i = 0; i < count; i++) {
+      q[0] = (unsigned char)(i >> 8);
+      q[1] = (unsigned char)i;
+      double t0 = now_s();
+      send(fd, q, at, 0);
+      struct pollfd pfd = {fd, POLLIN, 0};
+      if (poll(&pfd, 1, 2000) != 1) {
+        fprintf(stderr, "probe: no answer to query %d\n", i);
+        return 1;
+      }
+      ssize_t n = recv(fd, a, sizeof a, 0);
+      rtt[i] = (now_s() - t0) * 1e6;
+      if (n >= 12)
+        answers = (a[6] << 8) | a[7];
+    }
+    qsort(rtt, (size_t)count, sizeof *rtt, cmp_double);
+    printf("%.0f %.0f %d\n", rtt[count / 2], rtt[(count * 99) / 100], answers);
+    return 0;
+  }
   if (argc == 3 && strcmp(argv[1], "udp-echo") == 0) {
     int fd = bound(SOCK_DGRAM, atoi(argv[2]));
     for (;;) {
@@ -50,6 +168,6 @@ int main(int argc, char **argv) {
       close(c);
     }
   }
-  fprintf(stderr, "usage: probe udp-echo PORT | tcp-echo PORT\n");
+  fprintf(stderr, "usage: probe udp-echo PORT | tcp-echo PORT | tcp-sink PORT | tcp-source HOST PORT MIB | dns-bench SERVER NAME COUNT\n");
   return 2;
 }

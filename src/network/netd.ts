@@ -3,7 +3,7 @@
 // It is fed through files: one endpoint file per sandbox in <netd>/endpoints/, written
 // atomically; it follows the directory with inotify. This module renders those files (pure) and
 // starts the daemon when none runs.
-import { mkdirSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { processAlive, spawnDetached } from '../sys/spawn.js';
@@ -83,16 +83,26 @@ export class Netd {
     spawnDetached(this.bin, [this.dir], this.env, join(this.dir, 'netd.log'));
   }
 
-  /** Waits until the daemon has picked up the current endpoint files (its `serial` file). */
+  /**
+   * Waits until the daemon has picked up the current endpoint files: it rewrites `serving` (the
+   * ids it serves) after every reload. Woken by inotify on the directory, not by polling.
+   */
   async settled(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     const want = this.list().sort().join(',');
-    for (;;) {
+    const done = (): boolean => {
       let seen = '';
       try { seen = readFileSync(join(this.dir, 'serving'), 'utf8').trim(); } catch { /* not yet */ }
-      if (seen === want && (want === '' || this.pid() !== undefined)) return;
-      if (Date.now() > deadline) throw new Error(`berth-netd did not pick up its endpoints (serving "${seen}", want "${want}"): see ${join(this.dir, 'netd.log')}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+      return seen === want && (want === '' || this.pid() !== undefined);
+    };
+    if (done()) return;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (err?: Error): void => { watcher.close(); clearInterval(backstop); clearTimeout(timer); if (err) reject(err); else resolve(); };
+      const check = (): void => { if (done()) finish(); };
+      const watcher = watch(this.dir, check);
+      // a daemon that died or never started writes nothing: look now and then as well
+      const backstop = setInterval(() => { if (this.pid() === undefined) this.ensureRunning(); check(); }, 100);
+      const timer = setTimeout(() => finish(new Error(`berth-netd did not pick up its endpoints (want "${want}"): see ${join(this.dir, 'netd.log')}`)), timeoutMs);
+      check();
+    });
   }
 }

@@ -287,4 +287,13 @@ test('an engine SIGKILL stops nothing: names resolve, the published port answers
   assert.equal(await httpGet('127.0.0.1', hostPort), 'ahoy from berth\n');
 });
 
+test('enable_ipv6: containers get an address from a ULA subnet, talk over IPv6, and their names have AAAA records', async () => {
+  const n = await bench.facility.createNetwork({ name: 'six', enableIpv6: true });
+  assert.ok(n.ipv6 && n.ipv6.subnet.startsWith('fd'), JSON.stringify(n.ipv6));
+  const web = await startContainer(bench, { image: 'bbnet', args: ['httpd', '-f', '-p', '80', '-h', '/www'], networks: [{ network: 'six', names: ['web6'] }] });
+  const v6 = bench.facility.sandbox(web).attachments[0]!.ipv6!.split('/')[0]!;
+  const r = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'six', names: ['c6'] }], args: sh(`timeout 5 wget -q -O - "http://[${v6}]/"; nslookup -type=AAAA web6 2>/dev/null | awk '/^Address/ {a=$2} END {print a}'; ip -6 route | grep -c default`) });
+  assert.equal(r.output, `ahoy from berth\n${v6}\n1\n`);
+});
+
 void createConnection;
