@@ -2,6 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderRuleset } from './rules.js';
 
+test('isolation does not depend on the order of bridge names: every "in" rule precedes every "out" rule', () => {
+  for (const [first, second] of [['bt-a', 'bt-z'], ['bt-z', 'bt-a']] as const) {
+    const lines = renderRuleset('t', [{ bridge: first, subnet: '10.1.0.0/16', internal: false }, { bridge: second, subnet: '10.2.0.0/16', internal: false }], []).split('\n');
+    const lastIn = Math.max(...lines.map((l, i) => (/^\t\toifname .* drop$/.test(l) ? i : -1)));
+    const firstOut = lines.findIndex((l) => /^\t\tiifname "[^"]+" accept$/.test(l));
+    assert.ok(lastIn < firstOut, lines.join('\n'));
+  }
+});
+
 test('no networks: the table is removed (created empty first so that delete always succeeds)', () => {
   assert.equal(renderRuleset('berth', [], []), 'table inet berth\ndelete table inet berth\n');
 });
@@ -21,12 +30,12 @@ table inet berth {
 	chain forward {
 		type filter hook forward priority filter; policy accept;
 		iifname "bt-a" oifname "bt-a" accept
-		oifname "bt-a" drop
-		iifname "bt-a" drop
 		iifname "bt-b" oifname "bt-b" accept
 		oifname "bt-b" ct state established,related accept
 		oifname "bt-b" ct status dnat accept
+		oifname "bt-a" drop
 		oifname "bt-b" drop
+		iifname "bt-a" drop
 		iifname "bt-b" accept
 	}
 	chain input {

@@ -38,17 +38,18 @@ export function renderRuleset(table: string, networks: readonly RuleNetwork[], p
 
   // ── filter: what may cross a berth bridge ──
   L.push('\tchain forward {', '\t\ttype filter hook forward priority filter; policy accept;');
+  // Order matters across networks, not only within one: every rule about what may *enter* a
+  // bridge comes before any rule that lets traffic *leave* one, or a packet from network b to
+  // network a would be accepted by b's "out" rule before a's "in" drop is reached.
+  for (const n of sorted) L.push(`\t\tiifname ${q(n.bridge)} oifname ${q(n.bridge)} accept`);
   for (const n of sorted) {
-    const br = q(n.bridge);
-    L.push(`\t\tiifname ${br} oifname ${br} accept`);
-    if (!n.internal) {
-      L.push(`\t\toifname ${br} ct state established,related accept`);
-      L.push(`\t\toifname ${br} ct status dnat accept`);
-    }
-    // isolation: nothing else enters the network (other berth networks, the outside)
-    L.push(`\t\toifname ${br} drop`);
-    L.push(n.internal ? `\t\tiifname ${br} drop` : `\t\tiifname ${br} accept`);
+    if (n.internal) continue;
+    L.push(`\t\toifname ${q(n.bridge)} ct state established,related accept`);
+    L.push(`\t\toifname ${q(n.bridge)} ct status dnat accept`);
   }
+  // isolation: nothing else enters a network (other berth networks, the outside)
+  for (const n of sorted) L.push(`\t\toifname ${q(n.bridge)} drop`);
+  for (const n of sorted) L.push(n.internal ? `\t\tiifname ${q(n.bridge)} drop` : `\t\tiifname ${q(n.bridge)} accept`);
   L.push('\t}');
   const internal = sorted.filter((n) => n.internal);
   if (internal.length > 0) {

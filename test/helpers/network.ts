@@ -265,3 +265,17 @@ export function readIpForward(): string {
 export function writeIpForward(v: string): void {
   writeFileSync('/proc/sys/net/ipv4/ip_forward', v);
 }
+
+/** Waits until something accepts TCP connections on host:port (from the host's namespace). */
+export async function waitTcp(host: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const { createConnection } = await import('node:net');
+  await eventually(`${host}:${port} accepts connections`, () => new Promise<boolean>((resolve) => {
+    const s = createConnection({ host, port, timeout: 1000 });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => { s.destroy(); resolve(false); });
+  }), timeoutMs);
+}
+
+/** A shell prelude for container scripts: `retry CMD…` runs CMD until it succeeds (10 s at most). */
+export const RETRY = 'retry() { i=0; until "$@"; do i=$((i+1)); [ $i -ge 100 ] && return 1; sleep 0.1; done; }; ';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { makeRoots, berthOk, cleanupRoots, leftovers, type TestRoots } from '../helpers/env.js';
 import {
   runNames, hostSnapshot, FakeUpstream, makeBench, importNetImage, startContainer, runToEnd, removeAll,
-  removeContainer, ipOf, eventually, readIpForward, writeIpForward, type Bench,
+  removeContainer, ipOf, eventually, readIpForward, writeIpForward, waitTcp, RETRY, type Bench,
 } from '../helpers/network.js';
 
 let roots: TestRoots;
@@ -56,6 +56,8 @@ test('two containers on one bridge talk by address and by name; a service name a
   const ip1 = ipOf(bench, web1, 'front');
   const ip2 = ipOf(bench, web2, 'front');
   assert.notEqual(ip1, ip2);
+  await waitTcp(ip1, 80);
+  await waitTcp(ip2, 80);
   const r = await runToEnd(bench, {
     image: 'bbnet', networks: [{ network: 'front', names: ['client'] }],
     args: sh(`set -e
@@ -83,10 +85,17 @@ test('networks are isolated from each other; a container on both reaches both', 
   await bench.facility.createNetwork({ name: 'b' });
   const server = await startContainer(bench, { image: 'bbnet', args: ['httpd', '-f', '-p', '80', '-h', '/www'], networks: [{ network: 'a', names: ['server'] }] });
   const ipA = ipOf(bench, server, 'a');
+  await waitTcp(ipA, 80);
   const fromB = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'b', names: ['other'] }], args: sh(`timeout 3 wget -q -O - http://${ipA}/; echo "rc=$?"; nslookup server 2>&1 | grep -c "^Address: ${ipA}" || true`) });
   assert.match(fromB.output, /rc=[1-9]/, `a container on b cannot reach a: ${fromB.output}`);
   assert.doesNotMatch(fromB.output, /ahoy/);
   assert.match(fromB.output, /^0$/m, 'the name of a container on a does not resolve on b');
+  // and the other way round (rule order must not depend on which bridge name sorts first)
+  const serverB = await startContainer(bench, { image: 'bbnet', args: ['httpd', '-f', '-p', '80', '-h', '/www'], networks: [{ network: 'b', names: ['server-b'] }] });
+  const ipB = ipOf(bench, serverB, 'b');
+  await waitTcp(ipB, 80);
+  const fromA = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'a', names: ['other-a'] }], args: sh(`timeout 3 wget -q -O - http://${ipB}/; echo "rc=$?"`) });
+  assert.match(fromA.output, /rc=[1-9]/, `a container on a cannot reach b: ${fromA.output}`);
   const both = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'b', names: ['both'] }, { network: 'a', names: ['both'] }], args: sh(`timeout 5 wget -q -O - http://server/ && ip -o link | grep -c eth`) });
   assert.equal(both.code, 0, both.output);
   assert.match(both.output, /ahoy from berth\n2\n/);
@@ -106,7 +115,7 @@ test('an internal network has no way out: no route, no gateway, the host unreach
     const db = await startContainer(bench, { image: 'bbnet', args: ['httpd', '-f', '-p', '80', '-h', '/www'], networks: [{ network: 'vault', names: ['db'] }] });
     const inside = await runToEnd(bench, {
       image: 'bbnet', networks: [{ network: 'vault', names: ['app'] }],
-      args: sh(`ip route; echo ---; nc -w 3 ${gateway} ${port} </dev/null; echo "rc=$?"; timeout 5 wget -q -O - http://db/; nslookup outside.example 2>&1 | tail -3`),
+      args: sh(`${RETRY}ip route; echo ---; nc -w 3 ${gateway} ${port} </dev/null; echo "rc=$?"; retry timeout 5 wget -q -O - http://db/; nslookup outside.example 2>&1 | tail -3`),
     });
     assert.doesNotMatch(inside.output.split('---')[0]!, /default/, `no default route: ${inside.output}`);
     assert.doesNotMatch(inside.output, /host says hi/);
@@ -202,6 +211,7 @@ test('network_mode none, host and container: which namespace the process joins',
   const { readlinkSync } = await import('node:fs');
   assert.equal(host.output.trim(), readlinkSync('/proc/self/ns/net'), 'host: the host\'s namespace');
   const owner = await startContainer(bench, { image: 'bbnet', args: ['httpd', '-f', '-p', '8080', '-h', '/www'], networks: [{ network: 'modes', names: ['owner'] }] });
+  await waitTcp(ipOf(bench, owner, 'modes'), 8080);
   const joined = await runToEnd(bench, { image: 'bbnet', mode: { kind: 'container', containerId: owner }, args: sh('timeout 5 wget -q -O - http://127.0.0.1:8080/') });
   assert.equal(joined.output, 'ahoy from berth\n', 'container: shares the other container\'s namespace (its loopback)');
 });
@@ -292,6 +302,7 @@ test('enable_ipv6: containers get an address from a ULA subnet, talk over IPv6, 
   assert.ok(n.ipv6 && n.ipv6.subnet.startsWith('fd'), JSON.stringify(n.ipv6));
   const web = await startContainer(bench, { image: 'bbnet', args: ['httpd', '-f', '-p', '80', '-h', '/www'], networks: [{ network: 'six', names: ['web6'] }] });
   const v6 = bench.facility.sandbox(web).attachments[0]!.ipv6!.split('/')[0]!;
+  await waitTcp(v6, 80);
   const r = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'six', names: ['c6'] }], args: sh(`timeout 5 wget -q -O - "http://[${v6}]/"; nslookup -type=AAAA web6 2>/dev/null | awk '/^Address/ {a=$2} END {print a}'; ip -6 route | grep -c default`) });
   assert.equal(r.output, `ahoy from berth\n${v6}\n1\n`);
 });
