@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound, SysError, Unsupported } from '../lib/errors.js';
 import { readJson, writeJsonAtomic } from '../lib/atomic.js';
-import { runWithInput } from '../sys/spawn.js';
+import { runCaptured } from '../sys/spawn.js';
 import {
   DEFAULT_POOLS, parseCidr, formatCidr, formatAddress, parseAddress, pickSubnet, pickUlaSubnet, planSubnet,
   nextAddress, claimAddress, macFromIpv4, validateMac, overlaps, type Pool, type Cidr, type SubnetPlan,
 } from './ipam.js';
 import { bridgeSteps, bridgeRemoveSteps, vethSteps, vethRemoveSteps, renderSteps, type Step } from './steps.js';
 import { renderRuleset, type RuleNetwork, type RulePort } from './rules.js';
-import { hostNetworks, hostLinks, mountPoints, hostHasIpv6, probePort } from './host.js';
+import { hostNetworks, hostLinks, mountPoints, hostHasIpv6, probePort, portHolder } from './host.js';
 import { expandPorts, choosePorts, type PortRequest, type PublishedPort } from './ports.js';
 import { parseResolvConf, upstreams, renderResolvConf, renderHosts, parseExtraHosts } from './resolv.js';
 import { Netd, type NetdEndpoint } from './netd.js';
@@ -168,7 +168,7 @@ export class NetworkFacility {
 
   private async net(steps: readonly Step[], lenient = false): Promise<void> {
     if (steps.length === 0) return;
-    const r = await runWithInput(this.opts.netBin, [], this.opts.env, renderSteps(steps, lenient));
+    const r = await runCaptured(this.opts.netBin, [], this.opts.env, renderSteps(steps, lenient));
     if (r.code !== 0) throw new SysError('netlink', steps[0]!.join(' '), 'EFAIL', r.stderr.trim() || `berth-net exited ${r.code}`);
   }
 
@@ -188,7 +188,7 @@ export class NetworkFacility {
       }
     }
     if (networks.some((n) => !n.internal)) this.enableForwarding();
-    const r = await runWithInput(this.opts.nftBin ?? 'nft', ['-f', '-'], this.opts.env, renderRuleset(this.opts.table, networks, ports));
+    const r = await runCaptured(this.opts.nftBin ?? 'nft', ['-f', '-'], this.opts.env, renderRuleset(this.opts.table, networks, ports));
     if (r.code !== 0) throw new SysError('nft', this.opts.table, 'EFAIL', `nft: ${r.stderr.trim()}`);
   }
 
@@ -455,14 +455,33 @@ export class NetworkFacility {
     const s = this.sandbox(containerId);
     if (s.mode.kind !== 'bridge') throw new Conflict(`published ports are discarded when using ${s.mode.kind} network mode`);
     if (!s.attachments.some((a) => a.gateway4 !== undefined)) throw new Conflict(`container ${containerId.slice(0, 12)} is on no network with a way out: ports cannot be published`);
-    const ours = new Set(this.sandboxes().flatMap((x) => x.ports.map((p) => `${p.protocol}/${p.family}/${p.hostPort}`)));
-    const wants = expandPorts(requests, hostHasIpv6());
-    const chosen = await choosePorts(wants, async (w, port) => !ours.has(`${w.protocol}/${w.family}/${port}`) && await probePort(w.protocol, w.family, w.hostIp, port), this.random);
+    const chosen = await this.choose(requests);
     const updated: SandboxRecord = { ...s, ports: [...s.ports, ...chosen] };
     this.saveSandbox(updated);
     await this.applyRules();
     await this.publishRecords(updated);
     return chosen;
+  }
+
+  /**
+   * Would these ports be free now? For `up`'s check before anything is created: throws the
+   * error publish() would, naming the process that holds the port when it can be found.
+   */
+  async checkPorts(requests: readonly PortRequest[]): Promise<void> {
+    await this.choose(requests);
+  }
+
+  private async choose(requests: readonly PortRequest[]): Promise<PublishedPort[]> {
+    const ours = new Set(this.sandboxes().flatMap((x) => x.ports.map((p) => `${p.protocol}/${p.family}/${p.hostPort}`)));
+    const wants = expandPorts(requests, hostHasIpv6());
+    try {
+      return await choosePorts(wants, async (w, port) => !ours.has(`${w.protocol}/${w.family}/${port}`) && await probePort(w.protocol, w.family, w.hostIp, port), this.random);
+    } catch (err) {
+      const m = err instanceof Conflict ? /:(\d+)\/(tcp|udp) failed/.exec(err.message) : null;
+      const holder = m ? portHolder(m[2] as 'tcp' | 'udp', Number(m[1])) : undefined;
+      if (m && holder) throw new Conflict(`${err instanceof Error ? err.message : String(err)} (held by process ${holder.pid}, ${holder.command})`);
+      throw err;
+    }
   }
 
   async unpublish(containerId: string): Promise<void> {

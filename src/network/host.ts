@@ -1,7 +1,7 @@
 // What the host's network looks like, read from /proc and /sys (no tool spawned): the routes and
 // interface networks IPAM must avoid, the links berth may have left, whether a namespace file
 // is still mounted, whether a port can be bound.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -81,4 +81,42 @@ export function probePort(protocol: 'tcp' | 'udp', family: 4 | 6, hostIp: string
     server.once('error', () => resolve(false));
     server.listen({ port, host, ipv6Only: family === 6, exclusive: true }, () => { server.close(() => resolve(true)); });
   });
+}
+
+/**
+ * The process that has `port` bound (for the error that names it), from /proc/net/{tcp,udp}{,6}
+ * (the socket's inode) and /proc/<pid>/fd (who holds that inode). Undefined when not found
+ * (another namespace's socket, a process we cannot read, or the port is free).
+ */
+export function portHolder(protocol: 'tcp' | 'udp', port: number, procRoot = '/proc'): { pid: number; command: string } | undefined {
+  const inodes = new Set<string>();
+  for (const file of [`${procRoot}/net/${protocol}`, `${procRoot}/net/${protocol}6`]) {
+    let text = '';
+    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const local = f[1]!;
+      // TCP: only listening sockets (state 0A) hold a port; UDP: any bound socket
+      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port && (protocol === 'udp' || f[3] === '0A')) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  let pids: string[] = [];
+  try { pids = readdirSync(procRoot).filter((n) => /^\d+$/.test(n)); } catch { return undefined; }
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try { fds = readdirSync(`${procRoot}/${pid}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      let target = '';
+      try { target = readlinkSync(`${procRoot}/${pid}/fd/${fd}`); } catch { continue; }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m && inodes.has(m[1]!)) {
+        let command = '';
+        try { command = readFileSync(`${procRoot}/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
+        return { pid: Number(pid), command };
+      }
+    }
+  }
+  return undefined;
 }

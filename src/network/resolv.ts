@@ -2,6 +2,7 @@
 // Docker writes and reads them. Pure: file contents in, file contents out.
 import { InvalidArgument } from '../lib/errors.js';
 import { parseAddress, formatAddress } from './ipam.js';
+import { BASE_HOSTS } from '../lib/hosts.js';
 
 /** The embedded resolver's address inside every container on a berth network (Docker's). */
 export const EMBEDDED_DNS = '127.0.0.11';
@@ -97,14 +98,6 @@ export function parseExtraHosts(entries: readonly string[], gateway: string | un
   });
 }
 
-const BASE_HOSTS = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-];
 
 /**
  * The container's /etc/hosts: Docker's base lines, the container's own address with its

@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
 import { createLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
+import { BASE_HOSTS } from '../lib/hosts.js';
 import { runAttached, runCaptured, signalProcess, processAlive } from '../sys/spawn.js';
 import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
@@ -130,14 +131,7 @@ export interface ContainerProcess {
   readonly comm: string;
 }
 
-const HOSTS = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-].join('\n') + '\n';
+const HOSTS = BASE_HOSTS.join('\n') + '\n';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

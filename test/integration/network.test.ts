@@ -177,6 +177,16 @@ test('published TCP and UDP ports answer from the host loopback, a random host p
   // a second container cannot take a port the first holds
   const other = await startContainer(bench, { image: 'bbnet', args: ['sleep', '60'], networks: [{ network: 'pub', names: ['other'] }] });
   await assert.rejects(bench.facility.publish(other, [{ protocol: 'tcp', hostIp: '127.0.0.1', hostPort: { start: free, end: free }, containerPort: { start: 80, end: 80 } }]), /already allocated/);
+  // a port some host process listens on: refused before anything is recorded, naming the process
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+  const taken = (squatter.address() as { port: number }).port;
+  try {
+    await assert.rejects(bench.facility.checkPorts([{ protocol: 'tcp', hostIp: '127.0.0.1', hostPort: { start: taken, end: taken }, containerPort: { start: 80, end: 80 } }]),
+      new RegExp(`Bind for 127\\.0\\.0\\.1:${taken}/tcp failed: port is already allocated \\(held by process ${process.pid}, `));
+  } finally {
+    await new Promise((r) => squatter.close(r));
+  }
   await bench.facility.unpublish(web);
   await assert.rejects(httpGet('127.0.0.1', free));
 });
