@@ -50,6 +50,9 @@ export function vethSteps(v: VethSpec): Step[] {
   const s: Step[] = [
     ['veth', v.hostVeth, v.ifName, v.netns, String(v.mtu ?? 0), v.mac],
     ['master', v.hostVeth, v.bridge],
+    // hairpin: with br_netfilter, a container's connection to its own published port is DNATed
+    // while being bridged and must go back out of the port it came in by (Docker does the same)
+    ['write', `/sys/class/net/${v.hostVeth}/brport/hairpin_mode`, '1'],
     ['up', v.hostVeth],
     ['ns', v.netns],
   ];

@@ -47,7 +47,9 @@ after(async () => {
   cleanupRoots(roots);
 });
 
-const sh = (script: string): string[] => ['sh', '-c', script];
+// The trailing `exit` keeps sh as PID 1: a lone command would be exec'd as PID 1, where the
+// kernel ignores the signals `timeout` sends.
+const sh = (script: string): string[] => ['sh', '-c', `${script}\nexit $?`];
 
 test('two containers on one bridge talk by address and by name; a service name answers with every replica', async () => {
   await bench.facility.createNetwork({ name: 'front' });
@@ -174,9 +176,21 @@ test('published TCP and UDP ports answer from the host loopback, a random host p
   // a host that has IPv6: [::1] reaches the container through the userland proxy
   const v6 = published.find((p) => p.family === 6 && p.protocol === 'tcp');
   if (v6) assert.equal(await httpGet('::1', v6.hostPort), 'ahoy from berth\n');
+  // containers reach a published port through the host's address on their network (hairpin
+  // for the publishing container itself, DNAT back into the bridge for another one)
+  const gw = bench.facility.network('pub').ipv4.gateway;
+  const viaHost = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'pub', names: ['peer'] }], args: sh(`timeout 5 wget -q -O - http://${gw}:${random.hostPort}/ 2>&1`) });
+  assert.equal(viaHost.output, 'ahoy from berth\n', 'another container, through the host');
+  const self = await runToEnd(bench, { image: 'bbnet', mode: { kind: 'container', containerId: web }, args: sh(`timeout 5 wget -q -O - http://${gw}:${random.hostPort}/ 2>&1`) });
+  assert.equal(self.output, 'ahoy from berth\n', 'the publishing container itself (hairpin)');
   // a second container cannot take a port the first holds
   const other = await startContainer(bench, { image: 'bbnet', args: ['sleep', '60'], networks: [{ network: 'pub', names: ['other'] }] });
   await assert.rejects(bench.facility.publish(other, [{ protocol: 'tcp', hostIp: '127.0.0.1', hostPort: { start: free, end: free }, containerPort: { start: 80, end: 80 } }]), /already allocated/);
+  // UDP through the IPv6 proxy, where the host has IPv6
+  if (v6) {
+    const [udp6] = await bench.facility.publish(web, [{ protocol: 'udp', hostIp: '::1', containerPort: { start: 7000, end: 7000 } }]);
+    assert.equal(await udpRoundTrip('::1', udp6!.hostPort, 'ping over udp6'), 'ping over udp6');
+  }
   // a port some host process listens on: refused before anything is recorded, naming the process
   const squatter = createServer();
   await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
