@@ -51,11 +51,13 @@ async function main(): Promise<void> {
     // as any running stack does) ──
     await startContainer(b, { image: 'bbnet', args: ['sleep', '600'], networks: [{ network: 'bench', names: ['keeper'] }] });
     const attach: number[] = [];
+    const sandboxOnly: number[] = [];
     const detach: number[] = [];
     for (let i = 0; i < runs; i++) {
       const id = newContainerId();
       const t0 = process.hrtime.bigint();
       await f.createSandbox({ containerId: id, mode: { kind: 'bridge' }, hostname: 'x' });
+      sandboxOnly.push(ms(t0));
       await f.connect(id, 'bench', { names: ['svc'] });
       attach.push(ms(t0));
       const t1 = process.hrtime.bigint();
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     rows.push(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (2 cores; other suites run on this machine)`, '');
     rows.push('## one container attachment (ms, median of ' + runs + ')');
     rows.push(`facility: sandbox + connect + resolver records live   ${fmt(median(attach))}`);
+    rows.push(`  of which createSandbox (the namespace)               ${fmt(median(sandboxOnly))}`);
     rows.push(`facility: removeSandbox                               ${fmt(median(detach))}`);
     rows.push(`berth-net: the same kernel steps, one process         ${fmt(median(netOnly))}`);
     rows.push(`ip: the same steps, one \`ip\` process per step (9)     ${fmt(median(ipAttach))}   (${fmt(median(ipAttach) / median(netOnly))}x berth-net)`);
