@@ -18,7 +18,7 @@ import {
 } from './ipam.js';
 import { bridgeSteps, bridgeRemoveSteps, vethSteps, vethRemoveSteps, renderSteps, type Step } from './steps.js';
 import { renderRuleset, type RuleNetwork, type RulePort } from './rules.js';
-import { hostNetworks, hostLinks, mountPoints, hostHasIpv6, probePort, portHolder } from './host.js';
+import { hostNetworks, hostRoutes4, hostLinks, mountPoints, hostHasIpv6, probePort, portHolder } from './host.js';
 import { expandPorts, choosePorts, type PortRequest, type PublishedPort } from './ports.js';
 import { parseResolvConf, upstreams, renderResolvConf, renderHosts, parseExtraHosts } from './resolv.js';
 import { Netd, type NetdEndpoint } from './netd.js';
@@ -239,8 +239,35 @@ export class NetworkFacility {
     const v6Entries = entries.filter((e) => e.subnet !== undefined && e.subnet.includes(':'));
     if (v4Entries.length > 1 || v6Entries.length > 1) throw new Unsupported('more than one IPv4 or IPv6 ipam config per network');
     if (v6Entries.length > 0 && !req.enableIpv6) throw new InvalidArgument(`network ${req.name}: an IPv6 subnet needs enable_ipv6: true`);
-    const inUse = this.subnetsInUse();
-    const v4 = v4Entries[0];
+    // Another berth root (another engine, a test run) may pick the same free subnet at the same
+    // moment: after our bridge has its address, nobody else may route the subnet. If someone
+    // does, both back off (after a random pause) and pick again without it.
+    const avoid: Cidr[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const record = this.planNetwork(req, v4Entries[0], v6Entries[0], avoid);
+      // intent first: a crash from here on is finished by repair()
+      this.saveNetwork(record);
+      try {
+        await this.net(bridgeSteps(this.bridgeSpec(record)));
+        const subnet = parseCidr(record.ipv4.subnet);
+        const rival = record.internal || v4Entries[0]?.subnet ? undefined : hostRoutes4().find((r) => r.dev !== record.bridge && r.cidr.prefix > 0 && overlaps(r.cidr, subnet));
+        if (rival && attempt < 5) {
+          await this.removeNetwork(record.name);
+          avoid.push(subnet);
+          await new Promise((r) => setTimeout(r, Math.floor(this.random() * 50)));
+          continue;
+        }
+        await this.applyRules();
+      } catch (err) {
+        await this.removeNetwork(record.name).catch(() => { /* repair will */ });
+        throw err;
+      }
+      return record;
+    }
+  }
+
+  private planNetwork(req: NetworkCreateRequest, v4: IpamEntry | undefined, v6: IpamEntry | undefined, avoid: readonly Cidr[]): NetworkRecord {
+    const inUse = [...this.subnetsInUse(), ...avoid];
     let subnet4: Cidr;
     if (v4?.subnet) {
       subnet4 = parseCidr(v4.subnet);
@@ -254,28 +281,17 @@ export class NetworkFacility {
     const plan4 = planSubnet(subnet4, v4?.gateway, v4?.ipRange);
     let plan6: SubnetPlan | undefined;
     if (req.enableIpv6) {
-      const e = v6Entries[0];
-      const subnet6 = e?.subnet ? parseCidr(e.subnet) : pickUlaSubnet(() => BigInt('0x' + randomBytes(5).toString('hex')), inUse);
+      const subnet6 = v6?.subnet ? parseCidr(v6.subnet) : pickUlaSubnet(() => BigInt('0x' + randomBytes(5).toString('hex')), inUse);
       const clash = inUse.find((u) => u.prefix > 0 && overlaps(u, subnet6));
       if (clash) throw new Conflict(`invalid pool request: Pool overlaps with other one on this address space (${formatCidr(subnet6)} overlaps ${formatCidr(clash)})`);
-      plan6 = planSubnet(subnet6, e?.gateway, e?.ipRange);
+      plan6 = planSubnet(subnet6, v6?.gateway, v6?.ipRange);
     }
     const id = randomBytes(32).toString('hex');
-    const record: NetworkRecord = {
+    return {
       id, name: req.name, bridge: this.opts.bridgePrefix + id.slice(0, 15 - this.opts.bridgePrefix.length),
       created: new Date().toISOString(), internal: req.internal ?? false, attachable: req.attachable ?? false,
       labels: req.labels ?? {}, ipv4: storePlan(plan4), ...(plan6 ? { ipv6: storePlan(plan6) } : {}), ...(req.mtu ? { mtu: req.mtu } : {}),
     };
-    // intent first: a crash from here on is finished by repair()
-    this.saveNetwork(record);
-    try {
-      await this.net(bridgeSteps(this.bridgeSpec(record)));
-      await this.applyRules();
-    } catch (err) {
-      await this.removeNetwork(record.name).catch(() => { /* repair will */ });
-      throw err;
-    }
-    return record;
   }
 
   private bridgeSpec(n: NetworkRecord): Parameters<typeof bridgeSteps>[0] {

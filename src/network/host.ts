@@ -19,6 +19,19 @@ function maskBits(hex: string): number {
   return n;
 }
 
+/** The IPv4 routes of the main table with their device (to see who else routes a subnet). */
+export function hostRoutes4(procRoot = '/proc'): { dev: string; cidr: Cidr }[] {
+  const out: { dev: string; cidr: Cidr }[] = [];
+  try {
+    for (const line of readFileSync(`${procRoot}/net/route`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8) continue;
+      out.push({ dev: f[0]!, cidr: parseCidr(`${hexLe32ToDotted(f[1]!)}/${maskBits(f[7]!)}`) });
+    }
+  } catch { /* no IPv4 */ }
+  return out;
+}
+
 /** The IPv4 and IPv6 routes of the main table and every interface's network. */
 export function hostNetworks(procRoot = '/proc'): Cidr[] {
   const out: Cidr[] = [];

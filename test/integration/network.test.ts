@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { makeRoots, berthOk, cleanupRoots, leftovers, type TestRoots } from '../helpers/env.js';
 import {
   runNames, hostSnapshot, FakeUpstream, makeBench, importNetImage, startContainer, runToEnd, removeAll,
-  removeContainer, ipOf, eventually, readIpForward, writeIpForward, waitTcp, RETRY, type Bench,
+  removeContainer, ipOf, eventually, readIpForward, writeIpForward, waitTcp, RETRY, nativeBuild, type Bench,
 } from '../helpers/network.js';
 
 let roots: TestRoots;
@@ -329,6 +329,28 @@ test('enable_ipv6: containers get an address from a ULA subnet, talk over IPv6, 
   await waitTcp(v6, 80);
   const r = await runToEnd(bench, { image: 'bbnet', networks: [{ network: 'six', names: ['c6'] }], args: sh(`timeout 5 wget -q -O - "http://[${v6}]/"; nslookup -type=AAAA web6 2>/dev/null | awk '/^Address/ {a=$2} END {print a}'; ip -6 route | grep -c default`) });
   assert.equal(r.output, `ahoy from berth\n${v6}\n1\n`);
+});
+
+test('two berth roots creating networks at the same moment never get the same subnet', async () => {
+  const { NetworkFacility } = await import('../../src/network/facility.js');
+  const { hostLinks } = await import('../../src/network/host.js');
+  const other = runNames();
+  const second = new NetworkFacility({
+    stateDir: join(roots.dir, 'second', 'state'), runDir: join(roots.dir, 'second', 'run'),
+    netBin: join(nativeBuild, 'berth-net'), netdBin: join(nativeBuild, 'berth-netd'),
+    table: other.table, bridgePrefix: other.bridgePrefix, vethPrefix: other.vethPrefix, hostResolvConf: bench.resolvConf, env: roots.env,
+  });
+  try {
+    const made = await Promise.all([
+      bench.facility.createNetwork({ name: 'r1' }), second.createNetwork({ name: 'r2' }),
+      bench.facility.createNetwork({ name: 'r3' }), second.createNetwork({ name: 'r4' }),
+    ]);
+    const subnets = made.map((n) => n.ipv4.subnet);
+    assert.equal(new Set(subnets).size, 4, subnets.join(' '));
+  } finally {
+    for (const n of second.networks()) await second.removeNetwork(n.name);
+  }
+  assert.deepEqual(hostLinks().filter((l) => l.startsWith(other.bridgePrefix)), []);
 });
 
 void createConnection;
