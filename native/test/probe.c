@@ -4,6 +4,8 @@
  *   probe tcp-echo PORT     echo every TCP connection on 0.0.0.0:PORT (one at a time)
  *   probe tcp-sink PORT     read and discard every TCP connection on 0.0.0.0:PORT
  *   probe tcp-source HOST PORT MIB   send MIB MiB to HOST:PORT, print "<MiB/s>"
+ *   probe dns-tcp SERVER NAME   two A queries for NAME back to back on one TCP connection;
+ *                           print the answer count of each ("N N")
  *   probe dns-bench SERVER NAME COUNT   COUNT A queries for NAME, one at a time; print the
  *                           median and p99 round trip in microseconds and the answer count
  * libc only, like berth-init: it runs inside containers whose libc is unknown. */
@@ -98,6 +100,47 @@ int main(int argc, char **argv) {
     while (read(fd, buf, sizeof buf) > 0)
       ; /* the sink closes after reading everything */
     printf("%.1f\n", (double)mib / (now_s() - start));
+    return 0;
+  }
+  if (argc == 4 && strcmp(argv[1], "dns-tcp") == 0) {
+    int fd = connect_to(argv[2], 53, SOCK_STREAM);
+    unsigned char q[514];
+    size_t at = 14;
+    memset(q, 0, 14);
+    q[4] = 1; /* RD */
+    q[7] = 1; /* QDCOUNT */
+    for (const char *p = argv[3]; *p;) {
+      const char *dot = strchr(p, '.');
+      size_t l = dot ? (size_t)(dot - p) : strlen(p);
+      q[at++] = (unsigned char)l;
+      memcpy(q + at, p, l);
+      at += l;
+      p += l + (dot ? 1 : 0);
+    }
+    q[at++] = 0;
+    q[at++] = 0;
+    q[at++] = 1;
+    q[at++] = 0;
+    q[at++] = 1;
+    q[0] = (unsigned char)((at - 2) >> 8);
+    q[1] = (unsigned char)(at - 2);
+    if (write(fd, q, at) != (ssize_t)at || write(fd, q, at) != (ssize_t)at) {
+      perror("probe: write");
+      return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+      unsigned char len[2], a[65536];
+      if (read(fd, len, 2) != 2)
+        return 1;
+      size_t n = ((size_t)len[0] << 8) | len[1], got = 0;
+      while (got < n) {
+        ssize_t r = read(fd, a + got, n - got);
+        if (r <= 0)
+          return 1;
+        got += (size_t)r;
+      }
+      printf(i ? " %d\n" : "%d", (a[6] << 8) | a[7]);
+    }
     return 0;
   }
   if (argc == 5 && strcmp(argv[1], "dns-bench") == 0) {

@@ -217,11 +217,13 @@ test('DNS: container names, aliases, search-domain wildcards (compose#12676), fo
     extraHosts: ['static.example:10.1.2.3', 'gw:host-gateway'],
     args: sh(`for n in db proj-db-1 dbhost database db.corp.example DB; do printf "%s=" $n; nslookup $n 2>/dev/null | grep -A3 '^Name:' | awk '/^Address/ {print $2}' | head -1; done
       printf "outside="; nslookup outside.example 2>/dev/null | awk '/^Address/ {a=$2} END {print a}'
+      printf "tcp="; probe dns-tcp 127.0.0.11 db
       cat /etc/hosts`),
   });
   assert.equal(r.code, 0, r.output);
   for (const n of ['db', 'proj-db-1', 'dbhost', 'database', 'db.corp.example', 'DB']) assert.match(r.output, new RegExp(`^${n}=${dbIp.replace(/\./g, '\\.')}$`, 'm'), `${n}: ${r.output}`);
   assert.match(r.output, /^outside=192\.0\.2\.200$/m, 'other names go to the host\'s upstream');
+  assert.match(r.output, /^tcp=1 1$/m, 'over TCP too, two queries on one connection');
   assert.match(r.output, /^10\.1\.2\.3\tstatic\.example$/m);
   assert.match(r.output, new RegExp(`^${bench.facility.network('dns').ipv4.gateway.replace(/\./g, '\\.')}\\tgw$`, 'm'));
   assert.match(r.output, /\tasker$/m, 'own address and hostname in /etc/hosts');
