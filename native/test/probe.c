@@ -63,6 +63,28 @@ static int connect_to(const char *host, int port, int type) {
   return fd;
 }
 
+/* A standard query for NAME's A record (RD set, id 0) into out; returns its length. */
+static size_t build_query(unsigned char *out, const char *name) {
+  size_t at = 12;
+  memset(out, 0, 12);
+  out[2] = 1; /* RD */
+  out[5] = 1; /* QDCOUNT */
+  for (const char *p = name; *p;) {
+    const char *dot = strchr(p, '.');
+    size_t l = dot ? (size_t)(dot - p) : strlen(p);
+    out[at++] = (unsigned char)l;
+    memcpy(out + at, p, l);
+    at += l;
+    p += l + (dot ? 1 : 0);
+  }
+  out[at++] = 0;
+  out[at++] = 0;
+  out[at++] = 1; /* A */
+  out[at++] = 0;
+  out[at++] = 1; /* IN */
+  return at;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -105,23 +127,7 @@ int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "dns-tcp") == 0) {
     int fd = connect_to(argv[2], 53, SOCK_STREAM);
     unsigned char q[514];
-    size_t at = 14;
-    memset(q, 0, 14);
-    q[4] = 1; /* RD */
-    q[7] = 1; /* QDCOUNT */
-    for (const char *p = argv[3]; *p;) {
-      const char *dot = strchr(p, '.');
-      size_t l = dot ? (size_t)(dot - p) : strlen(p);
-      q[at++] = (unsigned char)l;
-      memcpy(q + at, p, l);
-      at += l;
-      p += l + (dot ? 1 : 0);
-    }
-    q[at++] = 0;
-    q[at++] = 0;
-    q[at++] = 1;
-    q[at++] = 0;
-    q[at++] = 1;
+    size_t at = 2 + build_query(q + 2, argv[3]);
     q[0] = (unsigned char)((at - 2) >> 8);
     q[1] = (unsigned char)(at - 2);
     if (write(fd, q, at) != (ssize_t)at || write(fd, q, at) != (ssize_t)at) {
@@ -148,23 +154,7 @@ int main(int argc, char **argv) {
     int count = atoi(argv[4]);
     double *rtt = calloc((size_t)count, sizeof *rtt);
     unsigned char q[512], a[512];
-    size_t at = 12;
-    memset(q, 0, 12);
-    q[2] = 1;
-    q[5] = 1;
-    for (const char *p = argv[3]; *p;) {
-      const char *dot = strchr(p, '.');
-      size_t l = dot ? (size_t)(dot - p) : strlen(p);
-      q[at++] = (unsigned char)l;
-      memcpy(q + at, p, l);
-      at += l;
-      p += l + (dot ? 1 : 0);
-    }
-    q[at++] = 0;
-    q[at++] = 0;
-    q[at++] = 1;
-    q[at++] = 0;
-    q[at++] = 1;
+    size_t at = build_query(q, argv[3]);
     int answers = -1;
     for (int i = 0; i < count; i++) {
       q[0] = (unsigned char)(i >> 8);
