@@ -189,6 +189,7 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
   else if (strcmp(d, "bundle") == 0) SINGLE(bundle);
   else if (strcmp(d, "rootfs") == 0) SINGLE(rootfs);
   else if (strcmp(d, "hostname") == 0) SINGLE(hostname);
+  else if (strcmp(d, "netns") == 0) SINGLE(netns);
   else if (strcmp(d, "cwd") == 0) SINGLE(cwd);
   else if (strcmp(d, "user") == 0) SINGLE(user);
   else if (strcmp(d, "init") == 0) SINGLE(init);
@@ -388,6 +389,7 @@ void bt_launch_free(bt_launch *l) {
   free(l->overlay_chdir);
   free(l->rootfs);
   free(l->hostname);
+  free(l->netns);
   strv_free(&l->args);
   strv_free(&l->env);
   free(l->cwd);
@@ -467,6 +469,7 @@ char *bt_launch_serialize(const bt_launch *l) {
     line(&t, "overlay", 3, l->overlay_mountpoint, l->overlay_options, l->overlay_chdir);
   if (l->rootfs) line(&t, "rootfs", 1, l->rootfs);
   if (l->hostname) line(&t, "hostname", 1, l->hostname);
+  if (l->netns) line(&t, "netns", 1, l->netns);
   for (size_t i = 0; i < l->args.count; i++) line(&t, "arg", 1, l->args.items[i]);
   for (size_t i = 0; i < l->env.count; i++) line(&t, "env", 1, l->env.items[i]);
   if (l->cwd) line(&t, "cwd", 1, l->cwd);

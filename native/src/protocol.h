@@ -54,6 +54,9 @@ typedef struct bt_launch {
   char *overlay_mountpoint, *overlay_options, *overlay_chdir;
   char *rootfs;
   char *hostname;
+  /* a network namespace to join (a bind-mounted nsfs file or /proc/<pid>/ns/net) instead of a
+   * new one; NULL: a new namespace with lo only */
+  char *netns;
   bt_strv args; /* argv; at least one */
   bt_strv env;
   char *cwd;  /* NULL or "" means "/" */

@@ -222,7 +222,7 @@ static int user_mount(int rootfd, const bt_bind *m, bool slave_root, bt_error **
 
 /* Everything between clone and exec, in this order. Never returns. */
 static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
-                                                      int out, int errfd) {
+                                                      int out, int errfd, int netns_fd) {
   bt_error *err = NULL;
   reset_signals();
   /* Die with the shim while being set up; cleared just before execve. (getppid() cannot detect
@@ -242,6 +242,12 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   while (n < 0 && errno == EINTR);
   if (n != 1)
     _exit(BT_EXIT_SETUP); /* the parent gave up (and reports why) */
+  /* A prepared network namespace is joined first: /sys, mounted below, shows the namespace of
+   * the process that mounts it. */
+  if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+    bt_error_sys(&err, "join network namespace %s", l->netns);
+    child_fail(sock, BT_EXIT_SETUP, err);
+  }
   if (bt_unshare_cgroupns(&err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
 
@@ -451,11 +457,26 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     return -1;
   }
 
-  /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and network
-   * namespaces are fresh from the start. The cgroup namespace is created later by the child,
-   * once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
+  /* A prepared network namespace (the `netns` directive) is opened here, on the host's paths,
+   * and joined by the child; without one the child gets a fresh namespace from clone. */
+  cleanup_close int netns_fd = -1;
+  if (l->netns != NULL) {
+    netns_fd = open(l->netns, O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) {
+      bt_error_sys(err, "open network namespace %s", l->netns);
+      close_pipes(&p);
+      close(sv[0]);
+      close(sv[1]);
+      bt_spawn_cleanup(l, out, NULL);
+      return -1;
+    }
+  }
+
+  /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and (unless one was
+   * prepared) network namespaces are fresh from the start. The cgroup namespace is created later
+   * by the child, once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
   pid_t pid = sys_clone_fork(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                             CLONE_NEWNET | SIGCHLD);
+                             (netns_fd >= 0 ? 0 : CLONE_NEWNET) | SIGCHLD);
   if (pid < 0) {
     bt_error_sys(err, "clone");
     close_pipes(&p);
@@ -466,7 +487,7 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
   }
   if (pid == 0) {
     close(sv[0]);
-    container_child(l, sv[1], p.in[0], p.out[1], p.err[1]);
+    container_child(l, sv[1], p.in[0], p.out[1], p.err[1], netns_fd);
   }
 
   close(sv[1]);

@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
 import { createLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
+import { BASE_HOSTS } from '../lib/hosts.js';
 import { runAttached, runCaptured, signalProcess, processAlive } from '../sys/spawn.js';
 import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
@@ -67,6 +68,8 @@ export interface CreateRequest {
    * builds them; passed to the shim at every start and recorded for inspect, cp and diff.
    */
   readonly mounts?: readonly RecordedMount[];
+  /** from the network facility's sandbox: the namespace to join and the two files it renders */
+  readonly network?: { readonly netns?: string; readonly hosts: string; readonly resolvConf: string };
 }
 
 /** A launch mount plus what inspect's `Mounts` shows about where it came from. */
@@ -141,14 +144,7 @@ export interface ContainerProcess {
   readonly comm: string;
 }
 
-const HOSTS = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-].join('\n') + '\n';
+const HOSTS = BASE_HOSTS.join('\n') + '\n';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -230,8 +226,8 @@ export class ContainerRuntime {
       mkdirSync(join(layer.dir, 'merged'), { mode: 0o755 });
       const hostname = req.hostname && req.hostname !== '' ? req.hostname : id.slice(0, 12);
       writeFileSync(join(bundle, 'hostname'), `${hostname}\n`);
-      writeFileSync(join(bundle, 'hosts'), HOSTS);
-      writeFileSync(join(bundle, 'resolv.conf'), this.resolvConf());
+      writeFileSync(join(bundle, 'hosts'), req.network?.hosts ?? HOSTS);
+      writeFileSync(join(bundle, 'resolv.conf'), req.network?.resolvConf ?? this.resolvConf());
       const { warnings } = this.opts.cgroups.create(cgroupName, req.limits);
       const record: ContainerRecord = {
         id,
@@ -263,6 +259,7 @@ export class ContainerRuntime {
           Ulimits: req.ulimits ?? {},
           RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
           ...(req.mounts && req.mounts.length > 0 ? { Mounts: req.mounts } : {}),
+          ...(req.network?.netns !== undefined ? { NetnsPath: req.network.netns } : {}),
         },
         cgroupName,
         layer: { id, lower: req.lowerDirs },
@@ -364,6 +361,7 @@ export class ContainerRuntime {
       },
       rootfs: merged,
       hostname: record.config.Hostname,
+      ...(record.hostConfig.NetnsPath !== undefined ? { netns: record.hostConfig.NetnsPath } : {}),
       args: [record.path, ...record.args],
       env: record.config.Env,
       cwd: record.config.WorkingDir,

@@ -59,6 +59,8 @@ export interface ContainerRecord {
     readonly RestartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
     /** user mounts in mount order (absent: none); see container.ts RecordedMount */
     readonly Mounts?: readonly (LaunchMount & { readonly kind: 'bind' | 'volume' | 'tmpfs'; readonly name?: string })[];
+    /** the network namespace the shim joins (src/network's sandbox); absent: a fresh one, lo only */
+    readonly NetnsPath?: string;
   };
   readonly cgroupName: string;
   readonly layer: { readonly id: string; readonly lower: readonly string[] };

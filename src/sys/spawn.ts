@@ -27,14 +27,21 @@ export function runAttached(file: string, args: readonly string[], env: NodeJS.P
   });
 }
 
-/** Runs a command to completion, capturing its output (stdin closed). */
-export function runCaptured(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Exit & { stdout: string; stderr: string }> {
+/**
+ * Runs a command to completion, capturing its output. stdin is closed, or carries `input` (the
+ * network facility's `nft -f -` and `berth-net` batches).
+ */
+export function runCaptured(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env });
+    if (input !== undefined) {
+      child.stdin!.on('error', () => { /* the tool exited before reading everything: its exit says why */ });
+      child.stdin!.end(input);
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
     child.on('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -173,3 +180,4 @@ export function sessionMembers(sessionId: number): number[] {
     return s !== undefined && s.session === sessionId && s.state !== 'Z';
   });
 }
+

@@ -55,9 +55,9 @@ test('a launch spec becomes directives in the documented order and shapes', () =
     id: 'x'.repeat(64), bundle: '/b', rootfs: '/r', hostname: 'h', args: ['sh'], env: ['A=1'], cwd: '/', user: '',
     cgroups: ['/cg'], caps: [0, 1], noNewPrivs: true, rlimits: [{ name: 'NOFILE', soft: 1, hard: 'unlimited' }],
     shmSize: 5, masked: ['/m'], readonly: ['/ro'], binds: [{ source: '/s', target: '/t', readonly: true }], tty: false, stdin: true, onExit: [],
-    overlay: { mountpoint: '/r', options: 'lowerdir=l/A', chdir: '/o' }, oom: { file: '/cg/memory.oom_control', key: 'oom_kill' }, init: '/i', log: '/l',
+    overlay: { mountpoint: '/r', options: 'lowerdir=l/A', chdir: '/o' }, netns: '/n', oom: { file: '/cg/memory.oom_control', key: 'oom_kill' }, init: '/i', log: '/l',
   });
-  assert.deepEqual(d.map((x) => x[0]), ['id', 'bundle', 'overlay', 'rootfs', 'hostname', 'arg', 'env', 'cwd', 'user', 'cgroup', 'oom', 'cap', 'cap',
+  assert.deepEqual(d.map((x) => x[0]), ['id', 'bundle', 'overlay', 'rootfs', 'hostname', 'netns', 'arg', 'env', 'cwd', 'user', 'cgroup', 'oom', 'cap', 'cap',
     'no_new_privs', 'rlimit', 'shm_size', 'mask', 'readonly', 'bind', 'init', 'tty', 'stdin', 'log']);
   assert.deepEqual(d.find((x) => x[0] === 'bind'), ['bind', '/s', '/t', 'ro']);
   assert.deepEqual(d.find((x) => x[0] === 'rlimit'), ['rlimit', 'NOFILE', '1', 'unlimited']);
