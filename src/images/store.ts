@@ -29,7 +29,7 @@
 // synchronous and may run between their steps; layers a load has already decided to use are
 // pinned, so remove never deletes them from under it. Cross-process locking is the engine's job
 // (one engine per root).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, existsSync, chmodSync, copyFileSync, statSync, linkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, existsSync, chmodSync, copyFileSync, statSync, linkSync, openSync, readSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { Conflict, InternalError, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
@@ -159,6 +159,22 @@ interface RawConfig {
 interface Repositories { tags: Record<string, string>; digests?: Record<string, string> }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function sha256File(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
 
 function sha256(data: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -563,6 +579,27 @@ export class ImageStore {
       return this.commitLayer(chainId, staged.diffId, input.parent, staged, { file: input.file, move: input.keep === 'move' });
     } finally {
       rmSync(staged.dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Commits a directory that is already in the store's layer format (a stopped container's upper
+   * dir, a staged build step) as the layer `diffId` on top of `parent`, moving `dir` into place
+   * (same filesystem) and linking `blob` (its tar, written by layer-tar.ts) into blobs. The caller
+   * computed diffId from this very tree; the dir is gone afterwards whatever happens.
+   */
+  adoptLayer(input: { dir: string; diffId: string; parent: string | null; blobFile: string; size: number }): LayerMeta {
+    this.ensureDirs();
+    const chainId = input.parent === null ? input.diffId : sha256(`${input.parent} ${input.diffId}`);
+    const existing = this.readLayer(chainId);
+    if (existing) { rmSync(input.dir, { recursive: true, force: true }); return existing; }
+    if (input.parent !== null && !this.readLayer(input.parent)) throw new InternalError(`parent layer ${input.parent} is not in the store`);
+    const blobDigest = sha256File(input.blobFile);
+    const staged: StagedLayer = { dir: input.dir, diff: input.dir, diffId: input.diffId, size: input.size, blobDigest, compression: 'gzip' };
+    try {
+      return this.commitLayer(chainId, input.diffId, input.parent, staged, { file: input.blobFile, move: true });
+    } finally {
+      rmSync(input.dir, { recursive: true, force: true });
     }
   }
 
