@@ -55,7 +55,14 @@ export function send(req: HttpRequest): Promise<IncomingMessage> {
     });
     out.on('response', (res) => {
       // idle timeout on the body too: a stalled transfer fails rather than hangs
-      res.socket?.setTimeout(timeoutMs, () => res.destroy(new TransportError(`${where}: transfer stalled for ${timeoutMs} ms`, true)));
+      const socket = res.socket;
+      if (socket) {
+        const onTimeout = () => res.destroy(new TransportError(`${where}: transfer stalled for ${timeoutMs} ms`, true));
+        socket.setTimeout(timeoutMs);
+        socket.on('timeout', onTimeout);
+        // keep-alive sockets are reused: take the listener off when this response is done
+        res.once('close', () => { socket.off('timeout', onTimeout); socket.setTimeout(0); });
+      }
       resolve(res);
     });
     if (req.body === undefined) out.end();
