@@ -212,3 +212,145 @@ test('a blob that does not match its digest is refused and nothing is stored', {
     await proxy.close();
   }
 });
+
+/** Two images made by umoci (amd64 and arm64, one file each saying which), an OCI index over them, pushed by skopeo. */
+async function seedIndex(name: string, opts: { zstd?: boolean } = {}): Promise<void> {
+  const layout = join(work, `layout-${name}`);
+  const run = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  run('umoci', ['init', '--layout', layout]);
+  for (const arch of ['amd64', 'arm64']) {
+    const file = join(work, `${name}-${arch}.txt`);
+    writeFileSync(file, `${arch}\n`);
+    run('umoci', ['new', '--image', `${layout}:${arch}`]);
+    // unpack + repack (umoci 0.4.7's `insert` writes a tar without its padding and end blocks)
+    const bundle = join(work, `bundle-${name}-${arch}`);
+    run('umoci', ['unpack', '--image', `${layout}:${arch}`, bundle]);
+    writeFileSync(join(bundle, 'rootfs', 'platform.txt'), readFileSync(file));
+    run('umoci', ['repack', '--image', `${layout}:${arch}`, bundle]);
+    rmSync(bundle, { recursive: true, force: true });
+    run('umoci', ['config', '--image', `${layout}:${arch}`, '--architecture', arch, '--os', 'linux']);
+  }
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number; mediaType: string; annotations: Record<string, string> }[] };
+  const entries = index.manifests.map((m) => {
+    const arch = m.annotations['org.opencontainers.image.ref.name'];
+    return { mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { architecture: arch, os: 'linux', ...(arch === 'arm64' ? { variant: 'v8' } : {}) } };
+  });
+  const blob = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  writeFileSync(join(layout, 'blobs', 'sha256', sha(blob).slice(7)), blob);
+  index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha(blob), size: blob.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+  writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+  run('skopeo', ['copy', '--all', '--dest-tls-verify=false', ...(opts.zstd ? ['--dest-compress-format', 'zstd', '--dest-compress'] : []), `oci:${layout}:multi`, `docker://${registry.host}/test/${name}:1`]);
+}
+
+test('an OCI index made by umoci and pushed by skopeo resolves to this platform; --platform picks the other', { skip: skip || (spawnSync('skopeo', ['--version']).status !== 0 || spawnSync('umoci', ['--version']).status !== 0 ? 'skopeo or umoci not installed' : false) }, async () => {
+  await seedIndex('multi');
+  const { store } = newStore();
+  const r = await pullImage(store, `${registry.host}/test/multi:1`, access({ platform: { os: 'linux', architecture: 'amd64' } }));
+  const amd = store.resolve(r.id);
+  assert.equal(amd.architecture, 'amd64');
+  assert.equal(readFileSync(join(store.layerDiffDir(store.layer(amd.layers[0].chainId)!), 'platform.txt'), 'utf8'), 'amd64\n');
+  const { store: other } = newStore();
+  const a = await pullImage(other, `${registry.host}/test/multi:1`, access({ platform: { os: 'linux', architecture: 'arm64' } }));
+  const arm = other.resolve(a.id);
+  assert.equal(arm.architecture, 'arm64');
+  assert.equal(readFileSync(join(other.layerDiffDir(other.layer(arm.layers[0].chainId)!), 'platform.txt'), 'utf8'), 'arm64\n');
+  // the repo digest is the index's, the same for both platforms
+  assert.equal(a.digest, r.digest);
+  await assert.rejects(pullImage(newStore().store, `${registry.host}/test/multi:1`, access({ platform: { os: 'linux', architecture: 's390x' } })), /no manifest for linux\/s390x \(the image offers linux\/amd64, linux\/arm64\/v8\)/);
+});
+
+test('zstd-compressed layers (skopeo --dest-compress-format zstd) are pulled and kept as they came', { skip: skip || (spawnSync('skopeo', ['--version']).status !== 0 ? 'skopeo not installed' : false) }, async () => {
+  await seedIndex('zstd', { zstd: true });
+  const { store } = newStore();
+  const r = await pullImage(store, `${registry.host}/test/zstd:1`, access({ platform: { os: 'linux', architecture: 'amd64' } }));
+  const image = store.resolve(r.id);
+  const meta = store.layer(image.layers[0].chainId)!;
+  assert.equal(meta.blob?.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+  assert.equal(readFileSync(join(store.layerDiffDir(meta), 'platform.txt'), 'utf8'), 'amd64\n');
+});
+
+test('push sends only what the registry lacks: HEAD finds existing blobs, a sibling repository mounts them', { skip }, async () => {
+  seedStore.tag(`${registry.host}/test/busybox:1`, `${registry.host}/test/busybox:2`);
+  const again = await pushImage(seedStore, `${registry.host}/test/busybox:2`, { ...access(), sys: lazySys });
+  assert.equal(again.uploaded, 0);
+  seedStore.tag(`${registry.host}/test/busybox:1`, `${registry.host}/other/copy:1`);
+  const events: ImageEvent[] = [];
+  const mounted = await pushImage(seedStore, `${registry.host}/other/copy:1`, { ...access(), sys: lazySys, onEvent: (e) => events.push(e) });
+  assert.equal(mounted.uploaded, 0);
+  assert.ok(events.some((e) => e.kind === 'layer' && e.status === 'mounted' && e.text === 'Mounted from test/busybox'), JSON.stringify(events));
+  const { store } = newStore();
+  const r = await pullImage(store, `${registry.host}/other/copy:1`, access());
+  assert.equal(r.id, seedStore.resolve(`${registry.host}/test/busybox:1`).id);
+});
+
+test('basic auth (htpasswd): refused without credentials, works after login, logout removes them', { skip }, async () => {
+  const secured = await startRegistry({ users: { alice: 's3cret' } });
+  const home = mkdtempSync(join(work, 'home-'));
+  const configPath = join(home, '.docker', 'config.json');
+  const withConfig = { hosts: { insecure: [] }, credentials: (domain: string) => credentialsFor(configPath, domain), timeoutMs: 10_000 };
+  try {
+    seedStore.tag(`${registry.host}/test/busybox:1`, `${secured.host}/team/bb:1`);
+    await assert.rejects(pushImage(seedStore, `${secured.host}/team/bb:1`, { ...withConfig, sys: lazySys }), /authentication required \(berth login 127\.0\.0\.1:\d+\)/);
+    await assert.rejects(login(secured.host, { username: 'alice', password: 'wrong' }, { hosts: { insecure: [] }, configPath }), /refused|wrong username or password/);
+    assert.equal(existsSync(configPath), false);
+    await login(secured.host, { username: 'alice', password: 's3cret' }, { hosts: { insecure: [] }, configPath });
+    const written = JSON.parse(readFileSync(configPath, 'utf8')) as { auths: Record<string, { auth: string }> };
+    assert.equal(Buffer.from(written.auths[secured.host].auth, 'base64').toString(), 'alice:s3cret');
+    await pushImage(seedStore, `${secured.host}/team/bb:1`, { ...withConfig, sys: lazySys });
+    const { store } = newStore();
+    const r = await pullImage(store, `${secured.host}/team/bb:1`, withConfig);
+    assert.equal(r.id, seedStore.resolve(`${registry.host}/test/busybox:1`).id);
+    assert.deepEqual(logout(secured.host, { configPath }), { domain: secured.host, removed: true });
+    await assert.rejects(pullImage(newStore().store, `${secured.host}/team/bb:1`, withConfig), /authentication required/);
+  } finally {
+    await secured.stop();
+  }
+});
+
+test('anonymous bearer tokens: the WWW-Authenticate challenge is answered from its realm with the repository scope', { skip }, async () => {
+  const scopes: string[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/token') {
+      scopes.push(...url.searchParams.getAll('scope'));
+      assert.equal(url.searchParams.get('service'), 'berth-test');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ token: `tok:${url.searchParams.getAll('scope').join(' ')}` }));
+      return;
+    }
+    const scope = url.pathname.startsWith('/v2/test/busybox/') ? 'repository:test/busybox:pull' : undefined;
+    const auth = req.headers.authorization ?? '';
+    if (url.pathname !== '/v2/' && !(scope && auth === `Bearer tok:${scope}`)) {
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${(server.address() as { port: number }).port}/token",service="berth-test",scope="${scope ?? ''}"` });
+      res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      return;
+    }
+    if (url.pathname === '/v2/') {
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${(server.address() as { port: number }).port}/token",service="berth-test"` });
+      res.end();
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers.authorization;
+    const upstream = request({ host: '127.0.0.1', port: registry.port, path: req.url, method: req.method, headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { store } = newStore();
+    const r = await pullImage(store, `${host}/test/busybox:1`, access());
+    assert.equal(r.id, seedStore.resolve(`${registry.host}/test/busybox:1`).id);
+    assert.ok(scopes.includes('repository:test/busybox:pull'), JSON.stringify(scopes));
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
