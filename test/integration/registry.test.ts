@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { ImageEvent } from '../../src/images/events.js';
 import { BerthError } from '../../src/lib/errors.js';
 import { makeBusyboxRootfs } from '../helpers/env.js';
-import { haveRegistry, startRegistry, freePort, type TestRegistry } from '../helpers/registry.js';
+import { haveRegistry, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const skip = !haveRegistry() ? 'docker-registry is not installed (apt-get install docker-registry)' : process.getuid?.() !== 0 ? 'needs root' : false;
 
@@ -29,7 +29,7 @@ const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).dig
 let registry: TestRegistry;
 let work: string;
 /** a busybox image imported once and pushed as <registry>/test/busybox:1 */
-let seedRoot: string;
+
 let seedStore: ImageStore;
 /** an image with one 3 MiB incompressible layer, pushed as <registry>/test/big:1 */
 let bigLayerDigest: string;
@@ -59,7 +59,7 @@ before(async () => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'berth-registry-test-'));
   registry = await startRegistry();
-  ({ root: seedRoot, store: seedStore } = newStore());
+  ({ store: seedStore } = newStore());
   const rootfs = join(work, 'rootfs');
   mkdirSync(rootfs);
   makeBusyboxRootfs(rootfs);
