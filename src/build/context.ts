@@ -7,6 +7,8 @@ import { join, posix } from 'node:path';
 import { InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
 import { compileIgnore, ignoreFileCandidates, patternRegExp, type IgnoreMatcher } from './dockerignore.js';
 
+const SMALL_FILE = 4 * 1024 * 1024;
+
 export interface ContextEntry {
   /** "dir/file", relative to the context root */
   readonly rel: string;
@@ -77,7 +79,10 @@ export class BuildContext {
     const known = this.hashes.get(e.rel);
     if (known && known.key === key) return known.hash;
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(join(this.dir, e.rel))) hash.update(chunk as Buffer);
+    const abs = join(this.dir, e.rel);
+    // small files in one read: a stream per file costs more than the hashing
+    if (e.stat.size <= SMALL_FILE) hash.update(readFileSync(abs));
+    else for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
     const hex = hash.digest('hex');
     this.hashes.set(e.rel, { key, hash: hex });
     return hex;

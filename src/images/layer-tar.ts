@@ -9,7 +9,7 @@
 // The upper dir of a container may carry other overlayfs state (redirect, metacopy) only if the
 // kernel was told to make it; berth's mounts never ask, and a tree that has it is refused rather
 // than written wrong.
-import { lstatSync, readdirSync, readlinkSync, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, readFileSync, createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
@@ -18,6 +18,7 @@ import { InvalidArgument, Unsupported, fromNodeError } from '../lib/errors.js';
 import type { Sys } from '../sys/sys.js';
 
 const BLOCK = 512;
+const SMALL_FILE = 1024 * 1024;
 
 function paxRecord(key: string, value: Buffer): Buffer {
   const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
@@ -149,6 +150,14 @@ export async function* layerTar(dir: string, opts: LayerTarOptions): AsyncGenera
           links.set(key, childRel);
         }
         yield encodeHeader({ ...base, path: childRel, type: 'File', size: st.size, xattrs: xattrsOf(sys, childAbs, false) });
+        if (st.size <= SMALL_FILE) {
+          // one read: a stream per small file costs more than the copy
+          const data = readFileSync(childAbs);
+          if (data.length !== st.size) throw new InvalidArgument(`${childAbs}: changed size while it was read into a layer`);
+          yield data;
+          yield padding(st.size);
+          continue;
+        }
         let written = 0;
         for await (const chunk of createReadStream(childAbs)) {
           const buf = chunk as Buffer;
@@ -209,13 +218,26 @@ export async function writeLayerBlob(dir: string, outFile: string, opts: LayerTa
     if (!out.write(chunk)) { gzip.pause(); out.once('drain', () => gzip.resume()); }
   });
   gzip.on('end', () => out.end());
+  // zlib compresses each write on the thread pool: batch the many small header and file chunks
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batched === 0) return;
+    const data = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+    batch = [];
+    batched = 0;
+    if (!gzip.write(data)) await new Promise<void>((resolve) => gzip.once('drain', () => resolve()));
+  };
   try {
     for await (const chunk of layerTar(dir, opts)) {
       if (chunk.length === 0) continue;
       tarHash.update(chunk);
       tarSize += chunk.length;
-      if (!gzip.write(chunk)) await new Promise<void>((resolve) => gzip.once('drain', () => resolve()));
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= 256 * 1024) await flush();
     }
+    await flush();
   } catch (err) {
     gzip.destroy();
     out.destroy();
