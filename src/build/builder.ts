@@ -25,6 +25,7 @@ import { patternRegExp } from './dockerignore.js';
 import { mountStep, resolveInRoot } from './rootfs.js';
 import { copyIntoRoot, copyEntriesIntoRoot, type CopyOwner } from './copy.js';
 import { runStep } from './run.js';
+import { setEnv } from '../runtime/process-spec.js';
 
 export interface BuildOptions {
   readonly store: ImageStore;
@@ -88,13 +89,6 @@ function envMap(env: readonly string[] | undefined): Map<string, string> {
     if (eq > 0) m.set(e.slice(0, eq), e.slice(eq + 1));
   }
   return m;
-}
-
-function setEnv(env: readonly string[] | undefined, key: string, value: string): string[] {
-  const out = [...(env ?? [])];
-  const at = out.findIndex((e) => e.split('=')[0] === key);
-  if (at >= 0) out[at] = `${key}=${value}`; else out.push(`${key}=${value}`);
-  return out;
 }
 
 /** Docker's duration strings for HEALTHCHECK flags, in ns. */
@@ -385,8 +379,8 @@ export class Builder {
     });
     switch (ins.keyword) {
       case 'ENV': {
-        let env = cfg.Env;
-        for (const [k, v] of parsePairs(ins.args, scope, esc, where, { legacy: true })) env = setEnv(env, k, v ?? '');
+        const env = [...(cfg.Env ?? [])];
+        for (const [k, v] of parsePairs(ins.args, scope, esc, where, { legacy: true })) setEnv(env, `${k}=${v ?? ''}`);
         return meta({ Env: env });
       }
       case 'LABEL': {

@@ -31,6 +31,7 @@ import {
   selectManifest, sha256Digest, type Descriptor, type ImageManifest, type Platform,
 } from './manifest.js';
 import { rememberRepository } from './distribution.js';
+import { limited, allOrFirstError } from './limit.js';
 
 export interface RegistryAccess {
   readonly hosts: RegistryHosts;
@@ -199,22 +200,6 @@ function isStreamError(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || (err as Error)?.message === 'aborted';
 }
 
-/** Runs `tasks` with at most `limit` at once; resolves each task's own promise. */
-function limited<T>(limit: number, tasks: readonly (() => Promise<T>)[]): Promise<T>[] {
-  let running = 0;
-  const queue: (() => void)[] = [];
-  return tasks.map((task) => new Promise<T>((resolve, reject) => {
-    const start = () => {
-      running++;
-      task().then(resolve, reject).finally(() => {
-        running--;
-        queue.shift()?.();
-      });
-    };
-    if (running < limit) start(); else queue.push(start);
-  }));
-}
-
 /** docker pull TEXT into `store`. */
 export async function pullImage(store: ImageStore, text: string, opts: PullOptions): Promise<PullResult> {
   const ref = parseReference(text);
@@ -269,12 +254,10 @@ export async function pullImage(store: ImageStore, text: string, opts: PullOptio
       });
       return previous;
     });
-    const settled = await Promise.allSettled([...downloads, ...commits]);
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failure) throw failure.reason;
+    const files = await allOrFirstError<string | void>([...downloads, ...commits]);
     store.commitConfig(image.configBytes, tags, repoDigests);
     // the blobs are kept in the store now; the download names go (a layer listed twice shares one)
-    for (const d of settled.slice(0, layers.length)) if (d.status === 'fulfilled' && d.value !== '') rmSync(d.value as string, { force: true });
+    for (const f of files.slice(0, layers.length)) if (typeof f === 'string' && f !== '') rmSync(f, { force: true });
   });
   message(`Digest: ${image.digest}`);
   message(`Status: Downloaded newer image for ${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`);

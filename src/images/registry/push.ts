@@ -16,6 +16,7 @@ import { RegistryClient } from './client.js';
 import { MEDIA, sha256Digest } from './manifest.js';
 import { knownRepositories, rememberRepository } from './distribution.js';
 import type { RegistryAccess } from './pull.js';
+import { limited, allOrFirstError } from './limit.js';
 import type { Sys } from '../../sys/sys.js';
 
 export interface PushOptions extends RegistryAccess {
@@ -89,7 +90,7 @@ export async function pushImage(store: ImageStore, text: string, opts: PushOptio
 
   try {
     const tasks = blobs.map((b) => () => sendBlob(b.blob.digest, b.blob.size, b.file, shortDigest(b.blob.digest)));
-    await runLimited(opts.concurrency ?? 5, tasks);
+    await allOrFirstError(limited(opts.concurrency ?? 5, tasks));
     const configDigest = sha256Digest(configBytes);
     await sendBlob(configDigest, configBytes.length, configBytes, shortDigest(configDigest));
     // Docker's schema 2 when every layer is gzip (what every registry and client reads), OCI otherwise.
@@ -116,17 +117,4 @@ export async function pushImage(store: ImageStore, text: string, opts: PushOptio
 /** A fresh stream per attempt (a 401 retry sends the body again). */
 function bufferStream(buf: Buffer): Readable {
   return Readable.from([buf]);
-}
-
-async function runLimited(limit: number, tasks: readonly (() => Promise<void>)[]): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < tasks.length && failure === undefined) {
-      const task = tasks[next++];
-      try { await task(); } catch (err) { failure ??= err; }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure !== undefined) throw failure;
 }
