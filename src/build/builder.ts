@@ -684,6 +684,21 @@ function substituteVariables(text: string, scope: Scope): string {
   return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_, a: string | undefined, b: string | undefined) => scope.get((a ?? b)!) ?? '');
 }
 
+/** Every layer the build cache references (prune keeps them: `pruneImages({keepLayers})`). */
+export function buildCacheLayers(store: ImageStore): Set<string> {
+  const dir = join(store.stateDir(), 'buildcache');
+  const out = new Set<string>();
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { return out; }
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      for (const c of readJson<CacheEntry>(join(dir, n))?.chain ?? []) out.add(c);
+    } catch { /* a torn entry is a miss, not an error */ }
+  }
+  return out;
+}
+
 /** Builds an image; see Builder. */
 export function buildImage(opts: BuildOptions): Promise<BuildResult> {
   return new Builder(opts).build();

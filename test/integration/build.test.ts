@@ -14,11 +14,12 @@ import { ImageStore } from '../../src/images/store.js';
 import { ContainerRuntime } from '../../src/runtime/container.js';
 import { hostCgroupDriver } from '../../src/runtime/cgroups/detect.js';
 import { nativeDir } from '../../src/lib/paths.js';
-import { buildImage, type BuildOptions } from '../../src/build/builder.js';
+import { buildImage, buildCacheLayers, type BuildOptions } from '../../src/build/builder.js';
 import { runStep } from '../../src/build/run.js';
 import { commitContainer } from '../../src/images/commit.js';
 import { saveImages } from '../../src/images/save.js';
 import { imageHistory, inspectImage } from '../../src/images/inspect.js';
+import { pruneImages } from '../../src/images/prune.js';
 import type { ImageEvent, BuildStep } from '../../src/images/events.js';
 import { makeRoots, cleanupRoots, makeBusyboxRootfs, repoRoot, type TestRoots } from '../helpers/env.js';
 
@@ -240,3 +241,27 @@ function execTarCat(file: string, name: string): string {
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
 }
+
+test('image prune: a dangling image goes, tagged ones and the build cache stay; without the cache its layers go too', { skip }, async () => {
+  const dir = context({ 'Dockerfile': 'FROM bb\nCOPY v.txt /v.txt\nRUN cat /v.txt > /w\n', 'v.txt': 'one\n' });
+  const old = await build(dir, { tags: ['prune:1'] });
+  writeFileSync(join(dir, 'v.txt'), 'two\n');
+  const current = await build(dir, { tags: ['prune:1'] });
+  assert.deepEqual(store.resolve(old.id).repoTags, []);
+  const r = pruneImages(store, { all: false, inUse: (id) => runtime.imageInUse(id), keepLayers: buildCacheLayers(store) });
+  assert.ok(r.imagesDeleted.includes(old.id));
+  assert.ok(!r.imagesDeleted.includes(current.id));
+  assert.throws(() => store.resolve(old.id), /no such image/);
+  assert.equal(store.resolve('prune:1').id, current.id);
+  assert.equal(store.resolve('bb').repoTags.includes('bb:latest'), true);
+  // the old build's layers are still cached: going back to "one" runs nothing
+  writeFileSync(join(dir, 'v.txt'), 'one\n');
+  const back = await build(dir, { tags: ['prune:2'] });
+  assert.equal(back.ran, 0);
+  assert.equal(back.id, old.id);
+  // prune -a without the cache: every unused image and every layer only the cache held
+  const all = pruneImages(store, { all: true, inUse: () => false });
+  assert.ok(all.layersDeleted.length > 0);
+  assert.throws(() => store.resolve('prune:1'), /no such image/);
+  assert.equal(store.allLayers().length, 0);
+});

@@ -208,7 +208,12 @@ export async function pullImage(store: ImageStore, text: string, opts: PullOptio
   const message = (t: string) => emit({ kind: 'message', resourceId, text: t });
   const client = new RegistryClient(ref.domain, ref.path, opts);
   message(`${ref.digest ?? ref.tag}: Pulling from ${ref.path}`);
-  const image = await resolveImage(client, ref, opts.platform ?? hostPlatform());
+  const platform = opts.platform ?? hostPlatform();
+  const image = await resolveImage(client, ref, platform);
+  const { os, architecture } = JSON.parse(image.configBytes.toString('utf8')) as { os?: string; architecture?: string };
+  if ((os !== undefined && os !== platform.os) || (architecture !== undefined && architecture !== platform.architecture)) {
+    message(`WARNING: The requested image's platform (${os ?? '?'}/${architecture ?? '?'}) does not match the wanted platform (${formatPlatform(platform)})`);
+  }
   const chain = chainIds(image.diffIds);
   const id = sha256Digest(image.configBytes);
   const tags = ref.digest === undefined ? [`${ref.repository}:${ref.tag}`] : [];
