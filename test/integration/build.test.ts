@@ -235,6 +235,23 @@ test('save → load: the archive loads back to the same image id in a fresh stor
   }
 });
 
+const dockerd = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
+
+test('save → docker load: docker reads the archive berth wrote', { skip: skip || (!dockerd ? 'no docker daemon answers `docker info`' : false) }, async () => {
+  const r = await build(context({ 'Dockerfile': 'FROM bb\nRUN echo for-docker > /d\n' }), { tags: ['berth-save-test:1'] });
+  const file = join(work, 'for-docker.tar');
+  await saveImages(store, ['berth-save-test:1'], file, { sys: lazySys });
+  const load = spawnSync('docker', ['load', '-i', file], { encoding: 'utf8' });
+  assert.equal(load.status, 0, load.stderr);
+  try {
+    // (the id docker shows depends on its store: classic shows the config digest, containerd's the manifest's)
+    const layers = spawnSync('docker', ['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'berth-save-test:1'], { encoding: 'utf8' }).stdout.trim();
+    assert.deepEqual(JSON.parse(layers), store.resolve(r.id).layers.map((l) => l.diffId));
+  } finally {
+    spawnSync('docker', ['rmi', 'berth-save-test:1']);
+  }
+});
+
 /** Reads one member with the system tar (an implementation berth did not write). */
 function execTarCat(file: string, name: string): string {
   const r = spawnSync('tar', ['-xOf', file, name], { encoding: 'utf8' });
