@@ -93,12 +93,16 @@ export async function runStep(input: RunStepInput): Promise<{ upper: string; rem
     const shimPid = view.observed.started?.shimPid;
     const deadline = Date.now() + 30_000;
     while (shimPid && processAlive(shimPid) && isShim(shimPid) && Date.now() < deadline) await sleep(poll);
+    // read the record again now that the shim is gone: a look taken while it was writing
+    // `exited` and exiting can report "supervisor lost" (255) for a clean exit
+    view = rt.find(record.id);
     pump();
     if (partial !== '') input.onOutput('stdout', partial);
     if (input.signal?.aborted) throw abortError();
     const code = view.observed.exited?.exitCode ?? -1;
     if (code !== 0) {
-      throw new BerthError('INVALID_ARGUMENT', `${input.where}: RUN ${input.args.join(' ')}: exited with code ${code}`, { exitCode: code });
+      const why = view.observed.error ? ` (${view.observed.error})` : '';
+      throw new BerthError('INVALID_ARGUMENT', `${input.where}: RUN ${input.args.join(' ')}: exited with code ${code}${why}`, { exitCode: code });
     }
     const upper = join(input.overlayRoot, record.id, 'diff');
     for (const stub of MOUNT_STUBS) {
