@@ -25,7 +25,7 @@ import { patternRegExp } from './dockerignore.js';
 import { mountStep, resolveInRoot } from './rootfs.js';
 import { copyIntoRoot, copyEntriesIntoRoot, type CopyOwner } from './copy.js';
 import { runStep } from './run.js';
-import { setEnv } from '../runtime/process-spec.js';
+import { applyMetadata, DEFAULT_SHELL } from './metadata.js';
 
 export interface BuildOptions {
   readonly store: ImageStore;
@@ -74,7 +74,6 @@ interface CacheEntry { spec: ImageSpec; chain: string[] }
 
 /** Build args every build has without an ARG (docker's predefined proxy args). */
 const PREDEFINED = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 function sha(...parts: string[]): string {
   const h = createHash('sha256');
@@ -89,18 +88,6 @@ function envMap(env: readonly string[] | undefined): Map<string, string> {
     if (eq > 0) m.set(e.slice(0, eq), e.slice(eq + 1));
   }
   return m;
-}
-
-/** Docker's duration strings for HEALTHCHECK flags, in ns. */
-function durationNs(text: string, where: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let consumed = 0;
-  while ((m = re.exec(text)) !== null) { total += Number(m[1]) * unit[m[2]]; consumed = re.lastIndex; }
-  if (consumed !== text.length || text === '') throw new InvalidArgument(`${where}: invalid duration "${text}"`);
-  return Math.round(total);
 }
 
 export class Builder {
@@ -373,76 +360,12 @@ export class Builder {
   private async execute(state: State, ins: Instruction, scope: Scope, where: string, resourceId: string): Promise<State> {
     const esc = this.df.escape;
     const cfg = { ...state.spec.config };
-    const meta = (changes: Partial<ImageSpec['config']>, extra: Partial<State> = {}): State => ({
-      ...state, ...extra,
-      spec: { ...state.spec, config: { ...cfg, ...changes }, history: this.history(state, ins.text, true) },
-    });
+    const changed = applyMetadata(cfg, ins, scope, esc, where, state.cmdSet);
+    if (changed) {
+      const spec = { ...state.spec, config: changed.config, history: this.history(state, ins.text, true), ...(changed.author !== undefined ? { author: changed.author } : {}) };
+      return { ...state, spec, cmdSet: state.cmdSet || ins.keyword === 'CMD' };
+    }
     switch (ins.keyword) {
-      case 'ENV': {
-        const env = [...(cfg.Env ?? [])];
-        for (const [k, v] of parsePairs(ins.args, scope, esc, where, { legacy: true })) setEnv(env, `${k}=${v ?? ''}`);
-        return meta({ Env: env });
-      }
-      case 'LABEL': {
-        const labels = { ...(cfg.Labels ?? {}) };
-        for (const [k, v] of parsePairs(ins.args, scope, esc, where, { legacy: false })) labels[k] = v ?? '';
-        return meta({ Labels: labels });
-      }
-      case 'MAINTAINER':
-        return { ...meta({}), spec: { ...meta({}).spec, author: expandWord(ins.args, scope, esc, where) } };
-      case 'EXPOSE': {
-        const ports = { ...((cfg.ExposedPorts as Record<string, object>) ?? {}) };
-        for (const p of splitWords(ins.args, scope, esc, where)) {
-          const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
-          if (!m) throw new InvalidArgument(`${where}: invalid port "${p}"`);
-          const from = Number(m[1]);
-          const to = m[2] ? Number(m[2]) : from;
-          if (from < 1 || to > 65535 || to < from || to - from > 65535) throw new InvalidArgument(`${where}: invalid port range "${p}"`);
-          for (let port = from; port <= to; port++) ports[`${port}/${(m[3] ?? 'tcp').toLowerCase()}`] = {};
-        }
-        return meta({ ExposedPorts: ports });
-      }
-      case 'VOLUME': {
-        const vols = { ...((cfg.Volumes as Record<string, object>) ?? {}) };
-        for (const v of ins.json ?? splitWords(ins.args, scope, esc, where)) {
-          if (v.trim() === '') throw new InvalidArgument(`${where}: VOLUME with an empty path`);
-          vols[v] = {};
-        }
-        return meta({ Volumes: vols });
-      }
-      case 'USER':
-        return meta({ User: expandWord(ins.args, scope, esc, where) });
-      case 'STOPSIGNAL':
-        return meta({ StopSignal: expandWord(ins.args, scope, esc, where) });
-      case 'SHELL':
-        return meta({ Shell: [...ins.json!] });
-      case 'CMD':
-        return meta({ Cmd: this.commandOf(ins, cfg) }, { cmdSet: true });
-      case 'ENTRYPOINT':
-        return meta({ Entrypoint: this.commandOf(ins, cfg), ...(state.cmdSet ? {} : { Cmd: null as unknown as string[] }) });
-      case 'ONBUILD':
-        return meta({ OnBuild: [...((cfg.OnBuild as string[] | null) ?? []), ins.trigger!.text] });
-      case 'HEALTHCHECK': {
-        const rest = ins.args.trim();
-        if (rest.toUpperCase() === 'NONE') return meta({ Healthcheck: { Test: ['NONE'] } });
-        const cmdText = rest.replace(/^CMD\s*/i, '');
-        let test: string[];
-        try {
-          const parsed: unknown = JSON.parse(cmdText);
-          test = Array.isArray(parsed) && parsed.every((x) => typeof x === 'string') ? ['CMD', ...parsed] : ['CMD-SHELL', cmdText];
-        } catch { test = ['CMD-SHELL', cmdText]; }
-        const hc: Record<string, unknown> = { Test: test };
-        const f = ins.flags;
-        if (f.interval) hc.Interval = durationNs(f.interval[0], where);
-        if (f.timeout) hc.Timeout = durationNs(f.timeout[0], where);
-        if (f['start-period']) hc.StartPeriod = durationNs(f['start-period'][0], where);
-        if (f['start-interval']) hc.StartInterval = durationNs(f['start-interval'][0], where);
-        if (f.retries) {
-          if (!/^\d+$/.test(f.retries[0])) throw new InvalidArgument(`${where}: --retries must be a non-negative integer`);
-          hc.Retries = Number(f.retries[0]);
-        }
-        return meta({ Healthcheck: hc });
-      }
       case 'WORKDIR': {
         const dir = posix.resolve(cfg.WorkingDir || '/', expandWord(ins.args, scope, esc, where));
         return this.fsStep({ ...state, spec: { ...state.spec, config: { ...cfg, WorkingDir: dir } } }, ins, (root) => {
@@ -459,12 +382,6 @@ export class Builder {
       default:
         throw new Unsupported(`${where}: ${ins.keyword} is not supported`);
     }
-  }
-
-  private commandOf(ins: Instruction, cfg: ImageSpec['config']): string[] {
-    if (ins.json) return [...ins.json];
-    if (ins.args === '') return [];
-    return [...((cfg.Shell as string[] | undefined) ?? DEFAULT_SHELL), ins.args];
   }
 
   private lowers(state: State): { links: string[]; dirs: string[] } {
