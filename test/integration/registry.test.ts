@@ -34,6 +34,8 @@ let seedStore: ImageStore;
 /** an image with one 3 MiB incompressible layer, pushed as <registry>/test/big:1 */
 let bigLayerDigest: string;
 let bigLayerSize: number;
+/** busybox's layer + a 3 MiB layer on top, pushed as <registry>/test/stacked:1 */
+let stackedTopDigest: string;
 
 function newStore(): { root: string; store: ImageStore } {
   const root = mkdtempSync(join(work, 'root-'));
@@ -78,6 +80,18 @@ before(async () => {
   bigLayerDigest = meta.blob!.digest;
   bigLayerSize = meta.blob!.size;
   await pushImage(seedStore, `${registry.host}/test/big:1`, { ...access(), sys: lazySys });
+  // a two-layer image: busybox's layer, then another incompressible one
+  const bb = seedStore.resolve(`${registry.host}/test/busybox:1`);
+  const topDir = join(work, 'top');
+  mkdirSync(topDir);
+  writeFileSync(join(topDir, 'top.bin'), randomBytes(3 * 1024 * 1024));
+  const topTar = join(work, 'top.tar.gz');
+  await createTar({ file: topTar, cwd: topDir, portable: true, gzip: true }, ['.']);
+  const top = await seedStore.addLayer({ file: topTar, label: 'top', parent: bb.layers[0].chainId, keep: 'copy' });
+  stackedTopDigest = top.blob!.digest;
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [bb.layers[0].diffId, top.diffId] } }));
+  seedStore.commitConfig(config, [`${registry.host}/test/stacked:1`]);
+  await pushImage(seedStore, `${registry.host}/test/stacked:1`, { ...access(), sys: lazySys });
 });
 
 /**
@@ -352,5 +366,26 @@ test('anonymous bearer tokens: the WWW-Authenticate challenge is answered from i
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('layers already in the store are not downloaded; an interrupted pull keeps its finished layers', { skip }, async () => {
+  const proxy = await startProxy({ digest: stackedTopDigest, cutAfter: 1024 * 1024 });
+  try {
+    const { root, store } = newStore();
+    // the cut ends the first pull: busybox's layer is committed, the top one is a partial
+    await assert.rejects(pullImage(store, `${proxy.host}/test/stacked:1`, access({ attempts: 1 })), /resumes/);
+    assert.equal(storeContents(root).layers.length, 1);
+    assert.deepEqual(storeContents(root).images, []);
+    const events: ImageEvent[] = [];
+    const r = await pullImage(store, `${proxy.host}/test/stacked:1`, access({ onEvent: (e) => events.push(e) }));
+    assert.equal(r.id, seedStore.resolve(`${registry.host}/test/stacked:1`).id);
+    const statuses = events.filter((e) => e.kind === 'layer' && (e.status === 'already exists' || e.status === 'waiting')).map((e) => (e as { status: string }).status);
+    assert.deepEqual(statuses, ['already exists', 'waiting']);
+    // the top blob: once cut, once resumed from where the cut left it
+    assert.equal(proxy.blobRequests.length, 2);
+    assert.match(proxy.blobRequests[1].range ?? '', /^bytes=\d+-$/);
+  } finally {
+    await proxy.close();
   }
 });
