@@ -42,7 +42,11 @@ function probe(port: number): Promise<number> {
   });
 }
 
-export async function startRegistry(opts: { users?: Record<string, string> } = {}): Promise<TestRegistry> {
+/**
+ * Starts a registry. `users`: htpasswd basic auth. `token`: the registry's own bearer-token auth
+ * (realm, service, issuer and the certificate whose key signs the tokens).
+ */
+export async function startRegistry(opts: { users?: Record<string, string>; token?: { realm: string; service: string; issuer: string; certFile: string } } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   let auth = '';
   if (opts.users) {
@@ -52,6 +56,9 @@ export async function startRegistry(opts: { users?: Record<string, string> } = {
       if (r.status !== 0) throw new Error(`htpasswd failed: ${r.stderr}`);
     }
     auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${file}\n`;
+  }
+  if (opts.token) {
+    auth = `auth:\n  token:\n    realm: ${opts.token.realm}\n    service: ${opts.token.service}\n    issuer: ${opts.token.issuer}\n    rootcertbundle: ${opts.token.certFile}\n`;
   }
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();

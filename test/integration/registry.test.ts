@@ -16,7 +16,7 @@ import { pushImage } from '../../src/images/registry/push.js';
 import { login, logout } from '../../src/images/registry/login.js';
 import { credentialsFor } from '../../src/images/registry/credentials.js';
 import { request } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, sign as cryptoSign, X509Certificate } from 'node:crypto';
 import type { ImageEvent } from '../../src/images/events.js';
 import { BerthError } from '../../src/lib/errors.js';
 import { makeBusyboxRootfs } from '../helpers/env.js';
@@ -387,5 +387,49 @@ test('layers already in the store are not downloaded; an interrupted pull keeps 
     assert.match(proxy.blobRequests[1].range ?? '', /^bytes=\d+-$/);
   } finally {
     await proxy.close();
+  }
+});
+
+/**
+ * The registry's own token auth (`auth: token`): a token server here signs JWTs (RS256, x5c) with
+ * a key whose certificate the registry trusts; the registry verifies them, scopes included.
+ */
+test('bearer tokens against the registry\'s own token auth: pull and push with the scopes it checks', { skip: skip || (spawnSync('openssl', ['version']).status !== 0 ? 'openssl is not installed' : false) }, async () => {
+  const dir = mkdtempSync(join(work, 'token-'));
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=berth-test-token'], { encoding: 'utf8' });
+  assert.equal(gen.status, 0, gen.stderr);
+  const key = readFileSync(keyFile);
+  const certDer = new X509Certificate(readFileSync(certFile)).raw.toString('base64');
+  const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+  const requested: string[] = [];
+  const tokenServer = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    requested.push(...scopes);
+    const access = scopes.map((sc) => { const [type, name, actions] = sc.split(':'); return { type, name, actions: actions.split(',') }; });
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certDer] }));
+    const claims = b64url(JSON.stringify({ iss: 'berth-test-issuer', sub: 'anonymous', aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access }));
+    const signature = b64url(cryptoSign('RSA-SHA256', Buffer.from(`${header}.${claims}`), key));
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ token: `${header}.${claims}.${signature}` }));
+  });
+  await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));
+  const realm = `http://127.0.0.1:${(tokenServer.address() as { port: number }).port}/token`;
+  const secured = await startRegistry({ token: { realm, service: 'berth-registry', issuer: 'berth-test-issuer', certFile } });
+  try {
+    seedStore.tag(`${registry.host}/test/busybox:1`, `${secured.host}/tok/bb:1`);
+    await pushImage(seedStore, `${secured.host}/tok/bb:1`, { ...access(), sys: lazySys });
+    assert.ok(requested.includes('repository:tok/bb:pull,push'), JSON.stringify(requested));
+    const { store } = newStore();
+    const r = await pullImage(store, `${secured.host}/tok/bb:1`, access());
+    assert.equal(r.id, seedStore.resolve(`${registry.host}/test/busybox:1`).id);
+    assert.ok(requested.includes('repository:tok/bb:pull'));
+  } finally {
+    await secured.stop();
+    tokenServer.closeAllConnections();
+    await new Promise<void>((resolve) => tokenServer.close(() => resolve()));
   }
 });
