@@ -24,6 +24,16 @@ export interface Sys {
   lsetxattr(path: string, name: string, value: Uint8Array): void;
   /** undefined when the attribute is absent (ENODATA). */
   lgetxattr(path: string, name: string): Uint8Array | undefined;
+  /**
+   * Loads `program` (BPF instructions) as a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it
+   * to the cgroup v2 directory, replacing the one attached before (no BPF_F_ALLOW_MULTI).
+   */
+  attachDeviceProgram(cgroupDir: string, program: Uint8Array): void;
+  /**
+   * Marks every descriptor from `first` up close-on-exec (close_range CLOSE_RANGE_CLOEXEC), so
+   * that nothing this process inherited reaches a program it starts.
+   */
+  cloexecFrom(first: number): void;
 }
 
 export function makedev(major: number, minor: number): number {
