@@ -44,6 +44,14 @@ static int load(const char *path, bool exec, bt_launch *launch) {
 }
 
 int main(int argc, char **argv) {
+  /* Nothing the caller left open may reach a container: a descriptor inherited from whoever
+   * started berth (`exec 200</`) would otherwise be open in PID 1 and in every exec'd process,
+   * a way out to the host's filesystem (`ls /proc/self/fd/200/..`). Everything the shim needs
+   * later it opens itself, close-on-exec. */
+  if (close_range(3, ~0U, 0) < 0) {
+    for (int fd = 3; fd < 1024; fd++) /* kernels before 5.9 */
+      close(fd);
+  }
   if (argc < 3)
     return usage();
   bt_launch launch;

@@ -221,11 +221,21 @@ int bt_readonly_path(const char *path, bt_error **err) {
   return 0;
 }
 
+/* The working directory must be inside the container's root: a cwd reached through a magic link
+ * (/proc/self/fd/N, /proc/1/cwd of a process elsewhere) would leave the process outside it.
+ * getcwd() reports such a directory as unreachable (ENOENT, or a path not starting with '/'). */
+static int check_cwd_inside(const char *cwd, bt_error **err) {
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf) == NULL || buf[0] != '/')
+    return bt_error_make(err, EPERM, "working directory %s is outside the container", cwd);
+  return 0;
+}
+
 int bt_enter_cwd(const char *cwd, bt_error **err) {
   if (cwd == NULL || *cwd == '\0')
     cwd = "/";
   if (chdir(cwd) == 0)
-    return 0;
+    return check_cwd_inside(cwd, err);
   if (errno != ENOENT)
     return bt_error_sys(err, "chdir %s", cwd);
   /* mkdir -p; we are inside the new root, so absolute paths and symlinks stay in it. */
@@ -245,5 +255,5 @@ int bt_enter_cwd(const char *cwd, bt_error **err) {
   }
   if (chdir(cwd) < 0)
     return bt_error_sys(err, "chdir %s", cwd);
-  return 0;
+  return check_cwd_inside(cwd, err);
 }

@@ -140,6 +140,16 @@ static char **build_env(const bt_launch *l, const bt_user *user) {
   return envp;
 }
 
+/* Closes every descriptor but stdio and `keep` (the setup socket, close-on-exec itself): the
+ * container's process starts with exactly 0, 1 and 2. Run before the working directory is
+ * entered, so that no descriptor of the shim's (a cgroup.procs file, a pipe, the rootfs) can be
+ * reached through /proc/self/fd as a cwd either (the class of runc's CVE-2024-21626). */
+static void close_all_but(int keep) {
+  if (keep > 3)
+    close_range(3, (unsigned)keep - 1, 0);
+  close_range((unsigned)keep + 1, ~0U, 0);
+}
+
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
  * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
 static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
@@ -254,6 +264,9 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
       child_fail(sock, BT_EXIT_SETUP, err);
     close(slave);
   }
+
+  /* The rootfs descriptor and the pipe ends are done with: from here on only stdio and sock. */
+  close_all_but(sock);
 
   /* 5. Masked then read-only paths: both need /proc and /sys mounted, and masking first means a
    *    masked path below a read-only one (none today) would still be hidden. */
@@ -532,6 +545,8 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
     } else if (dup_stdio(p.in[0], p.out[1], p.err[1], &cerr) < 0) {
       child_fail(sv[1], BT_EXIT_SETUP, cerr);
     }
+    /* the host's cgroup.procs files, the pipes' other ends, the signalfd: none may be reachable */
+    close_all_but(sv[1]);
     if (bt_enter_cwd(l->cwd, &cerr) < 0)
       child_fail(sv[1], BT_EXIT_SETUP, cerr);
     finish_and_exec(l, sv[1], l->tty, l->args.items[0]);

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, openSync, closeSync } from 'node:fs';
 import { SysError } from '../lib/errors.js';
+import { lazySys } from './index.js';
 
 export interface Exit { readonly code: number | null; readonly signal: NodeJS.Signals | null }
 
@@ -78,6 +79,10 @@ export function signalProcess(pid: number, signal: number): boolean {
  * `exited` settles when the process exits while the caller still runs (never rejects).
  */
 export function spawnDetached(file: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): { readonly pid: number; readonly exited: Promise<Exit> } {
+  // libuv passes on every descriptor that is not close-on-exec: whatever the caller's shell left
+  // open (`exec 200</`) would live on in the daemon, and from there reach what it starts. Node's
+  // own descriptors are close-on-exec already; mark the rest so.
+  lazySys.cloexecFrom(3);
   let fd: number;
   try {
     fd = openSync(logFile, 'a', 0o640);

@@ -17,6 +17,7 @@ export function attackRoots(): () => TestRoots {
   });
   afterEach(async () => {
     await removeAllContainers(roots!);
+    await stopEngine(roots!);
     assert.deepEqual(leftovers(roots!), [], 'nothing is left behind after the attack');
   });
   after(async () => {
