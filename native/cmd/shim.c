@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "protocol.h"
+#include "sealed.h"
 #include "supervise.h"
 
 #define EXIT_USAGE 125
@@ -54,6 +55,15 @@ int main(int argc, char **argv) {
   }
   if (argc < 3)
     return usage();
+  /* Before anything else touches a container: see sealed.h. */
+  bt_error *err = NULL;
+  if (bt_run_from_sealed_copy(argv, &err) < 0) {
+    char msg[512];
+    bt_error_format(err, msg, sizeof msg);
+    dprintf(2, "berth-shim: %s\n", msg);
+    bt_error_release(&err);
+    return EXIT_USAGE;
+  }
   bt_launch launch;
   if (strcmp(argv[1], "run") == 0) {
     bool detach = false;
