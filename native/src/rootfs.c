@@ -221,6 +221,41 @@ int bt_readonly_path(const char *path, bt_error **err) {
   return 0;
 }
 
+int bt_readonly_root(bt_error **err) {
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/");
+  if (mount(NULL, "/", NULL, flags, NULL) < 0)
+    return bt_error_sys(err, "remount / read-only");
+  return 0;
+}
+
+int bt_mount_cgroupfs(int rootfd, char *const *fstypes, char *const *options, char *const *subdirs,
+                      size_t count, bt_error **err) {
+  const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  bool v1 = false;
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(fstypes[i], "cgroup") == 0)
+      v1 = true;
+  if (v1 && bt_mount_in_root(rootfd, "/sys/fs/cgroup", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "mode=755,size=64k", err) < 0)
+    return bt_error_wrap(err, "cgroup");
+  for (size_t i = 0; i < count; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s%s", *subdirs[i] ? "/" : "", subdirs[i]);
+    if (bt_mount_in_root(rootfd, path, "cgroup", fstypes[i], ro, *options[i] ? options[i] : NULL, err) < 0)
+      return bt_error_wrap(err, "cgroup");
+  }
+  if (v1) {
+    cleanup_close int fd = -1;
+    if (bt_open_in_root(rootfd, "/sys/fs/cgroup", false, false, &fd, err) < 0)
+      return -1;
+    char target[64];
+    fd_path(fd, target);
+    if (mount(NULL, target, NULL, MS_REMOUNT | ro, "mode=755,size=64k") < 0)
+      return bt_error_sys(err, "remount the /sys/fs/cgroup tmpfs read-only");
+  }
+  return 0;
+}
+
 /* The working directory must be inside the container's root: a cwd reached through a magic link
  * (/proc/self/fd/N, /proc/1/cwd of a process elsewhere) would leave the process outside it.
  * getcwd() reports such a directory as unreachable (ENOENT, or a path not starting with '/'). */

@@ -28,6 +28,7 @@
 #include "exitcode.h"
 #include "namespaces.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "security.h"
 #include "syscalls.h"
 #include "user.h"
@@ -153,11 +154,14 @@ static void close_all_but(int keep) {
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
  * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
 static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
-                                                      const char *argv0) {
+                                                      const char *argv0,
+                                                      const struct sock_fprog *filter) {
   bt_error *err = NULL;
   bt_user user;
   /* The container's own files, read after pivot_root/setns: the lookup cannot escape the root. */
   if (bt_resolve_user(l->user, "/etc/passwd", "/etc/group", &user, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_add_groups(&user, l->group_add.items, l->group_add.count, "/etc/group", &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   char **envp = build_env(l, &user);
 
@@ -174,12 +178,20 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
     if (bt_set_rlimit(l->rlimits[i].resource, l->rlimits[i].name, l->rlimits[i].soft,
                       l->rlimits[i].hard, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
+  /* seccomp, as runc orders it: without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it
+   * is loaded now, before the capabilities go (the filter must then allow capset, prctl,
+   * setgroups, setgid, setuid and execve -- Docker's profile does); with no_new_privs, as late as
+   * possible, so that the fewest of our own syscalls run under it. */
+  if (filter != NULL && !l->no_new_privs && bt_seccomp_load(filter, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
   /* Capabilities before the uid switch: dropping from the bounding set needs CAP_SETPCAP. */
   if (bt_drop_capabilities(l->caps, l->cap_count, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   if (bt_switch_user(user.uid, user.gid, user.groups, user.group_count, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   if (l->no_new_privs && bt_set_no_new_privs(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (filter != NULL && l->no_new_privs && bt_seccomp_load(filter, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   umask(022); /* the setup ran with umask 0 so that device modes were exact */
 
@@ -198,7 +210,8 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
 
 /* Everything between clone and exec, in this order. Never returns. */
 static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
-                                                      int out, int errfd) {
+                                                      int out, int errfd,
+                                                      const struct sock_fprog *filter) {
   bt_error *err = NULL;
   reset_signals();
   /* Die with the shim while being set up; cleared just before execve. (getppid() cannot detect
@@ -238,8 +251,28 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
    * mount to a process that shares the host's netns without being its owner). Read-only, as
    * Docker does for non-privileged containers. */
   if (bt_mount_in_root(rootfd, "/sys", "sysfs", "sysfs",
-                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
+                       (l->sysfs_rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
+  /* The container's own cgroups, read-only, at /sys/fs/cgroup (what JVMs, Go and Node size
+   * themselves from). Each array is one field of the cgroupfs directives. */
+  if (l->cgroupfs_count > 0) {
+    char **fstypes = xcalloc(l->cgroupfs_count, sizeof *fstypes);
+    char **options = xcalloc(l->cgroupfs_count, sizeof *options);
+    char **subdirs = xcalloc(l->cgroupfs_count, sizeof *subdirs);
+    for (size_t i = 0; i < l->cgroupfs_count; i++) {
+      fstypes[i] = l->cgroupfs[i].fstype;
+      options[i] = l->cgroupfs[i].options;
+      subdirs[i] = l->cgroupfs[i].subdir;
+    }
+    if (bt_mount_cgroupfs(rootfd, fstypes, options, subdirs, l->cgroupfs_count, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  }
+  for (size_t i = 0; i < l->device_count; i++) {
+    const bt_device_node *d = &l->devices[i];
+    if (bt_make_device_node(rootfd, d->path, d->type, d->major, d->minor, d->mode, d->uid, d->gid,
+                            &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  }
   /* User binds after /dev and /sys so that a bind below them is not hidden by those mounts. */
   for (size_t i = 0; i < l->bind_count; i++)
     if (bt_bind_in_root(rootfd, l->binds[i].source, l->binds[i].target, l->binds[i].readonly,
@@ -268,6 +301,12 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   /* The rootfs descriptor and the pipe ends are done with: from here on only stdio and sock. */
   close_all_but(sock);
 
+  /* 4b. sysctls: /proc is the container's, its /proc/sys still writable (made read-only below);
+   *     the net.* ones apply to the container's own network namespace. */
+  for (size_t i = 0; i < l->sysctl_count; i++)
+    if (bt_set_sysctl(l->sysctls[i].name, l->sysctls[i].value, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+
   /* 5. Masked then read-only paths: both need /proc and /sys mounted, and masking first means a
    *    masked path below a read-only one (none today) would still be hidden. */
   for (size_t i = 0; i < l->masked.count; i++)
@@ -276,6 +315,8 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   for (size_t i = 0; i < l->readonly.count; i++)
     if (bt_readonly_path(l->readonly.items[i], &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
+  if (l->readonly_rootfs && bt_readonly_root(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
 
   /* 6. Identity and network. */
   if (l->hostname != NULL && *l->hostname != '\0' && bt_set_hostname(l->hostname, &err) < 0)
@@ -295,9 +336,21 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
       argv[i + 2] = l->args.items[i];
     with_init.args.items = argv;
     with_init.args.count = l->args.count + 2;
-    finish_and_exec(&with_init, sock, l->tty, "/dev/init");
+    finish_and_exec(&with_init, sock, l->tty, "/dev/init", filter);
   }
-  finish_and_exec(l, sock, l->tty, l->args.items[0]);
+  finish_and_exec(l, sock, l->tty, l->args.items[0], filter);
+}
+
+/* The compiled filter of a launch, or NULL without one (filter->filter malloc'd). */
+static int compile_filter(const bt_launch *l, struct sock_fprog *filter, const struct sock_fprog **out,
+                          bt_error **err) {
+  *out = NULL;
+  if (!l->seccomp.enabled)
+    return 0;
+  if (bt_seccomp_compile(&l->seccomp, filter, err) < 0)
+    return -1;
+  *out = filter;
+  return 0;
 }
 
 /* ---- parent side ------------------------------------------------------------------------- */
@@ -410,6 +463,13 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
                       .pty_master = -1};
   *exit_code = BT_EXIT_SETUP;
 
+  /* The seccomp program is compiled here, before clone: nothing of the container is read. */
+  struct sock_fprog compiled = {0};
+  const struct sock_fprog *filter = NULL;
+  if (compile_filter(l, &compiled, &filter, err) < 0)
+    return -1;
+  cleanup_free struct sock_filter *filter_insns = compiled.filter;
+
   /* The overlay is mounted in the shim's (host) mount namespace, before clone: the container's
    * namespace is a copy and sees it, and the shim can unmount it after the exit. */
   if (l->overlay_mountpoint != NULL) {
@@ -444,7 +504,7 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
   }
   if (pid == 0) {
     close(sv[0]);
-    container_child(l, sv[1], p.in[0], p.out[1], p.err[1]);
+    container_child(l, sv[1], p.in[0], p.out[1], p.err[1], filter);
   }
 
   close(sv[1]);
@@ -478,6 +538,12 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
    * of them, so it never counts against the container's memory or pids limits. The cgroup.procs
    * files are opened now, while the host's /sys/fs/cgroup is still what we see: after setns into
    * the container's mount namespace it is not. */
+  struct sock_fprog compiled = {0};
+  const struct sock_fprog *filter = NULL;
+  if (compile_filter(l, &compiled, &filter, err) < 0)
+    return -1;
+  cleanup_free struct sock_filter *filter_insns = compiled.filter;
+
   enum { MAX_EXEC_CGROUPS = 32 };
   int procs_fds[MAX_EXEC_CGROUPS];
   size_t procs_count = 0;
@@ -549,7 +615,7 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
     close_all_but(sv[1]);
     if (bt_enter_cwd(l->cwd, &cerr) < 0)
       child_fail(sv[1], BT_EXIT_SETUP, cerr);
-    finish_and_exec(l, sv[1], l->tty, l->args.items[0]);
+    finish_and_exec(l, sv[1], l->tty, l->args.items[0], filter);
   }
   close(sv[1]);
   close_fd(&slave);

@@ -350,7 +350,7 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
     return BT_EXIT_SETUP;
   }
   static bt_log log;
-  if (bt_log_open(&log, l->log, &err) < 0) {
+  if (bt_log_open(&log, l->log, l->log_max_size, l->log_max_files, &err) < 0) {
     fail_start(l, notify_fd, BT_EXIT_SETUP, err);
     bt_error_release(&err);
     return BT_EXIT_SETUP;

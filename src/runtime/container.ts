@@ -13,7 +13,9 @@ import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { observe, checkTransition, type ContainerRecord, type Observed } from './state.js';
 import { encodeDirectives, launchDirectives, type LaunchSpec } from './shim/protocol.js';
-import { CAP, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
+import { MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
+import { NO_SECURITY, checkSecurity, devicePolicyFor, processPrivileges, DEFAULT_NETWORK_SYSCTLS, type SecurityOptions } from './security.js';
+import { resolveLogOptions } from './log-options.js';
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
@@ -62,6 +64,10 @@ export interface CreateRequest {
   readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   /** recorded for inspect and for the engine's restart decisions; the runtime never restarts */
   readonly restartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+  /** capabilities, seccomp, devices, read-only rootfs, sysctls, groups: Docker's defaults when absent */
+  readonly security?: SecurityOptions;
+  /** json-file options (max-size, max-file); berth's rotation defaults when absent (log-options.ts) */
+  readonly logOptions?: Readonly<Record<string, string>>;
 }
 
 export interface ContainerView {
@@ -205,6 +211,9 @@ export class ContainerRuntime {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new InternalError(`malformed container id ${id}`);
     const stopSignal = req.stopSignal ?? 'SIGTERM';
     parseSignal(stopSignal); // reject a bad signal before anything is created
+    const security = req.security ?? NO_SECURITY;
+    checkSecurity(security); // and bad privileges, and a bad seccomp profile
+    resolveLogOptions(undefined, req.logOptions ?? {});
     const bundle = this.bundle(id);
     const cgroupName = `${this.opts.cgroupParent}/${id}`;
     mkdirSync(bundle, { recursive: true, mode: 0o710 });
@@ -219,7 +228,7 @@ export class ContainerRuntime {
       writeFileSync(join(bundle, 'hostname'), `${hostname}\n`);
       writeFileSync(join(bundle, 'hosts'), HOSTS);
       writeFileSync(join(bundle, 'resolv.conf'), this.resolvConf());
-      const { warnings } = this.opts.cgroups.create(cgroupName, req.limits);
+      const { warnings } = this.opts.cgroups.create(cgroupName, { ...req.limits, devices: devicePolicyFor(security) });
       const record: ContainerRecord = {
         id,
         name,
@@ -249,6 +258,8 @@ export class ContainerRuntime {
           limits: req.limits,
           Ulimits: req.ulimits ?? {},
           RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
+          Security: security,
+          LogOptions: req.logOptions ?? {},
         },
         cgroupName,
         layer: { id, lower: req.lowerDirs },
@@ -340,6 +351,9 @@ export class ContainerRuntime {
     const merged = join(layerDir, 'merged');
     const lowers = readFileSync(join(layerDir, 'lower'), 'utf8').trim();
     const placement = this.opts.cgroups.placement(record.cgroupName);
+    const security = record.hostConfig.Security ?? NO_SECURITY;
+    const privileges = processPrivileges(security);
+    const rotation = resolveLogOptions(undefined, record.hostConfig.LogOptions ?? {});
     return {
       id: record.id,
       bundle,
@@ -356,23 +370,33 @@ export class ContainerRuntime {
       user: record.config.User,
       cgroups: placement.procsDirs,
       oom: placement.oom,
-      caps: DEFAULT_CAPS.map((c) => CAP[c]),
-      noNewPrivs: true,
+      caps: privileges.caps,
+      noNewPrivs: privileges.noNewPrivs,
+      seccomp: privileges.seccomp,
+      groupAdd: privileges.groupAdd,
       // No rlimit is imposed by default: the container inherits the caller's, as Docker's
       // containers inherit the daemon's. (--ulimit will add entries here.)
       rlimits: Object.entries(record.hostConfig.Ulimits ?? {}).map(([name, l]) => ({ name: name.toUpperCase(), soft: l.soft < 0 ? 'unlimited' as const : l.soft, hard: l.hard < 0 ? 'unlimited' as const : l.hard })),
       shmSize: record.hostConfig.ShmSize,
-      masked: MASKED_PATHS,
-      readonly: READONLY_PATHS,
+      // privileged: nothing masked, nothing read-only, /sys writable (Docker's --privileged)
+      masked: security.Privileged ? [] : MASKED_PATHS,
+      readonly: security.Privileged ? [] : READONLY_PATHS,
+      sysfsRw: security.Privileged,
+      readonlyRootfs: security.ReadonlyRootfs,
       binds: [
         { source: join(bundle, 'hostname'), target: '/etc/hostname', readonly: false },
         { source: join(bundle, 'hosts'), target: '/etc/hosts', readonly: false },
         { source: join(bundle, 'resolv.conf'), target: '/etc/resolv.conf', readonly: false },
       ],
+      sysctls: Object.entries({ ...DEFAULT_NETWORK_SYSCTLS, ...security.Sysctls }),
+      devices: security.Devices.map((d) => ({ path: d.PathInContainer, type: d.type, major: d.major, minor: d.minor, mode: d.mode, uid: d.uid, gid: d.gid })),
+      cgroupfs: this.opts.cgroups.containerMounts(),
       init: record.hostConfig.Init ? this.opts.initPath : undefined,
       tty: record.config.Tty,
       stdin: record.config.OpenStdin,
       log: join(bundle, `${record.id}-json.log`),
+      logMaxSize: rotation.maxSize,
+      logMaxFiles: rotation.maxFiles,
       onExit,
     };
   }
@@ -584,6 +608,7 @@ export class ContainerRuntime {
     const layerDir = join(this.overlayRoot, r.layer.id);
     const oom = o.exited?.oomKilled ?? (this.opts.cgroups.exists(r.cgroupName) ? this.opts.cgroups.oomKilled(r.cgroupName) : false);
     const l = r.hostConfig.limits;
+    const sec = r.hostConfig.Security ?? NO_SECURITY;
     return {
       Id: r.id,
       Created: r.created,
@@ -628,7 +653,16 @@ export class ContainerRuntime {
         PidsLimit: l.pidsLimit ?? null,
         CgroupParent: '',
         Cgroup: r.cgroupName,
-        LogConfig: { Type: 'json-file', Config: {} },
+        LogConfig: { Type: 'json-file', Config: r.hostConfig.LogOptions ?? {} },
+        CapAdd: sec.CapAdd.length > 0 ? sec.CapAdd : null,
+        CapDrop: sec.CapDrop.length > 0 ? sec.CapDrop : null,
+        Privileged: sec.Privileged,
+        // a profile's JSON text is shown as Docker shows it: seccomp=<the text>
+        SecurityOpt: sec.SecurityOpt.length > 0 ? sec.SecurityOpt : null,
+        ReadonlyRootfs: sec.ReadonlyRootfs,
+        Devices: sec.Devices.map((d) => ({ PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, CgroupPermissions: d.CgroupPermissions })),
+        Sysctls: Object.keys(sec.Sysctls).length > 0 ? sec.Sysctls : null,
+        GroupAdd: sec.GroupAdd.length > 0 ? sec.GroupAdd : null,
         RestartPolicy: { Name: r.hostConfig.RestartPolicy?.name ?? 'no', MaximumRetryCount: r.hostConfig.RestartPolicy?.maximumRetryCount ?? 0 },
         Ulimits: Object.entries(r.hostConfig.Ulimits ?? {}).map(([Name, l]) => ({ Name: Name.toLowerCase(), Soft: l.soft, Hard: l.hard })),
       },

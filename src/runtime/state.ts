@@ -8,6 +8,7 @@ import { readJson } from '../lib/atomic.js';
 import { processAlive } from '../sys/spawn.js';
 import type { ExitedRecord, StartedRecord } from './shim/protocol.js';
 import type { CgroupLimits } from './cgroups/driver.js';
+import type { SecurityOptions } from './security.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
 
@@ -57,6 +58,10 @@ export interface ContainerRecord {
     /** absent in records written before ulimits existed */
     readonly Ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
     readonly RestartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+    /** privileges as asked for (runtime/security.ts); absent in records written before they existed */
+    readonly Security?: SecurityOptions;
+    /** json-file options as given (--log-opt, logging.options) */
+    readonly LogOptions?: Readonly<Record<string, string>>;
   };
   readonly cgroupName: string;
   readonly layer: { readonly id: string; readonly lower: readonly string[] };

@@ -44,3 +44,23 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 
 /** Docker's 14 default capabilities as /proc/<pid>/status prints a set. */
 export const DEFAULT_CAP_MASK = '00000000a80425fb';
+
+/** busybox plus native/build/test/probe at /bin/probe, imported as `ref`. */
+export async function importProbeImage(r: TestRoots, ref: string): Promise<void> {
+  const { mkdtempSync, rmSync, copyFileSync, chmodSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { makeBusyboxRootfs, repoRoot } = await import('../helpers/env.js');
+  const { c: createTar } = await import('tar');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-probe-'));
+  try {
+    makeBusyboxRootfs(dir);
+    copyFileSync(join(repoRoot, 'native', 'build', 'test', 'probe'), join(dir, 'bin', 'probe'));
+    chmodSync(join(dir, 'bin', 'probe'), 0o755);
+    const file = join(r.dir, `${ref}.tar`);
+    await createTar({ file, cwd: dir, portable: false }, ['.']);
+    await berthOk(r, ['import', file, ref]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -54,6 +54,15 @@ export interface CgroupPlacement {
   readonly oom: { readonly file: string; readonly key: string };
 }
 
+/** A cgroup filesystem as a container sees it under /sys/fs/cgroup (through its cgroup namespace). */
+export interface CgroupMount {
+  readonly fstype: 'cgroup' | 'cgroup2';
+  /** v1: the hierarchy's controllers, comma-separated, as it must be mounted; v2: "" */
+  readonly options: string;
+  /** the directory under /sys/fs/cgroup; "" for /sys/fs/cgroup itself (v2) */
+  readonly subdir: string;
+}
+
 export interface CgroupStats {
   /** total CPU time consumed, nanoseconds */
   readonly cpuUsageNs: number;
@@ -92,6 +101,8 @@ export interface CgroupDriver {
   thaw(name: string): void;
   /** the limits as read back from the files (for tests and inspect) */
   read(name: string): ReadBackLimits;
+  /** the filesystems a container mounts to see its own cgroups (read-only, /sys/fs/cgroup) */
+  containerMounts(): readonly CgroupMount[];
   /** whether the device policy installed on <name> allows `req` (read back from the kernel's view) */
   deviceAllows(name: string, req: DeviceRequest): boolean;
 }

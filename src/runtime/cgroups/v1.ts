@@ -6,9 +6,9 @@
 // Controllers used: cpu, cpuacct, cpuset, memory, pids, freezer, devices (the device allow-list,
 // devices.ts). Not handled yet: blkio, net_cls/net_prio, hugetlb, perf_event, and the named
 // systemd hierarchy.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
-import type { CgroupDriver, CgroupLimits, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
+import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
 import { DEFAULT_DEVICE_POLICY, parseDevicesList, policyAllows, v1DeviceWrites, type DevicePolicy, type DeviceRequest } from './devices.js';
 import { nodeCgroupFs, nameSegments, removeTree, keyedValue, parsePids, sleepSync, type CgroupFs } from './fs.js';
@@ -178,6 +178,10 @@ export class CgroupV1Driver implements CgroupDriver {
     // A new devices cgroup starts with its parent's list; "a" in devices.deny empties it first.
     for (const [file, line] of v1DeviceWrites(policy)) this.fs.write(join(dir, file), line);
     return true;
+  }
+
+  containerMounts(): readonly CgroupMount[] {
+    return this.hierarchies.map((h) => ({ fstype: 'cgroup' as const, options: h.controllers.join(','), subdir: basename(h.mount) }));
   }
 
   deviceAllows(name: string, req: DeviceRequest): boolean {

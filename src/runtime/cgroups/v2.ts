@@ -4,7 +4,7 @@
 // cgroup2 mount point from detect.ts, or a temp dir in tests).
 import { join } from 'node:path';
 import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
-import type { CgroupDriver, CgroupLimits, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
+import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, sharesToWeight, swapMaxValue, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
 import { lazySys } from '../../sys/index.js';
 import { DEFAULT_DEVICE_POLICY, deviceProgram, runDeviceProgram, type DeviceRequest } from './devices.js';
@@ -225,6 +225,10 @@ export class CgroupV2Driver implements CgroupDriver {
     const pidsMax = text('pids.max');
     if (pidsMax !== undefined) out.pidsLimit = pidsMax === 'max' ? -1 : Number(pidsMax);
     return out;
+  }
+
+  containerMounts(): readonly CgroupMount[] {
+    return [{ fstype: 'cgroup2', options: '', subdir: '' }];
   }
 
   deviceAllows(name: string, req: DeviceRequest): boolean {
