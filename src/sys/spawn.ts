@@ -1,6 +1,7 @@
 // Process spawning: the only place besides libc.ts that reaches the host's process table.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, openSync, closeSync } from 'node:fs';
+import { readFileSync, readdirSync, closeSync } from 'node:fs';
+import { openOwnedForAppend } from '../lib/atomic.js';
 import { SysError } from '../lib/errors.js';
 import { lazySys } from './index.js';
 
@@ -83,12 +84,8 @@ export function spawnDetached(file: string, args: readonly string[], env: NodeJS
   // open (`exec 200</`) would live on in the daemon, and from there reach what it starts. Node's
   // own descriptors are close-on-exec already; mark the rest so.
   lazySys.cloexecFrom(3);
-  let fd: number;
-  try {
-    fd = openSync(logFile, 'a', 0o640);
-  } catch (err) {
-    throw new SysError('open', logFile, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
-  }
+  // never through a symlink, only a regular file of ours (BERTH_RUN may be shared)
+  const fd = openOwnedForAppend(logFile);
   try {
     const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env, cwd: '/' });
     if (child.pid === undefined) {
