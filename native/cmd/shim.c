@@ -27,18 +27,16 @@ static int load(const char *path, bool exec, bt_launch *launch) {
   if (rc == 0)
     rc = exec ? bt_launch_validate_exec(launch, &err) : bt_launch_validate_run(launch, &err);
   if (rc < 0) {
-    char msg[1024];
-    bt_error_format(err, msg, sizeof msg);
-    dprintf(2, "berth-shim: %s\n", msg);
     /* The bundle is only known if parsing got that far; record the failure there too. */
     if (launch->bundle != NULL) {
-      char line[1100];
+      char msg[1024], line[1100];
+      bt_error_format(err, msg, sizeof msg);
       snprintf(line, sizeof line, "berth-shim: %s", msg);
       bt_error *werr = NULL;
       if (bt_write_error(launch->bundle, line, &werr) < 0)
         bt_error_release(&werr);
     }
-    bt_error_release(&err);
+    bt_error_report_release(&err);
     return -1;
   }
   return 0;
@@ -58,10 +56,7 @@ int main(int argc, char **argv) {
   /* Before anything else touches a container: see sealed.h. */
   bt_error *err = NULL;
   if (bt_run_from_sealed_copy(argv, &err) < 0) {
-    char msg[512];
-    bt_error_format(err, msg, sizeof msg);
-    dprintf(2, "berth-shim: %s\n", msg);
-    bt_error_release(&err);
+    bt_error_report_release(&err);
     return EXIT_USAGE;
   }
   bt_launch launch;

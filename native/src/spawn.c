@@ -406,6 +406,9 @@ typedef struct stdio_pipes {
   int in[2], out[2], err[2];
 } stdio_pipes;
 
+#define STDIO_PIPES_NONE {{-1, -1}, {-1, -1}, {-1, -1}}
+
+/* Cleanup attribute: whatever ends are still held are closed. */
 static void close_pipes(stdio_pipes *p) {
   for (int i = 0; i < 2; i++) {
     close_fd(&p->in[i]);
@@ -413,12 +416,11 @@ static void close_pipes(stdio_pipes *p) {
     close_fd(&p->err[i]);
   }
 }
+#define cleanup_pipes __attribute__((cleanup(close_pipes)))
 
 /* Pipes for a non-tty process; stdin is /dev/null unless stdin_open. Host-side ends are
  * returned in out; the child's ends stay in p (closed by the caller after fork). */
 static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err) {
-  for (int i = 0; i < 2; i++)
-    p->in[i] = p->out[i] = p->err[i] = -1;
   if (tty)
     return 0;
   if (stdin_open) {
@@ -435,33 +437,67 @@ static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err)
 }
 
 /* A child whose setup failed (or that we gave up on): kill it (harmless when it has already
- * exited), reap it, and close our ends of its stdio. */
-static void abandon_child(bt_process *out, pid_t pid) {
+ * exited), reap it. */
+static void abandon_child(pid_t pid) {
   kill(pid, SIGKILL);
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
     ;
-  close_fd(&out->stdin_fd);
-  close_fd(&out->stdout_fd);
-  close_fd(&out->stderr_fd);
-  close_fd(&out->pty_master);
-  out->pid = -1;
 }
 
-/* After fork, in the parent: close the child's ends of the stdio pipes, keep ours. */
+/* After fork, in the parent: close the child's ends of the stdio pipes, move ours into out (so
+ * the pipes' cleanup no longer owns them). */
 static void adopt_child_stdio(bt_process *out, stdio_pipes *p, pid_t pid) {
   close_fd(&p->in[0]);
   close_fd(&p->out[1]);
   close_fd(&p->err[1]);
   out->pid = pid;
-  out->stdin_fd = p->in[1];
-  out->stdout_fd = p->out[0];
-  out->stderr_fd = p->err[0];
+  out->stdin_fd = take_fd(&p->in[1]);
+  out->stdout_fd = take_fd(&p->out[0]);
+  out->stderr_fd = take_fd(&p->err[0]);
 }
+
+/* Everything a start acquired on the host, undone by a cleanup attribute unless the start
+ * succeeded (commit = true): the child (killed and reaped), our stdio ends, the overlay. */
+typedef struct start_guard {
+  const bt_launch *launch;
+  bt_process *process;
+  bool commit;
+} start_guard;
+
+static void undo_start(start_guard *g) {
+  if (g->commit)
+    return;
+  bt_process *out = g->process;
+  if (out->pid > 0)
+    abandon_child(out->pid);
+  out->pid = -1;
+  close_fd(&out->stdin_fd);
+  close_fd(&out->stdout_fd);
+  close_fd(&out->stderr_fd);
+  close_fd(&out->pty_master);
+  if (g->launch != NULL)
+    bt_spawn_cleanup(g->launch, out, NULL);
+}
+#define cleanup_start __attribute__((cleanup(undo_start)))
+
+/* The cgroup.procs files exec opens before setns. */
+enum { MAX_EXEC_CGROUPS = 32 };
+typedef struct procs_files {
+  int fds[MAX_EXEC_CGROUPS];
+  size_t count;
+} procs_files;
+
+static void close_procs(procs_files *p) {
+  while (p->count > 0)
+    close(p->fds[--p->count]);
+}
+#define cleanup_procs __attribute__((cleanup(close_procs)))
 
 int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_error **err) {
   *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                       .pty_master = -1};
   *exit_code = BT_EXIT_SETUP;
+  cleanup_start start_guard guard = {.launch = l, .process = out};
 
   /* The seccomp program is compiled here, before clone: nothing of the container is read. */
   struct sock_fprog compiled = {0};
@@ -478,53 +514,37 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     out->overlay_mounted = true;
   }
 
-  stdio_pipes p;
-  int sv[2] = {-1, -1};
-  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0 ||
-      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    if (sv[0] < 0 && (*err == NULL))
-      bt_error_sys(err, "socketpair");
-    close_pipes(&p);
-    bt_spawn_cleanup(l, out, NULL);
+  cleanup_pipes stdio_pipes p = STDIO_PIPES_NONE;
+  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0)
     return -1;
-  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return bt_error_sys(err, "socketpair");
+  cleanup_close int sock_parent = sv[0];
+  cleanup_close int sock_child = sv[1];
 
   /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and network
    * namespaces are fresh from the start. The cgroup namespace is created later by the child,
    * once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
   pid_t pid = sys_clone_fork(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                              CLONE_NEWNET | SIGCHLD);
-  if (pid < 0) {
-    bt_error_sys(err, "clone");
-    close_pipes(&p);
-    close(sv[0]);
-    close(sv[1]);
-    bt_spawn_cleanup(l, out, NULL);
-    return -1;
-  }
+  if (pid < 0)
+    return bt_error_sys(err, "clone");
   if (pid == 0) {
-    close(sv[0]);
-    container_child(l, sv[1], p.in[0], p.out[1], p.err[1], filter);
+    close(sock_parent);
+    container_child(l, sock_child, p.in[0], p.out[1], p.err[1], filter);
   }
-
-  close(sv[1]);
+  close_fd(&sock_child);
   adopt_child_stdio(out, &p, pid);
 
-  int rc = 0;
-  for (size_t i = 0; i < l->cgroups.count && rc == 0; i++)
-    rc = bt_cgroup_join(l->cgroups.items[i], pid, err);
-  if (rc == 0) {
-    if (write(sv[0], "g", 1) != 1)
-      rc = bt_error_sys(err, "release container setup");
-  }
-  if (rc == 0)
-    rc = wait_for_exec(sv[0], &out->pty_master, exit_code, err);
-  close(sv[0]);
-  if (rc < 0) {
-    abandon_child(out, pid);
-    bt_spawn_cleanup(l, out, NULL);
+  for (size_t i = 0; i < l->cgroups.count; i++)
+    if (bt_cgroup_join(l->cgroups.items[i], pid, err) < 0)
+      return -1;
+  if (write(sock_parent, "g", 1) != 1)
+    return bt_error_sys(err, "release container setup");
+  if (wait_for_exec(sock_parent, &out->pty_master, exit_code, err) < 0)
     return -1;
-  }
+  guard.commit = true;
   *exit_code = 0;
   return 0;
 }
@@ -533,108 +553,85 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
   *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                       .pty_master = -1};
   *exit_code = BT_EXIT_SETUP;
+  cleanup_start start_guard guard = {.launch = NULL, .process = out};
 
-  /* Only the forked child joins the container's cgroups (below): this relay process stays out
-   * of them, so it never counts against the container's memory or pids limits. The cgroup.procs
-   * files are opened now, while the host's /sys/fs/cgroup is still what we see: after setns into
-   * the container's mount namespace it is not. */
   struct sock_fprog compiled = {0};
   const struct sock_fprog *filter = NULL;
   if (compile_filter(l, &compiled, &filter, err) < 0)
     return -1;
   cleanup_free struct sock_filter *filter_insns = compiled.filter;
 
-  enum { MAX_EXEC_CGROUPS = 32 };
-  int procs_fds[MAX_EXEC_CGROUPS];
-  size_t procs_count = 0;
+  /* Only the forked child joins the container's cgroups (below): this relay process stays out
+   * of them, so it never counts against the container's memory or pids limits. The cgroup.procs
+   * files are opened now, while the host's /sys/fs/cgroup is still what we see: after setns into
+   * the container's mount namespace it is not. */
+  cleanup_procs procs_files procs = {.count = 0};
   if (l->cgroups.count > MAX_EXEC_CGROUPS)
     return bt_error_make(err, E2BIG, "too many cgroup directories (%zu)", l->cgroups.count);
-  for (; procs_count < l->cgroups.count; procs_count++) {
-    if (bt_cgroup_open_procs(l->cgroups.items[procs_count], &procs_fds[procs_count], err) < 0) {
-      while (procs_count > 0)
-        close(procs_fds[--procs_count]);
+  for (; procs.count < l->cgroups.count; procs.count++)
+    if (bt_cgroup_open_procs(l->cgroups.items[procs.count], &procs.fds[procs.count], err) < 0)
       return -1;
-    }
-  }
-  if (bt_join_namespaces(l->pid, err) < 0) {
-    while (procs_count > 0)
-      close(procs_fds[--procs_count]);
+  if (bt_join_namespaces(l->pid, err) < 0)
     return -1;
-  }
 
   /* We are now in the container's mount namespace, so /dev/ptmx is the container's devpts:
    * the parent can open the pty itself. */
-  int slave = -1;
+  cleanup_close int slave = -1;
   if (l->tty && bt_open_pty(&out->pty_master, &slave, err) < 0)
     return -1;
-  stdio_pipes p;
-  int sv[2] = {-1, -1};
-  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0 ||
-      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    if (*err == NULL)
-      bt_error_sys(err, "socketpair");
-    close_pipes(&p);
-    close_fd(&slave);
-    close_fd(&out->pty_master);
+  cleanup_pipes stdio_pipes p = STDIO_PIPES_NONE;
+  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0)
     return -1;
-  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return bt_error_sys(err, "socketpair");
+  cleanup_close int sock_parent = sv[0];
+  cleanup_close int sock_child = sv[1];
 
   /* setns(CLONE_NEWPID) only placed our future children in the container's pid namespace: this
    * fork is what enters it. */
   pid_t pid = fork();
-  if (pid < 0) {
-    bt_error_sys(err, "fork");
-    close_pipes(&p);
-    close_fd(&slave);
-    close_fd(&out->pty_master);
-    close(sv[0]);
-    close(sv[1]);
-    return -1;
-  }
+  if (pid < 0)
+    return bt_error_sys(err, "fork");
   if (pid == 0) {
     bt_error *cerr = NULL;
-    close(sv[0]);
+    close(sock_parent);
     reset_signals();
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     /* Wait until the parent has placed us in the container's cgroups: nothing of the command
      * may run outside them. EOF (the parent failed) ends us. */
     char go;
     ssize_t got;
-    while ((got = read(sv[1], &go, 1)) < 0 && errno == EINTR)
+    while ((got = read(sock_child, &go, 1)) < 0 && errno == EINTR)
       ;
     if (got != 1)
       _exit(BT_EXIT_SETUP);
     umask(0);
     if (l->tty) {
       if (dup_stdio(slave, slave, slave, &cerr) < 0)
-        child_fail(sv[1], BT_EXIT_SETUP, cerr);
+        child_fail(sock_child, BT_EXIT_SETUP, cerr);
     } else if (dup_stdio(p.in[0], p.out[1], p.err[1], &cerr) < 0) {
-      child_fail(sv[1], BT_EXIT_SETUP, cerr);
+      child_fail(sock_child, BT_EXIT_SETUP, cerr);
     }
     /* the host's cgroup.procs files, the pipes' other ends, the signalfd: none may be reachable */
-    close_all_but(sv[1]);
+    close_all_but(sock_child);
     if (bt_enter_cwd(l->cwd, &cerr) < 0)
-      child_fail(sv[1], BT_EXIT_SETUP, cerr);
-    finish_and_exec(l, sv[1], l->tty, l->args.items[0], filter);
+      child_fail(sock_child, BT_EXIT_SETUP, cerr);
+    finish_and_exec(l, sock_child, l->tty, l->args.items[0], filter);
   }
-  close(sv[1]);
+  close_fd(&sock_child);
   close_fd(&slave);
   adopt_child_stdio(out, &p, pid);
-  int rc = 0;
-  for (size_t i = 0; i < procs_count && rc == 0; i++)
-    rc = bt_cgroup_write_pid(procs_fds[i], l->cgroups.items[i], pid, err);
-  while (procs_count > 0)
-    close(procs_fds[--procs_count]);
-  if (rc == 0 && write(sv[0], "g", 1) != 1)
-    rc = bt_error_sys(err, "release exec child");
+  for (size_t i = 0; i < procs.count; i++)
+    if (bt_cgroup_write_pid(procs.fds[i], l->cgroups.items[i], pid, err) < 0)
+      return -1;
+  close_procs(&procs);
+  if (write(sock_parent, "g", 1) != 1)
+    return bt_error_sys(err, "release exec child");
   int unused_pty = -1;
-  if (rc == 0)
-    rc = wait_for_exec(sv[0], &unused_pty, exit_code, err);
-  close(sv[0]);
-  if (rc < 0) {
-    abandon_child(out, pid);
+  if (wait_for_exec(sock_parent, &unused_pty, exit_code, err) < 0)
     return -1;
-  }
+  guard.commit = true;
   *exit_code = 0;
   return 0;
 }
