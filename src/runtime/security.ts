@@ -1,8 +1,8 @@
 // A container's privileges, as Docker's flags and compose keys describe them (cap_add, cap_drop,
 // privileged, security_opt, read_only, devices, sysctls, group_add), resolved into what the shim
-// and the cgroup apply. Pure: validation with Docker's messages, the capability set, the seccomp
-// filter, the device policy and nodes, the sysctls. The host facts it needs (a device's numbers)
-// are passed in.
+// and the cgroup apply: validation with Docker's messages, the capability set, the seccomp filter,
+// the device policy and nodes, the sysctls. Pure except buildSecurity's host reads (a profile
+// file, a device's numbers), which go through an injected SecurityHost (nodeSecurityHost for real).
 import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgument } from '../lib/errors.js';
 import { CAP, DEFAULT_CAPS, type CapName } from './defaults.js';
