@@ -5,6 +5,7 @@
 // BEFORE_CHECKOUT: a built checkout of the commit to compare with (e.g. `git worktree add
 // /tmp/before main && cd /tmp/before && npm ci && npm run build`); without it only the pieces run.
 import { spawnSync } from 'node:child_process';
+import { timeOnce, median, type Subject } from './measure.js';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -14,21 +15,6 @@ import { CgroupV1Driver, type V1Options } from '../src/runtime/cgroups/v1.js';
 import { detectCgroups } from '../src/runtime/cgroups/detect.js';
 import { ALLOW_ALL_DEVICES, DEFAULT_DEVICE_POLICY } from '../src/runtime/cgroups/devices.js';
 
-interface Subject { readonly name: string; readonly argv: readonly string[]; readonly env?: NodeJS.ProcessEnv; readonly expectFailure?: boolean }
-
-function timeOnce(s: Subject): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(s.argv[0]!, s.argv.slice(1), { env: s.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if ((r.status !== 0) !== (s.expectFailure ?? false)) throw new Error(`${s.name} failed (${r.status}): ${r.stderr?.toString()}`);
-  return ms;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function importBusybox(roots: TestRoots, bin: string): Promise<void> {
   const rootfs = mkdtempSync(join(tmpdir(), 'berth-bench-'));

@@ -193,7 +193,7 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
    * A new directive goes here and in the chain below (PROTOCOL.md lists them all). */
   static const struct { const char *name; size_t fields; } multi[] = {
       {"overlay", 3}, {"oom", 2}, {"rlimit", 3}, {"bind", 3}, {"seccomp", 2},
-      {"seccomp_rule", 4}, {"sysctl", 2}, {"device", 7}, {"cgroupfs", 3},
+      {"seccomp_rule", 4}, {"seccomp_cache", 2}, {"sysctl", 2}, {"device", 7}, {"cgroupfs", 3},
   };
   want = 2;
   for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++)
@@ -277,6 +277,13 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
     if (parse_seccomp_action(f[1], f[2], &l->seccomp.default_action) < 0)
       return bt_error_make(err, 0, "seccomp: unknown action %s %s", f[1], f[2]);
     l->seccomp.enabled = true;
+  } else if (strcmp(d, "seccomp_cache") == 0) {
+    if (l->seccomp.cache_dir != NULL)
+      return bt_error_make(err, 0, "directive seccomp_cache repeated");
+    if (f[1][0] != '/' || strspn(f[2], "0123456789abcdef") != strlen(f[2]) || strlen(f[2]) != 64)
+      return bt_error_make(err, 0, "seccomp_cache: expected an absolute directory and a sha256 key");
+    l->seccomp.cache_dir = take_ptr(f[1]);
+    l->seccomp.cache_key = take_ptr(f[2]);
   } else if (strcmp(d, "seccomp_arch") == 0) {
     strv_push(&l->seccomp.arches, take_ptr(f[1]));
   } else if (strcmp(d, "seccomp_rule") == 0) {
@@ -463,6 +470,8 @@ void bt_launch_free(bt_launch *l) {
   for (size_t i = 0; i < l->seccomp.rule_count; i++)
     free(l->seccomp.rules[i].syscall);
   free(l->seccomp.rules);
+  free(l->seccomp.cache_dir);
+  free(l->seccomp.cache_key);
   strv_free(&l->group_add);
   for (size_t i = 0; i < l->sysctl_count; i++) {
     free(l->sysctls[i].name);
@@ -588,6 +597,7 @@ char *bt_launch_serialize(const bt_launch *l) {
   if (l->seccomp.enabled) {
     snprintf(num, sizeof num, "%u", l->seccomp.default_action.errnum);
     line(&t, "seccomp", 2, seccomp_actions[l->seccomp.default_action.kind], num);
+    if (l->seccomp.cache_dir) line(&t, "seccomp_cache", 2, l->seccomp.cache_dir, l->seccomp.cache_key);
     for (size_t i = 0; i < l->seccomp.arches.count; i++) line(&t, "seccomp_arch", 1, l->seccomp.arches.items[i]);
     for (size_t i = 0; i < l->seccomp.rule_count; i++) {
       const bt_seccomp_rule *r = &l->seccomp.rules[i];

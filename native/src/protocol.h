@@ -62,6 +62,9 @@ typedef struct bt_seccomp {
   bt_strv arches; /* extra architectures by libseccomp name ("x86", "x32"); the native one is implied */
   bt_seccomp_rule *rules;
   size_t rule_count;
+  /* Where compiled programs are kept, and this filter's key there (a hash of the rules, made by
+   * the TypeScript side); both NULL: compiled every time. */
+  char *cache_dir, *cache_key;
 } bt_seccomp;
 
 typedef struct bt_sysctl {

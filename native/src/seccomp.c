@@ -1,6 +1,9 @@
 #include "seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -41,7 +44,58 @@ static void release_ctx(scmp_filter_ctx *ctx) {
     seccomp_release(*ctx);
 }
 
+static int compile(const bt_seccomp *s, struct sock_fprog *prog, bt_error **err);
+
+static void cache_path(const bt_seccomp *s, char *buf, size_t size) {
+  const struct scmp_version *v = seccomp_version();
+  snprintf(buf, size, "%s/%s-%u.%u.%u.bpf", s->cache_dir, s->cache_key, v->major, v->minor, v->micro);
+}
+
+/* The cached program, or -1 (absent, or not a regular file of ours of a sane size). */
+static int cache_read(const char *path, struct sock_fprog *prog) {
+  cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0 ||
+      st.st_size == 0 || st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+      st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return -1;
+  struct sock_filter *insns = xmalloc((size_t)st.st_size);
+  if (pread(fd, insns, (size_t)st.st_size, 0) != st.st_size) {
+    free(insns);
+    return -1;
+  }
+  prog->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+  prog->filter = insns;
+  return 0;
+}
+
+static void cache_write(const char *path, const struct sock_fprog *prog) {
+  char tmp[PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+  cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  size_t len = prog->len * sizeof(struct sock_filter);
+  if (bt_write_all(fd, prog->filter, len) < 0 || rename(tmp, path) < 0)
+    unlink(tmp);
+}
+
 int bt_seccomp_compile(const bt_seccomp *s, struct sock_fprog *prog, bt_error **err) {
+  if (s->cache_dir == NULL)
+    return compile(s, prog, err);
+  char path[PATH_MAX];
+  cache_path(s, path, sizeof path);
+  if (cache_read(path, prog) == 0)
+    return 0;
+  if (compile(s, prog, err) < 0)
+    return -1;
+  cache_write(path, prog);
+  return 0;
+}
+
+static int compile(const bt_seccomp *s, struct sock_fprog *prog, bt_error **err) {
   __attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(scmp_action(s->default_action));
   if (ctx == NULL)
     return bt_error_make(err, EINVAL, "seccomp: cannot create a filter with the default action");

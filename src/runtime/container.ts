@@ -352,7 +352,7 @@ export class ContainerRuntime {
     const lowers = readFileSync(join(layerDir, 'lower'), 'utf8').trim();
     const placement = this.opts.cgroups.placement(record.cgroupName);
     const security = record.hostConfig.Security ?? NO_SECURITY;
-    const privileges = processPrivileges(security);
+    const privileges = processPrivileges(security, this.seccompCacheDir());
     const rotation = resolveLogOptions(undefined, record.hostConfig.LogOptions ?? {});
     return {
       id: record.id,
@@ -548,7 +548,14 @@ export class ContainerRuntime {
   // ── exec ────────────────────────────────────────────────────────────────────────────────
 
   private execTarget(view: ContainerView): ExecTarget {
-    return { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs };
+    return { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs, seccompCacheDir: this.seccompCacheDir() };
+  }
+
+  /** BERTH_ROOT/seccomp: the shim's compiled filters (root only), created on first use. */
+  private seccompCacheDir(): string {
+    const dir = join(this.opts.root, 'seccomp');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
   }
 
   async exec(ref: string, req: ExecRequest): Promise<number> {

@@ -56,6 +56,8 @@ export interface ExecTarget {
   readonly bundle: string;
   readonly pid: number;
   readonly cgroupProcsDirs: readonly string[];
+  /** where the shim may keep the compiled seccomp filter (BERTH_ROOT/seccomp) */
+  readonly seccompCacheDir?: string;
 }
 
 /** The shim to run and its environment (the runtime's own options). */
@@ -85,7 +87,7 @@ export function writeExecLaunch(target: ExecTarget, req: ExecRequest): string {
   const file = join(target.bundle, `exec-${randomBytes(8).toString('hex')}.launch`);
   const env = mergeEnv(target.record.config.Env, req.env);
   // exactly the container's privileges: an exec or a health probe gets no more than PID 1
-  const privileges = processPrivileges(target.record.hostConfig.Security ?? NO_SECURITY);
+  const privileges = processPrivileges(target.record.hostConfig.Security ?? NO_SECURITY, target.seccompCacheDir);
   writeFileAtomic(file, encodeDirectives(execDirectives({
     pid: target.pid,
     cgroups: target.cgroupProcsDirs,

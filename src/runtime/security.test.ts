@@ -28,7 +28,7 @@ test('--security-opt: no-new-privileges forms, seccomp choices, errors', () => {
 test('the default profile resolves per caps and arch: clone masked without SYS_ADMIN, clone3 ENOSYS, arch_prctl on amd64', () => {
   const base = resolveProfile(DEFAULT_SECCOMP_PROFILE, { caps: new Set(), nodeArch: 'x64', kernel: '6.1.0' });
   assert.deepEqual(base.defaultAction, { action: 'errno', errno: 1 });
-  assert.deepEqual(base.arches, ['x86', 'x32']);
+  assert.deepEqual(base.arches, ['x86'], 'x32 is left out (cost; killed instead of filtered)');
   const find = (r: typeof base, name: string) => r.rules.filter((x) => x.syscall === name);
   assert.deepEqual(find(base, 'clone').map((r) => r.args), ['0:masked_eq:2114060288:0']);
   assert.deepEqual(find(base, 'clone3').map((r) => [r.action, r.errno]), [['errno', 38]]);

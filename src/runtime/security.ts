@@ -3,12 +3,14 @@
 // and the cgroup apply: validation with Docker's messages, the capability set, the seccomp filter,
 // the device policy and nodes, the sysctls. Pure except buildSecurity's host reads (a profile
 // file, a device's numbers), which go through an injected SecurityHost (nodeSecurityHost for real).
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgument } from '../lib/errors.js';
 import { CAP, DEFAULT_CAPS, type CapName } from './defaults.js';
 import { DEFAULT_DEVICE_POLICY, ALLOW_ALL_DEVICES, type DevicePolicy, type DeviceRule } from './cgroups/devices.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp/default-profile.js';
 import { parseProfile, resolveProfile, type ResolvedSeccomp } from './seccomp/profile.js';
+import type { DeviceNodeSpec } from './shim/protocol.js';
 
 /** What the user asked for, as stored in the container record (Docker's HostConfig names). */
 export interface SecurityOptions {
@@ -23,17 +25,11 @@ export interface SecurityOptions {
   readonly GroupAdd: readonly string[];
 }
 
-/** `--device /dev/fuse:/dev/fuse:rwm`, with the host node's numbers as found at create time. */
-export interface DeviceMapping {
+/** `--device /dev/fuse:/dev/fuse:rwm`, with the host node's kind, numbers, mode and owner as found at create time. */
+export interface DeviceMapping extends Omit<DeviceNodeSpec, 'path'> {
   readonly PathOnHost: string;
   readonly PathInContainer: string;
   readonly CgroupPermissions: string;
-  readonly type: 'c' | 'b';
-  readonly major: number;
-  readonly minor: number;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
 }
 
 export const NO_SECURITY: SecurityOptions = {
@@ -175,17 +171,23 @@ export interface ProcessPrivileges {
   /** capability numbers kept in the bounding set */
   readonly caps: readonly number[];
   readonly noNewPrivs: boolean;
-  readonly seccomp: ResolvedSeccomp | undefined;
+  readonly seccomp: (ResolvedSeccomp & { readonly cache?: { readonly dir: string; readonly key: string } }) | undefined;
   readonly groupAdd: readonly string[];
 }
 
-export function processPrivileges(o: SecurityOptions): ProcessPrivileges {
+/**
+ * seccompCacheDir: where the shim may keep the compiled filter (keyed by a hash of the rules), so
+ * that only the first start with a given filter pays libseccomp's compile (native/src/seccomp.h).
+ */
+export function processPrivileges(o: SecurityOptions, seccompCacheDir?: string): ProcessPrivileges {
   const caps = resolveCaps(o);
+  const seccomp = seccompFor(o, caps);
+  const key = seccomp && seccompCacheDir ? createHash('sha256').update(JSON.stringify(seccomp)).digest('hex') : undefined;
   return {
     caps: caps.map((c) => CAP[c]),
     // Docker: off unless asked for; the seccomp filter, not no_new_privs, is what the boundary rests on
     noNewPrivs: parseSecurityOpt(o.SecurityOpt).noNewPrivileges,
-    seccomp: seccompFor(o, caps),
+    seccomp: seccomp && key ? { ...seccomp, cache: { dir: seccompCacheDir!, key } } : seccomp,
     groupAdd: o.GroupAdd,
   };
 }
@@ -212,7 +214,7 @@ export interface SecurityInput {
 export interface SecurityHost {
   readFile(path: string, maxBytes: number): string;
   /** a device node's kind, numbers, mode and owner; throws when it is not a device */
-  statDevice(path: string): { type: 'c' | 'b'; major: number; minor: number; mode: number; uid: number; gid: number };
+  statDevice(path: string): Omit<DeviceNodeSpec, 'path'>;
 }
 
 export function buildSecurity(input: SecurityInput, host: SecurityHost): SecurityOptions {

@@ -62,3 +62,27 @@ test('a profile in Docker\'s JSON format: defaultAction ALLOW with one errno rul
   assert.equal(invalid.code, 125);
   assert.match(invalid.stderr, /defaultAction: unknown action "SCMP_ACT_NOPE"/);
 });
+
+test('the compiled filter is cached in BERTH_ROOT/seccomp, and a symlink planted there is not followed', async () => {
+  const { readdirSync, statSync, rmSync, symlinkSync, writeFileSync: write } = await import('node:fs');
+  const dir = join(roots().root, 'seccomp');
+  rmSync(dir, { recursive: true, force: true });
+  await probe([], 'keyctl');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.bpf'));
+  assert.equal(files.length, 1, 'one program for the default filter');
+  const st = statSync(join(dir, files[0]!));
+  assert.equal(st.mode & 0o777, 0o600);
+  assert.equal(st.size % 8, 0);
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  await probe([], 'keyctl');
+  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.bpf')).length, 1, 'the second start reuses it');
+  // an "allow everything" program (ret SECCOMP_RET_ALLOW) behind a symlink at the cached name
+  const allowAll = join(roots().dir, 'allow-all.bpf');
+  const insn = Buffer.alloc(8);
+  insn.writeUInt16LE(0x06, 0); // BPF_RET | BPF_K
+  insn.writeUInt32LE(0x7fff0000, 4);
+  write(allowAll, insn);
+  rmSync(join(dir, files[0]!));
+  symlinkSync(allowAll, join(dir, files[0]!));
+  assert.equal((await probe([], 'keyctl')).keyctl, 'EPERM', 'the planted program was not used');
+});

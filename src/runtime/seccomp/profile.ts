@@ -145,8 +145,12 @@ export function resolveProfile(profile: SeccompProfile, ctx: ResolveContext): Re
   }
   return {
     defaultAction: action(profile.defaultAction, undefined, defaultErrno),
-    // the native architecture is implied; the others go by libseccomp's lower-case names
-    arches: arches.filter((a) => a !== scmpArch).map((a) => a.replace(/^SCMP_ARCH_/, '').toLowerCase()),
+    // The native architecture is implied; the others go by libseccomp's lower-case names. x32 is
+    // left out on purpose: compiling the profile for it costs libseccomp 2.5 about 25 ms at every
+    // start and exec (measured: 1 ms native, +5 ms x86, +25 ms x32), and without it an x32-ABI
+    // syscall fails libseccomp's architecture check and kills the caller -- stricter than Docker,
+    // which filters it; Debian's kernel refuses the x32 ABI by default anyway (syscall.x32=n).
+    arches: arches.filter((a) => a !== scmpArch && a !== 'SCMP_ARCH_X32').map((a) => a.replace(/^SCMP_ARCH_/, '').toLowerCase()),
     rules,
   };
 }

@@ -9,6 +9,8 @@ export type Directive = readonly [name: string, ...fields: string[]];
 /** The resolved seccomp filter (runtime/seccomp/profile.ts resolveProfile). */
 export interface SeccompSpec {
   readonly defaultAction: { readonly action: string; readonly errno: number };
+  /** where the shim keeps compiled programs, and this filter's key (sha256 of the rules) */
+  readonly cache?: { readonly dir: string; readonly key: string };
   readonly arches: readonly string[];
   readonly rules: readonly { readonly action: string; readonly errno: number; readonly syscall: string; readonly args: string }[];
 }
@@ -145,6 +147,7 @@ export function launchDirectives(spec: LaunchSpec): Directive[] {
 function pushSeccomp(d: Directive[], seccomp: SeccompSpec | undefined): void {
   if (!seccomp) return;
   d.push(['seccomp', seccomp.defaultAction.action, String(seccomp.defaultAction.errno)]);
+  if (seccomp.cache) d.push(['seccomp_cache', seccomp.cache.dir, seccomp.cache.key]);
   for (const a of seccomp.arches) d.push(['seccomp_arch', a]);
   for (const r of seccomp.rules) d.push(['seccomp_rule', r.action, String(r.errno), r.syscall, r.args]);
 }
