@@ -276,11 +276,56 @@ int bt_readonly_path(const char *path, bt_error **err) {
   return 0;
 }
 
+int bt_readonly_root(bt_error **err) {
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/");
+  if (mount(NULL, "/", NULL, flags, NULL) < 0)
+    return bt_error_sys(err, "remount / read-only");
+  return 0;
+}
+
+int bt_mount_cgroupfs(int rootfd, char *const *fstypes, char *const *options, char *const *subdirs,
+                      size_t count, bt_error **err) {
+  const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  bool v1 = false;
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(fstypes[i], "cgroup") == 0)
+      v1 = true;
+  if (v1 && bt_mount_in_root(rootfd, "/sys/fs/cgroup", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "mode=755,size=64k", err) < 0)
+    return bt_error_wrap(err, "cgroup");
+  for (size_t i = 0; i < count; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s%s", *subdirs[i] ? "/" : "", subdirs[i]);
+    if (bt_mount_in_root(rootfd, path, "cgroup", fstypes[i], ro, *options[i] ? options[i] : NULL, err) < 0)
+      return bt_error_wrap(err, "cgroup");
+  }
+  if (v1) {
+    cleanup_close int fd = -1;
+    if (bt_open_in_root(rootfd, "/sys/fs/cgroup", false, false, &fd, err) < 0)
+      return -1;
+    char target[64];
+    fd_path(fd, target);
+    if (mount(NULL, target, NULL, MS_REMOUNT | ro, "mode=755,size=64k") < 0)
+      return bt_error_sys(err, "remount the /sys/fs/cgroup tmpfs read-only");
+  }
+  return 0;
+}
+
+/* The working directory must be inside the container's root: a cwd reached through a magic link
+ * (/proc/self/fd/N, /proc/1/cwd of a process elsewhere) would leave the process outside it.
+ * getcwd() reports such a directory as unreachable (ENOENT, or a path not starting with '/'). */
+static int check_cwd_inside(const char *cwd, bt_error **err) {
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf) == NULL || buf[0] != '/')
+    return bt_error_make(err, EPERM, "working directory %s is outside the container", cwd);
+  return 0;
+}
+
 int bt_enter_cwd(const char *cwd, bt_error **err) {
   if (cwd == NULL || *cwd == '\0')
     cwd = "/";
   if (chdir(cwd) == 0)
-    return 0;
+    return check_cwd_inside(cwd, err);
   if (errno != ENOENT)
     return bt_error_sys(err, "chdir %s", cwd);
   /* mkdir -p; we are inside the new root, so absolute paths and symlinks stay in it. */
@@ -300,5 +345,5 @@ int bt_enter_cwd(const char *cwd, bt_error **err) {
   }
   if (chdir(cwd) < 0)
     return bt_error_sys(err, "chdir %s", cwd);
-  return 0;
+  return check_cwd_inside(cwd, err);
 }

@@ -86,6 +86,17 @@ int bt_mask_path(const char *path, bt_error **err);
 /* After pivot_root: bind path onto itself and remount it read-only. A missing path is skipped. */
 int bt_readonly_path(const char *path, bt_error **err);
 
+/* After pivot_root and every other mount: remount "/" read-only (read_only: true). Mounts below
+ * it (/dev, /proc, /sys, binds, /dev/shm) keep their own flags. */
+int bt_readonly_root(bt_error **err);
+
+/* Before pivot_root, after /sys: the container's view of its cgroups under /sys/fs/cgroup,
+ * read-only. fstypes[i] "cgroup" (v1: a tmpfs at /sys/fs/cgroup, one hierarchy per subdir) or
+ * "cgroup2" (v2: the unified hierarchy at /sys/fs/cgroup). The cgroup namespace the child
+ * entered makes the root of each the container's own cgroup. */
+int bt_mount_cgroupfs(int rootfd, char *const *fstypes, char *const *options, char *const *subdirs,
+                      size_t count, bt_error **err);
+
 /* After pivot_root: chdir(cwd), creating it (mode 0755) if missing, as Docker does. */
 int bt_enter_cwd(const char *cwd, bt_error **err);
 

@@ -19,6 +19,8 @@ export function recordingSys(): Sys & { calls: RecordedCall[] } {
       calls.push({ name: 'lsetxattr', args: [path, name, value] });
       xattrs.set(`${path}\0${name}`, value);
     },
+    attachDeviceProgram(...args) { calls.push({ name: 'attachDeviceProgram', args }); },
+    cloexecFrom(...args) { calls.push({ name: 'cloexecFrom', args }); },
     lgetxattr(path, name) {
       calls.push({ name: 'lgetxattr', args: [path, name] });
       return xattrs.get(`${path}\0${name}`);

@@ -15,4 +15,6 @@ export const lazySys: Sys = {
   llistxattr: (...a) => load().llistxattr(...a),
   openat2: (...a) => load().openat2(...a),
   syncfs: (...a) => load().syncfs(...a),
+  attachDeviceProgram: (...a) => load().attachDeviceProgram(...a),
+  cloexecFrom: (...a) => load().cloexecFrom(...a),
 };

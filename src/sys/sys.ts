@@ -51,6 +51,16 @@ export interface Sys {
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   /** syncfs(2): writes out everything of the filesystem holding fd (one call, not one per file) */
   syncfs(fd: number): void;
+  /**
+   * Loads `program` (BPF instructions) as a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it
+   * to the cgroup v2 directory, replacing the one attached before (no BPF_F_ALLOW_MULTI).
+   */
+  attachDeviceProgram(cgroupDir: string, program: Uint8Array): void;
+  /**
+   * Marks every descriptor from `first` up close-on-exec (close_range CLOSE_RANGE_CLOEXEC), so
+   * that nothing this process inherited reaches a program it starts.
+   */
+  cloexecFrom(first: number): void;
 }
 
 export function makedev(major: number, minor: number): number {

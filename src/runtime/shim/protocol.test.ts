@@ -62,3 +62,18 @@ test('a launch spec becomes directives in the documented order and shapes', () =
   assert.deepEqual(d.find((x) => x[0] === 'bind'), ['bind', '/s', '/t', 'ro']);
   assert.deepEqual(d.find((x) => x[0] === 'rlimit'), ['rlimit', 'NOFILE', '1', 'unlimited']);
 });
+
+test('the hardening directives follow on_exit in the order native/src/protocol.c serializes them', () => {
+  const d = launchDirectives({
+    id: 'x'.repeat(64), bundle: '/b', rootfs: '/r', hostname: 'h', args: ['sh'], env: [], cwd: '/', user: '',
+    cgroups: [], caps: [], noNewPrivs: false, rlimits: [], shmSize: 5, masked: [], readonly: [], binds: [], tty: false, stdin: false, onExit: ['x'],
+    groupAdd: ['audio'], readonlyRootfs: true, sysfsRw: false, sysctls: [['net.ipv4.ip_forward', '1']],
+    devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 }],
+    cgroupfs: [{ fstype: 'cgroup2', options: '', subdir: '' }], logMaxSize: 100, logMaxFiles: 2,
+    seccomp: { defaultAction: { action: 'errno', errno: 1 }, cache: { dir: '/c', key: 'k' }, arches: ['x86'], rules: [{ action: 'allow', errno: 0, syscall: 'read', args: '' }] },
+  });
+  assert.deepEqual(d.slice(d.findIndex((x) => x[0] === 'on_exit')).map((x) => x.join(' ')), [
+    'on_exit x', 'group_add audio', 'readonly_rootfs 1', 'sysctl net.ipv4.ip_forward 1', 'device /dev/fuse c 10 229 0666 0 0',
+    'cgroupfs cgroup2  ', 'log_max_size 100', 'log_max_files 2', 'seccomp errno 1', 'seccomp_cache /c k', 'seccomp_arch x86', 'seccomp_rule allow 0 read ',
+  ]);
+});

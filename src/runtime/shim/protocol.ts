@@ -38,6 +38,35 @@ export type LaunchMount =
     readonly noexec?: boolean;
   };
 
+/** The resolved seccomp filter (runtime/seccomp/profile.ts resolveProfile). */
+export interface SeccompSpec {
+  readonly defaultAction: { readonly action: string; readonly errno: number };
+  /** where the shim keeps compiled programs, and this filter's key (sha256 of the rules) */
+  readonly cache?: { readonly dir: string; readonly key: string };
+  readonly arches: readonly string[];
+  readonly rules: readonly { readonly action: string; readonly errno: number; readonly syscall: string; readonly args: string }[];
+}
+
+/** A device node made in the container's /dev. */
+export interface DeviceNodeSpec {
+  readonly path: string;
+  readonly type: 'c' | 'b';
+  readonly major: number;
+  readonly minor: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** A cgroup filesystem mounted read-only under /sys/fs/cgroup in the container. */
+export interface CgroupfsSpec {
+  readonly fstype: 'cgroup' | 'cgroup2';
+  /** v1: the hierarchy's controllers ("cpu,cpuacct"); v2: "" */
+  readonly options: string;
+  /** v1: its directory under /sys/fs/cgroup; v2: "" */
+  readonly subdir: string;
+}
+
 export interface LaunchSpec {
   readonly id: string;
   readonly bundle: string;
@@ -66,6 +95,17 @@ export interface LaunchSpec {
   readonly stdin: boolean;
   readonly log?: string;
   readonly onExit: readonly string[];
+  readonly groupAdd?: readonly string[];
+  readonly readonlyRootfs?: boolean;
+  readonly sysfsRw?: boolean;
+  readonly sysctls?: readonly (readonly [name: string, value: string])[];
+  readonly devices?: readonly DeviceNodeSpec[];
+  readonly cgroupfs?: readonly CgroupfsSpec[];
+  /** json-file rotation: bytes per file (absent: unbounded) and files kept */
+  readonly logMaxSize?: number;
+  readonly logMaxFiles?: number;
+  /** absent: no filter */
+  readonly seccomp?: SeccompSpec;
 }
 
 export interface ExecSpec {
@@ -79,6 +119,8 @@ export interface ExecSpec {
   readonly noNewPrivs: boolean;
   readonly tty: boolean;
   readonly stdin: boolean;
+  readonly groupAdd?: readonly string[];
+  readonly seccomp?: SeccompSpec;
 }
 
 export function escapeField(s: string): string {
@@ -128,6 +170,15 @@ export function launchDirectives(spec: LaunchSpec): Directive[] {
   d.push(['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
   if (spec.log) d.push(['log', spec.log]);
   for (const a of spec.onExit) d.push(['on_exit', a]);
+  for (const g of spec.groupAdd ?? []) d.push(['group_add', g]);
+  if (spec.readonlyRootfs) d.push(['readonly_rootfs', '1']);
+  if (spec.sysfsRw) d.push(['sysfs_rw', '1']);
+  for (const [name, value] of spec.sysctls ?? []) d.push(['sysctl', name, value]);
+  for (const n of spec.devices ?? []) d.push(['device', n.path, n.type, String(n.major), String(n.minor), n.mode.toString(8).padStart(4, '0'), String(n.uid), String(n.gid)]);
+  for (const c of spec.cgroupfs ?? []) d.push(['cgroupfs', c.fstype, c.options, c.subdir]);
+  if (spec.logMaxSize !== undefined && spec.logMaxSize > 0) d.push(['log_max_size', String(spec.logMaxSize)]);
+  if (spec.logMaxFiles !== undefined) d.push(['log_max_files', String(spec.logMaxFiles)]);
+  pushSeccomp(d, spec.seccomp);
   return d;
 }
 
@@ -141,6 +192,14 @@ export function mountDirective(m: LaunchMount): Directive {
   return m.subpath !== undefined ? ['bind', m.source, m.target, options, m.subpath] : ['bind', m.source, m.target, options];
 }
 
+function pushSeccomp(d: Directive[], seccomp: SeccompSpec | undefined): void {
+  if (!seccomp) return;
+  d.push(['seccomp', seccomp.defaultAction.action, String(seccomp.defaultAction.errno)]);
+  if (seccomp.cache) d.push(['seccomp_cache', seccomp.cache.dir, seccomp.cache.key]);
+  for (const a of seccomp.arches) d.push(['seccomp_arch', a]);
+  for (const r of seccomp.rules) d.push(['seccomp_rule', r.action, String(r.errno), r.syscall, r.args]);
+}
+
 export function execDirectives(spec: ExecSpec): Directive[] {
   const d: Directive[] = [['pid', String(spec.pid)]];
   for (const c of spec.cgroups) d.push(['cgroup', c]);
@@ -149,6 +208,8 @@ export function execDirectives(spec: ExecSpec): Directive[] {
   d.push(['cwd', spec.cwd], ['user', spec.user]);
   for (const c of spec.caps) d.push(['cap', String(c)]);
   d.push(['no_new_privs', b(spec.noNewPrivs)], ['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
+  for (const g of spec.groupAdd ?? []) d.push(['group_add', g]);
+  pushSeccomp(d, spec.seccomp);
   return d;
 }
 
