@@ -21,7 +21,7 @@ import { hostPlatform, formatPlatform } from '../images/registry/manifest.js';
 import { parseDockerfile, neededStages, stageByRef, MAX_DOCKERFILE_BYTES, type Dockerfile, type Instruction, type Stage } from './dockerfile.js';
 import { expandWord, parsePairs, splitWords, type Scope } from './words.js';
 import { openContext, type BuildContext, type ContextEntry } from './context.js';
-import { patternRegExp } from './dockerignore.js';
+import { patternRegExp } from '../lib/dockerignore.js';
 import { mountStep, resolveInRoot } from './rootfs.js';
 import { copyIntoRoot, copyEntriesIntoRoot, type CopyOwner } from './copy.js';
 import { runStep } from './run.js';

@@ -5,7 +5,7 @@ import { lstatSync, readdirSync, readFileSync, existsSync, readlinkSync, createR
 import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
-import { compileIgnore, ignoreFileCandidates, patternRegExp, type IgnoreMatcher } from './dockerignore.js';
+import { compileIgnore, ignoreFileCandidates, patternRegExp, type IgnoreMatcher } from '../lib/dockerignore.js';
 
 const SMALL_FILE = 4 * 1024 * 1024;
 

@@ -9,12 +9,13 @@
 // - A pattern that matches a directory excludes everything below it.
 // - A line starting with '!' is an exception: it re-includes what it matches. The last pattern
 //   that matches a path decides, so "!keep.txt" must come after the pattern that excluded it.
-// - Watch (issue 11) reuses `compileIgnore` for its own ignore lists.
+// - Shared by the builder (src/build/context.ts) and watch (src/watch/rules.ts): both may import
+//   lib/, neither may import the other.
 //
 // The ignore file for a Dockerfile at PATH is PATH.dockerignore next to it when that exists,
 // else .dockerignore at the context root (`ignoreFileCandidates`).
 import { posix } from 'node:path';
-import { InvalidArgument } from '../lib/errors.js';
+import { InvalidArgument } from './errors.js';
 
 export interface IgnorePattern {
   /** the pattern as cleaned */
