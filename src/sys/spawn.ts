@@ -183,3 +183,41 @@ export function sessionMembers(sessionId: number): number[] {
   });
 }
 
+
+/** A helper process talking over pipes: what `spawnPiped` returns. */
+export interface PipedProcess {
+  readonly pid: number;
+  /** the helper's stdin (commands) */
+  readonly stdin: NodeJS.WritableStream;
+  /** the helper's stdout (records) */
+  readonly stdout: NodeJS.ReadableStream;
+  /** settles when the helper has exited (never rejects: a failed exec is code null) */
+  readonly exited: Promise<Exit & { readonly stderr: string }>;
+  /** signals the helper unless it has been reaped already */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts a long-running helper (berth-notify) with stdin and stdout as pipes and stderr captured
+ * (up to 64 KiB, for the error that ends it). Nothing here keeps the caller alive longer than the
+ * helper: closing stdin is how the caller asks it to exit.
+ */
+export function spawnPiped(file: string, args: readonly string[], env: NodeJS.ProcessEnv): PipedProcess {
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let reaped = false;
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { if (stderr.length < 65536) stderr += s; });
+  // a helper that died leaves its stdin pipe broken: the caller learns that from `exited`
+  child.stdin!.on('error', () => { /* EPIPE */ });
+  const exited = new Promise<Exit & { stderr: string }>((resolve) => {
+    child.once('error', () => { reaped = true; resolve({ code: null, signal: null, stderr: stderr || `cannot run ${file}` }); });
+    child.once('close', (code, signal) => { reaped = true; resolve({ code, signal, stderr }); });
+  });
+  return {
+    pid: child.pid ?? -1,
+    stdin: child.stdin!,
+    stdout: child.stdout!,
+    exited,
+    kill(signal = 'SIGTERM') { if (!reaped) { try { child.kill(signal); } catch { /* gone */ } } },
+  };
+}
