@@ -12,9 +12,9 @@
 // "inside the root" for all of them.
 import {
   closeSync, fstatSync, lstatSync, mkdirSync, symlinkSync, readlinkSync, unlinkSync, rmdirSync, renameSync,
-  lchownSync, lutimesSync, fchmodSync, fchownSync, futimesSync, readdirSync, linkSync, writeSync, type Stats,
+  lchownSync, lutimesSync, fchmodSync, fchownSync, futimesSync, readdirSync, linkSync, writeSync, statSync, type Stats,
 } from 'node:fs';
-import { BerthError, InvalidArgument, SysError, fromNodeError } from '../lib/errors.js';
+import { BerthError, Conflict, InvalidArgument, SysError, fromNodeError } from '../lib/errors.js';
 import {
   type Sys, O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH,
   RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS,
@@ -78,6 +78,23 @@ export class InRoot {
   static open(sys: Sys, hostPath: string): InRoot {
     const fd = sys.openat2(AT_FDCWD, hostPath, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
     return new InRoot(sys, fd, hostPath);
+  }
+
+  /**
+   * The root of a running process's mount namespace (/proc/<pid>/root): the container's files as
+   * its processes see them, volumes and binds included. Checked not to be the host's own root,
+   * which would mean the pid was reused by a host process after the container exited.
+   */
+  static openProcessRoot(sys: Sys, pid: number): InRoot {
+    if (!Number.isInteger(pid) || pid <= 0) throw new InvalidArgument(`invalid pid ${pid}`);
+    const root = InRoot.open(sys, `/proc/${pid}/root`);
+    const mine = statSync('/');
+    const theirs = fstatSync(root.fd);
+    if (mine.dev === theirs.dev && mine.ino === theirs.ino) {
+      root.close();
+      throw new Conflict(`process ${pid} is not in a container (its root is the host's): the container has exited`);
+    }
+    return root;
   }
 
   close(): void {

@@ -8,10 +8,10 @@
 //   bound in (tmpfs mounts hold nothing while the container is stopped: not mounted), then
 //   unmounted as one tree. Repair unmounts one whose process died. The engine must not start the
 //   container while its view is mounted (it holds the container's lock for cp).
-import { mkdirSync, readFileSync, rmSync, statSync, fstatSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Conflict, InvalidArgument, SysError, fromNodeError } from '../lib/errors.js';
+import { InvalidArgument, SysError, fromNodeError } from '../lib/errors.js';
 import { InRoot, closeQuietly, fdPath, O_PATH, O_DIRECTORY, O_RDONLY } from '../sys/in-root.js';
 import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, O_CLOEXEC, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, type Sys } from '../sys/sys.js';
 import { sortMounts } from './mounts.js';
@@ -38,22 +38,10 @@ export interface ViewOptions {
   readonly scratchDir: string;
 }
 
-/** The root of a running process's mount namespace, checked to be a container's, not the host's. */
-function openRunningRoot(sys: Sys, pid: number): InRoot {
-  const root = InRoot.open(sys, `/proc/${pid}/root`);
-  const mine = statSync('/');
-  const theirs = fstatSync(root.fd);
-  if (mine.dev === theirs.dev && mine.ino === theirs.ino) {
-    root.close();
-    throw new Conflict(`process ${pid} is not in a container (its root is the host's): the container has exited`);
-  }
-  return root;
-}
-
 /** Calls fn with the container's root; everything mounted for it is undone afterwards. */
 export async function withContainerRoot<T>(opts: ViewOptions, fs: ContainerFilesystem, fn: (root: InRoot) => T | Promise<T>): Promise<T> {
   if (fs.pid !== undefined) {
-    const root = openRunningRoot(opts.sys, fs.pid);
+    const root = InRoot.openProcessRoot(opts.sys, fs.pid);
     try { return await fn(root); } finally { root.close(); }
   }
   if (!/^[0-9a-f]{64}$/.test(fs.layerId)) throw new InvalidArgument(`malformed layer id ${fs.layerId}`);
