@@ -66,7 +66,10 @@ typedef struct watch {
 static struct {
   int ifd;
   int nroots;
-  int root_fd[MAX_ROOTS];
+  /* the roots by path: no descriptor of a root is held between commands, since a held reference
+   * to its dentry keeps rmdir from reporting IN_DELETE_SELF (the kernel sends it when the last
+   * reference goes), and a removed root must be noticed */
+  const char *root_path[MAX_ROOTS];
   int root_wd[MAX_ROOTS];
   int root_gone[MAX_ROOTS];
   watch *table;
@@ -177,9 +180,14 @@ static void add_watch(int root, const char *rel) {
     emit('E', root < 0 ? 0 : root, "ENOENT:", rel);
     return;
   }
+  cleanup_close int root_fd = open(g.root_path[root], O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) {
+    emit('E', root, "ENOENT:", rel);
+    return;
+  }
   cleanup_close int fd = -1;
   do
-    fd = sys_openat2(g.root_fd[root], rel[0] == '\0' ? "." : rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+    fd = sys_openat2(root_fd, rel[0] == '\0' ? "." : rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
                      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   while (fd < 0 && errno == EAGAIN);
   char err[32];
@@ -340,12 +348,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   g.nroots = argc - 1;
-  for (int i = 0; i < g.nroots; i++) {
-    /* the root as the user named it (a symlinked project path is theirs to choose) */
-    g.root_fd[i] = open(argv[i + 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (g.root_fd[i] < 0)
-      g.root_gone[i] = 1; /* reported as ENOENT when watched: the other side says which rule */
-  }
+  /* each root as the user named it (a symlinked project path is theirs to choose) */
+  for (int i = 0; i < g.nroots; i++)
+    g.root_path[i] = argv[i + 1];
   struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = g.ifd, .events = POLLIN}};
   for (;;) {
     flush_out();

@@ -61,7 +61,6 @@ const join = (a: string, b: string): string => (a === '' ? b : `${a}/${b}`);
 
 export class Notifier {
   private helper: PipedProcess | undefined;
-  private trees: HostTree[] = [];
   /** watches asked for and not answered yet: key "root:rel" → report the listing as changes? */
   private readonly pending = new Map<string, boolean>();
   private ready: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -85,10 +84,9 @@ export class Notifier {
    */
   async start(): Promise<void> {
     if (this.helper) throw new InternalError('notifier started twice');
+    // no descriptor of a root is kept: one held would keep a removed root from being reported
     for (const root of this.opts.roots) {
-      try { this.trees.push(HostTree.open(this.opts.sys, root.path)); } catch {
-        for (const t of this.trees) t.close();
-        this.trees = [];
+      try { HostTree.open(this.opts.sys, root.path).close(); } catch {
         throw new NotFound(`cannot watch ${root.path}: it does not exist or is not a directory`);
       }
     }
@@ -115,23 +113,31 @@ export class Notifier {
       const timer = setTimeout(() => helper.kill('SIGKILL'), 2000);
       try { await helper.exited; } finally { clearTimeout(timer); }
     }
-    for (const t of this.trees) t.close();
-    this.trees = [];
     if (this.ready) { this.ready.reject(new InternalError('watch stopped before it was ready')); this.ready = undefined; }
   }
 
   private request(root: number, rel: string, report: boolean): void {
     const key = `${root}:${rel}`;
-    if (this.pending.has(key)) return;
+    const asked = this.pending.get(key);
+    if (asked !== undefined) {
+      // asked for by the initial walk, and since then reported as new: its listing is news
+      if (report && !asked) this.pending.set(key, true);
+      return;
+    }
     this.pending.set(key, report);
     this.helper!.stdin.write(`+${key}\0`);
   }
 
+  /** The answer to a watch request: whether its listing is to be reported. */
   private settle(key: string): boolean | undefined {
     const report = this.pending.get(key);
     this.pending.delete(key);
-    if (this.pending.size === 0 && this.ready) { this.ready.resolve(); this.ready = undefined; }
     return report;
+  }
+
+  /** Start is done once no watch is pending (each listing asks for its subdirectories first). */
+  private checkReady(): void {
+    if (this.pending.size === 0 && this.ready) { this.ready.resolve(); this.ready = undefined; }
   }
 
   private readRecords(stdout: NodeJS.ReadableStream): void {
@@ -160,6 +166,7 @@ export class Notifier {
         const report = this.settle(`${root}:${rel}`);
         this.watchedCount++;
         this.list(root, rel, report === true);
+        this.checkReady();
         return;
       }
       case 'E': {
@@ -167,6 +174,7 @@ export class Notifier {
         const errno = rel.slice(0, sep);
         rel = rel.slice(sep + 1);
         this.settle(`${root}:${rel}`);
+        this.checkReady();
         if (errno === 'ENOSPC') {
           emit({ kind: 'warning', root, path: rel, message: `cannot watch ${join(this.opts.roots[root]!.path, rel)}: the inotify watch limit is reached (sysctl fs.inotify.max_user_watches); ignore large directories in .dockerignore or the rule's ignore, or raise the limit` });
         }
@@ -197,7 +205,10 @@ export class Notifier {
    */
   private list(root: number, rel: string, report: boolean): void {
     if (!this.opts.roots[root]!.recursive && !report) return;
-    const entries = this.trees[root]?.readdir(rel);
+    let tree: HostTree;
+    try { tree = HostTree.open(this.opts.sys, this.opts.roots[root]!.path); } catch { return; } // the root is gone: 'R' follows
+    let entries: ReturnType<HostTree['readdir']>;
+    try { entries = tree.readdir(rel); } finally { tree.close(); }
     if (entries === undefined) return; // gone already: its 'gone' event follows
     for (const entry of entries) {
       const path = join(rel, entry.name);
