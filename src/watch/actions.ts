@@ -81,14 +81,9 @@ export function ruleBases(rule: CompiledRule): { hostBase: string; containerBase
   };
 }
 
-/** A host tree that holds nothing (its base directory is gone: every path is absent). */
-const EMPTY_TREE = {
-  lstat: () => undefined, openFile: () => undefined, readlink: () => undefined, readdir: () => undefined, close: () => {},
-} as unknown as HostTree;
-
-function openHost(sys: Sys, path: string): HostTree {
-  try { return HostTree.open(sys, path); } catch { return EMPTY_TREE; }
-}
+/** Items handled between two yields to the event loop (the engine serves other requests meanwhile). */
+const CHUNK = 256;
+const yieldToLoop = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
 /**
  * Syncs `paths` (absolute host paths, per rule) into every running replica of `service`. With
@@ -119,20 +114,23 @@ export async function syncService(ctx: ActionContext, service: string, perRule: 
     try {
       for (const [rule, paths] of perRule) {
         const bases = ruleBases(rule);
-        const host = openHost(ctx.sys, bases.hostBase);
+        // the host base gone (the rule's directory removed): every path is absent, so removed
+        const host = HostTree.openOrEmpty(ctx.sys, bases.hostBase);
         let target: ContainerTarget | undefined;
         try {
           target = new ContainerTarget(root, bases.containerBase, owner);
           const items = paths.map((p) => bases.item(p)).filter((i): i is SyncItem => i !== undefined);
-          if (initial) initialSyncItems(target, host, items, stats); else syncItems(target, host, items, stats);
+          for (let i = 0; i < items.length; i += CHUNK) {
+            const chunk = items.slice(i, i + CHUNK);
+            if (initial) initialSyncItems(target, host, chunk, stats); else syncItems(target, host, chunk, stats);
+            await yieldToLoop();
+          }
         } catch (err) {
           ctx.report({ kind: 'error', service, message: `sync of develop.watch[${rule.index}] into ${replica.containerId.slice(0, 12)}: ${message(err)}` });
         } finally {
           target?.close();
           host.close();
         }
-        // a large batch yields to the event loop between rules (the engine serves other requests)
-        await new Promise<void>((r) => setImmediate(r));
       }
       reached++;
     } finally { root.close(); }
@@ -154,7 +152,8 @@ export async function applyPlan(ctx: ActionContext, plan: BatchPlan): Promise<vo
       ctx.report({ kind: 'error', service: services[0], message: `rebuild of ${services.join(', ')} failed, the running containers are kept: ${message(err)}` });
     }
   }
-  const recreate = plan.recreate.filter((s) => !failedBuilds.has(s));
+  // a dependent follows a rebuilt service: when every build it follows failed, it is left alone
+  const recreate = plan.recreate.filter((s) => !failedBuilds.has(s) && (plan.recreateFor.get(s)?.some((r) => !failedBuilds.has(r)) ?? true));
   if (recreate.length > 0) {
     const t0 = ctx.clock.now();
     try {

@@ -40,10 +40,19 @@ export class HostTree {
     return new HostTree(sys, sys.openat2(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0), path);
   }
 
+  /**
+   * Opens the root, or, when it is gone, a tree in which every path is absent (a watched
+   * directory that was removed: syncing its paths removes them from the container).
+   */
+  static openOrEmpty(sys: Sys, path: string): HostTree {
+    try { return HostTree.open(sys, path); } catch { return new HostTree(sys, -1, path); }
+  }
+
   close(): void { closeQuietly(this.fd); }
 
   /** Opens rel below the root, no symlink followed anywhere (ELOOP/ENOTDIR when one is met). */
   open(rel: string, flags: number): number {
+    if (this.fd < 0) throw new SysError('openat2', `${this.path}/${rel}`, 'ENOENT');
     const clean = splitPath(rel).join('/');
     return this.sys.openat2(this.fd, clean === '' ? '.' : clean, flags | O_CLOEXEC, 0, BENEATH);
   }
@@ -51,7 +60,7 @@ export class HostTree {
   /** lstat of rel (the last component not followed); undefined when it is not there. */
   lstat(rel: string): Stats | undefined {
     const parts = splitPath(rel);
-    if (parts.length === 0) return fstatSync(this.fd);
+    if (parts.length === 0) return this.fd < 0 ? undefined : fstatSync(this.fd);
     let dirFd: number;
     try { dirFd = this.open(parts.slice(0, -1).join('/'), O_PATH | O_DIRECTORY); } catch (err) {
       if (isAbsent(err)) return undefined;

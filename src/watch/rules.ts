@@ -241,6 +241,8 @@ export interface BatchPlan {
   readonly builds: ReadonlyMap<string, readonly string[]>;
   /** services to recreate: the rebuilt ones and their depends_on.restart dependents */
   readonly recreate: readonly string[];
+  /** for each recreated dependent, the rebuilt services it is recreated for (if all their builds fail, it is left alone) */
+  readonly recreateFor: ReadonlyMap<string, readonly string[]>;
   /** services to restart: sync+restart/restart ones and their depends_on.restart dependents, minus recreated ones */
   readonly restart: readonly string[];
 }
@@ -305,11 +307,18 @@ export function planBatch(project: CompiledProject, changed: Iterable<string>, a
     for (const n of names) recreateSet.add(n);
     for (const s of project.services.values()) if (s.buildKey === key && !recreateSet.has(s.name)) { recreateSet.add(s.name); names.push(s.name); }
   }
-  for (const d of restartDependents(graph, [...recreateSet])) recreateSet.add(d);
+  const recreateFor = new Map<string, string[]>();
+  for (const r of [...recreateSet]) {
+    for (const d of restartDependents(graph, [r])) {
+      if (recreateSet.has(d) && !recreateFor.has(d)) continue; // rebuilt itself
+      recreateFor.set(d, [...(recreateFor.get(d) ?? []), r]);
+    }
+  }
+  for (const d of recreateFor.keys()) recreateSet.add(d);
   const restartSet = new Set(services.filter((s) => s.restart).map((s) => s.service));
   for (const d of restartDependents(graph, [...restartSet])) restartSet.add(d);
   for (const r of recreateSet) restartSet.delete(r);
-  return { services, builds, recreate: [...recreateSet].sort(), restart: [...restartSet].sort() };
+  return { services, builds, recreate: [...recreateSet].sort(), recreateFor, restart: [...restartSet].sort() };
 }
 
 /** A plan as text, one line per step (golden tests and the debug log). */
