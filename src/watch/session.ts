@@ -10,6 +10,7 @@
 //   a root that vanished: its paths are gone (synced as deletions), and the root is looked for
 //          every `recoverEveryMs` on the clock; when it is back, a new notifier and a rescan.
 //   stop:  what is gathered is applied, the snapshot saved, the helper stopped.
+import type { Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Clock } from '../lib/clock.js';
 import type { Sys } from '../sys/sys.js';
@@ -177,16 +178,23 @@ export class ProjectWatch {
     } finally { for (const o of opened) o.tree.close(); }
   }
 
-  private lstatAbs = (abs: string): import('node:fs').Stats | undefined => {
-    for (const r of this.roots) {
-      const rel = inside(r.path, abs);
-      if (rel === undefined) continue;
-      let tree: HostTree;
-      try { tree = HostTree.open(this.opts.sys, r.path); } catch { return undefined; }
-      try { return tree.lstat(rel); } finally { tree.close(); }
-    }
-    return undefined;
-  };
+  /** lstat of absolute host paths under the roots, each root opened once for the whole call. */
+  private lstatter(): { lstat: (abs: string) => Stats | undefined; close: () => void } {
+    const trees = new Map<string, HostTree>();
+    return {
+      lstat: (abs) => {
+        for (const r of this.roots) {
+          const rel = inside(r.path, abs);
+          if (rel === undefined) continue;
+          let tree = trees.get(r.path);
+          if (tree === undefined) { tree = HostTree.openOrEmpty(this.opts.sys, r.path); trees.set(r.path, tree); }
+          return tree.lstat(rel);
+        }
+        return undefined;
+      },
+      close: () => { for (const t of trees.values()) t.close(); },
+    };
+  }
 
   private async flush(batch: Batch): Promise<void> {
     await this.gate.promise;
@@ -202,16 +210,31 @@ export class ProjectWatch {
     }
     await applyPlan(this.ctx, planBatch(this.opts.project, paths, this.opts.allServices));
     if (next !== undefined) this.snapshot = next;
-    else snapshots.update(this.snapshot, paths, this.lstatAbs, this.counts);
+    else {
+      const st = this.lstatter();
+      try { snapshots.update(this.snapshot, paths, st.lstat, this.counts); } finally { st.close(); }
+    }
     this.batches++;
     this.save(false);
   }
 
-  /** initial_sync rules: what differs between the tree and each replica, copied. */
-  private async initialSync(): Promise<void> {
+  /**
+   * Copies what differs between the tree and the service's replicas for every sync rule of the
+   * service (nothing removed). The engine calls it when a replica of a watched service starts
+   * fresh (scaled up, or recreated for a reason other than a rebuild), so it gets what was synced
+   * into its predecessors. Waits for the batch being applied first.
+   */
+  async resync(service: string): Promise<void> {
+    await this.gate.promise;
+    await this.batcher.settle();
+    await this.initialSync((r) => r.service === service);
+  }
+
+  /** initial_sync rules (or those `which` picks): what differs between the tree and each replica, copied. */
+  private async initialSync(which: (r: CompiledRule) => boolean = (r) => r.initialSync): Promise<void> {
     const perService = new Map<string, Map<CompiledRule, string[]>>();
     for (const rule of this.rules) {
-      if (!rule.initialSync || rule.target === undefined) continue;
+      if (!which(rule) || rule.target === undefined) continue;
       const paths = [...this.snapshot.keys()].filter((p) => covers(rule, p) && !ignores(rule, p));
       const m = perService.get(rule.service) ?? new Map<CompiledRule, string[]>();
       m.set(rule, paths);

@@ -57,7 +57,7 @@ export class WatchHarness {
   }
 
   /** Creates and starts a container of `bb` running `cmd`; returns it as a watch Replica. */
-  async start(cmd: string[], user?: string): Promise<Replica> {
+  async start(cmd: string[], user?: string, init = false): Promise<Replica> {
     const image = this.images.resolve('bb');
     const topFirst = [...image.layers].reverse();
     const id = newContainerId();
@@ -65,7 +65,7 @@ export class WatchHarness {
     this.runtime.create({
       id, imageId: image.id, imageRef: 'bb', lowerLinks: topFirst.map((l) => l.link),
       lowerDirs: topFirst.map((l) => join(this.images.overlayRoot(), l.cacheId, 'diff')),
-      process, tty: false, openStdin: false, init: false, autoRemove: false, limits: {},
+      process, tty: false, openStdin: false, init, autoRemove: false, limits: {},
     });
     this.ids.push(id);
     const view = await this.runtime.startDetached(id);

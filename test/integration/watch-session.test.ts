@@ -18,12 +18,12 @@ import { leftovers, type TestRoots } from '../helpers/env.js';
 
 interface Setup { readonly base: string; readonly src: string; readonly ctr: string; readonly watch: ProjectWatch; readonly reports: WatchReport[] }
 
-function setUp(opts: { batch?: Partial<BatchOptions>; containerRoot?: (base: string) => string; target?: string } = {}): Setup {
-  const base = mkdtempSync(join(tmpdir(), 'berth-watch-session-'));
+function setUp(opts: { batch?: Partial<BatchOptions>; containerRoot?: (base: string) => string; target?: string; reuse?: Setup } = {}): Setup {
+  const base = opts.reuse?.base ?? mkdtempSync(join(tmpdir(), 'berth-watch-session-'));
   const src = join(base, 'src');
   const ctr = join(base, 'ctr');
-  mkdirSync(src);
-  mkdirSync(ctr);
+  mkdirSync(src, { recursive: true });
+  mkdirSync(ctr, { recursive: true });
   const project = compileRules({
     services: [{ name: 'web', dependsOn: {}, rules: [{ path: src, action: 'sync', target: opts.target ?? '/app', ignore: [], include: [], initial_sync: true }] }],
     pathKinds: new Map([[src, 'dir']]), ignoreFiles: new Map(), composeFiles: [],
@@ -99,5 +99,27 @@ test('a target that is the watched tree itself (a bind mount of it) is left alon
     await s.watch.settle();
     assert.ok(s.reports.filter((r) => r.kind === 'batch').length - before <= 2, 'one batch for one change, not a loop');
     assert.equal(readFileSync(join(s.src, 'b.txt'), 'utf8'), 'b\n');
+  } finally { await tearDown(s); }
+});
+
+test('initial sync copies only what differs: a second start on a synced tree writes nothing; resync fills a fresh replica', async () => {
+  const s = setUp();
+  try {
+    for (let d = 0; d < 10; d++) for (let f = 0; f < 50; f++) { mkdirSync(join(s.src, `d${d}`), { recursive: true }); writeFileSync(join(s.src, `d${d}`, `f${f}`), `${d}.${f}\n`); }
+    await s.watch.start();
+    const first = s.reports.find((r) => r.kind === 'synced');
+    assert.ok(first && first.kind === 'synced' && first.stats.written === 500, JSON.stringify(first));
+    assert.equal(listingDiff(hostListing(s.src), hostListing(join(s.ctr, 'app'))), '');
+    await s.watch.stop();
+    // a new watch over the same tree and container: everything equal, nothing written
+    const second = setUp({ reuse: s });
+    await second.watch.start();
+    const synced = second.reports.find((r) => r.kind === 'synced');
+    assert.ok(synced && synced.kind === 'synced' && synced.stats.written === 0 && synced.stats.unchanged >= 500, JSON.stringify(synced));
+    // a replica that starts fresh (its files gone) gets them back with resync
+    rmSync(join(s.ctr, 'app'), { recursive: true });
+    await second.watch.resync('web');
+    assert.equal(listingDiff(hostListing(s.src), hostListing(join(s.ctr, 'app'))), '');
+    await second.watch.stop();
   } finally { await tearDown(s); }
 });
