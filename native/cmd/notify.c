@@ -159,6 +159,23 @@ static void emit(char kind, int root, const char *a, const char *b) {
   g.out_len += len;
 }
 
+static const char *errno_name(int e);
+
+/* "E<root>:<ERRNO>:<rel>": a watch that could not be placed */
+static void emit_error(int root, int e, const char *rel) {
+  char head[32];
+  snprintf(head, sizeof head, "%s:", errno_name(e));
+  char rec[PATH_MAX + 48];
+  int n = snprintf(rec, sizeof rec, "E%d:%s%s", root, head, rel);
+  if (n < 0 || (size_t)n >= sizeof rec)
+    return;
+  size_t len = (size_t)n + 1;
+  if (g.out_len + len > sizeof g.out)
+    flush_out();
+  memcpy(g.out + g.out_len, rec, len);
+  g.out_len += len;
+}
+
 static const char *errno_name(int e) {
   switch (e) {
   case ENOENT: return "ENOENT";
@@ -177,12 +194,12 @@ static const char *errno_name(int e) {
 /* Watches directory rel of root (the "+" command). */
 static void add_watch(int root, const char *rel) {
   if (root < 0 || root >= g.nroots || g.root_gone[root]) {
-    emit('E', root < 0 ? 0 : root, "ENOENT:", rel);
+    emit_error(root < 0 || root >= g.nroots ? 0 : root, ENOENT, rel);
     return;
   }
   cleanup_close int root_fd = open(g.root_path[root], O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) {
-    emit('E', root, "ENOENT:", rel);
+    emit_error(root, ENOENT, rel);
     return;
   }
   cleanup_close int fd = -1;
@@ -190,23 +207,20 @@ static void add_watch(int root, const char *rel) {
     fd = sys_openat2(root_fd, rel[0] == '\0' ? "." : rel, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
                      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   while (fd < 0 && errno == EAGAIN);
-  char err[32];
   if (fd < 0) {
-    snprintf(err, sizeof err, "%s:", errno_name(errno == ELOOP ? ENOTDIR : errno));
-    emit('E', root, err, rel);
+    emit_error(root, errno == ELOOP ? ENOTDIR : errno, rel);
     return;
   }
   char via[64];
   snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
   int wd = inotify_add_watch(g.ifd, via, WATCH_MASK);
   if (wd < 0) {
-    snprintf(err, sizeof err, "%s:", errno_name(errno));
-    emit('E', root, err, rel);
+    emit_error(root, errno, rel);
     return;
   }
   if (find(wd) != NULL) {
     /* the same directory reached twice (a bind mount inside the tree): keep the first path */
-    emit('E', root, "EEXIST:", rel);
+    emit_error(root, EEXIST, rel);
     return;
   }
   insert(wd, root, strdup(rel));
