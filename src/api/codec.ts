@@ -85,6 +85,9 @@ export function statusForCode(code: ErrorCode): number {
     case 'INVALID_ARGUMENT':
     case 'SPEC': return 400;
     case 'UNSUPPORTED': return 501;
+    case 'DEPENDENCY_FAILED': return 424;
+    // nginx's "client closed request": only ever logged, the client is gone
+    case 'CANCELLED': return 499;
     default: return 500;
   }
 }

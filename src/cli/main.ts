@@ -326,6 +326,9 @@ function renderError(err: unknown): number {
     const details = err.details as { exitCode?: number } | undefined;
     if (typeof details?.exitCode === 'number') return details.exitCode;
     if (err.code === 'SPEC' || err.code === 'INVALID_ARGUMENT') return err.code === 'SPEC' ? 15 : 125;
+    // docker compose: a dependency that failed is the verb's failure (1); an interrupt is 130
+    if (err.code === 'DEPENDENCY_FAILED') return 1;
+    if (err.code === 'CANCELLED') return 130;
     if (err.code === 'INTERNAL') {
       ctx.stderr.write('This is a bug in berth. Please report it with the command you ran and this output:\n');
       ctx.stderr.write(`${(err as Error).stack ?? ''}\n`);

@@ -17,7 +17,7 @@ import { reconcile, planDown } from '../plan/reconcile.js';
 import { serviceConfigForHash } from '../plan/config-hash.js';
 import { topologicalOrder } from '../plan/graph.js';
 import { decideRestart } from '../plan/restart-policy.js';
-import { BerthError, NotFound, InvalidArgument } from '../lib/errors.js';
+import { BerthError, NotFound, InvalidArgument, Cancelled, DependencyFailed, cancelledBy, errorBody } from '../lib/errors.js';
 import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import type { Roots } from '../lib/paths.js';
@@ -274,21 +274,21 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
   /** depends_on conditions, checked on each look at the dependency's containers. */
   const waitCondition = async (projectName: string, service: string, condition: string, signal: AbortSignal): Promise<void> => {
     for (;;) {
-      if (signal.aborted || stopped) throw new BerthError('INTERNAL', 'cancelled');
+      if (signal.aborted || stopped) throw signal.aborted ? cancelledBy(signal) : new Cancelled('the engine is stopping');
       const cs = observe(runtime, projectName).containers.filter((c) => c.service === service && !c.oneoff);
       if (cs.length > 0) {
         if (condition === 'service_started' && cs.every((c) => c.status === 'running' || c.status === 'exited')) return;
         if (condition === 'service_healthy') {
           const bad = cs.find((c) => c.health === 'unhealthy' || (c.status === 'exited' && c.health !== 'healthy'));
-          if (bad) throw new BerthError('SYS', `dependency failed to start: container ${bad.name} is unhealthy`);
+          if (bad) throw new DependencyFailed(`dependency failed to start: container ${bad.name} is unhealthy`);
           if (cs.every((c) => c.health === 'healthy' || (c.health === undefined && c.status === 'running'))) {
-            if (cs.some((c) => c.health === undefined)) throw new BerthError('SYS', `dependency ${service} has no health check: cannot wait for service_healthy`);
+            if (cs.some((c) => c.health === undefined)) throw new DependencyFailed(`dependency ${service} has no health check: cannot wait for service_healthy`);
             return;
           }
         }
         if (condition === 'service_completed_successfully' && cs.every((c) => c.status === 'exited')) {
           const bad = cs.find((c) => c.exitCode !== 0);
-          if (bad) throw new BerthError('SYS', `service "${service}" didn't complete successfully: exit ${bad.exitCode}`);
+          if (bad) throw new DependencyFailed(`service "${service}" didn't complete successfully: exit ${bad.exitCode}`);
           return;
         }
       }
@@ -304,7 +304,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
     for (const op of plan.operations) counts.set(op.resourceId, (counts.get(op.resourceId) ?? 0) + 1);
     emit({ kind: 'plan', resources: [...counts].map(([resourceId, operations]) => ({ resourceId, operations })), time: now() });
     const result = await execute(plan, runnerFor(project, hashes(project), timeoutSeconds), sub, signal);
-    for (const f of result.failed) emit({ kind: 'error', error: f.error instanceof BerthError ? f.error.toBody() : { code: 'INTERNAL', message: f.error.message }, time: now() });
+    for (const f of result.failed) emit({ kind: 'error', error: errorBody(f.error), time: now() });
     return exitCodeOf(result.failed);
   };
 
@@ -368,7 +368,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
           const hasCheck = resolveHealthcheck(svc.healthcheck, undefined) !== undefined;
           await waitCondition(project.name, svc.name, hasCheck ? 'service_healthy' : 'service_started', ctl.signal);
         } catch (err) {
-          emit({ kind: 'error', error: ctl.signal.aborted && !signal.aborted ? { code: 'SYS', message: `timeout waiting for service "${svc.name}"` } : (err instanceof BerthError ? err.toBody() : { code: 'INTERNAL', message: String(err) }), time: now() });
+          emit({ kind: 'error', error: ctl.signal.aborted && !signal.aborted ? { code: 'SYS', message: `timeout waiting for service "${svc.name}"` } : errorBody(err), time: now() });
           return 1;
         } finally {
           if (timer) clearTimeout(timer);
@@ -397,7 +397,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
           emit({ kind: 'operation', resourceId: view.record.name, status: 'done', text: 'Started', time: now() });
         } catch (err) {
           failed++;
-          emit({ kind: 'error', error: toBody(err), time: now() });
+          emit({ kind: 'error', error: errorBody(err), time: now() });
         }
       }
       await lookAgain();
@@ -430,7 +430,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
           emit({ kind: 'operation', resourceId: view.record.name, status: 'done', text: 'Killed', time: now() });
         } catch (err) {
           failed++;
-          emit({ kind: 'error', error: toBody(err), time: now() });
+          emit({ kind: 'error', error: errorBody(err), time: now() });
         }
       }
       await lookAgain();
@@ -509,7 +509,7 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
         emit({ kind: 'operation', resourceId: view.record.name, status: 'done', text: done, time: now() });
       } catch (err) {
         failed++;
-        emit({ kind: 'error', error: toBody(err), time: now() });
+        emit({ kind: 'error', error: errorBody(err), time: now() });
       }
     }
     return failed > 0 ? 1 : 0;
@@ -528,9 +528,6 @@ export function createController(roots: Roots, packageRoot: string, env: NodeJS.
   return api;
 }
 
-function toBody(err: unknown): { code: BerthError['code']; message: string } {
-  return err instanceof BerthError ? { code: err.code, message: err.message } : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
-}
 
 function parseSince(s: string): number {
   if (/^\d+$/.test(s)) return Number(s) * (s.length > 11 ? 1 : 1000);

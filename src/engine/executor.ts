@@ -3,7 +3,7 @@
 // how to do one operation is in the `ops` callbacks the controller passes.
 import type { Operation, Plan } from '../plan/plan.js';
 import type { EngineEvent } from '../api/types.js';
-import { BerthError } from '../lib/errors.js';
+import { InternalError, cancelledBy } from '../lib/errors.js';
 
 export interface OperationRunner {
   /** returns the id of the container created (create) or acted on */
@@ -46,7 +46,7 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
       state.set(op.id, 'running');
       emit({ kind: 'operation', resourceId: op.resourceId, status: op.kind === 'wait' ? 'waiting' : 'started', text: PRESENT[op.kind], time: now() });
       try {
-        if (signal.aborted) throw new BerthError('INTERNAL', 'cancelled');
+        if (signal.aborted) throw cancelledBy(signal);
         switch (op.kind) {
           case 'create': containers.set(op.resourceId, await ops.create(op)); break;
           case 'start': await ops.start(op, containerOf(op)); break;
@@ -76,7 +76,7 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
 
     const containerOf = (op: Operation): string => {
       const id = op.containerId ?? containers.get(op.resourceId);
-      if (!id) throw new BerthError('INTERNAL', `no container for ${op.resourceId}`);
+      if (!id) throw new InternalError(`no container for ${op.resourceId}`);
       return id;
     };
 

@@ -21,7 +21,7 @@ import {
   API_VERSION_HEADER, MAX_BODY_BYTES, isReservedEvent, isStreamingVerb, isValidProjectName, ndjson, queryFlag, statusForCode,
   type StreamEnd, type StreamingVerb,
 } from '../api/codec.js';
-import { BerthError, Conflict, InternalError, InvalidArgument, NotFound, fromNodeError, type ErrorBody } from '../lib/errors.js';
+import { BerthError, Conflict, InvalidArgument, NotFound, errorBody, fromNodeError, type ErrorBody } from '../lib/errors.js';
 
 export interface ServerOptions {
   /** `<BERTH_RUN>/berth.sock`; its directory is created (0711) if missing */
@@ -89,7 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
     } catch (err) {
       if (!res.headersSent) {
         const failure = err instanceof HttpFailure ? err : new HttpFailure(statusFor(err), err);
-        sendJson(res, failure.status, errorBody(failure.error, log), failure.headers);
+        sendJson(res, failure.status, bodyOf(failure.error, log), failure.headers);
       } else {
         log(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
         res.destroy();
@@ -352,7 +352,7 @@ async function stream<T>(
     const exitCode = await run(emit, signal);
     end = { kind: 'result', exitCode: typeof exitCode === 'number' ? exitCode : 0, time: new Date().toISOString() };
   } catch (err) {
-    end = { kind: 'error', error: errorBody(err, log), time: new Date().toISOString() };
+    end = { kind: 'error', error: bodyOf(err, log), time: new Date().toISOString() };
   }
   if (!res.destroyed && !res.writableEnded) res.end(ndjson(end));
 }
@@ -375,10 +375,8 @@ function statusFor(err: unknown): number {
 }
 
 /** A BerthError crosses as its body; anything else is a bug, logged with its stack. */
-function errorBody(err: unknown, log: (line: string) => void): ErrorBody {
-  if (err instanceof BerthError) return err.toBody();
-  log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-  return new InternalError(`internal error: ${(err as Error)?.message ?? String(err)}`).toBody();
+function bodyOf(err: unknown, log: (line: string) => void): ErrorBody {
+  return errorBody(err, (bug) => log(`internal error: ${(bug as Error)?.stack ?? String(bug)}`));
 }
 
 async function drainBody(req: IncomingMessage): Promise<void> {

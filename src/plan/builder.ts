@@ -3,6 +3,7 @@
 // construction (the builder checks it).
 import type { DependsCondition } from '../spec/model.js';
 import type { Operation, OperationKind, Plan } from './plan.js';
+import { InternalError } from '../lib/errors.js';
 
 export interface OperationInput {
   readonly kind: OperationKind;
@@ -24,7 +25,7 @@ export class PlanBuilder {
     const id = this.operations.length;
     const dependsOn = [...new Set(input.dependsOn ?? [])].sort((a, b) => a - b);
     for (const d of dependsOn) {
-      if (!Number.isInteger(d) || d < 0 || d >= id) throw new Error(`operation #${id} cannot depend on #${d}`);
+      if (!Number.isInteger(d) || d < 0 || d >= id) throw new InternalError(`operation #${id} cannot depend on #${d}`);
     }
     // a wait concerns a whole service; every other kind acts on one container
     const resourceId = input.kind === 'wait' ? `service:${input.service}` : `service:${input.service}:${input.number}`;
