@@ -15,6 +15,7 @@ export interface OperationInput {
   readonly dependsOn?: Iterable<number>;
   readonly condition?: DependsCondition;
   readonly required?: boolean;
+  readonly signal?: string;
 }
 
 export class PlanBuilder {
@@ -40,6 +41,7 @@ export class PlanBuilder {
       dependsOn,
       ...(input.condition !== undefined ? { condition: input.condition } : {}),
       ...(input.required !== undefined ? { required: input.required } : {}),
+      ...(input.signal !== undefined ? { signal: input.signal } : {}),
     });
     return id;
   }

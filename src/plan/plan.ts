@@ -12,6 +12,12 @@ export type OperationKind =
   | 'stop'
   /** remove a container (stopped first by a `stop` it depends on, when running) */
   | 'remove'
+  /** send a signal to a running container's PID 1 (`kill`; the operation carries the signal) */
+  | 'kill'
+  /** freeze a running container's processes (the cgroup freezer) */
+  | 'pause'
+  /** thaw a paused container */
+  | 'unpause'
   /** block until a dependency's containers meet a depends_on condition */
   | 'wait';
 
@@ -34,17 +40,22 @@ export interface Operation {
   readonly condition?: DependsCondition;
   /** wait only: false = a `required: false` dependency (a failure is a warning, not an error) */
   readonly required?: boolean;
+  /** kill only: the signal, as the user named it ("SIGTERM", "HUP", "9") */
+  readonly signal?: string;
 }
 
 export interface Plan {
   readonly operations: readonly Operation[];
 }
 
+/** The operation kinds, in the order an executor's runner declares them. */
+export const OPERATION_KINDS: readonly OperationKind[] = ['create', 'start', 'stop', 'remove', 'kill', 'pause', 'unpause', 'wait'];
+
 /** One line per operation: "#3 start service:web:1 (not running) after #1,#2". */
 export function planToString(plan: Plan): string {
   return plan.operations
     .map((op) => {
-      const extra = op.kind === 'wait' ? ` ${op.condition}${op.required === false ? ' (optional)' : ''}` : '';
+      const extra = op.kind === 'wait' ? ` ${op.condition}${op.required === false ? ' (optional)' : ''}` : op.kind === 'kill' ? ` ${op.signal}` : '';
       const after = op.dependsOn.length > 0 ? ` after ${op.dependsOn.map((d) => `#${d}`).join(',')}` : '';
       return `#${op.id} ${op.kind} ${op.resourceId}${extra} (${op.cause})${after}`;
     })

@@ -38,7 +38,7 @@ import type { Plan } from './plan.js';
 import { InternalError, InvalidArgument } from '../lib/errors.js';
 
 export { planDown } from './down.js';
-export { planRestart, planStart, planStop } from './lifecycle.js';
+export { planKill, planPause, planRestart, planStart, planStop, planUnpause } from './lifecycle.js';
 
 /**
  * What `up` asks of the planner: the planning fields of api/types.ts UpOptions, declared here so
