@@ -1,5 +1,6 @@
 // Reading a container's json-file log: the records the shim wrote, tail and follow.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { realClock, type Clock } from '../lib/clock.js';
 
 export interface LogRecord {
   readonly log: string;
@@ -14,9 +15,11 @@ export interface LogReadOptions {
   /** while following: is the container still running? (checked after each idle read) */
   readonly running: () => boolean;
   readonly pollMs?: number;
+  /** what the follow loop sleeps on between reads (default: real time) */
+  readonly clock?: Clock;
+  /** stops following at once (the caller went away) */
+  readonly signal?: AbortSignal;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function parse(line: string): LogRecord | undefined {
   try {
@@ -66,11 +69,15 @@ export async function readLog(path: string, opts: LogReadOptions, emit: (r: LogR
         for (const r of drain()) emit(r);
         continue;
       }
-      if (!opts.running()) {
+      if (!opts.running() || opts.signal?.aborted) {
         for (const r of drain()) emit(r);
         return;
       }
-      await sleep(opts.pollMs ?? 100);
+      try {
+        await (opts.clock ?? realClock).sleep(opts.pollMs ?? 100, opts.signal);
+      } catch {
+        return; // aborted: the caller went away
+      }
     }
   } finally {
     closeSync(fd);

@@ -145,13 +145,13 @@ export function hostCgroupDriver(opts: Omit<DetectOptions, 'fs'> = {}): CgroupDr
     get version() { return get().version; },
     create: (name: string, limits: CgroupLimits): { placement: CgroupPlacement; warnings: string[] } => get().create(name, limits),
     placement: (name: string): CgroupPlacement => get().placement(name),
-    remove: (name: string): void => get().remove(name),
+    remove: (name: string): Promise<void> => get().remove(name),
     exists: (name: string): boolean => get().exists(name),
     pids: (name: string): number[] => get().pids(name),
     oomKilled: (name: string): boolean => get().oomKilled(name),
     stats: (name: string): CgroupStats => get().stats(name),
-    freeze: (name: string): void => get().freeze(name),
-    thaw: (name: string): void => get().thaw(name),
+    freeze: (name: string): Promise<void> => get().freeze(name),
+    thaw: (name: string): Promise<void> => get().thaw(name),
     read: (name: string): ReadBackLimits => get().read(name),
   };
 }
