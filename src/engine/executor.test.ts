@@ -24,6 +24,9 @@ function recordingRunner(opts: { fail?: string[] } = {}) {
     start: (o, id) => step(`start ${o.resourceId} ${id}`),
     stop: (o, id) => step(`stop ${o.resourceId} ${id}`),
     remove: (o, id) => step(`remove ${o.resourceId} ${id}`),
+    kill: (o, id) => step(`kill ${o.resourceId} ${id} ${o.signal}`),
+    pause: (o, id) => step(`pause ${o.resourceId} ${id}`),
+    unpause: (o, id) => step(`unpause ${o.resourceId} ${id}`),
     wait: (o) => step(`wait ${o.resourceId}`),
   };
   const finish = async (name: string): Promise<void> => {

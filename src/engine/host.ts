@@ -1,20 +1,25 @@
-// The facilities of this host, composed for one process. Until the engine daemon lands (issue
-// 5), the CLI's single-container verbs run them in-process through this one module: see
-// docs/decisions/2026-11-24-single-container-verbs-in-process.md. Everything is built lazily.
+// The facilities of this host, composed once for the engine: the container runtime (with the
+// cgroup driver detected from the host and the native binaries of this package), the image
+// store (loaded on first use), raw syscalls, and the clock every wait sleeps on.
 import { join } from 'node:path';
 import type { Roots } from '../lib/paths.js';
 import { nativeDir } from '../lib/paths.js';
+import type { Clock } from '../lib/clock.js';
 import { lazySys } from '../sys/index.js';
+import type { Sys } from '../sys/sys.js';
 import { ContainerRuntime } from '../runtime/container.js';
 import { hostCgroupDriver } from '../runtime/cgroups/detect.js';
+import type { ImageStore } from '../images/store.js';
 
-export interface LocalHost {
+export interface EngineHost {
   readonly roots: Roots;
   readonly runtime: ContainerRuntime;
-  images(): Promise<import('../images/store.js').ImageStore>;
+  readonly sys: Sys;
+  readonly clock: Clock;
+  images(): Promise<ImageStore>;
 }
 
-export function localHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv): LocalHost {
+export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock): EngineHost {
   const bin = nativeDir(packageRoot);
   const runtime = new ContainerRuntime({
     root: roots.root,
@@ -24,17 +29,16 @@ export function localHost(roots: Roots, packageRoot: string, env: NodeJS.Process
     initPath: join(bin, 'berth-init'),
     sys: lazySys,
     env,
-    autoRemoveCommand: [process.execPath, join(packageRoot, 'bin', 'berth'), 'rm', '-f'],
+    clock,
   });
-  let store: import('../images/store.js').ImageStore | undefined;
+  let store: Promise<ImageStore> | undefined;
   return {
     roots,
     runtime,
-    async images() {
-      if (!store) {
-        const { ImageStore } = await import('../images/store.js');
-        store = new ImageStore({ root: roots.root, sys: lazySys });
-      }
+    sys: lazySys,
+    clock,
+    images() {
+      store ??= import('../images/store.js').then(({ ImageStore }) => new ImageStore({ root: roots.root, sys: lazySys }));
       return store;
     },
   };

@@ -22,5 +22,10 @@ export function recordingSys(): Sys & { calls: RecordedCall[] } {
       calls.push({ name: 'lgetxattr', args: [path, name] });
       return xattrs.get(`${path}\0${name}`);
     },
+    openPty() {
+      calls.push({ name: 'openPty', args: [] });
+      return { master: -1, slave: -1 };
+    },
+    setWindowSize(...args) { calls.push({ name: 'setWindowSize', args }); },
   };
 }

@@ -12,4 +12,6 @@ export const lazySys: Sys = {
   mknod: (...a) => load().mknod(...a),
   lsetxattr: (...a) => load().lsetxattr(...a),
   lgetxattr: (...a) => load().lgetxattr(...a),
+  openPty: () => load().openPty(),
+  setWindowSize: (...a) => load().setWindowSize(...a),
 };

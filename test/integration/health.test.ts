@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { importBusybox, makeRoots, berthOk, leftovers, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
-import { localHost } from '../../src/engine/local.js';
+import { engineHost } from '../../src/engine/host.js';
 import type { ContainerRuntime, ExecRequest } from '../../src/runtime/container.js';
 import { realClock } from '../../src/lib/clock.js';
 import { hostCgroupDriver } from '../../src/runtime/cgroups/detect.js';
@@ -18,8 +18,8 @@ let runtime: ContainerRuntime;
 before(async () => {
   roots = makeRoots();
   await importBusybox(roots, 'bb:latest');
-  // The facilities as the CLI composes them (src/engine/local.ts), on the test roots.
-  runtime = localHost(roots, repoRoot, roots.env).runtime;
+  // The facilities as the engine composes them (src/engine/host.ts), on the test roots.
+  runtime = engineHost(roots, repoRoot, roots.env, realClock).runtime;
 });
 
 afterEach(async () => {
@@ -30,7 +30,7 @@ afterEach(async () => {
 
 after(async () => {
   await berthOk(roots, ['rmi', 'bb:latest']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,7 @@ after(async () => {
   const ids = (await berthOk(roots, ['ps', '-aq', '--no-trunc'])).split('\n').filter((l) => l !== '');
   if (ids.length > 0) await berthOk(roots, ['rm', '-f', ...ids]);
   await berthOk(roots, ['rmi', 'bb']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
