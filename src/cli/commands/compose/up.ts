@@ -3,7 +3,7 @@
 import type { CliContext } from '../../context.js';
 import { loadProjectFor, type ProjectFlags } from '../../project.js';
 import { abortOnInterrupt } from '../../engine.js';
-import { colors, type AnsiMode } from '../../render/colors.js';
+import { colors, type AnsiMode, type Colors } from '../../render/colors.js';
 import { renderEvent, LogPrinter } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
 import type { EngineEvent } from '../../../api/types.js';
@@ -16,7 +16,7 @@ interface UpFlags extends ProjectFlags {
 }
 
 /** listr2 progress on a terminal (unless --ansi never); plain lines otherwise. */
-export async function progressFor(projectName: string, ctx: CliContext, c: import('chalk').ChalkInstance, ansi?: AnsiMode): Promise<import('../../render/tty.js').TtyProgress | undefined> {
+export async function progressFor(projectName: string, ctx: CliContext, c: Colors, ansi?: AnsiMode): Promise<import('../../render/tty.js').TtyProgress | undefined> {
   if ((ctx.stdout as { isTTY?: boolean }).isTTY !== true || ansi === 'never') return undefined;
   const { TtyProgress } = await import('../../render/tty.js');
   return new TtyProgress(projectName, ctx.stdout, ctx.stderr, c);
