@@ -77,6 +77,10 @@ export interface EngineStatus {
   readonly supervised: number;
   readonly healthMonitors: number;
   readonly pendingRestarts: number;
+  /** how many looks at every container the supervisor has finished: one more proves every exit before it was acted on */
+  readonly looks: number;
+  /** clients following GET /v1/events now */
+  readonly eventSubscribers: number;
   /** the event loop's delay (perf_hooks) since the last reset: what a slow synchronous step costs everyone */
   readonly eventLoopDelay: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly sinceMs: number };
 }

@@ -101,6 +101,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
+    eventSubscribers: () => events.size,
   });
 
   for (const id of await runtime.repair()) {

@@ -67,6 +67,7 @@ export interface SupervisorStats {
   readonly supervised: number;
   readonly healthMonitors: number;
   readonly pendingRestarts: number;
+  readonly looks: number;
 }
 
 export const now = (clock: Clock): string => new Date(clock.now()).toISOString();
@@ -89,6 +90,7 @@ export class Supervisor {
   private lookPending = false;
   private stopped = false;
   private firstLook = true;
+  private looks = 0;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.runtime = opts.runtime;
@@ -125,7 +127,7 @@ export class Supervisor {
       if (t.health) healthMonitors++;
       if (t.restart) pendingRestarts++;
     }
-    return { supervised: this.tracked.size, healthMonitors, pendingRestarts };
+    return { supervised: this.tracked.size, healthMonitors, pendingRestarts, looks: this.looks };
   }
 
   /**
@@ -143,6 +145,7 @@ export class Supervisor {
         do {
           this.lookPending = false;
           await this.lookOnce();
+          this.looks++;
         } while (this.lookPending && !this.stopped);
       } catch (err) {
         this.opts.log(`supervisor: ${(err as Error)?.stack ?? String(err)}`);

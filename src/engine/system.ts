@@ -25,6 +25,7 @@ export interface SystemDeps {
   readonly runtime: ContainerRuntime;
   readonly images: () => Promise<ImageStore>;
   readonly supervision: () => SupervisorStats;
+  readonly eventSubscribers: () => number;
 }
 
 export interface System {
@@ -106,6 +107,8 @@ export function system(d: SystemDeps): System {
         supervised: s.supervised,
         healthMonitors: s.healthMonitors,
         pendingRestarts: s.pendingRestarts,
+        looks: s.looks,
+        eventSubscribers: d.eventSubscribers(),
         eventLoopDelay: {
           p50Ms: ms(loop.percentile(50)),
           p99Ms: ms(loop.percentile(99)),

@@ -85,6 +85,27 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
   }
 }
 
+/** `berth engine status --format json` of these roots (the engine must be running). */
+export async function engineStatus(roots: TestRoots): Promise<{ Pid: number; Looks: number; PendingRestarts: number; EventSubscribers: number; Supervised: number }> {
+  return JSON.parse(await berthOk(roots, ['engine', 'status', '--format', 'json']));
+}
+
+/**
+ * Resolves once the supervisor has finished two more looks at every container than it had when
+ * called: whatever exit happened before the call has then been acted on (a restart scheduled, a
+ * --rm container removed). The event that makes an absence check sound, instead of a sleep.
+ */
+export async function twoMoreLooks(roots: TestRoots): Promise<void> {
+  const from = (await engineStatus(roots)).Looks;
+  await eventually(async () => (await engineStatus(roots)).Looks >= from + 2, 10_000, 'two more looks of the supervisor');
+}
+
+/** Whether a process is gone (a zombie counts as gone). */
+export function processGone(pid: number): boolean {
+  try { process.kill(pid, 0); } catch { return true; }
+  return isZombie(String(pid));
+}
+
 /** The engine process serving these roots (the verbs start it; it is not a leftover until the roots go). */
 function isEngine(cmdline: string): boolean {
   const argv = cmdline.split('\0');

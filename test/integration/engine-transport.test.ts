@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { makeRoots, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
+import { makeRoots, cleanupRoots, repoRoot, eventually, type TestRoots } from '../helpers/env.js';
 import { startServer, type EngineServer } from '../../src/engine/server.js';
 import { connectEngine, type EngineClient } from '../../src/client/client.js';
 import { enginePaths, MAX_BODY_BYTES } from '../../src/api/codec.js';
@@ -105,14 +105,6 @@ after(async () => {
   assert.equal(existsSync(paths.socket), false, 'the socket was left behind');
   await cleanupRoots(roots);
 });
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** `bin/berth engine` processes serving this BERTH_RUN (found by their environment). */
 function engineProcesses(run: string): number[] {
@@ -417,7 +409,7 @@ test('an attached stream carries stdin, stdout and stderr, resizes and signals, 
       yield Buffer.from('hello ');
       send({ kind: 'resize', size: { rows: 40, columns: 120 } });
       send({ kind: 'signal', signal: 'SIGINT' });
-      await eventually(() => controls.length === 2, 'the controls to arrive before the last of stdin');
+      await eventually(() => controls.length === 2, 10_000, 'the controls to arrive before the last of stdin');
       yield Buffer.from('world');
     }
     const code = await client.containerExec('c1', { command: ['cat'], env: [], tty: true, interactive: true }, {
@@ -451,18 +443,18 @@ test("a client's abort aborts the engine's signal", async () => {
     await assert.rejects(up, (err: Error) => err.name === 'AbortError');
     assert.deepEqual(received, scriptedEvents.slice(0, 1));
     const upSignal = engine.signals.at(-1)!;
-    await eventually(() => upSignal.aborted, 'the engine-side signal of up aborts');
+    await eventually(() => upSignal.aborted, 10_000, 'the engine-side signal of up aborts');
 
     // events and logs end normally when aborted
     engine.script.events = [];
     const feed = new AbortController();
     const events = client.events(() => {}, feed.signal);
-    await eventually(() => engine.calls.at(-1)?.method === 'events', 'the events request reaches the engine');
+    await eventually(() => engine.calls.at(-1)?.method === 'events', 10_000, 'the events request reaches the engine');
     const eventsSignal = engine.signals.at(-1)!;
     assert.equal(eventsSignal.aborted, false);
     feed.abort();
     await events;
-    await eventually(() => eventsSignal.aborted, 'the engine-side signal of events aborts');
+    await eventually(() => eventsSignal.aborted, 10_000, 'the engine-side signal of events aborts');
     engine.script.hold = false;
 
     // an abort before the call never reaches the engine
@@ -479,7 +471,7 @@ test('close() ends running streams, and their clients see the stream end', async
   const client = await connectEngine({ roots: testRoots(roots), packageRoot: repoRoot, env: roots.env, autoStart: false });
   try {
     const events = client.events(() => {}, new AbortController().signal);
-    await eventually(() => engine.calls.length === 1, 'the events request reaches the engine');
+    await eventually(() => engine.calls.length === 1, 10_000, 'the events request reaches the engine');
     await server.close();
     await events; // the engine's events() returned when the server aborted it: a normal end
     assert.equal(engine.signals[0]!.aborted, true);
@@ -505,7 +497,7 @@ test('a draining engine answers 503 shutting-down; one whose socket was removed 
     assert.equal((await raw('GET', '/v1/info')).status, 503);
     assert.equal(lost, 0);
     unlinkSync(paths.socket);
-    await eventually(() => lost === 1, 'the server notices that its socket path is gone', 3_000);
+    await eventually(() => lost === 1, 10_000, 'the server notices that its socket path is gone');
   } finally {
     client.close();
     await server.close();
@@ -589,7 +581,7 @@ test('connectEngine starts `berth engine` when none answers, and shutdown stops 
     second.close();
 
     await client.shutdown();
-    await eventually(() => !alive(pid), `engine ${pid} exits`);
+    await eventually(() => !alive(pid), 10_000, `engine ${pid} exits`);
     assert.equal(existsSync(paths.socket), false, 'the socket is removed');
     assert.equal(existsSync(paths.pidFile), false, 'the pid file is removed');
   } finally {
@@ -602,11 +594,11 @@ test('two clients auto-starting at once end with exactly one engine', async () =
   try {
     assert.equal(a.info().pid, b.info().pid, 'both clients reach the same engine');
     // the losing engine exits on Conflict
-    await eventually(() => engineProcesses(roots.run).length === 1, 'one engine process remains');
+    await eventually(() => engineProcesses(roots.run).length === 1, 10_000, 'one engine process remains');
     assert.deepEqual(engineProcesses(roots.run), [a.info().pid]);
     assert.equal(readFileSync(paths.pidFile, 'utf8'), `${a.info().pid}\n`);
     await b.shutdown();
-    await eventually(() => !alive(a.info().pid), 'the engine exits');
+    await eventually(() => !alive(a.info().pid), 10_000, 'the engine exits');
     assert.equal(existsSync(paths.socket), false);
     assert.equal(existsSync(paths.pidFile), false);
   } finally {
@@ -620,7 +612,7 @@ test('a SIGKILLed engine is replaced by the next client; SIGTERM stops one grace
   const killed = first.info().pid;
   first.close();
   process.kill(killed, 'SIGKILL');
-  await eventually(() => !alive(killed), 'the killed engine is gone');
+  await eventually(() => !alive(killed), 10_000, 'the killed engine is gone');
   assert.ok(existsSync(paths.socket), 'a killed engine leaves its socket');
 
   const second = await connectReal();
@@ -629,7 +621,7 @@ test('a SIGKILLed engine is replaced by the next client; SIGTERM stops one grace
     assert.notEqual(pid, killed);
     assert.equal(readFileSync(paths.pidFile, 'utf8'), `${pid}\n`, 'the stale pid file is replaced');
     process.kill(pid, 'SIGTERM');
-    await eventually(() => !alive(pid), 'SIGTERM stops the engine');
+    await eventually(() => !alive(pid), 10_000, 'SIGTERM stops the engine');
     assert.equal(existsSync(paths.socket), false);
     assert.equal(existsSync(paths.pidFile), false);
     assert.match(readFileSync(paths.logFile, 'utf8'), new RegExp(`engine\\[${pid}\\] stopping: SIGTERM`));

@@ -76,6 +76,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
     const doc = {
       Pid: s.pid, Version: s.version, ApiVersion: s.apiVersion, StartedAt: s.startedAt, UptimeSeconds: s.uptimeSeconds, RssBytes: s.rssBytes,
       Root: s.root, Run: s.run, Socket: s.socket, Supervised: s.supervised, HealthMonitors: s.healthMonitors, PendingRestarts: s.pendingRestarts,
+      Looks: s.looks, EventSubscribers: s.eventSubscribers,
       EventLoopDelay: { P50Ms: s.eventLoopDelay.p50Ms, P99Ms: s.eventLoopDelay.p99Ms, MaxMs: s.eventLoopDelay.maxMs, SinceMs: s.eventLoopDelay.sinceMs },
     };
     if (flags.format === 'json') ctx.stdout.write(`${JSON.stringify(doc)}\n`);
