@@ -85,3 +85,21 @@ test('an empty plan finishes at once', async () => {
   const result = await execute({ operations: [] }, recordingRunner().runner, () => undefined, new AbortController().signal);
   assert.deepEqual(result.failed, []);
 });
+
+test('network and volume operations go to their own runners, ordered with the containers like any operation', async () => {
+  const plan: Plan = { operations: [op(0, 'create', 'network:backend', []), op(1, 'create', 'volume:db-data', []), op(2, 'create', 'service:db:1', [0, 1]), op(3, 'remove', 'network:backend', [2])] };
+  const r = recordingRunner();
+  const calls: string[] = [];
+  const resources = {
+    network: { create: async (o: Operation) => { calls.push(`create ${o.resourceId}`); }, remove: async (o: Operation) => { calls.push(`remove ${o.resourceId}`); } },
+    volume: { create: async (o: Operation) => { calls.push(`create ${o.resourceId}`); }, remove: async () => undefined },
+  };
+  const done = execute(plan, { ...r.runner, resources }, () => undefined, new AbortController().signal);
+  await r.finish('create service:db:1');
+  const result = await done;
+  assert.deepEqual(result.failed, []);
+  assert.deepEqual(calls, ['create network:backend', 'create volume:db-data', 'remove network:backend']);
+  // a kind the engine has no runner for is a bug of the engine, reported as the operation's failure
+  const missing = await execute({ operations: [op(0, 'create', 'volume:x', [])] }, recordingRunner().runner, () => undefined, new AbortController().signal);
+  assert.match(missing.failed[0]!.error.message, /no runner for volume operations \(volume:x\)/);
+});

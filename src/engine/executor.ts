@@ -3,11 +3,19 @@
 // how to do one operation is in the `ops` callbacks the verb passes (engine/projects.ts). An
 // operation whose dependency failed is skipped; a cancelled walk (the caller went away) starts
 // nothing more.
-import type { Operation, Plan } from '../plan/plan.js';
+import { resourceKindOf, type Operation, type Plan, type ResourceKind } from '../plan/plan.js';
 import type { EngineEvent } from '../api/types.js';
 import { InternalError, cancelledBy } from '../lib/errors.js';
 
+/** How to create and remove one kind of non-container resource (the networking and volumes issues add them). */
+export interface ResourceRunner {
+  create(op: Operation, signal: AbortSignal): Promise<void>;
+  remove(op: Operation, signal: AbortSignal): Promise<void>;
+}
+
 export interface OperationRunner {
+  /** the runners of network and volume operations (resourceId "network:…", "volume:…") */
+  readonly resources?: Partial<Record<Exclude<ResourceKind, 'service'>, ResourceRunner>>;
   /** returns the id of the container created (create) or acted on */
   create(op: Operation): Promise<string>;
   start(op: Operation, containerId: string): Promise<void>;
@@ -52,7 +60,14 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
       emit({ kind: 'operation', resourceId: op.resourceId, status: op.kind === 'wait' ? 'waiting' : 'started', text: PRESENT[op.kind], time: now() });
       try {
         if (signal.aborted) throw cancelledBy(signal);
-        switch (op.kind) {
+        const resource = resourceKindOf(op.resourceId);
+        if (resource !== 'service') {
+          const r = ops.resources?.[resource];
+          if (!r) throw new InternalError(`the engine has no runner for ${resource} operations (${op.resourceId})`);
+          if (op.kind === 'create') await r.create(op, signal);
+          else if (op.kind === 'remove') await r.remove(op, signal);
+          else throw new InternalError(`${op.kind} of ${op.resourceId}`);
+        } else switch (op.kind) {
           case 'create': containers.set(op.resourceId, await ops.create(op)); break;
           case 'start': await ops.start(op, containerOf(op)); break;
           case 'stop': await ops.stop(op, containerOf(op)); break;

@@ -7,6 +7,8 @@ import { InternalError } from '../lib/errors.js';
 
 export interface OperationInput {
   readonly kind: OperationKind;
+  /** a network or volume operation (create, remove): its resource; service and number are then '' and 0 */
+  readonly resource?: { readonly kind: 'network' | 'volume'; readonly name: string };
   readonly service: string;
   /** replica number; 0 for a wait (service-wide) */
   readonly number: number;
@@ -28,8 +30,10 @@ export class PlanBuilder {
     for (const d of dependsOn) {
       if (!Number.isInteger(d) || d < 0 || d >= id) throw new InternalError(`operation #${id} cannot depend on #${d}`);
     }
-    // a wait concerns a whole service; every other kind acts on one container
-    const resourceId = input.kind === 'wait' ? `service:${input.service}` : `service:${input.service}:${input.number}`;
+    if (input.resource && input.kind !== 'create' && input.kind !== 'remove') throw new InternalError(`a ${input.resource.kind} can only be created or removed, not ${input.kind}`);
+    // a wait concerns a whole service; a network or volume is one resource; every other kind acts on one container
+    const resourceId = input.resource ? `${input.resource.kind}:${input.resource.name}`
+      : input.kind === 'wait' ? `service:${input.service}` : `service:${input.service}:${input.number}`;
     this.operations.push({
       id,
       kind: input.kind,

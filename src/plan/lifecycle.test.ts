@@ -163,3 +163,12 @@ test('a user mistake in a plan is an InvalidArgument, never a bug in berth', () 
     (e: unknown) => e instanceof InvalidArgument && /custom container name "fixed"/.test(e.message));
   assert.throws(() => reconcile(project, observed([]), testHashes(project), upOptions({ forceRecreate: true, noRecreate: true })), InvalidArgument);
 });
+
+test('a network or volume is one resource of the plan: its id, and only create and remove', async () => {
+  const { PlanBuilder } = await import('./builder.js');
+  const plan = new PlanBuilder();
+  const net = plan.add({ kind: 'create', service: '', number: 0, cause: 'not found', resource: { kind: 'network', name: 'backend' } });
+  plan.add({ kind: 'create', service: 'db', number: 1, cause: 'not found', dependsOn: [net] });
+  golden(plan.build(), '#0 create network:backend (not found)', '#1 create service:db:1 (not found) after #0');
+  assert.throws(() => new PlanBuilder().add({ kind: 'start', service: '', number: 0, cause: 'x', resource: { kind: 'volume', name: 'data' } }), /can only be created or removed/);
+});

@@ -21,14 +21,28 @@ export type OperationKind =
   /** block until a dependency's containers meet a depends_on condition */
   | 'wait';
 
+/**
+ * What an operation acts on, the first part of its resource id: a service replica or a whole
+ * service ("service:web:1", "service:db"), a network ("network:backend"), a volume
+ * ("volume:db-data"). Networks and volumes are created and removed like containers; the plan
+ * orders them (a network before the containers on it, a volume removed after its last user).
+ */
+export type ResourceKind = 'service' | 'network' | 'volume';
+
+export function resourceKindOf(resourceId: string): ResourceKind {
+  const kind = resourceId.slice(0, resourceId.indexOf(':'));
+  return kind === 'network' || kind === 'volume' ? kind : 'service';
+}
+
 export interface Operation {
   /** index in Plan.operations; dependencies refer to it */
   readonly id: number;
   readonly kind: OperationKind;
-  /** "service:web:1" for a replica, "service:db" for a whole service (wait) */
+  /** "service:web:1" for a replica, "service:db" for a whole service (wait), "network:backend", "volume:db-data" */
   readonly resourceId: string;
+  /** the service ('' for a network or volume operation) */
   readonly service: string;
-  /** the replica number; 0 for service-wide operations */
+  /** the replica number; 0 for service-wide, network and volume operations */
   readonly number: number;
   /** the existing container acted on (start, stop, remove) */
   readonly containerId?: string;
