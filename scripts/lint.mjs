@@ -45,7 +45,8 @@ const DOORS = {
   listr2: ['cli/render/'],
   chalk: ['cli/render/'],
   commander: ['cli/main.ts'],
-  tar: ['images/'],
+  // the image store reads and writes layers; `cp` reads and writes the tar stream docker cp speaks
+  tar: ['images/', 'volumes/cp.ts'],
 };
 
 /** Files whose tests or helpers may break a rule, and why. */

@@ -2,7 +2,7 @@
 // body reaches the engine: a malformed body is a 400 naming the path, never a crash inside a
 // verb. Absent fields take the CLI's defaults, so `curl -X POST …/stop` works.
 import type {
-  AttachControl, ContainerCreateOptions, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
+  AttachControl, ContainerCreateOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
   ExecOptions, ImageImportRequest, ImageLoadRequest, KillOptions, ServiceRunRequest, ServicesOptions, StopOptions, TerminalSize,
   UpOptions, UpRequest,
 } from './types.js';
@@ -91,6 +91,18 @@ export const containerCreateOptions = body(object<ContainerCreateOptions>({
   healthStartInterval: optional(str),
   healthRetries: optional(str),
   noHealthcheck: flag,
+  security: optional(object<ContainerSecurityFlags>({
+    capAdd: optional(strings),
+    capDrop: optional(strings),
+    privileged: optional(bool),
+    securityOpt: optional(strings),
+    readOnly: optional(bool),
+    devices: optional(strings),
+    sysctls: optional(strings),
+    groupAdd: optional(strings),
+    baseDir: required(str),
+  })),
+  logOpts: optional(strings),
 }));
 
 export const containerStopOptions = body(object<ContainerStopOptions>({ timeout: optional(int), signal: optional(nonEmpty) }));

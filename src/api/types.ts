@@ -221,6 +221,26 @@ export interface ContainerCreateOptions {
   readonly healthRetries?: string;
   /** --no-healthcheck: disable the image's HEALTHCHECK */
   readonly noHealthcheck: boolean;
+  /** --cap-add, --cap-drop, --privileged, --security-opt, --read-only, --device, --sysctl, --group-add */
+  readonly security?: ContainerSecurityFlags;
+  /** --log-opt k=v */
+  readonly logOpts?: readonly string[];
+}
+
+/** The hardening flags of `run`/`create`, as given (runtime/security.ts buildSecurity parses them). */
+export interface ContainerSecurityFlags {
+  readonly capAdd?: readonly string[];
+  readonly capDrop?: readonly string[];
+  readonly privileged?: boolean;
+  readonly securityOpt?: readonly string[];
+  readonly readOnly?: boolean;
+  /** HOST[:CONTAINER][:PERMISSIONS] */
+  readonly devices?: readonly string[];
+  /** name=value */
+  readonly sysctls?: readonly string[];
+  readonly groupAdd?: readonly string[];
+  /** the caller's working directory: where a relative seccomp=<profile.json> is found */
+  readonly baseDir: string;
 }
 
 export interface CreatedContainer {

@@ -64,7 +64,16 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--health-retries <n>', 'consecutive failures needed to report unhealthy')
     .option('--health-start-period <duration>', 'start period for the container to initialize before counting retries')
     .option('--health-start-interval <duration>', 'time between running the check during the start period')
-    .option('--no-healthcheck', "disable any container-specified HEALTHCHECK");
+    .option('--no-healthcheck', "disable any container-specified HEALTHCHECK")
+    .option('--cap-add <cap>', 'add a Linux capability (repeatable; ALL for every one)', collect)
+    .option('--cap-drop <cap>', 'drop a Linux capability (repeatable; ALL for every one)', collect)
+    .option('--privileged', 'give extended privileges: every capability and device, no seccomp, nothing masked')
+    .option('--security-opt <opt>', 'no-new-privileges, seccomp=unconfined or seccomp=<profile.json> (repeatable)', collect)
+    .option('--read-only', "mount the container's root filesystem as read only")
+    .option('--device <spec>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect)
+    .option('--sysctl <k=v>', 'set a namespaced kernel parameter (repeatable)', collect)
+    .option('--group-add <group>', 'add a supplementary group (repeatable)', collect)
+    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect);
 
   createFlags(program.command('run')
     .description('create and run a new container from an image')

@@ -23,6 +23,8 @@ import type { ImageStore } from '../images/store.js';
 import { healthcheckConfig } from './health.js';
 import { parseSince } from './projects.js';
 import { IMAGE_HINT } from './preflight.js';
+import { buildSecurity, nodeSecurityHost } from '../runtime/security.js';
+import { parseLogOpts } from '../runtime/log-options.js';
 
 function integer(value: string, flag: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgument(`invalid argument "${value}" for "${flag}" flag: expected an integer`);
@@ -102,6 +104,9 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
   const restartPolicy = restartPolicyFlag(o.restart);
   if (o.autoRemove && restartPolicy.name !== 'no') throw new InvalidArgument('conflicting options: cannot specify both --restart and --rm');
   const userHealthcheck = healthcheckFromFlags(o);
+  // a relative seccomp=<profile.json> was resolved against the caller's directory (baseDir)
+  const security = buildSecurity(o.security ?? { baseDir: '/' }, nodeSecurityHost);
+  const logOptions = parseLogOpts(o.logOpts ?? []);
   let image;
   try {
     image = store.resolve(o.image);
@@ -147,6 +152,8 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
     labels,
     restartPolicy,
     healthcheck: healthcheckConfig(userHealthcheck, image.config.Healthcheck),
+    security,
+    logOptions,
   });
   return { id: record.id, name: record.name, warnings: runtime.warnings(record.id) };
 }

@@ -14,4 +14,9 @@ export const lazySys: Sys = {
   lgetxattr: (...a) => load().lgetxattr(...a),
   openPty: () => load().openPty(),
   setWindowSize: (...a) => load().setWindowSize(...a),
+  llistxattr: (...a) => load().llistxattr(...a),
+  openat2: (...a) => load().openat2(...a),
+  syncfs: (...a) => load().syncfs(...a),
+  attachDeviceProgram: (...a) => load().attachDeviceProgram(...a),
+  cloexecFrom: (...a) => load().cloexecFrom(...a),
 };

@@ -168,7 +168,7 @@ test('exec runs in the container namespaces and cgroup', async () => {
   const expected = ['pid', 'mnt', 'net', 'uts', 'ipc'].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
   assert.deepEqual(lines.slice(0, 5), expected);
   assert.match(lines[5]!, /memory:\/$/, 'the cgroup namespace root is the container cgroup');
-  const execd = berth(roots, ['exec', 'target', 'sleep', '1']);
+  const execd = berth(roots, ['exec', 'target', 'sleep', '2']);
   await eventually(() => cgroups.pids(cgroupOf(id)).length === 2, 10_000, 'the exec process to join the container cgroup');
   assert.equal((await execd).code, 0);
   assert.equal((await berth(roots, ['exec', 'target', 'sh', '-c', 'exit 7'])).code, 7);

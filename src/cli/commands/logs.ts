@@ -13,7 +13,10 @@ export default async function logs(flags: { follow?: boolean; tail?: string; tim
     const interrupt = abortOnInterrupt(ctx);
     try {
       await api.containerLogs(args[0]!, { follow: flags.follow ?? false, tail, since: flags.since }, (l) => {
-        (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(flags.timestamps ? `${l.time} ${l.line}` : l.line);
+        const out = l.stream === 'stderr' ? ctx.stderr : ctx.stdout;
+        // back-pressure: a slow reader of a big log must not make anyone buffer all of it
+        if (!out.write(flags.timestamps ? `${l.time} ${l.line}` : l.line)) return new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        return undefined;
       }, interrupt.signal);
       return 0;
     } finally {

@@ -12,6 +12,8 @@ export interface CreateFlags {
   stopTimeout?: string; entrypoint?: string; label?: string[]; interactive?: boolean; tty?: boolean;
   restart?: string; healthCmd?: string; healthInterval?: string; healthTimeout?: string; healthRetries?: string;
   healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
+  capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
+  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
 }
 
 interface RunFlags extends CreateFlags { detach?: boolean }
@@ -51,6 +53,13 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
     healthStartInterval: flags.healthStartInterval,
     // commander turns --no-healthcheck into healthcheck: false
     noHealthcheck: flags.healthcheck === false,
+    security: {
+      capAdd: flags.capAdd, capDrop: flags.capDrop, privileged: flags.privileged, securityOpt: flags.securityOpt,
+      readOnly: flags.readOnly, devices: flags.device, sysctls: flags.sysctl ?? [], groupAdd: flags.groupAdd,
+      // a relative seccomp=<profile.json> is the caller's, whatever directory the engine runs in
+      baseDir: ctx.cwd,
+    },
+    logOpts: flags.logOpt ?? [],
   };
 }
 
