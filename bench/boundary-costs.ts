@@ -94,10 +94,10 @@ async function main(): Promise<void> {
     }
   } finally {
     spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: roots.env });
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
     if (beforeRoots) {
       spawnSync(process.execPath, [join(before!, 'bin', 'berth'), 'rmi', 'bb'], { env: beforeRoots.env });
-      cleanupRoots(beforeRoots);
+      await cleanupRoots(beforeRoots);
     }
   }
 }

@@ -1,5 +1,5 @@
 // `berth engine`: the long-lived process of one BERTH_ROOT. bin/berth calls engineMain(); a
-// client starts it the same way in the background (api/client.ts), with stdout and stderr
+// client starts it the same way in the background (client/client.ts), with stdout and stderr
 // appended to <BERTH_RUN>/engine.log. Read in lifecycle order:
 //
 //   1. claim <BERTH_RUN>/berth.sock (server.ts); losing the race to another engine is a Conflict,

@@ -24,7 +24,7 @@ export function attackRoots(): () => TestRoots {
     await stopEngine(roots!);
     await removeAllContainers(roots!);
     await berth(roots!, ['rmi', 'bb']);
-    cleanupRoots(roots!);
+    await cleanupRoots(roots!);
   });
   return () => roots!;
 }
