@@ -188,7 +188,7 @@ test('v2 remove deletes the cgroup and its sub-cgroups, keeps the parent; a miss
 test('v2 remove retries EBUSY on its clock (never blocking the thread) and gives up after its budget', async () => {
   const tree = fakeV2Tree(root, {});
   const clock = new ManualClock(1_000);
-  const driver = new CgroupV2Driver({ root, fs: tree.fs, waitBudgetMs: 100, clock });
+  const driver = new CgroupV2Driver({ root, fs: tree.fs, waitBudgetMs: 100, clock, deviceFilter: recordingFilter() });
   driver.create('berth/a', {});
   writeFileSync(join(root, 'berth/a/cgroup.procs'), '99\n');
   let settled: unknown;
