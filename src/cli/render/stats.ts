@@ -6,6 +6,7 @@
 import type { ContainerStats } from '../../api/types.js';
 import type { CliContext } from '../context.js';
 import { InvalidArgument } from '../../lib/errors.js';
+import { formatBinarySize } from '../../lib/units.js';
 import { table } from './table.js';
 
 export const STATS_INTERVAL_MS = 1000;
@@ -46,14 +47,8 @@ export function statsRow(c: StatsTarget, now: ContainerStats, before: ContainerS
   };
 }
 
-/** Docker's BytesSize: binary units, 4 significant digits ("1.234MiB", "64MiB", "512KiB"). */
-export function binarySize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
+/** Docker's BytesSize (lib/units), as stats prints memory. */
+export const binarySize = formatBinarySize;
 
 /**
  * The stats loop: `targets()` says which containers run now, `sample(id)` reads one (undefined
