@@ -16,7 +16,11 @@ export function generateValidatorSource(schema) {
     if (!imports.includes(name)) imports.push(name);
     return id;
   });
-  const header = imports.map((n) => `import __ajv_runtime_${n} from "ajv/dist/runtime/${n}.js";`);
+  // `equal` (uniqueItems) is berth's own: ajv's calls valueOf(), which the loader's
+  // prototype-less mappings do not have
+  const header = imports.map((n) => (n === 'equal'
+    ? 'import * as __ajv_runtime_equal from "../equal.js";'
+    : `import __ajv_runtime_${n} from "ajv/dist/runtime/${n}.js";`));
   return [
     '// @ts-nocheck',
     '/* eslint-disable */',

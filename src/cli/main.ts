@@ -157,6 +157,7 @@ const configCommand = (parent: Command): Command => projectFlags(parent.command(
   .option('--profiles', 'print the profile names, one per line')
   .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
   .option('-q, --quiet', 'only validate the configuration, print nothing')
+  .option('--no-consistency', "don't check model consistency (undefined services, networks, volumes; cycles; duplicate container names)")
   .action(act(() => import('./commands/config.js')));
 
 const upCommand = (parent: Command): Command => projectFlags(parent.command('up'))

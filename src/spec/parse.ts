@@ -1,13 +1,18 @@
 // Phase 1, parse: YAML text → untyped tree with positions. The only importer of `yaml` for reading.
-// Refuses what compose cannot mean: duplicate keys, non-string keys, alias bombs, recursive
-// aliases, unknown anchors and nesting deeper than any compose file needs.
+// Refuses what compose cannot mean: duplicate keys, null or collection keys, alias bombs,
+// recursive aliases, unknown anchors and nesting deeper than any compose file needs. Number and
+// boolean keys are read as the text written.
 import { parseAllDocuments, LineCounter, isAlias, isMap, isScalar, isSeq, isPair } from 'yaml';
 import type { Document, Node as YNode, Scalar } from 'yaml';
 import { SpecError, type SpecIssue } from './errors.js';
 import { issueAtPos, newMap, setMeta, formatPath, type Key, type MergeTag, type Pos, type Sources, type Tree, type TreeMap } from './tree.js';
 
-/** Aliases may add at most this many nodes to a file (protects against "billion laughs"). */
-export const MAX_ALIAS_EXPANSION = 1_000_000;
+/**
+ * Aliases may add at most this many nodes to a file (protects against "billion laughs"). Real
+ * files alias a few x- blocks into a few dozen services: a few thousand nodes. Counted before
+ * expanding, so a bomb costs at most this many converted nodes (about 0.1 s).
+ */
+export const MAX_ALIAS_EXPANSION = 100_000;
 /** No compose file nests anywhere near this deep. */
 export const MAX_DEPTH = 256;
 
@@ -146,11 +151,16 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
         if (pair.value) merges.push({ node: pair.value as YNode, at: kOff });
         continue;
       }
-      if (typeof k.value !== 'string') {
-        const src = k.range ? ctx.text.slice(k.range[0], k.range[1]) : String(k.value);
-        fail(ctx, kOff, path, 'a string key (quote it)', `${k.value === null ? 'a null' : `a ${typeof k.value}`} key ${src}`);
+      let key: string;
+      if (typeof k.value === 'string') key = k.value;
+      else {
+        // a number or boolean key (`80:` under labels, `true:`) is read as the text written, as
+        // go-yaml reads a key into a string (docs/decisions/2026-11-30-scalar-mapping-keys.md);
+        // a null key (`~:`, `null:`, an empty key) names nothing and is refused
+        const src = k.range ? ctx.text.slice(k.range[0], k.range[1]).trim() : String(k.value);
+        if (k.value === null || k.value === undefined || src === '') fail(ctx, kOff, path, 'a string key', `a null key${src ? ` ${src}` : ''}`);
+        key = src;
       }
-      const key = k.value;
       // duplicate keys are checked here (yaml's own check is quadratic in the mapping's size)
       if (Object.prototype.hasOwnProperty.call(obj, key)) fail(ctx, kOff, [...path, key], 'each key once in a mapping', `a duplicate key ${JSON.stringify(key)}`);
       const vnode = pair.value as YNode | null;
