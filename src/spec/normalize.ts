@@ -62,11 +62,12 @@ export function extraHosts(v: unknown): string[] {
       return `${t.slice(0, c)}=${t.slice(c + 1)}`;
     });
     problems.done();
-    return out;
+    return [...new Set(out)];
   }
   const out: string[] = [];
   for (const [h, ips] of Object.entries(v as Record<string, unknown>)) for (const ip of strList(ips)) out.push(`${h}=${ip}`);
-  return out;
+  // a mapping may give one host the same address twice; the list form must not repeat an entry
+  return [...new Set(out)];
 }
 
 function grants(v: unknown, kind: 'secrets' | 'configs'): FileGrant[] {
