@@ -9,7 +9,8 @@
 //   8 merge      the files, in order                                     (merge.ts)
 //   9 canonical + defaults → typed model                                 (normalize.ts, canonical/)
 //  10 profiles   active vs disabled services                             (profiles.ts)
-//  11 semantic   references and cycles                                   (semantic.ts)
+//  11 semantic + consistency  references, cycles, compose's other rules  (semantic.ts, consistency.ts)
+//  12 dependencies  the depends_on compose adds (links, volumes_from, ...) (dependencies.ts)
 // Pure: file contents come through a FileSource, the environment is a parameter.
 import { SpecError, type SpecIssue } from './errors.js';
 import { parseDotenv, DotenvError } from './dotenv.js';
