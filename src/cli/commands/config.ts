@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import type { CliContext } from '../context.js';
 import { loadProject, SpecError } from '../../spec/index.js';
-import { renderProject } from '../../spec/render.js';
 import { MAX_INPUT_FILE_BYTES, READABLE_FILE } from '../../spec/limits.js';
 
 export interface ConfigOptions {
@@ -31,6 +30,8 @@ export default async function config(opts: ConfigOptions, _args: string[], ctx: 
   if (opts.services) { ctx.stdout.write(Object.keys(project.services).map((s) => s + '\n').join('')); return 0; }
   if (opts.volumes) { ctx.stdout.write(Object.keys(project.volumes).map((s) => s + '\n').join('')); return 0; }
   if (opts.profiles) { ctx.stdout.write(project.all_profiles.map((s) => s + '\n').join('')); return 0; }
+  // the YAML writer is loaded only to print (not for -q, --services, ...)
+  const { renderProject } = await import('../../spec/render.js');
   ctx.stdout.write(renderProject(project, opts.format ?? 'yaml'));
   return 0;
 }
