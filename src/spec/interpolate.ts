@@ -1,7 +1,7 @@
 // Phase 2, interpolate: ${VAR} substitution in every string value (never in keys), then the
 // type casts compose applies at known paths (a string "true" under `tty` becomes a boolean), so
 // that variables can fill numeric and boolean fields.
-import type { SpecIssue } from './errors.js';
+import { quoteShort, type SpecIssue } from './errors.js';
 import { MAX_INTERPOLATION_DEPTH } from './limits.js';
 import { adopt, isMap, issueAt, newMap, type Key, type Sources, type Tree } from './tree.js';
 
@@ -34,7 +34,7 @@ export function substitute(s: string, lookup: Lookup, onUnset?: (name: string) =
     if (n === '{') {
       const end = closingBrace(s, i + 2);
       if (end === TOO_DEEP) throw new TemplateError('syntax', `variable references nested more than ${MAX_INTERPOLATION_DEPTH} levels deep`);
-      if (end < 0) throw new TemplateError('syntax', `invalid interpolation format in ${JSON.stringify(s)}: "\${" without a closing "}"`);
+      if (end < 0) throw new TemplateError('syntax', `invalid interpolation format in ${quoteShort(s)}: "\${" without a closing "}"`);
       out += braced(s.slice(i + 2, end), s, lookup, onUnset, depth);
       i = end + 1;
       continue;
@@ -75,7 +75,7 @@ function closingBrace(s: string, from: number): number {
 
 function braced(body: string, whole: string, lookup: Lookup, onUnset: ((name: string) => void) | undefined, depth: number): string {
   let j = 0;
-  if (!NAME_START.test(body[0] ?? '')) throw new TemplateError('syntax', `invalid interpolation format in ${JSON.stringify(whole)}: "\${${body}}" does not start with a variable name`);
+  if (!NAME_START.test(body[0] ?? '')) throw new TemplateError('syntax', `invalid interpolation format in ${quoteShort(whole)}: ${quoteShort('${' + body + '}')} does not start with a variable name`);
   while (j < body.length && NAME_CHAR.test(body[j]!)) j++;
   const name = body.slice(0, j);
   const rest = body.slice(j);
@@ -99,7 +99,7 @@ function braced(body: string, whole: string, lookup: Lookup, onUnset: ((name: st
       if (v === undefined) throw new TemplateError('required', `required variable ${name} is missing a value${arg ? `: ${sub()}` : ''}`, name);
       return v;
     default:
-      throw new TemplateError('syntax', `invalid interpolation format in ${JSON.stringify(whole)}: "\${${body}}" uses an operator compose does not support (only :- - :? ? :+ +)`);
+      throw new TemplateError('syntax', `invalid interpolation format in ${quoteShort(whole)}: ${quoteShort('${' + body + '}')} uses an operator compose does not support (only :- - :? ? :+ +)`);
   }
 }
 
@@ -170,12 +170,12 @@ export function interpolateTree(tree: Tree, lookup: Lookup, sources: Sources): I
         if (!(e instanceof TemplateError)) throw e;
         issues.push(e.kind === 'required'
           ? issueAt(sources, tree, path, `variable ${e.variable} to be set`, 'it unset or empty', e.message)
-          : issueAt(sources, tree, path, 'a valid interpolation (escape a literal $ as $$)', JSON.stringify(v), e.message));
+          : issueAt(sources, tree, path, 'a valid interpolation (escape a literal $ as $$)', quoteShort(v), e.message));
         return v;
       }
       if (cn?.cast) {
         const r = doCast(cn.cast, s);
-        if (r === undefined) { issues.push(issueAt(sources, tree, path, CAST_NAMES[cn.cast], JSON.stringify(s))); return s; }
+        if (r === undefined) { issues.push(issueAt(sources, tree, path, CAST_NAMES[cn.cast], quoteShort(s))); return s; }
         return r;
       }
       return s;
