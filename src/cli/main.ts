@@ -160,6 +160,22 @@ const configCommand = (parent: Command): Command => projectFlags(parent.command(
   .option('--no-consistency', "don't check model consistency (undefined services, networks, volumes; cycles; duplicate container names)")
   .action(act(() => import('./commands/config.js')));
 
+const convertCommand = (parent: Command): Command => projectFlags(parent.command('convert'))
+  .description('convert the compose project to Kubernetes manifests')
+  .option('-o, --output <dir|->', 'write one file per object into this directory (default: - for stdout)')
+  .option('-n, --namespace <ns>', 'namespace of every object (and a Namespace object)')
+  .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .addOption(new Option('--controller <kind>', 'controller of every long-running service (default: StatefulSet for services with named volumes)').choices(['deployment', 'statefulset']))
+  .option('--kustomize', 'also write a kustomization.yaml (needs -o DIR)')
+  .option('--network-policies', 'NetworkPolicies that reproduce compose network isolation')
+  .option('--service-type <type>', 'type of the Services of published ports: loadbalancer, nodeport or clusterip', 'loadbalancer')
+  .option('--volume-size <size>', 'size of a volume claim whose volume names none', '1Gi')
+  .option('--storage-class <name>', 'storage class of the volume claims')
+  .option('--wait-image <image>', 'image of the init containers that wait for dependencies', 'busybox:1.36')
+  .option('--kubectl-image <image>', 'image of the init containers that wait for jobs', 'registry.k8s.io/kubectl:v1.33.0')
+  .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
+  .action(act(() => import('./commands/convert.js')));
+
 const upCommand = (parent: Command): Command => projectFlags(parent.command('up'))
   .description('create and start the containers of a compose project')
   .argument('[service...]')
@@ -199,14 +215,16 @@ const lsCommand = (parent: Command): Command => parent.command('ls')
 program.command('engine').description('run the engine in the foreground (the compose verbs start it by themselves)');
 
 configCommand(program);
+convertCommand(program);
 upCommand(program);
 downCommand(program);
 lsCommand(program);
 
 const compose = projectFlags(program.command('compose'))
-  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, port, ls, config')
+  .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, port, ls, config, convert')
   .enablePositionalOptions();
 configCommand(compose);
+convertCommand(compose);
 upCommand(compose);
 downCommand(compose);
 lsCommand(compose);

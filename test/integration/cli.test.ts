@@ -10,7 +10,7 @@ let roots: TestRoots;
 before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
-const VERBS = ['run', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'up', 'down', 'ls', 'compose', 'pause', 'unpause', 'engine'];
+const VERBS = ['run', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls', 'compose', 'pause', 'unpause', 'engine'];
 
 test('--version prints the package version', async () => {
   const r = await berth(roots, ['--version']);

@@ -1,0 +1,95 @@
+// Compile-time: every field berth's Kubernetes types declare is a field of the matching
+// `kubernetes-models` interface (the Kubernetes OpenAPI schema), so a misspelt field name in
+// kube/ fails the build instead of reaching a manifest that an API server would reject or, worse,
+// silently ignore. The runtime test only makes the file count as a test.
+import { test } from 'node:test';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
+import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import type { IProbe } from 'kubernetes-models/v1/Probe';
+import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
+import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IPodDNSConfig } from 'kubernetes-models/v1/PodDNSConfig';
+import type { IVolume } from 'kubernetes-models/v1/Volume';
+import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
+import type { IKeyToPath } from 'kubernetes-models/v1/KeyToPath';
+import type { IConfigMapVolumeSource } from 'kubernetes-models/v1/ConfigMapVolumeSource';
+import type { ISecretVolumeSource } from 'kubernetes-models/v1/SecretVolumeSource';
+import type { IEmptyDirVolumeSource } from 'kubernetes-models/v1/EmptyDirVolumeSource';
+import type { IHostPathVolumeSource } from 'kubernetes-models/v1/HostPathVolumeSource';
+import type { IPersistentVolumeClaimVolumeSource } from 'kubernetes-models/v1/PersistentVolumeClaimVolumeSource';
+import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
+import type { IServiceSpec } from 'kubernetes-models/v1/ServiceSpec';
+import type { IServicePort } from 'kubernetes-models/v1/ServicePort';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import type { IPersistentVolumeClaimSpec } from 'kubernetes-models/v1/PersistentVolumeClaimSpec';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { ISecret } from 'kubernetes-models/v1/Secret';
+import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IDeploymentSpec } from 'kubernetes-models/apps/v1/DeploymentSpec';
+import type { IStatefulSetSpec } from 'kubernetes-models/apps/v1/StatefulSetSpec';
+import type { IDaemonSetSpec } from 'kubernetes-models/apps/v1/DaemonSetSpec';
+import type { IJobSpec } from 'kubernetes-models/batch/v1/JobSpec';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { ISubject } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Subject';
+import type { INetworkPolicySpec } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicySpec';
+import type { INetworkPolicyIngressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyIngressRule';
+import type { INetworkPolicyEgressRule } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule';
+import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
+import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
+import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
+import type * as K from './types.js';
+
+/** Compiles only when every key of Mine is a key of Theirs. */
+type OnlyKnownKeys<Mine, Theirs> = Exclude<keyof Mine, keyof Theirs> extends never ? true : { unknownKeys: Exclude<keyof Mine, keyof Theirs> };
+type Elem<T> = T extends readonly (infer E)[] ? E : never;
+const known = <T extends true>(): T | undefined => undefined;
+
+known<OnlyKnownKeys<K.ObjectMeta, IObjectMeta>>();
+known<OnlyKnownKeys<K.Container, IContainer>>();
+known<OnlyKnownKeys<K.ContainerPort, IContainerPort>>();
+known<OnlyKnownKeys<K.EnvVar, IEnvVar>>();
+known<OnlyKnownKeys<NonNullable<K.EnvVar['valueFrom']>, NonNullable<IEnvVar['valueFrom']>>>();
+known<OnlyKnownKeys<K.Probe, IProbe>>();
+known<OnlyKnownKeys<K.SecurityContext, ISecurityContext>>();
+known<OnlyKnownKeys<K.PodSecurityContext, IPodSecurityContext>>();
+known<OnlyKnownKeys<K.PodSpec, IPodSpec>>();
+known<OnlyKnownKeys<NonNullable<K.PodSpec['dnsConfig']>, IPodDNSConfig>>();
+known<OnlyKnownKeys<K.Volume, IVolume>>();
+known<OnlyKnownKeys<K.VolumeMount, IVolumeMount>>();
+known<OnlyKnownKeys<K.KeyToPath, IKeyToPath>>();
+known<OnlyKnownKeys<NonNullable<K.Volume['configMap']>, IConfigMapVolumeSource>>();
+known<OnlyKnownKeys<NonNullable<K.Volume['secret']>, ISecretVolumeSource>>();
+known<OnlyKnownKeys<NonNullable<K.Volume['emptyDir']>, IEmptyDirVolumeSource>>();
+known<OnlyKnownKeys<NonNullable<K.Volume['hostPath']>, IHostPathVolumeSource>>();
+known<OnlyKnownKeys<NonNullable<K.Volume['persistentVolumeClaim']>, IPersistentVolumeClaimVolumeSource>>();
+known<OnlyKnownKeys<K.ResourceRequirements, IResourceRequirements>>();
+known<OnlyKnownKeys<K.PodTemplateSpec, IPodTemplateSpec>>();
+known<OnlyKnownKeys<K.Deployment, IDeployment>>();
+known<OnlyKnownKeys<K.Deployment['spec'], IDeploymentSpec>>();
+known<OnlyKnownKeys<K.StatefulSet['spec'], IStatefulSetSpec>>();
+known<OnlyKnownKeys<K.DaemonSet['spec'], IDaemonSetSpec>>();
+known<OnlyKnownKeys<K.Job['spec'], IJobSpec>>();
+known<OnlyKnownKeys<K.Service, IService>>();
+known<OnlyKnownKeys<K.Service['spec'], IServiceSpec>>();
+known<OnlyKnownKeys<K.ServicePort, IServicePort>>();
+known<OnlyKnownKeys<K.PersistentVolumeClaim, IPersistentVolumeClaim>>();
+known<OnlyKnownKeys<K.PersistentVolumeClaim['spec'], IPersistentVolumeClaimSpec>>();
+known<OnlyKnownKeys<K.ConfigMap, IConfigMap>>();
+known<OnlyKnownKeys<K.Secret, ISecret>>();
+known<OnlyKnownKeys<K.Role, IRole>>();
+known<OnlyKnownKeys<K.PolicyRule, IPolicyRule>>();
+known<OnlyKnownKeys<K.RoleBinding, IRoleBinding>>();
+known<OnlyKnownKeys<Elem<K.RoleBinding['subjects']>, ISubject>>();
+known<OnlyKnownKeys<K.NetworkPolicy['spec'], INetworkPolicySpec>>();
+known<OnlyKnownKeys<Elem<K.NetworkPolicy['spec']['ingress']>, INetworkPolicyIngressRule>>();
+known<OnlyKnownKeys<Elem<NonNullable<K.NetworkPolicy['spec']['egress']>>, INetworkPolicyEgressRule>>();
+known<OnlyKnownKeys<K.NetworkPolicyPeer, INetworkPolicyPeer>>();
+known<OnlyKnownKeys<Elem<NonNullable<Elem<K.NetworkPolicy['spec']['ingress']>['ports']>>, INetworkPolicyPort>>();
+
+test('berth\'s Kubernetes types use only fields of the Kubernetes API (checked by the compiler)', () => {});
