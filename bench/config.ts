@@ -1,8 +1,9 @@
 // Cold `berth config -q` on a typical 80-line compose file, paired against `node` on an empty file
 // (the floor of every berth verb). Cold: the project cache (BERTH_RUN/cache/projects) is removed
 // before every berth run, so each one parses the YAML and validates the schema. The warm row (a
-// cache hit) is printed beside it. Interleaved rounds, medians and paired differences; not a test,
-// it asserts nothing. Budget (issue 14): cold within 35 ms of node.
+// cache hit) is printed beside it. Interleaved rounds, medians and paired differences, in wall time
+// and in CPU time (user + system, from /usr/bin/time: less moved by other load on a shared
+// machine); not a test, it asserts nothing. Budget (issue 14): cold within 35 ms of node.
 //   npm run bench:config            (BENCH_RUNS=N to change the number of rounds, default 40)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ services:
       - certs:/etc/nginx/certs:ro
     depends_on:
       - web
+    networks: [front]
     restart: unless-stopped
   web:
     build:
@@ -52,6 +54,7 @@ services:
     deploy:
       resources:
         limits: {cpus: "1.0", memory: 512M}
+    networks: [front, back]
   worker:
     build: ./web
     command: ["node", "worker.js"]
@@ -59,6 +62,7 @@ services:
       - QUEUE=default
       - CONCURRENCY=4
     depends_on: [db, cache]
+    networks: [back]
     restart: on-failure:5
   db:
     image: postgres:16
@@ -73,11 +77,17 @@ services:
       interval: 5s
       timeout: 3s
       retries: 10
+    networks: [back]
   cache:
     image: redis:7-alpine
     command: redis-server --appendonly yes
     volumes:
       - cache-data:/data
+    networks: [back]
+networks:
+  front: {}
+  back:
+    internal: true
 volumes:
   db-data:
   cache-data:
@@ -85,12 +95,15 @@ volumes:
     external: true
 `;
 
-function timeOnce(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): number {
+/** Wall time (spawn to exit) and CPU time (user + system, from /usr/bin/time) of one run, in ms. */
+function timeOnce(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): { wall: number; cpu: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0]!, argv.slice(1), { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr?.toString()}`);
-  return ms;
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', ...argv], { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const err = r.stderr?.toString() ?? '';
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${err}`);
+  const [user, sys] = err.trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall, cpu: ((user ?? NaN) + (sys ?? NaN)) * 1000 };
 }
 
 const median = (xs: readonly number[]): number => {
@@ -112,17 +125,22 @@ function main(): void {
     const lines = readFileSync(join(project, 'compose.yaml'), 'utf8').trimEnd().split('\n').length;
     const node = [process.execPath, join(dir, 'empty.js')];
     const config = [process.execPath, berthBin, 'config', '-q'];
-    const cold = (): number => { rmSync(join(run, 'cache'), { recursive: true, force: true }); return timeOnce(config, env, project); };
-    const warm = (): number => timeOnce(config, env, project);
+    type T = { wall: number; cpu: number };
+    const cold = (): T => { rmSync(join(run, 'cache'), { recursive: true, force: true }); return timeOnce(config, env, project); };
+    const warm = (): T => timeOnce(config, env, project);
     // warm the page cache and the project cache once
     timeOnce(node, env, project); cold(); warm();
-    const n: number[] = [], c: number[] = [], w: number[] = [];
+    const n: T[] = [], c: T[] = [], w: T[] = [];
     for (let i = 0; i < runs; i++) { n.push(timeOnce(node, env, project)); c.push(cold()); w.push(warm()); }
-    const over = (xs: number[]): number => median(xs.map((x, i) => x - n[i]!));
-    process.stdout.write(`config -q on a typical ${lines}-line compose file, ${runs} interleaved rounds (medians, ms)\n`);
-    process.stdout.write(`  ${'node empty.js (Node floor)'.padEnd(40)} ${median(n).toFixed(1).padStart(7)}\n`);
-    process.stdout.write(`  ${'berth config -q, cold (no project cache)'.padEnd(40)} ${median(c).toFixed(1).padStart(7)}   (+${over(c).toFixed(1)} over node, paired; budget +35)\n`);
-    process.stdout.write(`  ${'berth config -q, warm (cache hit)'.padEnd(40)} ${median(w).toFixed(1).padStart(7)}   (+${over(w).toFixed(1)} over node, paired)\n`);
+    const row = (name: string, xs: T[], budget = ''): string => {
+      const over = (k: keyof T): number => median(xs.map((x, i) => x[k] - n[i]![k]));
+      return `  ${name.padEnd(42)} ${median(xs.map((x) => x.wall)).toFixed(1).padStart(7)} (+${over('wall').toFixed(1)})   ${median(xs.map((x) => x.cpu)).toFixed(0).padStart(5)} (+${over('cpu').toFixed(0)})${budget}\n`;
+    };
+    process.stdout.write(`config -q on a typical ${lines}-line compose file, ${runs} interleaved rounds: medians in ms, (+paired difference to node)\n`);
+    process.stdout.write(`  ${''.padEnd(42)} ${'wall'.padStart(7)}            ${'cpu'.padStart(5)}\n`);
+    process.stdout.write(row('node empty.js (Node floor)', n).replace(/\(\+0\.0\)|\(\+0\)/g, '      '));
+    process.stdout.write(row('berth config -q, cold (no project cache)', c, '   budget: +35 wall'));
+    process.stdout.write(row('berth config -q, warm (project cache hit)', w));
     process.stdout.write(`machine: ${spawnSync('nproc').stdout.toString().trim()} CPUs, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, node ${process.version}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
