@@ -336,13 +336,12 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
   const pre = { fs, sources: new Map<string, string>(), issues: [] as SpecIssue[] };
   const fail = (): never => { throw new SpecError(ctx.issues); };
 
-  // 1 · files, project directory, .env — in docker compose's order: the env files are read
-  // once before the compose files are known (from --project-directory, else the directory of
-  // the first -f file, else the working directory: COMPOSE_FILE may be set there) and once
-  // after, from the project directory. Values already set are never replaced: the shell wins,
-  // then the first .env, then the second.
-  // The environment: what the shell sets, then what the env files add (only names looked up;
-  // the shell's environment is never enumerated, so that a load stays cacheable).
+  // 1 · files, project directory, .env — in docker compose's order. Without --env-file (or
+  // COMPOSE_ENV_FILES), `.env` is read once before the compose files are known (from
+  // --project-directory, else the first -f file's directory, else the working directory:
+  // COMPOSE_FILE may be set there) and once after, from the project directory. A value already
+  // set is never replaced: the shell wins, then the first .env, then the second. The environment
+  // is only ever looked up by name, never enumerated, so that a load stays cacheable.
   const fromFiles = new Map<string, string>();
   const env: Lookup = (n) => shell(n) ?? fromFiles.get(n);
   const explicit = opts.envFiles !== undefined ? opts.envFiles
