@@ -3,31 +3,16 @@
 // them alike, and prints medians and paired ratios. Not a test: it asserts nothing.
 //   npm run bench                  (as root; BENCH_RUNS=N to change the number of rounds)
 import { spawnSync } from 'node:child_process';
+import { timeOnce, median, type Subject } from './measure.js';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as tar from 'tar';
 import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, type TestRoots } from '../test/helpers/env.js';
 
-interface Subject { readonly name: string; readonly argv: readonly string[]; readonly env?: NodeJS.ProcessEnv }
-
 function which(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
-
-function timeOnce(s: Subject): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(s.argv[0]!, s.argv.slice(1), { env: s.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${s.name} failed (${r.status}): ${r.stderr?.toString()}`);
-  return ms;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "protocol.h"
+#include "sealed.h"
 #include "supervise.h"
 
 #define EXIT_USAGE 125
@@ -26,26 +27,38 @@ static int load(const char *path, bool exec, bt_launch *launch) {
   if (rc == 0)
     rc = exec ? bt_launch_validate_exec(launch, &err) : bt_launch_validate_run(launch, &err);
   if (rc < 0) {
-    char msg[1024];
-    bt_error_format(err, msg, sizeof msg);
-    dprintf(2, "berth-shim: %s\n", msg);
     /* The bundle is only known if parsing got that far; record the failure there too. */
     if (launch->bundle != NULL) {
-      char line[1100];
+      char msg[1024], line[1100];
+      bt_error_format(err, msg, sizeof msg);
       snprintf(line, sizeof line, "berth-shim: %s", msg);
       bt_error *werr = NULL;
       if (bt_write_error(launch->bundle, line, &werr) < 0)
         bt_error_release(&werr);
     }
-    bt_error_release(&err);
+    bt_error_report_release(&err);
     return -1;
   }
   return 0;
 }
 
 int main(int argc, char **argv) {
+  /* Nothing the caller left open may reach a container: a descriptor inherited from whoever
+   * started berth (`exec 200</`) would otherwise be open in PID 1 and in every exec'd process,
+   * a way out to the host's filesystem (`ls /proc/self/fd/200/..`). Everything the shim needs
+   * later it opens itself, close-on-exec. */
+  if (close_range(3, ~0U, 0) < 0) {
+    for (int fd = 3; fd < 1024; fd++) /* kernels before 5.9 */
+      close(fd);
+  }
   if (argc < 3)
     return usage();
+  /* Before anything else touches a container: see sealed.h. */
+  bt_error *err = NULL;
+  if (bt_run_from_sealed_copy(argv, &err) < 0) {
+    bt_error_report_release(&err);
+    return EXIT_USAGE;
+  }
   bt_launch launch;
   if (strcmp(argv[1], "run") == 0) {
     bool detach = false;

@@ -1,6 +1,8 @@
 #include "devices.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,9 +147,36 @@ int bt_setup_dev(int rootfd, unsigned long long shm_size, bt_error **err) {
                     "mqueue on /dev/mqueue", err) < 0)
       return -1;
   }
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+  /* /dev/core -> /proc/kcore only where the kernel has one (CONFIG_PROC_KCORE): a dangling link
+   * otherwise. The check reads the host's /proc: this runs before pivot_root, and kcore is the
+   * same in every pid namespace. */
+  bool kcore = access("/proc/kcore", F_OK) == 0;
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+    if (strcmp(links[i].name, "core") == 0 && !kcore)
+      continue;
     if (symlinkat(links[i].target, devfd, links[i].name) < 0 && errno != EEXIST)
       return bt_error_sys(err, "symlink /dev/%s", links[i].name);
+  }
+  return 0;
+}
+
+int bt_make_device_node(int rootfd, const char *path, char type, unsigned major, unsigned minor,
+                        unsigned mode, unsigned uid, unsigned gid, bt_error **err) {
+  /* path is "/dev/<name>" or "/dev/<dir>/<name>" (protocol.c checked the prefix and ".."). */
+  char copy[PATH_MAX];
+  snprintf(copy, sizeof copy, "%s", path + 1);
+  char *slash = strrchr(copy, '/');
+  *slash = '\0';
+  const char *name = slash + 1;
+  cleanup_close int dir = -1;
+  if (open_dir_in_root(rootfd, copy, &dir, err) < 0)
+    return bt_error_wrap(err, "device %s", path);
+  unlinkat(dir, name, 0); /* a node of the same name (e.g. /dev/null given again) is replaced */
+  mode_t kind = type == 'b' ? S_IFBLK : S_IFCHR;
+  if (mknodat(dir, name, kind | (mode & 07777), makedev(major, minor)) < 0)
+    return bt_error_sys(err, "mknod %s", path);
+  if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return bt_error_sys(err, "chown %s", path);
   return 0;
 }
 

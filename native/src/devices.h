@@ -9,6 +9,11 @@
  * shm_size: bytes for the /dev/shm tmpfs (0: the kernel default). */
 int bt_setup_dev(int rootfd, unsigned long long shm_size, bt_error **err);
 
+/* Before pivot_root, after bt_setup_dev: a device node at path (under /dev) in the rootfs,
+ * with exactly mode/uid/gid (--device, devices:). */
+int bt_make_device_node(int rootfd, const char *path, char type, unsigned major, unsigned minor,
+                        unsigned mode, unsigned uid, unsigned gid, bt_error **err);
+
 /* After pivot_root: open a new pty pair from the container's own devpts (/dev/ptmx).
  * *master and *slave are O_CLOEXEC descriptors. */
 int bt_open_pty(int *master, int *slave, bt_error **err);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* vasprintf allocates; on allocation failure we keep a static message rather than abort, because
  * an error path must not itself be the reason the process dies. */
@@ -91,4 +92,26 @@ void bt_error_release(bt_error **err) {
   release_message((*err)->message);
   free(*err);
   *err = NULL;
+}
+
+void bt_report(const char *fmt, ...) {
+  char line[1200];
+  int n = snprintf(line, sizeof line, "berth-shim: ");
+  va_list ap;
+  va_start(ap, fmt);
+  int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < sizeof line - (size_t)n - 1 ? (size_t)m : sizeof line - (size_t)n - 2);
+  line[len++] = '\n';
+  /* one write: lines of concurrent processes never interleave */
+  (void)!write(2, line, len);
+}
+
+void bt_error_report_release(bt_error **err) {
+  if (err == NULL || *err == NULL)
+    return;
+  char msg[1024];
+  bt_error_format(*err, msg, sizeof msg);
+  bt_report("%s", msg);
+  bt_error_release(err);
 }

@@ -4,8 +4,9 @@
  * `bt_error **err`. On failure it stores a heap-allocated bt_error in *err: the errno that caused
  * it (0 when there is none, e.g. a parse error) and a message naming what was being done.
  * Callers on the way up add context with bt_error_wrap ("mount proc: " + inner message); the
- * outermost caller prints it with bt_error_format and releases it. Nothing else reports errors:
- * no perror, no exit() deep inside a facility. */
+ * outermost caller prints it with bt_error_report_release (or formats it with bt_error_format when
+ * the message goes elsewhere, as a record) and releases it. Nothing else reports errors: no
+ * perror, no exit() deep inside a facility. */
 #ifndef BT_ERROR_H
 #define BT_ERROR_H
 
@@ -31,5 +32,11 @@ int bt_error_wrap(bt_error **err, const char *fmt, ...) __attribute__((format(pr
 void bt_error_format(const bt_error *err, char *buf, size_t size);
 
 void bt_error_release(bt_error **err);
+
+/* The one way the shim reports, in the style of crun's libcrun_error_write_warning_and_release:
+ * bt_report writes "berth-shim: <text>" as one line to stderr; bt_error_report_release writes
+ * *err the same way (message and strerror) and releases it. Nothing else prints diagnostics. */
+void bt_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bt_error_report_release(bt_error **err);
 
 #endif

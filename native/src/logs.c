@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -108,10 +110,24 @@ size_t bt_json_escape(const char *str, size_t len, char *out) {
   return o;
 }
 
+/* The record {"log":...} for data, in a static buffer; returns its length. */
+static size_t format_record(const char *stream, const char *data, size_t len, bool add_newline,
+                            const char *time_text, const char **out);
+
 int bt_log_write_record(int fd, const char *stream, const char *data, size_t len,
                         bool add_newline, const char *time_text, bt_error **err) {
   if (fd < 0)
     return 0;
+  const char *record;
+  size_t o = format_record(stream, data, len, add_newline, time_text, &record);
+  /* One write() per record on an O_APPEND fd: records of concurrent writers never interleave. */
+  if (bt_write_all(fd, record, o) < 0)
+    return bt_error_sys(err, "write log");
+  return 0;
+}
+
+static size_t format_record(const char *stream, const char *data, size_t len, bool add_newline,
+                            const char *time_text, const char **out) {
   /* Worst case every byte becomes \u00XX (6 bytes); plus the fixed parts. The buffer is sized for
    * the largest record (16 KiB of data) and lives in static storage so the supervisor's stack
    * stays small; pages are only touched as far as a record actually reaches. */
@@ -126,23 +142,70 @@ int bt_log_write_record(int fd, const char *stream, const char *data, size_t len
   }
   o += (size_t)snprintf(record + o, sizeof record - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
                         stream, time_text);
-  /* One write() per record on an O_APPEND fd: records of concurrent writers never interleave. */
-  if (bt_write_all(fd, record, o) < 0)
-    return bt_error_sys(err, "write log");
+  *out = record;
+  return o;
+}
+
+static int open_log_file(bt_log *log, bt_error **err) {
+  /* O_NOFOLLOW: the bundle is berth's, but a symlink there must never redirect the log. */
+  log->fd = open(log->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (log->fd < 0)
+    return bt_error_sys(err, "open log %s", log->path);
+  struct stat st;
+  log->size = fstat(log->fd, &st) == 0 ? (unsigned long long)st.st_size : 0;
   return 0;
 }
 
-int bt_log_open(bt_log *log, const char *path, bt_error **err) {
+int bt_log_open(bt_log *log, const char *path, unsigned long long max_size, unsigned max_files,
+                bt_error **err) {
   log->fd = -1;
   log->out.name = "stdout";
   log->out.used = 0;
   log->err.name = "stderr";
   log->err.used = 0;
+  log->path = path;
+  log->max_size = max_size;
+  log->max_files = max_files == 0 ? 1 : max_files;
+  log->size = 0;
   if (path == NULL)
     return 0;
-  log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  return open_log_file(log, err);
+}
+
+static int rotate(bt_log *log, bt_error **err) {
+  if (log->max_files <= 1) {
+    if (ftruncate(log->fd, 0) < 0)
+      return bt_error_sys(err, "truncate log %s", log->path);
+    log->size = 0;
+    return 0;
+  }
+  char from[PATH_MAX], to[PATH_MAX];
+  for (unsigned i = log->max_files - 1; i >= 1; i--) {
+    if (i == 1)
+      snprintf(from, sizeof from, "%s", log->path);
+    else
+      snprintf(from, sizeof from, "%s.%u", log->path, i - 1);
+    snprintf(to, sizeof to, "%s.%u", log->path, i);
+    if (rename(from, to) < 0 && errno != ENOENT)
+      return bt_error_sys(err, "rotate log %s", from);
+  }
+  close(log->fd);
+  log->fd = -1;
+  return open_log_file(log, err);
+}
+
+/* One record into the log, rotating first when it would not fit. */
+static int log_write(bt_log *log, const char *stream, const char *data, size_t len,
+                     bool add_newline, const char *time_text, bt_error **err) {
   if (log->fd < 0)
-    return bt_error_sys(err, "open log %s", path);
+    return 0;
+  const char *record;
+  size_t o = format_record(stream, data, len, add_newline, time_text, &record);
+  if (log->max_size > 0 && log->size > 0 && log->size + o > log->max_size && rotate(log, err) < 0)
+    return -1;
+  if (bt_write_all(log->fd, record, o) < 0)
+    return bt_error_sys(err, "write log");
+  log->size += o;
   return 0;
 }
 
@@ -157,7 +220,7 @@ int bt_log_feed(bt_log *log, bt_log_stream *st, const char *data, size_t len, bt
       size_t part = (size_t)(nl - data);
       memcpy(st->line + st->used, data, part);
       st->used += part;
-      if (bt_log_write_record(log->fd, st->name, st->line, st->used, true, now, err) < 0)
+      if (log_write(log, st->name, st->line, st->used, true, now, err) < 0)
         return -1;
       st->used = 0;
       data += part + 1;
@@ -170,7 +233,7 @@ int bt_log_feed(bt_log *log, bt_log_stream *st, const char *data, size_t len, bt
     len -= take;
     if (st->used == BT_LOG_LINE_MAX) {
       /* A full buffer without a newline: a partial record, written without a newline. */
-      if (bt_log_write_record(log->fd, st->name, st->line, st->used, false, now, err) < 0)
+      if (log_write(log, st->name, st->line, st->used, false, now, err) < 0)
         return -1;
       st->used = 0;
     }
@@ -183,7 +246,7 @@ int bt_log_flush(bt_log *log, bt_log_stream *st, bt_error **err) {
     return 0;
   char now[BT_TIME_MAX];
   bt_now(now);
-  int rc = bt_log_write_record(log->fd, st->name, st->line, st->used, true, now, err);
+  int rc = log_write(log, st->name, st->line, st->used, true, now, err);
   st->used = 0;
   return rc;
 }

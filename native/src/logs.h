@@ -37,10 +37,18 @@ typedef struct bt_log_stream {
 typedef struct bt_log {
   int fd; /* the log file, O_APPEND; -1 when no log is kept */
   bt_log_stream out, err;
+  const char *path;        /* borrowed from the launch */
+  unsigned long long max_size; /* rotate before a record would take the file past this; 0 = never */
+  unsigned max_files;      /* files kept: path, path.1 ... path.<max_files-1>; 1 = truncate in place */
+  unsigned long long size; /* bytes in the current file */
 } bt_log;
 
-/* Open (create, append) the log at path; path NULL means "no log" (writes become no-ops). */
-int bt_log_open(bt_log *log, const char *path, bt_error **err);
+/* Open (create, append) the log at path; path NULL means "no log" (writes become no-ops).
+ * Rotation as Docker's json-file does it: when a record would take the file past max_size, the
+ * file becomes path.1 (path.1 becomes path.2, ..., the oldest beyond max_files is dropped) and a
+ * new one is started; with max_files 1 the file is truncated instead. */
+int bt_log_open(bt_log *log, const char *path, unsigned long long max_size, unsigned max_files,
+                bt_error **err);
 /* Feed bytes read from a stream; complete lines (and full 16 KiB chunks) are written. */
 int bt_log_feed(bt_log *log, bt_log_stream *stream, const char *data, size_t len, bt_error **err);
 /* The stream ended: write what is pending (with a newline appended). */

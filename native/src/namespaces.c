@@ -79,3 +79,20 @@ int bt_join_namespaces(pid_t pid, bt_error **err) {
       close(fds[i]);
   return rc;
 }
+
+int bt_set_sysctl(const char *name, const char *value, bt_error **err) {
+  char path[256];
+  int n = snprintf(path, sizeof path, "/proc/sys/%s", name);
+  if (n < 0 || (size_t)n >= sizeof path)
+    return bt_error_make(err, ENAMETOOLONG, "sysctl %s", name);
+  for (char *p = path + 10; *p; p++)
+    if (*p == '.')
+      *p = '/';
+  cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return bt_error_sys(err, "sysctl %s", name);
+  size_t len = strlen(value);
+  if (write(fd, value, len) != (ssize_t)len)
+    return bt_error_sys(err, "sysctl %s=%s", name, value);
+  return 0;
+}

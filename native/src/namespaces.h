@@ -21,4 +21,8 @@ int bt_loopback_up(bt_error **err);
  * to children created afterwards. */
 int bt_join_namespaces(pid_t pid, bt_error **err);
 
+/* After /proc is the container's: write value to /proc/sys/<name with '.' as '/'>. Namespaced
+ * sysctls only (net.*, kernel.shm*, ...): the TypeScript side refuses the others. */
+int bt_set_sysctl(const char *name, const char *value, bt_error **err);
+
 #endif

@@ -24,11 +24,85 @@ typedef struct bt_rlimit {
   rlim_t soft, hard; /* RLIM_INFINITY for "unlimited" */
 } bt_rlimit;
 
+/* A mount the launch file asks for inside the rootfs, in directive order (`bind` and `tmpfs` lines
+ * share one list so that a mount below another is made after it). */
+enum { BT_MOUNT_BIND = 0, BT_MOUNT_TMPFS = 1 };
+
 typedef struct bt_bind {
-  char *source; /* host path */
-  char *target; /* path inside the container (resolved inside the rootfs) */
+  int kind;      /* BT_MOUNT_BIND or BT_MOUNT_TMPFS */
+  char *source;  /* bind: host path; tmpfs: NULL */
+  char *target;  /* path inside the container (resolved inside the rootfs) */
   bool readonly;
+  char *options; /* the options field as written: ro|rw[,nosuid][,nodev][,noexec][,norecursive]
+                    [,private|rprivate|slave|rslave|shared|rshared] */
+  unsigned long attrs;       /* MOUNT_ATTR_NOSUID | _NODEV | _NOEXEC from options */
+  unsigned long propagation; /* 0 (left as is), MS_PRIVATE, MS_SLAVE or MS_SHARED */
+  bool propagation_recursive;
+  bool nonrecursive;         /* bind: without the source's submounts */
+  char *subpath;             /* bind: resolved beneath source (never leaving it); NULL = none */
+  unsigned long long size;   /* tmpfs: bytes, 0 = the kernel's default */
+  unsigned int mode;         /* tmpfs: mode of its root */
 } bt_bind;
+
+/* seccomp: the resolved filter (src/runtime/seccomp/ applies Docker's profile conditions). */
+typedef enum {
+  BT_SCMP_ALLOW, BT_SCMP_ERRNO, BT_SCMP_KILL_THREAD, BT_SCMP_KILL_PROCESS, BT_SCMP_TRAP,
+  BT_SCMP_LOG, BT_SCMP_TRACE,
+} bt_seccomp_action_kind;
+
+typedef struct bt_seccomp_action {
+  bt_seccomp_action_kind kind;
+  unsigned errnum; /* errno for ERRNO, message for TRACE */
+} bt_seccomp_action;
+
+typedef enum { BT_CMP_NE, BT_CMP_LT, BT_CMP_LE, BT_CMP_EQ, BT_CMP_GE, BT_CMP_GT, BT_CMP_MASKED_EQ } bt_cmp_op;
+
+typedef struct bt_seccomp_arg {
+  unsigned index; /* 0..5 */
+  bt_cmp_op op;
+  unsigned long long value, value_two;
+} bt_seccomp_arg;
+
+typedef struct bt_seccomp_rule {
+  bt_seccomp_action action;
+  char *syscall;
+  bt_seccomp_arg args[6];
+  unsigned arg_count;
+} bt_seccomp_rule;
+
+typedef struct bt_seccomp {
+  bool enabled; /* no `seccomp` directive: no filter (unconfined, privileged) */
+  bt_seccomp_action default_action;
+  bt_strv arches; /* extra architectures by libseccomp name ("x86", "x32"); the native one is implied */
+  bt_seccomp_rule *rules;
+  size_t rule_count;
+  /* Where compiled programs are kept, and this filter's key there (a hash of the rules, made by
+   * the TypeScript side); both NULL: compiled every time. */
+  char *cache_dir, *cache_key;
+} bt_seccomp;
+
+typedef struct bt_sysctl {
+  char *name;  /* dotted, as sysctl(8): net.ipv4.ip_unprivileged_port_start */
+  char *value;
+} bt_sysctl;
+
+/* A device node created in the container's /dev (and allowed by the device policy the TypeScript
+ * side installed in the cgroup). */
+typedef struct bt_device_node {
+  char *path;   /* absolute, under /dev */
+  char type;    /* 'c' or 'b' */
+  unsigned major, minor;
+  unsigned mode; /* permission bits */
+  unsigned uid, gid;
+} bt_device_node;
+
+/* A filesystem mounted under /sys/fs/cgroup inside the container, read-only. With the cgroup
+ * namespace its root is the container's own cgroup, so the files show the container's limits. */
+typedef struct bt_cgroupfs {
+  char *fstype;  /* "cgroup" (v1) or "cgroup2" */
+  char *options; /* v1: the controllers of the hierarchy ("cpu,cpuacct"); v2: empty */
+  char *subdir;  /* "" for /sys/fs/cgroup itself (v2), else the directory under it (v1) */
+} bt_cgroupfs;
 
 /* Everything the launch (run) and exec files can carry; a `run` file uses the first group, an
  * `exec` file the directives listed in PROTOCOL.md under `exec` (pid, cgroup, arg, env, cwd, user,
@@ -40,6 +114,9 @@ typedef struct bt_launch {
   char *overlay_mountpoint, *overlay_options, *overlay_chdir;
   char *rootfs;
   char *hostname;
+  /* a network namespace to join (a bind-mounted nsfs file or /proc/<pid>/ns/net) instead of a
+   * new one; NULL: a new namespace with lo only */
+  char *netns;
   bt_strv args; /* argv; at least one */
   bt_strv env;
   char *cwd;  /* NULL or "" means "/" */
@@ -65,6 +142,18 @@ typedef struct bt_launch {
   char *log;
   bt_strv on_exit;
   pid_t pid; /* exec only: the container's PID 1 as the host sees it; 0 when absent */
+  bt_seccomp seccomp;
+  bt_strv group_add;    /* supplementary groups added to the user's: names (container /etc/group) or gids */
+  bool readonly_rootfs; /* the rootfs is remounted read-only (binds, /dev, /proc... keep their own) */
+  bool sysfs_rw;        /* /sys mounted read-write (privileged) */
+  bt_sysctl *sysctls;
+  size_t sysctl_count;
+  bt_device_node *devices;
+  size_t device_count;
+  bt_cgroupfs *cgroupfs;
+  size_t cgroupfs_count;
+  unsigned long long log_max_size; /* json-file rotation: bytes per file, 0 = unbounded */
+  unsigned log_max_files;          /* files kept, the current one included (>= 1) */
 } bt_launch;
 
 /* Parse the text of a launch file. On error the message names the line ("line 7: ..."). */

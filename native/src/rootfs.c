@@ -48,6 +48,12 @@ int bt_make_mounts_private(bt_error **err) {
   return 0;
 }
 
+int bt_make_mounts_slave(bt_error **err) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    return bt_error_sys(err, "make / rslave");
+  return 0;
+}
+
 int bt_rootfs_bind_self(const char *rootfs, int *rootfd, bt_error **err) {
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return bt_error_sys(err, "bind rootfs %s onto itself", rootfs);
@@ -151,29 +157,78 @@ static unsigned long kept_flags(const char *path) {
 
 int bt_bind_in_root(int rootfd, const char *source, const char *target, bool readonly,
                     bt_error **err) {
+  bt_mount_opts opts = {.readonly = readonly};
+  return bt_bind_in_root_opts(rootfd, source, target, &opts, err);
+}
+
+int bt_mount_setattr_in_root(int rootfd, const char *target, const bt_mount_opts *o, bool tree,
+                             bt_error **err) {
+  unsigned long set = o->attrs | (o->readonly ? MOUNT_ATTR_RDONLY : 0);
+  if (set == 0 && o->propagation == 0)
+    return 0;
+  /* The descriptor the mount was made on refers to the directory below it: reopen the path to
+   * reach the new mount. */
+  cleanup_close int fd = -1;
+  if (bt_open_in_root(rootfd, target, false, false, &fd, err) < 0)
+    return -1;
+  if (set != 0) {
+    struct mount_attr attr = {.attr_set = set};
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | (tree ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+      return bt_error_sys(err, "set mount flags on %s", target);
+  }
+  if (o->propagation != 0) {
+    struct mount_attr attr = {.propagation = o->propagation};
+    unsigned int flags = AT_EMPTY_PATH | (o->propagation_recursive ? AT_RECURSIVE : 0);
+    if (mount_setattr(fd, "", flags, &attr, sizeof attr) < 0)
+      return bt_error_sys(err, "set propagation on %s", target);
+  }
+  return 0;
+}
+
+int bt_bind_in_root_opts(int rootfd, const char *source, const char *target,
+                         const bt_mount_opts *o, bt_error **err) {
+  /* The source is opened once and everything after goes through that descriptor: the kind of
+   * mount point to create and the bind itself refer to the same object. */
+  cleanup_close int src = open(source, O_PATH | O_CLOEXEC);
+  if (src < 0)
+    return bt_error_sys(err, "bind source %s", source);
+  if (o->subpath != NULL) {
+    int sub = sys_openat2(src, o->subpath, O_PATH | O_CLOEXEC, 0,
+                          RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (sub < 0)
+      return bt_error_sys(err, "bind source %s: subpath %s", source, o->subpath);
+    close(src);
+    src = sub;
+  }
   struct stat st;
-  if (stat(source, &st) < 0)
+  if (fstat(src, &st) < 0)
     return bt_error_sys(err, "bind source %s", source);
   cleanup_close int fd = -1;
   if (bt_open_in_root(rootfd, target, true, !S_ISDIR(st.st_mode), &fd, err) < 0)
     return bt_error_wrap(err, "bind %s", source);
+  char from[64], path[64];
+  fd_path(src, from);
+  fd_path(fd, path);
+  if (mount(from, path, NULL, MS_BIND | (o->nonrecursive ? 0 : MS_REC), NULL) < 0)
+    return bt_error_sys(err, "bind %s at %s", source, target);
+  return bt_mount_setattr_in_root(rootfd, target, o, !o->nonrecursive, err);
+}
+
+int bt_tmpfs_in_root(int rootfd, const char *target, unsigned long long size, unsigned int mode,
+                     const bt_mount_opts *o, bt_error **err) {
+  char data[96];
+  if (size > 0)
+    snprintf(data, sizeof data, "size=%llu,mode=%o", size, mode);
+  else
+    snprintf(data, sizeof data, "mode=%o", mode);
+  cleanup_close int fd = -1;
+  if (bt_open_in_root(rootfd, target, true, false, &fd, err) < 0)
+    return bt_error_wrap(err, "tmpfs");
   char path[64];
   fd_path(fd, path);
-  if (mount(source, path, NULL, MS_BIND | MS_REC, NULL) < 0)
-    return bt_error_sys(err, "bind %s at %s", source, target);
-  if (readonly) {
-    /* A bind mount cannot be made read-only in the same call: MS_RDONLY is ignored with MS_BIND
-     * unless MS_REMOUNT is given, so remount the new mount. The fd still points at the
-     * directory below it: reopen through the path to reach the new mount. */
-    cleanup_close int fd2 = -1;
-    if (bt_open_in_root(rootfd, target, false, false, &fd2, err) < 0)
-      return -1;
-    fd_path(fd2, path);
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags(path);
-    if (mount(NULL, path, NULL, flags, NULL) < 0)
-      return bt_error_sys(err, "remount %s read-only", target);
-  }
-  return 0;
+  if (mount("tmpfs", path, "tmpfs", 0, data) < 0)
+    return bt_error_sys(err, "mount tmpfs at %s", target);
+  return bt_mount_setattr_in_root(rootfd, target, o, false, err);
 }
 
 int bt_pivot_root(int rootfd, bt_error **err) {
@@ -221,11 +276,56 @@ int bt_readonly_path(const char *path, bt_error **err) {
   return 0;
 }
 
+int bt_readonly_root(bt_error **err) {
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/");
+  if (mount(NULL, "/", NULL, flags, NULL) < 0)
+    return bt_error_sys(err, "remount / read-only");
+  return 0;
+}
+
+int bt_mount_cgroupfs(int rootfd, char *const *fstypes, char *const *options, char *const *subdirs,
+                      size_t count, bt_error **err) {
+  const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  bool v1 = false;
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(fstypes[i], "cgroup") == 0)
+      v1 = true;
+  if (v1 && bt_mount_in_root(rootfd, "/sys/fs/cgroup", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "mode=755,size=64k", err) < 0)
+    return bt_error_wrap(err, "cgroup");
+  for (size_t i = 0; i < count; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s%s", *subdirs[i] ? "/" : "", subdirs[i]);
+    if (bt_mount_in_root(rootfd, path, "cgroup", fstypes[i], ro, *options[i] ? options[i] : NULL, err) < 0)
+      return bt_error_wrap(err, "cgroup");
+  }
+  if (v1) {
+    cleanup_close int fd = -1;
+    if (bt_open_in_root(rootfd, "/sys/fs/cgroup", false, false, &fd, err) < 0)
+      return -1;
+    char target[64];
+    fd_path(fd, target);
+    if (mount(NULL, target, NULL, MS_REMOUNT | ro, "mode=755,size=64k") < 0)
+      return bt_error_sys(err, "remount the /sys/fs/cgroup tmpfs read-only");
+  }
+  return 0;
+}
+
+/* The working directory must be inside the container's root: a cwd reached through a magic link
+ * (/proc/self/fd/N, /proc/1/cwd of a process elsewhere) would leave the process outside it.
+ * getcwd() reports such a directory as unreachable (ENOENT, or a path not starting with '/'). */
+static int check_cwd_inside(const char *cwd, bt_error **err) {
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf) == NULL || buf[0] != '/')
+    return bt_error_make(err, EPERM, "working directory %s is outside the container", cwd);
+  return 0;
+}
+
 int bt_enter_cwd(const char *cwd, bt_error **err) {
   if (cwd == NULL || *cwd == '\0')
     cwd = "/";
   if (chdir(cwd) == 0)
-    return 0;
+    return check_cwd_inside(cwd, err);
   if (errno != ENOENT)
     return bt_error_sys(err, "chdir %s", cwd);
   /* mkdir -p; we are inside the new root, so absolute paths and symlinks stay in it. */
@@ -245,5 +345,5 @@ int bt_enter_cwd(const char *cwd, bt_error **err) {
   }
   if (chdir(cwd) < 0)
     return bt_error_sys(err, "chdir %s", cwd);
-  return 0;
+  return check_cwd_inside(cwd, err);
 }

@@ -19,23 +19,16 @@ int bt_set_rlimit(int resource, const char *name, rlim_t soft, rlim_t hard, bt_e
   return 0;
 }
 
-/* The highest capability number the running kernel knows. */
-static int cap_last_cap(void) {
-  int last = CAP_LAST_CAP;
-  cleanup_close int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char buf[16] = {0};
-    if (read(fd, buf, sizeof buf - 1) > 0)
-      last = atoi(buf);
-  }
-  return last;
-}
+/* Capability numbers are below 64 in every kernel ABI (the capability sets are 2 x 32 bits). */
+#define BT_CAP_NUMBERS 64
 
 int bt_drop_capabilities(const int *keep, size_t keep_count, bt_error **err) {
-  /* cap_last_cap is read before pivot_root in the ideal case, but /proc is mounted in the
-   * container by the time this runs, and a fresh procfs shows the same kernel value. */
-  int last = cap_last_cap();
-  for (int cap = 0; cap <= last; cap++) {
+  /* Every number the ABI can express is dropped unless kept; the kernel answers EINVAL for the
+   * ones it does not know. Nothing is read from a file: this runs inside the container's mount
+   * namespace (after pivot_root for `run`, after setns for `exec`), where /proc/sys is whatever
+   * the container made it. An earlier version read /proc/sys/kernel/cap_last_cap here, and a
+   * container that bound a fake one ("0") over /proc/sys kept every capability in each exec. */
+  for (int cap = 0; cap < BT_CAP_NUMBERS; cap++) {
     bool kept = false;
     for (size_t i = 0; i < keep_count; i++)
       if (keep[i] == cap)

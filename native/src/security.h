@@ -12,7 +12,8 @@
 
 int bt_set_rlimit(int resource, const char *name, rlim_t soft, rlim_t hard, bt_error **err);
 
-/* Drop from the bounding set every capability not in keep[] (0..cap_last_cap), clear the
+/* Drop from the bounding set every capability not in keep[] (every number 0..63: no file of the
+ * container is consulted), clear the
  * ambient set and the inheritable set. Effective/permitted are left alone: the process still
  * needs CAP_SETUID/CAP_SETGID to switch user; execve then recomputes them from the bounding set
  * (for uid 0) or clears them (for any other uid). */

@@ -28,6 +28,7 @@
 #include "exitcode.h"
 #include "namespaces.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "security.h"
 #include "syscalls.h"
 #include "user.h"
@@ -140,14 +141,27 @@ static char **build_env(const bt_launch *l, const bt_user *user) {
   return envp;
 }
 
+/* Closes every descriptor but stdio and `keep` (the setup socket, close-on-exec itself): the
+ * container's process starts with exactly 0, 1 and 2. Run before the working directory is
+ * entered, so that no descriptor of the shim's (a cgroup.procs file, a pipe, the rootfs) can be
+ * reached through /proc/self/fd as a cwd either (the class of runc's CVE-2024-21626). */
+static void close_all_but(int keep) {
+  if (keep > 3)
+    close_range(3, (unsigned)keep - 1, 0);
+  close_range((unsigned)keep + 1, ~0U, 0);
+}
+
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
  * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
 static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
-                                                      const char *argv0) {
+                                                      const char *argv0,
+                                                      const struct sock_fprog *filter) {
   bt_error *err = NULL;
   bt_user user;
   /* The container's own files, read after pivot_root/setns: the lookup cannot escape the root. */
   if (bt_resolve_user(l->user, "/etc/passwd", "/etc/group", &user, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_add_groups(&user, l->group_add.items, l->group_add.count, "/etc/group", &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   char **envp = build_env(l, &user);
 
@@ -164,12 +178,20 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
     if (bt_set_rlimit(l->rlimits[i].resource, l->rlimits[i].name, l->rlimits[i].soft,
                       l->rlimits[i].hard, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
+  /* seccomp, as runc orders it: without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it
+   * is loaded now, before the capabilities go (the filter must then allow capset, prctl,
+   * setgroups, setgid, setuid and execve -- Docker's profile does); with no_new_privs, as late as
+   * possible, so that the fewest of our own syscalls run under it. */
+  if (filter != NULL && !l->no_new_privs && bt_seccomp_load(filter, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
   /* Capabilities before the uid switch: dropping from the bounding set needs CAP_SETPCAP. */
   if (bt_drop_capabilities(l->caps, l->cap_count, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   if (bt_switch_user(user.uid, user.gid, user.groups, user.group_count, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   if (l->no_new_privs && bt_set_no_new_privs(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  if (filter != NULL && l->no_new_privs && bt_seccomp_load(filter, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   umask(022); /* the setup ran with umask 0 so that device modes were exact */
 
@@ -186,9 +208,44 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
   child_fail(sock, bt_exit_code_from_exec_errno(saved), err);
 }
 
+/* A bind asking for slave or shared propagation needs the namespace's mounts to stay slaves of
+ * the host's (else there is nothing to receive events from). */
+static bool wants_mount_events(const bt_launch *l) {
+  for (size_t i = 0; i < l->bind_count; i++)
+    if (l->binds[i].propagation == MS_SLAVE || l->binds[i].propagation == MS_SHARED)
+      return true;
+  return false;
+}
+
+/* One `bind` or `tmpfs` directive. With a slave root, a bind that names no propagation is made
+ * rprivate, Docker's default. Shared is granted inside the container only: its mounts are slaves
+ * first, so nothing the container mounts reaches the host. */
+static int user_mount(int rootfd, const bt_bind *m, bool slave_root, bt_error **err) {
+  bt_mount_opts o = {.readonly = m->readonly, .attrs = m->attrs, .propagation = m->propagation,
+                     .propagation_recursive = m->propagation_recursive,
+                     .nonrecursive = m->nonrecursive, .subpath = m->subpath};
+  if (m->kind == BT_MOUNT_TMPFS)
+    return bt_tmpfs_in_root(rootfd, m->target, m->size, m->mode, &o, err);
+  if (slave_root && o.propagation == 0) {
+    o.propagation = MS_PRIVATE;
+    o.propagation_recursive = true;
+  }
+  if (o.propagation == MS_SHARED) {
+    bt_mount_opts slave = o;
+    slave.propagation = MS_SLAVE;
+    if (bt_bind_in_root_opts(rootfd, m->source, m->target, &slave, err) < 0)
+      return -1;
+    bt_mount_opts shared = {.propagation = MS_SHARED,
+                            .propagation_recursive = o.propagation_recursive};
+    return bt_mount_setattr_in_root(rootfd, m->target, &shared, false, err);
+  }
+  return bt_bind_in_root_opts(rootfd, m->source, m->target, &o, err);
+}
+
 /* Everything between clone and exec, in this order. Never returns. */
 static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
-                                                      int out, int errfd) {
+                                                      int out, int errfd, int netns_fd,
+                                                      const struct sock_fprog *filter) {
   bt_error *err = NULL;
   reset_signals();
   /* Die with the shim while being set up; cleared just before execve. (getppid() cannot detect
@@ -208,12 +265,19 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   while (n < 0 && errno == EINTR);
   if (n != 1)
     _exit(BT_EXIT_SETUP); /* the parent gave up (and reports why) */
+  /* A prepared network namespace is joined first: /sys, mounted below, shows the namespace of
+   * the process that mounts it. */
+  if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+    bt_error_sys(&err, "join network namespace %s", l->netns);
+    child_fail(sock, BT_EXIT_SETUP, err);
+  }
   if (bt_unshare_cgroupns(&err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
 
   /* 2. Mounts. Our mount namespace is a copy of the host's, with the host's propagation: make it
    *    all private before mounting anything, or our mounts would appear on the host. */
-  if (bt_make_mounts_private(&err) < 0)
+  bool slave_root = wants_mount_events(l);
+  if ((slave_root ? bt_make_mounts_slave(&err) : bt_make_mounts_private(&err)) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   cleanup_close int rootfd = -1;
   if (bt_rootfs_bind_self(l->rootfs, &rootfd, &err) < 0)
@@ -228,12 +292,32 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
    * mount to a process that shares the host's netns without being its owner). Read-only, as
    * Docker does for non-privileged containers. */
   if (bt_mount_in_root(rootfd, "/sys", "sysfs", "sysfs",
-                       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
+                       (l->sysfs_rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
-  /* User binds after /dev and /sys so that a bind below them is not hidden by those mounts. */
+  /* The container's own cgroups, read-only, at /sys/fs/cgroup (what JVMs, Go and Node size
+   * themselves from). Each array is one field of the cgroupfs directives. */
+  if (l->cgroupfs_count > 0) {
+    char **fstypes = xcalloc(l->cgroupfs_count, sizeof *fstypes);
+    char **options = xcalloc(l->cgroupfs_count, sizeof *options);
+    char **subdirs = xcalloc(l->cgroupfs_count, sizeof *subdirs);
+    for (size_t i = 0; i < l->cgroupfs_count; i++) {
+      fstypes[i] = l->cgroupfs[i].fstype;
+      options[i] = l->cgroupfs[i].options;
+      subdirs[i] = l->cgroupfs[i].subdir;
+    }
+    if (bt_mount_cgroupfs(rootfd, fstypes, options, subdirs, l->cgroupfs_count, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  }
+  for (size_t i = 0; i < l->device_count; i++) {
+    const bt_device_node *d = &l->devices[i];
+    if (bt_make_device_node(rootfd, d->path, d->type, d->major, d->minor, d->mode, d->uid, d->gid,
+                            &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  }
+  /* User mounts after /dev and /sys so that a mount below them is not hidden by those mounts;
+   * in directive order (berth sorts them so that a mount inside another comes after it). */
   for (size_t i = 0; i < l->bind_count; i++)
-    if (bt_bind_in_root(rootfd, l->binds[i].source, l->binds[i].target, l->binds[i].readonly,
-                        &err) < 0)
+    if (user_mount(rootfd, &l->binds[i], slave_root, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
   if (l->init != NULL && bt_bind_in_root(rootfd, l->init, "/dev/init", true, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, (bt_error_wrap(&err, "init"), err));
@@ -255,6 +339,15 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
     close(slave);
   }
 
+  /* The rootfs descriptor and the pipe ends are done with: from here on only stdio and sock. */
+  close_all_but(sock);
+
+  /* 4b. sysctls: /proc is the container's, its /proc/sys still writable (made read-only below);
+   *     the net.* ones apply to the container's own network namespace. */
+  for (size_t i = 0; i < l->sysctl_count; i++)
+    if (bt_set_sysctl(l->sysctls[i].name, l->sysctls[i].value, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+
   /* 5. Masked then read-only paths: both need /proc and /sys mounted, and masking first means a
    *    masked path below a read-only one (none today) would still be hidden. */
   for (size_t i = 0; i < l->masked.count; i++)
@@ -263,6 +356,8 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   for (size_t i = 0; i < l->readonly.count; i++)
     if (bt_readonly_path(l->readonly.items[i], &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
+  if (l->readonly_rootfs && bt_readonly_root(&err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
 
   /* 6. Identity and network. */
   if (l->hostname != NULL && *l->hostname != '\0' && bt_set_hostname(l->hostname, &err) < 0)
@@ -282,9 +377,21 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
       argv[i + 2] = l->args.items[i];
     with_init.args.items = argv;
     with_init.args.count = l->args.count + 2;
-    finish_and_exec(&with_init, sock, l->tty, "/dev/init");
+    finish_and_exec(&with_init, sock, l->tty, "/dev/init", filter);
   }
-  finish_and_exec(l, sock, l->tty, l->args.items[0]);
+  finish_and_exec(l, sock, l->tty, l->args.items[0], filter);
+}
+
+/* The compiled filter of a launch, or NULL without one (filter->filter malloc'd). */
+static int compile_filter(const bt_launch *l, struct sock_fprog *filter, const struct sock_fprog **out,
+                          bt_error **err) {
+  *out = NULL;
+  if (!l->seccomp.enabled)
+    return 0;
+  if (bt_seccomp_compile(&l->seccomp, filter, err) < 0)
+    return -1;
+  *out = filter;
+  return 0;
 }
 
 /* ---- parent side ------------------------------------------------------------------------- */
@@ -340,6 +447,9 @@ typedef struct stdio_pipes {
   int in[2], out[2], err[2];
 } stdio_pipes;
 
+#define STDIO_PIPES_NONE {{-1, -1}, {-1, -1}, {-1, -1}}
+
+/* Cleanup attribute: whatever ends are still held are closed. */
 static void close_pipes(stdio_pipes *p) {
   for (int i = 0; i < 2; i++) {
     close_fd(&p->in[i]);
@@ -347,12 +457,11 @@ static void close_pipes(stdio_pipes *p) {
     close_fd(&p->err[i]);
   }
 }
+#define cleanup_pipes __attribute__((cleanup(close_pipes)))
 
 /* Pipes for a non-tty process; stdin is /dev/null unless stdin_open. Host-side ends are
  * returned in out; the child's ends stay in p (closed by the caller after fork). */
 static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err) {
-  for (int i = 0; i < 2; i++)
-    p->in[i] = p->out[i] = p->err[i] = -1;
   if (tty)
     return 0;
   if (stdin_open) {
@@ -369,33 +478,74 @@ static int make_pipes(bool tty, bool stdin_open, stdio_pipes *p, bt_error **err)
 }
 
 /* A child whose setup failed (or that we gave up on): kill it (harmless when it has already
- * exited), reap it, and close our ends of its stdio. */
-static void abandon_child(bt_process *out, pid_t pid) {
+ * exited), reap it. */
+static void abandon_child(pid_t pid) {
   kill(pid, SIGKILL);
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
     ;
-  close_fd(&out->stdin_fd);
-  close_fd(&out->stdout_fd);
-  close_fd(&out->stderr_fd);
-  close_fd(&out->pty_master);
-  out->pid = -1;
 }
 
-/* After fork, in the parent: close the child's ends of the stdio pipes, keep ours. */
+/* After fork, in the parent: close the child's ends of the stdio pipes, move ours into out (so
+ * the pipes' cleanup no longer owns them). */
 static void adopt_child_stdio(bt_process *out, stdio_pipes *p, pid_t pid) {
   close_fd(&p->in[0]);
   close_fd(&p->out[1]);
   close_fd(&p->err[1]);
   out->pid = pid;
-  out->stdin_fd = p->in[1];
-  out->stdout_fd = p->out[0];
-  out->stderr_fd = p->err[0];
+  out->stdin_fd = take_fd(&p->in[1]);
+  out->stdout_fd = take_fd(&p->out[0]);
+  out->stderr_fd = take_fd(&p->err[0]);
 }
+
+/* Everything a start acquired on the host, undone by a cleanup attribute unless the start
+ * succeeded (commit = true): the child (killed and reaped), our stdio ends, the overlay. */
+typedef struct start_guard {
+  const bt_launch *launch;
+  bt_process *process;
+  bool commit;
+} start_guard;
+
+static void undo_start(start_guard *g) {
+  if (g->commit)
+    return;
+  bt_process *out = g->process;
+  if (out->pid > 0)
+    abandon_child(out->pid);
+  out->pid = -1;
+  close_fd(&out->stdin_fd);
+  close_fd(&out->stdout_fd);
+  close_fd(&out->stderr_fd);
+  close_fd(&out->pty_master);
+  if (g->launch != NULL)
+    bt_spawn_cleanup(g->launch, out, NULL);
+}
+#define cleanup_start __attribute__((cleanup(undo_start)))
+
+/* The cgroup.procs files exec opens before setns. */
+enum { MAX_EXEC_CGROUPS = 32 };
+typedef struct procs_files {
+  int fds[MAX_EXEC_CGROUPS];
+  size_t count;
+} procs_files;
+
+static void close_procs(procs_files *p) {
+  while (p->count > 0)
+    close(p->fds[--p->count]);
+}
+#define cleanup_procs __attribute__((cleanup(close_procs)))
 
 int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_error **err) {
   *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                       .pty_master = -1};
   *exit_code = BT_EXIT_SETUP;
+  cleanup_start start_guard guard = {.launch = l, .process = out};
+
+  /* The seccomp program is compiled here, before clone: nothing of the container is read. */
+  struct sock_fprog compiled = {0};
+  const struct sock_fprog *filter = NULL;
+  if (compile_filter(l, &compiled, &filter, err) < 0)
+    return -1;
+  cleanup_free struct sock_filter *filter_insns = compiled.filter;
 
   /* The overlay is mounted in the shim's (host) mount namespace, before clone: the container's
    * namespace is a copy and sees it, and the shim can unmount it after the exit. */
@@ -405,53 +555,46 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     out->overlay_mounted = true;
   }
 
-  stdio_pipes p;
-  int sv[2] = {-1, -1};
-  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0 ||
-      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    if (sv[0] < 0 && (*err == NULL))
-      bt_error_sys(err, "socketpair");
-    close_pipes(&p);
-    bt_spawn_cleanup(l, out, NULL);
+  cleanup_pipes stdio_pipes p = STDIO_PIPES_NONE;
+  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0)
     return -1;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return bt_error_sys(err, "socketpair");
+  cleanup_close int sock_parent = sv[0];
+  cleanup_close int sock_child = sv[1];
+
+  /* A prepared network namespace (the `netns` directive) is opened here, on the host's paths,
+   * and joined by the child; without one the child gets a fresh namespace from clone. */
+  cleanup_close int netns_fd = -1;
+  if (l->netns != NULL) {
+    netns_fd = open(l->netns, O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0)
+      return bt_error_sys(err, "open network namespace %s", l->netns);
   }
 
-  /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and network
-   * namespaces are fresh from the start. The cgroup namespace is created later by the child,
-   * once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
+  /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and (unless one was
+   * prepared) network namespaces are fresh from the start. The cgroup namespace is created later
+   * by the child, once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
   pid_t pid = sys_clone_fork(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                             CLONE_NEWNET | SIGCHLD);
-  if (pid < 0) {
-    bt_error_sys(err, "clone");
-    close_pipes(&p);
-    close(sv[0]);
-    close(sv[1]);
-    bt_spawn_cleanup(l, out, NULL);
-    return -1;
-  }
+                             (netns_fd >= 0 ? 0 : CLONE_NEWNET) | SIGCHLD);
+  if (pid < 0)
+    return bt_error_sys(err, "clone");
   if (pid == 0) {
-    close(sv[0]);
-    container_child(l, sv[1], p.in[0], p.out[1], p.err[1]);
+    close(sock_parent);
+    container_child(l, sock_child, p.in[0], p.out[1], p.err[1], netns_fd, filter);
   }
-
-  close(sv[1]);
+  close_fd(&sock_child);
   adopt_child_stdio(out, &p, pid);
 
-  int rc = 0;
-  for (size_t i = 0; i < l->cgroups.count && rc == 0; i++)
-    rc = bt_cgroup_join(l->cgroups.items[i], pid, err);
-  if (rc == 0) {
-    if (write(sv[0], "g", 1) != 1)
-      rc = bt_error_sys(err, "release container setup");
-  }
-  if (rc == 0)
-    rc = wait_for_exec(sv[0], &out->pty_master, exit_code, err);
-  close(sv[0]);
-  if (rc < 0) {
-    abandon_child(out, pid);
-    bt_spawn_cleanup(l, out, NULL);
+  for (size_t i = 0; i < l->cgroups.count; i++)
+    if (bt_cgroup_join(l->cgroups.items[i], pid, err) < 0)
+      return -1;
+  if (write(sock_parent, "g", 1) != 1)
+    return bt_error_sys(err, "release container setup");
+  if (wait_for_exec(sock_parent, &out->pty_master, exit_code, err) < 0)
     return -1;
-  }
+  guard.commit = true;
   *exit_code = 0;
   return 0;
 }
@@ -460,100 +603,85 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
   *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                       .pty_master = -1};
   *exit_code = BT_EXIT_SETUP;
+  cleanup_start start_guard guard = {.launch = NULL, .process = out};
+
+  struct sock_fprog compiled = {0};
+  const struct sock_fprog *filter = NULL;
+  if (compile_filter(l, &compiled, &filter, err) < 0)
+    return -1;
+  cleanup_free struct sock_filter *filter_insns = compiled.filter;
 
   /* Only the forked child joins the container's cgroups (below): this relay process stays out
    * of them, so it never counts against the container's memory or pids limits. The cgroup.procs
    * files are opened now, while the host's /sys/fs/cgroup is still what we see: after setns into
    * the container's mount namespace it is not. */
-  enum { MAX_EXEC_CGROUPS = 32 };
-  int procs_fds[MAX_EXEC_CGROUPS];
-  size_t procs_count = 0;
+  cleanup_procs procs_files procs = {.count = 0};
   if (l->cgroups.count > MAX_EXEC_CGROUPS)
     return bt_error_make(err, E2BIG, "too many cgroup directories (%zu)", l->cgroups.count);
-  for (; procs_count < l->cgroups.count; procs_count++) {
-    if (bt_cgroup_open_procs(l->cgroups.items[procs_count], &procs_fds[procs_count], err) < 0) {
-      while (procs_count > 0)
-        close(procs_fds[--procs_count]);
+  for (; procs.count < l->cgroups.count; procs.count++)
+    if (bt_cgroup_open_procs(l->cgroups.items[procs.count], &procs.fds[procs.count], err) < 0)
       return -1;
-    }
-  }
-  if (bt_join_namespaces(l->pid, err) < 0) {
-    while (procs_count > 0)
-      close(procs_fds[--procs_count]);
+  if (bt_join_namespaces(l->pid, err) < 0)
     return -1;
-  }
 
   /* We are now in the container's mount namespace, so /dev/ptmx is the container's devpts:
    * the parent can open the pty itself. */
-  int slave = -1;
+  cleanup_close int slave = -1;
   if (l->tty && bt_open_pty(&out->pty_master, &slave, err) < 0)
     return -1;
-  stdio_pipes p;
-  int sv[2] = {-1, -1};
-  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0 ||
-      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    if (*err == NULL)
-      bt_error_sys(err, "socketpair");
-    close_pipes(&p);
-    close_fd(&slave);
-    close_fd(&out->pty_master);
+  cleanup_pipes stdio_pipes p = STDIO_PIPES_NONE;
+  if (make_pipes(l->tty, l->stdin_open, &p, err) < 0)
     return -1;
-  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return bt_error_sys(err, "socketpair");
+  cleanup_close int sock_parent = sv[0];
+  cleanup_close int sock_child = sv[1];
 
   /* setns(CLONE_NEWPID) only placed our future children in the container's pid namespace: this
    * fork is what enters it. */
   pid_t pid = fork();
-  if (pid < 0) {
-    bt_error_sys(err, "fork");
-    close_pipes(&p);
-    close_fd(&slave);
-    close_fd(&out->pty_master);
-    close(sv[0]);
-    close(sv[1]);
-    return -1;
-  }
+  if (pid < 0)
+    return bt_error_sys(err, "fork");
   if (pid == 0) {
     bt_error *cerr = NULL;
-    close(sv[0]);
+    close(sock_parent);
     reset_signals();
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     /* Wait until the parent has placed us in the container's cgroups: nothing of the command
      * may run outside them. EOF (the parent failed) ends us. */
     char go;
     ssize_t got;
-    while ((got = read(sv[1], &go, 1)) < 0 && errno == EINTR)
+    while ((got = read(sock_child, &go, 1)) < 0 && errno == EINTR)
       ;
     if (got != 1)
       _exit(BT_EXIT_SETUP);
     umask(0);
     if (l->tty) {
       if (dup_stdio(slave, slave, slave, &cerr) < 0)
-        child_fail(sv[1], BT_EXIT_SETUP, cerr);
+        child_fail(sock_child, BT_EXIT_SETUP, cerr);
     } else if (dup_stdio(p.in[0], p.out[1], p.err[1], &cerr) < 0) {
-      child_fail(sv[1], BT_EXIT_SETUP, cerr);
+      child_fail(sock_child, BT_EXIT_SETUP, cerr);
     }
+    /* the host's cgroup.procs files, the pipes' other ends, the signalfd: none may be reachable */
+    close_all_but(sock_child);
     if (bt_enter_cwd(l->cwd, &cerr) < 0)
-      child_fail(sv[1], BT_EXIT_SETUP, cerr);
-    finish_and_exec(l, sv[1], l->tty, l->args.items[0]);
+      child_fail(sock_child, BT_EXIT_SETUP, cerr);
+    finish_and_exec(l, sock_child, l->tty, l->args.items[0], filter);
   }
-  close(sv[1]);
+  close_fd(&sock_child);
   close_fd(&slave);
   adopt_child_stdio(out, &p, pid);
-  int rc = 0;
-  for (size_t i = 0; i < procs_count && rc == 0; i++)
-    rc = bt_cgroup_write_pid(procs_fds[i], l->cgroups.items[i], pid, err);
-  while (procs_count > 0)
-    close(procs_fds[--procs_count]);
-  if (rc == 0 && write(sv[0], "g", 1) != 1)
-    rc = bt_error_sys(err, "release exec child");
+  for (size_t i = 0; i < procs.count; i++)
+    if (bt_cgroup_write_pid(procs.fds[i], l->cgroups.items[i], pid, err) < 0)
+      return -1;
+  close_procs(&procs);
+  if (write(sock_parent, "g", 1) != 1)
+    return bt_error_sys(err, "release exec child");
   int unused_pty = -1;
-  if (rc == 0)
-    rc = wait_for_exec(sv[0], &unused_pty, exit_code, err);
-  close(sv[0]);
-  if (rc < 0) {
-    abandon_child(out, pid);
+  if (wait_for_exec(sock_parent, &unused_pty, exit_code, err) < 0)
     return -1;
-  }
+  guard.commit = true;
   *exit_code = 0;
   return 0;
 }

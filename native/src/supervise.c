@@ -40,11 +40,6 @@ static void stdio_to_devnull(void) {
 }
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
-static void report(const char *message) {
-  char line[1200];
-  int n = snprintf(line, sizeof line, "berth-shim: %s\n", message);
-  (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
 
 /* ---- one relay: a container output stream -> log + our own stdout/stderr ---------------- */
 
@@ -69,12 +64,8 @@ static void relay_read(relay *r, bt_log *log) {
   }
   if (r->stream != NULL) {
     bt_error *err = NULL;
-    if (bt_log_feed(log, r->stream, io_buffer, (size_t)n, &err) < 0) {
-      char msg[512];
-      bt_error_format(err, msg, sizeof msg);
-      report(msg);
-      bt_error_release(&err);
-    }
+    if (bt_log_feed(log, r->stream, io_buffer, (size_t)n, &err) < 0)
+      bt_error_report_release(&err);
   }
   if (r->to >= 0 && bt_write_all(r->to, io_buffer, (size_t)n) < 0)
     r->to = -1; /* EPIPE/EIO: the reader went away; keep logging, stop copying */
@@ -220,7 +211,7 @@ static int loop(bt_process *p, int sigfd, const bt_launch *l, const loop_options
     if (ready < 0) {
       if (errno == EINTR)
         continue;
-      report("poll failed");
+      bt_report("poll failed");
       break;
     }
     if (fds[0].revents & POLLIN) {
@@ -295,7 +286,7 @@ static void run_on_exit(const bt_launch *l) {
     return;
   pid_t pid = fork();
   if (pid < 0) {
-    report("on_exit: fork failed");
+    bt_report("on_exit: fork failed");
     return;
   }
   if (pid == 0) {
@@ -330,7 +321,7 @@ static void fail_start(const bt_launch *l, int notify_fd, int code, bt_error *er
     int n = snprintf(rec, sizeof rec, "%d %s", code, line);
     (void)!write(notify_fd, rec, (size_t)n < sizeof rec ? (size_t)n : sizeof rec - 1);
   } else {
-    report(msg);
+    bt_report("%s", msg);
   }
 }
 
@@ -350,7 +341,7 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
     return BT_EXIT_SETUP;
   }
   static bt_log log;
-  if (bt_log_open(&log, l->log, &err) < 0) {
+  if (bt_log_open(&log, l->log, l->log_max_size, l->log_max_files, &err) < 0) {
     fail_start(l, notify_fd, BT_EXIT_SETUP, err);
     bt_error_release(&err);
     return BT_EXIT_SETUP;
@@ -399,12 +390,8 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
   if (keep_stdin >= 0)
     close(keep_stdin);
 
-  if (bt_log_flush(&log, &log.out, &err) < 0 || bt_log_flush(&log, &log.err, &err) < 0) {
-    char msg[512];
-    bt_error_format(err, msg, sizeof msg);
-    report(msg);
-    bt_error_release(&err);
-  }
+  if (bt_log_flush(&log, &log.out, &err) < 0 || bt_log_flush(&log, &log.err, &err) < 0)
+    bt_error_report_release(&err);
   bt_log_close(&log);
 
   int signal_number = 0;
@@ -416,18 +403,10 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
   }
   /* Unmount before `exited` appears: whoever reacts to `exited` (removing the container) must
    * find the overlay already gone. */
-  if (bt_spawn_cleanup(l, &p, &err) < 0) {
-    char msg[512];
-    bt_error_format(err, msg, sizeof msg);
-    report(msg);
-    bt_error_release(&err);
-  }
-  if (bt_write_exited(l->bundle, exit_code, signal_number, oom, finished, &err) < 0) {
-    char msg[512];
-    bt_error_format(err, msg, sizeof msg);
-    report(msg);
-    bt_error_release(&err);
-  }
+  if (bt_spawn_cleanup(l, &p, &err) < 0)
+    bt_error_report_release(&err);
+  if (bt_write_exited(l->bundle, exit_code, signal_number, oom, finished, &err) < 0)
+    bt_error_report_release(&err);
   run_on_exit(l);
   close(sigfd);
   return exit_code;
@@ -439,12 +418,12 @@ int bt_run(const bt_launch *l, bool detach) {
 
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) {
-    report("detach: pipe failed");
+    bt_report("detach: pipe failed");
     return BT_EXIT_SETUP;
   }
   pid_t pid = fork();
   if (pid < 0) {
-    report("detach: fork failed");
+    bt_report("detach: fork failed");
     return BT_EXIT_SETUP;
   }
   if (pid == 0) {
@@ -472,7 +451,7 @@ int bt_run(const bt_launch *l, bool detach) {
   close(pipefd[0]);
   buf[len] = '\0';
   if (len == 0) {
-    report("detach: the supervisor exited before the container started");
+    bt_report("detach: the supervisor exited before the container started");
     return BT_EXIT_SETUP;
   }
   if (strcmp(buf, "0") == 0)
@@ -490,19 +469,13 @@ int bt_exec(const bt_launch *l) {
   bt_error *err = NULL;
   int sigfd = setup_signals(!l->tty, &err);
   if (sigfd < 0) {
-    char msg[512];
-    bt_error_format(err, msg, sizeof msg);
-    report(msg);
-    bt_error_release(&err);
+    bt_error_report_release(&err);
     return BT_EXIT_SETUP;
   }
   bt_process p;
   int code = 0;
   if (bt_spawn_exec(l, &p, &code, &err) < 0) {
-    char msg[1024];
-    bt_error_format(err, msg, sizeof msg);
-    report(msg);
-    bt_error_release(&err);
+    bt_error_report_release(&err);
     return code;
   }
   bool raw = l->tty && l->stdin_open && isatty(0);

@@ -196,3 +196,43 @@ int bt_resolve_user(const char *spec, const char *passwd_path, const char *group
   }
   return 0;
 }
+
+static void add_gid(bt_user *u, gid_t gid) {
+  for (size_t i = 0; i < u->group_count; i++)
+    if (u->groups[i] == gid)
+      return;
+  if (u->group_count < BT_MAX_GROUPS)
+    u->groups[u->group_count++] = gid;
+}
+
+int bt_add_groups(bt_user *out, char *const *groups, size_t count, const char *group_path,
+                  bt_error **err) {
+  if (count == 0)
+    return 0;
+  cleanup_free char *text = NULL;
+  if (slurp(group_path, &text, err) < 0)
+    return -1;
+  for (size_t i = 0; i < count; i++) {
+    long gid = parse_id(groups[i]);
+    if (gid >= 0) {
+      add_gid(out, (gid_t)gid);
+      continue;
+    }
+    bool found = false;
+    cleanup_free char *copy = xstrdup(text);
+    char *cursor = copy;
+    for (char *line; !found && (line = next_line(&cursor)) != NULL;) {
+      char *f[4] = {0};
+      if (split_colon(line, f, 4) < 3 || strcmp(f[0], groups[i]) != 0)
+        continue;
+      long g = parse_id(f[2]);
+      if (g >= 0) {
+        add_gid(out, (gid_t)g);
+        found = true;
+      }
+    }
+    if (!found)
+      return bt_error_make(err, 0, "unable to find group %s: no matching entries in group file", groups[i]);
+  }
+  return 0;
+}

@@ -32,4 +32,10 @@ typedef struct bt_user {
 int bt_resolve_user(const char *spec, const char *passwd_path, const char *group_path,
                     bt_user *out, bt_error **err);
 
+/* Docker's group_add (--group-add): each entry, a gid or a group name looked up in group_path,
+ * is added to out's supplementary groups (once). A name that is not there is an error with
+ * Docker's message. */
+int bt_add_groups(bt_user *out, char *const *groups, size_t count, const char *group_path,
+                  bt_error **err);
+
 #endif

@@ -1,5 +1,6 @@
 /* json-file log: Docker's escaping, line splitting at 16 KiB, RFC3339Nano times. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,7 +85,7 @@ int main(void) {
   bt_log log;
   char path2[] = "/tmp/bt-log-XXXXXX";
   close(mkstemp(path2));
-  ok(bt_log_open(&log, path2, &err) == 0, "open log");
+  ok(bt_log_open(&log, path2, 0, 1, &err) == 0, "open log");
   bt_log_feed(&log, &log.out, "one\ntw", 6, &err);
   bt_log_feed(&log, &log.out, "o\nthree", 7, &err);
   bt_log_feed(&log, &log.err, "oops\n", 5, &err);
@@ -124,7 +125,43 @@ int main(void) {
   unlink(path2);
 
   /* no log: feeding is a no-op */
-  ok(bt_log_open(&log, NULL, &err) == 0 && bt_log_feed(&log, &log.out, "x\n", 2, &err) == 0,
+  ok(bt_log_open(&log, NULL, 0, 1, &err) == 0 && bt_log_feed(&log, &log.out, "x\n", 2, &err) == 0,
      "without a log path, feeding does nothing");
+
+  /* rotation: 100-byte records into files of at most 250 bytes, 3 files kept */
+  char path3[] = "/tmp/bt-rot-XXXXXX";
+  close(mkstemp(path3));
+  ok(bt_log_open(&log, path3, 250, 3, &err) == 0, "open a rotating log");
+  for (int i = 0; i < 10; i++)
+    bt_log_feed(&log, &log.out, "0123456789\n", 11, &err);
+  bt_log_close(&log);
+  char rot[64];
+  struct stat st;
+  int files = 0;
+  off_t total = 0;
+  for (int i = 0; i < 5; i++) {
+    if (i == 0) snprintf(rot, sizeof rot, "%s", path3);
+    else snprintf(rot, sizeof rot, "%s.%d", path3, i);
+    if (stat(rot, &st) == 0) {
+      files++;
+      total += st.st_size;
+      ok(st.st_size <= 250, "%s holds at most max-size bytes (%lld)", rot, (long long)st.st_size);
+      unlink(rot);
+    }
+  }
+  ok(files == 3, "max-file files kept: path, .1, .2 (%d)", files);
+  ok(total > 250 * 2, "the kept files are filled up to their size (%lld bytes)", (long long)total);
+
+  /* max-file 1: truncated in place */
+  char path4[] = "/tmp/bt-trunc-XXXXXX";
+  close(mkstemp(path4));
+  ok(bt_log_open(&log, path4, 250, 1, &err) == 0, "open a truncating log");
+  for (int i = 0; i < 10; i++)
+    bt_log_feed(&log, &log.out, "0123456789\n", 11, &err);
+  bt_log_close(&log);
+  ok(stat(path4, &st) == 0 && st.st_size <= 250 && st.st_size > 0, "one file, at most max-size bytes");
+  snprintf(rot, sizeof rot, "%s.1", path4);
+  ok(stat(rot, &st) < 0, "no rotated file with max-file 1");
+  unlink(path4);
   return tap_done();
 }

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <sys/mount.h>
+
 #include "protocol.h"
 #include "tap.h"
 
@@ -57,6 +59,7 @@ int main(void) {
   is_str(l.overlay_chdir, "/var/lib/berth/overlay", "overlay chdir");
   is_str(l.rootfs, "/var/lib/berth/containers/0123456789ab/merged", "rootfs");
   is_str(l.hostname, "web-1", "hostname");
+  is_str(l.netns, "/run/berth/netns/0123456789ab", "netns");
   ok(l.args.count == 3 && l.args.items[3] == NULL, "three args, NULL-terminated argv");
   is_str(l.args.items[2], "printf 'a\\tb\\n'\techo \"tab\\\\tafter\"\nexit 3",
          "arg escapes: \\\\ -> backslash, \\t -> TAB, \\n -> newline");
@@ -78,8 +81,18 @@ int main(void) {
      "rlimit CORE 0 unlimited");
   ok(l.has_shm_size && l.shm_size == 67108864ULL, "shm_size");
   ok(l.masked.count == 2 && l.readonly.count == 1, "mask and readonly lists");
-  ok(l.bind_count == 2 && !l.binds[0].readonly && l.binds[1].readonly, "binds rw then ro");
+  ok(l.bind_count == 5 && !l.binds[0].readonly && l.binds[1].readonly, "binds rw then ro");
   is_str(l.binds[1].target, "/etc/hosts", "bind target");
+  ok(l.binds[2].kind == BT_MOUNT_BIND && l.binds[2].attrs == (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) &&
+         l.binds[2].propagation == MS_SLAVE && l.binds[2].propagation_recursive,
+     "bind options: nosuid, nodev, rslave");
+  is_str(l.binds[2].subpath, "sub/dir", "bind subpath");
+  ok(l.binds[3].kind == BT_MOUNT_TMPFS && l.binds[3].size == 67108864ULL && l.binds[3].mode == 01777 &&
+         l.binds[3].attrs == (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) && !l.binds[3].readonly,
+     "tmpfs /run 64 MiB 1777 nosuid,nodev,noexec");
+  ok(l.binds[4].kind == BT_MOUNT_TMPFS && l.binds[4].size == 0 && l.binds[4].mode == 0755 &&
+         l.binds[4].attrs == 0,
+     "tmpfs without size or flags");
   is_str(l.init, "/usr/lib/berth/berth-init", "init");
   ok(!l.tty && l.stdin_open, "tty 0, stdin 1");
   is_str(l.log, "/var/lib/berth/containers/0123456789ab/json.log", "log");
@@ -116,6 +129,12 @@ int main(void) {
   ok(parse_fails("berth-launch\t1\nrlimit\tFOO\t1\t2\n", "unknown resource"), "rlimit name checked");
   ok(parse_fails("berth-launch\t1\ncap\t-1\n", "not a capability"), "cap number checked");
   ok(parse_fails("berth-launch\t1\nbind\t/a\trel\tro\n", "absolute"), "bind target absolute");
+  ok(parse_fails("berth-launch\t1\nbind\t/a\t/b\tnosuid\n", "expected ro or rw"), "bind options start with ro or rw");
+  ok(parse_fails("berth-launch\t1\nbind\t/a\t/b\tro,bogus\n", "unknown mount option bogus"), "bind option checked");
+  ok(parse_fails("berth-launch\t1\nbind\t/a\t/b\tro\t/abs\n", "subpath must be relative"), "bind subpath relative");
+  ok(parse_fails("berth-launch\t1\ntmpfs\t/t\tbig\t1777\t\n", "not a number of bytes"), "tmpfs size checked");
+  ok(parse_fails("berth-launch\t1\ntmpfs\t/t\t0\t9\t\n", "not an octal mode"), "tmpfs mode checked");
+  ok(parse_fails("berth-launch\t1\ntmpfs\t/t\t0\t755\trslave\n", "unknown mount option"), "no propagation on tmpfs");
 
   /* escapes on their own */
   char *e = bt_field_escape("a\\b\tc\nd");

@@ -6,7 +6,8 @@
 // Imports sys/spawn.js (lazily, for the auto-start): the one place `api` reaches into `sys`,
 // because starting the engine is the client's job and sys/ is where processes are spawned.
 import { Agent, request, type IncomingMessage } from 'node:http';
-import { appendFileSync, mkdirSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { mkdirSync, openSync, readSync, closeSync, fstatSync, writeSync } from 'node:fs';
+import { checkPrivateDir, openOwnedForAppend } from '../lib/atomic.js';
 import { join } from 'node:path';
 import type { Roots } from '../lib/paths.js';
 import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported, fromBody, type ErrorBody } from '../lib/errors.js';
@@ -139,12 +140,14 @@ async function waitUntilGone(t: Transport): Promise<void> {
  */
 async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineInfo> {
   const paths = enginePaths(opts.roots.run);
+  checkPrivateDir(opts.roots.run); // before anything is written there
   try {
     mkdirSync(opts.roots.run, { recursive: true, mode: 0o711 });
-    appendFileSync(paths.logFile, `${new Date().toISOString()} client[${process.pid}] no engine answered on "${paths.socket}": starting one\n`, { mode: 0o640 });
   } catch (err) {
-    throw new SysError('open', paths.logFile, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
+    throw new SysError('mkdir', opts.roots.run, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
   }
+  const logFd = openOwnedForAppend(paths.logFile);
+  try { writeSync(logFd, `${new Date().toISOString()} client[${process.pid}] no engine answered on "${paths.socket}": starting one\n`); } finally { closeSync(logFd); }
   const { spawnDetached } = await import('../sys/spawn.js');
   const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
   let exitedAt: number | undefined;

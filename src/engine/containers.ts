@@ -9,6 +9,8 @@ import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { newContainerId } from '../runtime/names.js';
 import type { LocalHost } from './local.js';
+import { buildSecurity, nodeSecurityHost, type SecurityInput } from '../runtime/security.js';
+import { parseLogOpts } from '../runtime/log-options.js';
 
 export interface RunOptions {
   readonly image: string;
@@ -34,6 +36,10 @@ export interface RunOptions {
   readonly shmSize?: string;
   readonly stopSignal?: string;
   readonly stopTimeout?: string;
+  /** --cap-add, --privileged, --security-opt, --read-only, --device, --sysctl, --group-add */
+  readonly security?: SecurityInput;
+  /** --log-opt k=v */
+  readonly logOpts?: readonly string[];
 }
 
 export interface RunResult {
@@ -70,6 +76,8 @@ export async function createContainer(host: LocalHost, o: RunOptions): Promise<R
   const limits = limitsFromFlags(o);
   const shmSize = o.shmSize !== undefined ? parseBytes(o.shmSize, 'shm size') : undefined;
   const stopTimeout = o.stopTimeout !== undefined ? integer(o.stopTimeout, '--stop-timeout') : undefined;
+  const security = buildSecurity(o.security ?? { baseDir: '/' }, nodeSecurityHost);
+  const logOptions = parseLogOpts(o.logOpts ?? []);
   const store = await host.images();
   const image = store.resolve(o.image);
   const id = newContainerId();
@@ -107,6 +115,8 @@ export async function createContainer(host: LocalHost, o: RunOptions): Promise<R
     stopSignal: o.stopSignal ?? image.config.StopSignal,
     stopTimeout,
     labels,
+    security,
+    logOptions,
   });
   const warnings = host.runtime.warnings(record.id);
   return { id: record.id, warnings };

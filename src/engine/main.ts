@@ -12,7 +12,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import type { Roots } from '../lib/paths.js';
 import { resolveRoots } from '../lib/paths.js';
-import { writeFileAtomic } from '../lib/atomic.js';
+import { writeFileAtomic, checkPrivateDir } from '../lib/atomic.js';
 import { Conflict } from '../lib/errors.js';
 import type { EngineApi } from '../api/engine-api.js';
 import { enginePaths } from '../api/codec.js';
@@ -32,6 +32,7 @@ export async function runEngine(
   log: (line: string) => void,
 ): Promise<number> {
   const paths = enginePaths(roots.run);
+  checkPrivateDir(roots.run); // a foreign BERTH_RUN is refused before anything is written in it
   let engine: EngineApi | undefined;
   let stopping: Promise<void> | undefined;
   let finish!: (code: number) => void;

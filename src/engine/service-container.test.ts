@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { notYetApplied, limitsOf, containerName, createRequestFor, LABEL } from './service-container.js';
+import { securityOf, notYetApplied, limitsOf, containerName, createRequestFor, LABEL } from './service-container.js';
 import { load } from '../spec/load.js';
 import { memoryFiles } from '../spec/testing.js';
 import type { ImageRecord } from '../images/store.js';
@@ -17,7 +17,8 @@ const image: ImageRecord = {
 
 test('keys the runtime cannot apply yet are named, never dropped', async () => {
   const p = await project('services:\n  web:\n    image: bb\n    ports: ["8080:80"]\n    volumes: ["./data:/data"]\n    cap_add: [NET_ADMIN]\n    sysctls: {net.core.somaxconn: "1024"}\n');
-  assert.deepEqual(notYetApplied(p.services.web!), ['ports', 'volumes', 'cap_add', 'sysctls']);
+  // cap_add and sysctls are applied (runtime/security.ts): not in the list any more
+  assert.deepEqual(notYetApplied(p.services.web!), ['ports', 'volumes']);
   const plain = await project('services:\n  web:\n    image: bb\n');
   assert.deepEqual(notYetApplied(plain.services.web!), []);
 });
@@ -49,3 +50,17 @@ test("a replica gets compose's name and labels, the image's defaults and the ser
   assert.deepEqual(req.ulimits, { nofile: { soft: 100, hard: 200 } });
 });
 
+test('the hardening keys become the runtime\'s privileges, checked', async () => {
+  const p = await project('services:\n  web:\n    image: bb\n    cap_drop: [ALL]\n    cap_add: [net_bind_service]\n    privileged: false\n    read_only: true\n    security_opt: ["no-new-privileges:true"]\n    sysctls: {net.core.somaxconn: 1024}\n    group_add: [audio, 42]\n    devices: ["/dev/fuse:/dev/fuse:rw"]\n');
+  const fakeHost = { readFile: () => { throw new Error('no file read'); }, statDevice: () => ({ type: 'c' as const, major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 }) };
+  const sec = securityOf(p.services.web!, '/project', fakeHost);
+  assert.deepEqual(sec.CapDrop, ['ALL']);
+  assert.deepEqual(sec.CapAdd, ['net_bind_service']);
+  assert.equal(sec.ReadonlyRootfs, true);
+  assert.deepEqual(sec.SecurityOpt, ['no-new-privileges:true']);
+  assert.deepEqual(sec.Sysctls, { 'net.core.somaxconn': '1024' });
+  assert.deepEqual(sec.GroupAdd, ['audio', '42']);
+  assert.deepEqual(sec.Devices.map((d) => [d.PathInContainer, d.CgroupPermissions, d.major, d.minor]), [['/dev/fuse', 'rw', 10, 229]]);
+  const bad = await project('services:\n  web:\n    image: bb\n    sysctls: {kernel.panic: 1}\n');
+  assert.throws(() => securityOf(bad.services.web!, '/project', fakeHost), /sysctl "kernel.panic" is not allowed/);
+});

@@ -8,6 +8,7 @@ import type { CgroupLimits } from '../runtime/cgroups/driver.js';
 import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { newContainerId } from '../runtime/names.js';
+import { buildSecurity, nodeSecurityHost, type SecurityHost, type SecurityOptions } from '../runtime/security.js';
 
 /** compose's labels (com.docker.compose.*), as docker compose writes them. */
 export const LABEL = {
@@ -60,14 +61,6 @@ export function notYetApplied(service: Service): string[] {
   set('dns', service.dns.length + service.dns_search.length + service.dns_opt.length > 0);
   set('secrets', service.secrets.length > 0);
   set('configs', service.configs.length > 0);
-  set('cap_add', service.cap_add.length > 0);
-  set('cap_drop', service.cap_drop.length > 0);
-  set('devices', service.devices.length > 0);
-  set('privileged', service.privileged);
-  set('read_only', service.read_only);
-  set('security_opt', service.security_opt.length > 0);
-  set('sysctls', Object.keys(service.sysctls).length > 0);
-  set('group_add', service.group_add.length > 0);
   set('ipc', service.ipc !== undefined);
   set('pid', service.pid !== undefined);
   set('userns_mode', service.userns_mode !== undefined);
@@ -89,6 +82,23 @@ export interface ReplicaInput {
   readonly overlayRoot: string;
   readonly configHash: string;
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
+  /** reads seccomp profiles and stats devices; the host's by default */
+  readonly securityHost?: SecurityHost;
+}
+
+/** cap_add … group_add → the runtime's privileges (checked: a bad value is an error at create). */
+export function securityOf(service: Service, projectDir: string, host: SecurityHost = nodeSecurityHost): SecurityOptions {
+  return buildSecurity({
+    capAdd: service.cap_add,
+    capDrop: service.cap_drop,
+    privileged: service.privileged,
+    securityOpt: service.security_opt,
+    readOnly: service.read_only,
+    devices: service.devices.map((d) => `${d.source}:${d.target}${d.permissions ? `:${d.permissions}` : ""}`),
+    sysctls: service.sysctls,
+    groupAdd: service.group_add,
+    baseDir: projectDir,
+  }, host);
 }
 
 export function createRequestFor(input: ReplicaInput): CreateRequest {
@@ -143,5 +153,8 @@ export function createRequestFor(input: ReplicaInput): CreateRequest {
     labels,
     ulimits,
     restartPolicy: { name: service.restart.name, maximumRetryCount: service.restart.max_attempts },
+    security: securityOf(service, project.working_dir, input.securityHost),
+    // another driver keeps its warning (notYetApplied) and the json-file defaults
+    logOptions: service.logging?.driver === undefined || service.logging.driver === 'json-file' ? service.logging?.options ?? {} : {},
   };
 }

@@ -1,6 +1,7 @@
 // Reading a tar file that may be compressed. The format is decided by magic bytes, never by
-// file name or media type, because archives in the wild mislabel both. Only gzip is
-// decompressed; the others are recognised so the error says what the file is.
+// file name or media type, because archives in the wild mislabel both. gzip (zlib) and zstd
+// (fzstd: Node 20's zlib has no zstd) are decompressed; bzip2 and xz are recognised so the error
+// says what the file is.
 import { openSync, readSync, closeSync, createReadStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, pipeline, type Readable } from 'node:stream';
@@ -46,8 +47,8 @@ export interface TarSource {
 /** Opens `path` for one streaming pass. `label` names the file in errors ("layer sha256:…"). */
 export function openTar(path: string, label: string): TarSource {
   const compression = sniffFile(path);
-  if (compression !== 'none' && compression !== 'gzip') {
-    throw new Unsupported(`${label}: ${compression}-compressed tar is not supported (only plain and gzip)`);
+  if (compression !== 'none' && compression !== 'gzip' && compression !== 'zstd') {
+    throw new Unsupported(`${label}: ${compression}-compressed tar is not supported (only plain, gzip and zstd)`);
   }
   const fileHash = createHash('sha256');
   const tarHash = createHash('sha256');
@@ -57,9 +58,12 @@ export function openTar(path: string, label: string): TarSource {
     let streamError: Error | undefined;
     const file = createReadStream(path);
     const tapFile = hashingTap(fileHash);
+    const onEnd = (err: Error | null) => { if (err) streamError = err; };
     const last: Readable = compression === 'gzip'
-      ? pipeline(file, tapFile, createGunzip(), (err) => { if (err) streamError = err; })
-      : pipeline(file, tapFile, (err) => { if (err) streamError = err; });
+      ? pipeline(file, tapFile, createGunzip(), onEnd)
+      : compression === 'zstd'
+        ? pipeline(file, tapFile, await createZstdDecompressor(), onEnd)
+        : pipeline(file, tapFile, onEnd);
     try {
       for await (const chunk of last) {
         const buf = chunk as Buffer;
@@ -87,6 +91,42 @@ export function openTar(path: string, label: string): TarSource {
   };
 }
 
+/**
+ * A streaming zstd decoder (fzstd, pure JavaScript, loaded only when a zstd layer is met). Its
+ * output chunks may alias its window buffer, so each one is copied before it is passed on.
+ */
+export async function createZstdDecompressor(): Promise<Transform> {
+  const { Decompress } = await import('fzstd');
+  let decoder: InstanceType<typeof Decompress> | undefined;
+  let sawInput = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        decoder ??= new Decompress((data) => { if (data.length > 0) this.push(Buffer.from(data)); });
+        sawInput ||= chunk.length > 0;
+        decoder.push(chunk);
+        done();
+      } catch (err) {
+        done(zstdError(err));
+      }
+    },
+    flush(done) {
+      try {
+        if (decoder && sawInput) decoder.push(new Uint8Array(0), true);
+        done();
+      } catch (err) {
+        done(zstdError(err));
+      }
+    },
+  });
+}
+
+function zstdError(err: unknown): Error {
+  const e = new Error(`zstd: ${(err as Error)?.message ?? String(err)}`) as NodeJS.ErrnoException;
+  e.code = 'ERR_ZSTD';
+  return e;
+}
+
 function hashingTap(hash: Hash): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -101,7 +141,7 @@ function wrapStreamError(err: unknown, path: string, label: string): BerthError 
   const e = err as NodeJS.ErrnoException;
   // zlib reports corrupt or truncated input with Z_* codes (or ERR_ codes on a short stream)
   if (typeof e?.code === 'string' && (e.code.startsWith('Z_') || e.code.startsWith('ERR_'))) {
-    return new InvalidArgument(`${label}: gzip: ${e.message}`);
+    return new InvalidArgument(e.code === 'ERR_ZSTD' ? `${label}: ${e.message}` : `${label}: gzip: ${e.message}`);
   }
   return fromNodeError(err, 'read', path);
 }

@@ -25,6 +25,12 @@
 //    (root); otherwise they are skipped and listed in `skipped`. Whiteouts always need mknod
 //    and fail without privilege: a layer missing its deletions would be silently wrong.
 // 7. Sizes and counts are capped (see ExtractLimits); the caps name the entry that broke them.
+//    The free space of the filesystem holding `dest` is checked as the uncompressed stream grows
+//    (every CHECK_FREE_EVERY bytes): extraction stops with a clear error before the disk would
+//    fill, whatever the archive declares (a 3 MB gzip bomb otherwise wrote 3.2 GB).
+// 8. Device numbers are read from GNU-format headers too (node-tar reads devmajor/devminor only
+//    from POSIX ustar headers, and a GNU tar's device node came out as 0:0 -- an overlay whiteout
+//    that hid the path instead of creating it): see gnuDeviceNumbers below.
 //
 // Whiteouts are converted to the overlayfs format, as docker's overlay2 driver does:
 // `.wh.NAME` becomes a 0/0 character device NAME, `.wh..wh..opq` sets trusted.overlay.opaque=y
@@ -37,12 +43,16 @@
 // rather than written corrupted. LIBARCHIVE.xattr.* records (base64) carry binary values intact
 // and are preferred when present.
 import {
-  lstatSync, mkdirSync, rmSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync,
+  statfsSync, lstatSync, mkdirSync, rmSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync,
   lchownSync, chmodSync, lutimesSync, symlinkSync, linkSync, constants, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
-import { Parser, type ReadEntry } from 'tar';
-import { BerthError, InvalidArgument, fromNodeError } from '../lib/errors.js';
+// Parser from its own module, not from the package index (a bundled copy with its own Header):
+// the Header patched below must be the one this Parser uses.
+import { Parser } from 'tar/parse';
+import type { ReadEntry } from 'tar/read-entry';
+import { Header } from 'tar/header';
+import { BerthError, InvalidArgument, SysError, fromNodeError } from '../lib/errors.js';
 import { S_IFCHR, S_IFBLK, S_IFIFO, makedev, type Sys } from '../sys/sys.js';
 
 export interface ExtractLimits {
@@ -56,15 +66,28 @@ export interface ExtractLimits {
   readonly maxTotalBytes: number;
   /** uncompressed tar bytes read, padding and headers included (bounds gzip bombs of empty entries) */
   readonly maxStreamBytes: number;
+  /** bytes that must stay free on the filesystem of `dest`; extraction stops before going below */
+  readonly minFreeBytes: number;
 }
 
+/** The documented maximum (docs/security.md): a layer of 32 GiB of files, a 48 GiB tar stream. */
 export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
   maxEntries: 1_000_000,
   maxPathBytes: 4096,
   maxComponentBytes: 255,
-  maxTotalBytes: 64 * 1024 ** 3,
-  maxStreamBytes: 128 * 1024 ** 3,
+  maxTotalBytes: 32 * 1024 ** 3,
+  maxStreamBytes: 48 * 1024 ** 3,
+  minFreeBytes: 256 * 1024 ** 2,
 };
+
+/** How often (in uncompressed bytes) the free space under `dest` is checked. */
+const CHECK_FREE_EVERY = 16 * 1024 ** 2;
+
+/** bytes available to an unprivileged writer... and to root, which berth is: f_bavail either way */
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}
 
 export interface ExtractOptions {
   readonly sys: Sys;
@@ -117,11 +140,20 @@ export async function extractLayer(chunks: AsyncIterable<Buffer>, dest: string, 
     });
   });
   let streamed = 0;
+  let nextFreeCheck = 0;
   try {
     for await (const chunk of chunks) {
       streamed += chunk.length;
       if (streamed > limits.maxStreamBytes) {
         throw new InvalidArgument(`${options.label}: tar stream larger than the ${limits.maxStreamBytes}-byte limit`);
+      }
+      if (streamed >= nextFreeCheck) {
+        // the chunk about to be written may become files: it must fit above the reserve
+        const free = freeBytes(dest);
+        if (free - chunk.length < limits.minFreeBytes) {
+          throw new SysError('write', dest, 'ENOSPC', `${options.label}: not enough disk space: ${free} bytes free on the filesystem of "${dest}" after ${streamed - chunk.length} bytes of the layer; berth keeps ${limits.minFreeBytes} bytes free`);
+        }
+        nextFreeCheck = streamed + CHECK_FREE_EVERY;
       }
       if (allZero && !isAllZero(chunk)) allZero = false;
       parser.write(chunk);
@@ -140,6 +172,32 @@ export async function extractLayer(chunks: AsyncIterable<Buffer>, dest: string, 
   }
   return writer.finish();
 }
+
+/**
+ * GNU tar writes device numbers at the same offsets as POSIX ustar (devmajor at 329, devminor at
+ * 337, octal), under the magic "ustar  \0" that node-tar does not read them for. Header.decode is
+ * wrapped once so that a GNU header's numbers are read too; anything else is left to node-tar.
+ */
+function readGnuDeviceNumbers(): void {
+  const proto = Header.prototype as unknown as { decode(buf: Buffer, off: number, ...rest: unknown[]): void; berthGnuDevices?: true };
+  if (proto.berthGnuDevices) return;
+  const decode = proto.decode;
+  proto.decode = function (this: Header, buf: Buffer, off: number, ...rest: unknown[]): void {
+    decode.call(this, buf, off, ...rest);
+    const at = off || 0;
+    const isDevice = this.type === 'CharacterDevice' || this.type === 'BlockDevice';
+    if (isDevice && buf.toString('latin1', at + 257, at + 265) === 'ustar  \0') {
+      const octal = (start: number): number | undefined => {
+        const text = buf.toString('latin1', at + start, at + start + 8).replace(/[\0 ]+$/, '').trim();
+        return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined;
+      };
+      this.devmaj = octal(329) ?? this.devmaj;
+      this.devmin = octal(337) ?? this.devmin;
+    }
+  };
+  proto.berthGnuDevices = true;
+}
+readGnuDeviceNumbers();
 
 function isAllZero(chunk: Buffer): boolean {
   for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;

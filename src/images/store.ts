@@ -5,7 +5,12 @@
 //                                                 (src/lib/overlay-layout.ts); one dir per chainID
 //   image/layerdb/sha256/<chainIdHex>/layer.json {chainId, diffId, parent, cacheId, link, size}
 //   image/imagedb/content/sha256/<idHex>          the image config, byte-exact (its sha256 is the id)
-//   image/repositories.json                      {"tags": {"busybox:latest": "sha256:…"}}
+//   image/repositories.json                      {"tags": {"busybox:latest": "sha256:…"},
+//                                                  "digests": {"busybox@sha256:…": "sha256:<id>"}}
+//   image/blobs/sha256/<hex>                      each layer's distributable blob, as it arrived
+//                                                 (gzip/zstd/plain): push and save send these bytes,
+//                                                 so a layer keeps its digest and diffID everywhere
+//   image/distribution/<hex>.json                 which registry repositories hold a blob (push skips)
 //   image/tmp/                                    staging for archives and layers being extracted
 //
 // Identity: a layer is its OCI chainID (chainID(L0) = diffID0, chainID(Ln) =
@@ -24,7 +29,7 @@
 // synchronous and may run between their steps; layers a load has already decided to use are
 // pinned, so remove never deletes them from under it. Cross-process locking is the engine's job
 // (one engine per root).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, existsSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, existsSync, chmodSync, copyFileSync, statSync, linkSync, openSync, readSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { Conflict, InternalError, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
@@ -67,6 +72,8 @@ export interface ImageRecord {
   readonly id: string;
   /** familiar "repository:tag" names, sorted */
   readonly repoTags: string[];
+  /** "repository@sha256:<manifest digest>" for each registry manifest this image was pulled or pushed as */
+  readonly repoDigests?: string[];
   /** RFC 3339 from the config, or "" */
   readonly created: string;
   /** bytes of regular-file content over all layers (uncompressed) */
@@ -97,14 +104,48 @@ export interface RemoveOptions {
   readonly inUse: (imageId: string) => boolean;
 }
 
-interface LayerMeta {
-  chainId: string;
-  diffId: string;
+/** A layer's distributable form: the file under image/blobs that push and save send. */
+export interface BlobRef {
+  /** "sha256:<hex>" of the blob bytes */
+  readonly digest: string;
+  /** OCI layer media type matching the blob's compression */
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+export interface LayerMeta {
+  readonly chainId: string;
+  readonly diffId: string;
   /** chainID of the layer below, or null for a bottom layer */
-  parent: string | null;
-  cacheId: string;
-  link: string;
-  size: number;
+  readonly parent: string | null;
+  readonly cacheId: string;
+  readonly link: string;
+  readonly size: number;
+  /** absent for layers stored before blobs were kept: push and save regenerate those */
+  readonly blob?: BlobRef;
+}
+
+/** The OCI layer media type for a blob's compression. */
+export function layerMediaType(compression: string): string {
+  if (compression === 'gzip') return 'application/vnd.oci.image.layer.v1.tar+gzip';
+  if (compression === 'zstd') return 'application/vnd.oci.image.layer.v1.tar+zstd';
+  return 'application/vnd.oci.image.layer.v1.tar';
+}
+
+/** What addLayer needs: a (plain, gzip or zstd) layer tar and where it goes in a chain. */
+export interface AddLayerInput {
+  readonly file: string;
+  /** names the layer in errors */
+  readonly label: string;
+  /** the layer below (its chainID), or null for a bottom layer */
+  readonly parent: string | null;
+  /** checked against the file's sha256 while it is read */
+  readonly blobDigest?: string;
+  /** checked against the uncompressed tar's sha256 (the config's diff_id) */
+  readonly diffId?: string;
+  /** "move": the file is ours (a download, a tar the builder wrote, a staged archive member) and
+   *  is hard-linked into blobs (the caller deletes its name); "copy": the caller's file is copied */
+  readonly keep: 'move' | 'copy';
 }
 
 interface RawConfig {
@@ -115,9 +156,25 @@ interface RawConfig {
   rootfs?: { type?: unknown; diff_ids?: unknown };
 }
 
-interface Repositories { tags: Record<string, string> }
+interface Repositories { tags: Record<string, string>; digests?: Record<string, string> }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+function sha256File(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
 
 function sha256(data: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -163,9 +220,13 @@ export class ImageStore {
   private layerDbDir(): string { return join(this.imageDir(), 'layerdb', 'sha256'); }
   private repositoriesFile(): string { return join(this.imageDir(), 'repositories.json'); }
   private tmpDir(): string { return join(this.imageDir(), 'tmp'); }
+  /** image/: the folder other image facilities (pull downloads, build cache) keep state under */
+  stateDir(): string { return this.imageDir(); }
+  blobsDir(): string { return join(this.imageDir(), 'blobs', 'sha256'); }
+  blobPath(digest: string): string { return join(this.blobsDir(), hex(digest)); }
 
-  private ensureDirs(): void {
-    for (const dir of [this.contentDir(), this.layerDbDir(), this.tmpDir(), this.overlayRoot()]) {
+  ensureDirs(): void {
+    for (const dir of [this.contentDir(), this.layerDbDir(), this.tmpDir(), this.overlayRoot(), this.blobsDir()]) {
       try { mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (err) { throw fromNodeError(err, 'mkdir', dir); }
     }
   }
@@ -182,10 +243,18 @@ export class ImageStore {
     return readJson<Repositories>(this.repositoriesFile())?.tags ?? {};
   }
 
-  private writeTags(tags: Record<string, string>): void {
-    const sorted: Record<string, string> = {};
-    for (const key of Object.keys(tags).sort()) sorted[key] = tags[key];
-    writeJsonAtomic(this.repositoriesFile(), { tags: sorted } satisfies Repositories);
+  private readDigests(): Record<string, string> {
+    return readJson<Repositories>(this.repositoriesFile())?.digests ?? {};
+  }
+
+  private writeTags(tags: Record<string, string>, digests: Record<string, string> = this.readDigests()): void {
+    const sort = (o: Record<string, string>) => {
+      const out: Record<string, string> = {};
+      for (const key of Object.keys(o).sort()) out[key] = o[key];
+      return out;
+    };
+    const value: Repositories = Object.keys(digests).length > 0 ? { tags: sort(tags), digests: sort(digests) } : { tags: sort(tags) };
+    writeJsonAtomic(this.repositoriesFile(), value);
   }
 
   private readLayer(chainId: string): LayerMeta | undefined {
@@ -223,9 +292,11 @@ export class ImageStore {
       layers.push({ chainId: meta.chainId, diffId: meta.diffId, cacheId: meta.cacheId, link: meta.link });
       size += meta.size;
     }
+    const digests = this.readDigests();
     const record: ImageRecord = {
       id,
       repoTags: Object.keys(tags).filter((t) => tags[t] === id).sort(),
+      repoDigests: Object.keys(digests).filter((d) => digests[d] === id).sort(),
       created: typeof raw.created === 'string' ? raw.created : '',
       size,
       config: raw.config ?? {},
@@ -265,6 +336,13 @@ export class ImageStore {
     }
     let tag: string | undefined;
     try { tag = familiarTag(ref); } catch { tag = undefined; }
+    if (tag === undefined && ref.includes('@')) {
+      let pinned: string | undefined;
+      try { const r = parseReference(ref); pinned = r.digest === undefined ? undefined : `${r.repository}@${r.digest}`; } catch { pinned = undefined; }
+      const id = pinned === undefined ? undefined : this.readDigests()[pinned];
+      const image = id === undefined ? undefined : byId(id);
+      if (image) return { image, tag: undefined };
+    }
     if (tag !== undefined && tags[tag] !== undefined) {
       const image = byId(tags[tag]);
       if (image) return { image, tag };
@@ -337,7 +415,7 @@ export class ImageStore {
         id = sha256(configBytes);
         this.pin([staged.diffId]);
         try {
-          this.commitLayer(staged.diffId, staged.diffId, null, staged);
+          this.commitLayer(staged.diffId, staged.diffId, null, staged, { file, move: false });
           this.writeConfig(id, configBytes);
         } finally {
           this.unpin([staged.diffId]);
@@ -383,7 +461,12 @@ export class ImageStore {
       delete tags[t];
       lines.push(`Untagged: ${t}`);
     }
-    if (image.repoTags.length > 0) this.writeTags(tags);
+    const digests = this.readDigests();
+    for (const d of image.repoDigests ?? []) {
+      delete digests[d];
+      lines.push(`Untagged: ${d}`);
+    }
+    if (image.repoTags.length > 0 || (image.repoDigests ?? []).length > 0) this.writeTags(tags, digests);
     const configPath = join(this.contentDir(), hex(image.id));
     try { rmSync(configPath, { force: true }); } catch (err) { throw fromNodeError(err, 'unlink', configPath); }
     lines.push(`Deleted: ${image.id}`);
@@ -395,12 +478,194 @@ export class ImageStore {
     }
     for (const layer of [...image.layers].reverse()) {
       if (stillUsed.has(layer.chainId)) continue;
-      const metaDir = join(this.layerDbDir(), hex(layer.chainId));
-      try { rmSync(metaDir, { recursive: true, force: true }); } catch (err) { throw fromNodeError(err, 'rm', metaDir); }
-      removeLayerDir(this.overlayRoot(), layer.cacheId);
+      this.deleteLayer(layer.chainId);
       lines.push(`Deleted: ${layer.chainId}`);
     }
     return lines;
+  }
+
+  /**
+   * Deletes one layer: layer.json first (the commit point), then its dir, then its blob unless
+   * another layer shares it. The caller has checked that nothing references it.
+   */
+  deleteLayer(chainId: string): void {
+    const meta = this.readLayer(chainId);
+    const metaDir = join(this.layerDbDir(), hex(chainId));
+    try { rmSync(metaDir, { recursive: true, force: true }); } catch (err) { throw fromNodeError(err, 'rm', metaDir); }
+    removeLayerDir(this.overlayRoot(), meta?.cacheId ?? hex(chainId));
+    if (meta?.blob && !this.allLayers().some((l) => l.blob?.digest === meta.blob?.digest)) {
+      rmSync(this.blobPath(meta.blob.digest), { force: true });
+    }
+  }
+
+  // ---- the layer and config API used by pull, push, save, commit and build -----------------
+
+  /** Every committed layer. */
+  allLayers(): LayerMeta[] {
+    let names: string[];
+    try { names = readdirSync(this.layerDbDir()); } catch { return []; }
+    const out: LayerMeta[] = [];
+    for (const n of names) {
+      if (!FULL_ID.test(n)) continue;
+      const meta = this.readLayer(`sha256:${n}`);
+      if (meta) out.push(meta);
+    }
+    return out;
+  }
+
+  /** A committed layer, or undefined. */
+  layer(chainId: string): LayerMeta | undefined {
+    return this.readLayer(chainId);
+  }
+
+  /** The extracted tree of a committed layer (overlay2/<cacheId>/diff). */
+  layerDiffDir(meta: LayerMeta): string {
+    return join(this.overlayRoot(), meta.cacheId, 'diff');
+  }
+
+  /** The image config exactly as stored (its sha256 is the id). */
+  configBytes(id: string): Buffer {
+    const path = join(this.contentDir(), hex(id));
+    try { return readFileSync(path); } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFound(`no such image: ${id}`);
+      throw fromNodeError(err, 'read', path);
+    }
+  }
+
+  /** Every image id in the store. */
+  ids(): string[] { return this.imageIds(); }
+
+  /** Tags → image ids (familiar names). */
+  tags(): Record<string, string> { return this.readTags(); }
+
+  /**
+   * Holds `chainIds` against removal (rmi, prune) while `work` runs: a pull or a build pins
+   * layers it has committed but not yet referenced from an image config.
+   */
+  async withPinned<T>(chainIdsToPin: readonly string[], work: () => Promise<T>): Promise<T> {
+    this.pin(chainIdsToPin);
+    try { return await work(); } finally { this.unpin(chainIdsToPin); }
+  }
+
+  /** Pins more layers during a withPinned() (for layers found as the work goes). */
+  pinMore(chainIdsToPin: readonly string[]): () => void {
+    this.pin(chainIdsToPin);
+    return () => this.unpin(chainIdsToPin);
+  }
+
+  /** Whether a chainID is pinned by a pull or a build in progress. */
+  isPinned(chainId: string): boolean { return this.pinned.has(chainId); }
+
+  /**
+   * Extracts a layer tar into the store on top of `parent` and keeps its blob. Verifies the
+   * blob digest and diffID when given; nothing is committed when either differs. Returns the
+   * existing layer (and leaves the file alone) when the chain already has it.
+   */
+  async addLayer(input: AddLayerInput): Promise<LayerMeta> {
+    this.ensureDirs();
+    const parentMeta = input.parent === null ? undefined : this.readLayer(input.parent);
+    if (input.parent !== null && !parentMeta) throw new InternalError(`${input.label}: parent layer ${input.parent} is not in the store`);
+    if (input.diffId !== undefined) {
+      const chainId = input.parent === null ? input.diffId : sha256(`${input.parent} ${input.diffId}`);
+      const existing = this.readLayer(chainId);
+      if (existing) return existing;
+    }
+    const staged = await this.extractToStaging(input.file, input.label, input.blobDigest);
+    try {
+      if (input.diffId !== undefined && staged.diffId !== input.diffId) {
+        throw new InvalidArgument(`${input.label}: content has diffID ${staged.diffId}, expected ${input.diffId}`);
+      }
+      const chainId = input.parent === null ? staged.diffId : sha256(`${input.parent} ${staged.diffId}`);
+      return this.commitLayer(chainId, staged.diffId, input.parent, staged, { file: input.file, move: input.keep === 'move' });
+    } finally {
+      rmSync(staged.dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Commits a directory that is already in the store's layer format (a stopped container's upper
+   * dir, a staged build step) as the layer `diffId` on top of `parent`, moving `dir` into place
+   * (same filesystem) and linking `blob` (its tar, written by layer-tar.ts) into blobs. The caller
+   * computed diffId from this very tree; the dir is gone afterwards whatever happens.
+   */
+  adoptLayer(input: { dir: string; diffId: string; parent: string | null; blobFile: string; size: number }): LayerMeta {
+    this.ensureDirs();
+    const chainId = input.parent === null ? input.diffId : sha256(`${input.parent} ${input.diffId}`);
+    const existing = this.readLayer(chainId);
+    if (existing) { rmSync(input.dir, { recursive: true, force: true }); return existing; }
+    if (input.parent !== null && !this.readLayer(input.parent)) throw new InternalError(`parent layer ${input.parent} is not in the store`);
+    const blobDigest = sha256File(input.blobFile);
+    const staged: StagedLayer = { dir: input.dir, diff: input.dir, diffId: input.diffId, size: input.size, blobDigest, compression: 'gzip' };
+    try {
+      return this.commitLayer(chainId, input.diffId, input.parent, staged, { file: input.blobFile, move: true });
+    } finally {
+      rmSync(input.dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Commits an image config whose layers are all in the store, then its tags (familiar names)
+   * and repo digests ("repo@sha256:…"). Returns the image id and docker's messages for tags that
+   * moved from another image.
+   */
+  commitConfig(configBytes: Buffer, tags: readonly string[] = [], repoDigests: readonly string[] = []): { id: string; messages: string[] } {
+    this.ensureDirs();
+    const id = sha256(configBytes);
+    let raw: RawConfig;
+    try { raw = JSON.parse(configBytes.toString('utf8')) as RawConfig; } catch (err) {
+      throw new InvalidArgument(`image config ${id} is not valid JSON: ${(err as Error).message}`);
+    }
+    for (const chainId of chainIds(diffIdsOf(raw, id))) {
+      if (!this.readLayer(chainId)) throw new InternalError(`image ${id}: layer ${chainId} is not in the store`);
+    }
+    const normalized = tags.map((t) => familiarTag(t));
+    this.writeConfig(id, configBytes);
+    const messages: string[] = [];
+    for (const t of normalized) this.setTag(t, id, messages);
+    if (repoDigests.length > 0) {
+      const digests = this.readDigests();
+      for (const d of repoDigests) digests[d] = id;
+      this.writeTags(this.readTags(), digests);
+    }
+    return { id, messages };
+  }
+
+  /** docker tag SOURCE TARGET: TARGET names the image SOURCE resolves to. */
+  tag(source: string, target: string): { id: string; messages: string[] } {
+    const image = this.resolve(source);
+    const tag = familiarTag(target);
+    const messages: string[] = [];
+    this.setTag(tag, image.id, messages);
+    return { id: image.id, messages };
+  }
+
+  /** Untags every tag and repo digest of images for which `drop` holds (prune's first step). */
+  untagWhere(drop: (tag: string, id: string) => boolean): string[] {
+    const tags = this.readTags();
+    const digests = this.readDigests();
+    const lines: string[] = [];
+    for (const [t, id] of Object.entries(tags)) if (drop(t, id)) { delete tags[t]; lines.push(`untagged: ${t}`); }
+    for (const [d, id] of Object.entries(digests)) if (drop(d, id)) { delete digests[d]; lines.push(`untagged: ${d}`); }
+    if (lines.length > 0) this.writeTags(tags, digests);
+    return lines;
+  }
+
+  /** Deletes an image config (its tags must be gone already); its layers are left to the caller. */
+  deleteConfig(id: string): void {
+    const configPath = join(this.contentDir(), hex(id));
+    try { rmSync(configPath, { force: true }); } catch (err) { throw fromNodeError(err, 'unlink', configPath); }
+  }
+
+  /** The chainIDs an image config references, bottom-most first. */
+  chainOf(id: string): string[] {
+    const raw = this.readConfig(id);
+    return raw ? chainIds(diffIdsOf(raw, id)) : [];
+  }
+
+  /** A temporary directory under image/tmp (same filesystem as the store: renames work). */
+  tempDir(prefix: string): string {
+    this.ensureDirs();
+    return this.makeTemp(prefix);
   }
 
   private setTag(tag: string, id: string, messages: string[]): void {
@@ -442,7 +707,7 @@ export class ImageStore {
       if (blobDigest !== undefined && source.fileDigest() !== blobDigest) {
         throw new InvalidArgument(`${label}: blob digest is ${source.fileDigest()}, expected ${blobDigest}`);
       }
-      return { dir, diff, diffId: source.tarDigest(), size: result.size };
+      return { dir, diff, diffId: source.tarDigest(), size: result.size, blobDigest: source.fileDigest(), compression: source.compression };
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -450,9 +715,33 @@ export class ImageStore {
   }
 
   /** Moves a staged layer into overlay2/<chainIdHex> and commits layer.json, unless it exists. */
-  private commitLayer(chainId: string, diffId: string, parent: string | null, staged: StagedLayer): LayerMeta {
+  private commitLayer(chainId: string, diffId: string, parent: string | null, staged: StagedLayer, keep?: { file: string; move: boolean }): LayerMeta {
     const existing = this.readLayer(chainId);
     if (existing) return existing;
+    // the blob goes in first: layer.json (the commit point) names it
+    let blob: BlobRef | undefined;
+    if (keep) {
+      const target = this.blobPath(staged.blobDigest);
+      try {
+        if (!existsSync(target)) {
+          const tmp = `${target}.${process.pid}.tmp`;
+          rmSync(tmp, { force: true });
+          if (keep.move) {
+            // a hard link, so a file an archive names twice (two equal layers) can be read again
+            try { linkSync(keep.file, tmp); } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+              copyFileSync(keep.file, tmp);
+            }
+          } else {
+            copyFileSync(keep.file, tmp);
+          }
+          renameSync(tmp, target);
+        }
+        blob = { digest: staged.blobDigest, mediaType: layerMediaType(staged.compression), size: statSync(target).size };
+      } catch (err) {
+        throw fromNodeError(err, 'rename', target);
+      }
+    }
     const overlayRoot = this.overlayRoot();
     const cacheId = hex(chainId);
     // a dir without layer.json is a crashed earlier attempt: redo it
@@ -472,7 +761,7 @@ export class ImageStore {
       removeLayerDir(overlayRoot, cacheId);
       throw fromNodeError(err, 'rename', layerDir.diff);
     }
-    const meta: LayerMeta = { chainId, diffId, parent, cacheId, link: readLayerDir(overlayRoot, cacheId).link, size: staged.size };
+    const meta: LayerMeta = { chainId, diffId, parent, cacheId, link: readLayerDir(overlayRoot, cacheId).link, size: staged.size, ...(blob ? { blob } : {}) };
     const metaDir = join(this.layerDbDir(), cacheId);
     try { mkdirSync(metaDir, { recursive: true, mode: 0o700 }); } catch (err) { throw fromNodeError(err, 'mkdir', metaDir); }
     writeJsonAtomic(join(metaDir, 'layer.json'), meta);
@@ -505,7 +794,7 @@ export class ImageStore {
           if (staged.diffId !== diffIds[i]) {
             throw new InvalidArgument(`${layerLabel}: content has diffID ${staged.diffId}, the config says ${diffIds[i]}`);
           }
-          this.commitLayer(chain[i], diffIds[i], i === 0 ? null : chain[i - 1], staged);
+          this.commitLayer(chain[i], diffIds[i], i === 0 ? null : chain[i - 1], staged, { file: layers[i].file, move: true });
         } finally {
           rmSync(staged.dir, { recursive: true, force: true });
         }
@@ -525,6 +814,9 @@ interface StagedLayer {
   readonly diff: string;
   readonly diffId: string;
   readonly size: number;
+  /** sha256 of the file as read (compressed or not) */
+  readonly blobDigest: string;
+  readonly compression: string;
 }
 
 function diffIdsOf(raw: RawConfig, id: string): string[] {

@@ -7,13 +7,16 @@ import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
 import { createLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
+import { BASE_HOSTS } from '../lib/hosts.js';
 import { runAttached, runCaptured, signalProcess, processAlive } from '../sys/spawn.js';
 import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { observe, checkTransition, type ContainerRecord, type Observed } from './state.js';
-import { encodeDirectives, launchDirectives, type LaunchSpec } from './shim/protocol.js';
-import { CAP, DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
+import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
+import { MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
+import { NO_SECURITY, checkSecurity, devicePolicyFor, processPrivileges, DEFAULT_NETWORK_SYSCTLS, type SecurityOptions } from './security.js';
+import { resolveLogOptions } from './log-options.js';
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
@@ -62,7 +65,26 @@ export interface CreateRequest {
   readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   /** recorded for inspect and for the engine's restart decisions; the runtime never restarts */
   readonly restartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+  /**
+   * User mounts (volumes, binds, tmpfs, secrets, configs) in mount order, as src/volumes/mounts.ts
+   * builds them; passed to the shim at every start and recorded for inspect, cp and diff.
+   */
+  readonly mounts?: readonly RecordedMount[];
+  /** from the network facility's sandbox: the namespace to join and the two files it renders */
+  readonly network?: { readonly netns?: string; readonly hosts: string; readonly resolvConf: string };
+  /** capabilities, seccomp, devices, read-only rootfs, sysctls, groups: Docker's defaults when absent */
+  readonly security?: SecurityOptions;
+  /** json-file options (max-size, max-file); berth's rotation defaults when absent (log-options.ts) */
+  readonly logOptions?: Readonly<Record<string, string>>;
 }
+
+/** A launch mount plus what inspect's `Mounts` shows about where it came from. */
+export type RecordedMount = LaunchMount & {
+  /** Docker's mount Type: bind, volume or tmpfs (secrets and configs are binds) */
+  readonly kind: 'bind' | 'volume' | 'tmpfs';
+  /** the volume's name (kind volume) */
+  readonly name?: string;
+};
 
 export interface ContainerView {
   readonly record: ContainerRecord;
@@ -128,14 +150,7 @@ export interface ContainerProcess {
   readonly comm: string;
 }
 
-const HOSTS = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-].join('\n') + '\n';
+const HOSTS = BASE_HOSTS.join('\n') + '\n';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -205,6 +220,9 @@ export class ContainerRuntime {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new InternalError(`malformed container id ${id}`);
     const stopSignal = req.stopSignal ?? 'SIGTERM';
     parseSignal(stopSignal); // reject a bad signal before anything is created
+    const security = req.security ?? NO_SECURITY;
+    checkSecurity(security); // and bad privileges, and a bad seccomp profile
+    resolveLogOptions(undefined, req.logOptions ?? {});
     const bundle = this.bundle(id);
     const cgroupName = `${this.opts.cgroupParent}/${id}`;
     mkdirSync(bundle, { recursive: true, mode: 0o710 });
@@ -217,9 +235,9 @@ export class ContainerRuntime {
       mkdirSync(join(layer.dir, 'merged'), { mode: 0o755 });
       const hostname = req.hostname && req.hostname !== '' ? req.hostname : id.slice(0, 12);
       writeFileSync(join(bundle, 'hostname'), `${hostname}\n`);
-      writeFileSync(join(bundle, 'hosts'), HOSTS);
-      writeFileSync(join(bundle, 'resolv.conf'), this.resolvConf());
-      const { warnings } = this.opts.cgroups.create(cgroupName, req.limits);
+      writeFileSync(join(bundle, 'hosts'), req.network?.hosts ?? HOSTS);
+      writeFileSync(join(bundle, 'resolv.conf'), req.network?.resolvConf ?? this.resolvConf());
+      const { warnings } = this.opts.cgroups.create(cgroupName, { ...req.limits, devices: devicePolicyFor(security) });
       const record: ContainerRecord = {
         id,
         name,
@@ -249,6 +267,10 @@ export class ContainerRuntime {
           limits: req.limits,
           Ulimits: req.ulimits ?? {},
           RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
+          ...(req.mounts && req.mounts.length > 0 ? { Mounts: req.mounts } : {}),
+          ...(req.network?.netns !== undefined ? { NetnsPath: req.network.netns } : {}),
+          Security: security,
+          LogOptions: req.logOptions ?? {},
         },
         cgroupName,
         layer: { id, lower: req.lowerDirs },
@@ -340,6 +362,9 @@ export class ContainerRuntime {
     const merged = join(layerDir, 'merged');
     const lowers = readFileSync(join(layerDir, 'lower'), 'utf8').trim();
     const placement = this.opts.cgroups.placement(record.cgroupName);
+    const security = record.hostConfig.Security ?? NO_SECURITY;
+    const privileges = processPrivileges(security, this.seccompCacheDir());
+    const rotation = resolveLogOptions(undefined, record.hostConfig.LogOptions ?? {});
     return {
       id: record.id,
       bundle,
@@ -350,29 +375,41 @@ export class ContainerRuntime {
       },
       rootfs: merged,
       hostname: record.config.Hostname,
+      ...(record.hostConfig.NetnsPath !== undefined ? { netns: record.hostConfig.NetnsPath } : {}),
       args: [record.path, ...record.args],
       env: record.config.Env,
       cwd: record.config.WorkingDir,
       user: record.config.User,
       cgroups: placement.procsDirs,
       oom: placement.oom,
-      caps: DEFAULT_CAPS.map((c) => CAP[c]),
-      noNewPrivs: true,
+      caps: privileges.caps,
+      noNewPrivs: privileges.noNewPrivs,
+      seccomp: privileges.seccomp,
+      groupAdd: privileges.groupAdd,
       // No rlimit is imposed by default: the container inherits the caller's, as Docker's
       // containers inherit the daemon's. (--ulimit will add entries here.)
       rlimits: Object.entries(record.hostConfig.Ulimits ?? {}).map(([name, l]) => ({ name: name.toUpperCase(), soft: l.soft < 0 ? 'unlimited' as const : l.soft, hard: l.hard < 0 ? 'unlimited' as const : l.hard })),
       shmSize: record.hostConfig.ShmSize,
-      masked: MASKED_PATHS,
-      readonly: READONLY_PATHS,
+      // privileged: nothing masked, nothing read-only, /sys writable (Docker's --privileged)
+      masked: security.Privileged ? [] : MASKED_PATHS,
+      readonly: security.Privileged ? [] : READONLY_PATHS,
+      sysfsRw: security.Privileged,
+      readonlyRootfs: security.ReadonlyRootfs,
       binds: [
         { source: join(bundle, 'hostname'), target: '/etc/hostname', readonly: false },
         { source: join(bundle, 'hosts'), target: '/etc/hosts', readonly: false },
         { source: join(bundle, 'resolv.conf'), target: '/etc/resolv.conf', readonly: false },
       ],
+      mounts: record.hostConfig.Mounts ?? [],
+      sysctls: Object.entries({ ...DEFAULT_NETWORK_SYSCTLS, ...security.Sysctls }),
+      devices: security.Devices.map((d) => ({ path: d.PathInContainer, type: d.type, major: d.major, minor: d.minor, mode: d.mode, uid: d.uid, gid: d.gid })),
+      cgroupfs: this.opts.cgroups.containerMounts(),
       init: record.hostConfig.Init ? this.opts.initPath : undefined,
       tty: record.config.Tty,
       stdin: record.config.OpenStdin,
       log: join(bundle, `${record.id}-json.log`),
+      logMaxSize: rotation.maxSize,
+      logMaxFiles: rotation.maxFiles,
       onExit,
     };
   }
@@ -524,7 +561,14 @@ export class ContainerRuntime {
   // ── exec ────────────────────────────────────────────────────────────────────────────────
 
   private execTarget(view: ContainerView): ExecTarget {
-    return { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs };
+    return { record: view.record, bundle: view.bundle, pid: view.observed.started!.pid, cgroupProcsDirs: this.opts.cgroups.placement(view.record.cgroupName).procsDirs, seccompCacheDir: this.seccompCacheDir() };
+  }
+
+  /** BERTH_ROOT/seccomp: the shim's compiled filters (root only), created on first use. */
+  private seccompCacheDir(): string {
+    const dir = join(this.opts.root, 'seccomp');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
   }
 
   async exec(ref: string, req: ExecRequest): Promise<number> {
@@ -584,6 +628,7 @@ export class ContainerRuntime {
     const layerDir = join(this.overlayRoot, r.layer.id);
     const oom = o.exited?.oomKilled ?? (this.opts.cgroups.exists(r.cgroupName) ? this.opts.cgroups.oomKilled(r.cgroupName) : false);
     const l = r.hostConfig.limits;
+    const sec = r.hostConfig.Security ?? NO_SECURITY;
     return {
       Id: r.id,
       Created: r.created,
@@ -604,6 +649,16 @@ export class ContainerRuntime {
         FinishedAt: o.exited?.finishedAt || '0001-01-01T00:00:00Z',
       },
       Image: r.image,
+      Mounts: (r.hostConfig.Mounts ?? []).map((m) => ({
+        Type: m.kind,
+        ...(m.name !== undefined ? { Name: m.name } : {}),
+        Source: m.type === 'bind' ? m.source : '',
+        Destination: m.target,
+        ...(m.kind === 'volume' ? { Driver: 'local' } : {}),
+        Mode: m.kind === 'bind' ? (m.readonly ? 'ro' : 'rw') : '',
+        RW: !m.readonly,
+        Propagation: m.type === 'bind' && m.kind === 'bind' ? (m.propagation ?? 'rprivate') : '',
+      })),
       ResolvConfPath: join(bundle, 'resolv.conf'),
       HostnamePath: join(bundle, 'hostname'),
       HostsPath: join(bundle, 'hosts'),
@@ -628,7 +683,16 @@ export class ContainerRuntime {
         PidsLimit: l.pidsLimit ?? null,
         CgroupParent: '',
         Cgroup: r.cgroupName,
-        LogConfig: { Type: 'json-file', Config: {} },
+        LogConfig: { Type: 'json-file', Config: r.hostConfig.LogOptions ?? {} },
+        CapAdd: sec.CapAdd.length > 0 ? sec.CapAdd : null,
+        CapDrop: sec.CapDrop.length > 0 ? sec.CapDrop : null,
+        Privileged: sec.Privileged,
+        // a profile's JSON text is shown as Docker shows it: seccomp=<the text>
+        SecurityOpt: sec.SecurityOpt.length > 0 ? sec.SecurityOpt : null,
+        ReadonlyRootfs: sec.ReadonlyRootfs,
+        Devices: sec.Devices.map((d) => ({ PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, CgroupPermissions: d.CgroupPermissions })),
+        Sysctls: Object.keys(sec.Sysctls).length > 0 ? sec.Sysctls : null,
+        GroupAdd: sec.GroupAdd.length > 0 ? sec.GroupAdd : null,
         RestartPolicy: { Name: r.hostConfig.RestartPolicy?.name ?? 'no', MaximumRetryCount: r.hostConfig.RestartPolicy?.maximumRetryCount ?? 0 },
         Ulimits: Object.entries(r.hostConfig.Ulimits ?? {}).map(([Name, l]) => ({ Name: Name.toLowerCase(), Soft: l.soft, Hard: l.hard })),
       },

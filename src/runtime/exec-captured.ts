@@ -22,7 +22,7 @@ import { realClock, type Clock } from '../lib/clock.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { spawnCaptured, childPids, sessionMembers, signalProcess, type CapturedOutput } from '../sys/spawn.js';
 import { encodeDirectives, execDirectives } from './shim/protocol.js';
-import { CAP, DEFAULT_CAPS } from './defaults.js';
+import { NO_SECURITY, processPrivileges } from './security.js';
 import { setEnv } from './process-spec.js';
 import type { ContainerRecord } from './state.js';
 import type { ExecRequest } from './container.js';
@@ -56,6 +56,8 @@ export interface ExecTarget {
   readonly bundle: string;
   readonly pid: number;
   readonly cgroupProcsDirs: readonly string[];
+  /** where the shim may keep the compiled seccomp filter (BERTH_ROOT/seccomp) */
+  readonly seccompCacheDir?: string;
 }
 
 /** The shim to run and its environment (the runtime's own options). */
@@ -84,6 +86,8 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
 export function writeExecLaunch(target: ExecTarget, req: ExecRequest): string {
   const file = join(target.bundle, `exec-${randomBytes(8).toString('hex')}.launch`);
   const env = mergeEnv(target.record.config.Env, req.env);
+  // exactly the container's privileges: an exec or a health probe gets no more than PID 1
+  const privileges = processPrivileges(target.record.hostConfig.Security ?? NO_SECURITY, target.seccompCacheDir);
   writeFileAtomic(file, encodeDirectives(execDirectives({
     pid: target.pid,
     cgroups: target.cgroupProcsDirs,
@@ -91,8 +95,10 @@ export function writeExecLaunch(target: ExecTarget, req: ExecRequest): string {
     env: req.tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env,
     cwd: req.workdir ?? target.record.config.WorkingDir,
     user: req.user ?? target.record.config.User,
-    caps: DEFAULT_CAPS.map((c) => CAP[c]),
-    noNewPrivs: true,
+    caps: privileges.caps,
+    noNewPrivs: privileges.noNewPrivs,
+    groupAdd: privileges.groupAdd,
+    seccomp: privileges.seccomp,
     tty: req.tty,
     stdin: req.stdin,
   })), { durable: false });

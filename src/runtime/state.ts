@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { Conflict } from '../lib/errors.js';
 import { readJson } from '../lib/atomic.js';
 import { processAlive } from '../sys/spawn.js';
-import type { ExitedRecord, StartedRecord } from './shim/protocol.js';
+import type { ExitedRecord, StartedRecord, LaunchMount } from './shim/protocol.js';
 import type { CgroupLimits } from './cgroups/driver.js';
+import type { SecurityOptions } from './security.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
 
@@ -57,6 +58,14 @@ export interface ContainerRecord {
     /** absent in records written before ulimits existed */
     readonly Ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
     readonly RestartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+    /** user mounts in mount order (absent: none); see container.ts RecordedMount */
+    readonly Mounts?: readonly (LaunchMount & { readonly kind: 'bind' | 'volume' | 'tmpfs'; readonly name?: string })[];
+    /** the network namespace the shim joins (src/network's sandbox); absent: a fresh one, lo only */
+    readonly NetnsPath?: string;
+    /** privileges as asked for (runtime/security.ts); absent in records written before they existed */
+    readonly Security?: SecurityOptions;
+    /** json-file options as given (--log-opt, logging.options) */
+    readonly LogOptions?: Readonly<Record<string, string>>;
   };
   readonly cgroupName: string;
   readonly layer: { readonly id: string; readonly lower: readonly string[] };

@@ -1,5 +1,6 @@
 // A recording Sys for logic tests: every call is appended to `calls`; nothing touches the host.
 import type { Sys } from './sys.js';
+import { SysError } from '../lib/errors.js';
 
 export interface RecordedCall {
   readonly name: keyof Sys;
@@ -18,9 +19,21 @@ export function recordingSys(): Sys & { calls: RecordedCall[] } {
       calls.push({ name: 'lsetxattr', args: [path, name, value] });
       xattrs.set(`${path}\0${name}`, value);
     },
+    attachDeviceProgram(...args) { calls.push({ name: 'attachDeviceProgram', args }); },
+    cloexecFrom(...args) { calls.push({ name: 'cloexecFrom', args }); },
     lgetxattr(path, name) {
       calls.push({ name: 'lgetxattr', args: [path, name] });
       return xattrs.get(`${path}\0${name}`);
+    },
+    llistxattr(path) {
+      calls.push({ name: 'llistxattr', args: [path] });
+      return [...xattrs.keys()].filter((k) => k.startsWith(`${path}\0`)).map((k) => k.slice(path.length + 1));
+    },
+    syncfs(...args) { calls.push({ name: 'syncfs', args }); },
+    openat2(...args) {
+      calls.push({ name: 'openat2', args });
+      // a recording fake has no files to open: say so rather than hand out a bogus descriptor
+      throw new SysError('openat2', args[1], 'ENOSYS');
     },
   };
 }

@@ -12,4 +12,9 @@ export const lazySys: Sys = {
   mknod: (...a) => load().mknod(...a),
   lsetxattr: (...a) => load().lsetxattr(...a),
   lgetxattr: (...a) => load().lgetxattr(...a),
+  llistxattr: (...a) => load().llistxattr(...a),
+  openat2: (...a) => load().openat2(...a),
+  syncfs: (...a) => load().syncfs(...a),
+  attachDeviceProgram: (...a) => load().attachDeviceProgram(...a),
+  cloexecFrom: (...a) => load().cloexecFrom(...a),
 };

@@ -1,7 +1,9 @@
 // Process spawning: the only place besides libc.ts that reaches the host's process table.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, openSync, closeSync } from 'node:fs';
+import { readFileSync, readdirSync, closeSync } from 'node:fs';
+import { openOwnedForAppend } from '../lib/atomic.js';
 import { SysError } from '../lib/errors.js';
+import { lazySys } from './index.js';
 
 export interface Exit { readonly code: number | null; readonly signal: NodeJS.Signals | null }
 
@@ -27,14 +29,21 @@ export function runAttached(file: string, args: readonly string[], env: NodeJS.P
   });
 }
 
-/** Runs a command to completion, capturing its output (stdin closed). */
-export function runCaptured(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Exit & { stdout: string; stderr: string }> {
+/**
+ * Runs a command to completion, capturing its output. stdin is closed, or carries `input` (the
+ * network facility's `nft -f -` and `berth-net` batches).
+ */
+export function runCaptured(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env });
+    if (input !== undefined) {
+      child.stdin!.on('error', () => { /* the tool exited before reading everything: its exit says why */ });
+      child.stdin!.end(input);
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
     child.on('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -78,12 +87,12 @@ export function signalProcess(pid: number, signal: number): boolean {
  * `exited` settles when the process exits while the caller still runs (never rejects).
  */
 export function spawnDetached(file: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): { readonly pid: number; readonly exited: Promise<Exit> } {
-  let fd: number;
-  try {
-    fd = openSync(logFile, 'a', 0o640);
-  } catch (err) {
-    throw new SysError('open', logFile, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
-  }
+  // libuv passes on every descriptor that is not close-on-exec: whatever the caller's shell left
+  // open (`exec 200</`) would live on in the daemon, and from there reach what it starts. Node's
+  // own descriptors are close-on-exec already; mark the rest so.
+  lazySys.cloexecFrom(3);
+  // never through a symlink, only a regular file of ours (BERTH_RUN may be shared)
+  const fd = openOwnedForAppend(logFile);
   try {
     const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env, cwd: '/' });
     if (child.pid === undefined) {
@@ -173,3 +182,4 @@ export function sessionMembers(sessionId: number): number[] {
     return s !== undefined && s.session === sessionId && s.state !== 'Z';
   });
 }
+

@@ -12,6 +12,23 @@ export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
 export const MNT_DETACH = 0x2;
 
+// open(2) flags and openat2(2) resolve flags (x86_64 and every architecture Linux shares them on).
+export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
@@ -24,6 +41,26 @@ export interface Sys {
   lsetxattr(path: string, name: string, value: Uint8Array): void;
   /** undefined when the attribute is absent (ENODATA). */
   lgetxattr(path: string, name: string): Uint8Array | undefined;
+  /** the names of path's extended attributes (the link itself, not its target) */
+  llistxattr(path: string): string[];
+  /**
+   * openat2(2): opens `path` relative to `dirfd` under the `resolve` rules (RESOLVE_IN_ROOT keeps
+   * every symlink and ".." inside dirfd's directory). Returns a descriptor the caller closes with
+   * fs.closeSync. The one door through which berth opens paths inside a container's root.
+   */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** syncfs(2): writes out everything of the filesystem holding fd (one call, not one per file) */
+  syncfs(fd: number): void;
+  /**
+   * Loads `program` (BPF instructions) as a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it
+   * to the cgroup v2 directory, replacing the one attached before (no BPF_F_ALLOW_MULTI).
+   */
+  attachDeviceProgram(cgroupDir: string, program: Uint8Array): void;
+  /**
+   * Marks every descriptor from `first` up close-on-exec (close_range CLOSE_RANGE_CLOEXEC), so
+   * that nothing this process inherited reaches a program it starts.
+   */
+  cloexecFrom(first: number): void;
 }
 
 export function makedev(major: number, minor: number): number {

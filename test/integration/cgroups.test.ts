@@ -88,7 +88,7 @@ test('create applies the limits; the kernel files read them back', { skip }, asy
   await withCgroup('limits', async (name) => {
     const { warnings, placement } = driver.create(name, { memory: 64 * MiB, cpuShares: 512, cpuQuota: 50_000, cpuPeriod: 100_000, cpusetCpus: '0', pidsLimit: 100 });
     assert.deepEqual(warnings, []);
-    assert.equal(placement.procsDirs.length, 6);
+    assert.equal(placement.procsDirs.length, 7);
     assert.equal(kernelFile('memory', name, 'memory.limit_in_bytes'), String(64 * MiB));
     assert.equal(kernelFile('memory', name, 'memory.memsw.limit_in_bytes'), String(128 * MiB));
     assert.equal(kernelFile('cpu', name, 'cpu.shares'), '512');

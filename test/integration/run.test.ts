@@ -158,9 +158,13 @@ test('exec runs in the container namespaces and cgroup', async () => {
   const expected = ['pid', 'mnt', 'net', 'uts', 'ipc'].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
   assert.deepEqual(lines.slice(0, 5), expected);
   assert.match(lines[5]!, /memory:\/$/, 'the cgroup namespace root is the container cgroup');
-  const execd = berth(roots, ['exec', 'target', 'sleep', '1']);
-  await sleep(400);
-  const procs = cgroupFile('memory', id, 'cgroup.procs').split('\n');
+  const execd = berth(roots, ['exec', 'target', 'sleep', '2']);
+  // wait for the exec'd process to appear (a fixed sleep flaked on a loaded machine)
+  let procs: string[] = [];
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+    procs = cgroupFile('memory', id, 'cgroup.procs').split('\n');
+    if (procs.length >= 2) break;
+  }
   assert.equal(procs.length, 2, 'the exec process joined the container cgroup');
   assert.equal((await execd).code, 0);
   assert.equal((await berth(roots, ['exec', 'target', 'sh', '-c', 'exit 7'])).code, 7);

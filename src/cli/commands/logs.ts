@@ -18,7 +18,10 @@ export default async function logs(flags: { follow?: boolean; tail?: string; tim
     running: () => host.runtime.find(view.record.id).observed.status === 'running',
   }, (r) => {
     const text = flags.timestamps ? `${r.time} ${r.log}` : r.log;
-    (r.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(text);
+    const out = r.stream === 'stderr' ? ctx.stderr : ctx.stdout;
+    // back-pressure: a slow reader of a big log must not make us buffer all of it
+    if (!out.write(text)) return new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    return undefined;
   });
   return 0;
 }

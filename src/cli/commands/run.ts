@@ -8,6 +8,8 @@ interface RunFlags {
   hostname?: string; init?: boolean; memory?: string; memorySwap?: string; cpuShares?: string;
   cpus?: string; cpusetCpus?: string; pidsLimit?: string; shmSize?: string; stopSignal?: string;
   stopTimeout?: string; entrypoint?: string; label?: string[]; interactive?: boolean; tty?: boolean;
+  capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
+  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
 }
 
 export default async function run(flags: RunFlags, args: string[], ctx: CliContext): Promise<number> {
@@ -37,6 +39,13 @@ export default async function run(flags: RunFlags, args: string[], ctx: CliConte
     shmSize: flags.shmSize,
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
+    security: {
+      capAdd: flags.capAdd, capDrop: flags.capDrop, privileged: flags.privileged, securityOpt: flags.securityOpt,
+      readOnly: flags.readOnly, devices: flags.device, sysctls: flags.sysctl ?? [], groupAdd: flags.groupAdd,
+      // a relative seccomp=<profile.json> is the caller's, whatever directory the engine runs in
+      baseDir: ctx.cwd,
+    },
+    logOpts: flags.logOpt ?? [],
   });
   for (const w of created.warnings) ctx.stderr.write(`WARNING: ${w}\n`);
   if (flags.detach) {

@@ -54,11 +54,11 @@ test('a host like this one (v1 controllers + an empty cgroup2 beside them) is hy
   assert.equal(d.v2Mount, '/sys/fs/cgroup/unified');
   assert.deepEqual(d.v1Mounts, {
     cpu: '/sys/fs/cgroup/cpu', cpuacct: '/sys/fs/cgroup/cpuacct', cpuset: '/sys/fs/cgroup/cpuset',
-    memory: '/sys/fs/cgroup/memory', freezer: '/sys/fs/cgroup/freezer', pids: '/sys/fs/cgroup/pids',
+    memory: '/sys/fs/cgroup/memory', freezer: '/sys/fs/cgroup/freezer', pids: '/sys/fs/cgroup/pids', devices: '/sys/fs/cgroup/devices',
   });
   assert.deepEqual(d.driver.placement('berth/abc'), {
     procsDirs: ['/sys/fs/cgroup/cpu/berth/abc', '/sys/fs/cgroup/cpuacct/berth/abc', '/sys/fs/cgroup/cpuset/berth/abc',
-      '/sys/fs/cgroup/memory/berth/abc', '/sys/fs/cgroup/pids/berth/abc', '/sys/fs/cgroup/freezer/berth/abc'],
+      '/sys/fs/cgroup/memory/berth/abc', '/sys/fs/cgroup/pids/berth/abc', '/sys/fs/cgroup/freezer/berth/abc', '/sys/fs/cgroup/devices/berth/abc'],
     oom: { file: '/sys/fs/cgroup/memory/berth/abc/memory.oom_control', key: 'oom_kill' },
   });
 });

@@ -9,8 +9,9 @@
 //           usually offers nothing berth needs, and the v1 driver is chosen.
 import { readFileSync } from 'node:fs';
 import { fromNodeError, Unsupported } from '../../lib/errors.js';
-import type { CgroupDriver, CgroupLimits, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
+import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import type { CgroupFs } from './fs.js';
+import type { DeviceRequest } from './devices.js';
 import { CgroupV1Driver, V1_CONTROLLERS, type V1Controller } from './v1.js';
 import { CgroupV2Driver } from './v2.js';
 
@@ -153,5 +154,7 @@ export function hostCgroupDriver(opts: Omit<DetectOptions, 'fs'> = {}): CgroupDr
     freeze: (name: string): void => get().freeze(name),
     thaw: (name: string): void => get().thaw(name),
     read: (name: string): ReadBackLimits => get().read(name),
+    deviceAllows: (name: string, req: DeviceRequest): boolean => get().deviceAllows(name, req),
+    containerMounts: (): readonly CgroupMount[] => get().containerMounts(),
   };
 }

@@ -1,6 +1,7 @@
 // The cgroup facility's one interface. Two drivers implement it (v1.ts: one hierarchy per
 // controller; v2.ts: the unified hierarchy); detect.ts chooses one, once, from the host's
 // mountinfo. Callers (runtime/container.ts) never learn which version they are talking to.
+import type { DevicePolicy, DeviceRequest } from './devices.js';
 
 /**
  * Resource limits as the user asked for them, in Docker's units and conventions. Every field is
@@ -28,6 +29,12 @@ export interface CgroupLimits {
   readonly memorySwap?: number;
   /** > 0: the limit; 0 or -1: unlimited ("max") */
   readonly pidsLimit?: number;
+  /**
+   * Which devices the container may open and create: v1 the devices controller, v2 a BPF device
+   * program attached to the cgroup. Absent: Docker's default allow-list (devices.ts), never
+   * "everything" -- an unprivileged container must not reach the host's devices by omission.
+   */
+  readonly devices?: DevicePolicy;
 }
 
 /** What read() returns: the limits as the kernel files hold them. */
@@ -45,6 +52,15 @@ export interface CgroupPlacement {
   readonly procsDirs: readonly string[];
   /** the file and key whose counter going above zero means the kernel OOM-killed a task in the cgroup */
   readonly oom: { readonly file: string; readonly key: string };
+}
+
+/** A cgroup filesystem as a container sees it under /sys/fs/cgroup (through its cgroup namespace). */
+export interface CgroupMount {
+  readonly fstype: 'cgroup' | 'cgroup2';
+  /** v1: the hierarchy's controllers, comma-separated, as it must be mounted; v2: "" */
+  readonly options: string;
+  /** the directory under /sys/fs/cgroup; "" for /sys/fs/cgroup itself (v2) */
+  readonly subdir: string;
 }
 
 export interface CgroupStats {
@@ -85,4 +101,8 @@ export interface CgroupDriver {
   thaw(name: string): void;
   /** the limits as read back from the files (for tests and inspect) */
   read(name: string): ReadBackLimits;
+  /** the filesystems a container mounts to see its own cgroups (read-only, /sys/fs/cgroup) */
+  containerMounts(): readonly CgroupMount[];
+  /** whether the device policy installed on <name> allows `req` (read back from the kernel's view) */
+  deviceAllows(name: string, req: DeviceRequest): boolean;
 }

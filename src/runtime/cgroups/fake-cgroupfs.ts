@@ -151,6 +151,25 @@ export function fakeV1Tree(base: string, opts: FakeV1Options): FakeTree & { moun
     }
     if (controllers.includes('pids') && !root) writeFiles(dir, { 'pids.max': 'max\n', 'pids.current': '0\n' });
     if (controllers.includes('freezer') && !root) writeFiles(dir, { 'freezer.state': 'THAWED\n' });
+    // devices.allow/deny are write-only in the kernel; the fake keeps them as files the writes
+    // land in, and maintains devices.list as the kernel would (a child starts with its parent's)
+    if (controllers.includes('devices')) {
+      writeFiles(dir, { 'devices.allow': '', 'devices.deny': '', 'devices.list': root ? 'a *:* rwm\n' : readFileSync(join(dirname(dir), 'devices.list'), 'utf8') });
+    }
+  };
+  const onDevicesWrite = (path: string, data: string): boolean => {
+    const list = join(dirname(path), 'devices.list');
+    const line = data.trim();
+    if (basename(path) === 'devices.deny') {
+      if (line !== 'a') throw new SysError('write', path, 'EINVAL'); // the fake knows only "deny all"
+      writeFileSync(list, '');
+      return true;
+    }
+    if (basename(path) === 'devices.allow') {
+      writeFileSync(list, line === 'a' ? 'a *:* rwm\n' : readFileSync(list, 'utf8') + line + '\n');
+      return true;
+    }
+    return false;
   };
   for (const [dirName, controllers] of Object.entries(opts.hierarchies)) {
     const mount = join(base, dirName);
@@ -158,6 +177,6 @@ export function fakeV1Tree(base: string, opts: FakeV1Options): FakeTree & { moun
     files(mount, true);
     for (const c of controllers) mounts[c] = mount;
   }
-  const tree = kernfsLike((dir) => files(dir, false), () => false);
+  const tree = kernfsLike((dir) => files(dir, false), onDevicesWrite);
   return { ...tree, mounts };
 }

@@ -17,8 +17,8 @@ let base: string;
 beforeEach(() => { base = mkdtempSync(join(tmpdir(), 'berth-cgv1-')); });
 afterEach(() => { rmSync(base, { recursive: true, force: true }); });
 
-const SEPARATE: FakeV1Options['hierarchies'] = { cpu: ['cpu'], cpuacct: ['cpuacct'], cpuset: ['cpuset'], memory: ['memory'], pids: ['pids'], freezer: ['freezer'] };
-const COMOUNTED: FakeV1Options['hierarchies'] = { 'cpu,cpuacct': ['cpu', 'cpuacct'], cpuset: ['cpuset'], memory: ['memory'], pids: ['pids'], freezer: ['freezer'] };
+const SEPARATE: FakeV1Options['hierarchies'] = { cpu: ['cpu'], cpuacct: ['cpuacct'], cpuset: ['cpuset'], memory: ['memory'], pids: ['pids'], freezer: ['freezer'], devices: ['devices'] };
+const COMOUNTED: FakeV1Options['hierarchies'] = { 'cpu,cpuacct': ['cpu', 'cpuacct'], cpuset: ['cpuset'], memory: ['memory'], pids: ['pids'], freezer: ['freezer'], devices: ['devices'] };
 
 function setup(opts: FakeV1Options) {
   const tree = fakeV1Tree(base, opts);
@@ -32,7 +32,7 @@ test('v1 create writes each controller\'s files in its own hierarchy', () => {
   const { driver } = setup({ hierarchies: SEPARATE });
   const { placement, warnings } = driver.create('berth/c1', { cpuShares: 512, cpuQuota: 50_000, memory: 64 * MiB, pidsLimit: 50, cpusetCpus: '1' });
   assert.deepEqual(warnings, []);
-  assert.deepEqual(placement.procsDirs, ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer'].map((h) => join(base, h, 'berth/c1')));
+  assert.deepEqual(placement.procsDirs, ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'devices'].map((h) => join(base, h, 'berth/c1')));
   assert.deepEqual(placement.oom, { file: join(base, 'memory/berth/c1/memory.oom_control'), key: 'oom_kill' });
   assert.equal(file('cpu/berth/c1/cpu.shares'), '512');
   assert.equal(file('cpu/berth/c1/cpu.cfs_period_us'), '100000');
@@ -70,7 +70,7 @@ test('v1 repairs an intermediate cpuset dir a crash left without cpus/mems (else
 test('v1 co-mounted cpu,cpuacct: one dir, both controllers\' files written there', () => {
   const { driver } = setup({ hierarchies: COMOUNTED });
   const { placement } = driver.create('berth/c1', { cpuShares: 256 });
-  assert.deepEqual(placement.procsDirs, ['cpu,cpuacct', 'cpuset', 'memory', 'pids', 'freezer'].map((h) => join(base, h, 'berth/c1')));
+  assert.deepEqual(placement.procsDirs, ['cpu,cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'devices'].map((h) => join(base, h, 'berth/c1')));
   assert.equal(file('cpu,cpuacct/berth/c1/cpu.shares'), '256');
   writeFileSync(join(base, 'cpu,cpuacct/berth/c1/cpuacct.usage'), '987654\n');
   assert.equal(driver.stats('berth/c1').cpuUsageNs, 987_654);

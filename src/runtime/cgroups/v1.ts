@@ -3,17 +3,17 @@
 // and its process joins each one. The mount points come from detect.ts (mountinfo); nothing
 // here knows /sys/fs/cgroup.
 //
-// Controllers used: cpu, cpuacct, cpuset, memory, pids, freezer. Not handled yet: devices (the
-// container stays in the engine's devices cgroup, so the device allow-list is not enforced by a
-// cgroup; the shim's /dev is a fresh tmpfs with only safe nodes), blkio, net_cls/net_prio,
-// hugetlb, perf_event, and the named systemd hierarchy.
-import { join } from 'node:path';
+// Controllers used: cpu, cpuacct, cpuset, memory, pids, freezer, devices (the device allow-list,
+// devices.ts). Not handled yet: blkio, net_cls/net_prio, hugetlb, perf_event, and the named
+// systemd hierarchy.
+import { basename, join } from 'node:path';
 import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
-import type { CgroupDriver, CgroupLimits, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
+import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
+import { DEFAULT_DEVICE_POLICY, parseDevicesList, policyAllows, v1DeviceWrites, type DevicePolicy, type DeviceRequest } from './devices.js';
 import { nodeCgroupFs, nameSegments, removeTree, keyedValue, parsePids, sleepSync, type CgroupFs } from './fs.js';
 
-export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer'] as const;
+export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'devices'] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 export interface V1Options {
@@ -33,6 +33,9 @@ function isUnlimited(text: string): boolean {
   const n = Number(text.trim());
   return n < 0 || n > Number.MAX_SAFE_INTEGER;
 }
+
+/** Docker prints nothing like it: it refuses to start without a devices cgroup. berth warns. */
+export const NO_DEVICES_WARNING = 'Your kernel does not support the devices cgroup or it is not mounted. The device allow-list is not enforced.';
 
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1 as const;
@@ -117,6 +120,7 @@ export class CgroupV1Driver implements CgroupDriver {
         }
       }
       this.apply(name, resolved, swapAccounting);
+      if (!this.applyDevices(name, limits.devices ?? DEFAULT_DEVICE_POLICY)) warnings.push(NO_DEVICES_WARNING);
     } catch (err) {
       for (const leaf of createdLeaves) {
         try { removeTree(this.fs, leaf, this.budgetMs); } catch { /* the original error matters more */ }
@@ -165,6 +169,24 @@ export class CgroupV1Driver implements CgroupDriver {
     }
     const pids = this.dir('pids', name);
     if (pids !== undefined && r.pidsMax !== undefined) this.fs.write(join(pids, 'pids.max'), r.pidsMax);
+  }
+
+  /** Installs the device policy; false when this host has no devices hierarchy to enforce it. */
+  private applyDevices(name: string, policy: DevicePolicy): boolean {
+    const dir = this.dir('devices', name);
+    if (dir === undefined) return false;
+    // A new devices cgroup starts with its parent's list; "a" in devices.deny empties it first.
+    for (const [file, line] of v1DeviceWrites(policy)) this.fs.write(join(dir, file), line);
+    return true;
+  }
+
+  containerMounts(): readonly CgroupMount[] {
+    return this.hierarchies.map((h) => ({ fstype: 'cgroup' as const, options: h.controllers.join(','), subdir: basename(h.mount) }));
+  }
+
+  deviceAllows(name: string, req: DeviceRequest): boolean {
+    const dir = this.need('devices', 'a device policy');
+    return policyAllows(parseDevicesList(this.fs.read(join(dir, ...nameSegments(name), 'devices.list'))), req);
   }
 
   remove(name: string): void {

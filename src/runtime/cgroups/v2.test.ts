@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, readFileSync, existsSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conflict, InvalidArgument, Unsupported, SysError } from '../../lib/errors.js';
-import { CgroupV2Driver } from './v2.js';
+import { CgroupV2Driver, type DeviceFilter } from './v2.js';
 import { nodeCgroupFs } from './fs.js';
 import { fakeV2Tree, type FakeV2Options, type FakeTree } from './fake-cgroupfs.js';
 import { NO_SWAP_LIMIT_WARNING } from './convert.js';
@@ -18,9 +18,15 @@ let root: string;
 beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'berth-cgv2-')); });
 afterEach(() => { rmSync(root, { recursive: true, force: true }); });
 
+/** records the device programs instead of loading them (a temp dir is no cgroup2 for bpf(2)) */
+function recordingFilter(): DeviceFilter {
+  const attached = new Map<string, Uint8Array>();
+  return { attach: (dir, program) => { attached.set(dir, program); }, attached: (dir) => attached.get(dir) };
+}
+
 function setup(opts: FakeV2Options = {}): { driver: CgroupV2Driver; tree: FakeTree } {
   const tree = fakeV2Tree(root, opts);
-  return { driver: new CgroupV2Driver({ root, fs: tree.fs, waitBudgetMs: 100 }), tree };
+  return { driver: new CgroupV2Driver({ root, fs: tree.fs, waitBudgetMs: 100, deviceFilter: recordingFilter() }), tree };
 }
 
 const file = (...p: string[]): string => readFileSync(join(root, ...p), 'utf8').trim();
@@ -121,7 +127,7 @@ test('v2 writing an interface file the kernel does not offer fails, and the half
   const { tree } = setup();
   // imitate a kernel whose pids controller has no pids.max in this child (write must not create it)
   const fs = { ...tree.fs, mkdir(p: string): boolean { const made = tree.fs.mkdir(p); if (p.endsWith('/c1')) rmSync(join(p, 'pids.max')); return made; } };
-  const d = new CgroupV2Driver({ root, fs, waitBudgetMs: 100 });
+  const d = new CgroupV2Driver({ root, fs, waitBudgetMs: 100, deviceFilter: recordingFilter() });
   assert.throws(() => d.create('berth/c1', { pidsLimit: 10 }), (e: unknown) => e instanceof SysError && e.errno === 'ENOENT' && e.path.endsWith('c1/pids.max'));
   assert.equal(existsSync(join(root, 'berth/c1')), false);
   assert.equal(existsSync(join(root, 'berth/c1/pids.max')), false);
@@ -144,7 +150,7 @@ test('v2 freeze times out with a SysError when the kernel never reports frozen',
   const { driver, tree } = setup();
   driver.create('berth/a', {});
   const stuck = { ...tree.fs, write(p: string, d: string): void { nodeCgroupFs.write(p, d); } }; // no cgroup.events update
-  const d = new CgroupV2Driver({ root, fs: stuck, waitBudgetMs: 30 });
+  const d = new CgroupV2Driver({ root, fs: stuck, waitBudgetMs: 30, deviceFilter: recordingFilter() });
   assert.throws(() => d.freeze('berth/a'), (e: unknown) => e instanceof SysError && e.errno === 'ETIMEDOUT');
 });
 

@@ -4,8 +4,10 @@
 // cgroup2 mount point from detect.ts, or a temp dir in tests).
 import { join } from 'node:path';
 import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
-import type { CgroupDriver, CgroupLimits, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
+import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, sharesToWeight, swapMaxValue, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
+import { lazySys } from '../../sys/index.js';
+import { DEFAULT_DEVICE_POLICY, deviceProgram, runDeviceProgram, type DeviceRequest } from './devices.js';
 import { nodeCgroupFs, nameSegments, removeTree, keyedValue, parsePids, sleepSync, type CgroupFs } from './fs.js';
 
 /** the controllers berth delegates down to container cgroups, in the order they are enabled */
@@ -18,6 +20,30 @@ export interface V2Options {
   readonly fs?: CgroupFs;
   /** how long a freeze or a removal may wait for the kernel, ms */
   readonly waitBudgetMs?: number;
+  /** where device programs go: the kernel (bpf(2) through sys) unless a test passes a recorder */
+  readonly deviceFilter?: DeviceFilter;
+}
+
+/**
+ * Attaching a BPF device program to a cgroup (and reading back what is attached). A cgroup v2
+ * has no devices interface file: the allow-list is a program the kernel runs on every open and
+ * mknod of a device node by a process in the cgroup.
+ */
+export interface DeviceFilter {
+  attach(cgroupDir: string, program: Uint8Array): void;
+  /** the program attached to cgroupDir by attach(), if it can be read back */
+  attached(cgroupDir: string): Uint8Array | undefined;
+}
+
+/** The kernel's: bpf(BPF_PROG_LOAD) + bpf(BPF_PROG_ATTACH), loading koffi on first use. */
+export function kernelDeviceFilter(): DeviceFilter {
+  return {
+    attach(dir, program) {
+      // koffi is loaded here, on the first container created on a v2 host, not at import
+      lazySys.attachDeviceProgram(dir, program);
+    },
+    attached() { return undefined; },
+  };
 }
 
 function words(text: string): string[] {
@@ -29,11 +55,13 @@ export class CgroupV2Driver implements CgroupDriver {
   private readonly fs: CgroupFs;
   private readonly root: string;
   private readonly budgetMs: number;
+  private readonly deviceFilter: DeviceFilter;
 
   constructor(opts: V2Options) {
     this.fs = opts.fs ?? nodeCgroupFs;
     this.root = opts.root;
     this.budgetMs = opts.waitBudgetMs ?? 2000;
+    this.deviceFilter = opts.deviceFilter ?? kernelDeviceFilter();
   }
 
   private dir(name: string): string {
@@ -74,6 +102,7 @@ export class CgroupV2Driver implements CgroupDriver {
       const swapAccounting = this.fs.exists(join(leaf, 'memory.swap.max'));
       if (resolved.memory !== undefined && !swapAccounting) warnings.push(NO_SWAP_LIMIT_WARNING);
       this.apply(leaf, resolved, swapAccounting);
+      this.deviceFilter.attach(leaf, deviceProgram(limits.devices ?? DEFAULT_DEVICE_POLICY));
     } catch (err) {
       try { removeTree(this.fs, leaf, this.budgetMs); } catch { /* the original error matters more */ }
       throw err;
@@ -196,5 +225,15 @@ export class CgroupV2Driver implements CgroupDriver {
     const pidsMax = text('pids.max');
     if (pidsMax !== undefined) out.pidsLimit = pidsMax === 'max' ? -1 : Number(pidsMax);
     return out;
+  }
+
+  containerMounts(): readonly CgroupMount[] {
+    return [{ fstype: 'cgroup2', options: '', subdir: '' }];
+  }
+
+  deviceAllows(name: string, req: DeviceRequest): boolean {
+    const program = this.deviceFilter.attached(this.dir(name));
+    if (program === undefined) throw new Unsupported(`the device program of cgroup "${this.dir(name)}" cannot be read back`);
+    return runDeviceProgram(program, req);
   }
 }

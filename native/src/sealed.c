@@ -1,0 +1,48 @@
+#include "sealed.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "syscalls.h"
+
+extern char **environ;
+
+/* Write, shrink, grow, and the seals themselves: nothing can change the copy once made. */
+#define BT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+int bt_run_from_sealed_copy(char **argv, bt_error **err) {
+  cleanup_close int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0)
+    return bt_error_sys(err, "open /proc/self/exe");
+  /* F_GET_SEALS fails (EINVAL) on a file that cannot be sealed: the host's binary. */
+  int seals = fcntl(self, F_GET_SEALS);
+  if (seals >= 0 && (seals & BT_SEALS) == BT_SEALS)
+    return 0;
+
+  struct stat st;
+  if (fstat(self, &st) < 0)
+    return bt_error_sys(err, "stat /proc/self/exe");
+  cleanup_close int copy = memfd_create("berth-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (copy < 0)
+    return bt_error_sys(err, "memfd_create");
+  for (off_t done = 0; done < st.st_size;) {
+    ssize_t n = sendfile(copy, self, NULL, (size_t)(st.st_size - done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return bt_error_sys(err, "copy /proc/self/exe into a memfd");
+    done += n;
+  }
+  if (fcntl(copy, F_ADD_SEALS, BT_SEALS) < 0)
+    return bt_error_sys(err, "seal the memfd copy");
+  /* execveat(AT_EMPTY_PATH) of a close-on-exec descriptor: fine for an ELF binary (only a
+   * script would need the descriptor to stay open for its interpreter). */
+  fexecve(copy, argv, environ);
+  return bt_error_sys(err, "execute the sealed copy of the shim");
+}

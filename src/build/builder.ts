@@ -1,0 +1,622 @@
+// The Dockerfile builder: stages as a DAG of promises (independent stages build in parallel,
+// stages the target does not need are never started), each instruction a step on the stage's
+// state (its image spec and layer chain), each step keyed for the build cache.
+//
+// The cache key of a step is sha256(previous key, the instruction after substitution, the build
+// args in scope, and what the step reads: the content digest of copied context files, or the
+// key of the stage COPY --from reads). Every step's result (spec + layer chain) is cached, so a
+// rebuild with nothing changed reads one small file per step and makes the same image id; a
+// change in one copied file misses from the COPY that reads it, and every step after it re-runs.
+import { readFileSync, mkdirSync, writeFileSync, existsSync, lstatSync, readdirSync, rmSync, openSync, readSync, closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, posix, resolve as resolvePath, basename } from 'node:path';
+import { InvalidArgument, NotFound, Unsupported, BerthError } from '../lib/errors.js';
+import { readJson, writeJsonAtomic } from '../lib/atomic.js';
+import type { Sys } from '../sys/sys.js';
+import type { ContainerRuntime } from '../runtime/container.js';
+import type { ImageStore } from '../images/store.js';
+import { encodeConfig, layerFromDir, specOf, type ImageSpec, type HistoryEntry } from '../images/commit.js';
+import { noEvents, type EventSink } from '../images/events.js';
+import { hostPlatform, formatPlatform } from '../images/registry/manifest.js';
+import { parseDockerfile, neededStages, stageByRef, MAX_DOCKERFILE_BYTES, type Dockerfile, type Instruction, type Stage } from './dockerfile.js';
+import { expandWord, parsePairs, splitWords, type Scope } from './words.js';
+import { openContext, type BuildContext, type ContextEntry } from './context.js';
+import { patternRegExp } from './dockerignore.js';
+import { mountStep, resolveInRoot } from './rootfs.js';
+import { copyIntoRoot, copyEntriesIntoRoot, type CopyOwner } from './copy.js';
+import { runStep } from './run.js';
+import { applyMetadata, DEFAULT_SHELL } from './metadata.js';
+
+export interface BuildOptions {
+  readonly store: ImageStore;
+  readonly runtime: ContainerRuntime;
+  readonly sys: Sys;
+  readonly contextDir: string;
+  /** the Dockerfile's path (default <context>/Dockerfile); relative paths are against the context */
+  readonly dockerfile?: string;
+  /** dockerfile_inline: the text itself (then `dockerfile` only names it in messages) */
+  readonly dockerfileText?: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly target?: string;
+  readonly tags?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly noCache?: boolean;
+  readonly onEvent?: EventSink;
+  readonly signal?: AbortSignal;
+  /** makes a base image that is not in the store available (the engine pulls); default: NotFound */
+  readonly pullBase?: (ref: string) => Promise<void>;
+  readonly now?: () => Date;
+}
+
+export interface BuildResult {
+  readonly id: string;
+  readonly tags: readonly string[];
+  /** steps run and steps answered from the cache */
+  readonly ran: number;
+  readonly cached: number;
+  readonly warnings: readonly string[];
+}
+
+/** A stage's state between steps. */
+interface State {
+  spec: ImageSpec;
+  chain: string[];
+  key: string;
+  /** build args in scope (ARG), name → value */
+  args: Map<string, string>;
+  /** the image this stage started from (recorded on step containers) */
+  baseId: string;
+  /** CMD was set in this stage (ENTRYPOINT then keeps it) */
+  cmdSet: boolean;
+}
+
+interface CacheEntry { spec: ImageSpec; chain: string[] }
+
+/** Build args every build has without an ARG (docker's predefined proxy args). */
+const PREDEFINED = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+function sha(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+}
+
+function envMap(env: readonly string[] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of env ?? []) {
+    const eq = e.indexOf('=');
+    if (eq > 0) m.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  return m;
+}
+
+export class Builder {
+  private readonly store: ImageStore;
+  private readonly emit: EventSink;
+  private readonly now: () => Date;
+  private readonly cacheDir: string;
+  private readonly releases: (() => void)[] = [];
+  private readonly warnings: string[] = [];
+  private readonly consumed = new Set<string>();
+  private ran = 0;
+  private cached = 0;
+  private df!: Dockerfile;
+  private context!: BuildContext;
+  private globalScope = new Map<string, string>();
+  private readonly results = new Map<number, Promise<State>>();
+  private networkNoted = false;
+
+  constructor(private readonly opts: BuildOptions) {
+    this.store = opts.store;
+    this.emit = opts.onEvent ?? noEvents;
+    this.now = opts.now ?? (() => new Date());
+    this.cacheDir = join(opts.store.stateDir(), 'buildcache');
+  }
+
+  async build(): Promise<BuildResult> {
+    const { text, file, path } = this.readDockerfile();
+    this.df = parseDockerfile(text, file);
+    this.context = openContext(this.opts.contextDir, path);
+    mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
+    this.store.ensureDirs();
+    const target = this.opts.target !== undefined
+      ? this.df.stages.find((s) => s.name === this.opts.target!.toLowerCase())
+      : this.df.stages[this.df.stages.length - 1];
+    if (!target) throw new NotFound(`target stage "${this.opts.target}" could not be found in ${file}`);
+    this.initGlobalArgs();
+    const needed = neededStages(this.df, target);
+    for (const s of this.df.stages) {
+      if (!needed.includes(s)) this.emit({ kind: 'step', resourceId: `build:${this.stageLabel(s)}`, name: `[${this.stageLabel(s)}] skipped: not needed for the target`, status: 'skipped' });
+    }
+    try {
+      // start every needed stage now: those that wait for nothing run in parallel
+      for (const s of needed) void this.stageResult(s).catch(() => undefined);
+      let state = await this.stageResult(target);
+      const labels = Object.entries(this.opts.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+      if (labels.length > 0) {
+        state = { ...state, spec: { ...state.spec, config: { ...state.spec.config, Labels: { ...(state.spec.config.Labels ?? {}), ...Object.fromEntries(labels) } } } };
+      }
+      const unused = Object.keys(this.opts.buildArgs ?? {}).filter((a) => !this.consumed.has(a) && !PREDEFINED.includes(a));
+      if (unused.length > 0) this.warn(`one or more build args were not consumed: [${unused.join(' ')}]`);
+      const created = state.spec.history.length > 0 ? state.spec.history[state.spec.history.length - 1].created : state.spec.created;
+      const spec: ImageSpec = { ...state.spec, created };
+      const { id } = this.store.commitConfig(encodeConfig(spec), this.opts.tags ?? []);
+      return { id, tags: this.opts.tags ?? [], ran: this.ran, cached: this.cached, warnings: this.warnings };
+    } finally {
+      for (const r of this.releases) r();
+    }
+  }
+
+  private readDockerfile(): { text: string; file: string; path: string | undefined } {
+    if (this.opts.dockerfileText !== undefined) {
+      return { text: this.opts.dockerfileText, file: this.opts.dockerfile ?? 'dockerfile_inline', path: undefined };
+    }
+    const path = resolvePath(this.opts.contextDir, this.opts.dockerfile ?? 'Dockerfile');
+    let st;
+    try { st = lstatSync(path); } catch { throw new NotFound(`Dockerfile "${path}" does not exist`); }
+    if (st.size > MAX_DOCKERFILE_BYTES) throw new InvalidArgument(`${path}: larger than ${MAX_DOCKERFILE_BYTES} bytes`);
+    return { text: readFileSync(path, 'utf8'), file: this.opts.dockerfile ?? 'Dockerfile', path };
+  }
+
+  private warn(text: string): void {
+    this.warnings.push(text);
+    this.emit({ kind: 'message', resourceId: 'build', text: `warning: ${text}` });
+  }
+
+  private initGlobalArgs(): void {
+    const p = hostPlatform();
+    const auto: Record<string, string> = {
+      TARGETPLATFORM: formatPlatform(p), TARGETOS: p.os, TARGETARCH: p.architecture, TARGETVARIANT: p.variant ?? '',
+      BUILDPLATFORM: formatPlatform(p), BUILDOS: p.os, BUILDARCH: p.architecture, BUILDVARIANT: p.variant ?? '',
+    };
+    for (const [k, v] of Object.entries(auto)) this.globalScope.set(k, v);
+    for (const ins of this.df.globalArgs) {
+      for (const [name, def] of parsePairs(ins.args, this.globalScope, this.df.escape, `${ins.file}:${ins.line}`, { legacy: false, valueOptional: true })) {
+        const given = this.opts.buildArgs?.[name];
+        if (given !== undefined) this.consumed.add(name);
+        const value = given ?? def;
+        if (value !== undefined) this.globalScope.set(name, value); else this.globalScope.delete(name);
+        this.declaredGlobals.add(name);
+      }
+    }
+  }
+
+  private readonly declaredGlobals = new Set<string>();
+
+  private stageLabel(s: Stage): string {
+    return s.name ?? `stage-${s.index}`;
+  }
+
+  private stageResult(s: Stage): Promise<State> {
+    let p = this.results.get(s.index);
+    if (!p) {
+      p = this.buildStage(s);
+      this.results.set(s.index, p);
+    }
+    return p;
+  }
+
+  private pin(chain: readonly string[]): void {
+    this.releases.push(this.store.pinMore(chain));
+  }
+
+  private async baseState(s: Stage): Promise<State> {
+    const where = `${s.from.file}:${s.from.line}`;
+    const base = expandWord(s.base, this.globalScope, this.df.escape, where);
+    if (s.platform !== undefined) {
+      const platform = expandWord(s.platform, this.globalScope, this.df.escape, where);
+      if (platform !== formatPlatform(hostPlatform()) && platform !== `${hostPlatform().os}/${hostPlatform().architecture}`) {
+        this.warn(`${where}: FROM --platform=${platform}: berth builds for this host (${formatPlatform(hostPlatform())}); the flag is noted, not honoured`);
+      }
+    }
+    const dep = stageByRef(this.df, base, s.index);
+    if (dep) {
+      const prev = await this.stageResult(dep);
+      return { spec: prev.spec, chain: prev.chain, key: sha('stage', prev.key), args: new Map(), baseId: prev.baseId, cmdSet: false };
+    }
+    if (base === 'scratch') {
+      const p = hostPlatform();
+      return {
+        spec: { architecture: p.architecture, os: p.os, ...(p.variant && p.architecture !== 'amd64' ? { variant: p.variant } : {}), created: '', config: {}, diffIds: [], history: [] },
+        chain: [], key: sha('scratch'), args: new Map(), baseId: 'scratch', cmdSet: false,
+      };
+    }
+    const id = await this.resolveImage(base, where);
+    const spec = specOf(this.store, id);
+    const chain = this.store.chainOf(id);
+    this.pin(chain);
+    return { spec, chain, key: sha('image', id), args: new Map(), baseId: id, cmdSet: false };
+  }
+
+  private async resolveImage(ref: string, where: string): Promise<string> {
+    try {
+      return this.store.resolve(ref).id;
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      if (!this.opts.pullBase) throw new NotFound(`${where}: image "${ref}" is not in the store (pull or load it first)`);
+      await this.opts.pullBase(ref);
+      return this.store.resolve(ref).id;
+    }
+  }
+
+  private async buildStage(s: Stage): Promise<State> {
+    let state = await this.baseState(s);
+    const label = this.stageLabel(s);
+    const onbuild = (state.spec.config.OnBuild as string[] | undefined) ?? [];
+    const triggers = onbuild.map((t, i) => {
+      const parsed = parseDockerfile(`FROM scratch\n${t}`, `ONBUILD trigger ${i + 1} of ${s.base}`);
+      return parsed.stages[0].instructions[0];
+    });
+    if (onbuild.length > 0) state = { ...state, spec: { ...state.spec, config: { ...state.spec.config, OnBuild: null } } };
+    const all = [...triggers, ...s.instructions];
+    for (let i = 0; i < all.length; i++) {
+      if (this.opts.signal?.aborted) throw new BerthError('INVALID_ARGUMENT', 'build aborted');
+      state = await this.step(state, all[i], `[${label} ${i + 1}/${all.length}]`, `build:${label}:${i + 1}`);
+    }
+    return state;
+  }
+
+  /** The scope for substitution: build args under ENV (ENV wins, as docker has it). */
+  private scope(state: State): Scope {
+    const m = new Map(state.args);
+    for (const [k, v] of envMap(state.spec.config.Env)) m.set(k, v);
+    return m;
+  }
+
+  private readCache(key: string): CacheEntry | undefined {
+    if (this.opts.noCache) return undefined;
+    const entry = readJson<CacheEntry>(join(this.cacheDir, `${key}.json`));
+    if (!entry) return undefined;
+    if (!entry.chain.every((c) => this.store.layer(c) !== undefined)) return undefined;
+    return entry;
+  }
+
+  private writeCache(key: string, state: State): void {
+    writeJsonAtomic(join(this.cacheDir, `${key}.json`), { spec: state.spec, chain: state.chain } satisfies CacheEntry, { durable: false });
+  }
+
+  private history(state: State, createdBy: string, empty: boolean): HistoryEntry[] {
+    return [...state.spec.history, { created: this.now().toISOString(), created_by: createdBy, ...(empty ? { empty_layer: true } : {}), comment: 'berth build' }];
+  }
+
+  private async step(state: State, ins: Instruction, name: string, resourceId: string): Promise<State> {
+    const where = `${ins.file}:${ins.line}`;
+    const scope = this.scope(state);
+    const esc = this.df.escape;
+    // ARG changes only the scope; it is folded into the key like any instruction
+    if (ins.keyword === 'ARG') {
+      const args = new Map(state.args);
+      const parts: string[] = [];
+      for (const [argName, def] of parsePairs(ins.args, scope, esc, where, { legacy: false, valueOptional: true })) {
+        const given = this.opts.buildArgs?.[argName];
+        if (given !== undefined) this.consumed.add(argName);
+        const value = given ?? def ?? (this.declaredGlobals.has(argName) ? this.globalScope.get(argName) : undefined) ?? (this.globalScope.has(argName) && /^(TARGET|BUILD)/.test(argName) ? this.globalScope.get(argName) : undefined);
+        if (value !== undefined) args.set(argName, value); else args.delete(argName);
+        parts.push(`${argName}=${value ?? ''}`);
+      }
+      return { ...state, args, key: sha(state.key, 'ARG', ...parts) };
+    }
+    const material = await this.keyMaterial(state, ins, scope, where);
+    const key = sha(state.key, ...material);
+    const hit = this.readCache(key);
+    if (hit) {
+      this.cached++;
+      this.pin(hit.chain);
+      this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'cached' });
+      return { ...state, spec: hit.spec, chain: hit.chain, key, cmdSet: state.cmdSet || ins.keyword === 'CMD' };
+    }
+    this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'started' });
+    const t0 = process.hrtime.bigint();
+    let next: State;
+    try {
+      next = await this.execute(state, ins, scope, where, resourceId);
+    } catch (err) {
+      this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'failed' });
+      throw err;
+    }
+    next = { ...next, key };
+    this.ran++;
+    this.writeCache(key, next);
+    this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'done', seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+    return next;
+  }
+
+  /** What besides the instruction text decides a step's result. */
+  private async keyMaterial(state: State, ins: Instruction, scope: Scope, where: string): Promise<string[]> {
+    const material = [ins.keyword, JSON.stringify(ins.flags), ins.args, ...ins.heredocs.map((h) => h.content)];
+    const argsInScope = [...state.args].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`);
+    if (ins.keyword === 'RUN') return [...material, ...argsInScope];
+    if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
+      const { sources } = this.copyArgs(ins, scope, where);
+      const from = ins.flags.from?.[0];
+      const expanded = sources.map((src) => (src.startsWith('<<') ? src : expandWord(src, scope, this.df.escape, where)));
+      if (from !== undefined) {
+        const fromRef = expandWord(from, scope, this.df.escape, where);
+        const dep = stageByRef(this.df, fromRef, Number.MAX_SAFE_INTEGER);
+        const fromKey = dep ? (await this.stageResult(dep)).key : `image:${await this.resolveImage(fromRef, where)}`;
+        return [...material, ...expanded, fromKey, ...argsInScope];
+      }
+      const entries = expanded.filter((x) => !x.startsWith('<<')).flatMap((src) => this.filtered(this.context.match(src, where), ins, where));
+      return [...material, ...expanded, await this.context.digest(entries), ...argsInScope];
+    }
+    // metadata steps: the substituted text decides
+    return [...material, JSON.stringify([...scope].sort(([a], [b]) => (a < b ? -1 : 1)))];
+  }
+
+  private filtered(entries: ContextEntry[], ins: Instruction, where: string): ContextEntry[] {
+    const excludes = (ins.flags.exclude ?? []).map((p) => patternRegExp(p.replace(/^\/+/, ''), where));
+    if (excludes.length === 0) return entries;
+    return entries.filter((e) => !excludes.some((re) => re.test(e.rel) || re.test(basename(e.rel))));
+  }
+
+  private copyArgs(ins: Instruction, scope: Scope, where: string): { sources: string[]; dest: string } {
+    const words = ins.json ? [...ins.json] : splitWords(ins.args, undefined, this.df.escape, where);
+    if (words.length < 2 && ins.heredocs.length === 0) throw new InvalidArgument(`${where}: ${ins.keyword} needs a source and a destination`);
+    const dest = words[words.length - 1];
+    void scope;
+    return { sources: words.slice(0, -1), dest };
+  }
+
+  private async execute(state: State, ins: Instruction, scope: Scope, where: string, resourceId: string): Promise<State> {
+    const esc = this.df.escape;
+    const cfg = { ...state.spec.config };
+    const changed = applyMetadata(cfg, ins, scope, esc, where, state.cmdSet);
+    if (changed) {
+      const spec = { ...state.spec, config: changed.config, history: this.history(state, ins.text, true), ...(changed.author !== undefined ? { author: changed.author } : {}) };
+      return { ...state, spec, cmdSet: state.cmdSet || ins.keyword === 'CMD' };
+    }
+    switch (ins.keyword) {
+      case 'WORKDIR': {
+        const dir = posix.resolve(cfg.WorkingDir || '/', expandWord(ins.args, scope, esc, where));
+        return this.fsStep({ ...state, spec: { ...state.spec, config: { ...cfg, WorkingDir: dir } } }, ins, (root) => {
+          resolveInRoot(root, dir, { create: { uid: 0, gid: 0 }, followLast: true });
+          const abs = resolveInRoot(root, dir, { followLast: true });
+          if (!existsSync(abs)) mkdirSync(abs, { mode: 0o755 });
+          return Promise.resolve();
+        });
+      }
+      case 'RUN':
+        return this.runInstruction(state, ins, scope, where, resourceId);
+      case 'COPY': case 'ADD':
+        return this.copyInstruction(state, ins, scope, where);
+      default:
+        throw new Unsupported(`${where}: ${ins.keyword} is not supported`);
+    }
+  }
+
+  private lowers(state: State): { links: string[]; dirs: string[] } {
+    const metas = [...state.chain].reverse().map((c) => this.store.layer(c)!);
+    return { links: metas.map((m) => m.link), dirs: metas.map((m) => this.store.layerDiffDir(m)) };
+  }
+
+  /** Commits `upper` (if it holds anything) as the stage's next layer. */
+  private async commitUpper(state: State, upper: string, ins: Instruction, createdBy: string, mode: 'adopt'): Promise<State> {
+    let empty = true;
+    try { empty = readdirSync(upper).length === 0; } catch { empty = true; }
+    if (empty) return { ...state, spec: { ...state.spec, history: this.history(state, createdBy, true) } };
+    const parent = state.chain.length > 0 ? state.chain[state.chain.length - 1] : null;
+    const layer = await layerFromDir(this.store, upper, parent, { sys: this.opts.sys, mode });
+    this.pin([layer.chainId]);
+    void ins;
+    return {
+      ...state,
+      chain: [...state.chain, layer.chainId],
+      spec: { ...state.spec, diffIds: [...state.spec.diffIds, layer.diffId], history: this.history(state, createdBy, false) },
+    };
+  }
+
+  /** A host-side step on a mounted overlay of the stage (COPY, ADD, WORKDIR). */
+  private async fsStep(state: State, ins: Instruction, work: (root: string) => Promise<void>): Promise<State> {
+    const { links } = this.lowers(state);
+    const step = mountStep(this.opts.sys, this.store.overlayRoot(), this.store.tempDir('build-'), links);
+    try {
+      await work(step.merged);
+      step.unmount();
+      return await this.commitUpper(state, step.upper, ins, ins.text, 'adopt');
+    } finally {
+      step.remove();
+    }
+  }
+
+  private async runInstruction(state: State, ins: Instruction, scope: Scope, where: string, resourceId: string): Promise<State> {
+    if (ins.flags.mount) throw new Unsupported(`${where}: RUN --mount is not supported yet (it needs bind mounts in the runtime)`);
+    if (ins.flags.security) throw new Unsupported(`${where}: RUN --security is not supported`);
+    const network = ins.flags.network?.[0] ?? 'default';
+    if (network === 'host') throw new Unsupported(`${where}: RUN --network=host is not supported`);
+    if (network !== 'none' && network !== 'default') throw new InvalidArgument(`${where}: RUN --network must be default, none or host`);
+    if (network === 'default' && !this.networkNoted) {
+      this.networkNoted = true;
+      this.emit({ kind: 'message', resourceId: 'build', text: 'note: RUN steps have no network yet (berth networking is not wired into builds)' });
+    }
+    if (state.chain.length === 0) throw new InvalidArgument(`${where}: RUN on an empty filesystem (FROM scratch has no shell)`);
+    const shell = (state.spec.config.Shell as string[] | undefined) ?? DEFAULT_SHELL;
+    let args: string[];
+    if (ins.json) args = [...ins.json];
+    else if (ins.heredocs.length > 0 && /^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.args)) args = [...shell, ins.heredocs[0].content];
+    else if (ins.heredocs.length > 0) args = [...shell, `${ins.args}\n${ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
+    else args = [...shell, ins.args];
+    // build args reach RUN as environment variables, under ENV
+    const envKeys = envMap(state.spec.config.Env);
+    const env = [...(state.spec.config.Env ?? [])];
+    for (const [k, v] of state.args) if (!envKeys.has(k)) env.push(`${k}=${v}`);
+    for (const k of PREDEFINED) { const v = this.opts.buildArgs?.[k]; if (v !== undefined && !envKeys.has(k)) env.push(`${k}=${v}`); }
+    const { links, dirs } = this.lowers(state);
+    void scope;
+    const run = await runStep({
+      runtime: this.opts.runtime,
+      overlayRoot: this.store.overlayRoot(),
+      imageId: state.baseId === 'scratch' ? 'scratch' : state.baseId,
+      lowerLinks: links,
+      lowerDirs: dirs,
+      args,
+      env,
+      cwd: state.spec.config.WorkingDir || '/',
+      user: state.spec.config.User ?? '',
+      where,
+      onOutput: (stream, text) => this.emit({ kind: 'output', resourceId, stream, text }),
+      signal: this.opts.signal,
+    });
+    try {
+      const createdBy = ins.json ? `RUN ${JSON.stringify(ins.json)}` : `RUN ${shell.join(' ')} ${ins.args}`;
+      return await this.commitUpper(state, run.upper, ins, createdBy, 'adopt');
+    } finally {
+      await run.remove();
+    }
+  }
+
+  /** uid/gid for --chown, names looked up in the stage root's /etc/passwd and /etc/group. */
+  private owner(root: string, spec: string, where: string): { uid: number; gid: number } {
+    const [user, group] = spec.split(':');
+    const lookup = (file: string, name: string, field: number): number => {
+      if (/^\d+$/.test(name)) return Number(name);
+      let text = '';
+      try { text = readFileSync(resolveInRoot(root, file, { followLast: true }), 'utf8'); } catch { /* no such file */ }
+      const line = text.split('\n').find((l) => l.split(':')[0] === name);
+      if (!line) throw new InvalidArgument(`${where}: --chown: no ${field === 2 ? 'user' : 'group'} "${name}" in the image's ${file}`);
+      return Number(line.split(':')[field]);
+    };
+    const uid = lookup('/etc/passwd', user, 2);
+    let gid: number;
+    if (group !== undefined && group !== '') gid = lookup('/etc/group', group, 2);
+    else if (/^\d+$/.test(user)) gid = uid;
+    else {
+      let text = '';
+      try { text = readFileSync(resolveInRoot(root, '/etc/passwd', { followLast: true }), 'utf8'); } catch { /* none */ }
+      gid = Number(text.split('\n').find((l) => l.split(':')[0] === user)?.split(':')[3] ?? uid);
+    }
+    return { uid, gid };
+  }
+
+  private async copyInstruction(state: State, ins: Instruction, scope: Scope, where: string): Promise<State> {
+    const esc = this.df.escape;
+    if (ins.flags.parents) throw new Unsupported(`${where}: COPY --parents is not supported`);
+    if (ins.flags.checksum || ins.flags['keep-git-dir']) throw new Unsupported(`${where}: ADD --checksum and --keep-git-dir apply to remote sources, which are not supported`);
+    const { sources: rawSources, dest: rawDest } = this.copyArgs(ins, scope, where);
+    const sources = rawSources.map((s) => (s.startsWith('<<') ? s : expandWord(s, scope, esc, where)));
+    let dest = expandWord(rawDest, scope, esc, where);
+    if (ins.keyword === 'ADD') {
+      for (const s of sources) if (/^(https?|git):\/\/|^git@/.test(s)) throw new Unsupported(`${where}: ADD from a URL (${s}) needs network access during builds, which berth does not have yet`);
+    }
+    const wildcard = sources.some((s) => /[*?[]/.test(s));
+    const toDir = dest.endsWith('/') || sources.length > 1 || wildcard;
+    if ((sources.length > 1 || wildcard) && !dest.endsWith('/')) {
+      // docker allows it when dest is an existing directory; checked once the root is mounted
+    }
+    if (!dest.startsWith('/')) dest = posix.join(state.spec.config.WorkingDir || '/', dest);
+    const chmod = ins.flags.chmod?.[0];
+    if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidArgument(`${where}: --chmod must be octal (e.g. 0755), got "${chmod}"`);
+    const from = ins.flags.from?.[0] !== undefined ? expandWord(ins.flags.from[0], scope, esc, where) : undefined;
+    let fromState: State | undefined;
+    if (from !== undefined) {
+      const dep = stageByRef(this.df, from, Number.MAX_SAFE_INTEGER);
+      if (dep) fromState = await this.stageResult(dep);
+      else {
+        const id = await this.resolveImage(from, where);
+        const chain = this.store.chainOf(id);
+        this.pin(chain);
+        fromState = { spec: specOf(this.store, id), chain, key: id, args: new Map(), baseId: id, cmdSet: false };
+      }
+    }
+    return this.fsStep(state, ins, async (root) => {
+      const chown = ins.flags.chown?.[0] !== undefined ? this.owner(root, expandWord(ins.flags.chown[0], scope, esc, where), where) : undefined;
+      const owner: CopyOwner = { ...(chown ? { uid: chown.uid, gid: chown.gid } : {}), ...(chmod ? { mode: parseInt(chmod, 8) } : {}), preserveOwner: from !== undefined };
+      const parentOwner = chown ?? { uid: 0, gid: 0 };
+      let destIsDir = toDir;
+      if (!destIsDir) {
+        try { destIsDir = lstatSync(resolveInRoot(root, dest, { followLast: true })).isDirectory(); } catch { destIsDir = false; }
+      }
+      if ((sources.length > 1 || wildcard) && !destIsDir) {
+        throw new InvalidArgument(`${where}: when copying more than one source, the destination must be a directory and end with a /`);
+      }
+      const target = (name: string) => (destIsDir ? posix.join(dest, name) : dest);
+      for (const src of sources) {
+        if (src.startsWith('<<')) {
+          const name = src.replace(/^<<-?["']?/, '').replace(/["']$/, '');
+          const doc = ins.heredocs.find((h) => h.name === name);
+          if (!doc) throw new InvalidArgument(`${where}: no heredoc named ${name}`);
+          const content = doc.expand ? substituteVariables(doc.content, scope) : doc.content;
+          const tmp = this.store.tempDir('heredoc-');
+          const file = join(tmp, name);
+          writeFileSync(file, content, { mode: 0o644 });
+          try { copyIntoRoot(root, file, target(name), owner, parentOwner); } finally { rmSync(tmp, { recursive: true, force: true }); }
+          continue;
+        }
+        if (fromState) {
+          if (/[*?[]/.test(src)) throw new Unsupported(`${where}: wildcards in COPY --from sources are not supported yet`);
+          const { links } = this.lowers(fromState);
+          const view = mountStep(this.opts.sys, this.store.overlayRoot(), this.store.tempDir('from-'), links);
+          try {
+            const srcAbs = resolveInRoot(view.merged, src, { followLast: true });
+            if (!existsSync(srcAbs)) throw new NotFound(`${where}: "${src}" not found in ${from}`);
+            const isDir = lstatSync(srcAbs).isDirectory();
+            copyIntoRoot(root, srcAbs, isDir ? dest : target(posix.basename(src)), owner, parentOwner);
+          } finally {
+            view.remove();
+          }
+          continue;
+        }
+        for (const entry of this.filtered(this.context.match(src, where), ins, where)) {
+          const abs = join(this.context.dir, entry.rel);
+          if (entry.stat.isDirectory()) {
+            copyEntriesIntoRoot(root, this.context.dir, this.filtered(this.context.below(entry.rel), ins, where), entry.rel, dest, owner, parentOwner);
+          } else if (ins.keyword === 'ADD' && isTarFile(abs)) {
+            await this.extractInto(root, abs, dest, owner, parentOwner, where);
+          } else {
+            copyIntoRoot(root, abs, target(posix.basename(entry.rel)), owner, parentOwner);
+          }
+        }
+      }
+    });
+  }
+
+  /** ADD of a local archive: extracted safely into a temp dir, then merged into the destination. */
+  private async extractInto(root: string, file: string, dest: string, owner: CopyOwner, parentOwner: { uid: number; gid: number }, where: string): Promise<void> {
+    const [{ openTar }, { extractLayer }] = await Promise.all([import('../images/compression.js'), import('../images/extract.js')]);
+    const tmp = this.store.tempDir('add-');
+    try {
+      const out = join(tmp, 'x');
+      mkdirSync(out);
+      await extractLayer(openTar(file, `${where}: ADD ${basename(file)}`).chunks, out, { sys: this.opts.sys, privileged: process.getuid?.() === 0, label: `${where}: ADD ${basename(file)}` });
+      copyIntoRoot(root, out, dest, { ...owner, preserveOwner: owner.uid === undefined }, parentOwner);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A tar by content: compressed (gzip, zstd magic) or "ustar" at offset 257. */
+function isTarFile(path: string): boolean {
+  const head = Buffer.alloc(512);
+  let n = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try { n = readSync(fd, head, 0, 512, 0); } finally { closeSync(fd); }
+  } catch { return false; }
+  if (n >= 4 && ((head[0] === 0x1f && head[1] === 0x8b) || (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd))) return true;
+  return n >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/** $VAR and ${VAR} in a heredoc body (quotes are the body's own text, not syntax). */
+function substituteVariables(text: string, scope: Scope): string {
+  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_, a: string | undefined, b: string | undefined) => scope.get((a ?? b)!) ?? '');
+}
+
+/** Every layer the build cache references (prune keeps them: `pruneImages({keepLayers})`). */
+export function buildCacheLayers(store: ImageStore): Set<string> {
+  const dir = join(store.stateDir(), 'buildcache');
+  const out = new Set<string>();
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { return out; }
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      for (const c of readJson<CacheEntry>(join(dir, n))?.chain ?? []) out.add(c);
+    } catch { /* a torn entry is a miss, not an error */ }
+  }
+  return out;
+}
+
+/** Builds an image; see Builder. */
+export function buildImage(opts: BuildOptions): Promise<BuildResult> {
+  return new Builder(opts).build();
+}

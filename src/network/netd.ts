@@ -1,0 +1,108 @@
+// berth-netd: the embedded DNS resolver and port keeper (native/cmd/netd.c). It is its own
+// process so that names keep resolving and published ports stay reserved while no engine runs.
+// It is fed through files: one endpoint file per sandbox in <netd>/endpoints/, written
+// atomically; it follows the directory with inotify. This module renders those files (pure) and
+// starts the daemon when none runs.
+import { mkdirSync, readFileSync, rmSync, readdirSync, watch } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { processAlive, spawnDetached } from '../sys/spawn.js';
+
+export const NETD_FORMAT = 1;
+
+export interface NetdEndpoint {
+  /** the namespace the resolver listens in (127.0.0.11:53, UDP and TCP) */
+  readonly netns: string;
+  /** forwarders for names that are not berth's; none: refuse them (internal-only containers) */
+  readonly upstreams: readonly string[];
+  /** the container's search domains: "<berth name>.<search>" is answered as "<berth name>" */
+  readonly search: readonly string[];
+  /** per network: the names this container answers to there and its addresses there */
+  readonly networks: readonly { readonly id: string; readonly names: readonly string[]; readonly addresses: readonly string[] }[];
+  /** host ports to hold bound, so that nothing else takes them while they are published */
+  readonly holds: readonly { readonly protocol: string; readonly hostIp: string; readonly family: 4 | 6; readonly port: number }[];
+  /** IPv6 host addresses forwarded by a userland proxy to the container's IPv4 address */
+  readonly proxies: readonly { readonly protocol: string; readonly hostIp: string; readonly port: number; readonly target: string; readonly targetPort: number }[];
+}
+
+/** The endpoint file: `berth-netd 1`, then one TAB-separated record per line. */
+export function renderEndpoint(e: NetdEndpoint): string {
+  const lines = [`berth-netd\t${NETD_FORMAT}`, `netns\t${e.netns}`];
+  for (const u of e.upstreams) lines.push(`upstream\t${u}`);
+  for (const s of e.search) lines.push(`search\t${s.toLowerCase()}`);
+  for (const n of e.networks) {
+    lines.push(`member\t${n.id}`);
+    for (const name of n.names) lines.push(`name\t${n.id}\t${name.toLowerCase()}`);
+    for (const a of n.addresses) lines.push(`addr\t${n.id}\t${a}`);
+  }
+  for (const h of e.holds) lines.push(`hold\t${h.protocol}\t${h.hostIp === '' ? (h.family === 4 ? '0.0.0.0' : '::') : h.hostIp}\t${h.port}`);
+  for (const p of e.proxies) lines.push(`proxy\t${p.protocol}\t${p.hostIp === '' ? '::' : p.hostIp}\t${p.port}\t${p.target}\t${p.targetPort}`);
+  for (const l of lines) if (/[\n]/.test(l) || l.split('\t').some((f) => f === '')) throw new Error(`malformed netd record ${JSON.stringify(l)}`);
+  return lines.join('\n') + '\n';
+}
+
+export class Netd {
+  private readonly endpoints: string;
+
+  constructor(private readonly dir: string, private readonly bin: string, private readonly env: NodeJS.ProcessEnv) {
+    this.endpoints = join(dir, 'endpoints');
+  }
+
+  write(containerId: string, e: NetdEndpoint): void {
+    mkdirSync(this.endpoints, { recursive: true, mode: 0o700 });
+    writeFileAtomic(join(this.endpoints, containerId), renderEndpoint(e), { durable: false });
+    this.ensureRunning();
+  }
+
+  remove(containerId: string): void {
+    rmSync(join(this.endpoints, containerId), { force: true });
+  }
+
+  list(): string[] {
+    try { return readdirSync(this.endpoints).filter((n) => !n.startsWith('.')); } catch { return []; }
+  }
+
+  /** The daemon's pid when one runs for this directory. */
+  pid(): number | undefined {
+    let pid: number;
+    try { pid = Number(readFileSync(join(this.dir, 'netd.pid'), 'utf8').trim()); } catch { return undefined; }
+    if (!(pid > 0) || !processAlive(pid)) return undefined;
+    let cmdline = '';
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return undefined; }
+    return cmdline.split('\0').includes(this.dir) ? pid : undefined;
+  }
+
+  /**
+   * Starts the daemon unless one runs. It exits by itself once no endpoint file is left (after
+   * removing its pid file and looking once more, so an endpoint written meanwhile either keeps it
+   * or finds no pid file and starts a new one). It writes its pid file once it is listening.
+   */
+  ensureRunning(): void {
+    if (this.pid() !== undefined) return;
+    mkdirSync(this.endpoints, { recursive: true, mode: 0o700 });
+    spawnDetached(this.bin, [this.dir], this.env, join(this.dir, 'netd.log'));
+  }
+
+  /**
+   * Waits until the daemon has picked up the current endpoint files: it rewrites `serving` (the
+   * ids it serves) after every reload. Woken by inotify on the directory, not by polling.
+   */
+  async settled(timeoutMs = 5000): Promise<void> {
+    const want = this.list().sort().join(',');
+    const done = (): boolean => {
+      let seen = '';
+      try { seen = readFileSync(join(this.dir, 'serving'), 'utf8').trim(); } catch { /* not yet */ }
+      return seen === want && (want === '' || this.pid() !== undefined);
+    };
+    if (done()) return;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (err?: Error): void => { watcher.close(); clearInterval(backstop); clearTimeout(timer); if (err) reject(err); else resolve(); };
+      const check = (): void => { if (done()) finish(); };
+      const watcher = watch(this.dir, check);
+      // a daemon that died or never started writes nothing: look now and then as well
+      const backstop = setInterval(() => { if (this.pid() === undefined) this.ensureRunning(); check(); }, 100);
+      const timer = setTimeout(() => finish(new Error(`berth-netd did not pick up its endpoints (want "${want}"): see ${join(this.dir, 'netd.log')}`)), timeoutMs);
+      check();
+    });
+  }
+}
