@@ -200,6 +200,7 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--profiles', 'print the profile names, one per line')
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('-q, --quiet', 'only validate the configuration, print nothing')
+    .option('--no-consistency', "don't check model consistency (undefined services, networks, volumes; cycles; duplicate container names)")
     .action(act(() => import('./commands/config.js')));
 
   const convertCommand = (parent: Command): Command => projectFlags(parent.command('convert'))
