@@ -85,7 +85,7 @@ async function main(): Promise<void> {
           const t0 = process.hrtime.bigint();
           driver.create(name, { devices });
           t[key].push(Number(process.hrtime.bigint() - t0) / 1e6);
-          driver.remove(name);
+          await driver.remove(name);
         }
       }
       console.log(`\nthe device policy (v1 devices cgroup, ${runs * 4} creates each)`);
@@ -94,10 +94,10 @@ async function main(): Promise<void> {
     }
   } finally {
     spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: roots.env });
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
     if (beforeRoots) {
       spawnSync(process.execPath, [join(before!, 'bin', 'berth'), 'rmi', 'bb'], { env: beforeRoots.env });
-      cleanupRoots(beforeRoots);
+      await cleanupRoots(beforeRoots);
     }
   }
 }

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     process.stdout.write(`machine: ${nproc} cores, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
   }
 }
 

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   } finally {
     await registry.stop();
     rmSync(work, { recursive: true, force: true });
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
   }
 }
 

@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     await upstream.stop();
     writeIpForward(ipForward);
     await berthOk(roots, ['rmi', 'bbnet']);
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
   }
   void removeContainer;
 }

@@ -4,6 +4,11 @@
 // interleaved (A B A B …) so that drift on a shared machine hits all of them alike, and prints
 // medians and paired ratios. Not a test: it asserts nothing.
 //   npm run bench:stack            (as root; BENCH_RUNS=N rounds, default 10; BENCH_DOCKER=1 for peers)
+//   BERTH_BASELINE=/path/to/other/berth/bin/berth npm run bench:stack
+//                                  adds that build as a subject (roots of its own), e.g. the parent
+//                                  commit, so that up -d and no-op up are compared paired.
+// The engine's event-loop delay (p99 and max, perf_hooks) during `up -d` and `down` of 30
+// services is read from `berth engine status` (its window reset just before each).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, rmdirSync, writeFileSync, readFileSync, readdirSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -169,6 +174,18 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [
     { name: 'berth', up: (f) => berth('up', '-d', '-f', f), down: (f) => berth('down', '-f', f, '-t', '1'), env: berthEnv, files: berthFiles },
   ];
+  const baselineBin = process.env.BERTH_BASELINE;
+  const baselineRoots: TestRoots | undefined = baselineBin ? makeRoots() : undefined;
+  if (baselineBin && baselineRoots) {
+    const files = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'baseline'), `bench-n${n}`, composeFile('bb', n))]));
+    const b = (...args: string[]): string[] => [process.execPath, baselineBin, ...args];
+    subjects.push({ name: 'baseline', up: (f) => b('up', '-d', '-f', f), down: (f) => b('down', '-f', f, '-t', '1'), env: baselineRoots.env, files });
+  }
+  /** The engine's event-loop delay since its last reset (and a new window from now). */
+  const loopDelay = (): { p99: number; max: number } => {
+    const st = JSON.parse(run(berth('engine', 'status', '--format', 'json', '--reset'), berthEnv)) as { EventLoopDelay: { P99Ms: number; MaxMs: number } };
+    return { p99: st.EventLoopDelay.P99Ms, max: st.EventLoopDelay.MaxMs };
+  };
   const facts = [`nproc ${cpus().length}`, `kernel ${release()}`, `node ${process.version}`];
   let dockerd: Dockerd | undefined;
   let imported = false;
@@ -177,6 +194,7 @@ async function main(): Promise<void> {
     const image = join(roots.dir, 'busybox.tar');
     await tar.c({ file: image, cwd: rootfs }, ['.']);
     run(berth('import', image, 'bb'), berthEnv);
+    if (baselineBin && baselineRoots) run([process.execPath, baselineBin, 'import', image, 'bb'], baselineRoots.env);
 
     if (process.env.BENCH_DOCKER === '1') {
       const dockerdPath = which('dockerd');
@@ -218,7 +236,14 @@ async function main(): Promise<void> {
       for (const n of SIZES) {
         for (const s of subjects) {
           const file = s.files.get(n)!;
+          const watchLoop = s.name === 'berth' && n === 30;
+          if (watchLoop) loopDelay();
           add(`up -d, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.up(file), s.env));
+          if (watchLoop) {
+            const d = loopDelay();
+            add('engine event-loop delay p99 during up -d, 30 services', s.name, d.p99);
+            add('engine event-loop delay max during up -d, 30 services', s.name, d.max);
+          }
           add(`no-op up -d, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.up(file), s.env));
           if (s.name === 'berth' && n === 30) {
             engineRss.push(rssKiB(Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8').trim())));
@@ -226,7 +251,13 @@ async function main(): Promise<void> {
             const shims = inspect(...names).map((c) => JSON.parse(readFileSync(join(roots.root, 'containers', c.Id, 'started'), 'utf8')).shimPid as number);
             shimRss.push(median(shims.map(rssKiB)));
           }
+          if (watchLoop) loopDelay();
           add(`down -t 1, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.down(file), s.env));
+          if (watchLoop) {
+            const d = loopDelay();
+            add('engine event-loop delay p99 during down, 30 services', s.name, d.p99);
+            add('engine event-loop delay max during down, 30 services', s.name, d.max);
+          }
         }
       }
       // First restart after a crash: a fresh `restart: always` container, its process SIGKILLed from
@@ -283,13 +314,19 @@ async function main(): Promise<void> {
     for (const f of [...berthFiles.values(), crashFile]) spawnSync(process.execPath, [berthBin, 'down', '-f', f, '-t', '1'], { env: berthEnv, stdio: 'ignore' });
     await stopEngine(roots);
     spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: berthEnv, stdio: 'ignore' });
+    if (baselineBin && baselineRoots) {
+      for (const f of subjects.find((x) => x.name === 'baseline')?.files.values() ?? []) spawnSync(process.execPath, [baselineBin, 'down', '-f', f, '-t', '1'], { env: baselineRoots.env, stdio: 'ignore' });
+      await stopEngine(baselineRoots);
+      spawnSync(process.execPath, [baselineBin, 'rmi', 'bb'], { env: baselineRoots.env, stdio: 'ignore' });
+      await cleanupRoots(baselineRoots);
+    }
     if (dockerd) {
       for (const s of subjects.slice(1)) for (const f of s.files.values()) spawnSync(s.down(f)[0]!, s.down(f).slice(1), { env: s.env, stdio: 'ignore' });
       if (imported) spawnSync(dockerd.cli, ['rmi', BB_DOCKER], { env: dockerd.env, stdio: 'ignore' });
       await stopDockerd(dockerd);
     }
     rmSync(rootfs, { recursive: true, force: true });
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
   }
 }
 

@@ -2,6 +2,10 @@
 // Runs the commands interleaved (A B C … A B C …) so that drift on a shared machine hits all of
 // them alike, and prints medians and paired ratios. Not a test: it asserts nothing.
 //   npm run bench                  (as root; BENCH_RUNS=N to change the number of rounds)
+//   BERTH_BASELINE=/path/to/other/berth/bin/berth npm run bench
+//                                  adds that build's `run --rm` (on roots of its own) beside this
+//                                  one: e.g. the parent commit, whose single-container verbs ran
+//                                  in the CLI process, against every verb through the engine.
 import { spawnSync } from 'node:child_process';
 import { timeOnce, median, type Subject } from './measure.js';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
@@ -22,6 +26,7 @@ function rssKiB(pid: number): number {
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 30);
   const roots: TestRoots = makeRoots();
+  let baselineRoots: TestRoots | undefined;
   const rootfs = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   try {
     makeBusyboxRootfs(rootfs);
@@ -35,9 +40,19 @@ async function main(): Promise<void> {
     const subjects: Subject[] = [
       { name: 'node empty.js (Node floor)', argv: [process.execPath, empty] },
       { name: 'berth --version', argv: [process.execPath, berthBin, '--version'], env: roots.env },
+      { name: 'berth ps (one socket round trip)', argv: [process.execPath, berthBin, 'ps'], env: roots.env },
       { name: 'unshare -fpmiun --mount-proc true', argv: ['unshare', '-fpmiun', '--mount-proc', 'true'] },
       { name: 'berth run --rm bb true', argv: [process.execPath, berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
     ];
+    const baselineBin = process.env.BERTH_BASELINE;
+    if (baselineBin) {
+      // the other build on roots of its own: two builds never share a state root
+      baselineRoots = makeRoots();
+      const b = spawnSync(process.execPath, [baselineBin, 'import', file, 'bb'], { env: baselineRoots.env });
+      if (b.status !== 0) throw new Error(`baseline import failed: ${b.stderr}`);
+      subjects.push({ name: 'baseline: berth run --rm bb true', argv: [process.execPath, baselineBin, 'run', '--rm', 'bb', 'true'], env: baselineRoots.env });
+      subjects.push({ name: 'baseline: berth ps', argv: [process.execPath, baselineBin, 'ps'], env: baselineRoots.env });
+    }
     if (which('crun')) {
       // crun on the same busybox rootfs, with its default spec (namespaces as berth's).
       const bundle = join(roots.dir, 'crun-bundle');
@@ -79,9 +94,11 @@ async function main(): Promise<void> {
     const shim = join(berthBin, '..', '..', 'native', 'build', 'berth-shim');
     if (existsSync(shim)) process.stdout.write(`berth-shim binary: ${readFileSync(shim).length} bytes\n`);
     spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: roots.env });
+    if (baselineBin && baselineRoots) spawnSync(process.execPath, [baselineBin, 'rmi', 'bb'], { env: baselineRoots.env });
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
+    if (baselineRoots) await cleanupRoots(baselineRoots);
   }
 }
 

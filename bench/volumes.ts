@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   } finally {
     const left = await h.cleanup();
     await berthOk(roots, ['rmi', 'bb']);
-    cleanupRoots(roots);
+    await cleanupRoots(roots);
     if (left.length > 0) throw new Error(`left behind: ${left.join(', ')}`);
   }
 }

@@ -16,6 +16,9 @@ await build({
   target: 'node20',
   minify: true,
   external: ['koffi'],
+  // yaml's ESM build (the same code as its CommonJS one) lets esbuild leave out what the CLI
+  // does not call: a cold `berth config` compiles and initializes less (bench/config.ts)
+  alias: { yaml: './node_modules/yaml/browser/dist/index.js' },
   // CommonJS dependencies (commander, ajv's runtime) call require(): give the ESM bundle one.
   banner: { js: "import{createRequire as __berthRequire}from'node:module';const require=__berthRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,10 +1,10 @@
-// The engine API's wire format, shared by engine/server.ts and api/client.ts so that the two
-// sides cannot drift: where the engine lives under BERTH_RUN, the route paths, how options travel
-// in query strings, how errors map to HTTP statuses, and NDJSON framing. docs/engine-api.md
-// describes the same things for humans. Data and pure functions only: no node: imports, so the
-// client that every compose verb loads stays light.
+// The engine API's wire format, shared by engine/server.ts and client/ so that the two sides
+// cannot drift: where the engine lives under BERTH_RUN, body limits, how flags travel in query
+// strings, how errors map to HTTP statuses, and NDJSON framing (routes.ts has the paths,
+// frames.ts the attached streams). docs/engine-api.md describes the same things for humans.
+// Data and pure functions only: no node: imports, so the client every verb loads stays light.
 import type { ErrorBody, ErrorCode } from '../lib/errors.js';
-import type { EngineEvent, LogsOptions } from './types.js';
+import type { EngineEvent } from './types.js';
 
 /** Every route starts with this; a breaking change to the wire format gets a new prefix. */
 export const API_PREFIX = '/v1';
@@ -26,15 +26,47 @@ export function enginePaths(run: string): EnginePaths {
   return { socket: `${dir}/berth.sock`, pidFile: `${dir}/engine.pid`, logFile: `${dir}/engine.log` };
 }
 
-/** A request body larger than this is refused with 413 before it is read any further. */
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * A request body larger than this is refused with 413 before it is read any further. The
+ * largest legitimate body is an `up` with its project; 16 MiB is far beyond any compose project
+ * and small enough that parsing it keeps the event loop busy for well under a second.
+ */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** The verbs that change state; each is a POST to /v1/projects/:name/<verb> answered with NDJSON events. */
-export const STREAMING_VERBS = ['up', 'down', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause'] as const;
-export type StreamingVerb = (typeof STREAMING_VERBS)[number];
+/** Deepest nesting of objects and arrays a request body may have (a project is about 8 deep). */
+export const MAX_JSON_DEPTH = 100;
 
-export function isStreamingVerb(s: string): s is StreamingVerb {
-  return (STREAMING_VERBS as readonly string[]).includes(s);
+/**
+ * Follows the nesting depth of JSON text as its bytes arrive, outside strings, so that a body
+ * nested too deep is refused at the first byte past the limit, before it is parsed (JSON.parse
+ * of a deeply nested 57 MiB body kept an engine busy for 12 s). UTF-8 continuation bytes are
+ * never ASCII, so scanning bytes is exact.
+ */
+export class JsonDepthGuard {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  constructor(private readonly maxDepth: number = MAX_JSON_DEPTH) {}
+
+  /** false once the depth went past the limit */
+  scan(chunk: Uint8Array): boolean {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) {
+        this.inString = true;
+      } else if (c === 0x7b || c === 0x5b) {
+        if (++this.depth > this.maxDepth) return false;
+      } else if (c === 0x7d || c === 0x5d) {
+        this.depth--;
+      }
+    }
+    return true;
+  }
 }
 
 /**
@@ -43,31 +75,6 @@ export function isStreamingVerb(s: string): s is StreamingVerb {
  */
 export function isValidProjectName(name: string): boolean {
   return /^[a-z0-9][a-z0-9_-]*$/.test(name);
-}
-
-export const routes = {
-  info: (): string => `${API_PREFIX}/info`,
-  shutdown: (): string => `${API_PREFIX}/shutdown`,
-  events: (): string => `${API_PREFIX}/events`,
-  projects: (all: boolean): string => `${API_PREFIX}/projects${all ? '?all=1' : ''}`,
-  verb: (projectName: string, verb: StreamingVerb): string => `${API_PREFIX}/projects/${encodeURIComponent(projectName)}/${verb}`,
-  containers: (projectName: string, opts: { readonly all: boolean; readonly services: readonly string[] }): string =>
-    withQuery(`${API_PREFIX}/projects/${encodeURIComponent(projectName)}/containers`, [
-      ...(opts.all ? [['all', '1'] as const] : []),
-      ...opts.services.map((s) => ['service', s] as const),
-    ]),
-  logs: (projectName: string, opts: LogsOptions): string =>
-    withQuery(`${API_PREFIX}/projects/${encodeURIComponent(projectName)}/logs`, [
-      ...(opts.follow ? [['follow', '1'] as const] : []),
-      ...(opts.tail !== undefined ? [['tail', String(opts.tail)] as const] : []),
-      ...(opts.since !== undefined ? [['since', opts.since] as const] : []),
-      ...opts.services.map((s) => ['service', s] as const),
-    ]),
-};
-
-function withQuery(path: string, pairs: ReadonlyArray<readonly [string, string]>): string {
-  if (pairs.length === 0) return path;
-  return `${path}?${pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
 }
 
 /** A boolean query flag: `1`, `true` or a bare key mean true; absent, `0` or `false` mean false; anything else is malformed (undefined). */
@@ -85,6 +92,9 @@ export function statusForCode(code: ErrorCode): number {
     case 'INVALID_ARGUMENT':
     case 'SPEC': return 400;
     case 'UNSUPPORTED': return 501;
+    case 'DEPENDENCY_FAILED': return 424;
+    // nginx's "client closed request": only ever logged, the client is gone
+    case 'CANCELLED': return 499;
     default: return 500;
   }
 }

@@ -1,35 +1,103 @@
-// The engine's methods, one per verb. engine/controller.ts implements it; engine/server.ts
-// exposes it over the unix socket; api/client.ts gives the CLI the same shape on the other side.
-// Streaming methods take an `emit` callback and an AbortSignal (the client went away / Ctrl-C).
+// The engine's methods, one per verb: the single door to containers, images and projects.
+// engine/engine.ts implements it; engine/routes.ts exposes each method as one route of
+// api/routes.ts; client/client.ts gives the CLI the same shape on the other side of the socket.
+//
+// Streaming methods take an `emit` callback and an AbortSignal (the client went away, Ctrl-C).
+// Attached methods (a container's or an exec's stdio) take an AttachIo: on the socket it is the
+// framing of api/frames.ts; in a process that holds the caller's descriptors (the warm CLI of
+// the next issue) it can be the descriptors themselves.
 import type {
-  UpRequest, DownRequest, StopOptions, KillOptions, ServicesOptions, LogsOptions,
-  ContainerSummary, ProjectSummary, EngineEvent, LogLine,
+  AttachControl, TerminalSize,
+  ContainerCreateOptions, ContainerKillOptions, ContainerListOptions, ContainerLogsOptions, ContainerProcess, ContainerRemoveOptions,
+  ContainerRow, ContainerStats, ContainerStopOptions, ContainerSummary, ContainerUpdateOptions, CreatedContainer, DownRequest,
+  EngineEvent, EngineInfo, EngineStatus, ExecOptions, ImageImportRequest, ImageLoadRequest, ImageRemoveOptions, ImageSummary,
+  InspectDocument, KillOptions, LogLine, LogsOptions, ProjectSummary, PsOptions, ServiceRunRequest, ServicesOptions, StopOptions,
+  SystemInfo, UpRequest, VersionInfo,
 } from './types.js';
 
-export interface EngineInfo {
-  readonly version: string;
-  readonly apiVersion: number;
-  readonly pid: number;
-  readonly root: string;
+export type { EngineInfo } from './types.js';
+
+/** The caller's side of an attached process: its stdin, where output goes, its terminal. */
+export interface AttachIo {
+  /** the caller's terminal size when a tty was asked for */
+  readonly size?: TerminalSize;
+  /** the caller's stdin, when attached (-i): bytes until the caller closes it */
+  readonly stdin?: AsyncIterable<Uint8Array>;
+  /** the process's output; resolves when the caller can take more (back-pressure). With a tty everything is stdout. */
+  write(stream: 'stdout' | 'stderr', data: Uint8Array): Promise<void> | void;
+  /** resize and signal requests from the caller, for as long as the process runs */
+  onControl(listener: (control: AttachControl) => void): void;
 }
 
+type Emit = (e: EngineEvent) => void;
+
 export interface EngineApi {
+  // ── the engine ──
+  /** the handshake (cheap and synchronous: a client's connect asks it) */
   info(): EngineInfo;
+  version(): Promise<VersionInfo>;
+  systemInfo(): Promise<SystemInfo>;
+  /** the engine process: uptime, memory, supervision, event-loop delay (`reset` starts a new delay window) */
+  engineStatus(opts: { readonly reset: boolean }): Promise<EngineStatus>;
+  /** the live event feed, until abort */
+  events(emit: Emit, signal: AbortSignal): Promise<void>;
+  /** stops the engine itself (containers keep running: live restore) */
+  shutdown(): Promise<void>;
+
+  // ── compose projects ──
   /** resolves with docker compose's exit code for the verb */
-  up(req: UpRequest, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  down(projectName: string, req: DownRequest, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  start(projectName: string, opts: ServicesOptions, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  stop(projectName: string, opts: StopOptions, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  restart(projectName: string, opts: StopOptions, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  kill(projectName: string, opts: KillOptions, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  pause(projectName: string, opts: ServicesOptions, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  unpause(projectName: string, opts: ServicesOptions, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<number>;
-  ps(projectName: string, opts: { readonly all: boolean; readonly services: readonly string[] }): Promise<ContainerSummary[]>;
+  up(req: UpRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  down(projectName: string, req: DownRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  start(projectName: string, opts: ServicesOptions, emit: Emit, signal: AbortSignal): Promise<number>;
+  stop(projectName: string, opts: StopOptions, emit: Emit, signal: AbortSignal): Promise<number>;
+  restart(projectName: string, opts: StopOptions, emit: Emit, signal: AbortSignal): Promise<number>;
+  kill(projectName: string, opts: KillOptions, emit: Emit, signal: AbortSignal): Promise<number>;
+  pause(projectName: string, opts: ServicesOptions, emit: Emit, signal: AbortSignal): Promise<number>;
+  unpause(projectName: string, opts: ServicesOptions, emit: Emit, signal: AbortSignal): Promise<number>;
+  ps(projectName: string, opts: PsOptions): Promise<ContainerSummary[]>;
   ls(opts: { readonly all: boolean }): Promise<ProjectSummary[]>;
   /** resolves when not following, or when every followed container has stopped, or on abort */
   logs(projectName: string, opts: LogsOptions, emit: (line: LogLine) => void, signal: AbortSignal): Promise<void>;
-  /** the live event feed, until abort */
-  events(emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<void>;
-  /** stops the engine itself (containers keep running: live restore) */
-  shutdown(): Promise<void>;
+  /** compose run: creates the one-off container (not started) */
+  createOneOff(projectName: string, req: ServiceRunRequest): Promise<CreatedContainer>;
+
+  // ── single containers (a ref is a name, a full id or a unique id prefix) ──
+  containerCreate(opts: ContainerCreateOptions): Promise<CreatedContainer>;
+  containerList(opts: ContainerListOptions): Promise<ContainerRow[]>;
+  containerInspect(ref: string): Promise<InspectDocument>;
+  /** starts in the background; resolves once it runs */
+  containerStart(ref: string): Promise<void>;
+  /** starts it attached to `io`; resolves with its exit code once it exited (and, with --rm, was removed) */
+  containerStartAttached(ref: string, io: AttachIo, signal: AbortSignal): Promise<number>;
+  containerStop(ref: string, opts: ContainerStopOptions): Promise<void>;
+  containerKill(ref: string, opts: ContainerKillOptions): Promise<void>;
+  containerRemove(ref: string, opts: ContainerRemoveOptions): Promise<void>;
+  containerPause(ref: string): Promise<void>;
+  containerUnpause(ref: string): Promise<void>;
+  containerLogs(ref: string, opts: ContainerLogsOptions, emit: (line: LogLine) => void, signal: AbortSignal): Promise<void>;
+  containerTop(ref: string): Promise<ContainerProcess[]>;
+  containerStats(ref: string): Promise<ContainerStats>;
+  containerUpdate(ref: string, opts: ContainerUpdateOptions): Promise<void>;
+  /** runs a process in the container attached to `io`; resolves with its exit code */
+  containerExec(ref: string, opts: ExecOptions, io: AttachIo, signal: AbortSignal): Promise<number>;
+  /** exec -d: resolves once the process runs */
+  containerExecDetached(ref: string, opts: ExecOptions): Promise<void>;
+
+  // ── images ──
+  imageList(): Promise<ImageSummary[]>;
+  imageInspect(ref: string): Promise<InspectDocument>;
+  /** the messages `docker load` prints ("Loaded image: …") */
+  imageLoad(req: ImageLoadRequest): Promise<{ readonly messages: readonly string[] }>;
+  imageImport(req: ImageImportRequest): Promise<{ readonly id: string }>;
+  /** the lines `docker rmi` prints ("Untagged: …", "Deleted: …") */
+  imageRemove(ref: string, opts: ImageRemoveOptions): Promise<{ readonly lines: readonly string[] }>;
+}
+
+/**
+ * The engine as a command sees it: the API, and a way to let go of it. Over the socket it is the
+ * client (client/client.ts); inside the engine (the warm CLI) it can be the engine itself.
+ */
+export interface EngineConnection extends EngineApi {
+  /** releases kept-alive connections (idle ones never keep a process alive anyway) */
+  close(): void;
 }

@@ -1,9 +1,91 @@
-// The engine's contract: one options type per verb, the event and log records it streams, and
-// the error body. Shared by the CLI (through client.ts) and the engine (server.ts). Data only.
+// The engine's contract: one options type per verb, the records it answers and streams, and the
+// error body. Shared by the CLI (through client/) and the engine (engine/routes.ts). Data only:
+// no node: imports, no behaviour; what crosses the socket is checked against these types by
+// api/validate.ts.
 import type { Project } from '../spec/model.js';
 import type { ErrorBody } from '../lib/errors.js';
 
 export const API_VERSION = 1;
+
+// ── the engine and the host ──────────────────────────────────────────────────────────────
+
+/** The handshake: what a client learns when it connects (GET /v1/info). */
+export interface EngineInfo {
+  readonly version: string;
+  readonly apiVersion: number;
+  readonly pid: number;
+  readonly root: string;
+}
+
+/** `berth version`'s server half. */
+export interface VersionInfo {
+  readonly version: string;
+  readonly apiVersion: number;
+  /** the Node.js running the engine */
+  readonly node: string;
+  readonly os: string;
+  readonly arch: string;
+  readonly kernel: string;
+  readonly pid: number;
+  /** RFC 3339: when this engine started */
+  readonly startedAt: string;
+}
+
+/** `berth info`: the host as the engine sees it, in the terms of `docker info`. */
+export interface SystemInfo {
+  readonly serverVersion: string;
+  readonly apiVersion: number;
+  readonly containers: { readonly total: number; readonly running: number; readonly paused: number; readonly stopped: number };
+  readonly images: number;
+  readonly storageDriver: string;
+  /** the filesystem BERTH_ROOT lives on (overlay2 needs one that supports it: ext4, xfs…) */
+  readonly backingFilesystem: string;
+  readonly cgroup: {
+    /** berth's cgroup driver: it writes cgroupfs itself (never through systemd) */
+    readonly driver: 'cgroupfs';
+    readonly version: 1 | 2;
+    /** v1, v2, or hybrid (v1 controllers with a cgroup2 mount beside them) */
+    readonly mode: 'v1' | 'v2' | 'hybrid';
+    /** the parent of every container cgroup */
+    readonly parent: string;
+  };
+  readonly kernelVersion: string;
+  readonly operatingSystem: string;
+  readonly osType: string;
+  readonly architecture: string;
+  readonly cpus: number;
+  readonly memoryBytes: number;
+  readonly name: string;
+  readonly rootDir: string;
+  readonly runDir: string;
+  readonly warnings: readonly string[];
+}
+
+/** `berth engine status`: the engine process itself. */
+export interface EngineStatus {
+  readonly pid: number;
+  readonly version: string;
+  readonly apiVersion: number;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  /** resident set size, bytes */
+  readonly rssBytes: number;
+  readonly root: string;
+  readonly run: string;
+  readonly socket: string;
+  /** containers under the supervisor's care, health monitors running, policy restarts waiting */
+  readonly supervised: number;
+  readonly healthMonitors: number;
+  readonly pendingRestarts: number;
+  /** how many looks at every container the supervisor has finished: one more proves every exit before it was acted on */
+  readonly looks: number;
+  /** clients following GET /v1/events now */
+  readonly eventSubscribers: number;
+  /** the event loop's delay (perf_hooks) since the last reset: what a slow synchronous step costs everyone */
+  readonly eventLoopDelay: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly sinceMs: number };
+}
+
+// ── compose projects ─────────────────────────────────────────────────────────────────────
 
 export interface UpOptions {
   /** services named on the command line (with their dependencies unless noDeps); empty = all */
@@ -33,6 +115,7 @@ export interface ServicesOptions {
 }
 
 export interface StopOptions extends ServicesOptions {
+  /** seconds; undefined = each container's stop timeout */
   readonly timeout?: number;
 }
 
@@ -40,11 +123,15 @@ export interface KillOptions extends ServicesOptions {
   readonly signal: string;
 }
 
+export interface PsOptions extends ServicesOptions {
+  readonly all: boolean;
+}
+
 export interface LogsOptions extends ServicesOptions {
   readonly follow: boolean;
   /** last N lines per container; undefined = all */
   readonly tail?: number;
-  /** RFC 3339 or epoch ms; only records at or after it */
+  /** RFC 3339, epoch seconds, or a duration back from now ("10m"); only records at or after it */
   readonly since?: string;
 }
 
@@ -52,7 +139,24 @@ export interface LogsOptions extends ServicesOptions {
 export interface UpRequest { readonly project: Project; readonly options: UpOptions }
 export interface DownRequest { readonly project?: Project; readonly options: DownOptions }
 
-/** A container as `ps` shows it. */
+/** `compose run`: a one-off container of a service. Environment entries are K=V (the client resolved bare names). */
+export interface ServiceRunRequest {
+  readonly project: Project;
+  readonly service: string;
+  /** empty: the service's command */
+  readonly command: readonly string[];
+  readonly name?: string;
+  readonly env: readonly string[];
+  readonly labels: readonly string[];
+  readonly entrypoint?: string;
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly tty: boolean;
+  readonly interactive: boolean;
+  readonly autoRemove: boolean;
+}
+
+/** A container of a project as `compose ps` shows it. */
 export interface ContainerSummary {
   readonly id: string;
   readonly name: string;
@@ -76,18 +180,202 @@ export interface ProjectSummary {
   readonly configFiles: string;
 }
 
+// ── single containers ────────────────────────────────────────────────────────────────────
+
+/**
+ * `run`/`create`: the flags as the user gave them (sizes and numbers as text: the engine parses
+ * them as Docker does, so every client gets the same errors). Environment entries are K=V: the
+ * client resolved `-e NAME` from its own environment.
+ */
+export interface ContainerCreateOptions {
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly name?: string;
+  readonly env: readonly string[];
+  readonly labels: readonly string[];
+  readonly workdir?: string;
+  readonly user?: string;
+  readonly hostname?: string;
+  readonly entrypoint?: string;
+  readonly init: boolean;
+  readonly autoRemove: boolean;
+  readonly interactive: boolean;
+  readonly tty: boolean;
+  readonly memory?: string;
+  readonly memorySwap?: string;
+  readonly cpuShares?: string;
+  readonly cpus?: string;
+  readonly cpusetCpus?: string;
+  readonly pidsLimit?: string;
+  readonly shmSize?: string;
+  readonly stopSignal?: string;
+  readonly stopTimeout?: string;
+  /** Docker's --restart: no, always, unless-stopped, on-failure[:N] */
+  readonly restart?: string;
+  /** --health-cmd and friends; durations as Go writes them ("30s", "1m30s") */
+  readonly healthCmd?: string;
+  readonly healthInterval?: string;
+  readonly healthTimeout?: string;
+  readonly healthStartPeriod?: string;
+  readonly healthStartInterval?: string;
+  readonly healthRetries?: string;
+  /** --no-healthcheck: disable the image's HEALTHCHECK */
+  readonly noHealthcheck: boolean;
+  /** --cap-add, --cap-drop, --privileged, --security-opt, --read-only, --device, --sysctl, --group-add */
+  readonly security?: ContainerSecurityFlags;
+  /** --log-opt k=v */
+  readonly logOpts?: readonly string[];
+}
+
+/** The hardening flags of `run`/`create`, as given (runtime/security.ts buildSecurity parses them). */
+export interface ContainerSecurityFlags {
+  readonly capAdd?: readonly string[];
+  readonly capDrop?: readonly string[];
+  readonly privileged?: boolean;
+  readonly securityOpt?: readonly string[];
+  readonly readOnly?: boolean;
+  /** HOST[:CONTAINER][:PERMISSIONS] */
+  readonly devices?: readonly string[];
+  /** name=value */
+  readonly sysctls?: readonly string[];
+  readonly groupAdd?: readonly string[];
+  /** the caller's working directory: where a relative seccomp=<profile.json> is found */
+  readonly baseDir: string;
+}
+
+export interface CreatedContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly warnings: readonly string[];
+}
+
+/** A container as `docker ps` lists it. */
+export interface ContainerRow {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly command: string;
+  readonly created: string;
+  readonly state: string;
+  /** "Up 5 seconds (healthy)", "Exited (0) 3 seconds ago", "Created" */
+  readonly status: string;
+  readonly ports: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ContainerListOptions {
+  readonly all: boolean;
+}
+
+export interface ContainerStopOptions {
+  /** seconds of grace before SIGKILL; undefined = the container's stop timeout */
+  readonly timeout?: number;
+  /** undefined = the container's stop signal */
+  readonly signal?: string;
+}
+
+export interface ContainerKillOptions {
+  readonly signal: string;
+}
+
+export interface ContainerRemoveOptions {
+  readonly force: boolean;
+}
+
+export interface ContainerLogsOptions {
+  readonly follow: boolean;
+  readonly tail?: number;
+  readonly since?: string;
+}
+
+/** `update`: what may change on an existing container (the images issue adds limits). */
+export interface ContainerUpdateOptions {
+  /** Docker's --restart */
+  readonly restart?: string;
+}
+
+/** One process of a container as the host's /proc shows it (host pids), for `top`. */
+export interface ContainerProcess {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  /** the controlling terminal's device number (stat field tty_nr); 0 = none */
+  readonly ttyNr: number;
+  /** epoch ms */
+  readonly startedAt: number;
+  /** user + system CPU time, ms */
+  readonly cpuTimeMs: number;
+  readonly args: readonly string[];
+  readonly comm: string;
+}
+
+/** One sample of a container's resource use (Docker's stats units); CPU % needs two. */
+export interface ContainerStats {
+  readonly read: number;
+  readonly cpuUsageNs: number;
+  readonly systemCpuUsageNs: number;
+  readonly onlineCpus: number;
+  readonly memoryUsage: number;
+  readonly memoryLimit: number;
+  readonly pids: number;
+}
+
+/** `exec`: a process to run in a running container. Environment entries are K=V. */
+export interface ExecOptions {
+  readonly command: readonly string[];
+  readonly env: readonly string[];
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly tty: boolean;
+  readonly interactive: boolean;
+}
+
+/** Docker-shaped JSON, as `docker inspect` prints it. */
+export type InspectDocument = Readonly<Record<string, unknown>>;
+
+// ── images ───────────────────────────────────────────────────────────────────────────────
+
+export interface ImageSummary {
+  readonly id: string;
+  readonly repoTags: readonly string[];
+  /** RFC 3339, or '' when the image does not say */
+  readonly created: string;
+  readonly size: number;
+}
+
+/** `load -i FILE`: an absolute path the engine reads (the client resolved it against its cwd). */
+export interface ImageLoadRequest { readonly path: string }
+
+/** `import FILE [REF]`: Dockerfile-style changes (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL). */
+export interface ImageImportRequest { readonly path: string; readonly reference?: string; readonly changes: readonly string[] }
+
+export interface ImageRemoveOptions { readonly force: boolean }
+
+// ── attached streams ─────────────────────────────────────────────────────────────────────
+
+export interface TerminalSize { readonly rows: number; readonly columns: number }
+
+/** What the caller of an attached verb sends besides stdin. */
+export type AttachControl =
+  | { readonly kind: 'resize'; readonly size: TerminalSize }
+  /** a signal the caller received, to pass on (Docker's sig-proxy): "SIGINT", "SIGTERM"… */
+  | { readonly kind: 'signal'; readonly signal: string };
+
+// ── events and logs ──────────────────────────────────────────────────────────────────────
+
 /** Progress and state changes, streamed as NDJSON. */
 export type EngineEvent =
   /** sent once before a plan runs: every resource it touches and how many operations it has */
   | { readonly kind: 'plan'; readonly resources: readonly { readonly resourceId: string; readonly operations: number }[]; readonly time: string }
   | { readonly kind: 'operation'; readonly resourceId: string; readonly status: 'started' | 'done' | 'failed' | 'waiting'; readonly text: string; readonly time: string }
-  | { readonly kind: 'container'; readonly resourceId: string; readonly action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'restart' | 'health_status' | 'oom'; readonly containerId: string; readonly attributes: Readonly<Record<string, string>>; readonly time: string }
+  | { readonly kind: 'container'; readonly resourceId: string; readonly action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'restart' | 'health_status' | 'oom' | 'pause' | 'unpause' | 'update'; readonly containerId: string; readonly attributes: Readonly<Record<string, string>>; readonly time: string }
   | { readonly kind: 'warning'; readonly text: string; readonly time: string }
   | { readonly kind: 'result'; readonly exitCode: number; readonly time: string }
   | { readonly kind: 'error'; readonly error: ErrorBody; readonly time: string };
 
 /** One log line of one container, streamed as NDJSON. */
 export interface LogLine {
+  /** the compose service ('' for a container of no project) */
   readonly service: string;
   readonly container: string;
   readonly stream: 'stdout' | 'stderr';

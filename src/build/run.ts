@@ -39,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function runStep(input: RunStepInput): Promise<{ upper: string; remove: () => Promise<void> }> {
   const rt = input.runtime;
-  const record = rt.create({
+  const record = await rt.create({
     name: `berth-build-${randomBytes(6).toString('hex')}`,
     imageId: input.imageId,
     imageRef: 'berth-build',

@@ -1,25 +1,30 @@
-// The CLI's way to the engine: the socket client (which starts the engine when none answers).
+// Helpers every command that talks to the engine shares: an API connection that is closed when
+// the command ends, and Ctrl-C handling. Through the context only (no `process`).
 import type { CliContext } from './context.js';
-import type { EngineApi } from '../api/engine-api.js';
+import type { EngineConnection } from '../api/engine-api.js';
 
-export async function engine(ctx: CliContext): Promise<EngineApi & { close(): void }> {
-  const { connectEngine } = await import('../api/client.js');
-  return connectEngine({ roots: ctx.roots, packageRoot: ctx.packageRoot, env: ctx.env });
+/** Runs `body` with an engine connection, closing it afterwards. */
+export async function withEngine<T>(ctx: CliContext, body: (api: EngineConnection) => Promise<T>): Promise<T> {
+  const api = await ctx.connect();
+  try {
+    return await body(api);
+  } finally {
+    api.close();
+  }
 }
 
-/** Ctrl-C aborts the request (the engine sees the client go); a second Ctrl-C exits at once. */
-export function abortOnInterrupt(onFirst?: () => void): { signal: AbortSignal; dispose(): void } {
+/** Ctrl-C aborts the request (the engine sees the client go); a second Ctrl-C exits at once (130). */
+export function abortOnInterrupt(ctx: CliContext, onFirst?: () => void): { signal: AbortSignal; dispose(): void } {
   const ctl = new AbortController();
   let count = 0;
-  const handler = (): void => {
+  const dispose = ctx.onSignal('SIGINT', () => {
     count++;
     if (count === 1) {
       if (onFirst) onFirst(); else ctl.abort();
     } else {
       ctl.abort();
-      process.exit(130);
+      ctx.exit(130);
     }
-  };
-  process.on('SIGINT', handler);
-  return { signal: ctl.signal, dispose: () => process.off('SIGINT', handler) };
+  });
+  return { signal: ctl.signal, dispose };
 }

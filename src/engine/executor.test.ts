@@ -24,6 +24,9 @@ function recordingRunner(opts: { fail?: string[] } = {}) {
     start: (o, id) => step(`start ${o.resourceId} ${id}`),
     stop: (o, id) => step(`stop ${o.resourceId} ${id}`),
     remove: (o, id) => step(`remove ${o.resourceId} ${id}`),
+    kill: (o, id) => step(`kill ${o.resourceId} ${id} ${o.signal}`),
+    pause: (o, id) => step(`pause ${o.resourceId} ${id}`),
+    unpause: (o, id) => step(`unpause ${o.resourceId} ${id}`),
     wait: (o) => step(`wait ${o.resourceId}`),
   };
   const finish = async (name: string): Promise<void> => {
@@ -81,4 +84,22 @@ test('an optional (required: false) dependency that fails is a warning and its d
 test('an empty plan finishes at once', async () => {
   const result = await execute({ operations: [] }, recordingRunner().runner, () => undefined, new AbortController().signal);
   assert.deepEqual(result.failed, []);
+});
+
+test('network and volume operations go to their own runners, ordered with the containers like any operation', async () => {
+  const plan: Plan = { operations: [op(0, 'create', 'network:backend', []), op(1, 'create', 'volume:db-data', []), op(2, 'create', 'service:db:1', [0, 1]), op(3, 'remove', 'network:backend', [2])] };
+  const r = recordingRunner();
+  const calls: string[] = [];
+  const resources = {
+    network: { create: async (o: Operation) => { calls.push(`create ${o.resourceId}`); }, remove: async (o: Operation) => { calls.push(`remove ${o.resourceId}`); } },
+    volume: { create: async (o: Operation) => { calls.push(`create ${o.resourceId}`); }, remove: async () => undefined },
+  };
+  const done = execute(plan, { ...r.runner, resources }, () => undefined, new AbortController().signal);
+  await r.finish('create service:db:1');
+  const result = await done;
+  assert.deepEqual(result.failed, []);
+  assert.deepEqual(calls, ['create network:backend', 'create volume:db-data', 'remove network:backend']);
+  // a kind the engine has no runner for is a bug of the engine, reported as the operation's failure
+  const missing = await execute({ operations: [op(0, 'create', 'volume:x', [])] }, recordingRunner().runner, () => undefined, new AbortController().signal);
+  assert.match(missing.failed[0]!.error.message, /no runner for volume operations \(volume:x\)/);
 });

@@ -1,16 +1,29 @@
 // Walks a Plan: runs every operation whose dependencies are done, as many at once as the DAG
 // allows, and reports each step as an event. It makes no decisions: what to do is in the plan,
-// how to do one operation is in the `ops` callbacks the controller passes.
-import type { Operation, Plan } from '../plan/plan.js';
+// how to do one operation is in the `ops` callbacks the verb passes (engine/projects.ts). An
+// operation whose dependency failed is skipped; a cancelled walk (the caller went away) starts
+// nothing more.
+import { resourceKindOf, type Operation, type Plan, type ResourceKind } from '../plan/plan.js';
 import type { EngineEvent } from '../api/types.js';
-import { BerthError } from '../lib/errors.js';
+import { InternalError, cancelledBy } from '../lib/errors.js';
+
+/** How to create and remove one kind of non-container resource (the networking and volumes issues add them). */
+export interface ResourceRunner {
+  create(op: Operation, signal: AbortSignal): Promise<void>;
+  remove(op: Operation, signal: AbortSignal): Promise<void>;
+}
 
 export interface OperationRunner {
+  /** the runners of network and volume operations (resourceId "network:…", "volume:…") */
+  readonly resources?: Partial<Record<Exclude<ResourceKind, 'service'>, ResourceRunner>>;
   /** returns the id of the container created (create) or acted on */
   create(op: Operation): Promise<string>;
   start(op: Operation, containerId: string): Promise<void>;
   stop(op: Operation, containerId: string): Promise<void>;
   remove(op: Operation, containerId: string): Promise<void>;
+  kill(op: Operation, containerId: string): Promise<void>;
+  pause(op: Operation, containerId: string): Promise<void>;
+  unpause(op: Operation, containerId: string): Promise<void>;
   /** resolves when the condition holds; throws when it can no longer hold */
   wait(op: Operation, signal: AbortSignal): Promise<void>;
 }
@@ -21,16 +34,16 @@ export interface ExecutionResult {
   readonly containers: ReadonlyMap<string, string>;
 }
 
-const now = (): string => new Date().toISOString();
-
+/** docker compose's words for each step, as its progress display shows them */
 const PAST: Readonly<Record<Operation['kind'], string>> = {
-  create: 'Created', start: 'Started', stop: 'Stopped', remove: 'Removed', wait: 'Healthy',
+  create: 'Created', start: 'Started', stop: 'Stopped', remove: 'Removed', kill: 'Killed', pause: 'Paused', unpause: 'Unpaused', wait: 'Healthy',
 };
 const PRESENT: Readonly<Record<Operation['kind'], string>> = {
-  create: 'Creating', start: 'Starting', stop: 'Stopping', remove: 'Removing', wait: 'Waiting',
+  create: 'Creating', start: 'Starting', stop: 'Stopping', remove: 'Removing', kill: 'Killing', pause: 'Pausing', unpause: 'Unpausing', wait: 'Waiting',
 };
 
-export async function execute(plan: Plan, ops: OperationRunner, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<ExecutionResult> {
+export async function execute(plan: Plan, ops: OperationRunner, emit: (e: EngineEvent) => void, signal: AbortSignal, clock: { now(): number } = Date): Promise<ExecutionResult> {
+  const now = (): string => new Date(clock.now()).toISOString();
   const containers = new Map<string, string>();
   for (const op of plan.operations) if (op.containerId) containers.set(op.resourceId, op.containerId);
   const state = new Map<number, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>();
@@ -46,12 +59,22 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
       state.set(op.id, 'running');
       emit({ kind: 'operation', resourceId: op.resourceId, status: op.kind === 'wait' ? 'waiting' : 'started', text: PRESENT[op.kind], time: now() });
       try {
-        if (signal.aborted) throw new BerthError('INTERNAL', 'cancelled');
-        switch (op.kind) {
+        if (signal.aborted) throw cancelledBy(signal);
+        const resource = resourceKindOf(op.resourceId);
+        if (resource !== 'service') {
+          const r = ops.resources?.[resource];
+          if (!r) throw new InternalError(`the engine has no runner for ${resource} operations (${op.resourceId})`);
+          if (op.kind === 'create') await r.create(op, signal);
+          else if (op.kind === 'remove') await r.remove(op, signal);
+          else throw new InternalError(`${op.kind} of ${op.resourceId}`);
+        } else switch (op.kind) {
           case 'create': containers.set(op.resourceId, await ops.create(op)); break;
           case 'start': await ops.start(op, containerOf(op)); break;
           case 'stop': await ops.stop(op, containerOf(op)); break;
           case 'remove': await ops.remove(op, containerOf(op)); break;
+          case 'kill': await ops.kill(op, containerOf(op)); break;
+          case 'pause': await ops.pause(op, containerOf(op)); break;
+          case 'unpause': await ops.unpause(op, containerOf(op)); break;
           case 'wait': await ops.wait(op, signal); break;
         }
         state.set(op.id, 'done');
@@ -76,7 +99,7 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
 
     const containerOf = (op: Operation): string => {
       const id = op.containerId ?? containers.get(op.resourceId);
-      if (!id) throw new BerthError('INTERNAL', `no container for ${op.resourceId}`);
+      if (!id) throw new InternalError(`no container for ${op.resourceId}`);
       return id;
     };
 

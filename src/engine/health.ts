@@ -19,6 +19,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Healthcheck } from '../spec/canonical/healthcheck.js';
 import type { ImageConfig } from '../images/store.js';
 import { formatDuration } from '../spec/canonical/duration.js';
+import type { HealthcheckConfig } from '../runtime/state.js';
 
 /** Docker's defaults (daemon/health.go), in milliseconds. */
 export const HEALTH_DEFAULTS = {
@@ -108,6 +109,26 @@ export function resolveHealthcheck(service: Healthcheck | undefined, image: Imag
     startInterval: pick(service?.start_interval, fromImage(img.StartInterval), HEALTH_DEFAULTS.startInterval),
     // Retries <= 0 runs as the default (handleProbeResult).
     retries: Math.max(0, pick(service?.retries, img.Retries, HEALTH_DEFAULTS.retries)) || HEALTH_DEFAULTS.retries,
+  };
+}
+
+/**
+ * The check a container is created with, in Docker's Config.Healthcheck form (durations in ns):
+ * the user's (a service's healthcheck, or `run --health-*`) merged over the image's, as Docker
+ * merges them at create; ["NONE"] when the user disabled it; undefined when neither has one.
+ * The supervisor reads it back with resolveHealthcheck(undefined, config).
+ */
+export function healthcheckConfig(user: Healthcheck | undefined, image: ImageConfig['Healthcheck'] | undefined): HealthcheckConfig | undefined {
+  if (user?.disable) return { Test: ['NONE'] };
+  const r = resolveHealthcheck(user, image);
+  if (!r) return undefined;
+  return {
+    Test: [...r.test],
+    Interval: r.interval * NS_PER_MS,
+    Timeout: r.timeout * NS_PER_MS,
+    StartPeriod: r.startPeriod * NS_PER_MS,
+    StartInterval: r.startInterval * NS_PER_MS,
+    Retries: r.retries,
   };
 }
 

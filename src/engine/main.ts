@@ -1,5 +1,5 @@
 // `berth engine`: the long-lived process of one BERTH_ROOT. bin/berth calls engineMain(); a
-// client starts it the same way in the background (api/client.ts), with stdout and stderr
+// client starts it the same way in the background (client/client.ts), with stdout and stderr
 // appended to <BERTH_RUN>/engine.log. Read in lifecycle order:
 //
 //   1. claim <BERTH_RUN>/berth.sock (server.ts); losing the race to another engine is a Conflict,
@@ -102,13 +102,12 @@ function removePidFileIfOurs(pidFile: string): void {
   } catch { /* absent */ }
 }
 
-/** Entry point for `bin/berth engine [--help]`: foreground, logging to stderr; only this decides the exit code. */
+/**
+ * Entry point for `bin/berth engine`: foreground, logging to stderr; only this decides the exit
+ * code. (`berth engine status|stop|--install-unit|--help` are CLI verbs: bin/berth sends them to
+ * the CLI, which talks to this process over the socket.)
+ */
 export async function engineMain(packageRoot: string, args: readonly string[] = []): Promise<void> {
-  if (args.includes('-h') || args.includes('--help')) {
-    process.stdout.write('Usage: berth engine\n\nRun the engine in the foreground (clients start it in the background by themselves).\n' +
-      'It serves BERTH_ROOT on <BERTH_RUN>/berth.sock and logs to stderr; SIGTERM or SIGINT stop it, containers keep running.\n');
-    return;
-  }
   if (args.length > 0) {
     process.stderr.write(`berth engine: unexpected argument "${args[0]}"\n`);
     process.exitCode = 125;
@@ -118,8 +117,8 @@ export async function engineMain(packageRoot: string, args: readonly string[] = 
   const roots = resolveRoots(process.env);
   try {
     const code = await runEngine(roots, async () => {
-      const { createController } = await import('./controller.js');
-      return createController(roots, packageRoot, process.env);
+      const { createEngine } = await import('./engine.js');
+      return createEngine({ roots, packageRoot, env: process.env, log });
     }, log);
     // Whatever the controller still holds (timers, watchers) must not keep a stopped engine alive.
     process.exit(code);

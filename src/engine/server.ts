@@ -1,35 +1,30 @@
-// The engine's HTTP server on its unix socket: routes → EngineApi methods. It owns the wire, not
-// the behaviour: it parses and checks requests, calls one api method, and writes JSON or NDJSON
-// back (docs/engine-api.md; the shared wire details are in api/codec.ts). The socket is claimed
-// so that two engines racing for one BERTH_RUN end with exactly one listening:
-//
-//   1. listen on a private name (.berth.sock.<pid>.tmp), chmod it 0660;
-//   2. link(2) the private name to berth.sock: link never replaces an existing file, so exactly
-//      one of several racing engines wins, and the public path only ever names a socket that is
-//      already accepting connections;
-//   3. on EEXIST, connect to what is there: a listener answers → Conflict (another engine runs);
-//      ECONNREFUSED → a dead engine's file: move it aside, check it is still dead, remove it, and
-//      retry the link.
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { createConnection } from 'node:net';
-import { chmodSync, linkSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { EngineApi } from '../api/engine-api.js';
-import type { DownRequest, EngineEvent, KillOptions, LogLine, ServicesOptions, StopOptions, UpOptions, UpRequest } from '../api/types.js';
+// The engine's HTTP server on its unix socket. It owns the wire, not the behaviour: it claims the
+// socket (socket.ts), matches each request to its route (api/routes.ts), reads the body within
+// its limits (size, nesting depth), hands it to the route's handler (routes.ts), and writes the
+// answer the route declares: JSON, an NDJSON stream, or an upgraded attach stream (api/frames.ts).
+// docs/engine-api.md is the reference for all of it.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AttachIo, EngineApi } from '../api/engine-api.js';
+import type { AttachControl, EngineEvent } from '../api/types.js';
 import { API_VERSION } from '../api/types.js';
+import { matchRoute } from '../api/routes.js';
 import {
-  API_VERSION_HEADER, MAX_BODY_BYTES, isReservedEvent, isStreamingVerb, isValidProjectName, ndjson, queryFlag, statusForCode,
-  type StreamEnd, type StreamingVerb,
+  API_VERSION_HEADER, JsonDepthGuard, MAX_BODY_BYTES, MAX_JSON_DEPTH, isReservedEvent, ndjson, statusForCode, type StreamEnd,
 } from '../api/codec.js';
-import { BerthError, Conflict, InternalError, InvalidArgument, NotFound, fromNodeError, type ErrorBody } from '../lib/errors.js';
+import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
+import { attachControl, attachStart } from '../api/requests.js';
+import { BerthError, Conflict, InvalidArgument, NotFound, errorBody, type ErrorBody } from '../lib/errors.js';
+import { HANDLERS, type Emit, type RouteRequest } from './routes.js';
+import { claimSocket, ownsPath, stopListening } from './socket.js';
 
 export interface ServerOptions {
   /** `<BERTH_RUN>/berth.sock`; its directory is created (0711) if missing */
   readonly socketPath: string;
   /**
    * The engine, or a factory for it. A factory is called only once this process owns the socket,
-   * so an engine that loses the start-up race never builds a controller. Requests that arrive
-   * before it returns wait for it.
+   * so an engine that loses the start-up race never builds one. Requests that arrive before it
+   * returns wait for it.
    */
   readonly api: EngineApi | (() => EngineApi | Promise<EngineApi>);
   /** one line per request and per notable event; default: nothing */
@@ -51,6 +46,10 @@ export interface EngineServer {
 const DRAIN_TIMEOUT_MS = 5_000;
 /** How often the server checks that the socket path still names its own socket. */
 const WATCHDOG_INTERVAL_MS = 1_000;
+/** How long an attach stream may take to send its first (START) frame. */
+const ATTACH_START_TIMEOUT_MS = 30_000;
+/** stdin bytes held for a process that does not read them before the socket is paused */
+const STDIN_HIGH_WATER = 1024 * 1024;
 
 export async function startServer(opts: ServerOptions): Promise<EngineServer> {
   const log = opts.log ?? ((): void => {});
@@ -65,12 +64,19 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
   let shutdownRequested = false;
   /** every request being answered, with the controller of its api signal */
   const running = new Set<{ readonly abort: AbortController; readonly done: Promise<void> }>();
+  const track = (abort: AbortController, work: Promise<void>): void => {
+    const entry = { abort, done: work };
+    running.add(entry);
+    void work.finally(() => running.delete(entry));
+  };
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     const abort = new AbortController();
-    const entry = { abort, done: handle(req, res, abort) };
-    running.add(entry);
-    void entry.done.finally(() => running.delete(entry));
+    track(abort, handle(req, res, abort));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const abort = new AbortController();
+    track(abort, upgrade(req, socket, head, abort));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, abort: AbortController): Promise<void> {
@@ -84,12 +90,35 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
     });
     try {
       if (draining) throw new HttpFailure(503, new Conflict('the engine is shutting down', { shuttingDown: true }));
+      const url = new URL(req.url ?? '/', 'http://engine');
+      const match = matchRoute(req.method ?? 'GET', url.pathname);
+      if (match.kind === 'none') {
+        throw new NotFound(url.pathname.startsWith('/v1/') ? `no route "${url.pathname}"` : `no route "${url.pathname}": the engine speaks api version ${API_VERSION} (prefix /v1)`);
+      }
+      if (match.kind === 'method') throw new HttpFailure(405, new InvalidArgument(`${req.method} is not allowed on "${url.pathname}" (use ${match.allow.join(', ')})`), { allow: match.allow.join(', ') });
+      const handler = HANDLERS[match.name];
+      if (handler.answer === 'attach') throw new HttpFailure(426, new InvalidArgument(`"${url.pathname}" is an attached stream: send "Connection: Upgrade" and "Upgrade: ${ATTACH_PROTOCOL}"`), { upgrade: ATTACH_PROTOCOL });
       const engine = api ?? (await apiReady);
-      await route(engine, req, res, abort.signal);
+      const request = routeRequest(req, match.params, url.searchParams);
+      if (handler.answer === 'json') {
+        const value = await handler.run(engine, request);
+        sendJson(res, handler.status ?? 200, value);
+        if (match.name === 'shutdown' && !shutdownRequested) {
+          shutdownRequested = true;
+          res.on('finish', () => {
+            log('shutdown requested over the api');
+            if (opts.onShutdown) opts.onShutdown();
+            else engine.shutdown().catch((err: unknown) => log(`shutdown: ${(err as Error)?.stack ?? String(err)}`));
+          });
+        }
+        return;
+      }
+      const run = await handler.prepare(engine, request);
+      await stream(res, abort.signal, log, run);
     } catch (err) {
       if (!res.headersSent) {
         const failure = err instanceof HttpFailure ? err : new HttpFailure(statusFor(err), err);
-        sendJson(res, failure.status, errorBody(failure.error, log), failure.headers);
+        sendJson(res, failure.status, bodyOf(failure.error, log), failure.headers);
       } else {
         log(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
         res.destroy();
@@ -97,72 +126,44 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
     }
   }
 
-  async function route(engine: EngineApi, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://engine');
-    const parts = url.pathname.split('/').filter((p) => p !== '');
-    if (parts[0] !== 'v1') throw new NotFound(`no route "${url.pathname}": the engine speaks api version ${API_VERSION} (prefix /v1)`);
-    const rest = parts.slice(1);
-    const method = req.method ?? 'GET';
-    const only = (allowed: 'GET' | 'POST'): void => {
-      if (method !== allowed) throw new HttpFailure(405, new InvalidArgument(`${method} is not allowed on "${url.pathname}" (use ${allowed})`), { allow: allowed });
+  /** An attach stream: the HTTP upgrade, then frames both ways until the process exits. */
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, abort: AbortController): Promise<void> {
+    const startedAt = process.hrtime.bigint();
+    socket.on('error', () => undefined);
+    const refuse = (status: number, err: unknown): void => {
+      const body = JSON.stringify(bodyOf(err, log));
+      socket.end(`HTTP/1.1 ${status} ${status === 503 ? 'Service Unavailable' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${API_VERSION_HEADER}: ${API_VERSION}\r\nconnection: close\r\n\r\n${body}`);
+      log(`${req.method} ${req.url} ${status} (upgrade refused)`);
     };
-
-    if (rest.length === 1 && rest[0] === 'info') {
-      only('GET');
-      return sendJson(res, 200, await engine.info());
-    }
-    if (rest.length === 1 && rest[0] === 'shutdown') {
-      only('POST');
-      await drainBody(req);
-      sendJson(res, 202, {});
-      if (!shutdownRequested) {
-        shutdownRequested = true;
-        res.on('finish', () => {
-          log('shutdown requested over the api');
-          if (opts.onShutdown) opts.onShutdown();
-          else engine.shutdown().catch((err: unknown) => log(`shutdown: ${(err as Error)?.stack ?? String(err)}`));
-        });
+    try {
+      if (draining) return refuse(503, new Conflict('the engine is shutting down', { shuttingDown: true }));
+      const url = new URL(req.url ?? '/', 'http://engine');
+      const match = matchRoute(req.method ?? 'GET', url.pathname);
+      if (match.kind !== 'found') return refuse(match.kind === 'method' ? 405 : 404, new NotFound(`no route "${url.pathname}"`));
+      const handler = HANDLERS[match.name];
+      if (handler.answer !== 'attach') return refuse(400, new InvalidArgument(`"${url.pathname}" is not an attached stream: send it without "Upgrade"`));
+      if ((req.headers.upgrade ?? '').toLowerCase() !== ATTACH_PROTOCOL) return refuse(400, new InvalidArgument(`unknown upgrade "${req.headers.upgrade ?? ''}": this engine speaks ${ATTACH_PROTOCOL}`));
+      const engine = api ?? (await apiReady);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${ATTACH_PROTOCOL}\r\nconnection: Upgrade\r\n${API_VERSION_HEADER}: ${API_VERSION}\r\n\r\n`);
+      const session = attachSession(socket, head, abort);
+      let end: ExitRecord;
+      try {
+        const start = attachStart(await session.started, 'start');
+        const io = session.io(start.size, start.stdin);
+        end = { exitCode: await handler.run(engine, routeRequest(req, match.params, url.searchParams), start, io, abort.signal) };
+      } catch (err) {
+        end = { error: bodyOf(err, log) };
       }
-      return;
+      session.finish(end);
+      const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
+      log(`${req.method} ${req.url} 101 ${'exitCode' in end ? `exit ${end.exitCode}` : end.error.code} ${ms.toFixed(1)} ms`);
+    } catch (err) {
+      log(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      socket.destroy();
     }
-    if (rest.length === 1 && rest[0] === 'events') {
-      only('GET');
-      return stream(res, signal, log, (emit, s) => engine.events(emit, s));
-    }
-    if (rest.length === 1 && rest[0] === 'projects') {
-      only('GET');
-      return sendJson(res, 200, await engine.ls({ all: flag(url, 'all') }));
-    }
-    if (rest.length === 3 && rest[0] === 'projects') {
-      const projectName = projectNameOf(rest[1]!);
-      const what = rest[2]!;
-      if (what === 'containers') {
-        only('GET');
-        return sendJson(res, 200, await engine.ps(projectName, { all: flag(url, 'all'), services: url.searchParams.getAll('service') }));
-      }
-      if (what === 'logs') {
-        only('GET');
-        const tail = url.searchParams.get('tail');
-        const since = url.searchParams.get('since');
-        const logsOptions = {
-          services: url.searchParams.getAll('service'),
-          follow: flag(url, 'follow'),
-          ...(tail !== null && tail !== 'all' ? { tail: nonNegativeInteger('tail', tail) } : {}),
-          ...(since !== null ? { since } : {}),
-        };
-        return stream(res, signal, log, (emit: (l: LogLine) => void, s) => engine.logs(projectName, logsOptions, emit, s));
-      }
-      if (isStreamingVerb(what)) {
-        only('POST');
-        const body = await readJsonBody(req);
-        const call = verbCall(engine, what, projectName, body);
-        return stream(res, signal, log, call);
-      }
-    }
-    throw new NotFound(`no route "${url.pathname}"`);
   }
 
-  // Claim the socket path (see the header), then serve.
+  // Claim the socket path (socket.ts), then serve.
   const owned = await claimSocket(server, socketPath, log);
   try {
     api = typeof opts.api === 'function' ? await opts.api() : opts.api;
@@ -208,136 +209,136 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
   };
 }
 
-/** The device and inode of the socket this server listens on: how it recognises its own path. */
-interface OwnedSocket { readonly dev: number; readonly ino: number }
-
-async function claimSocket(server: Server, socketPath: string, log: (line: string) => void): Promise<OwnedSocket> {
-  const dir = dirname(socketPath);
-  prepareRunDir(dir);
-  const privateName = join(dir, `.${basename(socketPath)}.${process.pid}.tmp`);
-  try { unlinkSync(privateName); } catch { /* usually absent; a leftover of an earlier process with our pid otherwise */ }
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(fromNodeError(err, 'listen', privateName));
-    server.once('error', onError);
-    server.listen(privateName, () => { server.off('error', onError); resolve(); });
-  });
-  try {
-    chmodSync(privateName, 0o660);
-    const st = statSync(privateName);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(privateName, socketPath);
-        return { dev: st.dev, ino: st.ino };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw fromNodeError(err, 'link', socketPath);
-      }
-      await removeIfDead(socketPath, log);
-    }
-  } catch (err) {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    throw err;
-  } finally {
-    // The public name is a hard link to the same socket; the private one is no longer needed.
-    try { unlinkSync(privateName); } catch { /* gone already */ }
-  }
+/** A handler's view of its request; the body is read (once) only when the handler asks for it. */
+function routeRequest(req: IncomingMessage, params: Readonly<Record<string, string>>, query: URLSearchParams): RouteRequest {
+  let body: Promise<unknown> | undefined;
+  return { params, query, body: () => (body ??= readJsonBody(req)) };
 }
-
-/** mkdir -p BERTH_RUN (0711), and refuse one that another user owns or that others may write to. */
-function prepareRunDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o711 });
-  } catch (err) {
-    throw fromNodeError(err, 'mkdir', dir);
-  }
-  const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new Conflict(`"${dir}" is not a directory`, { path: dir });
-  const uid = process.getuid?.() ?? st.uid;
-  if (st.uid !== uid) throw new Conflict(`"${dir}" belongs to uid ${st.uid}, not to the engine's user (uid ${uid})`, { path: dir });
-  if ((st.mode & 0o022) !== 0) throw new Conflict(`"${dir}" is writable by its group or others (mode ${(st.mode & 0o7777).toString(8)}); remove that permission`, { path: dir });
-}
-
-type Probe = 'live' | 'dead' | 'absent';
 
 /**
- * Is an engine serving on this unix socket? Connecting is not enough: for a moment after its
- * process died (even as a zombie), the kernel still accepts connections on a listening socket
- * and then resets them. So ask GET /v1/info and count any answer as live; a reset or a refusal
- * is dead; anything unclear (no answer within 2 s, EACCES…) counts as live, so that we never
- * remove a socket we could not prove dead.
+ * The client's frames of one attach stream: the START frame, stdin as an async iterable (paused
+ * at STDIN_HIGH_WATER), controls to the process's listener; output and the EXIT record back.
+ * The socket closing (the client went away) aborts the request.
  */
-function probeSocket(path: string): Promise<Probe> {
-  return new Promise((resolve) => {
-    const conn = createConnection(path);
-    let settled = false;
-    const settle = (result: Probe): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      conn.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => settle('live'), 2_000);
-    conn.once('connect', () => conn.write('GET /v1/info HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n'));
-    conn.once('data', () => settle('live'));
-    conn.once('end', () => settle('dead'));
-    conn.once('error', (err: NodeJS.ErrnoException) => {
-      settle(err.code === 'ENOENT' ? 'absent' : err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'dead' : 'live');
-    });
-  });
-}
+function attachSession(socket: Duplex, head: Buffer, abort: AbortController) {
+  const reader = new FrameReader();
+  let resolveStart!: (v: unknown) => void;
+  let rejectStart!: (e: unknown) => void;
+  const started = new Promise<unknown>((resolve, reject) => { resolveStart = resolve; rejectStart = reject; });
+  started.catch(() => undefined);
+  let gotStart = false;
+  const startTimer = setTimeout(() => rejectStart(new InvalidArgument(`no START frame within ${ATTACH_START_TIMEOUT_MS / 1000} s`)), ATTACH_START_TIMEOUT_MS);
+  startTimer.unref();
 
-async function removeIfDead(socketPath: string, log: (line: string) => void): Promise<void> {
-  let st;
-  try { st = lstatSync(socketPath); } catch { return; }
-  if (!st.isSocket()) throw new Conflict(`"${socketPath}" exists and is not a socket; remove it if no engine is running`, { path: socketPath });
-  const probe = await probeSocket(socketPath);
-  if (probe === 'absent') return;
-  if (probe === 'live') throw new Conflict(`another engine is running on "${socketPath}"`, { path: socketPath });
-  // Dead. Another engine may be doing this same cleanup and have linked its live socket in the
-  // meantime, so never unlink the public name: rename it to a private one, and check again there.
-  const aside = `${socketPath}.dead.${process.pid}`;
-  try { renameSync(socketPath, aside); } catch { return; }
-  try {
-    if ((await probeSocket(aside)) === 'live') {
-      try { linkSync(aside, socketPath); } catch { /* a third engine took the name: it serves */ }
-      throw new Conflict(`another engine is running on "${socketPath}"`, { path: socketPath });
+  // stdin: chunks waiting for the process, and whoever waits for the next one
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const controlListeners: ((c: AttachControl) => void)[] = [];
+  const pendingControls: AttachControl[] = [];
+  let finished = false;
+
+  const protocolError = (message: string): void => {
+    rejectStart(new InvalidArgument(message));
+    abort.abort(new InvalidArgument(message));
+  };
+  const onData = (chunk: Buffer): void => {
+    let frames;
+    try { frames = reader.push(chunk); } catch (err) { protocolError(`attach stream: ${(err as Error).message}`); return; }
+    for (const f of frames) {
+      if (f.kind === FRAME.START && !gotStart) {
+        gotStart = true;
+        clearTimeout(startTimer);
+        try { resolveStart(frameJson(f)); } catch { protocolError('attach stream: the START frame is not JSON'); }
+      } else if (f.kind === FRAME.STDIN && gotStart && !ended) {
+        queue.push(f.payload);
+        queued += f.payload.length;
+        if (queued > STDIN_HIGH_WATER) socket.pause();
+        wake?.();
+      } else if (f.kind === FRAME.STDIN_EOF) {
+        ended = true;
+        wake?.();
+      } else if (f.kind === FRAME.CONTROL && gotStart) {
+        let control: AttachControl;
+        try { control = attachControl(frameJson(f), 'control'); } catch { protocolError('attach stream: a malformed CONTROL frame'); return; }
+        if (controlListeners.length === 0) pendingControls.push(control); // before the process listens: kept for it
+        else for (const l of controlListeners) l(control);
+      } else {
+        protocolError(`attach stream: a frame of kind ${f.kind} was not expected here`);
+        return;
+      }
     }
-    log(`removed the socket of a dead engine at "${socketPath}"`);
-  } finally {
-    try { unlinkSync(aside); } catch { /* gone already */ }
-  }
-}
+  };
+  socket.on('data', onData);
+  socket.on('close', () => {
+    ended = true;
+    wake?.();
+    clearTimeout(startTimer);
+    rejectStart(new InvalidArgument('the client closed the attach stream'));
+    if (!finished) abort.abort(new Error('the client disconnected'));
+  });
+  if (head.length > 0) onData(head);
 
-function ownsPath(socketPath: string, owned: OwnedSocket): boolean {
-  try {
-    const st = statSync(socketPath);
-    return st.dev === owned.dev && st.ino === owned.ino;
-  } catch {
-    return false;
-  }
-}
+  const stdin: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          queued -= next.length;
+          if (queued <= STDIN_HIGH_WATER / 2) socket.resume();
+          yield next;
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => { wake = resolve; });
+        wake = undefined;
+      }
+    },
+  };
 
-async function stopListening(server: Server, socketPath: string, owned: OwnedSocket): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
-  // Only our own link: after a takeover the path is another engine's.
-  if (ownsPath(socketPath, owned)) {
-    try { unlinkSync(socketPath); } catch { /* gone already */ }
-  }
+  return {
+    started,
+    io(size: AttachIo['size'], withStdin: boolean): AttachIo {
+      return {
+        ...(size ? { size } : {}),
+        ...(withStdin ? { stdin } : {}),
+        write(stream, data): Promise<void> | void {
+          if (socket.destroyed) return;
+          let ok = true;
+          for (const frame of encodeFrames(stream === 'stderr' ? FRAME.STDERR : FRAME.STDOUT, data)) ok = socket.write(frame);
+          if (ok) return;
+          return new Promise<void>((resolve) => {
+            const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
+            socket.on('drain', done);
+            socket.on('close', done);
+          });
+        },
+        onControl(listener) {
+          controlListeners.push(listener);
+          for (const c of pendingControls.splice(0)) listener(c);
+        },
+      };
+    },
+    finish(end: ExitRecord): void {
+      finished = true;
+      clearTimeout(startTimer);
+      if (!socket.destroyed) socket.end(encodeJsonFrame(FRAME.EXIT, end));
+    },
+  };
 }
 
 /** Writes an NDJSON stream: headers now, then every emitted record, then one StreamEnd. */
-async function stream<T>(
+async function stream(
   res: ServerResponse,
   signal: AbortSignal,
   log: (line: string) => void,
-  run: (emit: (record: T) => void, signal: AbortSignal) => Promise<number | void>,
+  run: (emit: Emit, signal: AbortSignal) => Promise<number | void>,
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   res.flushHeaders();
   let warned = false;
-  const emit = (record: T): void => {
+  const emit = (record: unknown): void => {
     if (res.destroyed || res.writableEnded) return;
     if (isReservedEvent(record as EngineEvent)) {
       // `result` and `error` end a stream on the wire; the api method's return value is its result.
@@ -352,18 +353,25 @@ async function stream<T>(
     const exitCode = await run(emit, signal);
     end = { kind: 'result', exitCode: typeof exitCode === 'number' ? exitCode : 0, time: new Date().toISOString() };
   } catch (err) {
-    end = { kind: 'error', error: errorBody(err, log), time: new Date().toISOString() };
+    end = { kind: 'error', error: bodyOf(err, log), time: new Date().toISOString() };
   }
-  if (!res.destroyed && !res.writableEnded) res.end(ndjson(end));
+  if (res.destroyed || res.writableEnded) return;
+  // resolve once the end record is handed to the kernel: drain() waits for this, so that closing
+  // the connections afterwards never cuts a stream before its end record
+  await new Promise<void>((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+    res.end(ndjson(end));
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const body = JSON.stringify(value);
+  const body = JSON.stringify(value ?? {});
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-/** A failure with an HTTP status other than the one its error code implies (405, 413, 503). */
+/** A failure with an HTTP status other than the one its error code implies (405, 413, 426, 503). */
 class HttpFailure extends Error {
   constructor(readonly status: number, readonly error: unknown, readonly headers: Readonly<Record<string, string>> = {}) {
     super((error as Error)?.message ?? String(error));
@@ -375,32 +383,33 @@ function statusFor(err: unknown): number {
 }
 
 /** A BerthError crosses as its body; anything else is a bug, logged with its stack. */
-function errorBody(err: unknown, log: (line: string) => void): ErrorBody {
-  if (err instanceof BerthError) return err.toBody();
-  log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-  return new InternalError(`internal error: ${(err as Error)?.message ?? String(err)}`).toBody();
+function bodyOf(err: unknown, log: (line: string) => void): ErrorBody {
+  return errorBody(err, (bug) => log(`internal error: ${(bug as Error)?.stack ?? String(bug)}`));
 }
 
-async function drainBody(req: IncomingMessage): Promise<void> {
-  for await (const _chunk of req) { /* discard */ }
-}
-
-/** Reads a JSON body of at most MAX_BODY_BYTES; an empty body is `{}`. */
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const tooLarge = (): HttpFailure =>
-    // The rest of the body stays unread: the connection must not carry another request.
-    new HttpFailure(413, new InvalidArgument(`request body is larger than ${MAX_BODY_BYTES} bytes`), { connection: 'close' });
+/**
+ * Reads a JSON body of at most MAX_BODY_BYTES and MAX_JSON_DEPTH levels of nesting, refusing a
+ * body as soon as it passes either (from its content-length when it declares one), before
+ * parsing; undefined for an empty body. The value must be an object.
+ */
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  // The rest of the body stays unread: the connection must not carry another request.
+  const tooLarge = (): HttpFailure => new HttpFailure(413, new InvalidArgument(`request body is larger than ${MAX_BODY_BYTES} bytes`), { connection: 'close' });
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const guard = new JsonDepthGuard(MAX_JSON_DEPTH);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > MAX_BODY_BYTES) throw tooLarge();
+    if (!guard.scan(chunk as Buffer)) {
+      throw new HttpFailure(400, new InvalidArgument(`request body is nested deeper than ${MAX_JSON_DEPTH} levels`), { connection: 'close' });
+    }
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -408,108 +417,5 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
     throw new InvalidArgument(`request body is not valid JSON: ${(err as Error).message}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgument('request body must be a JSON object');
-  return value as Record<string, unknown>;
-}
-
-// ---- request checking: the engine trusts its types only after these ----
-
-function flag(url: URL, key: string): boolean {
-  const value = queryFlag(url.searchParams.get(key));
-  if (value === undefined) throw new InvalidArgument(`query parameter "${key}" must be 1, true, 0 or false`);
   return value;
-}
-
-function nonNegativeInteger(key: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgument(`"${key}" must be a non-negative integer, not "${text}"`);
-  return Number(text);
-}
-
-function projectNameOf(segment: string): string {
-  let name: string;
-  try { name = decodeURIComponent(segment); } catch { name = segment; }
-  if (!isValidProjectName(name)) throw new InvalidArgument(`invalid project name "${name}": use lower-case letters, digits, "-" and "_", starting with a letter or digit`);
-  return name;
-}
-
-function objectAt(body: Record<string, unknown>, key: string, required: boolean): Record<string, unknown> {
-  const v = body[key];
-  if (v === undefined && !required) return {};
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgument(`"${key}" must be an object`);
-  return v as Record<string, unknown>;
-}
-
-function boolAt(o: Record<string, unknown>, key: string): boolean {
-  const v = o[key];
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new InvalidArgument(`"${key}" must be a boolean`);
-  return v;
-}
-
-function numberAt(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgument(`"${key}" must be a non-negative number`);
-  return v;
-}
-
-function servicesAt(o: Record<string, unknown>): string[] {
-  const v = o.services;
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new InvalidArgument('"services" must be an array of strings');
-  return v as string[];
-}
-
-function scaleAt(o: Record<string, unknown>): Record<string, number> {
-  const v = objectAt(o, 'scale', false);
-  for (const [service, n] of Object.entries(v)) {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new InvalidArgument(`"scale.${service}" must be a non-negative integer`);
-  }
-  return v as Record<string, number>;
-}
-
-type VerbCall = (emit: (e: EngineEvent) => void, signal: AbortSignal) => Promise<number>;
-
-/** Checks a verb's body and binds it to its api method. Missing fields take the CLI's defaults. */
-function verbCall(engine: EngineApi, verb: StreamingVerb, projectName: string, body: Record<string, unknown>): VerbCall {
-  const services: ServicesOptions = { services: servicesAt(body) };
-  const stop = (): StopOptions => {
-    const timeout = numberAt(body, 'timeout');
-    return timeout === undefined ? services : { ...services, timeout };
-  };
-  switch (verb) {
-    case 'up': {
-      const project = objectAt(body, 'project', true);
-      if (project.name !== projectName) throw new InvalidArgument(`the project in the body is "${String(project.name)}" but the path names "${projectName}"`);
-      const o = objectAt(body, 'options', false);
-      const options: UpOptions = {
-        services: servicesAt(o), noDeps: boolAt(o, 'noDeps'), forceRecreate: boolAt(o, 'forceRecreate'), noRecreate: boolAt(o, 'noRecreate'),
-        noStart: boolAt(o, 'noStart'), removeOrphans: boolAt(o, 'removeOrphans'), scale: scaleAt(o), wait: boolAt(o, 'wait'),
-        waitTimeout: numberAt(o, 'waitTimeout') ?? 0,
-      };
-      const req = { project, options } as unknown as UpRequest;
-      return (emit, signal) => engine.up(req, emit, signal);
-    }
-    case 'down': {
-      const o = objectAt(body, 'options', false);
-      const timeout = numberAt(o, 'timeout');
-      const project = body.project === undefined ? undefined : objectAt(body, 'project', true);
-      if (project !== undefined && project.name !== projectName) throw new InvalidArgument(`the project in the body is "${String(project.name)}" but the path names "${projectName}"`);
-      const req = {
-        ...(project !== undefined ? { project } : {}),
-        options: { removeOrphans: boolAt(o, 'removeOrphans'), volumes: boolAt(o, 'volumes'), ...(timeout !== undefined ? { timeout } : {}) },
-      } as unknown as DownRequest;
-      return (emit, signal) => engine.down(projectName, req, emit, signal);
-    }
-    case 'start': return (emit, signal) => engine.start(projectName, services, emit, signal);
-    case 'stop': { const o = stop(); return (emit, signal) => engine.stop(projectName, o, emit, signal); }
-    case 'restart': { const o = stop(); return (emit, signal) => engine.restart(projectName, o, emit, signal); }
-    case 'kill': {
-      const signalName = body.signal ?? 'SIGKILL';
-      if (typeof signalName !== 'string' || signalName === '') throw new InvalidArgument('"signal" must be a signal name or number as a string');
-      const o: KillOptions = { ...services, signal: signalName };
-      return (emit, signal) => engine.kill(projectName, o, emit, signal);
-    }
-    case 'pause': return (emit, signal) => engine.pause(projectName, services, emit, signal);
-    case 'unpause': return (emit, signal) => engine.unpause(projectName, services, emit, signal);
-  }
 }

@@ -1,5 +1,8 @@
-// The closed set of berth errors. Library code throws these; only cli/main.ts maps them to
-// messages and exit codes. Messages are lower-case, name the syscall and quote the path.
+// The closed set of berth errors, from plan/ to the CLI. Library code throws these; errorBody()
+// is the one serializer (the engine's socket, stream records, events) and fromBody() the one
+// deserializer; only cli/main.ts maps them to messages and exit codes. A user's mistake is never
+// an InternalError ("a bug in berth"). Messages are lower-case, name the syscall and quote the
+// path. Node-free (plan/ imports it): no node: imports, no NodeJS types.
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
@@ -8,7 +11,13 @@ export type ErrorCode =
   | 'UNSUPPORTED'
   | 'SYS'
   | 'SPEC'
+  /** the caller went away or asked to stop (Ctrl-C, a closed connection, an engine shutdown) */
+  | 'CANCELLED'
+  /** a depends_on condition can no longer hold: the dependency exited, is unhealthy, failed */
+  | 'DEPENDENCY_FAILED'
   | 'INTERNAL';
+
+export const ERROR_CODES: readonly ErrorCode[] = ['INVALID_ARGUMENT', 'NOT_FOUND', 'CONFLICT', 'UNSUPPORTED', 'SYS', 'SPEC', 'CANCELLED', 'DEPENDENCY_FAILED', 'INTERNAL'];
 
 export interface ErrorBody {
   code: ErrorCode;
@@ -76,6 +85,22 @@ export class SysError extends BerthError {
   }
 }
 
+/** The operation was stopped before it finished: the caller aborted, or the engine is stopping. */
+export class Cancelled extends BerthError {
+  constructor(message = 'cancelled', details?: unknown) {
+    super('CANCELLED', message, details);
+    this.name = 'Cancelled';
+  }
+}
+
+/** A dependency of what was asked for failed: `depends_on` conditions that can no longer hold. */
+export class DependencyFailed extends BerthError {
+  constructor(message: string, details?: unknown) {
+    super('DEPENDENCY_FAILED', message, details);
+    this.name = 'DependencyFailed';
+  }
+}
+
 /** A bug in berth. cli/main prints how to report it. */
 export class InternalError extends BerthError {
   constructor(message: string, details?: unknown) {
@@ -93,6 +118,25 @@ export function fromNodeError(err: unknown, syscall: string, path: string): Bert
   return new SysError(e?.syscall ?? syscall, e?.path ?? path, errno);
 }
 
+/**
+ * The one serializer: a BerthError as its body; anything else is a bug in berth, reported as
+ * INTERNAL "internal error: …" (and `onBug`, when given, sees the original, to log its stack).
+ */
+export function errorBody(err: unknown, onBug?: (err: unknown) => void): ErrorBody {
+  if (err instanceof BerthError) return err.toBody();
+  onBug?.(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message: `internal error: ${message}` };
+}
+
+/** An AbortSignal's reason as a BerthError: Cancelled unless the reason already is one. */
+export function cancelledBy(signal: { readonly reason?: unknown }): BerthError {
+  const reason = signal.reason;
+  if (reason instanceof BerthError) return reason;
+  const why = reason instanceof Error && reason.message !== '' && reason.message !== 'This operation was aborted' ? reason.message : 'cancelled';
+  return new Cancelled(why);
+}
+
 /** Rebuilds an error that crossed a process boundary (engine socket, shim stderr). */
 export function fromBody(body: ErrorBody): BerthError {
   switch (body.code) {
@@ -100,7 +144,14 @@ export function fromBody(body: ErrorBody): BerthError {
     case 'NOT_FOUND': return new NotFound(body.message, body.details);
     case 'CONFLICT': return new Conflict(body.message, body.details);
     case 'UNSUPPORTED': return new Unsupported(body.message, body.details);
+    case 'CANCELLED': return new Cancelled(body.message, body.details);
+    case 'DEPENDENCY_FAILED': return new DependencyFailed(body.message, body.details);
     case 'INTERNAL': return new InternalError(body.message, body.details);
-    default: return new BerthError(body.code, body.message, body.details);
+    case 'SYS': {
+      const d = body.details as { errno?: unknown; syscall?: unknown; path?: unknown } | undefined;
+      if (typeof d?.errno === 'string' && typeof d.syscall === 'string' && typeof d.path === 'string') return new SysError(d.syscall, d.path, d.errno, body.message);
+      return new BerthError('SYS', body.message, body.details);
+    }
+    default: return new BerthError(ERROR_CODES.includes(body.code) ? body.code : 'INTERNAL', body.message, body.details);
   }
 }

@@ -9,6 +9,7 @@
 // The short links keep the mount option string under the kernel's one-page limit when an
 // image has many layers: the mount is made after chdir(overlayRoot) with relative lowerdirs.
 import { mkdirSync, writeFileSync, readFileSync, symlinkSync, rmSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fromNodeError } from './errors.js';
@@ -55,6 +56,20 @@ export function readLayerDir(overlayRoot: string, id: string): LayerDir {
     throw fromNodeError(err, 'read', join(dir, 'link'));
   }
   return { id, dir, diff: join(dir, 'diff'), link };
+}
+
+/** removeLayerDir without blocking the event loop on a large tree (a container's upper dir). */
+export async function removeLayerDirAsync(overlayRoot: string, id: string): Promise<void> {
+  const dir = join(overlayRoot, id);
+  try {
+    if (existsSync(join(dir, 'link'))) {
+      const link = readFileSync(join(dir, 'link'), 'utf8').trim();
+      if (/^[A-Z0-9]{26}$/.test(link)) await rm(join(overlayRoot, 'l', link), { force: true });
+    }
+    await rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    throw fromNodeError(err, 'rmdir', dir);
+  }
 }
 
 /** Removes <id>/ and its short link. Missing pieces are not an error (repair after a crash). */

@@ -20,6 +20,15 @@ export function formatSize(bytes: number): string {
   return `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
+/** Docker's BytesSize: binary units, 4 significant digits ("1.234MiB", "64MiB", "512KiB"). */
+export function formatBinarySize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}
+
 /** Docker's HumanDuration ("Less than a second", "5 seconds", "About a minute", "3 hours"…). */
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);

@@ -2,6 +2,7 @@
 import type { Project } from '../spec/model.js';
 import { lookupService } from './graph.js';
 import type { ObservedContainer, ObservedStatus } from './observed.js';
+import { InternalError, NotFound } from '../lib/errors.js';
 
 /** A container with a process a `stop` must end: running, restarting (between two runs of its
  * restart policy) or paused (docker stop unpauses after signalling). */
@@ -34,14 +35,14 @@ export function knownServices(project: Project): Set<string> {
   return new Set([...Object.keys(project.services), ...Object.keys(project.disabled_services)]);
 }
 
-/** Checks that every named service exists (enabled or not); throws "no such service: x". */
+/** Checks that every named service exists (enabled or not); throws NotFound "no such service: x". */
 export function checkServices(project: Project, names: readonly string[]): void {
-  for (const name of names) if (!lookupService(project, name)) throw new Error(`no such service: ${name}`);
+  for (const name of names) if (!lookupService(project, name)) throw new NotFound(`no such service: ${name}`);
 }
 
 /** The observed state must be of the project being planned: a guard against a wiring bug. */
 export function checkProjectName(project: Project | undefined, projectName: string): void {
   if (project && project.name !== projectName) {
-    throw new Error(`observed state of project "${projectName}" given for project "${project.name}"`);
+    throw new InternalError(`observed state of project "${projectName}" given for project "${project.name}"`);
   }
 }

@@ -11,6 +11,7 @@
 // - a dependency on a service that exists nowhere is dropped when `required: false` and is an
 //   error otherwise (the loader rejects it first; this is the defensive copy).
 import type { Dependency, Project, Service } from '../spec/model.js';
+import { InvalidArgument, NotFound } from '../lib/errors.js';
 
 export interface Edge {
   /** the service that waits */
@@ -37,7 +38,7 @@ export function dependencyEdges(project: Project, service: Service): Edge[] {
     if (enabled || (disabled && config.required)) {
       edges.push({ dependent: service.name, dependency: name, config });
     } else if (!disabled && config.required) {
-      throw new Error(`service "${service.name}" depends on undefined service "${name}"`);
+      throw new InvalidArgument(`service "${service.name}" depends on undefined service "${name}"`);
     }
   }
   return edges;
@@ -49,7 +50,7 @@ export function withDependencies(project: Project, selection: Iterable<string>):
   const visit = (name: string): void => {
     if (out.has(name)) return;
     const service = lookupService(project, name);
-    if (!service) throw new Error(`no such service: ${name}`);
+    if (!service) throw new NotFound(`no such service: ${name}`);
     out.add(name);
     for (const e of dependencyEdges(project, service)) visit(e.dependency);
   };
@@ -79,15 +80,15 @@ export function dependentsOf(
 
 /**
  * `names` (default: every enabled service) ordered so that each service comes after the
- * services it depends on. Edges to services outside `names` are ignored. Throws a plain Error
- * naming the cycle when there is one.
+ * services it depends on. Edges to services outside `names` are ignored. Throws InvalidArgument
+ * naming the cycle when there is one (the loader refuses cycles first).
  */
 export function topologicalOrder(project: Project, names: Iterable<string> = Object.keys(project.services)): string[] {
   const set = new Set(names);
   const deps = new Map<string, string[]>();
   for (const name of set) {
     const service = lookupService(project, name);
-    if (!service) throw new Error(`no such service: ${name}`);
+    if (!service) throw new NotFound(`no such service: ${name}`);
     deps.set(name, dependencyEdges(project, service).map((e) => e.dependency).filter((d) => set.has(d)));
   }
   // Depth-first, visiting names and dependencies alphabetically: deterministic, and the stack
@@ -98,7 +99,7 @@ export function topologicalOrder(project: Project, names: Iterable<string> = Obj
   const visit = (name: string): void => {
     if (done.has(name)) return;
     const at = onStack.indexOf(name);
-    if (at >= 0) throw new Error(`dependency cycle: ${[...onStack.slice(at), name].join(' -> ')}`);
+    if (at >= 0) throw new InvalidArgument(`dependency cycle: ${[...onStack.slice(at), name].join(' -> ')}`);
     onStack.push(name);
     for (const d of [...deps.get(name)!].sort()) visit(d);
     onStack.pop();

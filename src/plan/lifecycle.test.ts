@@ -1,10 +1,11 @@
-// Golden plans for down, stop, start and restart.
+// Golden plans for down, stop, start, restart, kill, pause and unpause.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ObservedContainer } from './observed.js';
 import { planToString, type Plan } from './plan.js';
-import { planDown, planRestart, planStart, planStop } from './reconcile.js';
-import { dep, testContainer, testProject, testService } from './testing.js';
+import { planDown, planKill, planPause, planRestart, planStart, planStop, planUnpause, reconcile } from './reconcile.js';
+import { dep, testContainer, testHashes, testProject, testService, upOptions } from './testing.js';
+import { InvalidArgument, NotFound } from '../lib/errors.js';
 
 const golden = (plan: Plan, ...lines: string[]): void => {
   assert.equal(planToString(plan), lines.length > 0 ? lines.join('\n') + '\n' : '');
@@ -115,4 +116,59 @@ test('restart follows restart: true edges only: dependents restart after the dep
     '#0 stop service:worker:1 (restart)',
     '#1 start service:worker:1 (restart) after #0',
   );
+});
+
+test('kill signals the running containers of the named services (all when none), at once, and names the signal', () => {
+  const containers = [
+    ...chainRunning(),
+    testContainer('app', 'c', 2, { status: 'exited', exitCode: 0 }),
+    testContainer('app', 'a', 2, { id: 'run-a', oneoff: true }),
+  ];
+  golden(planKill(observed(containers), chain, [], 'SIGTERM'),
+    '#0 kill service:a:1 SIGTERM (kill)',
+    '#1 kill service:b:1 SIGTERM (kill)',
+    '#2 kill service:c:1 SIGTERM (kill)',
+  );
+  golden(planKill(observed(containers), chain, ['c'], 'KILL'), '#0 kill service:c:1 KILL (kill)');
+  assert.throws(() => planKill(observed(containers), chain, ['nope'], 'KILL'), (e: unknown) => e instanceof NotFound && e.message === 'no such service: nope');
+});
+
+test('pause takes the running containers, unpause the paused ones', () => {
+  const containers = [testContainer('app', 'a', 1), testContainer('app', 'b', 1, { status: 'paused' }), testContainer('app', 'c', 1, { status: 'exited', exitCode: 0 })];
+  golden(planPause(observed(containers), chain, []), '#0 pause service:a:1 (pause)');
+  golden(planUnpause(observed(containers), chain, []), '#0 unpause service:b:1 (unpause)');
+  golden(planUnpause(observed(containers), chain, ['a']));
+});
+
+test('stop of a dependency chain waits level by level: each stop after its dependents have stopped', () => {
+  // two dependents of b (a and d), each a level above it: b waits for both, c for b
+  const project = testProject('app', [
+    testService('a', { depends_on: { b: dep() } }),
+    testService('d', { depends_on: { b: dep() } }),
+    testService('b', { depends_on: { c: dep() } }),
+    testService('c'),
+  ]);
+  const containers = ['a', 'b', 'c', 'd'].map((n) => testContainer('app', n, 1));
+  golden(planStop(observed(containers), project, []),
+    '#0 stop service:d:1 (stop)',
+    '#1 stop service:a:1 (stop)',
+    '#2 stop service:b:1 (stop) after #0,#1',
+    '#3 stop service:c:1 (stop) after #2',
+  );
+});
+
+test('a user mistake in a plan is an InvalidArgument, never a bug in berth', () => {
+  const project = testProject('app', [testService('web', { container_name: 'fixed' })]);
+  assert.throws(() => reconcile(project, observed([]), testHashes(project), upOptions({ scale: { web: 2 } })),
+    (e: unknown) => e instanceof InvalidArgument && /custom container name "fixed"/.test(e.message));
+  assert.throws(() => reconcile(project, observed([]), testHashes(project), upOptions({ forceRecreate: true, noRecreate: true })), InvalidArgument);
+});
+
+test('a network or volume is one resource of the plan: its id, and only create and remove', async () => {
+  const { PlanBuilder } = await import('./builder.js');
+  const plan = new PlanBuilder();
+  const net = plan.add({ kind: 'create', service: '', number: 0, cause: 'not found', resource: { kind: 'network', name: 'backend' } });
+  plan.add({ kind: 'create', service: 'db', number: 1, cause: 'not found', dependsOn: [net] });
+  golden(plan.build(), '#0 create network:backend (not found)', '#1 create service:db:1 (not found) after #0');
+  assert.throws(() => new PlanBuilder().add({ kind: 'start', service: '', number: 0, cause: 'x', resource: { kind: 'volume', name: 'data' } }), /can only be created or removed/);
 });

@@ -1,5 +1,5 @@
-// `stop`, `start` and `restart` of existing containers: no create, no remove. Same ordering
-// rules as up and down: start in dependency order, stop in reverse.
+// `stop`, `start`, `restart`, `kill`, `pause` and `unpause` of existing containers: no create,
+// no remove. Same ordering rules as up and down: start in dependency order, stop in reverse.
 //
 // Semantics follow docker compose v2:
 // - stop (pkg/compose/stop.go): the named services only (all when none is named), not their
@@ -13,6 +13,10 @@
 //   others); the named services plus, transitively, the services depending on them through
 //   such edges (IncludeDependents); every container of those services is restarted (stop when
 //   active, then start), a service after its restart dependencies were restarted and waited for.
+// - kill (pkg/compose/kill.go): the running containers of the named services (all when none is
+//   named), all at once: a signal has no order. One-off containers are not touched.
+// - pause / unpause (pkg/compose/pause.go): the running (paused) containers of the named
+//   services, all at once.
 import type { Dependency, Project } from '../spec/model.js';
 import { PlanBuilder } from './builder.js';
 import { checkProjectName, checkServices, groupByService, isActive } from './containers.js';
@@ -79,6 +83,30 @@ export function planRestart(observed: ObservedState, project: Project | undefine
   }
   const byService = groupByService(observed.containers.filter((c) => !c.oneoff && scope.has(c.service)));
   startInOrder(plan, project, topologicalOrder(project, scope), scope, byService, onlyRestartEdges, restartable, 'restart');
+  return plan.build();
+}
+
+export function planKill(observed: ObservedState, project: Project | undefined, services: readonly string[], signal: string): Plan {
+  return eachContainer(observed, project, services, (c) => c.status === 'running', 'kill', 'kill', signal);
+}
+
+export function planPause(observed: ObservedState, project: Project | undefined, services: readonly string[]): Plan {
+  return eachContainer(observed, project, services, (c) => c.status === 'running', 'pause', 'pause');
+}
+
+export function planUnpause(observed: ObservedState, project: Project | undefined, services: readonly string[]): Plan {
+  return eachContainer(observed, project, services, (c) => c.status === 'paused', 'unpause', 'unpause');
+}
+
+/** One independent operation per selected container, in service and number order. */
+function eachContainer(observed: ObservedState, project: Project | undefined, services: readonly string[],
+  selected: (c: ObservedContainer) => boolean, kind: 'kill' | 'pause' | 'unpause', cause: string, signal?: string): Plan {
+  checkProjectName(project, observed.projectName);
+  if (project) checkServices(project, services);
+  const plan = new PlanBuilder();
+  for (const [name, list] of [...selectedContainers(observed, project, services)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const c of list.filter(selected)) plan.add({ kind, service: name, number: c.number, containerId: c.id, cause, ...(signal !== undefined ? { signal } : {}) });
+  }
   return plan.build();
 }
 

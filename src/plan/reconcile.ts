@@ -35,9 +35,10 @@ import { checkProjectName, checkServices, groupByService, isActive, knownService
 import { dependencyEdges, dependentsOf, lookupService, topologicalOrder, withDependencies } from './graph.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
+import { InternalError, InvalidArgument } from '../lib/errors.js';
 
 export { planDown } from './down.js';
-export { planRestart, planStart, planStop } from './lifecycle.js';
+export { planKill, planPause, planRestart, planStart, planStop, planUnpause } from './lifecycle.js';
 
 /**
  * What `up` asks of the planner: the planning fields of api/types.ts UpOptions, declared here so
@@ -80,7 +81,7 @@ interface ServiceDecision {
  */
 export function reconcile(project: Project, observed: ObservedState, hashes: Readonly<Record<string, string>>, options: ReconcileOptions): Plan {
   checkProjectName(project, observed.projectName);
-  if (options.forceRecreate && options.noRecreate) throw new Error('forceRecreate and noRecreate are incompatible');
+  if (options.forceRecreate && options.noRecreate) throw new InvalidArgument('--force-recreate and --no-recreate are incompatible');
   checkServices(project, options.services);
   checkServices(project, Object.keys(options.scale));
 
@@ -203,10 +204,10 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
 /** The desired number of containers: --scale, else the model's scale (deploy.replicas / scale). */
 function scaleOf(service: Service, options: ReconcileOptions): number {
   const scale = Object.hasOwn(options.scale, service.name) ? options.scale[service.name]! : service.scale;
-  if (!Number.isInteger(scale) || scale < 0) throw new Error(`invalid scale ${scale} for service "${service.name}"`);
+  if (!Number.isInteger(scale) || scale < 0) throw new InvalidArgument(`invalid scale ${scale} for service "${service.name}"`);
   if (scale > 1 && service.container_name !== undefined) {
     // compose's getScale(): the message docker compose prints
-    throw new Error(`the "${service.name}" service is using the custom container name "${service.container_name}"; ` +
+    throw new InvalidArgument(`the "${service.name}" service is using the custom container name "${service.container_name}"; ` +
       'Docker requires each container to have a unique name; remove the custom name to scale the service');
   }
   return scale;
@@ -216,7 +217,7 @@ function decide(service: Service, containers: readonly ObservedContainer[], hash
   policy: RecreatePolicy, scale: number): ServiceDecision {
   let hash: string | undefined;
   if (policy === 'diverged') {
-    if (!Object.hasOwn(hashes, service.name)) throw new Error(`no config hash for service "${service.name}"`);
+    if (!Object.hasOwn(hashes, service.name)) throw new InternalError(`no config hash for service "${service.name}"`);
     hash = hashes[service.name];
   }
   const broken = (c: ObservedContainer): boolean => c.status === 'dead' || c.status === 'removing';

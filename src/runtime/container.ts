@@ -1,18 +1,23 @@
 // One container on this host: create, start, stop, kill, remove, inspect, list, exec, logs.
-// The facade the engine (and, until the engine lands, the CLI) uses. It takes every root and
-// every facility as a parameter: the state root, the cgroup driver, the native binaries.
+// The facade the engine uses (the engine is its only user: every verb goes through it). It takes
+// every root and every facility as a parameter: the state root, the cgroup driver, the native
+// binaries, the clock its waits sleep on. Nothing here blocks the event loop for long: waits
+// sleep on the clock and tree removals are asynchronous.
 import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, unlinkSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
+import { realClock, type Clock } from '../lib/clock.js';
 import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
-import { createLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
+import { createLayerDir, removeLayerDirAsync } from '../lib/overlay-layout.js';
 import { BASE_HOSTS } from '../lib/hosts.js';
-import { runAttached, runCaptured, signalProcess, processAlive } from '../sys/spawn.js';
+import { runCaptured, signalProcess, processAlive, spawnProcess, type SpawnedProcess, type StdioSlot } from '../sys/spawn.js';
 import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
-import { observe, checkTransition, type ContainerRecord, type Observed } from './state.js';
+import { resolveLimits } from './cgroups/convert.js';
+import { observe, checkTransition, type ContainerRecord, type HealthcheckConfig, type Observed } from './state.js';
 import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
 import { MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
 import { NO_SECURITY, checkSecurity, devicePolicyFor, processPrivileges, DEFAULT_NETWORK_SYSCTLS, type SecurityOptions } from './security.js';
@@ -20,7 +25,7 @@ import { resolveLogOptions } from './log-options.js';
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
-import { execCapturedIn, writeExecLaunch, type ExecTarget } from './exec-captured.js';
+import { execCapturedIn, writeExecLaunch, type ExecRequest, type ExecTarget } from './exec-captured.js';
 
 export interface RuntimeOptions {
   /** BERTH_ROOT: containers/ and overlay2/ live here */
@@ -35,8 +40,13 @@ export interface RuntimeOptions {
   readonly sys: Sys;
   /** environment for the shim and for on_exit hooks (BERTH_ROOT etc. must reach `berth rm`) */
   readonly env: NodeJS.ProcessEnv;
-  /** argv of the command that removes a container, for `run -d --rm`: id is appended */
-  readonly autoRemoveCommand: readonly string[];
+  /**
+   * argv of a command the supervisor runs after the exit of a `--rm` container started detached
+   * (the id is appended). Absent: nothing is run, and whoever supervises (the engine) removes it.
+   */
+  readonly autoRemoveCommand?: readonly string[];
+  /** what the runtime's waits (stop's grace period, a shim's exit) sleep on; default: real time */
+  readonly clock?: Clock;
   /** host resolv.conf to base the container's on */
   readonly hostResolvConf?: string;
 }
@@ -65,6 +75,8 @@ export interface CreateRequest {
   readonly ulimits?: Readonly<Record<string, { readonly soft: number; readonly hard: number }>>;
   /** recorded for inspect and for the engine's restart decisions; the runtime never restarts */
   readonly restartPolicy?: { readonly name: string; readonly maximumRetryCount: number };
+  /** recorded for inspect and for the engine's health monitor (the image's merged with the user's); the runtime never probes */
+  readonly healthcheck?: HealthcheckConfig;
   /**
    * User mounts (volumes, binds, tmpfs, secrets, configs) in mount order, as src/volumes/mounts.ts
    * builds them; passed to the shim at every start and recorded for inspect, cp and diff.
@@ -77,6 +89,11 @@ export interface CreateRequest {
   /** json-file options (max-size, max-file); berth's rotation defaults when absent (log-options.ts) */
   readonly logOptions?: Readonly<Record<string, string>>;
 }
+
+export type { HealthcheckConfig } from './state.js';
+
+/** The standard descriptors of an attached shim (`run` attached, `exec`): pipes, /dev/null or descriptors of the engine's. */
+export type ShimStdio = readonly [StdioSlot, StdioSlot, StdioSlot];
 
 /** A launch mount plus what inspect's `Mounts` shows about where it came from. */
 export type RecordedMount = LaunchMount & {
@@ -97,6 +114,8 @@ export interface RuntimeState {
   readonly restartCount?: number;
   /** the finishedAt of the last exit the engine acted on (so a restarted engine acts once) */
   readonly handledExitAt?: string;
+  /** set while a policy restart waits out its back-off (the finishedAt of the exit it follows): an engine that stops meanwhile leaves it for the next one */
+  readonly pendingRestart?: string;
   readonly health?: {
     readonly status: 'starting' | 'healthy' | 'unhealthy';
     readonly failingStreak: number;
@@ -104,14 +123,7 @@ export interface RuntimeState {
   };
 }
 
-export interface ExecRequest {
-  readonly args: readonly string[];
-  readonly env: readonly string[];
-  readonly user?: string;
-  readonly workdir?: string;
-  readonly tty: boolean;
-  readonly stdin: boolean;
-}
+export type { ExecRequest } from './exec-captured.js';
 
 /**
  * One sample of a container's resource use, in the units of Docker's stats API. `stats` callers
@@ -152,15 +164,15 @@ export interface ContainerProcess {
 
 const HOSTS = BASE_HOSTS.join('\n') + '\n';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class ContainerRuntime {
   private readonly containersDir: string;
   private readonly overlayRoot: string;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: RuntimeOptions) {
     this.containersDir = join(opts.root, 'containers');
     this.overlayRoot = join(opts.root, 'overlay2');
+    this.clock = opts.clock ?? realClock;
   }
 
   bundle(id: string): string {
@@ -212,7 +224,7 @@ export class ContainerRuntime {
 
   // ── create ──────────────────────────────────────────────────────────────────────────────
 
-  create(req: CreateRequest): ContainerRecord {
+  async create(req: CreateRequest): Promise<ContainerRecord> {
     const records = this.records();
     const name = req.name !== undefined ? validateName(req.name) : randomName((n) => records.some((r) => r.name === n));
     const id = req.id ?? newContainerId();
@@ -259,6 +271,7 @@ export class ContainerRuntime {
           StopTimeout: req.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
           Tty: req.tty,
           OpenStdin: req.openStdin,
+          ...(req.healthcheck ? { Healthcheck: req.healthcheck } : {}),
         },
         hostConfig: {
           AutoRemove: req.autoRemove,
@@ -280,7 +293,7 @@ export class ContainerRuntime {
       rmSync(join(bundle, 'creating'), { force: true });
       return record;
     } catch (err) {
-      this.removeFiles(id, cgroupName);
+      await this.removeFiles(id, cgroupName);
       this.releaseName(name, id);
       throw err;
     }
@@ -330,13 +343,13 @@ export class ContainerRuntime {
    * Removes what a create interrupted by a crash left behind: a container directory with no
    * record whose creator is gone, with its layer directories and cgroup. Returns the ids removed.
    */
-  repair(): string[] {
+  async repair(): Promise<string[]> {
     let ids: string[];
     try { ids = readdirSync(this.containersDir); } catch { return []; }
     const removed: string[] = [];
     for (const id of ids) {
       if (!/^[0-9a-f]{64}$/.test(id) || existsSync(join(this.containersDir, id, 'config.v2.json')) || this.beingCreated(id)) continue;
-      this.removeFiles(id, `${this.opts.cgroupParent}/${id}`);
+      await this.removeFiles(id, `${this.opts.cgroupParent}/${id}`);
       removed.push(id);
     }
     return removed;
@@ -416,6 +429,9 @@ export class ContainerRuntime {
 
   private prepareStart(view: ContainerView, onExit: readonly string[] = []): string {
     checkTransition(view.record.id, view.observed.status, 'running');
+    // After a host reboot (or anything else that emptied the cgroup filesystem) the container's
+    // cgroup is gone: make it again from the record, so that a restart policy can bring it back.
+    if (!this.opts.cgroups.exists(view.record.cgroupName)) this.opts.cgroups.create(view.record.cgroupName, view.record.hostConfig.limits);
     for (const f of ['started', 'exited', 'error']) rmSync(join(view.bundle, f), { force: true });
     const file = join(view.bundle, 'launch');
     // rewritten at every start from the record: a host crash losing it loses nothing
@@ -426,21 +442,25 @@ export class ContainerRuntime {
   /** Starts in the background: returns once the container runs (or failed to start). */
   async startDetached(ref: string): Promise<ContainerView> {
     const view = this.find(ref);
-    // Detached, nobody waits for the exit: the supervisor runs `berth rm` itself (Docker's --rm).
-    const onExit = view.record.hostConfig.AutoRemove ? [...this.opts.autoRemoveCommand, view.record.id] : [];
+    // Detached, nobody waits for the exit: a configured hook removes it (Docker's --rm), else
+    // the engine's supervisor does when it sees the exit.
+    const onExit = view.record.hostConfig.AutoRemove && this.opts.autoRemoveCommand ? [...this.opts.autoRemoveCommand, view.record.id] : [];
     const file = this.prepareStart(view, onExit);
     const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
     if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
     return this.find(view.record.id);
   }
 
-  /** Starts attached to this process's stdio; resolves with the container's exit code. */
-  async startAttached(ref: string): Promise<number> {
+  /**
+   * Starts attached: the shim (`berth-shim run`) supervises the container as a detached one
+   * does, and also relays its stdio to `stdio`. With a tty, stdin should be a terminal (the
+   * slave of a pty) so that the shim follows its window size on SIGWINCH. Resolves once the shim
+   * runs; its exit status is the container's exit code (see shimExitCode).
+   */
+  async startAttached(ref: string, stdio: ShimStdio): Promise<SpawnedProcess> {
     const view = this.find(ref);
     const file = this.prepareStart(view);
-    const r = await runAttached(this.opts.shimPath, ['run', file], this.opts.env);
-    if (r.code === null) throw new InternalError(`berth-shim was killed by ${r.signal}`);
-    return r.code;
+    return spawnProcess(this.opts.shimPath, ['run', file], this.opts.env, stdio);
   }
 
   // ── stop / kill ─────────────────────────────────────────────────────────────────────────
@@ -452,12 +472,12 @@ export class ContainerRuntime {
 
   /** Waits until the shim has written `exited`; false on timeout. */
   private async waitExited(bundle: string, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       const o = observe(bundle);
       if (o.status !== 'running') return true;
-      if (Date.now() >= deadline) return false;
-      await sleep(10);
+      if (this.clock.now() >= deadline) return false;
+      await this.clock.sleep(10);
     }
   }
 
@@ -465,14 +485,14 @@ export class ContainerRuntime {
   private async waitShimGone(view: ContainerView, timeoutMs: number): Promise<void> {
     const shimPid = view.observed.started?.shimPid;
     if (!shimPid) return;
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && processAlive(shimPid) && isShim(shimPid)) await sleep(10);
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.clock.now() < deadline && processAlive(shimPid) && isShim(shimPid)) await this.clock.sleep(10);
   }
 
   /** Docker's stop: the stop signal, `timeoutSeconds` of grace, then SIGKILL. */
   async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<ContainerView> {
     let view = this.find(ref);
-    if (view.observed.status === 'paused') { this.thaw(view); view = this.find(ref); }
+    if (view.observed.status === 'paused') { await this.thaw(view); view = this.find(ref); }
     if (view.observed.status !== 'running') return view;
     this.markStoppedByUser(view);
     const pid = view.observed.started!.pid;
@@ -489,7 +509,7 @@ export class ContainerRuntime {
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     let view = this.find(ref);
     const sig = parseSignal(signal);
-    if (view.observed.status === 'paused' && sig === 9) { this.thaw(view); view = this.find(ref); }
+    if (view.observed.status === 'paused' && sig === 9) { await this.thaw(view); view = this.find(ref); }
     if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
     if (sig === 9 || sig === 15) this.markStoppedByUser(view);
     signalProcess(view.observed.started!.pid, sig);
@@ -501,26 +521,26 @@ export class ContainerRuntime {
 
   // ── pause / unpause (the cgroup freezer) ─────────────────────────────────────────────
 
-  pause(ref: string): ContainerView {
+  async pause(ref: string): Promise<ContainerView> {
     const view = this.find(ref);
     if (view.observed.status === 'paused') throw new Conflict(`container ${view.record.id} is already paused`);
     if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
-    this.opts.cgroups.freeze(view.record.cgroupName);
+    await this.opts.cgroups.freeze(view.record.cgroupName);
     writeFileSync(join(view.bundle, 'paused'), '');
     return this.find(view.record.id);
   }
 
-  unpause(ref: string): ContainerView {
+  async unpause(ref: string): Promise<ContainerView> {
     const view = this.find(ref);
     if (view.observed.status !== 'paused') throw new Conflict(`container ${view.record.id} is not paused`);
-    this.thaw(view);
+    await this.thaw(view);
     return this.find(view.record.id);
   }
 
   /** A frozen container cannot act on a signal: stop, kill and rm thaw it first (as Docker does). */
-  private thaw(view: ContainerView): void {
+  private async thaw(view: ContainerView): Promise<void> {
     if (view.observed.status !== 'paused') return;
-    this.opts.cgroups.thaw(view.record.cgroupName);
+    await this.opts.cgroups.thaw(view.record.cgroupName);
     rmSync(join(view.bundle, 'paused'), { force: true });
   }
 
@@ -528,7 +548,7 @@ export class ContainerRuntime {
 
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<string> {
     let view = this.find(ref);
-    if (view.observed.status === 'paused' && opts.force) { this.thaw(view); view = this.find(ref); }
+    if (view.observed.status === 'paused' && opts.force) { await this.thaw(view); view = this.find(ref); }
     if (view.observed.status === 'running' || view.observed.status === 'paused') {
       if (!opts.force) {
         throw new Conflict(`cannot remove container "/${view.record.name}": container is running: stop the container before removing or force remove`);
@@ -538,7 +558,7 @@ export class ContainerRuntime {
     }
     await this.waitShimGone(view, 5_000);
     await this.unmountIfMounted(join(this.overlayRoot, view.record.layer.id, 'merged'));
-    this.removeFiles(view.record.id, view.record.cgroupName);
+    await this.removeFiles(view.record.id, view.record.cgroupName);
     this.releaseName(view.record.name, view.record.id);
     return view.record.id;
   }
@@ -552,10 +572,12 @@ export class ContainerRuntime {
     this.opts.sys.umount2(path, MNT_DETACH);
   }
 
-  private removeFiles(id: string, cgroupName: string): void {
-    this.opts.cgroups.remove(cgroupName);
-    removeLayerDir(this.overlayRoot, id);
-    rmSync(this.bundle(id), { recursive: true, force: true });
+  /** The cgroup, the layer directories (a container's upper dir may be large) and the bundle, without blocking. */
+  private async removeFiles(id: string, cgroupName: string): Promise<void> {
+    await this.opts.cgroups.remove(cgroupName);
+    await removeLayerDirAsync(this.overlayRoot, id);
+    // retried: a file written into the directory while it is removed (an exec's launch file)
+    await rm(this.bundle(id), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
   }
 
   // ── exec ────────────────────────────────────────────────────────────────────────────────
@@ -571,17 +593,25 @@ export class ContainerRuntime {
     return dir;
   }
 
-  async exec(ref: string, req: ExecRequest): Promise<number> {
+  /**
+   * Runs a process in the container through `berth-shim exec`, which relays its stdio to `stdio`
+   * (with a tty, stdin should be the slave of a pty, as for startAttached). Resolves once the shim
+   * runs; its exit status is the process's. The launch file is removed when the shim exits.
+   */
+  async exec(ref: string, req: ExecRequest, stdio: ShimStdio): Promise<SpawnedProcess> {
     const view = this.find(ref);
     if (view.observed.status !== 'running') throw new Conflict(`container ${view.record.id} is not running`);
     const file = writeExecLaunch(this.execTarget(view), req);
+    const cleanup = (): void => { try { unlinkSync(file); } catch { /* gone */ } };
+    let child: SpawnedProcess;
     try {
-      const r = await runAttached(this.opts.shimPath, ['exec', file], this.opts.env);
-      if (r.code === null) throw new InternalError(`berth-shim exec was killed by ${r.signal}`);
-      return r.code;
-    } finally {
-      try { unlinkSync(file); } catch { /* gone */ }
+      child = await spawnProcess(this.opts.shimPath, ['exec', file], this.opts.env, stdio);
+    } catch (err) {
+      cleanup();
+      throw err;
     }
+    void child.exited.then(cleanup);
+    return child;
   }
 
   /**
@@ -609,6 +639,14 @@ export class ContainerRuntime {
     return next;
   }
 
+  /** `update --restart`: the policy the engine follows from the next exit on. */
+  updateRestartPolicy(ref: string, policy: { readonly name: string; readonly maximumRetryCount: number }): ContainerRecord {
+    const view = this.find(ref);
+    const record: ContainerRecord = { ...view.record, hostConfig: { ...view.record.hostConfig, RestartPolicy: { name: policy.name, maximumRetryCount: policy.maximumRetryCount } } };
+    writeJsonAtomic(join(view.bundle, 'config.v2.json'), record);
+    return record;
+  }
+
   /** A user stop recorded earlier no longer holds once the container is started again. */
   clearStoppedByUser(id: string): void {
     const view = this.find(id);
@@ -628,6 +666,7 @@ export class ContainerRuntime {
     const layerDir = join(this.overlayRoot, r.layer.id);
     const oom = o.exited?.oomKilled ?? (this.opts.cgroups.exists(r.cgroupName) ? this.opts.cgroups.oomKilled(r.cgroupName) : false);
     const l = r.hostConfig.limits;
+    const applied = appliedLimits(l);
     const sec = r.hostConfig.Security ?? NO_SECURITY;
     return {
       Id: r.id,
@@ -678,8 +717,9 @@ export class ContainerRuntime {
         CpuQuota: l.cpuQuota ?? 0,
         CpusetCpus: l.cpusetCpus ?? '',
         CpusetMems: l.cpusetMems ?? '',
-        Memory: l.memory ?? 0,
-        MemorySwap: l.memorySwap ?? 0,
+        // what was applied, as Docker reports it: -m 64m alone gives MemorySwap 128m (2 × memory)
+        Memory: applied.memory ?? 0,
+        MemorySwap: applied.memorySwap ?? 0,
         PidsLimit: l.pidsLimit ?? null,
         CgroupParent: '',
         Cgroup: r.cgroupName,
@@ -718,6 +758,7 @@ export class ContainerRuntime {
         Labels: r.config.Labels,
         StopSignal: r.config.StopSignal,
         StopTimeout: r.config.StopTimeout,
+        ...(r.config.Healthcheck ? { Healthcheck: r.config.Healthcheck } : {}),
       },
     };
   }
@@ -813,6 +854,11 @@ function readProcess(pid: number, bootMs: number): ContainerProcess | undefined 
     args: cmdline.split('\0').filter((a, i, all) => !(a === '' && i === all.length - 1)),
     comm,
   };
+}
+
+/** The limits create() applied (Docker's defaults included); {} for a record whose limits no longer validate. */
+function appliedLimits(limits: CgroupLimits): { readonly memory?: number; readonly memorySwap?: number } {
+  try { return resolveLimits(limits).resolved; } catch { return {}; }
 }
 
 function isShim(pid: number): boolean {

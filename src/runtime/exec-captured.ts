@@ -25,7 +25,16 @@ import { encodeDirectives, execDirectives } from './shim/protocol.js';
 import { NO_SECURITY, processPrivileges } from './security.js';
 import { setEnv } from './process-spec.js';
 import type { ContainerRecord } from './state.js';
-import type { ExecRequest } from './container.js';
+
+/** One process to run in a running container (`exec`, health probes). */
+export interface ExecRequest {
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly tty: boolean;
+  readonly stdin: boolean;
+}
 
 /** Docker keeps the first 4096 bytes of a probe's output (daemon/health.go maxOutputLen). */
 export const DEFAULT_MAX_OUTPUT = 4096;

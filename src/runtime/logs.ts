@@ -7,6 +7,7 @@
 // <log>.2, … oldest last, written by the shim's rotation) are read oldest first, and `follow`
 // moves to the new file when the shim rotates.
 import { openSync, readSync, closeSync, fstatSync, statSync } from 'node:fs';
+import { realClock, type Clock } from '../lib/clock.js';
 
 export interface LogRecord {
   readonly log: string;
@@ -21,6 +22,10 @@ export interface LogReadOptions {
   /** while following: is the container still running? (checked after each idle read) */
   readonly running: () => boolean;
   readonly pollMs?: number;
+  /** what the follow loop sleeps on between reads (default: real time) */
+  readonly clock?: Clock;
+  /** stops following at once (the caller went away) */
+  readonly signal?: AbortSignal;
 }
 
 /** Emitting may apply back-pressure: a returned promise is awaited before more is read. */
@@ -32,7 +37,6 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 /** The shim keeps at most this many rotated files (PROTOCOL.md: log_max_files ≤ 1000). */
 const MAX_ROTATED = 1000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function parse(line: string): LogRecord | undefined {
   try {
@@ -178,8 +182,12 @@ export async function readLog(path: string, opts: LogReadOptions, emit: Emit): P
           continue;
         }
       }
-      if (!opts.running()) return;
-      await sleep(opts.pollMs ?? 100);
+      if (!opts.running() || opts.signal?.aborted) return;
+      try {
+        await (opts.clock ?? realClock).sleep(opts.pollMs ?? 100, opts.signal);
+      } catch {
+        return; // aborted: the caller went away
+      }
     }
   } finally {
     for (const o of opened) closeSync(o.fd);

@@ -27,6 +27,17 @@ export function checkTransition(id: string, from: ContainerStatus, to: Container
   if (!TRANSITIONS[from].includes(to)) throw new Conflict(`container ${id.slice(0, 12)} is ${from}: cannot move to ${to}`);
 }
 
+/** A health check as Docker's Config.Healthcheck holds it: durations in nanoseconds. */
+export interface HealthcheckConfig {
+  /** ["CMD", argv…], ["CMD-SHELL", command] or ["NONE"] */
+  readonly Test: readonly string[];
+  readonly Interval?: number;
+  readonly Timeout?: number;
+  readonly StartPeriod?: number;
+  readonly StartInterval?: number;
+  readonly Retries?: number;
+}
+
 /** What berth writes once at create time (config.v2.json in the container directory). */
 export interface ContainerRecord {
   readonly id: string;
@@ -49,6 +60,8 @@ export interface ContainerRecord {
     readonly StopTimeout: number;
     readonly Tty: boolean;
     readonly OpenStdin: boolean;
+    /** the image's health check merged with the user's at create (Docker's); absent: none, or a record older than this field */
+    readonly Healthcheck?: HealthcheckConfig;
   };
   readonly hostConfig: {
     readonly AutoRemove: boolean;

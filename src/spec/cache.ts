@@ -5,7 +5,8 @@
 // environment, or read stdin, is not cached. Pure over a FileSource and an entry store.
 import type { FileSource, LoadOptions, LoadResult } from './load.js';
 
-const VERSION = 1;
+// 2: implicit depends_on, composeEnv in the result, consistency in the key
+const VERSION = 2;
 
 type Read =
   | { readonly op: 'read'; readonly path: string; readonly content: string | null }
@@ -25,7 +26,7 @@ export interface EntryStore {
 
 /** The cache key: what the caller asked for (the inputs it names), not what was read. */
 export function cacheKey(opts: LoadOptions): string {
-  return JSON.stringify([VERSION, opts.cwd, opts.files ?? null, opts.projectName ?? null, opts.projectDirectory ?? null, opts.envFiles ?? null, opts.profiles ?? null]);
+  return JSON.stringify([VERSION, opts.cwd, opts.files ?? null, opts.projectName ?? null, opts.projectDirectory ?? null, opts.envFiles ?? null, opts.profiles ?? null, opts.consistency !== false]);
 }
 
 /** A FileSource and an environment that remember what the loader looked at. */
@@ -66,7 +67,10 @@ export function lookup(text: string | undefined, fs: FileSource, env: LoadOption
   if (entry.version !== VERSION) return undefined;
   for (const [name, value] of Object.entries(entry.env)) if ((env[name] ?? null) !== value) return undefined;
   for (const r of entry.reads) {
-    if (r.op === 'read' ? (fs.read(r.path) ?? null) !== r.content : (r.op === 'isFile' ? fs.isFile(r.path) : fs.isDir(r.path)) !== r.value) return undefined;
+    let now: string | null | boolean;
+    // a file that became unreadable (a FIFO now, too large) is a miss: the load reports it
+    try { now = r.op === 'read' ? fs.read(r.path) ?? null : r.op === 'isFile' ? fs.isFile(r.path) : fs.isDir(r.path); } catch { return undefined; }
+    if (now !== (r.op === 'read' ? r.content : r.value)) return undefined;
   }
   return entry.result;
 }

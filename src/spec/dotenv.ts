@@ -12,7 +12,9 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*/;
 
 export function parseDotenv(text: string, lookup: Lookup = () => undefined): Map<string, string> {
   const out = new Map<string, string>();
-  const look: Lookup = (n) => out.get(n) ?? lookup(n);
+  // the environment first (the shell wins over .env everywhere, inside .env too), then the
+  // lines above in this file, as docker compose's dotenv parser does
+  const look: Lookup = (n) => lookup(n) ?? out.get(n);
   const src = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   let i = 0;
   let line = 1;

@@ -63,6 +63,11 @@ export function codeFrame(source: string, line: number, col: number): string {
   return out.join('\n');
 }
 
+/** A string as JSON, cut to about 60 characters (a found value may be megabytes long). */
+export function quoteShort(s: string): string {
+  return JSON.stringify(s.length > 60 ? s.slice(0, 57) + '...' : s);
+}
+
 /** Describes a found value shortly, for "found ..." texts. */
 export function describe(v: unknown): string {
   if (v === null || v === undefined) return 'null';

@@ -1,7 +1,8 @@
 // Phase 2, interpolate: ${VAR} substitution in every string value (never in keys), then the
 // type casts compose applies at known paths (a string "true" under `tty` becomes a boolean), so
 // that variables can fill numeric and boolean fields.
-import type { SpecIssue } from './errors.js';
+import { quoteShort, type SpecIssue } from './errors.js';
+import { MAX_INTERPOLATION_DEPTH } from './limits.js';
 import { adopt, isMap, issueAt, newMap, type Key, type Sources, type Tree } from './tree.js';
 
 export type Lookup = (name: string) => string | undefined;
@@ -15,10 +16,14 @@ const NAME_CHAR = /[_a-zA-Z0-9]/;
 
 /**
  * Substitutes one string as the compose spec says. `onUnset` hears about variables that were
- * unset and had no default (they become ''). Throws TemplateError.
+ * unset and had no default (they become ''). Throws TemplateError, also for operands nested
+ * deeper than MAX_INTERPOLATION_DEPTH (`${A:-${A:-...}}` 5,000 deep overflowed the stack).
  */
-export function substitute(s: string, lookup: Lookup, onUnset?: (name: string) => void): string {
+export function substitute(s: string, lookup: Lookup, onUnset?: (name: string) => void, depth = 0): string {
   if (!s.includes('$')) return s;
+  if (depth > MAX_INTERPOLATION_DEPTH) {
+    throw new TemplateError('syntax', `variable references nested more than ${MAX_INTERPOLATION_DEPTH} levels deep`);
+  }
   let out = '';
   let i = 0;
   while (i < s.length) {
@@ -28,8 +33,9 @@ export function substitute(s: string, lookup: Lookup, onUnset?: (name: string) =
     if (n === '$') { out += '$'; i += 2; continue; }
     if (n === '{') {
       const end = closingBrace(s, i + 2);
-      if (end < 0) throw new TemplateError('syntax', `invalid interpolation format in ${JSON.stringify(s)}: "\${" without a closing "}"`);
-      out += braced(s.slice(i + 2, end), s, lookup, onUnset);
+      if (end === TOO_DEEP) throw new TemplateError('syntax', `variable references nested more than ${MAX_INTERPOLATION_DEPTH} levels deep`);
+      if (end < 0) throw new TemplateError('syntax', `invalid interpolation format in ${quoteShort(s)}: "\${" without a closing "}"`);
+      out += braced(s.slice(i + 2, end), s, lookup, onUnset, depth);
       i = end + 1;
       continue;
     }
@@ -50,21 +56,26 @@ export function substitute(s: string, lookup: Lookup, onUnset?: (name: string) =
   return out;
 }
 
-/** Index of the "}" closing a "${" whose body starts at `from`, honouring nested "${...}" and "$$". */
+const TOO_DEEP = -2;
+/**
+ * Index of the "}" closing a "${" whose body starts at `from`, honouring nested "${...}" and
+ * "$$"; -1 when there is none, TOO_DEEP when operands nest deeper than the bound (refused
+ * whatever the variables' values, so that a file does not load only while A is set).
+ */
 function closingBrace(s: string, from: number): number {
   let depth = 0;
   for (let i = from; i < s.length; i++) {
     const c = s[i];
     if (c === '$' && s[i + 1] === '$') { i++; continue; }
-    if (c === '$' && s[i + 1] === '{') { depth++; i++; continue; }
+    if (c === '$' && s[i + 1] === '{') { if (++depth > MAX_INTERPOLATION_DEPTH) return TOO_DEEP; i++; continue; }
     if (c === '}') { if (depth === 0) return i; depth--; }
   }
   return -1;
 }
 
-function braced(body: string, whole: string, lookup: Lookup, onUnset?: (name: string) => void): string {
+function braced(body: string, whole: string, lookup: Lookup, onUnset: ((name: string) => void) | undefined, depth: number): string {
   let j = 0;
-  if (!NAME_START.test(body[0] ?? '')) throw new TemplateError('syntax', `invalid interpolation format in ${JSON.stringify(whole)}: "\${${body}}" does not start with a variable name`);
+  if (!NAME_START.test(body[0] ?? '')) throw new TemplateError('syntax', `invalid interpolation format in ${quoteShort(whole)}: ${quoteShort('${' + body + '}')} does not start with a variable name`);
   while (j < body.length && NAME_CHAR.test(body[j]!)) j++;
   const name = body.slice(0, j);
   const rest = body.slice(j);
@@ -75,7 +86,7 @@ function braced(body: string, whole: string, lookup: Lookup, onUnset?: (name: st
   }
   const op = rest.startsWith(':') ? rest.slice(0, 2) : rest.slice(0, 1);
   const arg = rest.slice(op.length);
-  const sub = (): string => substitute(arg, lookup, onUnset);
+  const sub = (): string => substitute(arg, lookup, onUnset, depth + 1);
   switch (op) {
     case ':-': return v === undefined || v === '' ? sub() : v;
     case '-': return v === undefined ? sub() : v;
@@ -88,7 +99,7 @@ function braced(body: string, whole: string, lookup: Lookup, onUnset?: (name: st
       if (v === undefined) throw new TemplateError('required', `required variable ${name} is missing a value${arg ? `: ${sub()}` : ''}`, name);
       return v;
     default:
-      throw new TemplateError('syntax', `invalid interpolation format in ${JSON.stringify(whole)}: "\${${body}}" uses an operator compose does not support (only :- - :? ? :+ +)`);
+      throw new TemplateError('syntax', `invalid interpolation format in ${quoteShort(whole)}: ${quoteShort('${' + body + '}')} uses an operator compose does not support (only :- - :? ? :+ +)`);
   }
 }
 
@@ -159,12 +170,12 @@ export function interpolateTree(tree: Tree, lookup: Lookup, sources: Sources): I
         if (!(e instanceof TemplateError)) throw e;
         issues.push(e.kind === 'required'
           ? issueAt(sources, tree, path, `variable ${e.variable} to be set`, 'it unset or empty', e.message)
-          : issueAt(sources, tree, path, 'a valid interpolation (escape a literal $ as $$)', JSON.stringify(v), e.message));
+          : issueAt(sources, tree, path, 'a valid interpolation (escape a literal $ as $$)', quoteShort(v), e.message));
         return v;
       }
       if (cn?.cast) {
         const r = doCast(cn.cast, s);
-        if (r === undefined) { issues.push(issueAt(sources, tree, path, CAST_NAMES[cn.cast], JSON.stringify(s))); return s; }
+        if (r === undefined) { issues.push(issueAt(sources, tree, path, CAST_NAMES[cn.cast], quoteShort(s))); return s; }
         return r;
       }
       return s;

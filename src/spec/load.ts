@@ -9,7 +9,8 @@
 //   8 merge      the files, in order                                     (merge.ts)
 //   9 canonical + defaults → typed model                                 (normalize.ts, canonical/)
 //  10 profiles   active vs disabled services                             (profiles.ts)
-//  11 semantic   references and cycles                                   (semantic.ts)
+//  11 semantic + consistency  references, cycles, compose's other rules  (semantic.ts, consistency.ts)
+//  12 dependencies  the depends_on compose adds (links, volumes_from, ...) (dependencies.ts)
 // Pure: file contents come through a FileSource, the environment is a parameter.
 import { SpecError, type SpecIssue } from './errors.js';
 import { parseDotenv, DotenvError } from './dotenv.js';
@@ -22,11 +23,18 @@ import { parseYaml } from './parse.js';
 import { allProfiles, splitByProfiles } from './profiles.js';
 import { dirname, resolvePath, resolveTopLevelPaths } from './resolve-paths.js';
 import { checkSemantics } from './semantic.js';
-import { isMap, issueAt, issueAtPos, newMap, type Tree, type TreeMap } from './tree.js';
+import { adopt, adoptChild, isMap, issueAt, issueAtPos, newMap, type Tree, type TreeMap } from './tree.js';
 import { validateTree } from './validate.js';
 import { pruneIssues, withoutServices } from './prune.js';
+import { checkConsistency } from './consistency.js';
+import { withImplicitDependencies, withoutDisabledDependencies } from './dependencies.js';
+import { FileRefused, READABLE_FILE } from './limits.js';
 
 export interface FileSource {
+  /**
+   * The file's text; undefined when it does not exist. Throws FileRefused (limits.ts) for a file
+   * the loader must not read: not a regular file (a FIFO, a device), or above the size limit.
+   */
   read(path: string): string | undefined;
   isFile(path: string): boolean;
   isDir(path: string): boolean;
@@ -42,9 +50,33 @@ export interface LoadOptions {
   readonly cwd: string;
   /** contents of stdin, for `-f -` */
   readonly stdin?: string;
+  /**
+   * docker compose's consistency checks (references to undefined services, networks, volumes,
+   * secrets and configs; dependency cycles; a service without image or build; duplicate
+   * container names; ...). true unless `--no-consistency`.
+   */
+  readonly consistency?: boolean;
 }
 
-export interface LoadResult { readonly project: Project; readonly warnings: string[] }
+export interface LoadResult {
+  readonly project: Project;
+  readonly warnings: string[];
+  /**
+   * The COMPOSE_* variables of the project's environment (the shell, then the .env files), for
+   * the verbs that honour them (COMPOSE_REMOVE_ORPHANS, COMPOSE_IGNORE_ORPHANS, ...).
+   */
+  readonly composeEnv: Readonly<Record<string, string>>;
+}
+
+/**
+ * The COMPOSE_* variables docker compose reads from the project's environment. Looked up by name
+ * (the environment is never enumerated, so that a load stays cacheable).
+ */
+export const COMPOSE_VARIABLES = [
+  'COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_PROFILES', 'COMPOSE_REMOVE_ORPHANS',
+  'COMPOSE_IGNORE_ORPHANS', 'COMPOSE_PARALLEL_LIMIT', 'COMPOSE_ANSI', 'COMPOSE_STATUS_STDOUT', 'COMPOSE_PROGRESS',
+  'COMPOSE_MENU', 'COMPOSE_EXPERIMENTAL', 'COMPOSE_CONVERT_WINDOWS_PATHS',
+] as const;
 
 export const DEFAULT_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
 const STDIN = '<stdin>';
@@ -58,10 +90,10 @@ export function normalizeProjectName(s: string): string {
 function basename(p: string): string { const i = p.replace(/\/+$/, '').lastIndexOf('/'); return p.replace(/\/+$/, '').slice(i + 1); }
 
 /** 1 · files: -f, else COMPOSE_FILE, else the first default name found upward from cwd, plus its override twin. */
-export function findComposeFiles(opts: LoadOptions, fs: FileSource, composeFileVar: string | undefined): string[] {
+export function findComposeFiles(opts: LoadOptions, fs: FileSource, composeFileVar: string | undefined, pathSeparator?: string): string[] {
   if (opts.files && opts.files.length > 0) return opts.files.map((f) => (f === '-' ? STDIN : resolvePath(opts.cwd, f)));
   if (composeFileVar) {
-    const sep = opts.env['COMPOSE_PATH_SEPARATOR'] || ':';
+    const sep = pathSeparator || ':';
     return composeFileVar.split(sep).filter((s) => s !== '').map((f) => resolvePath(opts.cwd, f));
   }
   let dir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : opts.cwd;
@@ -123,7 +155,13 @@ function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, f
     ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, 'includes/extends without a cycle', `${path} loading itself again`) : issueAtPos(ctx.sources, path, undefined, '', 'no cycle', 'a cycle'));
     return undefined;
   }
-  const text = path === STDIN ? ctx.stdin : ctx.fs.read(path);
+  let text: string | undefined;
+  try { text = path === STDIN ? ctx.stdin : ctx.fs.read(path); } catch (e) {
+    if (!(e instanceof FileRefused)) throw e;
+    ctx.fatal = true;
+    ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, READABLE_FILE, `${path}: ${e.found}`) : { file: path, line: 0, col: 0, keyPath: '', expected: `a compose file: ${READABLE_FILE}`, found: e.found });
+    return undefined;
+  }
   if (text === undefined) {
     ctx.fatal = true;
     ctx.issues.push(from ? issueAt(ctx.sources, from.tree, from.path, 'an existing file', `${path} not found`) : { file: path, line: 0, col: 0, keyPath: '', expected: 'an existing, readable compose file', found: 'no such file' });
@@ -145,7 +183,7 @@ function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, f
         ctx.issues.push(issueAtPos(ctx.sources, path, { line: 1, col: 1 }, '', 'a mapping (services:, networks:, ...) at the top of the file', Array.isArray(raw) ? 'a list' : `a ${typeof raw}`));
         return undefined;
       }
-      const ir = interpolateTree(raw, lookup, ctx.sources);
+      const ir = interpolateTree(nullServicesAsEmpty(raw), lookup, ctx.sources);
       for (const u of ir.unset) ctx.unset.add(u);
       // values interpolation refused (bad syntax, a required variable, a failed cast) are cut
       // out before validation, so that the schema never reports the same place a second time
@@ -171,6 +209,22 @@ function loadFile(ctx: FileCtx, path: string, lookup: Lookup, baseDir: string, f
 }
 
 function adoptEmpty(): TreeMap { return newMap(); }
+
+/**
+ * `services: {base: }`: a service written as null is an empty mapping, as in docker compose
+ * (which validates only the merged model). An extends base or an override may be written so; a
+ * null service left alone in the project is still refused for having no image or build.
+ */
+function nullServicesAsEmpty(doc: TreeMap): TreeMap {
+  const services = doc['services'];
+  if (!isMap(services) || !Object.keys(services).some((k) => services[k] === null)) return doc;
+  const ns = newMap();
+  for (const k of Object.keys(services)) { ns[k] = services[k] === null ? adopt(newMap(), services) : services[k]!; adoptChild(ns, k, services, k); }
+  adopt(ns, services);
+  const out = newMap();
+  for (const k of Object.keys(doc)) { out[k] = k === 'services' ? ns : doc[k]!; adoptChild(out, k, doc, k); }
+  return adopt(out, doc);
+}
 
 /** Records a phase's issues and returns the tree without the parts they are in (prune.ts). */
 function keepGoing(ctx: FileCtx, file: string, tree: TreeMap, issues: readonly SpecIssue[]): TreeMap {
@@ -198,7 +252,13 @@ function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: L
     const envFiles = o?.['env_file'] !== undefined ? (Array.isArray(o['env_file']) ? o['env_file'] : [o['env_file']]).map((p) => resolvePath(here, String(p), ctx.home)) : [`${projDir}/.env`];
     const vars = new Map<string, string>();
     for (const ef of envFiles) {
-      const text = ctx.fs.read(ef);
+      let text: string | undefined;
+      try { text = ctx.fs.read(ef); } catch (e) {
+        if (!(e instanceof FileRefused)) throw e;
+        ctx.fatal = true;
+        ctx.issues.push(issueAt(ctx.sources, tree, ['include', i, ...(o?.['env_file'] !== undefined ? ['env_file'] : [])], READABLE_FILE, `${ef}: ${e.found}`));
+        continue;
+      }
       if (text === undefined) {
         if (o?.['env_file'] !== undefined) { ctx.fatal = true; ctx.issues.push(issueAt(ctx.sources, tree, ['include', i, 'env_file'], 'an existing env file', `${ef} missing`)); }
         continue;
@@ -237,32 +297,63 @@ function applyInclude(ctx: FileCtx, tree: TreeMap, file: string, parentLookup: L
   return out;
 }
 
-/** Reads a list of env files into one map (later files win); located issues for bad ones. */
-function readEnvFiles(ctx: Pick<FileCtx, 'fs' | 'sources' | 'issues'>, paths: readonly string[], lookup: Lookup, required: boolean): Map<string, string> {
+/**
+ * Reads env files into `into` without replacing what is already there (the shell and the env
+ * files read before win, as in docker compose). Within this list, a later file wins over an
+ * earlier one. `${VAR}` in a file sees the shell and the earlier files first, then the file's own
+ * lines above. A required file that is missing, and a file that is not a regular file (a
+ * directory is skipped when the file is only the default `.env`), are located issues.
+ */
+function readEnvFiles(ctx: Pick<FileCtx, 'fs' | 'sources' | 'issues'>, paths: readonly string[], env: Lookup, into: Map<string, string>, required: string | undefined): void {
   const vars = new Map<string, string>();
+  const look: Lookup = (n) => env(n) ?? vars.get(n);
   for (const p of paths) {
-    const text = ctx.fs.read(p);
+    let text: string | undefined;
+    try { text = ctx.fs.read(p); } catch (e) {
+      if (!(e instanceof FileRefused)) throw e;
+      if (required === undefined && e.found === 'a directory') continue;
+      ctx.issues.push({ file: p, line: 0, col: 0, keyPath: required ?? '', expected: `an env file: ${READABLE_FILE}`, found: e.found });
+      continue;
+    }
     if (text === undefined) {
-      if (required) ctx.issues.push({ file: p, line: 0, col: 0, keyPath: '', expected: 'an existing env file (--env-file)', found: 'no such file' });
+      if (required !== undefined) ctx.issues.push({ file: p, line: 0, col: 0, keyPath: required, expected: 'an existing env file', found: 'no such file' });
       continue;
     }
     ctx.sources.set(p, text);
-    try { for (const [k, v] of parseDotenv(text, (n) => vars.get(n) ?? lookup(n))) vars.set(k, v); } catch (e) {
+    try { for (const [k, v] of parseDotenv(text, look)) vars.set(k, v); } catch (e) {
       if (e instanceof DotenvError) ctx.issues.push(issueAtPos(ctx.sources, p, { line: e.line, col: e.col }, '', 'a valid env file line (KEY=value)', e.message));
       else throw e;
     }
   }
-  return vars;
+  for (const [k, v] of vars) if (env(k) === undefined) into.set(k, v);
 }
+
+const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|t|true)$/i.test(v.trim());
 
 export function load(opts: LoadOptions, fs: FileSource): LoadResult {
   const shell = (n: string): string | undefined => opts.env[n];
+  const consistency = opts.consistency !== false;
   const pre = { fs, sources: new Map<string, string>(), issues: [] as SpecIssue[] };
   const fail = (): never => { throw new SpecError(ctx.issues); };
 
-  // 1 · files, project directory, .env
-  const cwdDotenv = opts.envFiles === undefined && !opts.projectDirectory ? readEnvFiles(pre, [`${opts.cwd}/.env`], shell, false) : new Map<string, string>();
-  const files = findComposeFiles(opts, fs, shell('COMPOSE_FILE') ?? cwdDotenv.get('COMPOSE_FILE'));
+  // 1 · files, project directory, .env — in docker compose's order. Without --env-file (or
+  // COMPOSE_ENV_FILES), `.env` is read once before the compose files are known (from
+  // --project-directory, else the first -f file's directory, else the working directory:
+  // COMPOSE_FILE may be set there) and once after, from the project directory. A value already
+  // set is never replaced: the shell wins, then the first .env, then the second. The environment
+  // is only ever looked up by name, never enumerated, so that a load stays cacheable.
+  const fromFiles = new Map<string, string>();
+  const env: Lookup = (n) => shell(n) ?? fromFiles.get(n);
+  const explicit = opts.envFiles !== undefined ? opts.envFiles
+    : shell('COMPOSE_ENV_FILES') ? shell('COMPOSE_ENV_FILES')!.split(',').map((f) => f.trim()).filter((f) => f !== '') : undefined;
+  const explicitPaths = explicit?.map((p) => resolvePath(opts.cwd, p));
+  const defaultEnvFile = !truthy(shell('COMPOSE_DISABLE_ENV_FILE'));
+  const firstNamed = opts.files?.find((f) => f !== '-');
+  const earlyDir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : firstNamed !== undefined ? dirname(resolvePath(opts.cwd, firstNamed)) : opts.cwd;
+  const readFirst = explicitPaths ?? (defaultEnvFile ? [`${earlyDir}/.env`] : []);
+  readEnvFiles(pre, readFirst, env, fromFiles, explicitPaths ? (opts.envFiles !== undefined ? '--env-file' : 'COMPOSE_ENV_FILES') : undefined);
+  if (pre.issues.length > 0) throw new SpecError(pre.issues);
+  const files = findComposeFiles(opts, fs, env('COMPOSE_FILE'), env('COMPOSE_PATH_SEPARATOR'));
   // docker compose: --project-directory, else the first file that is not stdin, else the working directory
   const firstFile = files.find((f) => f !== STDIN);
   const projectDir = opts.projectDirectory ? resolvePath(opts.cwd, opts.projectDirectory) : firstFile === undefined ? opts.cwd : dirname(firstFile);
@@ -270,11 +361,9 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
     fs, sources: pre.sources, issues: pre.issues, unset: new Set(), home: opts.env['HOME'], stdin: opts.stdin, loading: [], cache: new Map(),
     projectDir, broken: new Map(), fatal: false,
   };
-  const envPaths = opts.envFiles !== undefined ? opts.envFiles.map((p) => resolvePath(opts.cwd, p)) : [`${projectDir}/.env`];
-  const dotenv = readEnvFiles(ctx, envPaths, shell, opts.envFiles !== undefined);
+  if (!explicitPaths && defaultEnvFile && projectDir !== earlyDir) readEnvFiles(ctx, [`${projectDir}/.env`], env, fromFiles, undefined);
   if (ctx.issues.length > 0) fail();
-  // shell first, then the env files (--env-file replaces the default .env)
-  const lookup: Lookup = (n) => shell(n) ?? dotenv.get(n);
+  const lookup: Lookup = env;
 
   // 2–8 · each file through its phases, merged in order
   let tree: TreeMap | undefined;
@@ -286,22 +375,28 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
   }
   // problems not cut around stop here; otherwise the rest is normalized for its own problems
   if (ctx.fatal || tree === undefined) fail();
+  // nothing at all in the files (docker compose: "empty compose file")
+  if (Object.keys(tree!).length === 0 && broken.size === 0 && ctx.issues.length === 0) {
+    const first = files[0]!;
+    ctx.issues.push(issueAtPos(ctx.sources, first, { line: 1, col: 1 }, '', 'a compose file with services (or another top-level key such as networks, volumes or include)', 'an empty file'));
+    fail();
+  }
   // a service left out in one file is left out of the project: another file's partial
   // definition of it (an override adding ports) would otherwise be reported as incomplete
   const merged = withoutServices(tree!, broken);
 
   // project name: -p, COMPOSE_PROJECT_NAME, top-level name, the project directory's name
   let name: string;
-  const explicit = opts.projectName ?? lookup('COMPOSE_PROJECT_NAME') ?? (typeof merged['name'] === 'string' && merged['name'] !== '' ? merged['name'] : undefined);
-  if (explicit !== undefined) {
-    if (!PROJECT_NAME.test(explicit)) {
+  const explicitName = opts.projectName ?? lookup('COMPOSE_PROJECT_NAME') ?? (typeof merged['name'] === 'string' && merged['name'] !== '' ? merged['name'] : undefined);
+  if (explicitName !== undefined) {
+    if (!PROJECT_NAME.test(explicitName)) {
       const fromFile = opts.projectName === undefined && lookup('COMPOSE_PROJECT_NAME') === undefined;
-      const issue = fromFile ? issueAt(ctx.sources, merged, ['name'], 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', JSON.stringify(explicit))
-        : { file: '', line: 0, col: 0, keyPath: opts.projectName !== undefined ? '--project-name' : 'COMPOSE_PROJECT_NAME', expected: 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', found: JSON.stringify(explicit) };
+      const issue = fromFile ? issueAt(ctx.sources, merged, ['name'], 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', JSON.stringify(explicitName))
+        : { file: '', line: 0, col: 0, keyPath: opts.projectName !== undefined ? '--project-name' : 'COMPOSE_PROJECT_NAME', expected: 'a project name of lower-case letters, digits, "_" and "-", starting with a letter or digit', found: JSON.stringify(explicitName) };
       // reported with the rest; the normalized form stands in so that the services are still checked
       ctx.issues.push(issue);
-      name = normalizeProjectName(explicit) || 'invalid';
-    } else name = explicit;
+      name = normalizeProjectName(explicitName) || 'invalid';
+    } else name = explicitName;
   } else {
     name = normalizeProjectName(basename(projectDir));
     if (name === '') {
@@ -318,28 +413,36 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
     if (!isMap(s)) continue;
     const ef = s['env_file'];
     const list = ef === undefined || ef === null ? [] : Array.isArray(ef) ? ef : [ef];
-    for (const e of list) {
+    list.forEach((e, i) => {
       const p = resolvePath(projectDir, typeof e === 'string' ? e : String((e as TreeMap)['path']), ctx.home);
-      if (envFileVars.has(p)) continue;
-      const text = fs.read(p);
-      if (text === undefined) { envFileVars.set(p, undefined); continue; }
+      if (envFileVars.has(p)) return;
+      let text: string | undefined;
+      try { text = fs.read(p); } catch (err) {
+        if (!(err instanceof FileRefused)) throw err;
+        ctx.issues.push(issueAt(ctx.sources, merged, ['services', sname, 'env_file', ...(Array.isArray(ef) ? [i] : [])], READABLE_FILE, `${p}: ${err.found}`));
+        envFileVars.set(p, new Map());
+        return;
+      }
+      if (text === undefined) { envFileVars.set(p, undefined); return; }
       ctx.sources.set(p, text);
       try { envFileVars.set(p, parseDotenv(text, lookup)); } catch (err) {
         if (err instanceof DotenvError) ctx.issues.push(issueAtPos(ctx.sources, p, { line: err.line, col: err.col }, '', 'a valid env file line (KEY=value)', err.message));
         else throw err;
       }
-    }
+    });
   }
 
   // 9 · canonical forms and defaults
-  const n = normalize({ tree: merged, name, projectDir, files: files.map((f) => (f === STDIN ? '-' : f)), sources: ctx.sources, resolveEnv: lookup, envFiles: envFileVars, ...(ctx.home ? { home: ctx.home } : {}) });
+  const n = normalize({ tree: merged, name, projectDir, files: files.map((f) => (f === STDIN ? '-' : f)), sources: ctx.sources, resolveEnv: lookup, envFiles: envFileVars, consistency, ...(ctx.home ? { home: ctx.home } : {}) });
   ctx.issues.push(...n.issues);
   if (ctx.issues.length > 0) fail();
 
   // 10 · profiles
   const enabled = opts.profiles && opts.profiles.length > 0 ? [...opts.profiles]
     : (lookup('COMPOSE_PROFILES') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const { active, disabled } = splitByProfiles(n.services, enabled);
+  const split = splitByProfiles(n.services, enabled);
+  const disabled = split.disabled;
+  let active = split.active;
 
   // the implicit default network
   const networks: Record<string, Network> = { ...n.project.networks };
@@ -347,13 +450,20 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
     networks['default'] = { name: `${name}_default`, driver_opts: {}, external: false, internal: false, attachable: false, labels: {}, extensions: {} };
   }
 
-  // 11 · semantic checks
-  ctx.issues.push(...checkSemantics({
-    tree: merged, sources: ctx.sources, active, disabled,
-    networks: new Set(Object.keys(networks)), volumes: new Set(Object.keys(n.project.volumes)),
-    secrets: new Set(Object.keys(n.project.secrets)), configs: new Set(Object.keys(n.project.configs)),
-  }));
-  if (ctx.issues.length > 0) fail();
+  // 11 · semantic and consistency checks (docker compose's checkConsistency; --no-consistency skips them)
+  if (consistency) {
+    ctx.issues.push(...checkSemantics({
+      tree: merged, sources: ctx.sources, active, disabled,
+      networks: new Set(Object.keys(networks)), volumes: new Set(Object.keys(n.project.volumes)),
+      secrets: new Set(Object.keys(n.project.secrets)), configs: new Set(Object.keys(n.project.configs)),
+    }));
+    ctx.issues.push(...checkConsistency({ tree: merged, sources: ctx.sources, services: active }));
+    if (ctx.issues.length > 0) fail();
+  }
+  // depends_on for links, volumes_from and network_mode/ipc/pid "service:X", as compose adds
+  // them; a dependency on a service disabled by its profiles (only `required: false` ones get
+  // here) is dropped, so that the printed model names only services it contains
+  active = withoutDisabledDependencies(withImplicitDependencies(active), disabled);
 
   const warnings = [
     ...[...ctx.unset].sort().map((v) => `the "${v}" variable is not set; defaulting to a blank string`),
@@ -367,5 +477,7 @@ export function load(opts: LoadOptions, fs: FileSource): LoadResult {
     all_profiles: allProfiles(n.services),
     enabled_profiles: enabled,
   };
-  return { project, warnings };
+  const composeEnv: Record<string, string> = {};
+  for (const v of COMPOSE_VARIABLES) { const x = env(v); if (x !== undefined) composeEnv[v] = x; }
+  return { project, warnings, composeEnv };
 }

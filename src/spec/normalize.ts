@@ -29,6 +29,8 @@ export interface NormalizeInput {
   /** env_file contents by absolute path (undefined = missing) */
   readonly envFiles: ReadonlyMap<string, ReadonlyMap<string, string> | undefined>;
   readonly home?: string;
+  /** docker compose's consistency checks (a service needs an image or a build); false = --no-consistency */
+  readonly consistency?: boolean;
 }
 
 export interface NormalizeOutput { readonly services: Record<string, Service>; readonly project: Omit<Project, 'services' | 'disabled_services' | 'enabled_profiles' | 'all_profiles'>; readonly warnings: string[]; readonly issues: SpecIssue[] }
@@ -60,15 +62,17 @@ export function extraHosts(v: unknown): string[] {
       return `${t.slice(0, c)}=${t.slice(c + 1)}`;
     });
     problems.done();
-    return out;
+    return [...new Set(out)];
   }
   const out: string[] = [];
   for (const [h, ips] of Object.entries(v as Record<string, unknown>)) for (const ip of strList(ips)) out.push(`${h}=${ip}`);
-  return out;
+  // a mapping may give one host the same address twice; the list form must not repeat an entry
+  return [...new Set(out)];
 }
 
 function grants(v: unknown, kind: 'secrets' | 'configs'): FileGrant[] {
-  return strList(v).length === 0 && !Array.isArray(v) ? [] : (v as unknown[]).map((g) => {
+  if (!Array.isArray(v)) return [];
+  return v.map((g) => {
     if (typeof g === 'string') return { source: g, target: kind === 'secrets' ? `/run/secrets/${g}` : `/${g}` };
     const o = g as Record<string, unknown>;
     const source = String(o['source'] ?? '');
@@ -221,7 +225,7 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
     } : undefined;
 
     const hasImage = typeof s['image'] === 'string' && s['image'] !== '';
-    if (!hasImage && s['build'] === undefined && s['provider'] === undefined) {
+    if (input.consistency !== false && !hasImage && s['build'] === undefined && s['provider'] === undefined) {
       issues.push(issueAt(sources, tree, P, 'an image or a build section', 'neither', undefined, true));
     }
     const svc: Service = {

@@ -1,13 +1,18 @@
 // Phase 1, parse: YAML text → untyped tree with positions. The only importer of `yaml` for reading.
-// Refuses what compose cannot mean: duplicate keys, non-string keys, alias bombs, recursive
-// aliases, unknown anchors and nesting deeper than any compose file needs.
-import { parseAllDocuments, LineCounter, isAlias, isMap, isScalar, isSeq, isPair } from 'yaml';
-import type { Document, Node as YNode, Scalar } from 'yaml';
+// Refuses what compose cannot mean: duplicate keys, null or collection keys, alias bombs,
+// recursive aliases, unknown anchors and nesting deeper than any compose file needs. Number and
+// boolean keys are read as the text written.
+import { parseAllDocuments, LineCounter, isAlias, isMap, isScalar, isSeq, isPair, visit } from 'yaml';
+import type { Alias, Document, Node as YNode, Scalar } from 'yaml';
 import { SpecError, type SpecIssue } from './errors.js';
 import { issueAtPos, newMap, setMeta, formatPath, type Key, type MergeTag, type Pos, type Sources, type Tree, type TreeMap } from './tree.js';
 
-/** Aliases may add at most this many nodes to a file (protects against "billion laughs"). */
-export const MAX_ALIAS_EXPANSION = 1_000_000;
+/**
+ * Aliases may add at most this many nodes to a file (protects against "billion laughs"). Real
+ * files alias a few x- blocks into a few dozen services: a few thousand nodes. Counted before
+ * expanding, so a bomb costs at most this many converted nodes (about 0.1 s).
+ */
+export const MAX_ALIAS_EXPANSION = 100_000;
 /** No compose file nests anywhere near this deep. */
 export const MAX_DEPTH = 256;
 
@@ -20,6 +25,33 @@ interface Ctx {
   budget: number;
   readonly sizes: Map<unknown, number>;
   readonly active: Set<unknown>;
+  /** anchors by name, in document order (built on the first alias) */
+  anchors?: Map<string, { readonly at: number; readonly node: YNode }[]>;
+}
+
+/**
+ * The node an alias names: the last anchor of that name before the alias, as YAML says. yaml's
+ * own Alias.resolve walks the whole document for each alias, which made a file with many
+ * aliases quadratic (an alias bomb took seconds before its expansion was even counted).
+ */
+function resolveAlias(ctx: Ctx, alias: Alias): YNode | undefined {
+  if (!ctx.anchors) {
+    const anchors = new Map<string, { at: number; node: YNode }[]>();
+    visit(ctx.doc, {
+      Node(_k, n) {
+        if (n.anchor) {
+          const list = anchors.get(n.anchor) ?? [];
+          list.push({ at: n.range?.[0] ?? 0, node: n as YNode });
+          anchors.set(n.anchor, list);
+        }
+      },
+    });
+    ctx.anchors = anchors;
+  }
+  const at = alias.range?.[0] ?? Infinity;
+  let found: YNode | undefined;
+  for (const a of ctx.anchors.get(alias.source) ?? []) { if (a.at < at) found = a.node; else break; }
+  return found;
 }
 
 class Stop extends Error { constructor(readonly issue: SpecIssue) { super(issue.expected); } }
@@ -85,7 +117,7 @@ function sizeOf(ctx: Ctx, node: unknown, depth: number): number {
   if (depth > MAX_DEPTH) return Infinity;
   let n = 1;
   if (isAlias(node)) {
-    const t = node.resolve(ctx.doc);
+    const t = resolveAlias(ctx, node);
     n = ctx.active.has(t) ? Infinity : sizeOf(ctx, t, depth + 1);
   } else if (isMap(node)) {
     for (const it of node.items) n += sizeOf(ctx, it.value, depth + 1);
@@ -122,7 +154,7 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
   if (node === null || node === undefined) return null;
   if (depth > MAX_DEPTH) fail(ctx, node.range?.[0], path, `nesting at most ${MAX_DEPTH} levels deep`, 'deeper nesting');
   if (isAlias(node)) {
-    const target = node.resolve(ctx.doc);
+    const target = resolveAlias(ctx, node);
     if (!target) fail(ctx, node.range?.[0], path, 'an alias to a defined anchor', `*${node.source}`);
     if (ctx.active.has(target)) fail(ctx, node.range?.[0], path, 'an alias outside its own anchor', `recursive alias *${node.source}`);
     ctx.budget -= sizeOf(ctx, target, depth);
@@ -139,18 +171,23 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
       if (!isPair(pair)) continue;
       let k = pair.key as YNode | null;
       const kOff = k?.range?.[0] ?? (pair.value as YNode | null)?.range?.[0] ?? node.range?.[0];
-      if (k && isAlias(k)) k = (k.resolve(ctx.doc) as YNode | undefined) ?? null;
+      if (k && isAlias(k)) k = resolveAlias(ctx, k) ?? null;
       if (k === null || k === undefined) fail(ctx, kOff, path, 'a string key', 'an empty key');
       if (!isScalar(k)) fail(ctx, kOff, path, 'a string key', isMap(k) ? 'a mapping used as a key' : 'a sequence used as a key');
       if (k.value === '<<' && k.type === 'PLAIN') {
         if (pair.value) merges.push({ node: pair.value as YNode, at: kOff });
         continue;
       }
-      if (typeof k.value !== 'string') {
-        const src = k.range ? ctx.text.slice(k.range[0], k.range[1]) : String(k.value);
-        fail(ctx, kOff, path, 'a string key (quote it)', `${k.value === null ? 'a null' : `a ${typeof k.value}`} key ${src}`);
+      let key: string;
+      if (typeof k.value === 'string') key = k.value;
+      else {
+        // a number or boolean key (`80:` under labels, `true:`) is read as the text written, as
+        // go-yaml reads a key into a string (docs/decisions/2026-11-30-scalar-mapping-keys.md);
+        // a null key (`~:`, `null:`, an empty key) names nothing and is refused
+        const src = k.range ? ctx.text.slice(k.range[0], k.range[1]).trim() : String(k.value);
+        if (k.value === null || k.value === undefined || src === '') fail(ctx, kOff, path, 'a string key', `a null key${src ? ` ${src}` : ''}`);
+        key = src;
       }
-      const key = k.value;
       // duplicate keys are checked here (yaml's own check is quadratic in the mapping's size)
       if (Object.prototype.hasOwnProperty.call(obj, key)) fail(ctx, kOff, [...path, key], 'each key once in a mapping', `a duplicate key ${JSON.stringify(key)}`);
       const vnode = pair.value as YNode | null;
@@ -167,8 +204,8 @@ function convert(ctx: Ctx, node: YNode | null | undefined, path: readonly Key[],
     for (const m of merges) {
       let src: unknown = m.node;
       const list: unknown[] = [];
-      if (isAlias(src)) src = src.resolve(ctx.doc);
-      if (isSeq(src)) for (const it of src.items) list.push(isAlias(it) ? it.resolve(ctx.doc) : it);
+      if (isAlias(src)) src = resolveAlias(ctx, src);
+      if (isSeq(src)) for (const it of src.items) list.push(isAlias(it) ? resolveAlias(ctx, it) : it);
       else list.push(src);
       for (const item of list) {
         if (!isMap(item)) fail(ctx, m.at, [...path, '<<'], 'a mapping or a list of mappings to merge', isSeq(item) ? 'a sequence' : 'a scalar');

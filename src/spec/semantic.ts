@@ -1,5 +1,5 @@
 // Phase "semantic": what a schema cannot say. Unknown services in depends_on / links /
-// network_mode: service: / volumes_from, undefined networks, volumes, secrets and configs,
+// network_mode, ipc, pid: service: / volumes_from, undefined networks, volumes, secrets and configs,
 // and dependency cycles. Pure over the typed services plus the merged tree for positions.
 import type { SpecIssue } from './errors.js';
 import type { Service } from './model.js';
@@ -45,7 +45,10 @@ export function checkSemantics(inp: SemanticInput): SpecIssue[] {
       const target = l.split(':')[0]!;
       needService(name, target, itemPath(tree, name, 'links', l), 'links');
     }
-    if (s.network_mode?.startsWith('service:')) needService(name, s.network_mode.slice(8), ['services', name, 'network_mode'], 'network_mode');
+    for (const key of ['network_mode', 'ipc', 'pid'] as const) {
+      const ref = s[key];
+      if (ref?.startsWith('service:')) needService(name, ref.slice('service:'.length), ['services', name, key], `${key}: service:`);
+    }
     for (const v of s.volumes_from) {
       if (v.startsWith('container:')) continue;
       needService(name, v.split(':')[0]!, itemPath(tree, name, 'volumes_from', v), 'volumes_from');

@@ -25,6 +25,11 @@ export function recordingSys(): Sys & { calls: RecordedCall[] } {
       calls.push({ name: 'lgetxattr', args: [path, name] });
       return xattrs.get(`${path}\0${name}`);
     },
+    openPty() {
+      calls.push({ name: 'openPty', args: [] });
+      return { master: -1, slave: -1 };
+    },
+    setWindowSize(...args) { calls.push({ name: 'setWindowSize', args }); },
     llistxattr(path) {
       calls.push({ name: 'llistxattr', args: [path] });
       return [...xattrs.keys()].filter((k) => k.startsWith(`${path}\0`)).map((k) => k.slice(path.length + 1));

@@ -4,6 +4,7 @@
 import type koffiModule from 'koffi';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
+import { openSync, constants as fsConstants } from 'node:fs';
 import { SysError } from '../lib/errors.js';
 import type { Sys } from './sys.js';
 
@@ -12,6 +13,12 @@ const SYS_openat2 = 437;
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) errnoNames.set(value, name);
+
+// <fcntl.h> and <asm-generic/ioctls.h> values, the same on x86_64 and aarch64
+const O_RDWR = 0o2;
+const O_NOCTTY = 0o400;
+const O_CLOEXEC = 0o2000000;
+const TIOCSWINSZ = 0x5414;
 
 export function createLibcSys(): Sys {
   // koffi is CommonJS: required synchronously (an external of the CLI bundle, found in node_modules).
@@ -23,6 +30,11 @@ export function createLibcSys(): Sys {
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
     lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+    posix_openpt: lib.func('int posix_openpt(int flags)'),
+    grantpt: lib.func('int grantpt(int fd)'),
+    unlockpt: lib.func('int unlockpt(int fd)'),
+    ptsname_r: lib.func('int ptsname_r(int fd, _Out_ char *buf, size_t len)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
     llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)'),
     syncfs: lib.func('int syncfs(int fd)'),
     // glibc 2.36 has no openat2 wrapper: the raw syscall. Declared with openat2's fixed arguments
@@ -101,6 +113,32 @@ export function createLibcSys(): Sys {
         fail('lgetxattr', path);
       }
       return buf.subarray(0, n);
+    },
+    openPty() {
+      const master = c.posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (master < 0) fail('posix_openpt', '/dev/ptmx');
+      try {
+        if (c.grantpt(master) < 0) fail('grantpt', '/dev/ptmx');
+        if (c.unlockpt(master) < 0) fail('unlockpt', '/dev/ptmx');
+        const name = Buffer.alloc(128);
+        const err = c.ptsname_r(master, name, name.length);
+        if (err !== 0) throw new SysError('ptsname_r', '/dev/ptmx', errnoNames.get(err) ?? `errno ${err}`);
+        const path = name.toString('utf8', 0, name.indexOf(0));
+        let slave: number;
+        // Node opens with O_CLOEXEC; O_NOCTTY keeps it from becoming anyone's controlling terminal
+        try { slave = openSync(path, fsConstants.O_RDWR | fsConstants.O_NOCTTY); } catch (e) { throw new SysError('open', path, (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN'); }
+        return { master, slave };
+      } catch (err) {
+        c.close(master);
+        throw err;
+      }
+    },
+    setWindowSize(fd, rows, columns) {
+      // struct winsize { unsigned short ws_row, ws_col, ws_xpixel, ws_ypixel; }
+      const ws = Buffer.alloc(8);
+      ws.writeUInt16LE(Math.max(0, Math.min(rows, 0xffff)), 0);
+      ws.writeUInt16LE(Math.max(0, Math.min(columns, 0xffff)), 2);
+      if (c.ioctl(fd, TIOCSWINSZ, ws) < 0) fail('ioctl(TIOCSWINSZ)', `fd ${fd}`);
     },
     llistxattr(path) {
       const buf = Buffer.alloc(65536);

@@ -7,25 +7,39 @@ import { lazySys } from './index.js';
 
 export interface Exit { readonly code: number | null; readonly signal: NodeJS.Signals | null }
 
-/** Signals an attached foreground command forwards to its child (Docker's sig-proxy, plus SIGWINCH for -t). */
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+/** One of a child's standard descriptors: a new pipe, /dev/null, or a descriptor of ours. */
+export type StdioSlot = 'pipe' | 'ignore' | number;
+
+/** A process started by spawnProcess; its pipes are the streams of the slots that were 'pipe'. */
+export interface SpawnedProcess {
+  readonly pid: number;
+  readonly stdin: NodeJS.WritableStream | null;
+  readonly stdout: NodeJS.ReadableStream | null;
+  readonly stderr: NodeJS.ReadableStream | null;
+  /** settles once the process has exited and its pipes are closed (never rejects after a spawn) */
+  readonly exited: Promise<Exit>;
+  /** false when the process is already gone */
+  kill(signal: NodeJS.Signals): boolean;
+}
 
 /**
- * Runs `file args` with this process's stdin/stdout/stderr, in its own session (so a terminal's
- * Ctrl-C reaches it once, through us), forwarding the signals we receive, until it exits.
+ * Starts `file args` with the given stdin/stdout/stderr, in a session of its own (a signal to the
+ * caller's process group, a terminal's Ctrl-C included, never reaches it: the caller forwards
+ * what it means to). Rejects when the file cannot be executed.
  */
-export function runAttached(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Exit> {
+export function spawnProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv, stdio: readonly [StdioSlot, StdioSlot, StdioSlot]): Promise<SpawnedProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: 'inherit', env, detached: true });
-    const handlers = new Map<NodeJS.Signals, () => void>();
-    for (const sig of FORWARDED) {
-      const h = (): void => { try { child.kill(sig); } catch { /* already gone */ } };
-      handlers.set(sig, h);
-      process.on(sig, h);
-    }
-    const done = (): void => { for (const [sig, h] of handlers) process.off(sig, h); };
-    child.on('error', (err: NodeJS.ErrnoException) => { done(); reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')); });
-    child.on('exit', (code, signal) => { done(); resolve({ code, signal }); });
+    const child = spawn(file, args, { stdio: [...stdio], env, detached: true });
+    const exited = new Promise<Exit>((done) => child.on('close', (code, signal) => done({ code, signal })));
+    child.once('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
+    child.once('spawn', () => resolve({
+      pid: child.pid!,
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited,
+      kill: (signal) => { try { return child.kill(signal); } catch { return false; } },
+    }));
   });
 }
 

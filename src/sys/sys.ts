@@ -41,6 +41,13 @@ export interface Sys {
   lsetxattr(path: string, name: string, value: Uint8Array): void;
   /** undefined when the attribute is absent (ENODATA). */
   lgetxattr(path: string, name: string): Uint8Array | undefined;
+  /**
+   * A new pseudo-terminal pair (posix_openpt, grantpt, unlockpt, open of the slave), both ends
+   * close-on-exec and neither a controlling terminal: the caller closes them.
+   */
+  openPty(): { readonly master: number; readonly slave: number };
+  /** ioctl(TIOCSWINSZ) on a terminal fd (either end of a pty). */
+  setWindowSize(fd: number, rows: number, columns: number): void;
   /** the names of path's extended attributes (the link itself, not its target) */
   llistxattr(path: string): string[];
   /**

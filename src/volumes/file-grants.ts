@@ -8,7 +8,7 @@ import { mkdirSync, openSync, fstatSync, readSync, closeSync, chownSync, chmodSy
 import { join, posix } from 'node:path';
 import { InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
-import type { VolumeMount } from './mounts.js';
+import type { VolumeMount } from './mount-types.js';
 
 /** Compose's limit for swarm secrets is 500 KB; a generous cap so a mistake is an error, not a copy of a disk. */
 export const MAX_GRANT_BYTES = 16 << 20;

@@ -10,33 +10,9 @@ import { copyUp, type CopyUpOutcome, type ImageLayers } from './copy-up.js';
 import { fileGrantMounts, grantTarget, type FileGrant } from './file-grants.js';
 import type { VolumeStore } from './store.js';
 
-type Flags = { readonly nosuid?: boolean; readonly nodev?: boolean; readonly noexec?: boolean };
-
-/**
- * One mount as the runtime records it (structurally its RecordedMount: runtime/container.ts) and
- * the shim mounts it (a `bind` or `tmpfs` launch directive, native/PROTOCOL.md).
- */
-export type VolumeMount = Flags & (
-  | {
-    readonly type: 'bind';
-    /** Docker's Type: a bind mount, a volume (bound from its data directory) */
-    readonly kind: 'bind' | 'volume';
-    readonly name?: string;
-    readonly source: string;
-    readonly target: string;
-    readonly readonly: boolean;
-    readonly nonRecursive?: boolean;
-    readonly propagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared';
-    readonly subpath?: string;
-  }
-  | {
-    readonly type: 'tmpfs';
-    readonly kind: 'tmpfs';
-    readonly target: string;
-    readonly size: number;
-    readonly mode: number;
-    readonly readonly: boolean;
-  });
+// VolumeMount lives in mount-types.ts, which file-grants.ts imports too (no import cycle)
+import type { VolumeMount } from './mount-types.js';
+export type { VolumeMount } from './mount-types.js';
 
 export type MountRequest =
   | {

@@ -2,11 +2,10 @@
 // fail only with a precise "not supported" message. Prints how many load.
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
 import { loadProject, SpecError } from '../../src/spec/index.js';
-import { awesomeRoot as awesome, corpusFiles } from './corpus-files.js';
+import { corpusFiles, corpusMissing } from './corpus-files.js';
 
-test('awesome-compose corpus: every file loads (or fails only as unsupported)', { skip: !existsSync(awesome) && `corpus not found at ${awesome}` }, async (t) => {
+test('awesome-compose corpus: every file loads (or fails only as unsupported)', { skip: corpusMissing() }, async (t) => {
   const files = corpusFiles();
   assert.ok(files.length > 0);
   const loaded: string[] = [], unsupported: string[] = [], failed: string[] = [];

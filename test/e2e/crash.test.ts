@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { berthOk, leftovers, stopEngine, berthBin, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berthOk, leftovers, stopEngine, berthBin, eventually, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { hostCgroupDriver } from '../../src/runtime/cgroups/detect.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -19,22 +20,25 @@ before(async () => {
 
 after(() => tearDownScenario(scenario));
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const file = (): string => join(dir, 'compose.yaml');
 
 test('an engine SIGKILLed mid-up must leave a state the next up converges from', async (t) => {
   await berthOk(roots, ['ls']); // start the engine first, so the kill lands inside up
-  const up = spawn(process.execPath, [berthBin, 'up', '-d', '-f', file()], { env: roots.env, stdio: 'ignore' });
   const enginePid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
+  const up = spawn(process.execPath, [berthBin, 'up', '-d', '-f', file()], { env: roots.env, stdio: 'ignore' });
+  // captured at spawn: on a fast run up may be done before the kill point, and its exit must not be missed
+  let upDone = false;
+  const upExited = new Promise<void>((resolve) => up.on('exit', () => { upDone = true; resolve(); }));
   // kill as soon as the first container exists, while the others are being made
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && !existsSync(join(roots.root, 'containers')) ) await sleep(2);
-  // somewhere in the creates and starts: a different point on every run
+  await Promise.race([eventually(() => existsSync(join(roots.root, 'containers')), 30_000, 'the first container directory'), upExited]);
+  // somewhere in the creates and starts: a different point on every run (the variable of the
+  // experiment, not a wait for anything)
   const delay = Math.floor(Math.random() * 80);
-  await sleep(delay);
+  await Promise.race([new Promise((r) => setTimeout(r, delay)), upExited]);
+  if (upDone) t.diagnostic('up finished before the kill point: the kill lands on an idle engine, and the next up must still converge');
   process.kill(enginePid, 'SIGKILL');
   t.diagnostic(`engine killed ${delay} ms after the first container directory appeared`);
-  await new Promise((r) => up.on('exit', r));
+  await upExited;
 
   await berthOk(roots, ['up', '-d', '-f', file()], { timeoutMs: 60_000 });
   const all = (await berthOk(roots, ['compose', '-f', file(), 'ps', '-a', '--format', 'json'])).trim().split('\n').map((l) => JSON.parse(l));
@@ -52,12 +56,13 @@ test('what an interrupted create left behind must be removed by the next engine'
   mkdirSync(bundle, { recursive: true });
   writeFileSync(join(bundle, 'creating'), String(dead));
   mkdirSync(join(roots.root, 'overlay2', id, 'diff'), { recursive: true });
-  mkdirSync(join('/sys/fs/cgroup/memory', roots.cgroupParent, id), { recursive: true });
+  const cgroups = hostCgroupDriver();
+  cgroups.create(`${roots.cgroupParent}/${id}`, {});
   await stopEngine(roots);
   await berthOk(roots, ['compose', '-f', file(), 'ps']); // a new engine starts and repairs
   assert.equal(existsSync(bundle), false);
   assert.equal(existsSync(join(roots.root, 'overlay2', id)), false);
-  assert.equal(existsSync(join('/sys/fs/cgroup/memory', roots.cgroupParent, id)), false);
+  assert.equal(cgroups.exists(`${roots.cgroupParent}/${id}`), false);
 });
 
 test('down must leave nothing behind', async () => {

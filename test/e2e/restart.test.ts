@@ -1,11 +1,12 @@
 // Scenario: services with restart policies under the engine. Intent: a failing container is
 // restarted with Docker's back-off (100 ms doubling) and on-failure:3 gives up after 3 restarts;
-// a container the user stopped stays stopped.
+// a container the user stopped stays stopped; an exit while no engine runs is acted on by the
+// next one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthOk, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berthOk, eventually, engineStatus, twoMoreLooks, processGone, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -19,20 +20,18 @@ before(async () => {
 after(() => tearDownScenario(scenario));
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const inspect = async (name: string): Promise<any> => JSON.parse(await berthOk(roots, ['inspect', name]))[0];
 
 test('on-failure:3 must restart a failing container 3 times with a doubling back-off, then give up', async () => {
   await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
-  const deadline = Date.now() + 20_000;
-  let info = await inspect('e2e-restart-flaky-1');
-  while (Date.now() < deadline && !(info.RestartCount === 3 && info.State.Status === 'exited')) {
-    await sleep(100);
-    info = await inspect('e2e-restart-flaky-1');
-  }
-  assert.equal(info.RestartCount, 3);
+  const info = await eventually(async () => {
+    const i = await inspect('e2e-restart-flaky-1');
+    return i.RestartCount === 3 && i.State.Status === 'exited' ? i : undefined;
+  }, 30_000, 'the third restart to exit');
   assert.equal(info.State.ExitCode, 3);
-  await sleep(1500);
+  // no fourth restart: once the supervisor has acted on that exit, nothing is pending
+  await twoMoreLooks(roots);
+  assert.equal((await engineStatus(roots)).PendingRestarts, 0, 'no restart pending');
   assert.equal((await inspect('e2e-restart-flaky-1')).RestartCount, 3, 'no fourth restart');
   // the log has one line per run; the gaps between runs grow with the back-off (100, 200, 400 ms)
   const times = readFileSync(info.LogPath, 'utf8').trim().split('\n').map((l) => Date.parse(JSON.parse(l).time));
@@ -44,7 +43,8 @@ test('on-failure:3 must restart a failing container 3 times with a doubling back
 
 test('a container stopped by the user must not be restarted, even with restart: always', async () => {
   await berthOk(roots, compose('stop', '-t', '1', 'steady'), { timeoutMs: 30_000 });
-  await sleep(1500);
+  await twoMoreLooks(roots);
+  assert.equal((await engineStatus(roots)).PendingRestarts, 0, 'no restart pending');
   const info = await inspect('e2e-restart-steady-1');
   assert.equal(info.State.Status, 'exited');
   assert.equal(info.RestartCount, 0);
@@ -55,13 +55,10 @@ test('a container stopped by the user must not be restarted, even with restart: 
 test('restart: always must bring back a container whose process died', async () => {
   const before = await inspect('e2e-restart-steady-1');
   process.kill(before.State.Pid, 'SIGKILL'); // the process dies on its own, not by the user's berth stop
-  const deadline = Date.now() + 10_000;
-  let info = before;
-  while (Date.now() < deadline && !(info.State.Status === 'running' && info.State.Pid !== before.State.Pid)) {
-    await sleep(100);
-    info = await inspect('e2e-restart-steady-1');
-  }
-  assert.equal(info.State.Status, 'running');
+  const info = await eventually(async () => {
+    const i = await inspect('e2e-restart-steady-1');
+    return i.State.Status === 'running' && i.State.Pid !== before.State.Pid ? i : undefined;
+  }, 20_000, 'the container to run again');
   assert.equal(info.RestartCount, before.RestartCount + 1);
 });
 
@@ -70,19 +67,16 @@ test('live restore: an exit while the engine was down is seen and acted on by th
   assert.equal(before.State.Status, 'running');
   const enginePid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
   process.kill(enginePid, 'SIGKILL');
-  await sleep(200);
+  await eventually(() => processGone(enginePid), 10_000, 'the engine to be gone');
   process.kill(before.State.Pid, 'SIGKILL');
-  await sleep(500);
-  const meanwhile = await inspect('e2e-restart-steady-1'); // read from disk: no engine needed
-  assert.equal(meanwhile.State.Status, 'exited');
-  assert.equal(meanwhile.State.ExitCode, 137, 'the exit code is kept while no engine runs');
-  await berthOk(roots, compose('ps')); // any compose verb starts a new engine
-  const deadline = Date.now() + 10_000;
-  let info = meanwhile;
-  while (Date.now() < deadline && info.State.Status !== 'running') {
-    await sleep(100);
-    info = await inspect('e2e-restart-steady-1');
-  }
-  assert.equal(info.State.Status, 'running', 'restart: always resumed under the new engine');
+  // the container's own supervisor records the exit, with no engine running
+  const exited = join(roots.root, 'containers', before.Id, 'exited');
+  await eventually(() => existsSync(exited), 10_000, 'the exit record');
+  assert.equal(JSON.parse(readFileSync(exited, 'utf8')).exitCode, 137, 'the exit code is kept while no engine runs');
+  await berthOk(roots, compose('ps')); // any verb starts a new engine
+  const info = await eventually(async () => {
+    const i = await inspect('e2e-restart-steady-1');
+    return i.State.Status === 'running' ? i : undefined;
+  }, 20_000, 'restart: always to bring it back under the new engine');
   assert.equal(info.RestartCount, before.RestartCount + 1);
 });

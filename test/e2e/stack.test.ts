@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { berth, berthOk, leftovers, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berth, berthOk, leftovers, stopEngine, eventually, processGone, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -19,7 +19,6 @@ before(async () => {
 after(() => tearDownScenario(scenario));
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function inspect(name: string): Promise<any> {
   return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
@@ -96,8 +95,9 @@ test('the engine killed with SIGKILL must not take the containers with it; the n
   const web = await inspect('e2e-stack-web-1');
   const pid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
   process.kill(pid, 'SIGKILL');
-  await sleep(300);
-  assert.equal((await inspect('e2e-stack-web-1')).State.Pid, web.State.Pid, 'the container still runs');
+  await eventually(() => processGone(pid), 10_000, 'the engine to be gone');
+  assert.equal(processGone(web.State.Pid), false, 'the container still runs with no engine');
+  assert.equal((await inspect('e2e-stack-web-1')).State.Pid, web.State.Pid, 'and the next engine finds it running');
   await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
   assert.equal((await inspect('e2e-stack-web-1')).Id, web.Id, 'nothing recreated');
   assert.equal((await inspect('e2e-stack-init-1')).State.ExitCode, 0, 'exit codes are kept');

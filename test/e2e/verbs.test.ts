@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { berth, berthOk, berthBin, leftovers, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berth, berthOk, berthBin, leftovers, stopEngine, eventually, engineStatus, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -21,18 +21,8 @@ before(async () => {
 after(() => tearDownScenario(scenario));
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function inspect(name: string): Promise<any> {
   return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
-}
-
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** A long-running `berth …` whose output the test reads while it runs; stopped with Ctrl-C. */
@@ -62,7 +52,8 @@ test('events must stream the die and start of a restarted service, for this proj
   const plain = background(compose('events'));
   const json = background(compose('events', '--json', 'web'));
   try {
-    await sleep(1_500); // both clients connected and subscribed
+    // both clients connected and subscribed: the engine counts its event subscribers
+    await eventually(async () => (await engineStatus(roots)).EventSubscribers >= 2, 15_000, 'both event clients to subscribe');
     await berthOk(roots, compose('restart', '-t', '1', 'web'), { timeoutMs: 30_000 });
     const line = (action: string): RegExp => new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6} container ${action} ${web.Id} \\(.*name=e2e-verbs-web-1.*\\)$`, 'm');
     await eventually(() => line('die').test(plain.out()) && line('start').test(plain.out()), 10_000, 'die and start events');

@@ -61,8 +61,62 @@ function cgroupDirs(): string[] {
   return out;
 }
 
-/** What berth may have left on the host for these roots: mounts, cgroups, processes. */
-export function leftovers(roots: TestRoots): string[] {
+/**
+ * Resolves with check()'s first value that is neither undefined nor false, checking again (10 ms,
+ * doubling to 100 ms) until `timeoutMs`; then fails naming `what` and the last value seen. The
+ * one way a test waits: for the state that proves an event happened, with a deadline, never for
+ * a fixed time.
+ */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = 'the condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 10;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** `berth engine status --format json` of these roots (the engine must be running). */
+export async function engineStatus(roots: TestRoots): Promise<{ Pid: number; Looks: number; PendingRestarts: number; EventSubscribers: number; Supervised: number }> {
+  return JSON.parse(await berthOk(roots, ['engine', 'status', '--format', 'json']));
+}
+
+/**
+ * Resolves once the supervisor has finished two more looks at every container than it had when
+ * called: whatever exit happened before the call has then been acted on (a restart scheduled, a
+ * --rm container removed). The event that makes an absence check sound, instead of a sleep.
+ */
+export async function twoMoreLooks(roots: TestRoots): Promise<void> {
+  const from = (await engineStatus(roots)).Looks;
+  await eventually(async () => (await engineStatus(roots)).Looks >= from + 2, 10_000, 'two more looks of the supervisor');
+}
+
+/** Whether a process is gone (a zombie counts as gone). */
+export function processGone(pid: number): boolean {
+  try { process.kill(pid, 0); } catch { return true; }
+  return isZombie(String(pid));
+}
+
+/** The engine process serving these roots (the verbs start it; it is not a leftover until the roots go). */
+function isEngine(cmdline: string): boolean {
+  const argv = cmdline.split('\0');
+  return argv.some((a) => a.endsWith('bin/berth')) && argv.includes('engine') && argv.indexOf('engine') === argv.length - 2;
+}
+
+/**
+ * What berth may have left on the host for these roots: mounts, cgroups, processes. The engine
+ * itself is not counted unless `withEngine` (cleanupRoots stops it first, and then counts it).
+ */
+export function leftovers(roots: TestRoots, opts: { readonly withEngine?: boolean } = {}): string[] {
   const found: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = line.split(' ')[4];
@@ -78,6 +132,7 @@ export function leftovers(roots: TestRoots): string[] {
     let environ = '';
     try { environ = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { /* gone or a kernel thread */ }
     const ours = cmd.includes(roots.dir) || environ.split('\0').includes(`BERTH_ROOT=${roots.root}`);
+    if (!opts.withEngine && isEngine(cmd)) continue;
     if (ours && Number(pid) !== process.pid && !isZombie(pid)) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
   }
   return found;
@@ -110,7 +165,7 @@ export async function tearDownScenario(s: Scenario): Promise<void> {
   await stopEngine(s.roots);
   await removeAllContainers(s.roots);
   await berthOk(s.roots, ['rmi', 'bb']);
-  cleanupRoots(s.roots);
+  await cleanupRoots(s.roots);
 }
 
 /** Removes every container of these roots, whatever project a failed test left it in. */
@@ -125,18 +180,21 @@ export async function stopEngine(roots: TestRoots): Promise<void> {
   try { pid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8').trim()); } catch { return; }
   if (!(pid > 0)) return;
   try { process.kill(pid, 'SIGTERM'); } catch { return; }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    try { process.kill(pid, 0); } catch { return; }
-    if (isZombie(String(pid))) return;
-    await new Promise((r) => setTimeout(r, 20));
+  const gone = (): boolean => {
+    try { process.kill(pid, 0); } catch { return true; }
+    return isZombie(String(pid));
+  };
+  try {
+    await eventually(gone, 10_000, `engine ${pid} to exit after SIGTERM`);
+  } catch {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   }
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }
 
-/** Removes the roots and the (empty) cgroup parent dirs; throws if berth left anything behind. */
-export function cleanupRoots(roots: TestRoots): void {
-  const left = leftovers(roots);
+/** Stops the engine, removes the roots and the (empty) cgroup parent dirs; throws if berth left anything behind. */
+export async function cleanupRoots(roots: TestRoots): Promise<void> {
+  await stopEngine(roots);
+  const left = leftovers(roots, { withEngine: true });
   for (const d of cgroupDirs()) {
     const p = join(d, roots.cgroupParent);
     try { rmdirSync(p); } catch { /* absent or still busy: reported below */ }

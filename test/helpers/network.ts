@@ -200,7 +200,7 @@ export async function startContainer(b: Bench, spec: ContainerSpec): Promise<str
   const image = b.images.resolve(spec.image);
   const topFirst = [...image.layers].reverse();
   const netns = b.facility.sandbox(id).netns;
-  b.runtime.create({
+  await b.runtime.create({
     id, imageId: image.id, imageRef: spec.image,
     lowerLinks: topFirst.map((l) => l.link), lowerDirs: topFirst.map((l) => join(b.images.overlayRoot(), l.cacheId, 'diff')),
     process: { args: [...spec.args], env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/', user: '', cmd: [...spec.args], entrypoint: [] },

@@ -48,10 +48,10 @@ before(async () => {
   await store.import(join(work, 'bb.tar'), 'bb', { config: { Cmd: ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] } });
 });
 
-after(() => {
+after(async () => {
   if (skip) return;
   rmSync(work, { recursive: true, force: true });
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 function context(files: Record<string, string>): string {
@@ -231,7 +231,7 @@ test('save → load: the archive loads back to the same image id in a fresh stor
     assert.equal(manifest[0].Config, `blobs/sha256/${r.id.slice(7)}`);
     assert.equal(manifest[0].Layers.length, store.resolve(r.id).layers.length);
   } finally {
-    cleanupRoots(fresh);
+    await cleanupRoots(fresh);
   }
 });
 

@@ -4,9 +4,11 @@
 import { test, after } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { eventually } from '../helpers/env.js';
 import { InvalidArgument, Conflict, SysError } from '../../src/lib/errors.js';
 import { detectCgroups, hostCgroupDriver, parseMountinfo } from '../../src/runtime/cgroups/detect.js';
 import { nodeCgroupFs, type CgroupFs } from '../../src/runtime/cgroups/fs.js';
@@ -46,19 +48,24 @@ async function killAll(children: readonly ChildProcess[]): Promise<void> {
   await Promise.all(children.map(exited));
 }
 
-/** A cgroup under this suite's parent, removed (with whatever it spawned killed) after `body`. */
+/**
+ * A cgroup under this suite's parent, removed (with whatever it spawned killed) after `body`. A
+ * frozen cgroup is thawed first: a SIGKILLed task of a frozen cgroup cannot die until it thaws,
+ * and waiting for its exit would wait forever.
+ */
 async function withCgroup(leaf: string, body: (name: string, children: ChildProcess[]) => Promise<void>): Promise<void> {
   const name = `${parent}/${leaf}`;
   const children: ChildProcess[] = [];
   try {
     await body(name, children);
   } finally {
+    if (driver.exists(name)) await driver.thaw(name).catch(() => undefined);
     await killAll(children);
     // and whatever they forked into the cgroup (the remove below would otherwise wait on it)
     for (const pid of driver.exists(name) ? driver.pids(name) : []) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
-    driver.remove(name);
+    await driver.remove(name);
   }
   assert.equal(driver.exists(name), false, `${name} removed`);
   for (const dir of driver.placement(name).procsDirs) assert.equal(existsSync(dir), false, `${dir} removed`);
@@ -160,12 +167,12 @@ test('remove right after SIGKILL succeeds: EBUSY is retried while the task exits
   try {
     for (const dir of placement.procsDirs) nodeCgroupFs.write(join(dir, 'cgroup.procs'), String(sleeper.pid));
     sleeper.kill('SIGKILL'); // no wait: the cgroup may still hold the dying task
-    counting.remove(name);
+    await counting.remove(name);
     assert.equal(counting.exists(name), false);
     t.diagnostic(`rmdir answered EBUSY ${busy} time(s) before succeeding`);
   } finally {
     await killAll([sleeper]);
-    driver.remove(name);
+    await driver.remove(name);
   }
 });
 
@@ -184,21 +191,37 @@ test('oomKilled() turns true after the kernel OOM-kills a task over the memory l
 });
 
 test('freeze stops the tasks (FROZEN) and thaw resumes them (THAWED)', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-freeze-'));
+  // removed once withCgroup has killed the loopers that write into it
+  try { await freezeTest(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+async function freezeTest(dir: string): Promise<void> {
   await withCgroup('freeze', async (name, children) => {
     const { placement } = driver.create(name, {});
-    // a shell that starts a new `sleep` child every 50 ms: new pids appear in the cgroup only while it runs
-    const looper = await start(['sh', '-c', 'while :; do sleep 0.05; done']);
-    children.push(looper);
-    for (const dir of placement.procsDirs) nodeCgroupFs.write(join(dir, 'cgroup.procs'), String(looper.pid));
-    driver.freeze(name);
-    assert.equal(kernelFile('freezer', name, 'freezer.state'), 'FROZEN');
-    const frozen = driver.pids(name);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(driver.pids(name), frozen, 'no new sleep children while frozen');
-    driver.thaw(name);
-    assert.equal(kernelFile('freezer', name, 'freezer.state'), 'THAWED');
-    await new Promise((r) => setTimeout(r, 300));
-    const thawed = driver.pids(name);
-    assert.ok(thawed.some((p) => !frozen.includes(p)), `new sleep children after thaw: ${frozen.join(',')} → ${thawed.join(',')}`);
+    // Two loopers count in files, one in the cgroup and a control outside it. While frozen, the
+    // frozen one's count must not move: the control's count moving on by several steps is the
+    // event that proves enough time passed for it to have moved (no fixed sleep). Pids are not
+    // compared: a child that exits right at the freeze can still leave cgroup.procs meanwhile.
+    const counter = (file: string): string => `n=0; while :; do n=$((n+1)); echo $n > ${file}.tmp; mv ${file}.tmp ${file}; sleep 0.02; done`;
+    const frozenFile = join(dir, 'frozen');
+    const controlFile = join(dir, 'control');
+    const count = (file: string): number => { try { return Number(readFileSync(file, 'utf8').trim() || 0); } catch { return 0; } };
+    {
+      const looper = await start(['sh', '-c', `${placement.procsDirs.map((d) => `echo $$ > ${join(d, 'cgroup.procs')}`).join(' && ')} && ${counter(frozenFile)}`]);
+      children.push(looper);
+      const control = await start(['sh', '-c', counter(controlFile)]);
+      children.push(control);
+      await eventually(() => count(frozenFile) >= 3, 10_000, 'the looper to run in the cgroup');
+      await driver.freeze(name);
+      assert.equal(kernelFile('freezer', name, 'freezer.state'), 'FROZEN');
+      const atFreeze = count(frozenFile);
+      const controlAtFreeze = count(controlFile);
+      await eventually(() => count(controlFile) >= controlAtFreeze + 10, 20_000, 'the control looper to count on');
+      assert.equal(count(frozenFile), atFreeze, 'the frozen looper did not count while frozen');
+      await driver.thaw(name);
+      assert.equal(kernelFile('freezer', name, 'freezer.state'), 'THAWED');
+      await eventually(() => count(frozenFile) > atFreeze, 10_000, 'the looper to count again after thaw');
+    }
   });
-});
+}

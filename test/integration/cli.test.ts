@@ -4,13 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRoots, berth, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
+import { makeRoots, berth, cleanupRoots, repoRoot, stopEngine, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
-const VERBS = ['run', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls', 'compose', 'pause', 'unpause', 'engine'];
+const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls',
+  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine'];
 
 test('--version prints the package version', async () => {
   const r = await berth(roots, ['--version']);
@@ -29,7 +30,8 @@ test('--help lists exactly the verbs berth has today', async () => {
 test('run --help pins the run flags', async () => {
   const r = await berth(roots, ['run', '--help']);
   for (const flag of ['--rm', '--detach', '--name', '--env', '--workdir', '--user', '--hostname', '--init', '--memory', '--memory-swap',
-    '--cpu-shares', '--cpus', '--cpuset-cpus', '--pids-limit', '--stop-signal', '--entrypoint', '--interactive', '--tty']) {
+    '--cpu-shares', '--cpus', '--cpuset-cpus', '--pids-limit', '--stop-signal', '--entrypoint', '--interactive', '--tty', '--restart',
+    '--health-cmd', '--health-interval', '--health-timeout', '--health-retries', '--health-start-period', '--health-start-interval', '--no-healthcheck']) {
     assert.match(r.stdout, new RegExp(`${flag}\\b`), `run has ${flag}`);
   }
 });
@@ -49,4 +51,53 @@ test('bad input gets a clear error and a non-zero exit, never a stack trace', as
   assertCleanError(await berth(roots, ['logs', 'nope']), 125, /no such container: nope/);
   assertCleanError(await berth(roots, ['load', '-i', '/nonexistent.tar']), 125, /nonexistent\.tar/);
   assertCleanError(await berth(roots, ['stop', '-t', 'soon', 'x']), 125, /invalid argument "soon"/);
+});
+
+test('an unknown verb or flag prints one line and a suggestion, not the whole usage', async () => {
+  const verb = await berth(roots, ['rnu', 'bb']);
+  assert.equal(verb.code, 125);
+  assert.equal(verb.stdout, '');
+  assert.equal(verb.stderr, "error: unknown command 'rnu'\n(Did you mean run?)\n");
+  const flag = await berth(roots, ['ps', '--al']);
+  assert.equal(flag.code, 125);
+  assert.equal(flag.stderr, "error: unknown option '--al'\n(Did you mean --all?)\n");
+  const compose = await berth(roots, ['compose', 'upp']);
+  assert.match(compose.stderr, /^error: unknown command 'upp'\n\(Did you mean up\?\)\n$/);
+});
+
+test('engine status says when no engine runs; version and info start one and answer as docker does; engine stop stops it', async () => {
+  await stopEngine(roots); // the earlier tests' verbs started one
+  const none = await berth(roots, ['engine', 'status']);
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /^Engine: not running/);
+  const version = await berth(roots, ['version', '--format', '{{.Client.Version}} {{.Server.Version}} {{.Server.ApiVersion}}']);
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  assert.equal(version.stdout, `${pkg.version} ${pkg.version} 1\n`);
+  const info = JSON.parse((await berth(roots, ['info', '--format', 'json'])).stdout);
+  assert.equal(info.Driver, 'overlay2');
+  assert.equal(info.Containers, 0);
+  assert.equal(info.Images, 0);
+  assert.ok(['1', '2'].includes(info.CgroupVersion));
+  assert.ok(['v1', 'v2', 'hybrid'].includes(info.CgroupMode));
+  assert.equal(info.RootDir, roots.root);
+  const status = JSON.parse((await berth(roots, ['engine', 'status', '--format', 'json'])).stdout);
+  assert.ok(status.Pid > 0);
+  assert.ok(status.RssBytes > 0);
+  assert.equal(typeof status.EventLoopDelay.P99Ms, 'number');
+  const stop = await berth(roots, ['engine', 'stop']);
+  assert.equal(stop.code, 0);
+  assert.match(stop.stdout, new RegExp(`^Stopped the engine \\(pid ${status.Pid}\\)`));
+  assert.equal((await berth(roots, ['engine', 'status'])).code, 1, 'gone');
+  assert.match((await berth(roots, ['engine', 'stop'])).stdout, /^No engine is running/);
+});
+
+test('engine --install-unit writes a systemd unit that runs this berth and never stops containers with it', async () => {
+  const unit = join(roots.dir, 'berth.service');
+  const r = await berth(roots, ['engine', '--install-unit', unit]);
+  assert.equal(r.code, 0, r.stderr);
+  const text = readFileSync(unit, 'utf8');
+  assert.match(text, new RegExp(`^ExecStart=${process.execPath} ${join(repoRoot, 'bin', 'berth')} engine$`, 'm'));
+  assert.match(text, /^KillMode=process$/m);
+  assert.match(text, new RegExp(`^Environment=BERTH_ROOT=${roots.root}$`, 'm'));
+  assert.match(text, /^WantedBy=multi-user\.target$/m);
 });

@@ -36,7 +36,7 @@ secrets:
   db_password: {file: ./db_password.txt}
 `);
 });
-after(() => { cleanupRoots(roots); rmSync(dir, { recursive: true, force: true }); });
+after(async () => { await cleanupRoots(roots); rmSync(dir, { recursive: true, force: true }); });
 
 test('prints the manifests as a YAML stream, and what it could not map as warnings', async () => {
   const r = await berth(roots, ['convert', '-f', join(dir, 'compose.yaml')]);

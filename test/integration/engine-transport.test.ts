@@ -8,14 +8,15 @@ import { createServer } from 'node:net';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { makeRoots, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
+import { makeRoots, cleanupRoots, repoRoot, eventually, type TestRoots } from '../helpers/env.js';
 import { startServer, type EngineServer } from '../../src/engine/server.js';
-import { connectEngine, type EngineClient } from '../../src/api/client.js';
-import { enginePaths } from '../../src/api/codec.js';
+import { connectEngine, type EngineClient } from '../../src/client/client.js';
+import { enginePaths, MAX_BODY_BYTES } from '../../src/api/codec.js';
 import type { EngineApi, EngineInfo } from '../../src/api/engine-api.js';
 import type { ContainerSummary, EngineEvent, LogLine, ProjectSummary, UpRequest } from '../../src/api/types.js';
 import { API_VERSION } from '../../src/api/types.js';
 import type { Project } from '../../src/spec/model.js';
+import { testProject, testService } from '../../src/plan/testing.js';
 import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported } from '../../src/lib/errors.js';
 import type { Roots } from '../../src/lib/paths.js';
 
@@ -34,11 +35,13 @@ interface Script {
   containers: ContainerSummary[];
   projects: ProjectSummary[];
   logLines: LogLine[];
+  /** what a method without its own script answers */
+  value: unknown;
 }
 
 /** An EngineApi that plays `script` and records every call, its arguments and its signal. */
 function scriptedEngine(): { api: EngineApi; script: Script; calls: Call[]; signals: AbortSignal[]; shutdowns: number } {
-  const script: Script = { events: [], exitCode: 0, hold: false, containers: [], projects: [], logLines: [] };
+  const script: Script = { events: [], exitCode: 0, hold: false, containers: [], projects: [], logLines: [], value: {} };
   const calls: Call[] = [];
   const signals: AbortSignal[] = [];
   const state = { api: undefined as unknown as EngineApi, script, calls, signals, shutdowns: 0 };
@@ -60,7 +63,7 @@ function scriptedEngine(): { api: EngineApi; script: Script; calls: Call[]; sign
     await play(script.events, emit, signal);
     return script.exitCode;
   };
-  state.api = {
+  const known: Partial<EngineApi> = {
     info: (): EngineInfo => ({ version: 'scripted', apiVersion: API_VERSION, pid: process.pid, root: '/scripted' }),
     up: verb('up') as EngineApi['up'],
     down: verb('down') as EngineApi['down'],
@@ -72,10 +75,20 @@ function scriptedEngine(): { api: EngineApi; script: Script; calls: Call[]; sign
     unpause: verb('unpause') as EngineApi['unpause'],
     async ps(projectName, opts) { calls.push({ method: 'ps', args: [projectName, opts] }); failIfScripted(); return script.containers; },
     async ls(opts) { calls.push({ method: 'ls', args: [opts] }); failIfScripted(); return script.projects; },
-    async logs(projectName, opts, emit, signal) { calls.push({ method: 'logs', args: [projectName, opts] }); await play(script.logLines, emit, signal); },
-    async events(emit, signal) { calls.push({ method: 'events', args: [] }); await play(script.events, emit, signal); },
+    async logs(projectName, opts, emit: (l: LogLine) => void, signal) { calls.push({ method: 'logs', args: [projectName, opts] }); await play(script.logLines, emit, signal); },
+    async events(emit: (e: EngineEvent) => void, signal) { calls.push({ method: 'events', args: [] }); await play(script.events, emit, signal); },
     async shutdown() { state.shutdowns++; },
   };
+  // every other method records its call and answers the scripted value
+  state.api = new Proxy(known as EngineApi, {
+    get(target, prop: string | symbol) {
+      // not a thenable: `await engine` must not call a scripted "then"
+      if (typeof prop === 'symbol' || prop === 'then') return undefined;
+      const own = (target as unknown as Record<string, unknown>)[prop];
+      if (own !== undefined) return own;
+      return async (...args: unknown[]) => { calls.push({ method: prop, args }); failIfScripted(); return script.value; };
+    },
+  });
   return state;
 }
 
@@ -85,21 +98,13 @@ const roots = makeRoots();
 const testRoots = (r: TestRoots): Roots => ({ root: r.root, run: r.run, cgroupParent: r.cgroupParent });
 const paths = enginePaths(roots.run);
 
-after(() => {
+after(async () => {
   const stray = engineProcesses(roots.run);
   for (const pid of stray) process.kill(pid, 'SIGKILL');
   assert.deepEqual(stray, [], 'an engine process was left running');
   assert.equal(existsSync(paths.socket), false, 'the socket was left behind');
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** `bin/berth engine` processes serving this BERTH_RUN (found by their environment). */
 function engineProcesses(run: string): number[] {
@@ -160,7 +165,8 @@ const scriptedEvents: EngineEvent[] = [
   { kind: 'container', resourceId: 'service:web:1', action: 'start', containerId: 'c0ffee', attributes: { name: 'demo-web-1' }, time },
   { kind: 'warning', text: 'línea con "comillas"\ny un salto', time },
 ];
-const project = { name: 'demo', services: {} } as unknown as Project;
+// a complete project model: the engine checks every field of what it is sent
+const project: Project = testProject('demo', [testService('web'), testService('db')]);
 const upRequest: UpRequest = {
   project,
   options: { services: ['web'], noDeps: true, forceRecreate: false, noRecreate: false, noStart: false, removeOrphans: true, scale: { web: 2 }, wait: false, waitTimeout: 0 },
@@ -291,13 +297,140 @@ test('malformed requests are refused with a 4xx status and an error body', async
     assert.equal(notFound.body.code, 'NOT_FOUND');
     assert.equal((await raw('GET', '/v2/info')).status, 404, 'an unknown api version');
     assert.equal((await raw('GET', '/v1/projects/demo/up')).status, 405);
-    const big = await raw('POST', '/v1/projects/demo/up', '', { 'content-length': 64 * 1024 * 1024 + 1 }).catch((err: Error) => ({ status: -1, body: err.message }));
-    assert.equal(big.status, 413, `a body over 64 MiB is refused (${JSON.stringify(big.body)})`);
+    const big = await raw('POST', '/v1/projects/demo/up', '', { 'content-length': MAX_BODY_BYTES + 1 }).catch((err: Error) => ({ status: -1, body: err.message }));
+    assert.equal(big.status, 413, `a body over 16 MiB is refused (${JSON.stringify(big.body)})`);
+    // a body of the wrong type is a 400 naming the path, never an internal error
+    const badProject = await raw('POST', '/v1/projects/demo/up', JSON.stringify({ project: { name: 'demo', services: { web: {} } } }));
+    assert.equal(badProject.status, 400);
+    assert.equal(badProject.body.code, 'INVALID_ARGUMENT');
+    assert.match(badProject.body.message, /^project\.working_dir: expected a string, got undefined|^project\.\w+/);
+    const badService = await raw('POST', '/v1/projects/demo/up', JSON.stringify({ project: { ...project, services: { web: { ...project.services.web, scale: 'two' } } } }));
+    assert.equal(badService.status, 400);
+    assert.equal(badService.body.message, 'project.services.web.scale: expected a non-negative integer, got "two"');
+    assert.equal((await raw('POST', '/v1/containers', JSON.stringify({ command: ['true'] }))).body.message, 'image: expected a value (it is required), got undefined');
+    assert.equal((await raw('POST', '/v1/containers/x/kill', JSON.stringify({ signal: 9 }))).status, 400);
     assert.equal(engine.calls.length, calls, 'no malformed request reached the engine');
     // an empty body takes the defaults
     assert.equal((await raw('POST', '/v1/projects/demo/stop')).status, 200);
     assert.deepEqual(engine.calls.at(-1), { method: 'stop', args: ['demo', { services: [] }] });
   });
+});
+
+test('a body nested too deep is refused at once, before it is parsed or read to its end', async (t) => {
+  await withServer(async (engine) => {
+    // 57 MiB of nesting would have kept the engine parsing for seconds: refused from the first kilobytes
+    const depth = 200_000;
+    const t0 = performance.now();
+    const nested = await raw('POST', '/v1/projects/demo/up', '['.repeat(depth) + ']'.repeat(depth)).catch((err: Error) => ({ status: -1, body: err.message }));
+    const ms = performance.now() - t0;
+    assert.equal(nested.status, 400, JSON.stringify(nested.body));
+    assert.match(nested.body.message, /nested deeper than 100 levels/);
+    t.diagnostic(`a body nested 200,000 deep refused in ${ms.toFixed(1)} ms`);
+    // the engine answers others meanwhile and after
+    assert.equal((await raw('GET', '/v1/info')).status, 200);
+    assert.equal(engine.calls.length, 0);
+  });
+});
+
+test('every EngineApi method has its route: the client reaches the engine method with the same arguments', async () => {
+  await withServer(async (engine, client) => {
+    const never = new AbortController().signal;
+    const io = { write: () => undefined, onControl: () => undefined };
+    const create = { image: 'bb', command: ['true'], env: ['A=1'], labels: [], init: false, autoRemove: true, interactive: false, tty: false, noHealthcheck: false, memory: '64m' };
+    const exec = { command: ['ls', '-l'], env: [], tty: false, interactive: false, user: 'app' };
+    const runRequest = { project, service: 'web', command: [], env: [], labels: [], tty: false, interactive: true, autoRemove: true };
+    const cases: Array<[string, () => Promise<unknown>, readonly unknown[]]> = [
+      ['version', () => client.version(), []],
+      ['systemInfo', () => client.systemInfo(), []],
+      ['engineStatus', () => client.engineStatus({ reset: true }), [{ reset: true }]],
+      ['createOneOff', () => client.createOneOff('demo', runRequest), ['demo', runRequest]],
+      ['containerCreate', () => client.containerCreate(create), [create]],
+      ['containerList', () => client.containerList({ all: true }), [{ all: true }]],
+      ['containerInspect', () => client.containerInspect('web/1:x'), ['web/1:x']],
+      ['containerStart', () => client.containerStart('c1'), ['c1']],
+      ['containerStop', () => client.containerStop('c1', { timeout: 3, signal: 'SIGHUP' }), ['c1', { timeout: 3, signal: 'SIGHUP' }]],
+      ['containerKill', () => client.containerKill('c1', { signal: 'USR1' }), ['c1', { signal: 'USR1' }]],
+      ['containerRemove', () => client.containerRemove('c1', { force: true }), ['c1', { force: true }]],
+      ['containerPause', () => client.containerPause('c1'), ['c1']],
+      ['containerUnpause', () => client.containerUnpause('c1'), ['c1']],
+      ['containerTop', () => client.containerTop('c1'), ['c1']],
+      ['containerStats', () => client.containerStats('c1'), ['c1']],
+      ['containerUpdate', () => client.containerUpdate('c1', { restart: 'always' }), ['c1', { restart: 'always' }]],
+      ['containerExecDetached', () => client.containerExecDetached('c1', exec), ['c1', exec]],
+      ['imageList', () => client.imageList(), []],
+      ['imageInspect', () => client.imageInspect('localhost:5000/org/app:1.2'), ['localhost:5000/org/app:1.2']],
+      ['imageLoad', () => client.imageLoad({ path: '/tmp/a.tar' }), [{ path: '/tmp/a.tar' }]],
+      ['imageImport', () => client.imageImport({ path: '/tmp/r.tar', reference: 'x:1', changes: ['CMD ["sh"]'] }), [{ path: '/tmp/r.tar', reference: 'x:1', changes: ['CMD ["sh"]'] }]],
+      ['imageRemove', () => client.imageRemove('bb', { force: false }), ['bb', { force: false }]],
+    ];
+    for (const [method, call, args] of cases) {
+      await call();
+      const last = engine.calls.at(-1)!;
+      assert.equal(last.method, method);
+      // the engine gets the checked copy: every field the type has, defaults filled in
+      for (const [i, arg] of args.entries()) {
+        if (typeof arg === 'object' && arg !== null) for (const [k, v] of Object.entries(arg)) assert.deepEqual((last.args[i] as Record<string, unknown>)[k], v, `${method}: ${k}`);
+        else assert.deepEqual(last.args[i], arg, method);
+      }
+    }
+    // attached routes too (scripted: they answer the scripted value as the exit code)
+    engine.script.value = 0;
+    assert.equal(await client.containerStartAttached('c1', io, never), 0);
+    assert.equal(engine.calls.at(-1)!.method, 'containerStartAttached');
+    assert.equal(await client.containerExec('c1', exec, io, never), 0);
+    assert.deepEqual(engine.calls.at(-1)!.args.slice(0, 2), ['c1', { ...exec, interactive: false }]);
+    engine.script.value = {};
+  });
+});
+
+test('an attached stream carries stdin, stdout and stderr, resizes and signals, and ends with the exit code', async () => {
+  const engine = scriptedEngine();
+  const controls: unknown[] = [];
+  const attachedApi = new Proxy(engine.api, {
+    get(target, prop: string | symbol) {
+      if (prop !== 'containerExec') return (target as unknown as Record<string | symbol, unknown>)[prop];
+      return async (_ref: string, _o: unknown, io: import('../../src/api/engine-api.js').AttachIo) => {
+        io.onControl((c) => controls.push(c));
+        let input = '';
+        for await (const chunk of io.stdin!) input += Buffer.from(chunk).toString();
+        await io.write('stdout', Buffer.from(`echo:${input}`));
+        await io.write('stderr', Buffer.from(`size:${io.size?.rows}x${io.size?.columns}`));
+        return 42;
+      };
+    },
+  });
+  const server = await startServer({ socketPath: paths.socket, api: attachedApi });
+  const client = await connectEngine({ roots: testRoots(roots), packageRoot: repoRoot, env: roots.env, autoStart: false });
+  try {
+    let out = '';
+    let err = '';
+    let send: (c: import('../../src/api/types.js').AttachControl) => void = () => undefined;
+    async function* stdin(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('hello ');
+      send({ kind: 'resize', size: { rows: 40, columns: 120 } });
+      send({ kind: 'signal', signal: 'SIGINT' });
+      await eventually(() => controls.length === 2, 10_000, 'the controls to arrive before the last of stdin');
+      yield Buffer.from('world');
+    }
+    const code = await client.containerExec('c1', { command: ['cat'], env: [], tty: true, interactive: true }, {
+      size: { rows: 24, columns: 80 },
+      stdin: stdin(),
+      write: (stream, data) => { if (stream === 'stdout') out += Buffer.from(data).toString(); else err += Buffer.from(data).toString(); },
+      onControl: (listener) => { send = listener; },
+    }, new AbortController().signal);
+    assert.equal(code, 42);
+    assert.equal(out, 'echo:hello world');
+    assert.equal(err, 'size:24x80');
+    assert.deepEqual(controls, [{ kind: 'resize', size: { rows: 40, columns: 120 } }, { kind: 'signal', signal: 'SIGINT' }]);
+    // an error becomes the stream's end: the same class on this side
+    engine.script.error = new NotFound('no such container: ghost');
+    await assert.rejects(client.containerStartAttached('ghost', { write: () => undefined, onControl: () => undefined }, new AbortController().signal), NotFound);
+    // a plain request to an attach route is told to upgrade
+    assert.equal((await raw('POST', '/v1/containers/c1/attach', '{}')).status, 426);
+  } finally {
+    client.close();
+    await server.close();
+  }
 });
 
 test("a client's abort aborts the engine's signal", async () => {
@@ -310,18 +443,18 @@ test("a client's abort aborts the engine's signal", async () => {
     await assert.rejects(up, (err: Error) => err.name === 'AbortError');
     assert.deepEqual(received, scriptedEvents.slice(0, 1));
     const upSignal = engine.signals.at(-1)!;
-    await eventually(() => upSignal.aborted, 'the engine-side signal of up aborts');
+    await eventually(() => upSignal.aborted, 10_000, 'the engine-side signal of up aborts');
 
     // events and logs end normally when aborted
     engine.script.events = [];
     const feed = new AbortController();
     const events = client.events(() => {}, feed.signal);
-    await eventually(() => engine.calls.at(-1)?.method === 'events', 'the events request reaches the engine');
+    await eventually(() => engine.calls.at(-1)?.method === 'events', 10_000, 'the events request reaches the engine');
     const eventsSignal = engine.signals.at(-1)!;
     assert.equal(eventsSignal.aborted, false);
     feed.abort();
     await events;
-    await eventually(() => eventsSignal.aborted, 'the engine-side signal of events aborts');
+    await eventually(() => eventsSignal.aborted, 10_000, 'the engine-side signal of events aborts');
     engine.script.hold = false;
 
     // an abort before the call never reaches the engine
@@ -338,7 +471,7 @@ test('close() ends running streams, and their clients see the stream end', async
   const client = await connectEngine({ roots: testRoots(roots), packageRoot: repoRoot, env: roots.env, autoStart: false });
   try {
     const events = client.events(() => {}, new AbortController().signal);
-    await eventually(() => engine.calls.length === 1, 'the events request reaches the engine');
+    await eventually(() => engine.calls.length === 1, 10_000, 'the events request reaches the engine');
     await server.close();
     await events; // the engine's events() returned when the server aborted it: a normal end
     assert.equal(engine.signals[0]!.aborted, true);
@@ -364,7 +497,7 @@ test('a draining engine answers 503 shutting-down; one whose socket was removed 
     assert.equal((await raw('GET', '/v1/info')).status, 503);
     assert.equal(lost, 0);
     unlinkSync(paths.socket);
-    await eventually(() => lost === 1, 'the server notices that its socket path is gone', 3_000);
+    await eventually(() => lost === 1, 10_000, 'the server notices that its socket path is gone');
   } finally {
     client.close();
     await server.close();
@@ -448,7 +581,7 @@ test('connectEngine starts `berth engine` when none answers, and shutdown stops 
     second.close();
 
     await client.shutdown();
-    await eventually(() => !alive(pid), `engine ${pid} exits`);
+    await eventually(() => !alive(pid), 10_000, `engine ${pid} exits`);
     assert.equal(existsSync(paths.socket), false, 'the socket is removed');
     assert.equal(existsSync(paths.pidFile), false, 'the pid file is removed');
   } finally {
@@ -461,11 +594,11 @@ test('two clients auto-starting at once end with exactly one engine', async () =
   try {
     assert.equal(a.info().pid, b.info().pid, 'both clients reach the same engine');
     // the losing engine exits on Conflict
-    await eventually(() => engineProcesses(roots.run).length === 1, 'one engine process remains');
+    await eventually(() => engineProcesses(roots.run).length === 1, 10_000, 'one engine process remains');
     assert.deepEqual(engineProcesses(roots.run), [a.info().pid]);
     assert.equal(readFileSync(paths.pidFile, 'utf8'), `${a.info().pid}\n`);
     await b.shutdown();
-    await eventually(() => !alive(a.info().pid), 'the engine exits');
+    await eventually(() => !alive(a.info().pid), 10_000, 'the engine exits');
     assert.equal(existsSync(paths.socket), false);
     assert.equal(existsSync(paths.pidFile), false);
   } finally {
@@ -479,7 +612,7 @@ test('a SIGKILLed engine is replaced by the next client; SIGTERM stops one grace
   const killed = first.info().pid;
   first.close();
   process.kill(killed, 'SIGKILL');
-  await eventually(() => !alive(killed), 'the killed engine is gone');
+  await eventually(() => !alive(killed), 10_000, 'the killed engine is gone');
   assert.ok(existsSync(paths.socket), 'a killed engine leaves its socket');
 
   const second = await connectReal();
@@ -488,7 +621,7 @@ test('a SIGKILLed engine is replaced by the next client; SIGTERM stops one grace
     assert.notEqual(pid, killed);
     assert.equal(readFileSync(paths.pidFile, 'utf8'), `${pid}\n`, 'the stale pid file is replaced');
     process.kill(pid, 'SIGTERM');
-    await eventually(() => !alive(pid), 'SIGTERM stops the engine');
+    await eventually(() => !alive(pid), 10_000, 'SIGTERM stops the engine');
     assert.equal(existsSync(paths.socket), false);
     assert.equal(existsSync(paths.pidFile), false);
     assert.match(readFileSync(paths.logFile, 'utf8'), new RegExp(`engine\\[${pid}\\] stopping: SIGTERM`));

@@ -5,8 +5,8 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { importBusybox, makeRoots, berthOk, leftovers, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
-import { localHost } from '../../src/engine/local.js';
+import { importBusybox, makeRoots, berthOk, leftovers, cleanupRoots, repoRoot, eventually, type TestRoots } from '../helpers/env.js';
+import { engineHost } from '../../src/engine/host.js';
 import type { ContainerRuntime, ExecRequest } from '../../src/runtime/container.js';
 import { realClock } from '../../src/lib/clock.js';
 import { hostCgroupDriver } from '../../src/runtime/cgroups/detect.js';
@@ -18,8 +18,8 @@ let runtime: ContainerRuntime;
 before(async () => {
   roots = makeRoots();
   await importBusybox(roots, 'bb:latest');
-  // The facilities as the CLI composes them (src/engine/local.ts), on the test roots.
-  runtime = localHost(roots, repoRoot, roots.env).runtime;
+  // The facilities as the engine composes them (src/engine/host.ts), on the test roots.
+  runtime = engineHost(roots, repoRoot, roots.env, realClock).runtime;
 });
 
 afterEach(async () => {
@@ -30,10 +30,8 @@ afterEach(async () => {
 
 after(async () => {
   await berthOk(roots, ['rmi', 'bb:latest']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const cmd = (...args: string[]): ExecRequest => ({ args, env: [], tty: false, stdin: false });
 
@@ -43,15 +41,6 @@ function containerPids(id: string): number[] {
   return readFileSync(join(procsDir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l !== '').map(Number).filter((pid) => {
     try { return !/^\S+ Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')); } catch { return false; }
   }).sort((a, b) => a - b);
-}
-
-/** Polls `probe` until it returns true or `ms` passes. */
-async function eventually(what: string, ms: number, probe: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
-    await sleep(25);
-  }
 }
 
 test('execCaptured returns the exit code and the interleaved output of a command run in the container namespaces', async () => {
@@ -86,15 +75,15 @@ test('a command exceeding the timeout is killed with everything it started, and 
   assert.equal(r.exitCode, -1);
   assert.equal(r.output, 'started\n');
   assert.ok(took >= 500 && took < 3_000, `returned ${took} ms after the start`);
-  await eventually('the container cgroup holds only its own processes again', 2_000, () => JSON.stringify(containerPids(id)) === JSON.stringify(before));
+  await eventually(() => JSON.stringify(containerPids(id)) === JSON.stringify(before), 10_000, 'the container cgroup holds only its own processes again');
 
   // Aborting kills the same way and rejects.
   const controller = new AbortController();
   const running = runtime.execCaptured(id, cmd('sh', '-c', 'sleep 33 & sleep 34'), { timeoutMs: 30_000, signal: controller.signal });
-  await eventually('the aborted command runs', 5_000, () => containerPids(id).length >= before.length + 2);
+  await eventually(() => containerPids(id).length >= before.length + 2, 5_000, 'the aborted command runs');
   controller.abort();
   await assert.rejects(running, { name: 'AbortError' });
-  await eventually('the aborted command is gone', 2_000, () => JSON.stringify(containerPids(id)) === JSON.stringify(before));
+  await eventually(() => JSON.stringify(containerPids(id)) === JSON.stringify(before), 10_000, 'the aborted command is gone');
 });
 
 test('a HealthMonitor on the real clock goes starting → healthy when /tmp/ready appears → unhealthy after retries when it goes', async () => {
@@ -110,17 +99,17 @@ test('a HealthMonitor on the real clock goes starting → healthy when /tmp/read
   });
   monitor.start();
   try {
-    await eventually('two failing probes inside the start period', 5_000, () => monitor.state().log.length >= 2);
+    await eventually(() => monitor.state().log.length >= 2, 5_000, 'two failing probes inside the start period');
     assert.equal(monitor.state().status, 'starting');
     assert.equal(monitor.state().failingStreak, 0, 'failures inside the start period do not count');
     assert.deepEqual(monitor.state().log.slice(0, 2).map((e) => e.exitCode), [1, 1]);
 
     await runtime.execCaptured(id, cmd('touch', '/tmp/ready'), { timeoutMs: 5_000 });
-    await eventually('healthy', 5_000, () => monitor.state().status === 'healthy');
+    await eventually(() => monitor.state().status === 'healthy', 5_000, 'healthy');
     assert.equal(monitor.state().log.at(-1)!.exitCode, 0);
 
     await runtime.execCaptured(id, cmd('rm', '/tmp/ready'), { timeoutMs: 5_000 });
-    await eventually('unhealthy', 5_000, () => monitor.state().status === 'unhealthy');
+    await eventually(() => monitor.state().status === 'unhealthy', 5_000, 'unhealthy');
     const s = monitor.state();
     assert.equal(s.failingStreak, 2);
     assert.deepEqual(s.log.slice(-2).map((e) => e.exitCode), [1, 1]);

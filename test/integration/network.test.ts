@@ -44,7 +44,7 @@ after(async () => {
   await upstream.stop();
   writeIpForward(ipForward);
   await berthOk(roots, ['rmi', 'bbnet']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 // The trailing `exit` keeps sh as PID 1: a lone command would be exec'd as PID 1, where the

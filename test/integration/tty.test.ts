@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importBusybox, makeRoots, berth, berthOk, cleanupRoots, berthBin, stopEngine, type TestRoots } from '../helpers/env.js';
+import { importBusybox, makeRoots, berth, berthOk, cleanupRoots, berthBin, stopEngine, eventually, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
 const session = `berth-tty-${process.pid}`;
@@ -20,10 +20,8 @@ after(async () => {
   const ids = (await berthOk(roots, ['ps', '-aq', '--no-trunc'])).split('\n').filter((l) => l !== '');
   if (ids.length > 0) await berthOk(roots, ['rm', '-f', ...ids]);
   await berthOk(roots, ['rmi', 'bb']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function tmux(...args: string[]): string {
   const r = spawnSync('tmux', args, { encoding: 'utf8' });
@@ -31,13 +29,15 @@ function tmux(...args: string[]): string {
   return r.stdout;
 }
 
-async function screenShows(pattern: RegExp, timeoutMs = 5000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const screen = tmux('capture-pane', '-p', '-t', session);
-    if (pattern.test(screen)) return screen;
-    if (Date.now() > deadline) throw new Error(`screen never showed ${pattern}:\n${screen}`);
-    await sleep(50);
+async function screenShows(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  let screen = '';
+  try {
+    return await eventually(() => {
+      screen = tmux('capture-pane', '-p', '-t', session);
+      return pattern.test(screen) ? screen : undefined;
+    }, timeoutMs, `the screen to show ${pattern}`);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}:\n${screen}`);
   }
 }
 
@@ -48,7 +48,7 @@ function startInTmux(command: string): void {
 }
 
 test('run -it gives an interactive shell on a real pty: raw mode, window size, Ctrl-C and Ctrl-D reach the container', { skip: !haveTmux && 'tmux is not installed' }, async () => {
-  startInTmux('run -it --rm bb sh');
+  startInTmux('run -it --rm --name ttyrun bb sh');
   await screenShows(/# ?$/m);
   tmux('send-keys', '-t', session, 'tty; stty size; echo $((6*7))', 'Enter');
   const screen = await screenShows(/^42\s*$/m);
@@ -56,7 +56,8 @@ test('run -it gives an interactive shell on a real pty: raw mode, window size, C
   const size = tmux('display-message', '-p', '-t', session, '#{pane_height} #{pane_width}').trim();
   assert.match(screen, new RegExp(`^${size}\\s*$`, 'm'), 'the window size follows the terminal');
   tmux('send-keys', '-t', session, 'sleep 100', 'Enter');
-  await sleep(300);
+  // Ctrl-C only once the sleep runs (as the container's processes show), so it is what it interrupts
+  await eventually(async () => /sleep 100/.test((await berth(roots, ['top', 'ttyrun'])).stdout), 10_000, 'the sleep to run');
   tmux('send-keys', '-t', session, 'C-c');
   tmux('send-keys', '-t', session, 'echo after-interrupt', 'Enter');
   await screenShows(/^after-interrupt\s*$/m);

@@ -27,7 +27,7 @@ afterEach(async () => {
 
 after(async () => {
   await berthOk(roots, ['rmi', 'bb']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 function fsOf(id: string): ContainerFilesystem {

@@ -27,7 +27,7 @@ before(async () => {
 after(async () => {
   assert.deepEqual(await h.cleanup(), []);
   await berthOk(roots, ['rmi', 'big']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 /** A small seeded generator (mulberry32): a failing round is reproduced from its seed. */

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, readFileSync, mkdirSync, writeFileSync, chownSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthOk, makeBusyboxRootfs, repoRoot, leftovers, type TestRoots } from '../helpers/env.js';
-import { localHost, type LocalHost } from '../../src/engine/local.js';
+import { engineHost, type EngineHost } from '../../src/engine/host.js';
+import { realClock } from '../../src/lib/clock.js';
 import { lazySys } from '../../src/sys/index.js';
 import { VolumeStore } from '../../src/volumes/store.js';
 import { prepareContainerMounts, activateMounts, releaseContainerVolumes, type MountRequest, type ContainerMounts } from '../../src/volumes/mounts.js';
@@ -23,14 +24,14 @@ void sameShape;
 export interface Ran { readonly id: string; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
 
 export class Harness {
-  readonly host: LocalHost;
+  readonly host: EngineHost;
   readonly store: VolumeStore;
   readonly sys = lazySys;
   /** a project directory for bind mounts */
   readonly project: string;
 
   constructor(readonly roots: TestRoots) {
-    this.host = localHost(roots, repoRoot, roots.env);
+    this.host = engineHost(roots, repoRoot, roots.env, realClock);
     this.store = new VolumeStore({ root: roots.root, sys: lazySys });
     this.project = join(roots.dir, 'project');
     mkdirSync(this.project, { recursive: true });
@@ -56,7 +57,7 @@ export class Harness {
     }, opts.mounts ?? [], opts.grants ?? []);
     const process = mergeProcess(image.config, { command: cmd, env: [], hostname: id.slice(0, 12), tty: false, user: opts.user }, {});
     try {
-      this.host.runtime.create({
+      await this.host.runtime.create({
         id, name: opts.name, imageId: image.id, imageRef: ref, lowerLinks: layers.lowerLinks, lowerDirs: layers.lowerDirs, process,
         tty: false, openStdin: false, init: false, autoRemove: false, limits: {}, mounts: prepared.mounts,
       });

@@ -25,7 +25,7 @@ afterEach(async () => {
 
 after(async () => {
   await berthOk(roots, ['rmi', 'bb', 'seed']);
-  cleanupRoots(roots);
+  await cleanupRoots(roots);
 });
 
 const vol = (source: string | undefined, target: string, extra: Partial<{ readOnly: boolean; nocopy: boolean; subpath: string }> = {}) =>

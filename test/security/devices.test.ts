@@ -53,7 +53,7 @@ test('a world-writable device node shipped in an image cannot be used, not even 
 // beside them), and a BPF device program attached to a cgroup2 directory is enforced for the
 // processes in it whatever the v1 devices cgroup says. Skipped where there is no such cgroup2.
 const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.controllers')));
-test('v2: the BPF device program refuses kmsg and allows /dev/null for a process in the cgroup', { skip: unified === undefined && 'no cgroup2 hierarchy' }, () => {
+test('v2: the BPF device program refuses kmsg and allows /dev/null for a process in the cgroup', { skip: unified === undefined && 'no cgroup2 hierarchy' }, async () => {
   const driver = new CgroupV2Driver({ root: unified! });
   const name = `berth-sec-${process.pid}/devices`;
   driver.create(name, {});
@@ -63,7 +63,7 @@ test('v2: the BPF device program refuses kmsg and allows /dev/null for a process
     assert.equal(r.stdout, 'null-ok\nkmsg-denied\n');
     assert.equal(readFileSync(procs, 'utf8'), '', 'the shell has exited: the cgroup is empty');
   } finally {
-    driver.remove(name);
+    await driver.remove(name);
     try { rmdirSync(join(unified!, `berth-sec-${process.pid}`)); } catch { /* not empty or gone */ }
   }
   writeFileSync('/dev/null', 'x'); // and the test process itself, outside the cgroup, is unaffected

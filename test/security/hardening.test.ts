@@ -3,7 +3,7 @@
 // container's environment that programs depend on (Docker's): the container's own cgroup limits
 // under a read-only /sys/fs/cgroup, unprivileged ports and ping, no_new_privs only when asked,
 // no dangling /dev/core. Before this, the keys produced one warning and a default container.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,6 @@ import { attackRoots, berth, berthOk, importProbeImage, DEFAULT_CAP_MASK } from 
 
 const roots = attackRoots();
 before(async () => { await importProbeImage(roots(), 'probe'); });
-after(async () => { await berth(roots(), ['rmi', 'probe']); });
 
 const run = (opts: readonly string[], script: string): Promise<string> => berthOk(roots(), ['run', '--rm', ...opts, 'probe', 'sh', '-c', script]);
 const capEff = 'grep CapEff /proc/self/status | cut -f2';

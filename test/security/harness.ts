@@ -21,10 +21,12 @@ export function attackRoots(): () => TestRoots {
     assert.deepEqual(leftovers(roots!), [], 'nothing is left behind after the attack');
   });
   after(async () => {
-    await stopEngine(roots!);
     await removeAllContainers(roots!);
-    await berth(roots!, ['rmi', 'bb']);
-    cleanupRoots(roots!);
+    // every image a test file imported (bb, probe…): a file's own `after` would run after this
+    // one, and a verb then would start an engine on roots already removed
+    const images = (await berth(roots!, ['images', '-q'])).stdout.split('\n').filter((l) => l !== '');
+    if (images.length > 0) await berth(roots!, ['rmi', '-f', ...images]);
+    await cleanupRoots(roots!); // stops the engine first
   });
   return () => roots!;
 }

@@ -3,7 +3,7 @@
 import { BerthError } from '../../lib/errors.js';
 import type { CliContext } from '../context.js';
 
-export async function eachContainer(refs: readonly string[], ctx: CliContext, act: (ref: string) => Promise<void>): Promise<number> {
+export async function eachContainer(refs: readonly string[], ctx: CliContext, act: (ref: string) => Promise<unknown>): Promise<number> {
   let failed = false;
   for (const ref of refs) {
     try {

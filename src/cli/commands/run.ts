@@ -1,25 +1,31 @@
-// berth run: create a container from an image and start it, attached or detached.
+// berth run: create a container from an image (in the engine) and start it, attached to this
+// command's stdio or detached (-d, printing its id).
 import type { CliContext } from '../context.js';
-import { connect } from '../host.js';
-import { createContainer } from '../../engine/containers.js';
+import type { ContainerCreateOptions } from '../../api/types.js';
+import { attachTo, resolveEnv } from '../attach.js';
+import { withEngine } from '../engine.js';
 
-interface RunFlags {
-  rm?: boolean; detach?: boolean; name?: string; env?: string[]; workdir?: string; user?: string;
+export interface CreateFlags {
+  rm?: boolean; name?: string; env?: string[]; workdir?: string; user?: string;
   hostname?: string; init?: boolean; memory?: string; memorySwap?: string; cpuShares?: string;
   cpus?: string; cpusetCpus?: string; pidsLimit?: string; shmSize?: string; stopSignal?: string;
   stopTimeout?: string; entrypoint?: string; label?: string[]; interactive?: boolean; tty?: boolean;
+  restart?: string; healthCmd?: string; healthInterval?: string; healthTimeout?: string; healthRetries?: string;
+  healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
   capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
   device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
 }
 
-export default async function run(flags: RunFlags, args: string[], ctx: CliContext): Promise<number> {
+interface RunFlags extends CreateFlags { detach?: boolean }
+
+/** The flags of run and create as the engine's options (the engine parses sizes and numbers). */
+export function createOptions(flags: CreateFlags, args: readonly string[], ctx: CliContext): ContainerCreateOptions {
   const [image, ...command] = args;
-  const host = await connect(ctx);
-  const created = await createContainer(host, {
+  return {
     image: image!,
     command,
     name: flags.name,
-    env: flags.env ?? [],
+    env: resolveEnv(flags.env ?? [], ctx.env),
     labels: flags.label ?? [],
     workdir: flags.workdir,
     user: flags.user,
@@ -27,7 +33,6 @@ export default async function run(flags: RunFlags, args: string[], ctx: CliConte
     entrypoint: flags.entrypoint,
     init: flags.init ?? false,
     autoRemove: flags.rm ?? false,
-    detach: flags.detach ?? false,
     interactive: flags.interactive ?? false,
     tty: flags.tty ?? false,
     memory: flags.memory,
@@ -39,6 +44,15 @@ export default async function run(flags: RunFlags, args: string[], ctx: CliConte
     shmSize: flags.shmSize,
     stopSignal: flags.stopSignal,
     stopTimeout: flags.stopTimeout,
+    restart: flags.restart,
+    healthCmd: flags.healthCmd,
+    healthInterval: flags.healthInterval,
+    healthTimeout: flags.healthTimeout,
+    healthRetries: flags.healthRetries,
+    healthStartPeriod: flags.healthStartPeriod,
+    healthStartInterval: flags.healthStartInterval,
+    // commander turns --no-healthcheck into healthcheck: false
+    noHealthcheck: flags.healthcheck === false,
     security: {
       capAdd: flags.capAdd, capDrop: flags.capDrop, privileged: flags.privileged, securityOpt: flags.securityOpt,
       readOnly: flags.readOnly, devices: flags.device, sysctls: flags.sysctl ?? [], groupAdd: flags.groupAdd,
@@ -46,23 +60,28 @@ export default async function run(flags: RunFlags, args: string[], ctx: CliConte
       baseDir: ctx.cwd,
     },
     logOpts: flags.logOpt ?? [],
-  });
-  for (const w of created.warnings) ctx.stderr.write(`WARNING: ${w}\n`);
-  if (flags.detach) {
-    try {
-      await host.runtime.startDetached(created.id);
-    } catch (err) {
-      if (flags.rm) await host.runtime.remove(created.id, { force: true });
-      throw err;
+  };
+}
+
+export default async function run(flags: RunFlags, args: string[], ctx: CliContext): Promise<number> {
+  return withEngine(ctx, async (api) => {
+    const created = await api.containerCreate(createOptions(flags, args, ctx));
+    for (const w of created.warnings) ctx.stderr.write(`WARNING: ${w}\n`);
+    if (flags.detach) {
+      try {
+        await api.containerStart(created.id);
+      } catch (err) {
+        if (flags.rm) await api.containerRemove(created.id, { force: true }).catch(() => undefined);
+        throw err;
+      }
+      ctx.stdout.write(`${created.id}\n`);
+      return 0;
     }
-    ctx.stdout.write(`${created.id}\n`);
-    return 0;
-  }
-  let code: number;
-  try {
-    code = await host.runtime.startAttached(created.id);
-  } finally {
-    if (flags.rm) await host.runtime.remove(created.id, { force: true });
-  }
-  return code;
+    const attached = attachTo(ctx, { stdin: flags.interactive ?? false, tty: flags.tty ?? false });
+    try {
+      return await api.containerStartAttached(created.id, attached.io, new AbortController().signal);
+    } finally {
+      attached.dispose();
+    }
+  });
 }

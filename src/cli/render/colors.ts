@@ -4,6 +4,9 @@ import { Chalk, type ChalkInstance } from 'chalk';
 
 export type AnsiMode = 'never' | 'always' | 'auto';
 
+/** What commands hold of chalk: its type, through this one door. */
+export type Colors = ChalkInstance;
+
 export function colors(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv, mode: AnsiMode = 'auto'): ChalkInstance {
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
   const on = mode === 'always' || (mode === 'auto' && !noColor && (stream as { isTTY?: boolean }).isTTY === true);

@@ -1,7 +1,7 @@
 // Progress on a terminal: one listr2 task per resource of the plan the engine announced, its title
 // following the resource's operations ("Creating" … "Started"), all concurrent. The only importer
 // of listr2. Warnings and errors are printed once the tasks are drawn for the last time.
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import { Listr, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { EngineEvent } from '../../api/types.js';
 import type { ChalkInstance } from 'chalk';
 import { renderEvent, resourceLabel } from './events.js';
@@ -55,7 +55,14 @@ export class TtyProgress {
           if (slot.outcome) this.settle(slot, slot.outcome.ok, slot.outcome.text);
         }),
       })),
-      { concurrent: true, exitOnError: false, rendererOptions: { collapseErrors: false } },
+      {
+        concurrent: true,
+        exitOnError: false,
+        // the command's own streams (a warm client's, inside the engine, are not this process's)
+        // and no signal handlers of listr2's own: the command's context owns Ctrl-C
+        registerSignalListeners: false,
+        rendererOptions: { collapseErrors: false, processOutput: new ProcessOutput(this.out as NodeJS.WriteStream, this.err as NodeJS.WriteStream) },
+      },
     );
     this.running = list.run().catch(() => undefined);
   }

@@ -87,18 +87,22 @@ export interface CgroupDriver {
   placement(name: string): CgroupPlacement;
   /**
    * Kills nothing. Removes <name> and any sub-cgroups below it (children first) in every
-   * hierarchy; a missing dir is not an error; retries briefly on EBUSY while exiting tasks leave.
+   * hierarchy; a missing dir is not an error; retries briefly on EBUSY while exiting tasks leave
+   * (waiting on the driver's clock: the event loop is never blocked).
    * Ancestors (the shared "berth" dir) are left in place: other containers live there.
    */
-  remove(name: string): void;
+  remove(name: string): Promise<void>;
   exists(name: string): boolean;
   /** pids of every process in <name> and its sub-cgroups, ascending, without duplicates */
   pids(name: string): number[];
   oomKilled(name: string): boolean;
   stats(name: string): CgroupStats;
-  /** v1 freezer.state FROZEN / THAWED; v2 cgroup.freeze 1 / 0. Both wait until the kernel is done. */
-  freeze(name: string): void;
-  thaw(name: string): void;
+  /**
+   * v1 freezer.state FROZEN / THAWED; v2 cgroup.freeze 1 / 0. Both resolve once the kernel is
+   * done (polling on the driver's clock, within its wait budget).
+   */
+  freeze(name: string): Promise<void>;
+  thaw(name: string): Promise<void>;
   /** the limits as read back from the files (for tests and inspect) */
   read(name: string): ReadBackLimits;
   /** the filesystems a container mounts to see its own cgroups (read-only, /sys/fs/cgroup) */

@@ -4,6 +4,7 @@
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromNodeError, InvalidArgument, SysError } from '../../lib/errors.js';
+import type { Clock } from '../../lib/clock.js';
 
 export interface CgroupFs {
   /** whole file as text; throws SysError (ENOENT included) */
@@ -86,11 +87,6 @@ export function nameSegments(name: string): string[] {
   return segments;
 }
 
-/** Blocks the thread for `ms`. The driver API is synchronous; these waits are short and bounded. */
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /** Error code of a SysError (or Node error), for the few errnos a driver reacts to. */
 export function errnoOf(err: unknown): string | undefined {
   if (err instanceof SysError) return err.errno;
@@ -100,11 +96,13 @@ export function errnoOf(err: unknown): string | undefined {
 
 /**
  * Removes `dir` and every cgroup below it, deepest first. A cgroup whose last tasks are still
- * exiting answers rmdir with EBUSY for a moment after they die; retry for up to `budgetMs`.
+ * exiting answers rmdir with EBUSY for a moment after they die; retry for up to `budgetMs`,
+ * waiting on the clock between tries (never blocking the thread: the engine's event loop runs
+ * every other container meanwhile).
  */
-export function removeTree(fs: CgroupFs, dir: string, budgetMs = 2000): void {
-  for (const child of fs.subdirs(dir)) removeTree(fs, join(dir, child), budgetMs);
-  const deadline = Date.now() + budgetMs;
+export async function removeTree(fs: CgroupFs, dir: string, budgetMs: number, clock: Clock): Promise<void> {
+  for (const child of fs.subdirs(dir)) await removeTree(fs, join(dir, child), budgetMs, clock);
+  const deadline = clock.now() + budgetMs;
   let delay = 5;
   for (;;) {
     try {
@@ -113,10 +111,23 @@ export function removeTree(fs: CgroupFs, dir: string, budgetMs = 2000): void {
     } catch (err) {
       const errno = errnoOf(err);
       if (errno === 'ENOENT') return;
-      if (errno !== 'EBUSY' || Date.now() >= deadline) throw err;
+      if (errno !== 'EBUSY' || clock.now() >= deadline) throw err;
     }
-    sleepSync(delay);
+    await clock.sleep(delay);
     delay = Math.min(delay * 2, 100);
+  }
+}
+
+/**
+ * Removes a tree that was just made and never held a task (the failure path of create): rmdir
+ * cannot answer EBUSY for it, so one try per dir, deepest first, and no waiting.
+ */
+export function removeFreshTree(fs: CgroupFs, dir: string): void {
+  for (const child of fs.subdirs(dir)) removeFreshTree(fs, join(dir, child));
+  try {
+    fs.rmdir(dir);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
   }
 }
 

@@ -67,14 +67,14 @@ test('v1 repairs an intermediate cpuset dir a crash left without cpus/mems (else
   assert.equal(file('cpuset/berth/c1/cpuset.cpus'), '0-3');
 });
 
-test('v1 co-mounted cpu,cpuacct: one dir, both controllers\' files written there', () => {
+test('v1 co-mounted cpu,cpuacct: one dir, both controllers\' files written there', async () => {
   const { driver } = setup({ hierarchies: COMOUNTED });
   const { placement } = driver.create('berth/c1', { cpuShares: 256 });
   assert.deepEqual(placement.procsDirs, ['cpu,cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'devices'].map((h) => join(base, h, 'berth/c1')));
   assert.equal(file('cpu,cpuacct/berth/c1/cpu.shares'), '256');
   writeFileSync(join(base, 'cpu,cpuacct/berth/c1/cpuacct.usage'), '987654\n');
   assert.equal(driver.stats('berth/c1').cpuUsageNs, 987_654);
-  driver.remove('berth/c1');
+  await driver.remove('berth/c1');
   assert.equal(existsSync(join(base, 'cpu,cpuacct/berth/c1')), false);
 });
 
@@ -92,10 +92,10 @@ test('v1 memory-swap -1 writes -1 (unlimited) to memsw', () => {
   assert.deepEqual(tree.writes.filter((w) => w.path.includes('memsw')).map((w) => w.data), ['-1']);
 });
 
-test('v1 limits on an unmounted controller are Unsupported; nothing is left behind', () => {
+test('v1 limits on an unmounted controller are Unsupported; nothing is left behind', async () => {
   const { driver } = setup({ hierarchies: { memory: ['memory'], cpu: ['cpu'] } });
   assert.throws(() => driver.create('berth/c1', { pidsLimit: 10 }), Unsupported);
-  assert.throws(() => driver.freeze('berth/c1'), Unsupported);
+  await assert.rejects(driver.freeze('berth/c1'), Unsupported);
   assert.equal(existsSync(join(base, 'memory/berth/c1')), false);
   assert.equal(existsSync(join(base, 'cpu/berth/c1')), false);
 });
@@ -107,12 +107,12 @@ test('v1 create of an existing cgroup is a Conflict', () => {
   assert.equal(existsSync(join(base, 'memory/berth/c1')), true);
 });
 
-test('v1 freeze/thaw write freezer.state; pids union all hierarchies; oom from memory.oom_control', () => {
+test('v1 freeze/thaw write freezer.state; pids union all hierarchies; oom from memory.oom_control', async () => {
   const { driver } = setup({ hierarchies: SEPARATE });
   driver.create('berth/c1', {});
-  driver.freeze('berth/c1');
+  await driver.freeze('berth/c1');
   assert.equal(file('freezer/berth/c1/freezer.state'), 'FROZEN');
-  driver.thaw('berth/c1');
+  await driver.thaw('berth/c1');
   assert.equal(file('freezer/berth/c1/freezer.state'), 'THAWED');
   writeFileSync(join(base, 'memory/berth/c1/cgroup.procs'), '10\n11\n');
   writeFileSync(join(base, 'pids/berth/c1/cgroup.procs'), '11\n12\n');
@@ -122,7 +122,7 @@ test('v1 freeze/thaw write freezer.state; pids union all hierarchies; oom from m
   assert.equal(driver.oomKilled('berth/c1'), true);
   assert.equal(driver.stats('berth/c1').memoryLimit, -1);
   for (const h of ['memory', 'pids']) writeFileSync(join(base, h, 'berth/c1/cgroup.procs'), '');
-  driver.remove('berth/c1');
+  await driver.remove('berth/c1');
   assert.equal(driver.exists('berth/c1'), false);
   assert.equal(existsSync(join(base, 'memory/berth')), true, 'the shared parent stays');
 });

@@ -10,8 +10,9 @@ import { basename, join } from 'node:path';
 import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
 import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
+import { nodeCgroupFs, nameSegments, removeTree, removeFreshTree, keyedValue, parsePids, type CgroupFs } from './fs.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { DEFAULT_DEVICE_POLICY, parseDevicesList, policyAllows, v1DeviceWrites, type DevicePolicy, type DeviceRequest } from './devices.js';
-import { nodeCgroupFs, nameSegments, removeTree, keyedValue, parsePids, sleepSync, type CgroupFs } from './fs.js';
 
 export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'devices'] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
@@ -26,6 +27,8 @@ export interface V1Options {
   readonly fs?: CgroupFs;
   /** how long a freeze or a removal may wait for the kernel, ms */
   readonly waitBudgetMs?: number;
+  /** what those waits sleep on (default: the real clock) */
+  readonly clock?: Clock;
 }
 
 /** v1 reports "no limit" as the largest page-aligned signed 64-bit value; anything this big is unlimited. */
@@ -44,11 +47,13 @@ export class CgroupV1Driver implements CgroupDriver {
   /** distinct hierarchies in V1_CONTROLLERS order, each with the controllers it carries */
   private readonly hierarchies: readonly { readonly mount: string; readonly controllers: readonly V1Controller[] }[];
   private readonly budgetMs: number;
+  private readonly clock: Clock;
 
   constructor(opts: V1Options) {
     this.fs = opts.fs ?? nodeCgroupFs;
     this.mounts = opts.mounts;
     this.budgetMs = opts.waitBudgetMs ?? 2000;
+    this.clock = opts.clock ?? realClock;
     const byMount = new Map<string, V1Controller[]>();
     for (const c of V1_CONTROLLERS) {
       const m = opts.mounts[c];
@@ -123,7 +128,7 @@ export class CgroupV1Driver implements CgroupDriver {
       if (!this.applyDevices(name, limits.devices ?? DEFAULT_DEVICE_POLICY)) warnings.push(NO_DEVICES_WARNING);
     } catch (err) {
       for (const leaf of createdLeaves) {
-        try { removeTree(this.fs, leaf, this.budgetMs); } catch { /* the original error matters more */ }
+        try { removeFreshTree(this.fs, leaf); } catch { /* the original error matters more */ }
       }
       throw err;
     }
@@ -171,6 +176,10 @@ export class CgroupV1Driver implements CgroupDriver {
     if (pids !== undefined && r.pidsMax !== undefined) this.fs.write(join(pids, 'pids.max'), r.pidsMax);
   }
 
+  async remove(name: string): Promise<void> {
+    for (const dir of this.placement(name).procsDirs) await removeTree(this.fs, dir, this.budgetMs, this.clock);
+  }
+
   /** Installs the device policy; false when this host has no devices hierarchy to enforce it. */
   private applyDevices(name: string, policy: DevicePolicy): boolean {
     const dir = this.dir('devices', name);
@@ -187,10 +196,6 @@ export class CgroupV1Driver implements CgroupDriver {
   deviceAllows(name: string, req: DeviceRequest): boolean {
     const dir = this.need('devices', 'a device policy');
     return policyAllows(parseDevicesList(this.fs.read(join(dir, ...nameSegments(name), 'devices.list'))), req);
-  }
-
-  remove(name: string): void {
-    for (const dir of this.placement(name).procsDirs) removeTree(this.fs, dir, this.budgetMs);
   }
 
   pids(name: string): number[] {
@@ -223,12 +228,12 @@ export class CgroupV1Driver implements CgroupDriver {
     };
   }
 
-  freeze(name: string): void {
-    this.setFreezer(name, 'FROZEN');
+  freeze(name: string): Promise<void> {
+    return this.setFreezer(name, 'FROZEN');
   }
 
-  thaw(name: string): void {
-    this.setFreezer(name, 'THAWED');
+  thaw(name: string): Promise<void> {
+    return this.setFreezer(name, 'THAWED');
   }
 
   /**
@@ -236,16 +241,16 @@ export class CgroupV1Driver implements CgroupDriver {
    * runc, re-write the target state while waiting: a task forking during the freeze can leave
    * the cgroup stuck in FREEZING otherwise.
    */
-  private setFreezer(name: string, target: 'FROZEN' | 'THAWED'): void {
+  private async setFreezer(name: string, target: 'FROZEN' | 'THAWED'): Promise<void> {
     this.need('freezer', target === 'FROZEN' ? 'freeze' : 'thaw');
     const file = join(this.dir('freezer', name)!, 'freezer.state');
-    const deadline = Date.now() + this.budgetMs;
+    const deadline = this.clock.now() + this.budgetMs;
     let delay = 1;
     for (;;) {
       this.fs.write(file, target);
       if (this.fs.read(file).trim() === target) return;
-      if (Date.now() >= deadline) throw new SysError('write', file, 'ETIMEDOUT', `write "${target}" to "${file}": the cgroup did not reach ${target} within ${this.budgetMs} ms`);
-      sleepSync(delay);
+      if (this.clock.now() >= deadline) throw new SysError('write', file, 'ETIMEDOUT', `write "${target}" to "${file}": the cgroup did not reach ${target} within ${this.budgetMs} ms`);
+      await this.clock.sleep(delay);
       delay = Math.min(delay * 2, 50);
     }
   }

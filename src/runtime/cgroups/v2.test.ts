@@ -11,6 +11,7 @@ import { CgroupV2Driver, type DeviceFilter } from './v2.js';
 import { nodeCgroupFs } from './fs.js';
 import { fakeV2Tree, type FakeV2Options, type FakeTree } from './fake-cgroupfs.js';
 import { NO_SWAP_LIMIT_WARNING } from './convert.js';
+import { ManualClock } from '../../lib/clock.js';
 
 const MiB = 1024 * 1024;
 let root: string;
@@ -135,23 +136,23 @@ test('v2 writing an interface file the kernel does not offer fails, and the half
   assert.throws(() => nodeCgroupFs.write(join(root, 'nope'), '1'), (e: unknown) => e instanceof SysError && e.errno === 'ENOENT');
 });
 
-test('v2 freeze writes cgroup.freeze 1 and waits for cgroup.events; thaw writes 0', () => {
+test('v2 freeze writes cgroup.freeze 1 and waits for cgroup.events; thaw writes 0', async () => {
   const { driver, tree } = setup();
   driver.create('berth/a', {});
-  driver.freeze('berth/a');
+  await driver.freeze('berth/a');
   assert.equal(file('berth/a/cgroup.freeze'), '1');
   assert.match(file('berth/a/cgroup.events'), /frozen 1/);
-  driver.thaw('berth/a');
+  await driver.thaw('berth/a');
   assert.equal(file('berth/a/cgroup.freeze'), '0');
   assert.deepEqual(tree.writes.filter((w) => w.path.endsWith('cgroup.freeze')).map((w) => w.data), ['1', '0']);
 });
 
-test('v2 freeze times out with a SysError when the kernel never reports frozen', () => {
+test('v2 freeze times out with a SysError when the kernel never reports frozen', async () => {
   const { driver, tree } = setup();
   driver.create('berth/a', {});
   const stuck = { ...tree.fs, write(p: string, d: string): void { nodeCgroupFs.write(p, d); } }; // no cgroup.events update
   const d = new CgroupV2Driver({ root, fs: stuck, waitBudgetMs: 30, deviceFilter: recordingFilter() });
-  assert.throws(() => d.freeze('berth/a'), (e: unknown) => e instanceof SysError && e.errno === 'ETIMEDOUT');
+  await assert.rejects(d.freeze('berth/a'), (e: unknown) => e instanceof SysError && e.errno === 'ETIMEDOUT');
 });
 
 test('v2 pids, oomKilled and stats read the interface files', () => {
@@ -170,26 +171,34 @@ test('v2 pids, oomKilled and stats read the interface files', () => {
   writeFileSync(join(dir, 'cgroup.procs'), '');
 });
 
-test('v2 remove deletes the cgroup and its sub-cgroups, keeps the parent; a missing one is fine', () => {
+test('v2 remove deletes the cgroup and its sub-cgroups, keeps the parent; a missing one is fine', async () => {
   const { driver, tree } = setup();
   driver.create('berth/a', {});
   driver.create('berth/b', {});
   tree.fs.mkdir(join(root, 'berth/a/inner'));
   assert.equal(driver.exists('berth/a'), true);
-  driver.remove('berth/a');
+  await driver.remove('berth/a');
   assert.equal(existsSync(join(root, 'berth/a')), false);
   assert.equal(driver.exists('berth/a'), false);
   assert.equal(existsSync(join(root, 'berth/b')), true);
-  driver.remove('berth/a');
-  driver.remove('never/was');
+  await driver.remove('berth/a');
+  await driver.remove('never/was');
 });
 
-test('v2 remove gives up with EBUSY after its budget while a task is still inside', () => {
-  const { driver } = setup();
+test('v2 remove retries EBUSY on its clock (never blocking the thread) and gives up after its budget', async () => {
+  const tree = fakeV2Tree(root, {});
+  const clock = new ManualClock(1_000);
+  const driver = new CgroupV2Driver({ root, fs: tree.fs, waitBudgetMs: 100, clock, deviceFilter: recordingFilter() });
   driver.create('berth/a', {});
   writeFileSync(join(root, 'berth/a/cgroup.procs'), '99\n');
-  const started = Date.now();
-  assert.throws(() => driver.remove('berth/a'), (e: unknown) => e instanceof SysError && e.errno === 'EBUSY');
-  assert.ok(Date.now() - started >= 90, 'retried for its budget');
+  let settled: unknown;
+  const removal = driver.remove('berth/a').then(() => { settled = 'removed'; }, (e: unknown) => { settled = e; });
+  await clock.advance(50);
+  assert.equal(settled, undefined, 'still retrying within its budget: the event loop was free meanwhile');
+  assert.ok(clock.pending() > 0, 'waiting on the clock, not on the thread');
+  await clock.advance(200);
+  await removal;
+  const outcome = settled as unknown;
+  assert.ok(outcome instanceof SysError && outcome.errno === 'EBUSY', `gave up with EBUSY: ${String(outcome)}`);
   assert.equal(nodeCgroupFs.exists(join(root, 'berth/a')), true);
 });

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
 import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, sharesToWeight, swapMaxValue, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
+import { nodeCgroupFs, nameSegments, removeTree, removeFreshTree, keyedValue, parsePids, type CgroupFs } from './fs.js';
+import { realClock, type Clock } from '../../lib/clock.js';
 import { lazySys } from '../../sys/index.js';
 import { DEFAULT_DEVICE_POLICY, deviceProgram, runDeviceProgram, type DeviceRequest } from './devices.js';
-import { nodeCgroupFs, nameSegments, removeTree, keyedValue, parsePids, sleepSync, type CgroupFs } from './fs.js';
 
 /** the controllers berth delegates down to container cgroups, in the order they are enabled */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
@@ -20,6 +21,8 @@ export interface V2Options {
   readonly fs?: CgroupFs;
   /** how long a freeze or a removal may wait for the kernel, ms */
   readonly waitBudgetMs?: number;
+  /** what those waits sleep on (default: the real clock) */
+  readonly clock?: Clock;
   /** where device programs go: the kernel (bpf(2) through sys) unless a test passes a recorder */
   readonly deviceFilter?: DeviceFilter;
 }
@@ -55,12 +58,14 @@ export class CgroupV2Driver implements CgroupDriver {
   private readonly fs: CgroupFs;
   private readonly root: string;
   private readonly budgetMs: number;
+  private readonly clock: Clock;
   private readonly deviceFilter: DeviceFilter;
 
   constructor(opts: V2Options) {
     this.fs = opts.fs ?? nodeCgroupFs;
     this.root = opts.root;
     this.budgetMs = opts.waitBudgetMs ?? 2000;
+    this.clock = opts.clock ?? realClock;
     this.deviceFilter = opts.deviceFilter ?? kernelDeviceFilter();
   }
 
@@ -104,7 +109,7 @@ export class CgroupV2Driver implements CgroupDriver {
       this.apply(leaf, resolved, swapAccounting);
       this.deviceFilter.attach(leaf, deviceProgram(limits.devices ?? DEFAULT_DEVICE_POLICY));
     } catch (err) {
-      try { removeTree(this.fs, leaf, this.budgetMs); } catch { /* the original error matters more */ }
+      try { removeFreshTree(this.fs, leaf); } catch { /* the original error matters more */ }
       throw err;
     }
     return { placement: this.placement(name), warnings };
@@ -142,8 +147,8 @@ export class CgroupV2Driver implements CgroupDriver {
     if (r.pidsMax !== undefined) this.fs.write(join(dir, 'pids.max'), r.pidsMax);
   }
 
-  remove(name: string): void {
-    removeTree(this.fs, this.dir(name), this.budgetMs);
+  remove(name: string): Promise<void> {
+    return removeTree(this.fs, this.dir(name), this.budgetMs, this.clock);
   }
 
   pids(name: string): number[] {
@@ -176,26 +181,26 @@ export class CgroupV2Driver implements CgroupDriver {
     };
   }
 
-  freeze(name: string): void {
-    this.setFrozen(name, true);
+  freeze(name: string): Promise<void> {
+    return this.setFrozen(name, true);
   }
 
-  thaw(name: string): void {
-    this.setFrozen(name, false);
+  thaw(name: string): Promise<void> {
+    return this.setFrozen(name, false);
   }
 
   /** cgroup.freeze starts the change; cgroup.events' "frozen" line reports when it is complete. */
-  private setFrozen(name: string, frozen: boolean): void {
+  private async setFrozen(name: string, frozen: boolean): Promise<void> {
     const dir = this.dir(name);
     const file = join(dir, 'cgroup.freeze');
     if (!this.fs.exists(file)) throw new Unsupported(`freezing needs cgroup.freeze (Linux 5.2+), which "${dir}" does not have`);
     this.fs.write(file, frozen ? '1' : '0');
     const want = frozen ? 1 : 0;
-    const deadline = Date.now() + this.budgetMs;
+    const deadline = this.clock.now() + this.budgetMs;
     let delay = 1;
     while (keyedValue(this.fs.read(join(dir, 'cgroup.events')), 'frozen') !== want) {
-      if (Date.now() >= deadline) throw new SysError('write', file, 'ETIMEDOUT', `write "${want}" to "${file}": cgroup.events did not report frozen ${want} within ${this.budgetMs} ms`);
-      sleepSync(delay);
+      if (this.clock.now() >= deadline) throw new SysError('write', file, 'ETIMEDOUT', `write "${want}" to "${file}": cgroup.events did not report frozen ${want} within ${this.budgetMs} ms`);
+      await this.clock.sleep(delay);
       delay = Math.min(delay * 2, 50);
     }
   }

@@ -1,5 +1,6 @@
 // restart ("no", "always", "on-failure[:N]", "unless-stopped") and deploy.restart_policy
-// (condition none | on-failure | any) as one restart policy.
+// (condition none | on-failure | unless-stopped | any, and no | always as docker compose maps
+// them) as one restart policy.
 import { FormError, Problems } from './form-error.js';
 import { parseDuration } from './duration.js';
 
@@ -24,9 +25,10 @@ export function parseRestart(v: string): RestartPolicy {
 export function fromDeployPolicy(p: Record<string, unknown>): RestartPolicy {
   const problems = new Problems();
   const cond = p['condition'] === undefined ? 'any' : String(p['condition']);
-  const map: Record<string, RestartName> = { none: 'no', 'on-failure': 'on-failure', any: 'always' };
+  // the swarm conditions, and the engine's own names, which docker compose passes through
+  const map: Record<string, RestartName> = { none: 'no', no: 'no', 'on-failure': 'on-failure', 'unless-stopped': 'unless-stopped', any: 'always', always: 'always' };
   const name = map[cond];
-  if (!name) problems.add(new FormError('condition none, on-failure or any', JSON.stringify(cond), undefined, ['condition']));
+  if (!name) problems.add(new FormError('condition none, on-failure, unless-stopped or any', JSON.stringify(cond), undefined, ['condition']));
   const dur = (k: 'delay' | 'window'): Partial<RestartPolicy> => {
     const x = p[k];
     return typeof x === 'string' ? problems.check(() => ({ [k]: parseDuration(x) }), {}, [k]) : {};

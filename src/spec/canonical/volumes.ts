@@ -67,7 +67,8 @@ export function canonicalMount(v: unknown): ServiceMount {
   const source = typeof o['source'] === 'string' && o['source'] !== '' ? o['source'] : undefined;
   if (type === 'bind' && !source) throw new FormError('a source path for a bind mount', 'none', undefined, ['source']);
   if (type === 'tmpfs' && source) throw new FormError('no source for a tmpfs mount', JSON.stringify(source), undefined, ['source']);
-  if (type === 'image' && !source) throw new FormError('an image as source of an image mount', 'none', undefined, ['source']);
+  // an image mount whose source is empty (`source: ${IMAGE}` with IMAGE unset) is valid: docker
+  // compose loads it, and the engine reports the missing image when it mounts one
   const bind = o['bind'] as Record<string, unknown> | undefined;
   const vol = o['volume'] as Record<string, unknown> | undefined;
   const tmpfs = o['tmpfs'] as Record<string, unknown> | undefined;

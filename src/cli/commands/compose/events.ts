@@ -5,7 +5,7 @@
 import type { CliContext } from '../../context.js';
 import type { EngineEvent } from '../../../api/types.js';
 import { projectNameFor, type ProjectFlags } from '../../project.js';
-import { engine, abortOnInterrupt } from '../../engine.js';
+import { abortOnInterrupt } from '../../engine.js';
 
 interface EventsFlags extends ProjectFlags { json?: boolean }
 
@@ -13,8 +13,8 @@ type ContainerEvent = Extract<EngineEvent, { kind: 'container' }>;
 
 export default async function events(flags: EventsFlags, args: string[], ctx: CliContext): Promise<number> {
   const projectName = await projectNameFor(flags, ctx);
-  const api = await engine(ctx);
-  const interrupt = abortOnInterrupt();
+  const api = await ctx.connect();
+  const interrupt = abortOnInterrupt(ctx);
   try {
     // The containers the project has now (this also rejects unknown services, as ps does). A
     // container created later is recognised by its name; one with a container_name by asking again.

@@ -2,7 +2,8 @@
 // --index, default 1), attached to this terminal like `berth exec`.
 import type { CliContext } from '../../context.js';
 import { projectNameFor, type ProjectFlags } from '../../project.js';
-import { connect } from '../../host.js';
+import { withEngine } from '../../engine.js';
+import { attachTo, resolveEnv } from '../../attach.js';
 import { InvalidArgument, NotFound } from '../../../lib/errors.js';
 
 interface ExecFlags extends ProjectFlags { detach?: boolean; env?: string[]; user?: string; workdir?: string; index?: string; disableTty?: boolean; interactive?: boolean }
@@ -12,21 +13,21 @@ export default async function exec(flags: ExecFlags, args: string[], ctx: CliCon
   const index = flags.index !== undefined ? Number(flags.index) : 1;
   if (!Number.isInteger(index) || index < 1) throw new InvalidArgument(`invalid --index: ${flags.index}`);
   const projectName = await projectNameFor(flags, ctx);
-  const host = await connect(ctx);
-  const view = host.runtime.list().find((v) => {
-    const l = v.record.config.Labels;
-    return l['com.docker.compose.project'] === projectName && l['com.docker.compose.service'] === service
-      && l['com.docker.compose.container-number'] === String(index) && l['com.docker.compose.oneoff'] !== 'True';
-  });
-  if (!view) throw new NotFound(`service "${service}" is not running`);
-  // docker compose exec allocates a tty by default when stdin is a terminal (-T disables it)
-  const tty = !flags.disableTty && process.stdin.isTTY === true;
-  return host.runtime.exec(view.record.id, {
-    args: command,
-    env: flags.env ?? [],
-    user: flags.user,
-    workdir: flags.workdir,
-    tty,
-    stdin: flags.interactive ?? true,
+  return withEngine(ctx, async (api) => {
+    const container = (await api.ps(projectName, { all: false, services: [service!] })).find((c) => c.number === index);
+    if (!container) throw new NotFound(`service "${service}" is not running`);
+    // docker compose exec allocates a tty by default when stdin is a terminal (-T disables it)
+    const tty = !flags.disableTty && !flags.detach && ctx.terminal.isTTY('stdin');
+    const options = { command, env: resolveEnv(flags.env ?? [], ctx.env), user: flags.user, workdir: flags.workdir, tty, interactive: (flags.interactive ?? true) && !flags.detach };
+    if (flags.detach) {
+      await api.containerExecDetached(container.id, options);
+      return 0;
+    }
+    const attached = attachTo(ctx, { stdin: options.interactive, tty });
+    try {
+      return await api.containerExec(container.id, options, attached.io, new AbortController().signal);
+    } finally {
+      attached.dispose();
+    }
   });
 }

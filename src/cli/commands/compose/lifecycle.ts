@@ -2,7 +2,7 @@
 // services), in dependency order for start and the reverse for stop.
 import type { CliContext } from '../../context.js';
 import { projectNameFor, type ProjectFlags } from '../../project.js';
-import { engine, abortOnInterrupt } from '../../engine.js';
+import { abortOnInterrupt } from '../../engine.js';
 import { colors } from '../../render/colors.js';
 import { renderEvent } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
@@ -18,10 +18,10 @@ function seconds(v: string | undefined): number | undefined {
 async function act(verb: 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause', flags: Flags, args: string[], ctx: CliContext): Promise<number> {
   const timeout = seconds(flags.timeout);
   const projectName = await projectNameFor(flags, ctx);
-  const api = await engine(ctx);
+  const api = await ctx.connect();
   const c = colors(ctx.stdout, ctx.env);
   const emit = (e: Parameters<typeof renderEvent>[0]): void => renderEvent(e, projectName, ctx.stdout, ctx.stderr, c);
-  const interrupt = abortOnInterrupt();
+  const interrupt = abortOnInterrupt(ctx);
   try {
     switch (verb) {
       case 'start': return await api.start(projectName, { services: args }, emit, interrupt.signal);

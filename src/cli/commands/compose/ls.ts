@@ -1,10 +1,10 @@
 // berth ls: the projects this engine knows, as docker compose ls lists them.
 import type { CliContext } from '../../context.js';
-import { engine } from '../../engine.js';
+
 import { table } from '../../render/table.js';
 
 export default async function ls(flags: { all?: boolean; quiet?: boolean; format?: string }, _args: string[], ctx: CliContext): Promise<number> {
-  const api = await engine(ctx);
+  const api = await ctx.connect();
   try {
     const rows = await api.ls({ all: flags.all ?? false });
     if (flags.quiet) for (const r of rows) ctx.stdout.write(`${r.name}\n`);

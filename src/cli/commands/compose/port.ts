@@ -3,7 +3,7 @@
 // lands), so this answers as docker compose does for an unpublished port, saying why.
 import type { CliContext } from '../../context.js';
 import { projectNameFor, type ProjectFlags } from '../../project.js';
-import { engine } from '../../engine.js';
+
 import { InvalidArgument, NotFound } from '../../../lib/errors.js';
 
 export default async function port(flags: ProjectFlags & { protocol?: string; index?: string }, args: string[], ctx: CliContext): Promise<number> {
@@ -12,7 +12,7 @@ export default async function port(flags: ProjectFlags & { protocol?: string; in
   const protocol = flags.protocol ?? 'tcp';
   if (protocol !== 'tcp' && protocol !== 'udp') throw new InvalidArgument(`invalid protocol: ${protocol}: expected tcp or udp`);
   const projectName = await projectNameFor(flags, ctx);
-  const api = await engine(ctx);
+  const api = await ctx.connect();
   try {
     const index = Number(flags.index ?? 1);
     const container = (await api.ps(projectName, { all: false, services: [service!] })).find((c) => c.number === index);

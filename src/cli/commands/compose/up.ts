@@ -2,8 +2,8 @@
 // until the containers stop (Ctrl-C stops the stack gracefully, a second Ctrl-C kills it).
 import type { CliContext } from '../../context.js';
 import { loadProjectFor, type ProjectFlags } from '../../project.js';
-import { engine, abortOnInterrupt } from '../../engine.js';
-import { colors, type AnsiMode } from '../../render/colors.js';
+import { abortOnInterrupt } from '../../engine.js';
+import { colors, type AnsiMode, type Colors } from '../../render/colors.js';
 import { renderEvent, LogPrinter } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
 import type { EngineEvent } from '../../../api/types.js';
@@ -16,7 +16,7 @@ interface UpFlags extends ProjectFlags {
 }
 
 /** listr2 progress on a terminal (unless --ansi never); plain lines otherwise. */
-export async function progressFor(projectName: string, ctx: CliContext, c: import('chalk').ChalkInstance, ansi?: AnsiMode): Promise<import('../../render/tty.js').TtyProgress | undefined> {
+export async function progressFor(projectName: string, ctx: CliContext, c: Colors, ansi?: AnsiMode): Promise<import('../../render/tty.js').TtyProgress | undefined> {
   if ((ctx.stdout as { isTTY?: boolean }).isTTY !== true || ansi === 'never') return undefined;
   const { TtyProgress } = await import('../../render/tty.js');
   return new TtyProgress(projectName, ctx.stdout, ctx.stderr, c);
@@ -40,11 +40,11 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   if (!Number.isFinite(waitTimeout) || waitTimeout < 0) throw new InvalidArgument(`invalid --wait-timeout: ${flags.waitTimeout}`);
   const project = await loadProjectFor(flags, ctx);
   for (const s of args) if (!project.services[s]) throw new InvalidArgument(`no such service: ${s}`);
-  const api = await engine(ctx);
+  const api = await ctx.connect();
   const c = colors(ctx.stdout, ctx.env, flags.color === false ? 'never' : flags.ansi);
   const emit = (e: EngineEvent): void => renderEvent(e, project.name, ctx.stdout, ctx.stderr, c);
   const tty = await progressFor(project.name, ctx, c, flags.ansi);
-  const interrupt = abortOnInterrupt();
+  const interrupt = abortOnInterrupt(ctx);
   try {
     const code = await api.up({
       project,
@@ -89,7 +89,7 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
         .finally(() => follow.abort());
     }, follow.signal).catch(() => undefined);
   }
-  const stopper = abortOnInterrupt(() => {
+  const stopper = abortOnInterrupt(ctx, () => {
     if (stopping) return;
     stopping = true;
     ctx.stdout.write('Gracefully stopping... (press Ctrl+C again to force)\n');

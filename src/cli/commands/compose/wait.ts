@@ -5,7 +5,7 @@
 import type { CliContext } from '../../context.js';
 import type { ContainerSummary, EngineEvent } from '../../../api/types.js';
 import { projectNameFor, type ProjectFlags } from '../../project.js';
-import { engine, abortOnInterrupt } from '../../engine.js';
+import { abortOnInterrupt } from '../../engine.js';
 import { colors } from '../../render/colors.js';
 import { renderEvent } from '../../render/events.js';
 import { NotFound } from '../../../lib/errors.js';
@@ -17,8 +17,8 @@ const POLL_MS = 250;
 
 export default async function wait(flags: WaitFlags, args: string[], ctx: CliContext): Promise<number> {
   const projectName = await projectNameFor(flags, ctx);
-  const api = await engine(ctx);
-  const interrupt = abortOnInterrupt();
+  const api = await ctx.connect();
+  const interrupt = abortOnInterrupt(ctx);
   // ends the event feed once every container has stopped (or on Ctrl-C)
   const feed = new AbortController();
   interrupt.signal.addEventListener('abort', () => feed.abort(), { once: true });
@@ -49,7 +49,7 @@ export default async function wait(flags: WaitFlags, args: string[], ctx: CliCon
         }
         if (row.state !== 'running' && row.state !== 'paused') exited(id, row.exitCode);
       }
-      await sleep(POLL_MS, feed.signal);
+      await ctx.clock.sleep(POLL_MS, feed.signal).catch(() => undefined);
     }
     await events;
     if (interrupt.signal.aborted) return 130;
@@ -64,13 +64,4 @@ export default async function wait(flags: WaitFlags, args: string[], ctx: CliCon
     interrupt.dispose();
     api.close();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = (): void => { clearTimeout(timer); resolve(); };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,20 +1,21 @@
-// The CLI's side of the engine socket: an EngineApi whose methods are HTTP requests to
-// <BERTH_RUN>/berth.sock (docs/engine-api.md). When no engine answers, connectEngine() starts one
-// in the background and waits for it. Every compose verb loads this module, so it stays light:
-// node:http, node:fs and the codec only; the spawn helper is imported only to auto-start.
-//
-// Imports sys/spawn.js (lazily, for the auto-start): the one place `api` reaches into `sys`,
-// because starting the engine is the client's job and sys/ is where processes are spawned.
+// The CLI's side of the engine socket: an EngineApi whose methods are requests to
+// <BERTH_RUN>/berth.sock, built from the route table (api/routes.ts; docs/engine-api.md). When no
+// engine answers, connectEngine() starts one in the background and waits for it. Every verb loads
+// this module, so it stays light: node:http, node:fs and the api contract only; the spawn helper
+// is imported only to auto-start (docs/decisions/2026-11-24-api-client-spawns-engine.md).
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { mkdirSync, openSync, readSync, closeSync, fstatSync, writeSync } from 'node:fs';
 import { checkPrivateDir, openOwnedForAppend } from '../lib/atomic.js';
 import { join } from 'node:path';
 import type { Roots } from '../lib/paths.js';
 import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported, fromBody, type ErrorBody } from '../lib/errors.js';
-import type { EngineApi, EngineInfo } from './engine-api.js';
-import { API_VERSION } from './types.js';
-import type { ContainerSummary, EngineEvent, LogLine, ProjectSummary } from './types.js';
-import { enginePaths, isStreamEnd, lineSplitter, routes, type StreamEnd } from './codec.js';
+import { realClock } from '../lib/clock.js';
+import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
+import { API_VERSION } from '../api/types.js';
+import type { ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions } from '../api/types.js';
+import { enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
+import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
+import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 
 export interface ConnectOptions {
   readonly roots: Roots;
@@ -27,15 +28,15 @@ export interface ConnectOptions {
 }
 
 /** The engine as the CLI sees it: the EngineApi over the socket, plus what only a client has. */
-export interface EngineClient extends EngineApi {
+export interface EngineClient extends EngineConnection {
   /** The engine's info as it answered when this client connected (info() needs no round trip). */
   info(): EngineInfo;
   /** GET /v1/info: one round trip to the engine */
   ping(): Promise<EngineInfo>;
-  /** Releases the kept-alive connections. Idle ones never keep the process alive anyway. */
-  close(): void;
   readonly socketPath: string;
 }
+
+const INFO_PATH = ROUTES.info.path;
 
 /** How long an auto-started engine has to answer. */
 const START_TIMEOUT_MS = 5_000;
@@ -48,7 +49,7 @@ export async function connectEngine(opts: ConnectOptions): Promise<EngineClient>
   let info: EngineInfo;
   try {
     try {
-      info = await transport.json<EngineInfo>('GET', routes.info());
+      info = await transport.json<EngineInfo>('GET', INFO_PATH);
     } catch (err) {
       if (!notAnswering(err) && !shuttingDown(err)) throw err;
       if (opts.autoStart === false) {
@@ -68,27 +69,71 @@ export async function connectEngine(opts: ConnectOptions): Promise<EngineClient>
 }
 
 function engineClient(t: Transport, handshake: EngineInfo): EngineClient {
+  type Query = ReadonlyArray<readonly [string, string]>;
+  const path = (name: RouteName, params: Readonly<Record<string, string>> = {}, query: Query = []): string => pathOf(ROUTES[name], params, query);
+  const json = <T>(name: RouteName, params?: Readonly<Record<string, string>>, body?: unknown, query?: Query): Promise<T> =>
+    t.json<T>(ROUTES[name].method, path(name, params, query), body);
+  const project = (projectName: string): Record<string, string> => ({ project: projectName });
+  const flags = (pairs: Record<string, boolean>): Query => Object.entries(pairs).filter(([, on]) => on).map(([k]) => [k, '1'] as const);
+  const logsQuery = (o: ContainerLogsOptions): Query => [
+    ...(o.follow ? [['follow', '1'] as const] : []),
+    ...(o.tail !== undefined ? [['tail', String(o.tail)] as const] : []),
+    ...(o.since !== undefined ? [['since', o.since] as const] : []),
+  ];
+  const attachStart = (io: AttachIo, exec?: ExecOptions): { size?: TerminalSize; stdin: boolean; exec?: ExecOptions } =>
+    ({ ...(io.size ? { size: io.size } : {}), stdin: io.stdin !== undefined, ...(exec ? { exec } : {}) });
+  const ok = async (p: Promise<unknown>): Promise<void> => { await p; };
   return {
     socketPath: t.socketPath,
     info: () => handshake,
-    ping: () => t.json<EngineInfo>('GET', routes.info()),
-    up: (req, emit, signal) => t.stream('POST', routes.verb(req.project.name, 'up'), req, emit, signal),
-    down: (projectName, req, emit, signal) => t.stream('POST', routes.verb(projectName, 'down'), req, emit, signal),
-    start: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'start'), opts, emit, signal),
-    stop: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'stop'), opts, emit, signal),
-    restart: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'restart'), opts, emit, signal),
-    kill: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'kill'), opts, emit, signal),
-    pause: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'pause'), opts, emit, signal),
-    unpause: (projectName, opts, emit, signal) => t.stream('POST', routes.verb(projectName, 'unpause'), opts, emit, signal),
-    ps: (projectName, opts) => t.json<ContainerSummary[]>('GET', routes.containers(projectName, opts)),
-    ls: (opts) => t.json<ProjectSummary[]>('GET', routes.projects(opts.all)),
+    ping: () => t.json<EngineInfo>('GET', path('info')),
+    version: () => json('version'),
+    systemInfo: () => json('systemInfo'),
+    engineStatus: (o) => json('engineStatus', {}, undefined, flags({ reset: o.reset })),
     // logs and events end normally when the caller aborts them (EngineApi's contract).
-    logs: (projectName, opts, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET', routes.logs(projectName, opts), undefined, emit, signal), signal),
-    events: (emit, signal) => resolveOnAbort(t.stream<EngineEvent>('GET', routes.events(), undefined, emit, signal), signal),
+    events: (emit, signal) => resolveOnAbort(t.stream<EngineEvent>('GET', path('events'), undefined, emit, signal), signal),
     async shutdown(): Promise<void> {
-      await t.json<unknown>('POST', routes.shutdown(), {});
+      await t.json<unknown>('POST', path('shutdown'), {});
       await waitUntilGone(t);
     },
+
+    ls: (o) => json('ls', {}, undefined, flags({ all: o.all })),
+    up: (req, emit, signal) => t.stream('POST', path('up', project(req.project.name)), req, emit, signal),
+    down: (projectName, req, emit, signal) => t.stream('POST', path('down', project(projectName)), req, emit, signal),
+    start: (projectName, opts, emit, signal) => t.stream('POST', path('start', project(projectName)), opts, emit, signal),
+    stop: (projectName, opts, emit, signal) => t.stream('POST', path('stop', project(projectName)), opts, emit, signal),
+    restart: (projectName, opts, emit, signal) => t.stream('POST', path('restart', project(projectName)), opts, emit, signal),
+    kill: (projectName, opts, emit, signal) => t.stream('POST', path('kill', project(projectName)), opts, emit, signal),
+    pause: (projectName, opts, emit, signal) => t.stream('POST', path('pause', project(projectName)), opts, emit, signal),
+    unpause: (projectName, opts, emit, signal) => t.stream('POST', path('unpause', project(projectName)), opts, emit, signal),
+    ps: (projectName, opts) => json('ps', project(projectName), undefined, [...flags({ all: opts.all }), ...opts.services.map((s) => ['service', s] as const)]),
+    logs: (projectName, opts: LogsOptions, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET',
+      path('logs', project(projectName), [...logsQuery(opts), ...opts.services.map((s) => ['service', s] as const)]), undefined, emit, signal), signal),
+    createOneOff: (projectName, req) => json('createOneOff', project(projectName), req),
+
+    containerCreate: (o) => json('containerCreate', {}, o),
+    containerList: (o) => json('containerList', {}, undefined, flags({ all: o.all })),
+    containerInspect: (ref) => json('containerInspect', { ref }),
+    containerStart: (ref) => ok(json('containerStart', { ref }, {})),
+    containerStartAttached: (ref, io, signal) => t.attach(path('containerStartAttached', { ref }), attachStart(io), io, signal),
+    containerStop: (ref, o) => ok(json('containerStop', { ref }, o)),
+    containerKill: (ref, o) => ok(json('containerKill', { ref }, o)),
+    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force }))),
+    containerPause: (ref) => ok(json('containerPause', { ref }, {})),
+    containerUnpause: (ref) => ok(json('containerUnpause', { ref }, {})),
+    containerLogs: (ref, o, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET', path('containerLogs', { ref }, logsQuery(o)), undefined, emit, signal), signal),
+    containerTop: (ref) => json('containerTop', { ref }),
+    containerStats: (ref) => json('containerStats', { ref }),
+    containerUpdate: (ref, o) => ok(json('containerUpdate', { ref }, o)),
+    containerExec: (ref, o, io, signal) => t.attach(path('containerExec', { ref }), attachStart(io, o), io, signal),
+    containerExecDetached: (ref, o) => ok(json('containerExecDetached', { ref }, o)),
+
+    imageList: () => json('imageList'),
+    imageInspect: (ref) => json('imageInspect', { ref }),
+    imageLoad: (req) => json('imageLoad', {}, req),
+    imageImport: (req) => json('imageImport', {}, req),
+    imageRemove: (ref, o) => json('imageRemove', { ref }, undefined, flags({ force: o.force })),
+
     close: () => t.close(),
   };
 }
@@ -115,14 +160,12 @@ function shuttingDown(err: unknown): boolean {
   return err instanceof Conflict && (err.details as { shuttingDown?: unknown } | undefined)?.shuttingDown === true;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Polls until nothing answers on the socket (the engine released it), at most STOP_TIMEOUT_MS. */
 async function waitUntilGone(t: Transport): Promise<void> {
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     try {
-      await t.json<EngineInfo>('GET', routes.info());
+      await t.json<EngineInfo>('GET', INFO_PATH);
     } catch (err) {
       if (notAnswering(err)) return;
       if (!shuttingDown(err)) throw err;
@@ -130,7 +173,7 @@ async function waitUntilGone(t: Transport): Promise<void> {
     if (Date.now() >= deadline) {
       throw new SysError('connect', t.socketPath, 'ETIMEDOUT', `the engine on "${t.socketPath}" is still stopping after ${STOP_TIMEOUT_MS / 1000} s`);
     }
-    await sleep(delay);
+    await realClock.sleep(delay);
   }
 }
 
@@ -161,7 +204,7 @@ async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineIn
   let last = 'ENOENT';
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     try {
-      return await t.json<EngineInfo>('GET', routes.info());
+      return await t.json<EngineInfo>('GET', INFO_PATH);
     } catch (err) {
       if (!notAnswering(err) && !shuttingDown(err)) throw err;
       last = err instanceof SysError ? err.errno : 'EBUSY';
@@ -172,7 +215,7 @@ async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineIn
       const why = gaveUp ? `the engine (pid ${child.pid}) ${exitText}` : `the engine (pid ${child.pid}) did not answer within ${START_TIMEOUT_MS / 1000} s`;
       throw new SysError('connect', paths.socket, last, `${why}; the last lines of "${paths.logFile}":\n${tailOf(paths.logFile, 20)}`);
     }
-    await sleep(delay);
+    await realClock.sleep(delay);
   }
 }
 
@@ -219,7 +262,7 @@ class Transport {
   }
 
   /** A JSON request: the parsed body, or the engine's error rebuilt and thrown. */
-  async json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const res = await this.send(method, path, body, undefined, false);
     const text = await this.readAll(res);
     let value: unknown;
@@ -253,6 +296,88 @@ class Transport {
       if (signal.aborted) throw signal.reason;
       throw err;
     }
+  }
+
+  /**
+   * An attached stream (docs/engine-api.md, "Attached streams"): upgrade the request, send the
+   * START frame, then stdin and controls one way and output the other, until the EXIT frame.
+   * Resolves with the exit code; throws the engine's error; on abort the connection is closed
+   * (the process runs on, unattached) and this rejects with the signal's reason.
+   */
+  attach(path: string, start: unknown, io: AttachIo, signal: AbortSignal): Promise<number> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (err: unknown, code?: number): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err !== undefined) reject(err); else resolve(code!);
+      };
+      const req = request({
+        socketPath: this.socketPath,
+        agent: false,
+        method: 'POST',
+        path,
+        headers: { connection: 'Upgrade', upgrade: ATTACH_PROTOCOL },
+      });
+      const onAbort = (): void => { req.destroy(); settle(signal.reason); };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err: NodeJS.ErrnoException) => settle(new SysError('connect', this.socketPath, err.code ?? 'EUNKNOWN')));
+      // refused before the upgrade (404, 503…): an error body
+      req.on('response', (res) => {
+        void this.readAll(res).then((text) => {
+          let value: unknown;
+          try { value = JSON.parse(text); } catch { value = undefined; }
+          settle(errorFrom(value, res.statusCode ?? 500));
+        }, (err: unknown) => settle(err));
+      });
+      req.on('upgrade', (_res, socket, head) => {
+        const reader = new FrameReader();
+        let exit: ExitRecord | undefined;
+        socket.on('error', () => undefined);
+        const send = (frames: readonly Uint8Array[]): boolean => {
+          let ok = true;
+          for (const f of frames) if (!socket.destroyed) ok = socket.write(f);
+          return ok;
+        };
+        send([encodeJsonFrame(FRAME.START, start)]);
+        io.onControl((c) => { if (!socket.destroyed && exit === undefined) send([encodeJsonFrame(FRAME.CONTROL, c)]); });
+        if (io.stdin) {
+          const stdin = io.stdin;
+          void (async () => {
+            try {
+              for await (const chunk of stdin) {
+                if (socket.destroyed || exit !== undefined) return;
+                if (!send(encodeFrames(FRAME.STDIN, chunk))) await new Promise<void>((r) => { socket.once('drain', () => r()); socket.once('close', () => r()); });
+              }
+            } catch { /* our stdin broke: to the process, that is its end */ }
+            if (!socket.destroyed && exit === undefined) send([encodeFrames(FRAME.STDIN_EOF)[0]!]);
+          })();
+        }
+        const onData = (chunk: Buffer): void => {
+          let frames;
+          try { frames = reader.push(chunk); } catch (err) { socket.destroy(); settle(new InternalError(`the engine sent a malformed attach stream: ${(err as Error).message}`)); return; }
+          for (const f of frames) {
+            if (f.kind === FRAME.STDOUT || f.kind === FRAME.STDERR) {
+              const pending = io.write(f.kind === FRAME.STDERR ? 'stderr' : 'stdout', f.payload);
+              if (pending) { socket.pause(); void pending.then(() => socket.resume()); }
+            } else if (f.kind === FRAME.EXIT) {
+              try { exit = frameJson(f) as ExitRecord; } catch { exit = { error: { code: 'INTERNAL', message: 'the engine sent an EXIT frame that is not JSON' } }; }
+            }
+          }
+        };
+        socket.on('data', onData);
+        if (head.length > 0) onData(head);
+        socket.on('close', () => {
+          if (exit === undefined) settle(this.cut(undefined));
+          else if ('exitCode' in exit && typeof exit.exitCode === 'number') settle(undefined, exit.exitCode);
+          else if ('error' in exit) settle(fromBody(exit.error));
+          else settle(new InternalError('the engine sent an EXIT frame without an exit code'));
+        });
+      });
+      req.end();
+    });
   }
 
   private send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, retried = false): Promise<IncomingMessage> {
@@ -295,7 +420,7 @@ class Transport {
     });
   }
 
-  private readAll(res: IncomingMessage): Promise<string> {
+  readAll(res: IncomingMessage): Promise<string> {
     return new Promise((resolve, reject) => {
       let text = '';
       res.setEncoding('utf8');
@@ -342,7 +467,7 @@ class Transport {
   }
 
   /** The connection broke, or the stream ended without its last record: the engine went away. */
-  private cut(err: NodeJS.ErrnoException | undefined): BerthError {
+  cut(err: NodeJS.ErrnoException | undefined): BerthError {
     return new SysError('read', this.socketPath, err?.code ?? 'ECONNRESET', `the engine closed the connection on "${this.socketPath}" before the end of its answer`);
   }
 }

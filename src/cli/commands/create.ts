@@ -1,0 +1,13 @@
+// berth create: a container from an image, created and not started; prints its id.
+import type { CliContext } from '../context.js';
+import { withEngine } from '../engine.js';
+import { createOptions, type CreateFlags } from './run.js';
+
+export default async function create(flags: CreateFlags, args: string[], ctx: CliContext): Promise<number> {
+  return withEngine(ctx, async (api) => {
+    const created = await api.containerCreate(createOptions(flags, args, ctx));
+    for (const w of created.warnings) ctx.stderr.write(`WARNING: ${w}\n`);
+    ctx.stdout.write(`${created.id}\n`);
+    return 0;
+  });
+}

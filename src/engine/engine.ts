@@ -1,0 +1,258 @@
+// The engine: the one EngineApi implementation, composed of jobs that each fit in one sitting:
+//   store.ts       the desired state of each project (what `up` was given)
+//   supervisor.ts  exits, restart policies and back-off, health monitors, engine-start restarts
+//   projects.ts    the compose verbs, each as plan (plan/) + executor
+//   containers.ts  single-container verbs; attach.ts relays attached stdio
+//   images.ts      image verbs;   system.ts  info, version, engine status
+//   preflight.ts   checks before anything is touched (images present, …)
+// This file wires them and keeps the two pieces of state verbs share: the event bus and the
+// one door through which containers are removed.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EngineApi, EngineInfo } from '../api/engine-api.js';
+import { API_VERSION } from '../api/types.js';
+import type { Roots } from '../lib/paths.js';
+import { realClock, type Clock } from '../lib/clock.js';
+import { InvalidArgument, NotFound, errorBody } from '../lib/errors.js';
+import { enginePaths } from '../api/codec.js';
+import type { ContainerView } from '../runtime/container.js';
+import { engineHost, type EngineHost } from './host.js';
+import { EventBus } from './events.js';
+import { ProjectStore } from './store.js';
+import { Supervisor, now } from './supervisor.js';
+import { projectVerbs } from './projects.js';
+import { containerLogs, containerRow, createContainer, restartPolicyFlag, statsOf, topOf } from './containers.js';
+import { imageDocument, imageSummary, importImage, loadImages } from './images.js';
+import { relayAttached } from './attach.js';
+import { system } from './system.js';
+import { preflight } from './preflight.js';
+import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
+import { LABEL } from './service-container.js';
+
+export interface EngineOptions {
+  readonly roots: Roots;
+  /** where native/build lives */
+  readonly packageRoot: string;
+  /** the environment of the shims the engine starts */
+  readonly env: NodeJS.ProcessEnv;
+  readonly clock?: Clock;
+  /** the engine log (stderr of `berth engine`) */
+  readonly log?: (line: string) => void;
+  /** a host prepared by the caller (tests); default: this host's facilities */
+  readonly host?: EngineHost;
+}
+
+export type Engine = EngineApi & { readonly bus: EventBus };
+
+/** Builds the engine: repairs what a crash left, takes the first look (engine-start restarts), and answers. */
+export async function createEngine(opts: EngineOptions): Promise<Engine> {
+  const clock = opts.clock ?? realClock;
+  const log = opts.log ?? ((): void => {});
+  const host = opts.host ?? engineHost(opts.roots, opts.packageRoot, opts.env, clock);
+  const { runtime } = host;
+  const version = packageVersion(opts.packageRoot);
+  const events = new EventBus();
+  const store = new ProjectStore(opts.roots.root);
+  const checks = preflight(() => host.images());
+
+  // One door for removals: the supervisor (--rm after an exit), `rm`, `down` and an attached
+  // `run --rm` may ask for the same container at once; they share one removal.
+  const removing = new Map<string, Promise<void>>();
+  const removeContainer = (containerId: string, force = true): Promise<void> => {
+    let p = removing.get(containerId);
+    if (!p) {
+      supervisor.release(containerId);
+      p = runtime.remove(containerId, { force }).then(() => undefined).finally(() => removing.delete(containerId));
+      removing.set(containerId, p);
+    }
+    return p;
+  };
+  const removeQuietly = async (containerId: string): Promise<void> => {
+    let view: ContainerView;
+    try { view = runtime.find(containerId); } catch { return; }
+    try {
+      await removeContainer(containerId);
+      supervisor.containerEvent(view, 'destroy');
+    } catch (err) {
+      if (!(err instanceof NotFound)) events.publish({ kind: 'warning', text: `removing ${view.record.name}: ${errorBody(err).message}`, time: now(clock) });
+    }
+  };
+
+  const supervisor: Supervisor = new Supervisor({
+    runtime,
+    clock,
+    events,
+    log,
+    autoRemove: removeQuietly,
+    healthcheckOf: (view) => healthcheckOf(host, store, view),
+  });
+
+  const userStart = async (containerId: string): Promise<ContainerView> => {
+    supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
+    const view = await runtime.startDetached(containerId);
+    void supervisor.look(); // health checks start now, not at the next periodic look
+    return view;
+  };
+
+  const compose = projectVerbs({
+    runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id),
+  });
+  const sys = system({
+    roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
+    supervision: () => supervisor.stats(),
+    eventSubscribers: () => events.size,
+  });
+
+  for (const id of await runtime.repair()) {
+    log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
+  }
+  await supervisor.start();
+
+  const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
+
+  const engine: Engine = {
+    bus: events,
+    info: () => info,
+    version: () => sys.version(),
+    systemInfo: () => sys.systemInfo(),
+    engineStatus: (o) => sys.engineStatus(o),
+
+    ...compose,
+
+    // the feed: every event until the subscriber goes away
+    async events(emit, signal): Promise<void> {
+      if (signal.aborted) return;
+      const unsubscribe = events.subscribe(emit);
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      unsubscribe();
+    },
+
+    async shutdown(): Promise<void> {
+      await supervisor.stop();
+      sys.stop();
+    },
+
+    // ── single containers ──
+    async containerCreate(o) {
+      const created = await createContainer(runtime, await host.images(), o);
+      supervisor.containerEvent(runtime.find(created.id), 'create');
+      return created;
+    },
+    async containerList(o) {
+      const t = clock.now();
+      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => containerRow(runtime, v, t));
+    },
+    async containerInspect(ref) {
+      return runtime.inspect(ref);
+    },
+    async containerStart(ref) {
+      const view = runtime.find(ref);
+      if (view.observed.status === 'running') return; // docker start of a running container succeeds
+      supervisor.containerEvent(await userStart(view.record.id), 'start');
+    },
+    async containerStartAttached(ref, io, signal) {
+      const view = runtime.find(ref);
+      const id = view.record.id;
+      supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
+      const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
+        const child = await runtime.startAttached(id, stdio);
+        supervisor.containerEvent(view, 'start');
+        void supervisor.look();
+        return child;
+      });
+      // docker run --rm answers once the container is gone
+      if (view.record.hostConfig.AutoRemove) await removeQuietly(id);
+      return run.exitCode;
+    },
+    async containerStop(ref, o) {
+      const view = runtime.find(ref);
+      supervisor.userStopped(view.record.id);
+      supervisor.containerEvent(await runtime.stop(view.record.id, o.timeout, o.signal), 'stop');
+    },
+    async containerKill(ref, o) {
+      const view = runtime.find(ref);
+      supervisor.userStopped(view.record.id);
+      await runtime.kill(view.record.id, o.signal);
+      supervisor.containerEvent(view, 'kill', { signal: o.signal });
+    },
+    async containerRemove(ref, o) {
+      const view = runtime.find(ref);
+      await removeContainer(view.record.id, o.force);
+      supervisor.containerEvent(view, 'destroy');
+      void supervisor.look();
+    },
+    async containerPause(ref) {
+      supervisor.containerEvent(await runtime.pause(ref), 'pause');
+    },
+    async containerUnpause(ref) {
+      supervisor.containerEvent(await runtime.unpause(ref), 'unpause');
+    },
+    containerLogs: (ref, o, emit, signal) => containerLogs(runtime, clock, ref, o, emit, signal),
+    async containerTop(ref) {
+      return topOf(runtime, ref);
+    },
+    async containerStats(ref) {
+      return statsOf(runtime, ref);
+    },
+    async containerUpdate(ref, o) {
+      if (o.restart === undefined) return;
+      const policy = restartPolicyFlag(o.restart);
+      const view = runtime.find(ref);
+      if (view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
+      runtime.updateRestartPolicy(view.record.id, policy);
+      supervisor.containerEvent(view, 'update', { restart: o.restart });
+    },
+    containerExec(ref, o, io, signal) {
+      const view = runtime.find(ref);
+      return relayAttached(host.sys, o.tty, io, signal, (stdio) => runtime.exec(view.record.id, {
+        args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: o.tty, stdin: o.interactive,
+      }, stdio)).then((r) => r.exitCode);
+    },
+    async containerExecDetached(ref, o) {
+      await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false }, ['ignore', 'ignore', 'ignore']);
+    },
+
+    // ── images ──
+    async imageList() {
+      return (await host.images()).list().map(imageSummary);
+    },
+    async imageInspect(ref) {
+      return imageDocument((await host.images()).resolve(ref));
+    },
+    async imageLoad(req) {
+      return loadImages(await host.images(), req);
+    },
+    async imageImport(req) {
+      return importImage(await host.images(), req);
+    },
+    async imageRemove(ref, o) {
+      const lines = (await host.images()).remove(ref, { force: o.force, inUse: (id) => runtime.imageInUse(id) });
+      return { lines };
+    },
+  };
+  return engine;
+}
+
+/**
+ * The health check a container runs: the one recorded at create (the image's merged with the
+ * user's). A record written before that field existed takes its project service's and image's.
+ */
+async function healthcheckOf(host: EngineHost, store: ProjectStore, view: ContainerView): Promise<ResolvedHealthcheck | undefined> {
+  const recorded = view.record.config.Healthcheck;
+  if (recorded) return resolveHealthcheck(undefined, { ...recorded, Test: [...recorded.Test] });
+  const labels = view.record.config.Labels;
+  const service = store.load(labels[LABEL.project] ?? '')?.project.services[labels[LABEL.service] ?? ''];
+  let imageCheck;
+  try { imageCheck = (await host.images()).resolve(view.record.image).config.Healthcheck; } catch { /* image removed meanwhile */ }
+  return resolveHealthcheck(service?.healthcheck, imageCheck);
+}
+
+function packageVersion(packageRoot: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+

@@ -1,0 +1,45 @@
+// The facilities of this host, composed once for the engine: the container runtime (with the
+// cgroup driver detected from the host and the native binaries of this package), the image
+// store (loaded on first use), raw syscalls, and the clock every wait sleeps on.
+import { join } from 'node:path';
+import type { Roots } from '../lib/paths.js';
+import { nativeDir } from '../lib/paths.js';
+import type { Clock } from '../lib/clock.js';
+import { lazySys } from '../sys/index.js';
+import type { Sys } from '../sys/sys.js';
+import { ContainerRuntime } from '../runtime/container.js';
+import { hostCgroupDriver } from '../runtime/cgroups/detect.js';
+import type { ImageStore } from '../images/store.js';
+
+export interface EngineHost {
+  readonly roots: Roots;
+  readonly runtime: ContainerRuntime;
+  readonly sys: Sys;
+  readonly clock: Clock;
+  images(): Promise<ImageStore>;
+}
+
+export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock): EngineHost {
+  const bin = nativeDir(packageRoot);
+  const runtime = new ContainerRuntime({
+    root: roots.root,
+    cgroupParent: roots.cgroupParent,
+    cgroups: hostCgroupDriver(),
+    shimPath: join(bin, 'berth-shim'),
+    initPath: join(bin, 'berth-init'),
+    sys: lazySys,
+    env,
+    clock,
+  });
+  let store: Promise<ImageStore> | undefined;
+  return {
+    roots,
+    runtime,
+    sys: lazySys,
+    clock,
+    images() {
+      store ??= import('../images/store.js').then(({ ImageStore }) => new ImageStore({ root: roots.root, sys: lazySys }));
+      return store;
+    },
+  };
+}

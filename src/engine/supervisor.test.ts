@@ -1,0 +1,236 @@
+// The supervisor on a manual clock with a scripted runtime: restart back-off gaps, the reset
+// after a 10 s run, on-failure's limit, a user stop cancelling a pending restart, what an engine
+// start brings back, and health timing — in milliseconds of real time, without a real sleep.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../lib/clock.js';
+import { NotFound } from '../lib/errors.js';
+import type { EngineEvent } from '../api/types.js';
+import type { ContainerView, RuntimeState } from '../runtime/container.js';
+import type { ContainerStatus } from '../runtime/state.js';
+import { EventBus } from './events.js';
+import { Supervisor, type SupervisedRuntime } from './supervisor.js';
+import type { ResolvedHealthcheck } from './health.js';
+
+interface Scripted {
+  policy: { name: string; maximumRetryCount: number };
+  status: ContainerStatus;
+  startedAt?: number;
+  finishedAt?: number;
+  exitCode?: number;
+  stoppedByUser: boolean;
+  autoRemove: boolean;
+  state: RuntimeState;
+  healthcheck?: ResolvedHealthcheck;
+}
+
+/** An in-memory runtime: containers run and exit when the test says, starts are recorded with the clock's time. */
+class ScriptedRuntime implements SupervisedRuntime {
+  readonly containers = new Map<string, Scripted>();
+  readonly starts: { id: string; at: number }[] = [];
+  probe: (id: string) => { exitCode: number; output: string } = () => ({ exitCode: 0, output: '' });
+  readonly probes: { id: string; at: number }[] = [];
+
+  constructor(private readonly clock: ManualClock) {}
+
+  add(id: string, fields: Partial<Scripted> = {}): void {
+    this.containers.set(id, { policy: { name: 'no', maximumRetryCount: 0 }, status: 'created', stoppedByUser: false, autoRemove: false, state: {}, ...fields });
+  }
+
+  run(id: string): void {
+    const c = this.containers.get(id)!;
+    Object.assign(c, { status: 'running', startedAt: this.clock.now(), finishedAt: undefined, exitCode: undefined });
+  }
+
+  exit(id: string, exitCode: number): void {
+    Object.assign(this.containers.get(id)!, { status: 'exited', finishedAt: this.clock.now(), exitCode });
+  }
+
+  private view(id: string, c: Scripted): ContainerView {
+    const iso = (t: number | undefined): string => (t === undefined ? '' : new Date(t).toISOString());
+    return {
+      bundle: `/nonexistent/${id}`,
+      record: {
+        id, name: id, created: iso(0), image: 'sha256:x', imageRef: 'bb', path: 'sleep', args: [],
+        config: { Hostname: id, User: '', Env: [], Cmd: [], Entrypoint: [], WorkingDir: '/', Image: 'bb', Labels: {}, StopSignal: 'SIGTERM', StopTimeout: 10, Tty: false, OpenStdin: false },
+        hostConfig: { AutoRemove: c.autoRemove, Init: false, ShmSize: 0, limits: {}, RestartPolicy: c.policy },
+        cgroupName: `test/${id}`, layer: { id, lower: [] }, stoppedByUser: c.stoppedByUser,
+      },
+      observed: {
+        status: c.status,
+        ...(c.startedAt !== undefined ? { started: { pid: 1, shimPid: 2, startedAt: iso(c.startedAt) } } : {}),
+        ...(c.status === 'exited' ? { exited: { exitCode: c.exitCode ?? 0, signal: 0, oomKilled: false, finishedAt: iso(c.finishedAt) } } : {}),
+      },
+    } as ContainerView;
+  }
+
+  list(): ContainerView[] {
+    return [...this.containers].map(([id, c]) => this.view(id, c));
+  }
+
+  find(ref: string): ContainerView {
+    const c = this.containers.get(ref);
+    if (!c) throw new NotFound(`no such container: ${ref}`);
+    return this.view(ref, c);
+  }
+
+  runtimeState(id: string): RuntimeState {
+    return this.containers.get(id)?.state ?? {};
+  }
+
+  updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState {
+    const c = this.containers.get(id)!;
+    c.state = { ...c.state, ...patch };
+    return c.state;
+  }
+
+  async startDetached(ref: string): Promise<ContainerView> {
+    this.starts.push({ id: ref, at: this.clock.now() });
+    this.run(ref);
+    return this.find(ref);
+  }
+
+  async execCaptured(ref: string): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    this.probes.push({ id: ref, at: this.clock.now() });
+    return { ...this.probe(ref), timedOut: false };
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+function setup(): { clock: ManualClock; runtime: ScriptedRuntime; supervisor: Supervisor; events: EngineEvent[]; removed: string[] } {
+  const clock = new ManualClock(Date.parse('2026-11-30T00:00:00Z'));
+  const runtime = new ScriptedRuntime(clock);
+  const bus = new EventBus();
+  const events: EngineEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const removed: string[] = [];
+  const supervisor = new Supervisor({
+    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200,
+    autoRemove: async (id) => { removed.push(id); runtime.containers.delete(id); },
+    healthcheckOf: async (view) => runtime.containers.get(view.record.id)?.healthcheck,
+  });
+  return { clock, runtime, supervisor, events, removed };
+}
+
+/** Exits `id` now and lets the supervisor see it. */
+async function exitNow(s: ReturnType<typeof setup>, id: string, code: number): Promise<void> {
+  s.runtime.exit(id, code);
+  await s.supervisor.look();
+  await settle();
+}
+
+test('restart back-off: 100, 200, 400 ms between quick exits, on the clock; a 10 s run starts it over at 100 ms', async () => {
+  const s = setup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  const t0 = s.clock.now();
+  for (const gap of [100, 200, 400]) {
+    const before = s.runtime.starts.length;
+    const exitedAt = s.clock.now();
+    await exitNow(s, 'c1', 1);
+    await s.clock.advance(gap - 1);
+    await settle();
+    assert.equal(s.runtime.starts.length, before, `no restart before ${gap} ms`);
+    await s.clock.advance(1);
+    await settle();
+    assert.equal(s.runtime.starts.length, before + 1, `restarted ${gap} ms after the exit`);
+    assert.equal(s.runtime.starts.at(-1)!.at - exitedAt, gap);
+  }
+  assert.equal(s.runtime.runtimeState('c1').restartCount, 3);
+  // a run of 10 s or more: the next delay is 100 ms again (the count goes on)
+  await s.clock.advance(10_000);
+  const exitedAt = s.clock.now();
+  await exitNow(s, 'c1', 1);
+  await s.clock.advance(100);
+  await settle();
+  assert.equal(s.runtime.starts.at(-1)!.at - exitedAt, 100);
+  assert.equal(s.runtime.runtimeState('c1').restartCount, 4);
+  assert.ok(s.clock.now() - t0 < 12_000, 'all of it in simulated time');
+  assert.deepEqual(s.events.filter((e) => e.kind === 'container').map((e) => (e as { action: string }).action), ['die', 'restart', 'die', 'restart', 'die', 'restart', 'die', 'restart']);
+  await s.supervisor.stop();
+});
+
+test('on-failure:2 gives up after 2 restarts; exit 0 is not restarted; a user stop cancels a pending restart', async () => {
+  const s = setup();
+  s.runtime.add('flaky', { policy: { name: 'on-failure', maximumRetryCount: 2 } });
+  s.runtime.add('ok', { policy: { name: 'on-failure', maximumRetryCount: 0 } });
+  s.runtime.add('busy', { policy: { name: 'always', maximumRetryCount: 0 } });
+  for (const id of ['flaky', 'ok', 'busy']) s.runtime.run(id);
+  await s.supervisor.start();
+  for (let i = 0; i < 3; i++) {
+    await exitNow(s, 'flaky', 3);
+    await s.clock.advance(60_000);
+    await settle();
+  }
+  assert.equal(s.runtime.starts.filter((x) => x.id === 'flaky').length, 2);
+  assert.equal(s.runtime.containers.get('flaky')!.status, 'exited');
+  await exitNow(s, 'ok', 0);
+  await s.clock.advance(60_000);
+  assert.equal(s.runtime.starts.filter((x) => x.id === 'ok').length, 0);
+  // busy exits; its restart waits 100 ms; the user stops it meanwhile
+  await exitNow(s, 'busy', 137);
+  assert.equal(s.supervisor.stats().pendingRestarts, 1);
+  assert.ok(s.runtime.runtimeState('busy').pendingRestart !== undefined, 'the pending restart is recorded for a next engine');
+  s.supervisor.userStopped('busy');
+  await s.clock.advance(1_000);
+  await settle();
+  assert.equal(s.runtime.starts.filter((x) => x.id === 'busy').length, 0);
+  assert.equal(s.runtime.runtimeState('busy').pendingRestart, undefined);
+  await s.supervisor.stop();
+});
+
+test('engine start: always comes back (even after a user stop), unless-stopped only when the user did not stop it, a pending restart is carried out, --rm is removed', async () => {
+  const s = setup();
+  const handled = (id: string): void => { s.runtime.updateRuntimeState(id, { handledExitAt: new Date(s.runtime.containers.get(id)!.finishedAt!).toISOString() }); };
+  s.runtime.add('always', { policy: { name: 'always', maximumRetryCount: 0 }, stoppedByUser: true });
+  s.runtime.add('unless', { policy: { name: 'unless-stopped', maximumRetryCount: 0 } });
+  s.runtime.add('unless-stopped-by-user', { policy: { name: 'unless-stopped', maximumRetryCount: 0 }, stoppedByUser: true });
+  s.runtime.add('onfail', { policy: { name: 'on-failure', maximumRetryCount: 0 } });
+  s.runtime.add('pending', { policy: { name: 'on-failure', maximumRetryCount: 0 } });
+  s.runtime.add('never-started', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.add('rm', { autoRemove: true });
+  for (const id of ['always', 'unless', 'unless-stopped-by-user', 'onfail', 'pending', 'rm']) { s.runtime.run(id); s.runtime.exit(id, 1); }
+  for (const id of ['always', 'unless', 'unless-stopped-by-user', 'onfail', 'pending']) handled(id);
+  s.runtime.updateRuntimeState('pending', { pendingRestart: 'x' });
+  await s.supervisor.start();
+  await s.clock.advance(100);
+  await settle();
+  assert.deepEqual(s.runtime.starts.map((x) => x.id).sort(), ['always', 'pending', 'unless']);
+  assert.deepEqual(s.removed, ['rm'], 'an exited --rm container is removed by the next engine');
+  await s.supervisor.stop();
+});
+
+test('health: the first probe one interval after the start, unhealthy after `retries` failures; waitFor wakes on the change', async () => {
+  const s = setup();
+  const check: ResolvedHealthcheck = { test: ['CMD', 'check'], interval: 1_000, timeout: 500, startPeriod: 0, startInterval: 5_000, retries: 2 };
+  s.runtime.add('db', { healthcheck: check });
+  s.runtime.run('db');
+  const startedAt = s.clock.now();
+  await s.supervisor.start();
+  const healthy = s.supervisor.waitFor(() => (s.runtime.runtimeState('db').health?.status === 'healthy' ? true : undefined), new AbortController().signal);
+  await s.clock.advance(999);
+  await settle();
+  assert.equal(s.runtime.probes.length, 0, 'no probe before one interval');
+  await s.clock.advance(1);
+  await settle();
+  assert.equal(await healthy, true);
+  assert.equal(s.runtime.probes[0]!.at - startedAt, 1_000);
+  s.runtime.probe = () => ({ exitCode: 1, output: 'down' });
+  await s.clock.advance(1_000);
+  await settle();
+  assert.equal(s.runtime.runtimeState('db').health?.status, 'healthy', 'one failure of two');
+  await s.clock.advance(1_000);
+  await settle();
+  assert.equal(s.runtime.runtimeState('db').health?.status, 'unhealthy');
+  assert.deepEqual(s.events.filter((e) => e.kind === 'container').map((e) => (e as { attributes: Record<string, string> }).attributes.health_status), ['starting', 'healthy', 'unhealthy']);
+  // waiting is cancelled by its signal, and by the supervisor stopping
+  const ctl = new AbortController();
+  const never = s.supervisor.waitFor(() => undefined, ctl.signal);
+  ctl.abort();
+  await assert.rejects(never, (e: Error) => e.name === 'Cancelled');
+  await s.supervisor.stop();
+});

@@ -1,0 +1,410 @@
+// The supervisor: the engine's care for every container on this host, compose services and
+// single containers alike. It is level-triggered: a look at the host (every `lookIntervalMs`,
+// and at once when inotify sees a shim write `started` or `exited` in a container directory)
+// compares each container with what was seen before, and acts:
+//   - a new run: its health monitor starts (the check the container was created with);
+//   - an exit not yet acted on (`handledExitAt` in state.json, so a restarted engine acts once):
+//     a `die` event, then --rm removes it, or its restart policy decides (plan/restart-policy:
+//     Docker's back-off, 100 ms doubling to 1 min, reset after a 10 s run), the restart waiting
+//     on the injected Clock;
+//   - the engine's first look: containers whose policy says so come back as dockerd brings them
+//     back at boot (`always`, and `unless-stopped` unless the user stopped them), and a restart
+//     that was pending (in back-off) when the last engine stopped is carried out.
+// Whoever waits for a state (depends_on conditions, `up --wait`) asks waitFor(), which checks
+// again after every look and every health change: nothing here polls on its own clock.
+import { watch, type FSWatcher } from 'node:fs';
+import type { Clock } from '../lib/clock.js';
+import { cancelledBy, errorBody } from '../lib/errors.js';
+import type { EngineEvent } from '../api/types.js';
+import type { RestartPolicy } from '../spec/model.js';
+import { decideRestart, restartOnEngineStart } from '../plan/restart-policy.js';
+import type { ContainerView, RuntimeState } from '../runtime/container.js';
+import type { CapturedExec, ExecRequest } from '../runtime/exec-captured.js';
+import { HealthMonitor, type ResolvedHealthcheck } from './health.js';
+import type { EventBus, ContainerAction } from './events.js';
+import { LABEL } from './service-container.js';
+
+/** What the supervisor needs of the runtime: a narrow interface, so a test can script it. */
+export interface SupervisedRuntime {
+  list(): ContainerView[];
+  find(ref: string): ContainerView;
+  runtimeState(id: string): RuntimeState;
+  updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState;
+  startDetached(ref: string): Promise<ContainerView>;
+  execCaptured(ref: string, req: ExecRequest, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<CapturedExec>;
+}
+
+export interface SupervisorOptions {
+  readonly runtime: SupervisedRuntime;
+  readonly clock: Clock;
+  readonly events: EventBus;
+  /** the health check a container runs (undefined: none) */
+  readonly healthcheckOf: (view: ContainerView) => Promise<ResolvedHealthcheck | undefined>;
+  /** removes a container that ran with --rm once it exited (the engine's one removal door) */
+  readonly autoRemove: (containerId: string) => Promise<void>;
+  readonly log: (line: string) => void;
+  /** the backstop look's period; inotify makes most looks happen sooner. Default 200 ms. */
+  readonly lookIntervalMs?: number;
+  /** watch container directories with inotify (default true; a scripted runtime has none) */
+  readonly inotify?: boolean;
+}
+
+/** What the supervisor remembers about one container between looks. */
+interface Tracked {
+  status: string;
+  /** StartedAt of the run last seen: a restart between two looks is a new run */
+  startedAt: string;
+  /** the delay of the previous policy restart; 0 after a user start */
+  backoffMs: number;
+  /** a policy restart waiting out its back-off; aborting it cancels the restart */
+  restart?: AbortController;
+  health?: HealthMonitor;
+  healthStatus?: string;
+  watcher?: FSWatcher;
+}
+
+export interface SupervisorStats {
+  readonly supervised: number;
+  readonly healthMonitors: number;
+  readonly pendingRestarts: number;
+  readonly looks: number;
+}
+
+export const now = (clock: Clock): string => new Date(clock.now()).toISOString();
+
+/** The resource id of a container in events: its compose replica, or the container itself. */
+export function resourceIdOf(view: ContainerView): string {
+  const labels = view.record.config.Labels;
+  const service = labels[LABEL.service];
+  if (service !== undefined && labels[LABEL.project] !== undefined) return `service:${service}:${labels[LABEL.oneoff] === 'True' ? 0 : labels[LABEL.number] ?? 0}`;
+  return `container:${view.record.name}`;
+}
+
+export class Supervisor {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly waiters = new Set<() => void>();
+  private readonly runtime: SupervisedRuntime;
+  private readonly clock: Clock;
+  private ticker: AbortController | undefined;
+  private looking: Promise<void> | undefined;
+  private lookPending = false;
+  private stopped = false;
+  private firstLook = true;
+  private looks = 0;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.runtime = opts.runtime;
+    this.clock = opts.clock;
+  }
+
+  /** The first look (engine-start restarts included); then a look every interval until stop(). */
+  async start(): Promise<void> {
+    await this.look();
+    const ticker = new AbortController();
+    this.ticker = ticker;
+    void (async () => {
+      const interval = this.opts.lookIntervalMs ?? 200;
+      for (;;) {
+        try { await this.clock.sleep(interval, ticker.signal); } catch { return; }
+        await this.look();
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.ticker?.abort();
+    for (const t of this.tracked.values()) this.forget(t);
+    this.tracked.clear();
+    this.wake();
+    await this.looking;
+  }
+
+  stats(): SupervisorStats {
+    let healthMonitors = 0;
+    let pendingRestarts = 0;
+    for (const t of this.tracked.values()) {
+      if (t.health) healthMonitors++;
+      if (t.restart) pendingRestarts++;
+    }
+    return { supervised: this.tracked.size, healthMonitors, pendingRestarts, looks: this.looks };
+  }
+
+  /**
+   * One look at every container; concurrent callers share it, and a look asked for while one
+   * runs happens right after it (so a change is never missed between two looks).
+   */
+  look(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.looking) {
+      this.lookPending = true;
+      return this.looking;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.lookPending = false;
+          await this.lookOnce();
+          this.looks++;
+        } while (this.lookPending && !this.stopped);
+      } catch (err) {
+        this.opts.log(`supervisor: ${(err as Error)?.stack ?? String(err)}`);
+      } finally {
+        this.looking = undefined;
+        this.wake();
+      }
+    })();
+    this.looking = run;
+    return run;
+  }
+
+  /**
+   * Resolves with check()'s first defined value, checking now and again after every look and
+   * every health change; rejects (Cancelled) when `signal` aborts or the supervisor stops.
+   */
+  async waitFor<T>(check: () => T | undefined, signal: AbortSignal): Promise<T> {
+    for (;;) {
+      if (signal.aborted) throw cancelledBy(signal);
+      if (this.stopped) throw cancelledBy({ reason: new Error('the engine is stopping') });
+      const value = check();
+      if (value !== undefined) return value;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.waiters.delete(done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** A start asked for by the user (up, start, run): the user's stop no longer holds, and the
+   *  restart count and back-off start over (Docker's ResetRestartManager). */
+  userStarted(containerId: string, clearStoppedByUser: () => void): void {
+    clearStoppedByUser();
+    if ((this.runtime.runtimeState(containerId).restartCount ?? 0) !== 0) this.runtime.updateRuntimeState(containerId, { restartCount: 0 });
+    const t = this.tracked.get(containerId);
+    if (t) {
+      t.backoffMs = 0;
+      this.cancelRestart(containerId, t);
+    }
+  }
+
+  /** A stop or kill asked for by the user: a restart waiting out its back-off is cancelled. */
+  userStopped(containerId: string): void {
+    const t = this.tracked.get(containerId);
+    if (t) this.cancelRestart(containerId, t);
+  }
+
+  /**
+   * Lets go of a container about to be removed: its health monitor (whose probes write into the
+   * container directory), a pending restart and its inotify watch. A removal that then fails is
+   * picked up again by the next look.
+   */
+  release(containerId: string): void {
+    const t = this.tracked.get(containerId);
+    if (!t) return;
+    this.forget(t);
+    this.tracked.delete(containerId);
+  }
+
+  /** Publishes a container event now (verbs call this for what they did themselves). */
+  containerEvent(view: ContainerView, action: ContainerAction, extra: Record<string, string> = {}): void {
+    const e: EngineEvent = { kind: 'container', resourceId: resourceIdOf(view), action, containerId: view.record.id, attributes: { name: view.record.name, image: view.record.imageRef, ...extra }, time: now(this.clock) };
+    this.opts.events.publish(e);
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private cancelRestart(containerId: string, t: Tracked): void {
+    if (!t.restart) return;
+    t.restart.abort();
+    t.restart = undefined;
+    if (this.runtime.runtimeState(containerId).pendingRestart !== undefined) this.runtime.updateRuntimeState(containerId, { pendingRestart: undefined });
+  }
+
+  private forget(t: Tracked): void {
+    t.watcher?.close();
+    t.health?.stop();
+    t.restart?.abort();
+  }
+
+  private async lookOnce(): Promise<void> {
+    const first = this.firstLook;
+    this.firstLook = false;
+    const seen = new Set<string>();
+    for (const view of this.runtime.list()) {
+      if (this.stopped) return;
+      seen.add(view.record.id);
+      try {
+        await this.examine(view, first);
+      } catch (err) {
+        this.opts.events.publish({ kind: 'warning', text: `supervising ${view.record.name}: ${errorBody(err).message}`, time: now(this.clock) });
+      }
+    }
+    for (const [id, t] of this.tracked) {
+      if (seen.has(id)) continue;
+      this.forget(t);
+      this.tracked.delete(id);
+    }
+  }
+
+  /** React to what changed for one container since it was last examined. */
+  private async examine(view: ContainerView, engineStart: boolean): Promise<void> {
+    const id = view.record.id;
+    let t = this.tracked.get(id);
+    if (!t) {
+      t = { status: 'unknown', startedAt: '', backoffMs: 0 };
+      this.tracked.set(id, t);
+      if (this.opts.inotify !== false) this.watch(view, t);
+    }
+    const status = view.observed.status;
+    const before = t.status;
+    const startedAt = view.observed.started?.startedAt ?? '';
+    // A new run (a restart between two looks included) is known by its start time, an exit by
+    // its finish time: comparing statuses alone would miss a run shorter than one look.
+    const newRun = status === 'running' && (before !== 'running' || startedAt !== t.startedAt);
+    t.status = status;
+    t.startedAt = startedAt;
+    if (newRun) {
+      await this.startHealth(view, t, before === 'unknown');
+      return;
+    }
+    if (status === 'paused') {
+      // a frozen container cannot answer a probe: checks resume (and start over) on unpause
+      t.health?.stop();
+      t.health = undefined;
+      return;
+    }
+    if (status !== 'exited') return;
+    const finishedAt = view.observed.exited?.finishedAt ?? '';
+    const state = this.runtime.runtimeState(id);
+    if (state.handledExitAt === finishedAt) {
+      // acted on already (before an engine restart, too)
+      if (engineStart && !t.restart) this.atEngineStart(view, t, state);
+      return;
+    }
+    t.health?.stop();
+    t.health = undefined;
+    this.runtime.updateRuntimeState(id, { handledExitAt: finishedAt });
+    if (before !== 'unknown') this.containerEvent(view, 'die', { exitCode: String(view.observed.exited?.exitCode ?? '') });
+    if (view.record.hostConfig.AutoRemove) {
+      await this.opts.autoRemove(id);
+      return;
+    }
+    if (!t.restart) this.scheduleRestart(view, t, undefined);
+  }
+
+  /** dockerd's restore(): what an engine start brings back. */
+  private atEngineStart(view: ContainerView, t: Tracked, state: RuntimeState): void {
+    if (state.pendingRestart !== undefined) {
+      // the last engine stopped while this restart waited out its back-off
+      this.scheduleRestart(view, t, 'a restart pending when the engine stopped');
+      return;
+    }
+    const decision = restartOnEngineStart(policyOf(view), { wasRunning: false, stoppedByUser: view.record.stoppedByUser ?? false, startedBefore: view.observed.started !== undefined });
+    if (!decision.restart) return;
+    this.opts.log(`restarting ${view.record.name} at engine start: ${decision.reason}`);
+    void this.restartNow(view.record.id, true);
+  }
+
+  private scheduleRestart(view: ContainerView, t: Tracked, pendingReason: string | undefined): void {
+    const id = view.record.id;
+    const state = this.runtime.runtimeState(id);
+    const startedAt = Date.parse(view.observed.started?.startedAt ?? '');
+    const finishedAt = Date.parse(view.observed.exited?.finishedAt ?? '');
+    const decision = decideRestart(policyOf(view), {
+      exitCode: view.observed.exited?.exitCode ?? 0,
+      stoppedByUser: view.record.stoppedByUser ?? false,
+      restartCount: state.restartCount ?? 0,
+      startedAt: Number.isNaN(startedAt) ? 0 : startedAt,
+      finishedAt: Number.isNaN(finishedAt) ? this.clock.now() : finishedAt,
+    }, { backoffMs: t.backoffMs });
+    if (!decision.restart) {
+      if (state.pendingRestart !== undefined) this.runtime.updateRuntimeState(id, { pendingRestart: undefined });
+      return;
+    }
+    if (pendingReason) this.opts.log(`restarting ${view.record.name} in ${decision.delayMs} ms: ${pendingReason}`);
+    t.backoffMs = decision.nextBackoffMs;
+    const ctl = new AbortController();
+    t.restart = ctl;
+    this.runtime.updateRuntimeState(id, { pendingRestart: view.observed.exited?.finishedAt ?? '' });
+    this.clock.sleep(decision.delayMs, ctl.signal).then(
+      () => {
+        if (t.restart === ctl) t.restart = undefined;
+        return this.restartNow(id, false);
+      },
+      () => undefined, // cancelled: a user start or stop came first
+    );
+  }
+
+  /** A policy restart: the count goes up, the container starts, and a look follows. */
+  private async restartNow(id: string, engineStart: boolean): Promise<void> {
+    if (this.stopped) return;
+    let current: ContainerView;
+    try { current = this.runtime.find(id); } catch { return; }
+    if (current.observed.status !== 'exited' && current.observed.status !== 'created') return;
+    if (!engineStart && current.record.stoppedByUser) return;
+    const state = this.runtime.runtimeState(id);
+    this.runtime.updateRuntimeState(id, { restartCount: (state.restartCount ?? 0) + (engineStart ? 0 : 1), pendingRestart: undefined });
+    try {
+      const started = await this.runtime.startDetached(id);
+      this.containerEvent(started, engineStart ? 'start' : 'restart');
+    } catch (err) {
+      this.opts.events.publish({ kind: 'warning', text: `restart of ${current.record.name} failed: ${errorBody(err).message}`, time: now(this.clock) });
+    }
+    await this.look();
+  }
+
+  private async startHealth(view: ContainerView, t: Tracked, resumed: boolean): Promise<void> {
+    t.health?.stop();
+    t.health = undefined;
+    const check = await this.opts.healthcheckOf(view);
+    if (!check || this.stopped || view.observed.status !== 'running' || t.status !== 'running') return;
+    const id = view.record.id;
+    const persisted = this.runtime.runtimeState(id).health;
+    // An engine that restarted while the container kept running goes on from the persisted
+    // state; a container that was (re)started keeps the log but starts over (Docker's rule).
+    const initial = persisted && resumed ? persisted : persisted ? { status: 'starting' as const, failingStreak: 0, log: persisted.log } : undefined;
+    const startedAt = Date.parse(view.observed.started?.startedAt ?? '');
+    const monitor = new HealthMonitor({
+      clock: this.clock,
+      check,
+      startedAt: Number.isNaN(startedAt) ? this.clock.now() : startedAt,
+      ...(initial ? { initial: { status: initial.status, failingStreak: initial.failingStreak, log: initial.log.map((l) => ({ ...l })) } } : {}),
+      probe: (argv, timeoutMs, signal) => this.runtime.execCaptured(id, { args: argv, env: [], tty: false, stdin: false }, { timeoutMs, signal }),
+      onChange: (status, state) => {
+        try {
+          this.runtime.updateRuntimeState(id, { health: state });
+        } catch (err) {
+          this.opts.log(`health of ${view.record.name}: ${errorBody(err).message}`);
+        }
+        this.wake();
+        if (status === t.healthStatus) return;
+        t.healthStatus = status;
+        this.containerEvent(view, 'health_status', { health_status: status });
+      },
+    });
+    t.health = monitor;
+    monitor.start();
+  }
+
+  private watch(view: ContainerView, t: Tracked): void {
+    try {
+      t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void this.look(); });
+      t.watcher.on('error', () => undefined);
+      t.watcher.unref();
+    } catch { /* the periodic look still sees it */ }
+  }
+}
+
+/** The restart policy recorded at create (or by `update --restart`). */
+function policyOf(view: ContainerView): RestartPolicy {
+  const p = view.record.hostConfig.RestartPolicy ?? { name: 'no', maximumRetryCount: 0 };
+  const name = p.name === 'always' || p.name === 'unless-stopped' || p.name === 'on-failure' ? p.name : 'no';
+  return { name, max_attempts: p.maximumRetryCount };
+}
