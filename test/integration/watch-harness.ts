@@ -62,7 +62,7 @@ export class WatchHarness {
     const topFirst = [...image.layers].reverse();
     const id = newContainerId();
     const process = mergeProcess(image.config, { command: cmd, env: [], hostname: id.slice(0, 12), tty: false, user }, {});
-    this.runtime.create({
+    await this.runtime.create({
       id, imageId: image.id, imageRef: 'bb', lowerLinks: topFirst.map((l) => l.link),
       lowerDirs: topFirst.map((l) => join(this.images.overlayRoot(), l.cacheId, 'diff')),
       process, tty: false, openStdin: false, init, autoRemove: false, limits: {},
@@ -90,7 +90,7 @@ export class WatchHarness {
     for (const id of this.ids) {
       try { await this.runtime.remove(id, { force: true }); } catch { /* removed already */ }
     }
-    cleanupRoots(this.roots);
+    await cleanupRoots(this.roots);
   }
 }
 
