@@ -205,13 +205,23 @@ export async function cleanupRoots(roots: TestRoots): Promise<void> {
 
 /** Builds the busybox rootfs, tars it and imports it into these roots as `ref` (e.g. "bb"). */
 export async function importBusybox(roots: TestRoots, ref: string): Promise<void> {
+  const file = await busyboxTarball(roots.dir);
+  await berthOk(roots, ['import', file, ref]);
+}
+
+/**
+ * Writes the busybox rootfs as `<dir>/busybox.tar` and returns its path; `extraBins` are host
+ * files copied in as /bin/<name> (mode 0755), e.g. a static probe built in native/build/test.
+ */
+export async function busyboxTarball(dir: string, extraBins: Readonly<Record<string, string>> = {}): Promise<string> {
   const { c: createTar } = await import('tar');
   const rootfs = mkdtempSync(join(tmpdir(), 'berth-bb-'));
   try {
     makeBusyboxRootfs(rootfs);
-    const file = join(roots.dir, 'busybox.tar');
+    for (const [name, from] of Object.entries(extraBins)) writeFileSync(join(rootfs, 'bin', name), readFileSync(from), { mode: 0o755 });
+    const file = join(dir, 'busybox.tar');
     await createTar({ file, cwd: rootfs, portable: false }, ['.']);
-    await berthOk(roots, ['import', file, ref]);
+    return file;
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
   }

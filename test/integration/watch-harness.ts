@@ -2,11 +2,10 @@
 // is not wired into the engine yet), plus the tree comparisons the tests make: a listing with
 // types, modes and content hashes, read on the host side and through the container's
 // /proc/<pid>/root. Shared by watch*.test.ts and bench/watch.ts.
-import { mkdtempSync, rmSync, mkdirSync, readdirSync, lstatSync, readFileSync, readlinkSync, copyFileSync, chmodSync } from 'node:fs';
+import { rmSync, mkdirSync, readdirSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { makeRoots, makeBusyboxRootfs, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
+import { makeRoots, busyboxTarball, cleanupRoots, repoRoot, type TestRoots } from '../helpers/env.js';
 import { lazySys } from '../../src/sys/index.js';
 import { ContainerRuntime } from '../../src/runtime/container.js';
 import { hostCgroupDriver } from '../../src/runtime/cgroups/detect.js';
@@ -42,17 +41,9 @@ export class WatchHarness {
   /** New roots with the busybox image imported as `bb` (plus /bin/watch-probe, an inotify watcher). */
   static async create(): Promise<WatchHarness> {
     const h = new WatchHarness();
-    const { c: createTar } = await import('tar');
-    const rootfs = mkdtempSync(join(tmpdir(), 'berth-watch-bb-'));
-    try {
-      makeBusyboxRootfs(rootfs);
-      copyFileSync(join(repoRoot, 'native', 'build', 'test', 'watch-probe'), join(rootfs, 'bin', 'watch-probe'));
-      chmodSync(join(rootfs, 'bin', 'watch-probe'), 0o755);
-      const file = join(h.roots.dir, 'busybox.tar');
-      await createTar({ file, cwd: rootfs, portable: false }, ['.']);
-      await h.images.import(file, 'bb');
-      rmSync(file, { force: true });
-    } finally { rmSync(rootfs, { recursive: true, force: true }); }
+    const file = await busyboxTarball(h.roots.dir, { 'watch-probe': join(repoRoot, 'native', 'build', 'test', 'watch-probe') });
+    await h.images.import(file, 'bb');
+    rmSync(file, { force: true });
     return h;
   }
 
