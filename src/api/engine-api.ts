@@ -12,7 +12,7 @@ import type {
   ContainerRow, ContainerStats, ContainerStopOptions, ContainerSummary, ContainerUpdateOptions, CreatedContainer, DownRequest,
   EngineEvent, EngineInfo, EngineStatus, ExecOptions, ImageImportRequest, ImageLoadRequest, ImageRemoveOptions, ImageSummary,
   InspectDocument, KillOptions, LogLine, LogsOptions, ProjectSummary, PsOptions, ServiceRunRequest, ServicesOptions, StopOptions,
-  SystemInfo, UpRequest, VersionInfo,
+  SystemInfo, UpRequest, VersionInfo, WatchRequest,
 } from './types.js';
 
 export type { EngineInfo } from './types.js';
@@ -60,6 +60,8 @@ export interface EngineApi {
   logs(projectName: string, opts: LogsOptions, emit: (line: LogLine) => void, signal: AbortSignal): Promise<void>;
   /** compose run: creates the one-off container (not started) */
   createOneOff(projectName: string, req: ServiceRunRequest): Promise<CreatedContainer>;
+  /** compose watch: (up, then) sync/restart/exec on file changes, emitting `watch` events, until abort or `down`; resolves with the exit code */
+  watch(req: WatchRequest, emit: Emit, signal: AbortSignal): Promise<number>;
 
   // ── single containers (a ref is a name, a full id or a unique id prefix) ──
   containerCreate(opts: ContainerCreateOptions): Promise<CreatedContainer>;

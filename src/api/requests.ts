@@ -4,7 +4,7 @@
 import type {
   AttachControl, ContainerCreateOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
   ExecOptions, ImageImportRequest, ImageLoadRequest, KillOptions, ServiceRunRequest, ServicesOptions, StopOptions, TerminalSize,
-  UpOptions, UpRequest,
+  UpOptions, UpRequest, WatchOptions, WatchRequest,
 } from './types.js';
 import { array, bool, count, int, literal, nonNegative, object, optional, record, required, str, withDefault, type Check } from './check.js';
 import { checkProject } from './project-check.js';
@@ -40,6 +40,7 @@ const upOptions = object<UpOptions>({
 const downOptions = object<DownOptions>({ removeOrphans: flag, volumes: flag, timeout: optional(nonNegative) });
 
 export const upRequest = body(object<UpRequest>({ project: required(checkProject), options: body(upOptions) }));
+export const watchRequest = body(object<WatchRequest>({ project: required(checkProject), options: body(object<WatchOptions>({ services: list, up: optional(upOptions) })) }));
 export const downRequest = body(object<DownRequest>({ project: optional(checkProject), options: body(downOptions) }));
 export const servicesOptions = body(object<ServicesOptions>({ services: list }));
 export const stopOptions = body(object<StopOptions>({ services: list, timeout: optional(nonNegative) }));

@@ -46,6 +46,7 @@ export const ROUTES: { readonly [K in RouteName]: Route } = {
   ps: json('GET', '/v1/projects/:project/containers'),
   logs: ndjson('GET', '/v1/projects/:project/logs'),
   createOneOff: json('POST', '/v1/projects/:project/run'),
+  watch: ndjson('POST', '/v1/projects/:project/watch'),
 
   containerCreate: json('POST', '/v1/containers'),
   containerList: json('GET', '/v1/containers'),

@@ -137,6 +137,15 @@ export interface LogsOptions extends ServicesOptions {
 
 /** Requests carrying the desired state also carry the project itself (the engine keeps it). */
 export interface UpRequest { readonly project: Project; readonly options: UpOptions }
+
+/** `compose watch` / `up --watch` (docs/watch.md): watch until the stream ends (Ctrl-C) or the project is taken down. */
+export interface WatchOptions {
+  /** the services whose develop.watch rules are watched; empty = every service that has some */
+  readonly services: readonly string[];
+  /** bring the project up first with these options (absent: --no-up, the containers must run already) */
+  readonly up?: UpOptions;
+}
+export interface WatchRequest { readonly project: Project; readonly options: WatchOptions }
 export interface DownRequest { readonly project?: Project; readonly options: DownOptions }
 
 /** `compose run`: a one-off container of a service. Environment entries are K=V (the client resolved bare names). */
@@ -371,7 +380,11 @@ export type EngineEvent =
   | { readonly kind: 'container'; readonly resourceId: string; readonly action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'restart' | 'health_status' | 'oom' | 'pause' | 'unpause' | 'update'; readonly containerId: string; readonly attributes: Readonly<Record<string, string>>; readonly time: string }
   | { readonly kind: 'warning'; readonly text: string; readonly time: string }
   | { readonly kind: 'result'; readonly exitCode: number; readonly time: string }
-  | { readonly kind: 'error'; readonly error: ErrorBody; readonly time: string };
+  | { readonly kind: 'error'; readonly error: ErrorBody; readonly time: string }
+  /** what a watch did: `ready` once it watches, then one per step of a batch (text in compose's words), `stopped` at its end */
+  | { readonly kind: 'watch'; readonly resourceId: string; readonly action: WatchAction; readonly text: string; readonly files?: readonly string[]; readonly time: string };
+
+export type WatchAction = 'ready' | 'batch' | 'synced' | 'built' | 'recreated' | 'restarted' | 'executed' | 'caught-up' | 'warning' | 'error' | 'stopped';
 
 /** One log line of one container, streamed as NDJSON. */
 export interface LogLine {

@@ -236,8 +236,16 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--exit-code-from <service>', 'return the exit code of the selected service container')
     .option('--timestamps', 'show timestamps')
     .option('--no-color', 'produce monochrome output')
+    .option('-w, --watch', 'watch source code and sync, restart or exec in the containers on change (develop.watch)')
     .addOption(new Option('--ansi <when>', 'control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'))
     .action(act(() => import('./commands/compose/up.js')));
+
+  const watchCommand = (parent: Command): Command => projectFlags(parent.command('watch'))
+    .description('watch the develop.watch paths of the services and sync, restart or exec in their containers on change')
+    .argument('[service...]')
+    .option('--no-up', 'do not start the services before watching')
+    .option('--quiet', 'print only errors and warnings')
+    .action(act(() => import('./commands/compose/watch.js')));
 
   const downCommand = (parent: Command): Command => projectFlags(parent.command('down'))
     .description('stop and remove the containers of a compose project')
@@ -301,15 +309,17 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
   convertCommand(program);
   upCommand(program);
   downCommand(program);
+  watchCommand(program);
   lsCommand(program);
 
   const compose = projectFlags(program.command('compose'))
-    .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, port, ls, config, convert')
+    .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, watch, port, ls, config, convert')
     .enablePositionalOptions();
   configCommand(compose);
   convertCommand(compose);
   upCommand(compose);
   downCommand(compose);
+  watchCommand(compose);
   lsCommand(compose);
   compose.command('ps')
     .description("list the project's containers")

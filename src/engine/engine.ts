@@ -5,13 +5,14 @@
 //   containers.ts  single-container verbs; attach.ts relays attached stdio
 //   images.ts      image verbs;   system.ts  info, version, engine status
 //   preflight.ts   checks before anything is touched (images present, …)
+//   watch.ts       compose watch: one ProjectWatch per watched project, stopped by down and shutdown
 // This file wires them and keeps the two pieces of state verbs share: the event bus and the
 // one door through which containers are removed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineApi, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
-import type { Roots } from '../lib/paths.js';
+import { nativeDir, type Roots } from '../lib/paths.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { InvalidArgument, NotFound, errorBody } from '../lib/errors.js';
 import { enginePaths } from '../api/codec.js';
@@ -28,6 +29,7 @@ import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL } from './service-container.js';
+import { Watches } from './watch.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -98,6 +100,9 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
     remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id),
   });
+  const watches = new Watches({
+    runtime, sys: host.sys, clock, log, compose, helperPath: join(nativeDir(opts.packageRoot), 'berth-notify'),
+  });
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
@@ -119,6 +124,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     engineStatus: (o) => sys.engineStatus(o),
 
     ...compose,
+    watch: (req, emit, signal) => watches.watch(req, emit, signal),
+    // a watched project's watch ends (what it gathered applied) before its containers go
+    async down(projectName, req, emit, signal) {
+      await watches.stopProject(projectName, 'the project was taken down');
+      return compose.down(projectName, req, emit, signal);
+    },
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {
@@ -129,6 +140,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
 
     async shutdown(): Promise<void> {
+      await watches.stopAll('the engine stopped');
       await supervisor.stop();
       sys.stop();
     },

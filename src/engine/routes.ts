@@ -122,6 +122,13 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
     return api.createOneOff(name, body);
   }),
 
+  watch: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = req.watchRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.watch(body, emit, signal);
+  }),
+
   containerCreate: json(async (api, r) => api.containerCreate(req.containerCreateOptions(await r.body(), ''))),
   containerList: json((api, r) => api.containerList({ all: flag(r.query, 'all') })),
   containerInspect: json((api, r) => api.containerInspect(ref(r))),

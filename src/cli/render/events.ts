@@ -25,6 +25,13 @@ export function renderEvent(e: EngineEvent, projectName: string, out: NodeJS.Wri
     case 'error':
       err.write(`${c.red('Error:')} ${e.error.message}\n`);
       return;
+    case 'watch':
+      // a batch is announced by what it did; errors of a watch do not end it
+      if (e.action === 'batch') return;
+      if (e.action === 'error') err.write(`${c.red('watch error:')} ${e.text}\n`);
+      else if (e.action === 'warning') err.write(`${c.yellow('WARN[0000]')} ${e.text}\n`);
+      else out.write(`${c.cyan('⦿')} ${e.text}\n`);
+      return;
     case 'container':
     case 'result':
     case 'plan':

@@ -12,7 +12,7 @@ interface UpFlags extends ProjectFlags {
   detach?: boolean; wait?: boolean; waitTimeout?: string; deps?: boolean; forceRecreate?: boolean;
   recreate?: boolean; start?: boolean; removeOrphans?: boolean; scale?: string[]; ansi?: AnsiMode;
   abortOnContainerExit?: boolean; exitCodeFrom?: string; attach?: string[]; timestamps?: boolean;
-  color?: boolean;
+  color?: boolean; watch?: boolean;
 }
 
 /** listr2 progress on a terminal (unless --ansi never); plain lines otherwise. */
@@ -36,6 +36,7 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   // --exit-code-from implies --abort-on-container-exit (docker compose)
   const abortOnExit = flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined;
   if (abortOnExit && flags.detach) throw new InvalidArgument('--abort-on-container-exit and --exit-code-from cannot be combined with --detach');
+  if (flags.watch && (flags.detach || flags.wait || flags.start === false)) throw new InvalidArgument('--watch cannot be combined with --detach, --wait or --no-start: the watch runs while up stays attached (berth compose watch watches without the logs)');
   const waitTimeout = flags.waitTimeout !== undefined ? Number(flags.waitTimeout) : 0;
   if (!Number.isFinite(waitTimeout) || waitTimeout < 0) throw new InvalidArgument(`invalid --wait-timeout: ${flags.waitTimeout}`);
   const project = await loadProjectFor(flags, ctx);
@@ -45,23 +46,38 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   const emit = (e: EngineEvent): void => renderEvent(e, project.name, ctx.stdout, ctx.stderr, c);
   const tty = await progressFor(project.name, ctx, c, flags.ansi);
   const interrupt = abortOnInterrupt(ctx);
+  const upOptions = {
+    services: args,
+    noDeps: flags.deps === false,
+    forceRecreate: flags.forceRecreate ?? false,
+    noRecreate: flags.recreate === false,
+    noStart: flags.start === false,
+    removeOrphans: flags.removeOrphans ?? false,
+    scale: parseScale(flags.scale ?? []),
+    wait: flags.wait ?? false,
+    waitTimeout,
+  };
+  // --watch: one engine call does the up, then watches (docs/watch.md) until Ctrl-C ends it
+  const watchEnd = new AbortController();
+  let watching: Promise<number> | undefined;
   try {
-    const code = await api.up({
-      project,
-      options: {
-        services: args,
-        noDeps: flags.deps === false,
-        forceRecreate: flags.forceRecreate ?? false,
-        noRecreate: flags.recreate === false,
-        noStart: flags.start === false,
-        removeOrphans: flags.removeOrphans ?? false,
-        scale: parseScale(flags.scale ?? []),
-        wait: flags.wait ?? false,
-        waitTimeout,
-      },
-    }, tty?.emit ?? emit, interrupt.signal);
-    await tty?.done();
-    if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
+    if (flags.watch) {
+      interrupt.signal.addEventListener('abort', () => watchEnd.abort(interrupt.signal.reason), { once: true });
+      let drawing = tty !== undefined;
+      let ready!: () => void;
+      const isReady = new Promise<undefined>((resolve) => { ready = () => resolve(undefined); });
+      watching = api.watch({ project, options: { services: args, up: upOptions } }, (e) => {
+        if (e.kind === 'watch' && e.action === 'ready') { drawing = false; ready(); }
+        (drawing ? tty!.emit : emit)(e);
+      }, watchEnd.signal);
+      const code = await Promise.race([watching, isReady]);
+      await tty?.done();
+      if (code !== undefined) return code;
+    } else {
+      const code = await api.up({ project, options: upOptions }, tty?.emit ?? emit, interrupt.signal);
+      await tty?.done();
+      if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
+    }
   } finally {
     interrupt.dispose();
   }
@@ -93,6 +109,7 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
     if (stopping) return;
     stopping = true;
     ctx.stdout.write('Gracefully stopping... (press Ctrl+C again to force)\n');
+    watchEnd.abort();
     api.stop(project.name, { services: [] }, emit, new AbortController().signal)
       .catch((err: Error) => ctx.stderr.write(`Error: ${err.message}\n`))
       .finally(() => follow.abort());
@@ -101,6 +118,9 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
     await api.logs(project.name, { services, follow: true }, (l) => printer.print(l, project.name), follow.signal);
   } finally {
     stopper.dispose();
+    // the watch ends before the connection does (it applies what it gathered)
+    watchEnd.abort();
+    await watching?.catch(() => undefined);
     api.close();
   }
   if (exitCode !== undefined) return exitCode;

@@ -1,0 +1,185 @@
+// Scenario: a developer runs `berth compose watch` (or `up --watch`) on a project whose service has
+// develop.watch rules, and edits files on the host. Intent: an edit appears in the running
+// container without a rebuild; a sync+restart change restarts the service once with the new file
+// in place; a sync+exec change runs its command in the container; a rebuild rule says clearly that
+// it is not supported yet and touches nothing; Ctrl-C ends the watch and leaves the containers
+// running; `down` ends a watch another terminal runs; nothing is left behind (no berth-notify).
+// Every wait is for the state itself (the file's content, a new PID 1, a line printed), with a deadline.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { berth, berthOk, berthBin, eventually, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+
+let scenario: Scenario;
+let roots: TestRoots;
+let dir: string;
+
+before(async () => {
+  scenario = await setUpScenario('watch');
+  ({ roots, dir } = scenario);
+  for (const d of ['site', 'conf', 'hook', 'deps']) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, 'site', 'index.html'), 'v1\n');
+  writeFileSync(join(dir, 'conf', 'app.conf'), 'level=1\n');
+  writeFileSync(join(dir, 'deps', 'package.json'), '{}\n');
+});
+
+after(() => tearDownScenario(scenario));
+
+const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
+
+async function inspect(name: string): Promise<any> {
+  return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
+}
+
+/** A file of the running container, read through its PID 1's root; undefined when absent. */
+async function inContainer(name: string, path: string): Promise<string | undefined> {
+  const pid = (await inspect(name)).State.Pid as number;
+  try { return readFileSync(`/proc/${pid}/root${path}`, 'utf8'); } catch { return undefined; }
+}
+
+/** berth-notify helpers watching this scenario's project directory. */
+function notifyHelpers(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let cmd = '';
+    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (cmd.includes('berth-notify') && cmd.includes(dir)) found.push(pid);
+  }
+  return found;
+}
+
+/** A long-running `berth …` whose output the test reads while it runs. */
+function background(args: readonly string[]): { child: ChildProcess; out: () => string; err: () => string; closed: Promise<number | null>; interrupt: () => Promise<number | null> } {
+  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    out: () => stdout,
+    err: () => stderr,
+    closed,
+    async interrupt() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await closed;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+const ready = (p: { out: () => string; err: () => string }, what: string): Promise<true> =>
+  eventually(() => /Watch enabled for "web"/.test(p.out()) || (p.err().includes('Error') ? Promise.reject(new Error(`${what} failed: ${p.err()}`)) : false), 60_000, `${what} to be watching`);
+
+test('compose watch must bring the project up and sync, restart and exec on host edits; Ctrl-C leaves the containers running', async () => {
+  const w = background(compose('watch'));
+  try {
+    await ready(w, 'compose watch');
+    assert.match(w.err(), /develop\.watch\[3\]: the rebuild action is not supported yet/, 'the rebuild rule is named at start');
+    // it brought the services up (both: watch starts the project as up does)
+    assert.equal((await inspect('e2e-watch-web-1')).State.Status, 'running');
+    assert.equal((await inspect('e2e-watch-db-1')).State.Status, 'running');
+
+    // sync: an edit, a new file in a new directory, then a deletion
+    writeFileSync(join(dir, 'site', 'index.html'), 'v2\n');
+    mkdirSync(join(dir, 'site', 'css'));
+    writeFileSync(join(dir, 'site', 'css', 'a.css'), 'body{}\n');
+    writeFileSync(join(dir, 'site', 'scratch.tmp'), 'ignored\n');
+    await eventually(async () => (await inContainer('e2e-watch-web-1', '/www/index.html')) === 'v2\n' && (await inContainer('e2e-watch-web-1', '/www/css/a.css')) === 'body{}\n', 15_000, 'the edit and the new file in the container');
+    rmSync(join(dir, 'site', 'css'), { recursive: true });
+    writeFileSync(join(dir, 'site', 'after.html'), 'after\n'); // written after the ignored file: once it is there, so would the ignored one be
+    await eventually(async () => (await inContainer('e2e-watch-web-1', '/www/after.html')) === 'after\n' && (await inContainer('e2e-watch-web-1', '/www/css/a.css')) === undefined, 15_000, 'the deletion in the container');
+    assert.equal(await inContainer('e2e-watch-web-1', '/www/scratch.tmp'), undefined, 'an ignored file is not synced');
+    await eventually(() => /Syncing service "web" after \d+ changed files? \(1 container/.test(w.out()), 5_000, 'the sync line');
+
+    // sync+restart: the service restarts (a new PID 1) with the new file in place
+    const before = await inspect('e2e-watch-web-1');
+    writeFileSync(join(dir, 'conf', 'app.conf'), 'level=2\n');
+    await eventually(async () => {
+      const now = await inspect('e2e-watch-web-1');
+      return now.State.Status === 'running' && now.State.Pid !== before.State.Pid && (await inContainer('e2e-watch-web-1', '/etc/app/app.conf')) === 'level=2\n';
+    }, 30_000, 'a restarted web with the new conf');
+    await eventually(() => /Restarted service "web"/.test(w.out()), 10_000, 'the restart line');
+    assert.equal((await inspect('e2e-watch-web-1')).Id, before.Id, 'restarted, not recreated');
+    assert.equal((await inspect('e2e-watch-db-1')).State.Pid !== undefined, true);
+
+    // sync+exec: the command runs in the container after the sync
+    writeFileSync(join(dir, 'hook', 'n'), '42\n');
+    await eventually(async () => (await inContainer('e2e-watch-web-1', '/tmp/hooked')) === '42\n', 15_000, 'the exec hook to run');
+    await eventually(() => /Ran "sh -c .*" in service "web"/.test(w.out()), 10_000, 'the exec line');
+
+    // rebuild: reported as not supported, the container is kept
+    const pidBefore = (await inspect('e2e-watch-web-1')).State.Pid;
+    writeFileSync(join(dir, 'deps', 'package.json'), '{"a":1}\n');
+    await eventually(() => /rebuild of web failed, the running containers are kept: rebuilding "web" is not supported yet/.test(w.err()), 15_000, 'the rebuild error');
+    assert.equal((await inspect('e2e-watch-web-1')).State.Pid, pidBefore, 'a failed rebuild leaves the container alone');
+  } finally {
+    const code = await w.interrupt();
+    assert.equal(code, 0, `compose watch after Ctrl-C\nstdout: ${w.out()}\nstderr: ${w.err()}`);
+  }
+  // the engine stopped the watch (its helper is gone); the containers keep running
+  await eventually(() => notifyHelpers().length === 0, 15_000, 'the berth-notify helper to exit');
+  assert.equal((await inspect('e2e-watch-web-1')).State.Status, 'running');
+  // an edit while nothing watches (the next test checks that it stayed on the host)
+  writeFileSync(join(dir, 'site', 'index.html'), 'v3\n');
+});
+
+test('down must end a watch another terminal runs, and a second watch of the same project is refused while it runs', async () => {
+  const w = background(compose('watch', '--no-up', 'web'));
+  try {
+    await ready(w, 'compose watch --no-up');
+    const second = await berth(roots, compose('watch', '--no-up'), { timeoutMs: 30_000 });
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, /project "e2e-watch" is already being watched/);
+    // --no-up and no initial_sync: what changed while nothing watched stays as it was
+    assert.equal(await inContainer('e2e-watch-web-1', '/www/index.html'), 'v2\n');
+    await berthOk(roots, compose('down', '-t', '1'), { timeoutMs: 60_000 });
+    const timer = setTimeout(() => w.child.kill('SIGKILL'), 30_000);
+    const code = await w.closed;
+    clearTimeout(timer);
+    assert.equal(code, 0, `stdout: ${w.out()}\nstderr: ${w.err()}`);
+    assert.match(w.out(), /Watch stopped: the project was taken down/);
+    assert.deepEqual(notifyHelpers(), []);
+  } finally {
+    await w.interrupt();
+  }
+});
+
+test('up --watch must follow the logs and sync edits; Ctrl-C stops the watch, then the containers', async () => {
+  const w = background(compose('up', '--watch', 'web'));
+  try {
+    await ready(w, 'up --watch');
+    await eventually(() => /Attaching to web-1/.test(w.out()), 15_000, 'the attach line');
+    writeFileSync(join(dir, 'site', 'index.html'), 'v5\n');
+    await eventually(async () => (await inContainer('e2e-watch-web-1', '/www/index.html')) === 'v5\n', 15_000, 'the edit in the container');
+  } finally {
+    const code = await w.interrupt();
+    assert.equal(code, 130, `stdout: ${w.out()}\nstderr: ${w.err()}`);
+  }
+  await eventually(() => notifyHelpers().length === 0, 15_000, 'the berth-notify helper to exit');
+  assert.notEqual((await inspect('e2e-watch-web-1')).State.Status, 'running');
+});
+
+test('watch must refuse clearly: a service without rules, a rule whose path is missing, --watch with -d', async () => {
+  const none = await berth(roots, compose('watch', '--no-up', 'db'), { timeoutMs: 30_000 });
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /none of the selected services is configured for watch/);
+  assert.doesNotMatch(none.stderr, /at .*\.js/, 'no stack trace');
+
+  const file = join(dir, 'missing.yaml');
+  writeFileSync(file, 'name: e2e-watch-missing\nservices:\n  web:\n    image: bb\n    develop:\n      watch:\n        - path: ./nowhere\n          target: /x\n          action: sync\n');
+  const missing = await berth(roots, ['compose', '-f', file, 'watch'], { timeoutMs: 30_000 });
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /develop\.watch\[0\]: path .*nowhere does not exist/);
+  assert.equal((await berth(roots, ['compose', '-f', file, 'ps', '-a', '-q'])).stdout.trim(), '', 'nothing was started for a bad rule');
+
+  const detached = await berth(roots, compose('up', '-d', '--watch'), { timeoutMs: 30_000 });
+  assert.notEqual(detached.code, 0);
+  assert.match(detached.stderr, /--watch cannot be combined with --detach/);
+  assert.equal(existsSync(join(dir, 'nowhere')), false);
+});
