@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { berth, berthOk, berthBin, eventually, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berth, berthOk, berthBin, eventually, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -33,9 +33,15 @@ async function inspect(name: string): Promise<any> {
   return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
 }
 
-/** A file of the running container, read through its PID 1's root; undefined when absent. */
-async function inContainer(name: string, path: string): Promise<string | undefined> {
+/** The host pid of a running container's PID 1. */
+async function pidOf(name: string): Promise<number> {
   const pid = (await inspect(name)).State.Pid as number;
+  assert.ok(pid > 0, `${name} runs`);
+  return pid;
+}
+
+/** A file of the running container, read through its PID 1's root; undefined when absent. */
+function inContainer(pid: number, path: string): string | undefined {
   try { return readFileSync(`/proc/${pid}/root${path}`, 'utf8'); } catch { return undefined; }
 }
 
@@ -85,16 +91,17 @@ test('compose watch must bring the project up and sync, restart and exec on host
     assert.equal((await inspect('e2e-watch-web-1')).State.Status, 'running');
     assert.equal((await inspect('e2e-watch-db-1')).State.Status, 'running');
 
+    const web = await pidOf('e2e-watch-web-1');
     // sync: an edit, a new file in a new directory, then a deletion
     writeFileSync(join(dir, 'site', 'index.html'), 'v2\n');
     mkdirSync(join(dir, 'site', 'css'));
     writeFileSync(join(dir, 'site', 'css', 'a.css'), 'body{}\n');
     writeFileSync(join(dir, 'site', 'scratch.tmp'), 'ignored\n');
-    await eventually(async () => (await inContainer('e2e-watch-web-1', '/www/index.html')) === 'v2\n' && (await inContainer('e2e-watch-web-1', '/www/css/a.css')) === 'body{}\n', 15_000, 'the edit and the new file in the container');
+    await eventually(() => inContainer(web, '/www/index.html') === 'v2\n' && inContainer(web, '/www/css/a.css') === 'body{}\n', 15_000, 'the edit and the new file in the container');
     rmSync(join(dir, 'site', 'css'), { recursive: true });
     writeFileSync(join(dir, 'site', 'after.html'), 'after\n'); // written after the ignored file: once it is there, so would the ignored one be
-    await eventually(async () => (await inContainer('e2e-watch-web-1', '/www/after.html')) === 'after\n' && (await inContainer('e2e-watch-web-1', '/www/css/a.css')) === undefined, 15_000, 'the deletion in the container');
-    assert.equal(await inContainer('e2e-watch-web-1', '/www/scratch.tmp'), undefined, 'an ignored file is not synced');
+    await eventually(() => inContainer(web, '/www/after.html') === 'after\n' && inContainer(web, '/www/css/a.css') === undefined, 15_000, 'the deletion in the container');
+    assert.equal(inContainer(web, '/www/scratch.tmp'), undefined, 'an ignored file is not synced');
     await eventually(() => /Syncing service "web" after \d+ changed files? \(1 container/.test(w.out()), 5_000, 'the sync line');
 
     // sync+restart: the service restarts (a new PID 1) with the new file in place
@@ -102,15 +109,15 @@ test('compose watch must bring the project up and sync, restart and exec on host
     writeFileSync(join(dir, 'conf', 'app.conf'), 'level=2\n');
     await eventually(async () => {
       const now = await inspect('e2e-watch-web-1');
-      return now.State.Status === 'running' && now.State.Pid !== before.State.Pid && (await inContainer('e2e-watch-web-1', '/etc/app/app.conf')) === 'level=2\n';
+      return now.State.Status === 'running' && now.State.Pid !== before.State.Pid && inContainer(now.State.Pid, '/etc/app/app.conf') === 'level=2\n';
     }, 30_000, 'a restarted web with the new conf');
     await eventually(() => /Restarted service "web"/.test(w.out()), 10_000, 'the restart line');
     assert.equal((await inspect('e2e-watch-web-1')).Id, before.Id, 'restarted, not recreated');
-    assert.equal((await inspect('e2e-watch-db-1')).State.Pid !== undefined, true);
 
     // sync+exec: the command runs in the container after the sync
+    const restarted = await pidOf('e2e-watch-web-1');
     writeFileSync(join(dir, 'hook', 'n'), '42\n');
-    await eventually(async () => (await inContainer('e2e-watch-web-1', '/tmp/hooked')) === '42\n', 15_000, 'the exec hook to run');
+    await eventually(() => inContainer(restarted, '/tmp/hooked') === '42\n', 15_000, 'the exec hook to run');
     await eventually(() => /Ran "sh -c .*" in service "web"/.test(w.out()), 10_000, 'the exec line');
 
     // rebuild: reported as not supported, the container is kept
@@ -137,7 +144,7 @@ test('down must end a watch another terminal runs, and a second watch of the sam
     assert.notEqual(second.code, 0);
     assert.match(second.stderr, /project "e2e-watch" is already being watched/);
     // --no-up and no initial_sync: what changed while nothing watched stays as it was
-    assert.equal(await inContainer('e2e-watch-web-1', '/www/index.html'), 'v2\n');
+    assert.equal(inContainer(await pidOf('e2e-watch-web-1'), '/www/index.html'), 'v2\n');
     await berthOk(roots, compose('down', '-t', '1'), { timeoutMs: 60_000 });
     const timer = setTimeout(() => w.child.kill('SIGKILL'), 30_000);
     const code = await w.closed;
@@ -155,8 +162,9 @@ test('up --watch must follow the logs and sync edits; Ctrl-C stops the watch, th
   try {
     await ready(w, 'up --watch');
     await eventually(() => /Attaching to web-1/.test(w.out()), 15_000, 'the attach line');
+    const web = await pidOf('e2e-watch-web-1');
     writeFileSync(join(dir, 'site', 'index.html'), 'v5\n');
-    await eventually(async () => (await inContainer('e2e-watch-web-1', '/www/index.html')) === 'v5\n', 15_000, 'the edit in the container');
+    await eventually(() => inContainer(web, '/www/index.html') === 'v5\n', 15_000, 'the edit in the container');
   } finally {
     const code = await w.interrupt();
     assert.equal(code, 130, `stdout: ${w.out()}\nstderr: ${w.err()}`);
@@ -182,4 +190,21 @@ test('watch must refuse clearly: a service without rules, a rule whose path is m
   assert.notEqual(detached.code, 0);
   assert.match(detached.stderr, /--watch cannot be combined with --detach/);
   assert.equal(existsSync(join(dir, 'nowhere')), false);
+});
+
+test('an engine that stops must end the watches it holds, leaving no berth-notify behind', async () => {
+  await berthOk(roots, compose('up', '-d', 'web'), { timeoutMs: 60_000 });
+  const w = background(compose('watch', '--no-up'));
+  try {
+    await ready(w, 'compose watch --no-up');
+    assert.equal(notifyHelpers().length, 1, 'one helper while watching');
+    await stopEngine(roots);
+    const timer = setTimeout(() => w.child.kill('SIGKILL'), 30_000);
+    await w.closed;
+    clearTimeout(timer);
+    assert.match(w.out(), /Watch stopped/, `stdout: ${w.out()}\nstderr: ${w.err()}`);
+    assert.deepEqual(notifyHelpers(), []);
+  } finally {
+    await w.interrupt();
+  }
 });
