@@ -65,7 +65,6 @@ export function notYetApplied(service: Service): string[] {
   set('pid', service.pid !== undefined);
   set('userns_mode', service.userns_mode !== undefined);
   set('logging', service.logging?.driver !== undefined && service.logging.driver !== 'json-file');
-  set('develop.watch', (service.develop?.watch.length ?? 0) > 0);
   set('mem_reservation', r.mem_reservation !== undefined);
   set('mem_swappiness', r.mem_swappiness !== undefined);
   set('oom_kill_disable', r.oom_kill_disable !== undefined);

@@ -157,7 +157,7 @@ test('down must end a watch another terminal runs, and a second watch of the sam
   }
 });
 
-test('up --watch must follow the logs and sync edits; Ctrl-C stops the watch, then the containers', async () => {
+test('up --watch must follow the logs and sync edits across a restart; Ctrl-C stops the watch, then the containers', async () => {
   const w = background(compose('up', '--watch', 'web'));
   try {
     await ready(w, 'up --watch');
@@ -165,6 +165,15 @@ test('up --watch must follow the logs and sync edits; Ctrl-C stops the watch, th
     const web = await pidOf('e2e-watch-web-1');
     writeFileSync(join(dir, 'site', 'index.html'), 'v5\n');
     await eventually(() => inContainer(web, '/www/index.html') === 'v5\n', 15_000, 'the edit in the container');
+    // a sync+restart stops the followed container for a moment: up goes on following and watching
+    writeFileSync(join(dir, 'conf', 'app.conf'), 'level=3\n');
+    const restarted = await eventually(async () => {
+      const now = await inspect('e2e-watch-web-1');
+      return now.State.Status === 'running' && now.State.Pid !== web && inContainer(now.State.Pid, '/etc/app/app.conf') === 'level=3\n' ? now.State.Pid as number : undefined;
+    }, 30_000, 'a restarted web with the new conf');
+    writeFileSync(join(dir, 'site', 'index.html'), 'v6\n');
+    await eventually(() => inContainer(restarted, '/www/index.html') === 'v6\n', 15_000, 'an edit after the restart in the container');
+    assert.equal(w.child.exitCode, null, `up --watch still runs\nstdout: ${w.out()}\nstderr: ${w.err()}`);
   } finally {
     const code = await w.interrupt();
     assert.equal(code, 130, `stdout: ${w.out()}\nstderr: ${w.err()}`);

@@ -6,7 +6,7 @@ import { abortOnInterrupt } from '../../engine.js';
 import { colors, type AnsiMode, type Colors } from '../../render/colors.js';
 import { renderEvent, LogPrinter } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
-import type { EngineEvent } from '../../../api/types.js';
+import type { EngineEvent, LogLine } from '../../../api/types.js';
 
 interface UpFlags extends ProjectFlags {
   detach?: boolean; wait?: boolean; waitTimeout?: string; deps?: boolean; forceRecreate?: boolean;
@@ -115,7 +115,12 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
       .finally(() => follow.abort());
   });
   try {
-    await api.logs(project.name, { services, follow: true }, (l) => printer.print(l, project.name), follow.signal);
+    if (watching === undefined) {
+      await api.logs(project.name, { services, follow: true }, (l) => printer.print(l, project.name), follow.signal);
+    } else {
+      await followWhileWatching(watching, (opts, print) => api.logs(project.name, { services, follow: true, ...opts }, print, follow.signal),
+        async () => (await api.ps(project.name, { all: false, services })).length > 0, (l) => printer.print(l, project.name), () => stopping || follow.signal.aborted, ctx);
+    }
   } finally {
     stopper.dispose();
     // the watch ends before the connection does (it applies what it gathered)
@@ -125,4 +130,45 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   }
   if (exitCode !== undefined) return exitCode;
   return stopping ? 130 : 0;
+}
+
+/**
+ * up --watch: a sync+restart or a recreate stops the followed containers for a moment, which ends
+ * a log stream; follow them again once one runs, for as long as the watch lasts. Lines already
+ * printed are not printed again (per container: older than its last line, or the same line at
+ * the same time).
+ */
+async function followWhileWatching(
+  watching: Promise<number>,
+  follow: (opts: { since?: string }, print: (l: LogLine) => void) => Promise<void>,
+  anyRunning: () => Promise<boolean>,
+  print: (l: LogLine) => void,
+  ended: () => boolean,
+  ctx: CliContext,
+): Promise<void> {
+  let watchAlive = true;
+  void watching.then(() => { watchAlive = false; }, () => { watchAlive = false; });
+  const last = new Map<string, { time: string; seen: Set<string> }>();
+  // RFC3339Nano drops trailing zeros: pad the fraction so that the texts sort as the times do
+  const sortable = (t: string): string => t.replace(/(?:\.(\d{1,9}))?Z$/, (_m, f: string | undefined) => `.${(f ?? '').padEnd(9, '0')}Z`);
+  const once = (l: LogLine): void => {
+    const key = `${l.stream}\0${l.line}`;
+    const time = sortable(l.time);
+    const at = last.get(l.container);
+    if (at !== undefined && time < at.time) return;
+    if (at !== undefined && time === at.time) {
+      if (at.seen.has(key)) return;
+      at.seen.add(key);
+    } else {
+      last.set(l.container, { time, seen: new Set([key]) });
+    }
+    print(l);
+  };
+  for (;;) {
+    const times = [...last.values()].map((v) => v.time).sort();
+    await follow(times.length > 0 ? { since: times[0]! } : {}, once);
+    // wait for a container to run again (a restart takes a moment), unless up or the watch ends
+    while (!ended() && watchAlive && !(await anyRunning())) await ctx.clock.sleep(200).catch(() => undefined);
+    if (ended() || !watchAlive) return;
+  }
 }
