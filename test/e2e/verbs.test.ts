@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { berthOk, berthBin, leftovers, stopEngine, eventually, engineStatus, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berthOk, berthBin, backgroundBerth, leftovers, stopEngine, eventually, engineStatus, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -25,23 +25,15 @@ async function inspect(name: string): Promise<any> {
   return JSON.parse(await berthOk(roots, ['inspect', name]))[0];
 }
 
-/** A long-running `berth …` whose output the test reads while it runs; stopped with Ctrl-C. */
+/** A long-running `berth …` whose output the test reads while it runs; stopped with Ctrl-C, which must exit 0. */
 function background(args: readonly string[]): { child: ChildProcess; out: () => string; interrupt: () => Promise<number | null> } {
-  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const b = backgroundBerth(roots, args);
   return {
-    child,
-    out: () => stdout,
+    child: b.child,
+    out: b.out,
     async interrupt() {
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      const code = await closed;
-      clearTimeout(timer);
-      if (code !== 0) throw new Error(`berth ${args.join(' ')} exited ${code} after Ctrl-C\nstdout: ${stdout}\nstderr: ${stderr}`);
+      const code = await b.interrupt();
+      if (code !== 0) throw new Error(`berth ${args.join(' ')} exited ${code} after Ctrl-C\nstdout: ${b.out()}\nstderr: ${b.err()}`);
       return code;
     },
   };

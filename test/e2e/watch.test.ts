@@ -9,8 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { berth, berthOk, berthBin, eventually, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berth, berthOk, backgroundBerth, eventually, stopEngine, type Background, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -56,28 +55,7 @@ function notifyHelpers(): string[] {
   return found;
 }
 
-/** A long-running `berth …` whose output the test reads while it runs. */
-function background(args: readonly string[]): { child: ChildProcess; out: () => string; err: () => string; closed: Promise<number | null>; interrupt: () => Promise<number | null> } {
-  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    child,
-    out: () => stdout,
-    err: () => stderr,
-    closed,
-    async interrupt() {
-      if (child.exitCode === null) child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const code = await closed;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
+const background = (args: readonly string[]): Background => backgroundBerth(roots, args);
 
 const ready = (p: { out: () => string; err: () => string }, what: string): Promise<true> =>
   eventually(() => /Watch enabled for "web"/.test(p.out()) || (p.err().includes('Error') ? Promise.reject(new Error(`${what} failed: ${p.err()}`)) : false), 60_000, `${what} to be watching`);
@@ -126,7 +104,7 @@ test('compose watch must bring the project up and sync, restart and exec on host
     await eventually(() => /rebuild of web failed, the running containers are kept: rebuilding "web" is not supported yet/.test(w.err()), 15_000, 'the rebuild error');
     assert.equal((await inspect('e2e-watch-web-1')).State.Pid, pidBefore, 'a failed rebuild leaves the container alone');
   } finally {
-    const code = await w.interrupt();
+    const code = await w.interrupt(20_000);
     assert.equal(code, 0, `compose watch after Ctrl-C\nstdout: ${w.out()}\nstderr: ${w.err()}`);
   }
   // the engine stopped the watch (its helper is gone); the containers keep running
@@ -175,7 +153,7 @@ test('up --watch must follow the logs and sync edits across a restart; Ctrl-C st
     await eventually(() => inContainer(restarted, '/www/index.html') === 'v6\n', 15_000, 'an edit after the restart in the container');
     assert.equal(w.child.exitCode, null, `up --watch still runs\nstdout: ${w.out()}\nstderr: ${w.err()}`);
   } finally {
-    const code = await w.interrupt();
+    const code = await w.interrupt(20_000);
     assert.equal(code, 130, `stdout: ${w.out()}\nstderr: ${w.err()}`);
   }
   await eventually(() => notifyHelpers().length === 0, 15_000, 'the berth-notify helper to exit');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, rmdirSync, 
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -98,6 +98,39 @@ export async function engineStatus(roots: TestRoots): Promise<{ Pid: number; Loo
 export async function twoMoreLooks(roots: TestRoots): Promise<void> {
   const from = (await engineStatus(roots)).Looks;
   await eventually(async () => (await engineStatus(roots)).Looks >= from + 2, 10_000, 'two more looks of the supervisor');
+}
+
+/** A long-running `berth …` whose output a test reads while it runs. */
+export interface Background {
+  readonly child: ChildProcess;
+  out(): string;
+  err(): string;
+  /** resolves with the exit code once the process is gone and its output read */
+  readonly closed: Promise<number | null>;
+  /** Ctrl-C (SIGKILL when it is still there after `graceMs`); resolves with the exit code */
+  interrupt(graceMs?: number): Promise<number | null>;
+}
+
+export function backgroundBerth(roots: TestRoots, args: readonly string[]): Background {
+  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    out: () => stdout,
+    err: () => stderr,
+    closed,
+    async interrupt(graceMs = 5_000) {
+      if (child.exitCode === null) child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await closed;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }
 
 /** Whether a process is gone (a zombie counts as gone). */
