@@ -63,15 +63,22 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   try {
     if (flags.watch) {
       interrupt.signal.addEventListener('abort', () => watchEnd.abort(interrupt.signal.reason), { once: true });
-      let drawing = tty !== undefined;
+      // listr2 draws up's progress; the watch's lines (up is done by the first) wait for it to finish
+      let phase: 'drawing' | 'held' | 'plain' = tty !== undefined ? 'drawing' : 'plain';
+      const held: EngineEvent[] = [];
       let ready!: () => void;
       const isReady = new Promise<undefined>((resolve) => { ready = () => resolve(undefined); });
       watching = api.watch({ project, options: { services: args, up: upOptions } }, (e) => {
-        if (e.kind === 'watch' && e.action === 'ready') { drawing = false; ready(); }
-        (drawing ? tty!.emit : emit)(e);
+        if (e.kind === 'watch' && e.action === 'ready') ready();
+        if (phase === 'drawing' && e.kind === 'watch') phase = 'held';
+        if (phase === 'drawing') tty!.emit(e);
+        else if (phase === 'held') held.push(e);
+        else emit(e);
       }, watchEnd.signal);
       const code = await Promise.race([watching, isReady]);
       await tty?.done();
+      for (const e of held.splice(0)) emit(e);
+      phase = 'plain';
       if (code !== undefined) return code;
     } else {
       const code = await api.up({ project, options: upOptions }, tty?.emit ?? emit, interrupt.signal);
