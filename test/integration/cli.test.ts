@@ -10,7 +10,7 @@ let roots: TestRoots;
 before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
-const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls',
+const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'watch', 'ls',
   'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine'];
 
 test('--version prints the package version', async () => {
