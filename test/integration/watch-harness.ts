@@ -1,5 +1,6 @@
-// Real containers for watch's tests, started through src/runtime's ContainerRuntime directly (watch
-// is not wired into the engine yet), plus the tree comparisons the tests make: a listing with
+// Real containers for watch's facility tests, started through src/runtime's ContainerRuntime
+// directly (the facility alone, with recording effects; test/e2e/watch.test.ts goes through the
+// engine), plus the tree comparisons the tests make: a listing with
 // types, modes and content hashes, read on the host side and through the container's
 // /proc/<pid>/root. Shared by watch*.test.ts and bench/watch.ts.
 import { rmSync, mkdirSync, readdirSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
