@@ -4,8 +4,8 @@
 // terminal's termios. koffi is loaded on first use, as in libc.ts.
 import type koffiModule from 'koffi';
 import { createRequire } from 'node:module';
-import { constants } from 'node:os';
 import { SysError } from '../lib/errors.js';
+import { errnoName } from './libc.js';
 
 /** Who is connected: the kernel's word (SO_PEERCRED), taken when the peer connected. */
 export interface Credentials {
@@ -45,8 +45,6 @@ export interface CallerSys {
   makeRaw(termios: Buffer): Buffer;
 }
 
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) errnoNames.set(value, name);
 
 // <asm-generic/socket.h> and the per-architecture syscall numbers
 const SOL_SOCKET = 1;
@@ -89,7 +87,7 @@ function createCallerSys(): CallerSys {
     tcsetattr: lib.func('int tcsetattr(int fd, int when, const uint8_t *termios)'),
   };
   const fail = (syscall: string, path: string, errno = koffi.errno()): never => {
-    throw new SysError(syscall, path, errnoNames.get(errno) ?? `errno ${errno}`);
+    throw new SysError(syscall, path, errnoName(errno));
   };
   // our own groups, put back after every openAs
   const ownGroups = (() => {
@@ -114,7 +112,7 @@ function createCallerSys(): CallerSys {
           groups = [...buf.slice(0, glen[0]! / 4)];
           break;
         }
-        if (errnoNames.get(koffi.errno()) !== 'ERANGE' || size > 65536) fail('getsockopt(SO_PEERGROUPS)', `fd ${fd}`);
+        if (errnoName(koffi.errno()) !== 'ERANGE' || size > 65536) fail('getsockopt(SO_PEERGROUPS)', `fd ${fd}`);
       }
       return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4), gid: cred.readUInt32LE(8), groups };
     },
@@ -142,7 +140,7 @@ function createCallerSys(): CallerSys {
         const n = Number(c.recvmsg(fd, block, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
         if (n < 0) {
           const errno = koffi.errno();
-          if (errnoNames.get(errno) === 'EAGAIN') return undefined;
+          if (errnoName(errno) === 'EAGAIN') return undefined;
           fail('recvmsg', `fd ${fd}`, errno);
         }
         const fds: number[] = [];

@@ -35,6 +35,7 @@ const PREAMBLE = 8;
 /** argv + cwd + environment: Linux caps argv and environment together at a few MiB */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const HELLO_TIMEOUT_MS = 5_000;
+const ENGINE_UID = process.geteuid?.() ?? 0;
 
 export interface SessionHost {
   readonly api: EngineApi;
@@ -137,6 +138,11 @@ function readBody(socket: Socket): Promise<Hello> {
 
 /** Why this command runs in a process of its own; undefined when it runs here. */
 function fallbackReason(hello: Hello, creds: Credentials, roots: Roots): string | undefined {
+  // Only the engine's own user (root) runs commands here. berth.sock (0660, the engine's user and
+  // group) lets group members in; they, and anyone else the kernel lets connect, get a `berth`
+  // process of their own, which reads their files with their access and talks to berth.sock as
+  // today. So a command here never reads a file its caller could not (docs/warm-cli.md).
+  if (creds.uid !== ENGINE_UID) return `uid ${creds.uid} is not the engine's user`;
   const [verb, sub] = hello.argv;
   // files are written with the caller's identity and umask there (convert -o, the systemd unit)
   if (hello.argv.includes('convert') || hello.argv.includes('--install-unit')) return 'writes files';
