@@ -188,6 +188,7 @@ export async function runSession(host: SessionHost, socket: Socket): Promise<voi
   }
   const why = fallbackReason(hello, creds, host.roots);
   if (why !== undefined) {
+    host.log(`warm cli: uid ${creds.uid} pid ${creds.pid}: ${hello.argv.slice(0, 2).join(' ')} → the Node CLI (${why})`);
     closeAll(fds);
     socket.end(frame(WARM_FRAME.FALLBACK, Buffer.from(why)));
     return;
