@@ -6,10 +6,12 @@
 // (The whole CLI suite also runs both ways: test/run.mjs repeats the CLI's files with BERTH_NO_WARM=1.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { callerFiles } from '../../src/warm/files.js';
+import { callerSys } from '../../src/sys/caller.js';
 import { berthBin, berthOk, cleanupRoots, engineStatus, eventually, importBusybox, makeRoots, removeAllContainers, repoRoot, stopEngine, type TestRoots } from '../helpers/env.js';
 
 let roots: TestRoots;
@@ -211,5 +213,35 @@ test('only the engine\'s user is served in the engine: another uid gets the Node
     assert.match(served[0]!, /uid 65534 .*: ps → the Node CLI \(uid 65534 is not the engine's user\)/);
   } finally {
     rmSync(pkg, { recursive: true, force: true });
+  }
+});
+
+test('files read for a caller are opened with its uid, gid and groups (each directory and the file checked by the kernel)', () => {
+  const sys = callerSys();
+  const dir = mkdtempSync(join(tmpdir(), 'berth-warm-files-'));
+  try {
+    chmodSync(dir, 0o755);
+    const secret = join(dir, 'private');
+    mkdirSync(secret, { mode: 0o700 });
+    writeFileSync(join(secret, 'compose.yaml'), 'services: {}\n', { mode: 0o644 });
+    const shared = join(dir, 'group-only.yaml');
+    writeFileSync(shared, 'services: {}\n', { mode: 0o640 });
+    chownSync(shared, 0, 4242);
+    const nobody = { pid: process.pid, uid: 65534, gid: 65534, groups: [] as number[] };
+    const member = { ...nobody, groups: [4242] };
+    const root = { pid: process.pid, uid: 0, gid: 0, groups: [0] };
+    // a directory the caller may not search hides the (world-readable) file in it
+    assert.throws(() => callerFiles(sys, nobody).read(join(secret, 'compose.yaml')), /cannot be read \(EACCES\)/);
+    assert.equal(callerFiles(sys, nobody).isFile(join(secret, 'compose.yaml')), false);
+    assert.equal(callerFiles(sys, root).read(join(secret, 'compose.yaml')), 'services: {}\n');
+    // the file's group is the caller's only through its supplementary groups
+    assert.throws(() => callerFiles(sys, nobody).read(shared), /EACCES/);
+    assert.equal(callerFiles(sys, member).read(shared), 'services: {}\n');
+    // and this process is itself again: root reads what only root may
+    assert.equal(readFileSync(join(secret, 'compose.yaml'), 'utf8'), 'services: {}\n');
+    chmodSync(shared, 0o600);
+    assert.equal(readFileSync(shared, 'utf8'), 'services: {}\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
