@@ -8,8 +8,8 @@ import { renderEvent, resourceLabel } from './events.js';
 
 /**
  * listr2's default renderer, chosen by what the command's own stdout is (this class is only used
- * on a terminal), never by this process's: inside the engine (the warm CLI, docs/warm-cli.md)
- * process.stdout is the engine's log, and listr2 would fall back to its line renderer on it.
+ * on a terminal), never by the process's own: inside the engine (the warm CLI, docs/warm-cli.md)
+ * the process's stdout is the engine's log, and listr2 would fall back to its line renderer.
  */
 class TerminalRenderer extends DefaultRenderer {
   static override nonTTY = true;
