@@ -155,6 +155,31 @@ test('Ctrl-C reaches an attached container the same way warm and cold', async ()
   }
 });
 
+test('Ctrl-C during an attached up stops the project the same way warm and cold', async () => {
+  const dir = join(roots.dir, 'attached');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'compose.yaml'), 'name: attached\nservices:\n  talk:\n    image: bb\n    command: ["sh", "-c", "echo hello attached; exec sleep 1000"]\n    stop_grace_period: 1s\n');
+  const seen: Outcome[] = [];
+  for (const cold of [false, true]) {
+    const env = { ...roots.env, BERTH_NO_WARM: cold ? '1' : '' };
+    const child = spawn(berthBin, ['up'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
+    child.stderr.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
+    const closed = new Promise<Outcome>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+    await eventually(() => stdout.includes('hello attached'), 30_000, `${cold ? 'cold' : 'warm'} up to attach`);
+    child.kill('SIGINT');
+    const r = await closed;
+    seen.push(r);
+    assert.match(r.stdout, /Gracefully stopping\.\.\./, r.stderr);
+    const running = await run(['compose', 'ps', '-q'], { cwd: dir });
+    assert.equal(running.stdout, '', `${cold ? 'cold' : 'warm'}: the project is stopped`);
+    assert.equal((await run(['down', '-t', '1'], { cwd: dir })).code, 0);
+  }
+  assert.deepEqual(seen.map((r) => [r.code, r.signal]), [[130, null], [130, null]]);
+});
+
 test('a launcher killed mid-command leaves no work running in the engine', async () => {
   const events = background(['compose', 'events']);
   const follow = background(['logs', '-f', 'ticker']);
