@@ -47,6 +47,9 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
     const checked = copy(body);
     return { handler: HANDLERS[match.name], request: { params: match.params, query: url.searchParams, body: async () => checked } };
   };
+  // what a stream's caller sees when it fails: its own abort, the session's end, or the engine's error
+  const failure = (err: unknown, signal: AbortSignal): unknown =>
+    signal.aborted ? signal.reason : session.aborted ? cancelledBy(session) : rebuilt(err);
   const refuseIfGone = (): void => {
     if (session.aborted) throw cancelledBy(session);
   };
@@ -89,9 +92,7 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
         ]);
         return typeof code === 'number' ? code : 0;
       } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        if (session.aborted) throw cancelledBy(session);
-        throw rebuilt(err);
+        throw failure(err, signal);
       } finally {
         aborted.dispose();
       }
@@ -115,9 +116,7 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
         };
         return await Promise.race([handler.run(api, request, checked, attached, both), aborted.promise]);
       } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        if (session.aborted) throw cancelledBy(session);
-        throw rebuilt(err);
+        throw failure(err, signal);
       } finally {
         aborted.dispose();
       }
