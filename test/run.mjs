@@ -30,7 +30,7 @@ const run = (list, env) => spawnSync(process.execPath, ['--test', '--test-concur
 // Every `berth` a test runs is the launcher (bin/berth): warm, served by the engine, unless
 // BERTH_NO_WARM is set. The CLI's own files then run a second time with BERTH_NO_WARM=1, through
 // the Node CLI, so that both paths pass the same assertions (docs/warm-cli.md).
-const BOTH_WAYS = ['dist/test/e2e/verbs.test.js', 'dist/test/integration/cli.test.js', 'dist/test/integration/tty.test.js'];
+const BOTH_WAYS = ['dist/test/e2e/verbs.test.js', 'dist/test/e2e/watch.test.js', 'dist/test/integration/cli.test.js', 'dist/test/integration/tty.test.js'];
 let status = run(files);
 const cold = process.env.BERTH_NO_WARM ? [] : files.filter((f) => BOTH_WAYS.includes(f));
 if (cold.length > 0) {
