@@ -9,7 +9,8 @@ import type { Project } from '../spec/model.js';
 import type { ObservedVolume } from '../plan/observed.js';
 import type { Operation } from '../plan/plan.js';
 import type { EngineEvent, VolumeCreateOptions, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeSummary } from '../api/types.js';
-import { Conflict, InvalidArgument, NotFound } from '../lib/errors.js';
+import { BerthError, Conflict, InvalidArgument, NotFound } from '../lib/errors.js';
+import { parseDriverOptions } from '../volumes/driver-opts.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import type { Sys } from '../sys/sys.js';
 import { VolumeStore, type RepairReport, type VolumeRecord } from '../volumes/store.js';
@@ -106,6 +107,11 @@ export class EngineVolumes {
         const def = project.volumes[m.source];
         if (!def) continue;
         if (def.external) { this.store.external(def.name); continue; }
+        // an unsupported driver or bad driver_opts fail here, before any container is touched
+        try { parseDriverOptions(def.driver, def.driver_opts); } catch (err) {
+          if (err instanceof BerthError) throw new BerthError(err.code, `volume "${m.source}" of service "${name}": ${err.message}`, err.details);
+          throw err;
+        }
         const v = this.store.find(def.name);
         if (!v) continue;
         const owner = v.labels[LABEL.project];
