@@ -57,6 +57,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
+  let internalSubscribers = 0;
   const store = new ProjectStore(opts.roots.root);
   const checks = preflight(() => host.images());
   const volumes = new EngineVolumes({ root: opts.roots.root, sys: host.sys, log, worker: { nodePath: process.execPath, env: { PATH: opts.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, log } });
@@ -130,7 +131,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
-    eventSubscribers: () => events.size,
+    eventSubscribers: () => events.size - internalSubscribers,
   });
 
   for (const id of await runtime.repair()) {
@@ -139,7 +140,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const repaired = await volumes.repair(new Set(runtime.list().map((v) => v.record.id)), running());
   if (repaired.abandonedCreates + repaired.finishedRemovals + repaired.copyUps.length + repaired.droppedRefs.length + repaired.unmounted.length > 0) log(`volumes repaired after a crash: ${JSON.stringify(repaired)}`);
   // a container that exits leaves tmpfs-style volumes nobody runs with: unmounted
-  events.subscribe((e) => { if (e.kind === 'container' && (e.action === 'die' || e.action === 'stop' || e.action === 'kill')) volumes.deactivateUnused(running()); });
+  // (an internal subscriber: engine status counts the clients' subscriptions only)
+  events.subscribe((e) => {
+    if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
+    try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
+  });
+  internalSubscribers++;
   await supervisor.start();
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
