@@ -14,7 +14,7 @@ import { parseDriverOptions } from '../volumes/driver-opts.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import type { Sys } from '../sys/sys.js';
 import { VolumeStore, type RepairReport, type VolumeRecord } from '../volumes/store.js';
-import { activateMounts, prepareContainerMounts, releaseContainerVolumes, type MountRequest } from '../volumes/mounts.js';
+import { activateMounts, prepareContainerMounts, releaseContainerVolumes, type ContainerMountContext, type MountRequest } from '../volumes/mounts.js';
 import { MAX_GRANT_BYTES, writeFileGrants, type FileGrant } from '../volumes/file-grants.js';
 import type { CopyUpOutcome, ImageLayers } from '../volumes/copy-up.js';
 import { runWorker, type WorkerOptions, type WorkerRequest } from '../volumes/worker-client.js';
@@ -28,26 +28,19 @@ import { statSync } from 'node:fs';
 /** compose's label of a project volume: its key in the compose file */
 export const VOLUME_LABEL = 'com.docker.compose.volume';
 
-/** What a container's create needs from the facility, mapped from the compose model or run's flags. */
-export interface MountInputs {
-  readonly containerId: string;
-  readonly bundle: string;
-  /** relative bind sources, and where a bind through a symlink may lead */
-  readonly projectDir: string;
-  readonly home?: string;
-  /** the service's user: a numeric one owns created bind directories */
-  readonly user?: string;
-  readonly image: ImageLayers;
+/**
+ * What a container's create needs from the facility, mapped from the compose model or run's
+ * flags: the facility's context (volumes/mounts.ts) without what the engine supplies itself.
+ */
+export type MountInputs = Omit<ContainerMountContext, 'store' | 'copyUp' | 'imageHasFile' | 'newVolumeLabels' | 'anonymousLabels' | 'imageVolumes'> & {
   readonly imageVolumes: readonly string[];
   readonly requests: readonly MountRequest[];
   readonly grants: readonly FileGrant[];
-  /** a recreate keeps the anonymous volumes of the container it replaces, by target */
-  readonly reuseAnonymous?: ReadonlyMap<string, string>;
   /** labels of the volumes created here (compose's project labels) */
   readonly labels?: Readonly<Record<string, string>>;
   /** driver options of named volumes this create makes (`--mount volume-opt=…`) */
   readonly volumeOptions?: ReadonlyMap<string, Readonly<Record<string, string>>>;
-}
+};
 
 export interface EngineVolumesOptions {
   /** BERTH_ROOT */
@@ -195,14 +188,12 @@ export class EngineVolumes {
     for (const [name, driverOpts] of m.volumeOptions ?? []) {
       if (!this.store.find(name)) this.store.create({ name, driverOpts, ...(m.labels ? { labels: m.labels } : {}) });
     }
+    const { requests, grants, labels, volumeOptions: _options, ...context } = m;
     const prepared = await prepareContainerMounts({
-      store: this.store, containerId: m.containerId, bundle: m.bundle, projectDir: m.projectDir,
-      ...(m.home !== undefined ? { home: m.home } : {}), ...(m.user !== undefined ? { user: m.user } : {}),
-      image: m.image, imageVolumes: m.imageVolumes,
-      ...(m.reuseAnonymous ? { reuseAnonymous: m.reuseAnonymous } : {}),
-      ...(m.labels ? { newVolumeLabels: m.labels, anonymousLabels: m.labels } : {}),
+      ...context, store: this.store,
+      ...(labels ? { newVolumeLabels: labels, anonymousLabels: labels } : {}),
       copyUp: (volume, target) => this.copyUp(volume, m.image, target),
-    }, m.requests, m.grants);
+    }, requests, grants);
     return { mounts: [...prepared.mounts], warnings: [...prepared.warnings] };
   }
 
