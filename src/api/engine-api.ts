@@ -13,6 +13,8 @@ import type {
   EngineEvent, EngineInfo, EngineStatus, ExecOptions, ImageImportRequest, ImageLoadRequest, ImageRemoveOptions, ImageSummary,
   InspectDocument, KillOptions, LogLine, LogsOptions, ProjectSummary, PsOptions, ServiceRunRequest, ServicesOptions, StopOptions,
   SystemInfo, UpRequest, VersionInfo,
+  ContainerArchiveOptions, ContainerChange, ContainerCopyOptions, CopyResult,
+  VolumeCreateOptions, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveOptions, VolumeSummary,
 } from './types.js';
 
 export type { EngineInfo } from './types.js';
@@ -98,6 +100,20 @@ export interface EngineApi {
   containerExec(ref: string, opts: ExecOptions, io: AttachIo, signal: AbortSignal): Promise<number>;
   /** exec -d: resolves once the process runs */
   containerExecDetached(ref: string, opts: ExecOptions): Promise<void>;
+  /** `cp` between a host path (the engine's side) and the container, either way */
+  containerCopy(ref: string, opts: ContainerCopyOptions): Promise<CopyResult>;
+  /** `cp` with `-`: a tar stream out of the container on io's stdout, or into it from io's stdin; resolves 0 */
+  containerArchive(ref: string, opts: ContainerArchiveOptions, io: AttachIo, signal: AbortSignal): Promise<number>;
+  /** `diff`: what the container changed in its filesystem, sorted by path */
+  containerDiff(ref: string): Promise<ContainerChange[]>;
+
+  // ── volumes ──
+  volumeCreate(opts: VolumeCreateOptions): Promise<VolumeSummary>;
+  volumeList(opts: VolumeListOptions): Promise<VolumeSummary[]>;
+  volumeInspect(name: string): Promise<VolumeSummary>;
+  /** in use: a Conflict naming the containers */
+  volumeRemove(name: string, opts: VolumeRemoveOptions): Promise<void>;
+  volumePrune(opts: VolumePruneOptions): Promise<VolumePruneResult>;
 
   // ── images ──
   imageList(): Promise<ImageSummary[]>;

@@ -2,7 +2,7 @@
 // body reaches the engine: a malformed body is a 400 naming the path, never a crash inside a
 // verb. Absent fields take the CLI's defaults, so `curl -X POST …/stop` works.
 import type {
-  AttachControl, ContainerCreateOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
+  AttachControl, ContainerCopyOptions, ContainerCreateOptions, VolumeCreateOptions, VolumePruneOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
   ExecOptions, ImageImportRequest, ImageLoadRequest, KillOptions, ServiceRunRequest, ServicesOptions, StopOptions, TerminalSize,
   UpOptions, UpRequest,
 } from './types.js';
@@ -103,7 +103,24 @@ export const containerCreateOptions = body(object<ContainerCreateOptions>({
     baseDir: required(str),
   })),
   logOpts: optional(strings),
+  volumes: optional(strings),
+  mounts: optional(strings),
+  tmpfs: optional(strings),
+  volumesFrom: optional(strings),
+  cwd: optional(str),
+  home: optional(str),
 }));
+
+export const containerCopyOptions = body(object<ContainerCopyOptions>({
+  direction: required(literal('in', 'out')),
+  hostPath: required(nonEmpty),
+  containerPath: required(nonEmpty),
+  archive: flag,
+  followLink: flag,
+}));
+
+export const volumeCreateOptions = body(object<VolumeCreateOptions>({ name: optional(nonEmpty), driver: optional(str), driverOpts: list, labels: list }));
+export const volumePruneOptions = body(object<VolumePruneOptions>({ all: flag, filters: list }));
 
 export const containerStopOptions = body(object<ContainerStopOptions>({ timeout: optional(int), signal: optional(nonEmpty) }));
 export const containerKillOptions = body(object<ContainerKillOptions>({ signal: withDefault(nonEmpty, 'SIGKILL') }));

@@ -63,6 +63,15 @@ export const ROUTES: { readonly [K in RouteName]: Route } = {
   containerUpdate: json('POST', '/v1/containers/:ref/update'),
   containerExec: attach('/v1/containers/:ref/exec'),
   containerExecDetached: json('POST', '/v1/containers/:ref/exec-detached'),
+  containerCopy: json('POST', '/v1/containers/:ref/copy'),
+  containerArchive: attach('/v1/containers/:ref/archive'),
+  containerDiff: json('GET', '/v1/containers/:ref/changes'),
+
+  volumeCreate: json('POST', '/v1/volumes'),
+  volumeList: json('GET', '/v1/volumes'),
+  volumeInspect: json('GET', '/v1/volumes/:name'),
+  volumeRemove: json('DELETE', '/v1/volumes/:name'),
+  volumePrune: json('POST', '/v1/volumes/prune'),
 
   imageList: json('GET', '/v1/images'),
   imageInspect: json('GET', '/v1/images/:ref'),

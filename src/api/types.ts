@@ -225,6 +225,18 @@ export interface ContainerCreateOptions {
   readonly security?: ContainerSecurityFlags;
   /** --log-opt k=v */
   readonly logOpts?: readonly string[];
+  /** -v/--volume [SOURCE:]TARGET[:OPTIONS] (a SOURCE starting with /, ./ or ~ is a bind mount) */
+  readonly volumes?: readonly string[];
+  /** --mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…]… */
+  readonly mounts?: readonly string[];
+  /** --tmpfs TARGET[:size=…,mode=…] */
+  readonly tmpfs?: readonly string[];
+  /** --volumes-from CONTAINER[:ro|rw] */
+  readonly volumesFrom?: readonly string[];
+  /** the caller's working directory: relative bind sources of -v and --mount are against it */
+  readonly cwd?: string;
+  /** the caller's home directory: "~" in bind sources */
+  readonly home?: string;
 }
 
 /** The hardening flags of `run`/`create`, as given (runtime/security.ts buildSecurity parses them). */
@@ -280,6 +292,46 @@ export interface ContainerKillOptions {
 
 export interface ContainerRemoveOptions {
   readonly force: boolean;
+  /** -v: remove the container's anonymous volumes too (those no other container uses) */
+  readonly volumes?: boolean;
+}
+
+/**
+ * `cp` between a host path and a container path; the engine reads and writes the host path (the
+ * client resolved it against its working directory). `docker cp`'s rules: a trailing "/." copies
+ * a directory's content, an existing destination directory receives the source under its name.
+ */
+export interface ContainerCopyOptions {
+  /** into the container (host → container) or out of it */
+  readonly direction: 'in' | 'out';
+  /** absolute */
+  readonly hostPath: string;
+  readonly containerPath: string;
+  /** -a: keep the source's owners (default: the destination side's root / the engine's user) */
+  readonly archive: boolean;
+  /** -L: follow a symlink source */
+  readonly followLink: boolean;
+}
+
+/** What a copy did: entries and bytes copied, and what had no place on the destination side. */
+export interface CopyResult {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly skipped: readonly string[];
+}
+
+/** `cp CONTAINER:PATH -` (out: the tar stream is the attached stdout) and `cp - CONTAINER:DIR` (in: stdin). */
+export interface ContainerArchiveOptions {
+  readonly direction: 'in' | 'out';
+  readonly path: string;
+  readonly archive: boolean;
+  readonly followLink: boolean;
+}
+
+/** One line of `diff`: A (added), C (changed) or D (deleted). */
+export interface ContainerChange {
+  readonly kind: 'A' | 'C' | 'D';
+  readonly path: string;
 }
 
 export interface ContainerLogsOptions {
@@ -332,6 +384,50 @@ export interface ExecOptions {
 
 /** Docker-shaped JSON, as `docker inspect` prints it. */
 export type InspectDocument = Readonly<Record<string, unknown>>;
+
+// ── volumes ──────────────────────────────────────────────────────────────────────────────
+
+/** `volume create [NAME] [-d local] [-o k=v] [--label k=v]`; no name: an anonymous volume. */
+export interface VolumeCreateOptions {
+  readonly name?: string;
+  readonly driver?: string;
+  /** k=v, as `-o` gives them (type, o, device) */
+  readonly driverOpts: readonly string[];
+  /** k=v or k */
+  readonly labels: readonly string[];
+}
+
+/** `volume ls`: filters as Docker's (`dangling=true|false`, `label=k[=v]`, `name=part`, `driver=local`). */
+export interface VolumeListOptions {
+  readonly filters: readonly string[];
+}
+
+/** A volume as `volume ls` and `volume inspect` show it (Docker's field names). */
+export interface VolumeSummary {
+  readonly Name: string;
+  readonly Driver: 'local';
+  readonly Mountpoint: string;
+  readonly CreatedAt: string;
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly Options: Readonly<Record<string, string>> | null;
+  readonly Scope: 'local';
+}
+
+export interface VolumeRemoveOptions {
+  /** -f: a missing volume is not an error */
+  readonly force: boolean;
+}
+
+/** `volume prune [-a] [--filter label=…]`: anonymous volumes only unless `all`. */
+export interface VolumePruneOptions {
+  readonly all: boolean;
+  readonly filters: readonly string[];
+}
+
+export interface VolumePruneResult {
+  readonly removed: readonly string[];
+  readonly spaceReclaimed: number;
+}
 
 // ── images ───────────────────────────────────────────────────────────────────────────────
 

@@ -73,7 +73,11 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--device <spec>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect)
     .option('--sysctl <k=v>', 'set a namespaced kernel parameter (repeatable)', collect)
     .option('--group-add <group>', 'add a supplementary group (repeatable)', collect)
-    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect);
+    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect)
+    .option('-v, --volume <spec>', 'bind mount or volume: [SOURCE:]TARGET[:ro|rw,…] (repeatable)', collect)
+    .option('--mount <spec>', 'type=bind|volume|tmpfs,source=…,target=…[,readonly] (repeatable)', collect)
+    .option('--tmpfs <spec>', 'a tmpfs mount: TARGET[:size=…,mode=…] (repeatable)', collect)
+    .option('--volumes-from <container>', 'mount the volumes of a container: NAME[:ro|rw] (repeatable)', collect);
 
   createFlags(program.command('run')
     .description('create and run a new container from an image')
@@ -143,7 +147,54 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .description('remove one or more containers')
     .argument('<container...>')
     .option('-f, --force', 'force the removal of a running container (uses SIGKILL)')
+    .option('-v, --volumes', 'remove the anonymous volumes associated with the container')
     .action(act(() => import('./commands/rm.js')));
+
+  program.command('cp')
+    .description('copy files between a container and the host (- : a tar stream on stdin/stdout)')
+    .argument('<src>').argument('<dest>')
+    .option('-a, --archive', 'archive mode (keep uid/gid)')
+    .option('-L, --follow-link', 'always follow a symbolic link in SRC_PATH')
+    .option('-q, --quiet', 'suppress the progress line')
+    .action(act(() => import('./commands/cp.js')));
+
+  program.command('diff')
+    .description("inspect changes to files or directories on a container's filesystem")
+    .argument('<container>')
+    .action(act(() => import('./commands/diff.js')));
+
+  const volumeVerb = (name: 'create' | 'ls' | 'inspect' | 'rm' | 'prune'): Loader => async () => ({ default: (await import('./commands/volume.js'))[name] });
+  const volume = program.command('volume').description('manage volumes');
+  volume.command('create')
+    .description('create a volume')
+    .argument('[name]')
+    .option('--name <name>', 'the volume name')
+    .option('-d, --driver <driver>', 'volume driver name (local)')
+    .option('-o, --opt <k=v>', 'driver option: type, o, device (repeatable)', collect)
+    .option('--label <k=v>', 'set metadata on the volume (repeatable)', collect)
+    .action(act(volumeVerb('create')));
+  volume.command('ls').alias('list')
+    .description('list volumes')
+    .option('-q, --quiet', 'only display volume names')
+    .option('-f, --filter <filter>', 'dangling=true|false, label=KEY[=VALUE], name=NAME, driver=local (repeatable)', collect)
+    .option('--format <format>', "'table', 'json', a Go template ('{{.Name}}') or 'table TEMPLATE'")
+    .action(act(volumeVerb('ls')));
+  volume.command('inspect')
+    .description('display detailed information on one or more volumes')
+    .argument('<volume...>')
+    .option('-f, --format <template>', 'format the output with a Go template')
+    .action(act(volumeVerb('inspect')));
+  volume.command('rm').alias('remove')
+    .description('remove one or more volumes (not one in use)')
+    .argument('<volume...>')
+    .option('-f, --force', 'no error for a volume that does not exist')
+    .action(act(volumeVerb('rm')));
+  volume.command('prune')
+    .description('remove unused anonymous volumes (-a: all unused volumes)')
+    .option('-a, --all', 'remove all unused volumes, not just anonymous ones')
+    .option('--filter <filter>', 'label=KEY[=VALUE] (repeatable)', collect)
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(act(volumeVerb('prune')));
 
   program.command('pause')
     .description('pause all processes within one or more containers')

@@ -12,7 +12,7 @@ import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported, f
 import { realClock } from '../lib/clock.js';
 import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
-import type { ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions } from '../api/types.js';
+import type { ContainerArchiveOptions, ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions } from '../api/types.js';
 import { enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
 import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
@@ -136,7 +136,7 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     containerStartAttached: (ref, io, signal) => t.attach(path('containerStartAttached', { ref }), attachStart(io), io, signal),
     containerStop: (ref, o) => ok(json('containerStop', { ref }, o)),
     containerKill: (ref, o) => ok(json('containerKill', { ref }, o)),
-    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force }))),
+    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force, v: o.volumes === true }))),
     containerPause: (ref) => ok(json('containerPause', { ref }, {})),
     containerUnpause: (ref) => ok(json('containerUnpause', { ref }, {})),
     containerLogs: (ref, o, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET', path('containerLogs', { ref }, logsQuery(o)), undefined, emit, signal), signal),
@@ -145,6 +145,17 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     containerUpdate: (ref, o) => ok(json('containerUpdate', { ref }, o)),
     containerExec: (ref, o, io, signal) => t.attach(path('containerExec', { ref }), attachStart(io, o), io, signal),
     containerExecDetached: (ref, o) => ok(json('containerExecDetached', { ref }, o)),
+    containerCopy: (ref, o) => json('containerCopy', { ref }, o),
+    containerArchive: (ref, o: ContainerArchiveOptions, io, signal) => t.attach(path('containerArchive', { ref }, [
+      ['direction', o.direction], ['path', o.path], ...flags({ archive: o.archive, follow: o.followLink }),
+    ]), attachStart(io), io, signal),
+    containerDiff: (ref) => json('containerDiff', { ref }),
+
+    volumeCreate: (o) => json('volumeCreate', {}, o),
+    volumeList: (o) => json('volumeList', {}, undefined, o.filters.map((f) => ['filter', f] as const)),
+    volumeInspect: (name) => json('volumeInspect', { name }),
+    volumeRemove: (name, o) => ok(json('volumeRemove', { name }, undefined, flags({ force: o.force }))),
+    volumePrune: (o) => json('volumePrune', {}, o),
 
     imageList: () => json('imageList'),
     imageInspect: (ref) => json('imageInspect', { ref }),

@@ -28,6 +28,11 @@ import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL } from './service-container.js';
+import type { SupervisedRuntime } from './supervisor.js';
+import { EngineVolumes } from './volumes.js';
+import { KeyedLock } from './keyed-lock.js';
+import { flagMountInputs } from './container-mounts.js';
+import { containerArchive, containerCopy, containerDiff, type CopyDeps } from './copy.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -52,17 +57,32 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
+  let internalSubscribers = 0;
   const store = new ProjectStore(opts.roots.root);
   const checks = preflight(() => host.images());
+  const volumes = new EngineVolumes({ root: opts.roots.root, sys: host.sys, log, worker: { nodePath: process.execPath, env: { PATH: opts.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, log } });
+  // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
+  const containerLock = new KeyedLock();
+  const running = (): Set<string> => new Set(runtime.list().filter((v) => v.observed.status === 'running' || v.observed.status === 'paused').map((v) => v.record.id));
+
+  /** Every start (user, policy, attached): secrets and configs written again, tmpfs-style volumes mounted, under the container's lock. */
+  const withStart = <T>(containerId: string, start: () => Promise<T>): Promise<T> => containerLock.run(containerId, async () => {
+    volumes.beforeStart(runtime.find(containerId));
+    return start();
+  });
 
   // One door for removals: the supervisor (--rm after an exit), `rm`, `down` and an attached
-  // `run --rm` may ask for the same container at once; they share one removal.
+  // `run --rm` may ask for the same container at once; they share one removal. Its volumes are
+  // released after it; its anonymous ones removed with it when asked (rm -v, run --rm).
   const removing = new Map<string, Promise<void>>();
-  const removeContainer = (containerId: string, force = true): Promise<void> => {
+  const removeContainer = (containerId: string, force = true, removeAnonymous = false): Promise<void> => {
     let p = removing.get(containerId);
     if (!p) {
       supervisor.release(containerId);
-      p = runtime.remove(containerId, { force }).then(() => undefined).finally(() => removing.delete(containerId));
+      p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
+        .then(() => volumes.released(containerId, removeAnonymous))
+        .then(() => volumes.deactivateUnused(running()))
+        .finally(() => removing.delete(containerId));
       removing.set(containerId, p);
     }
     return p;
@@ -71,15 +91,24 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     let view: ContainerView;
     try { view = runtime.find(containerId); } catch { return; }
     try {
-      await removeContainer(containerId);
+      await removeContainer(containerId, true, view.record.hostConfig.AutoRemove);
       supervisor.containerEvent(view, 'destroy');
     } catch (err) {
       if (!(err instanceof NotFound)) events.publish({ kind: 'warning', text: `removing ${view.record.name}: ${errorBody(err).message}`, time: now(clock) });
     }
   };
 
+  // the supervisor's policy restarts go through the same start as the user's
+  const supervised: SupervisedRuntime = {
+    list: () => runtime.list(),
+    find: (ref) => runtime.find(ref),
+    runtimeState: (id) => runtime.runtimeState(id),
+    updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
+    startDetached: (ref) => { const id = runtime.find(ref).record.id; return withStart(id, () => runtime.startDetached(id)); },
+    execCaptured: (ref, r, o) => runtime.execCaptured(ref, r, o),
+  };
   const supervisor: Supervisor = new Supervisor({
-    runtime,
+    runtime: supervised,
     clock,
     events,
     log,
@@ -89,24 +118,34 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   const userStart = async (containerId: string): Promise<ContainerView> => {
     supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
-    const view = await runtime.startDetached(containerId);
+    const view = await withStart(containerId, () => runtime.startDetached(containerId));
     void supervisor.look(); // health checks start now, not at the next periodic look
     return view;
   };
 
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id),
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes,
   });
+  const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
-    eventSubscribers: () => events.size,
+    eventSubscribers: () => events.size - internalSubscribers,
   });
 
   for (const id of await runtime.repair()) {
     log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
   }
+  const repaired = await volumes.repair(new Set(runtime.list().map((v) => v.record.id)), running());
+  if (repaired.abandonedCreates + repaired.finishedRemovals + repaired.copyUps.length + repaired.droppedRefs.length + repaired.unmounted.length > 0) log(`volumes repaired after a crash: ${JSON.stringify(repaired)}`);
+  // a container that exits leaves tmpfs-style volumes nobody runs with: unmounted
+  // (an internal subscriber: engine status counts the clients' subscriptions only)
+  events.subscribe((e) => {
+    if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
+    try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
+  });
+  internalSubscribers++;
   await supervisor.start();
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
@@ -135,7 +174,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
     // ── single containers ──
     async containerCreate(o) {
-      const created = await createContainer(runtime, await host.images(), o);
+      const created = await createContainer(runtime, await host.images(), o, (slot, create) => volumes.createWith(flagMountInputs(runtime, o, slot), create));
       supervisor.containerEvent(runtime.find(created.id), 'create');
       return created;
     },
@@ -156,7 +195,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const id = view.record.id;
       supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
-        const child = await runtime.startAttached(id, stdio);
+        const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');
         void supervisor.look();
         return child;
@@ -178,7 +217,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
     async containerRemove(ref, o) {
       const view = runtime.find(ref);
-      await removeContainer(view.record.id, o.force);
+      await removeContainer(view.record.id, o.force, o.volumes === true);
       supervisor.containerEvent(view, 'destroy');
       void supervisor.look();
     },
@@ -212,6 +251,25 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     async containerExecDetached(ref, o) {
       await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false }, ['ignore', 'ignore', 'ignore']);
     },
+
+    containerCopy: (ref, o) => containerCopy(copyDeps, ref, o),
+    containerArchive: (ref, o, io, signal) => containerArchive(copyDeps, ref, o, io, signal),
+    containerDiff: (ref) => containerDiff(copyDeps, ref),
+
+    // ── volumes ──
+    async volumeCreate(o) {
+      return volumes.create(o);
+    },
+    async volumeList(o) {
+      return volumes.list(o);
+    },
+    async volumeInspect(name) {
+      return volumes.inspect(name);
+    },
+    async volumeRemove(name, o) {
+      await volumes.remove(name, o.force, (id) => { try { return runtime.find(id).record.name; } catch { return undefined; } });
+    },
+    volumePrune: (o) => volumes.prune(o),
 
     // ── images ──
     async imageList() {

@@ -3,7 +3,7 @@
 // (server.ts) owns the wire: it matches the route, reads the body within its limits, and writes
 // the answer the route declares. Nothing here trusts a byte the client sent before a check.
 import type { AttachIo, EngineApi } from '../api/engine-api.js';
-import type { ContainerLogsOptions, LogsOptions, TerminalSize } from '../api/types.js';
+import type { ContainerArchiveOptions, ContainerLogsOptions, LogsOptions, TerminalSize } from '../api/types.js';
 import { ROUTES, type Answer, type RouteName } from '../api/routes.js';
 import { isValidProjectName, queryFlag } from '../api/codec.js';
 import * as req from '../api/requests.js';
@@ -76,6 +76,21 @@ function logsQuery(query: URLSearchParams): ContainerLogsOptions {
   };
 }
 
+function volumeName(r: RouteRequest): string {
+  const value = r.params.name!;
+  if (value === '' || value.length > 255 || value.includes('\0') || value.includes('/')) throw new InvalidArgument(`invalid volume name "${value.slice(0, 64)}"`);
+  return value;
+}
+
+/** `cp` with `-`: ?direction=in|out&path=…&archive=1&follow=1 */
+function archiveQuery(query: URLSearchParams): ContainerArchiveOptions {
+  const direction = query.get('direction');
+  if (direction !== 'in' && direction !== 'out') throw new InvalidArgument('query parameter "direction" must be "in" or "out"');
+  const path = query.get('path');
+  if (path === null || path === '' || path.includes('\0')) throw new InvalidArgument('query parameter "path" must name a path in the container');
+  return { direction, path, archive: flag(query, 'archive'), followLink: flag(query, 'follow') };
+}
+
 /** The body of `up`/`down`/`run` names its project: it must be the one of the path. */
 function sameProject(path: string, body: { readonly project?: { readonly name: string } }): void {
   if (body.project !== undefined && body.project.name !== path) throw new InvalidArgument(`the project in the body is "${body.project.name}" but the path names "${path}"`);
@@ -129,7 +144,7 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
   containerStartAttached: attach((api, r, _start, io, signal) => api.containerStartAttached(ref(r), io, signal)),
   containerStop: json(async (api, r) => { await api.containerStop(ref(r), req.containerStopOptions(await r.body(), '')); return {}; }),
   containerKill: json(async (api, r) => { await api.containerKill(ref(r), req.containerKillOptions(await r.body(), '')); return {}; }),
-  containerRemove: json(async (api, r) => { await api.containerRemove(ref(r), { force: flag(r.query, 'force') }); return {}; }),
+  containerRemove: json(async (api, r) => { await api.containerRemove(ref(r), { force: flag(r.query, 'force'), volumes: flag(r.query, 'v') }); return {}; }),
   containerPause: json(async (api, r) => { await api.containerPause(ref(r)); return {}; }),
   containerUnpause: json(async (api, r) => { await api.containerUnpause(ref(r)); return {}; }),
   containerLogs: ndjson((api, r) => { const target = ref(r); const o = logsQuery(r.query); return (emit, signal) => api.containerLogs(target, o, emit, signal); }),
@@ -141,6 +156,15 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
     return api.containerExec(ref(r), start.exec, io, signal);
   }),
   containerExecDetached: json(async (api, r) => { await api.containerExecDetached(ref(r), req.execOptions(await r.body(), '')); return {}; }),
+  containerCopy: json(async (api, r) => api.containerCopy(ref(r), req.containerCopyOptions(await r.body(), ''))),
+  containerArchive: attach((api, r, _start, io, signal) => api.containerArchive(ref(r), archiveQuery(r.query), io, signal)),
+  containerDiff: json((api, r) => api.containerDiff(ref(r))),
+
+  volumeCreate: json(async (api, r) => api.volumeCreate(req.volumeCreateOptions(await r.body(), ''))),
+  volumeList: json((api, r) => api.volumeList({ filters: r.query.getAll('filter') })),
+  volumeInspect: json((api, r) => api.volumeInspect(volumeName(r))),
+  volumeRemove: json(async (api, r) => { await api.volumeRemove(volumeName(r), { force: flag(r.query, 'force') }); return {}; }),
+  volumePrune: json(async (api, r) => api.volumePrune(req.volumePruneOptions(await r.body(), ''))),
 
   imageList: json((api) => api.imageList()),
   imageInspect: json((api, r) => api.imageInspect(ref(r))),

@@ -29,10 +29,13 @@
 //   before the recreation and started after it (compose's stopDependentContainers followed by
 //   the start phase). Not transitive, as in compose. Skipped under noStart (compose would leave
 //   them stopped).
+// - Volumes (plan/volumes.ts): the project's named volumes the services in scope use are created
+//   first when missing, and a container's create waits for the creates of its volumes.
 import type { Project, Service } from '../spec/model.js';
 import { PlanBuilder } from './builder.js';
 import { checkProjectName, checkServices, groupByService, isActive, knownServices, sortContainers } from './containers.js';
 import { dependencyEdges, dependentsOf, lookupService, topologicalOrder, withDependencies } from './graph.js';
+import { planVolumeCreates, volumeCreatesOf } from './volumes.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
 import { InternalError, InvalidArgument } from '../lib/errors.js';
@@ -141,6 +144,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
     }
   }
 
+  const volumeCreates = planVolumeCreates(plan, project, order, observed);
   const createOps = new Map<string, number[]>();
   const startOps = new Map<string, number[]>();
   for (const name of order) {
@@ -156,7 +160,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
       plan.add({ kind: 'remove', service: name, number: c.number, containerId: c.id, cause, dependsOn: stop });
     }
 
-    const afterCreates = edges.flatMap((e) => createOps.get(e.dependency) ?? []);
+    const afterCreates = [...edges.flatMap((e) => createOps.get(e.dependency) ?? []), ...volumeCreatesOf(decision.service, volumeCreates)];
     const beforeRecreate = dependentsOf(project, name, (d) => d.restart, scope).flatMap(restartStopsOf);
     const createdBy = new Map<number, number>();
     for (const r of decision.replicas) {

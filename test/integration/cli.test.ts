@@ -11,7 +11,7 @@ before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
 const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls',
-  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine'];
+  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine', 'volume', 'cp', 'diff'];
 
 test('--version prints the package version', async () => {
   const r = await berth(roots, ['--version']);
@@ -31,7 +31,8 @@ test('run --help pins the run flags', async () => {
   const r = await berth(roots, ['run', '--help']);
   for (const flag of ['--rm', '--detach', '--name', '--env', '--workdir', '--user', '--hostname', '--init', '--memory', '--memory-swap',
     '--cpu-shares', '--cpus', '--cpuset-cpus', '--pids-limit', '--stop-signal', '--entrypoint', '--interactive', '--tty', '--restart',
-    '--health-cmd', '--health-interval', '--health-timeout', '--health-retries', '--health-start-period', '--health-start-interval', '--no-healthcheck']) {
+    '--health-cmd', '--health-interval', '--health-timeout', '--health-retries', '--health-start-period', '--health-start-interval', '--no-healthcheck',
+    '--volume', '--mount', '--tmpfs', '--volumes-from']) {
     assert.match(r.stdout, new RegExp(`${flag}\\b`), `run has ${flag}`);
   }
 });

@@ -14,6 +14,7 @@ export interface CreateFlags {
   healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
   capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
   device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
+  volume?: string[]; mount?: string[]; tmpfs?: string[]; volumesFrom?: string[];
 }
 
 interface RunFlags extends CreateFlags { detach?: boolean }
@@ -60,6 +61,13 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
       baseDir: ctx.cwd,
     },
     logOpts: flags.logOpt ?? [],
+    // bind sources of -v and --mount are the caller's: relative to its directory, ~ its home
+    volumes: flags.volume ?? [],
+    mounts: flags.mount ?? [],
+    tmpfs: flags.tmpfs ?? [],
+    volumesFrom: flags.volumesFrom ?? [],
+    cwd: ctx.cwd,
+    ...(ctx.env['HOME'] !== undefined ? { home: ctx.env['HOME'] } : {}),
   };
 }
 
