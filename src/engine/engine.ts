@@ -3,7 +3,9 @@
 //   supervisor.ts  exits, restart policies and back-off, health monitors, engine-start restarts
 //   projects.ts    the compose verbs, each as plan (plan/) + executor
 //   containers.ts  single-container verbs; attach.ts relays attached stdio
-//   images.ts      image verbs;   system.ts  info, version, engine status
+//   images.ts      image verbs of the store; image-verbs.ts pull, push, build, save, commit…
+//   project-images.ts  pull_policy and builds before `up`, compose pull/build/images
+//   system.ts      info, version, engine status
 //   preflight.ts   checks before anything is touched (images present, …)
 // This file wires them and keeps the two pieces of state verbs share: the event bus and the
 // one door through which containers are removed.
@@ -22,12 +24,16 @@ import { ProjectStore } from './store.js';
 import { Supervisor, now } from './supervisor.js';
 import { projectVerbs } from './projects.js';
 import { containerLogs, containerRow, createContainer, restartPolicyFlag, statsOf, topOf } from './containers.js';
-import { imageDocument, imageSummary, importImage, loadImages } from './images.js';
+import { imageSummary, importImage, loadImages } from './images.js';
 import { relayAttached } from './attach.js';
 import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL } from './service-container.js';
+import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
+import { prepareImages, projectImageVerbs } from './project-images.js';
+import { availableParallelism } from 'node:os';
+import { daemonConfigPath } from '../lib/paths.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -94,9 +100,16 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     return view;
   };
 
+  const imageDeps = {
+    runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root,
+    containerEvent: (id: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => supervisor.containerEvent(runtime.find(id), action, attributes),
+  };
+  const work = imageWork(imageDeps);
+  const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
     remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id),
+    prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
@@ -106,6 +119,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   for (const id of await runtime.repair()) {
     log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
+  }
+  // a build's RUN step containers belong to a build of the last engine, which ended with it
+  for (const view of runtime.list().filter(isBuildStep)) {
+    await runtime.remove(view.record.id, { force: true }).catch((err: unknown) => log(`removing build step container ${view.record.name}: ${errorBody(err).message}`));
+    log(`removed build step container ${view.record.name}, left by an interrupted build`);
   }
   await supervisor.start();
 
@@ -119,6 +137,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     engineStatus: (o) => sys.engineStatus(o),
 
     ...compose,
+    ...imageVerbs(imageDeps, work),
+    ...projectImageVerbs(projectImagesDeps),
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {
@@ -141,7 +161,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
     async containerList(o) {
       const t = clock.now();
-      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => containerRow(runtime, v, t));
+      // a build's RUN step containers are the builder's, not the user's (docker ps never shows them)
+      return runtime.list().filter((v) => !isBuildStep(v) && (o.all || v.observed.status === 'running')).map((v) => containerRow(runtime, v, t));
     },
     async containerInspect(ref) {
       return runtime.inspect(ref);
@@ -196,12 +217,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return statsOf(runtime, ref);
     },
     async containerUpdate(ref, o) {
-      if (o.restart === undefined) return;
-      const policy = restartPolicyFlag(o.restart);
       const view = runtime.find(ref);
-      if (view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
-      runtime.updateRestartPolicy(view.record.id, policy);
-      supervisor.containerEvent(view, 'update', { restart: o.restart });
+      const limits = limitChanges(o, availableParallelism());
+      if (o.restart === undefined && limits === undefined) throw new InvalidArgument('you must provide one or more flags when using this command');
+      const policy = o.restart !== undefined ? restartPolicyFlag(o.restart) : undefined;
+      if (policy && view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
+      if (limits) runtime.updateLimits(view.record.id, limits);
+      if (policy) runtime.updateRestartPolicy(view.record.id, policy);
+      supervisor.containerEvent(view, 'update', o.restart !== undefined ? { restart: o.restart } : {});
     },
     containerExec(ref, o, io, signal) {
       const view = runtime.find(ref);
@@ -218,7 +241,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return (await host.images()).list().map(imageSummary);
     },
     async imageInspect(ref) {
-      return imageDocument((await host.images()).resolve(ref));
+      const { inspectImage } = await import('../images/inspect.js');
+      return inspectImage(await host.images(), ref);
     },
     async imageLoad(req) {
       return loadImages(await host.images(), req);
@@ -246,6 +270,11 @@ async function healthcheckOf(host: EngineHost, store: ProjectStore, view: Contai
   let imageCheck;
   try { imageCheck = (await host.images()).resolve(view.record.image).config.Healthcheck; } catch { /* image removed meanwhile */ }
   return resolveHealthcheck(service?.healthcheck, imageCheck);
+}
+
+/** A RUN step container of a build (build/run.ts labels them). */
+function isBuildStep(view: ContainerView): boolean {
+  return view.record.config.Labels['berth.build'] !== undefined;
 }
 
 function packageVersion(packageRoot: string): string {
