@@ -6,7 +6,7 @@ import { abortOnInterrupt, withEngine } from '../engine.js';
 import { registryAuth } from '../auth.js';
 import { colors } from '../render/colors.js';
 import { imageProgressFor } from '../render/image-progress.js';
-import { InvalidArgument } from '../../lib/errors.js';
+import { BerthError, InvalidArgument } from '../../lib/errors.js';
 import { imageEmit } from './pull.js';
 
 interface BuildFlags {
@@ -66,7 +66,11 @@ export default async function build(flags: BuildFlags, args: string[], ctx: CliC
       noCache: flags.noCache === true || flags.cache === false,
       pull: flags.pull ?? false,
       auth: registryAuth(ctx),
-    }, imageEmit(progress, ctx), interrupt.signal)).finally(() => progress?.done());
+    }, imageEmit(progress, ctx), interrupt.signal)).finally(() => progress?.done()).catch((err: unknown) => {
+      // a RUN step's exit code is the step's, not the command's: docker build exits 1
+      if (err instanceof BerthError && typeof (err.details as { exitCode?: unknown } | undefined)?.exitCode === 'number') throw new BerthError(err.code, err.message, { ...(err.details as object), exitCode: 1 });
+      throw err;
+    });
     if (quiet) { ctx.stdout.write(`${result.id}\n`); return 0; }
     for (const w of result.warnings) ctx.stderr.write(`${c.yellow('WARNING:')} ${w}\n`);
     ctx.stderr.write(`writing image ${result.id} (${result.ran} step${result.ran === 1 ? '' : 's'} run, ${result.cached} cached)\n`);
