@@ -161,7 +161,7 @@ export class TtyImageProgress implements ImageRenderer {
           started();
           this.draw();
         }),
-        rendererOptions: { outputBar: Infinity, persistentOutput: true },
+        rendererOptions: { outputBar: Infinity, persistentOutput: false },
       }], {
         exitOnError: false,
         // no signal handlers of listr2's own: the context owns Ctrl-C
@@ -175,6 +175,17 @@ export class TtyImageProgress implements ImageRenderer {
     this.timer.unref();
   }
 
+  /** The collapsed task's title: what was pulled, pushed and built. */
+  private summary(): string {
+    const all = [...this.groups.values()];
+    const steps = all.filter((g) => g.bars.size === 0);
+    const images = all.filter((g) => g.bars.size > 0).map((g) => g.title);
+    const failed = all.filter((g) => g.finished && !g.finished.ok).length;
+    const parts = [...images];
+    if (steps.length > 0) parts.push(`${steps.length} build step${steps.length === 1 ? '' : 's'}`);
+    return `${parts.join(', ')}${failed > 0 ? ` ${this.c.red(`(${failed} failed)`)}` : ''}`;
+  }
+
   async done(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.running) {
@@ -182,10 +193,16 @@ export class TtyImageProgress implements ImageRenderer {
       // the task may not have started yet when everything happened at once
       await Promise.race([this.taskStarted, this.running]);
       this.draw();
+      if (this.task) this.task.title = this.summary();
       this.settle?.();
       await this.running;
     }
     this.running = undefined;
+    // a failed step's output stays on screen: it is what the user needs to read
+    for (const g of this.groups.values()) {
+      if (g.finished?.ok !== false || g.lines.length === 0) continue;
+      this.err.write(`${this.c.red('✖')} ${g.title}\n${g.lines.map((l) => `    ${l}\n`).join('')}`);
+    }
     for (const line of this.held) this.out.write(`${line}\n`);
     this.held.length = 0;
   }
@@ -202,6 +219,8 @@ function titleOf(resourceId: string): string {
 
 /** The renderer a command's streams call for: listr2 on a terminal (unless --ansi never / --progress plain), lines otherwise. */
 export function imageProgressFor(out: NodeJS.WritableStream, err: NodeJS.WritableStream, c: ChalkInstance, plain = false): ImageRenderer {
-  if (!plain && (out as { isTTY?: boolean }).isTTY === true) return new TtyImageProgress(out, err, c);
+  // a terminal of no width (a pty nobody sized) would wrap every character: plain lines there
+  const tty = out as { isTTY?: boolean; columns?: number };
+  if (!plain && tty.isTTY === true && (tty.columns ?? 0) > 0) return new TtyImageProgress(out, err, c);
   return new PlainImageProgress(out, c);
 }
