@@ -73,7 +73,8 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--device <spec>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect)
     .option('--sysctl <k=v>', 'set a namespaced kernel parameter (repeatable)', collect)
     .option('--group-add <group>', 'add a supplementary group (repeatable)', collect)
-    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect);
+    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect)
+    .option('--pull <policy>', 'pull image before running: always, missing or never', 'missing');
 
   createFlags(program.command('run')
     .description('create and run a new container from an image')

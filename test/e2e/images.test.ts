@@ -175,3 +175,14 @@ test('commit must make an image of a container\'s changes that runs, and save/lo
   assert.ok(piped.stdout.length > 1024, 'the archive on stdout');
   await berthOk(roots, ['rmi', 'noted:1']);
 });
+
+test('run must pull an image it does not have (stderr), and run it (stdout)', { skip }, async () => {
+  const image = `${registry.host}/e2e/bb:2`;
+  if ((await imageTags()).includes(image)) await berthOk(roots, ['rmi', image]);
+  const r = await berth(roots, ['run', '--rm', image, 'echo', 'auto-pulled'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'auto-pulled\n', 'only the container on stdout');
+  assert.match(r.stderr, new RegExp(`^Unable to find image '${image.replace(/\./g, '\\.')}' locally$`, 'm'));
+  assert.match(r.stderr, /^Status: (Downloaded newer image|Image is up to date) for /m);
+  assert.ok((await imageTags()).includes(image));
+});
