@@ -83,6 +83,8 @@ export function imageAction(project: Project, service: Service, flags: ImageFlag
     case 'missing':
       return whenMissing();
     case 'always':
+    // refresh: pull when the registry's digest changed: a pull of an unchanged image downloads nothing
+    case 'refresh':
       return hasBuild ? { kind: 'pull-or-build', image, why: 'pull_policy: always' } : { kind: 'pull', image, why: flags.pull ? '--pull always' : 'pull_policy: always' };
     case 'never':
       return present ? { kind: 'none' } : { kind: 'missing', image, why: `it is not in the store and pull_policy is "never"` };
