@@ -4,23 +4,8 @@ import type {
   ContainerCommitOptions, ImageBuildRequest, ImagePullRequest, ImagePushRequest, ImageTagRequest, ImagePruneOptions, ProjectBuildRequest,
   ProjectPrepareRequest, ProjectPullRequest, PullOverride, RegistryAuth, RegistryLoginRequest,
 } from './image-types.js';
-import { array, bool, literal, object, optional, record, required, str, withDefault, type Check } from './check.js';
+import { bool, body, flag, literal, nonEmpty, object, optional, record, required, str, stringList as list, withDefault, type Check } from './check.js';
 import { checkProject } from './project-check.js';
-import { InvalidArgument } from '../lib/errors.js';
-
-const strings = array(str);
-const list = withDefault(strings, []);
-const flag = withDefault(bool, false);
-
-function body<T>(check: Check<T>): Check<T> {
-  return (v, p) => check(v === undefined ? {} : v, p);
-}
-
-const nonEmpty: Check<string> = (v, p) => {
-  const s = str(v, p);
-  if (s === '') throw new InvalidArgument(`${p}: expected a non-empty string`, { path: p });
-  return s;
-};
 
 /** What a pull or build may be told about credentials: user and password per registry domain. */
 const auth: Check<RegistryAuth> = withDefault(record(object<{ username: string; password: string }>({ username: required(str), password: required(str) })), {});

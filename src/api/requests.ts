@@ -6,25 +6,13 @@ import type {
   ExecOptions, ImageImportRequest, ImageLoadRequest, KillOptions, ServiceRunRequest, ServicesOptions, StopOptions, TerminalSize,
   UpOptions, UpRequest,
 } from './types.js';
-import { array, bool, count, int, literal, nonNegative, object, optional, record, required, str, withDefault, type Check } from './check.js';
+import { array, body, bool, count, flag, int, literal, nonEmpty, nonNegative, object, optional, record, required, str, stringList, withDefault, type Check } from './check.js';
 import { checkProject } from './project-check.js';
 import { pullOverride, registryAuth } from './image-requests.js';
 import { InvalidArgument } from '../lib/errors.js';
 
 const strings = array(str);
-const list = withDefault(strings, []);
-const flag = withDefault(bool, false);
-
-/** The body itself: an object, or absent (an empty body is `{}`). */
-function body<T>(check: Check<T>): Check<T> {
-  return (v, p) => check(v === undefined ? {} : v, p);
-}
-
-const nonEmpty: Check<string> = (v, p) => {
-  const s = str(v, p);
-  if (s === '') throw new InvalidArgument(`${p}: expected a non-empty string`, { path: p });
-  return s;
-};
+const list = stringList;
 
 const upOptions = object<UpOptions>({
   services: list,
