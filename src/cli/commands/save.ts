@@ -15,10 +15,13 @@ export default async function save(flags: { output?: string }, args: string[], c
   const target = toStdout ? undefined : resolve(ctx.cwd, flags.output!);
   const temp = target ? join(dirname(target), `.${basename(target)}.berth-${randomBytes(4).toString('hex')}.tmp`) : undefined;
   const out: NodeJS.WritableStream = temp ? createWriteStream(temp, { mode: 0o644 }) : ctx.stdout;
+  // one wait for 'drain' however many chunks arrive while the file is full
+  let draining: Promise<void> | undefined;
   const io: AttachIo = {
     write(_stream, data) {
       if (out.write(data)) return;
-      return new Promise<void>((r) => out.once('drain', () => r()));
+      draining ??= new Promise<void>((r) => out.once('drain', () => { draining = undefined; r(); }));
+      return draining;
     },
     onControl() {},
   };
