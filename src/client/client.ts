@@ -77,6 +77,8 @@ export interface RequestTransport {
   readonly socketPath: string;
   json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
   stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number>;
+  /** stream(), resolving with the whole result record (its `value`: what the api method returned) */
+  streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>>;
   attach(path: string, start: unknown, io: AttachIo, signal: AbortSignal): Promise<number>;
   close(): void;
 }
