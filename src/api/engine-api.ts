@@ -16,6 +16,11 @@ import type {
   ContainerArchiveOptions, ContainerChange, ContainerCopyOptions, CopyResult,
   VolumeCreateOptions, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveOptions, VolumeSummary,
 } from './types.js';
+import type {
+  ContainerCommitOptions, ImageBuildRequest, ImageBuildResult, ImageHistoryRow, ImagePruneOptions, ImagePruneResult, ImagePullRequest,
+  ImagePullResult, ImagePushRequest, ImageTagRequest, ProjectBuildRequest, ProjectImageRow, ProjectPrepareRequest, ProjectPullRequest,
+  RegistryLoginRequest, RegistryLoginResult,
+} from './image-types.js';
 
 export type { EngineInfo } from './types.js';
 
@@ -123,6 +128,30 @@ export interface EngineApi {
   imageImport(req: ImageImportRequest): Promise<{ readonly id: string }>;
   /** the lines `docker rmi` prints ("Untagged: …", "Deleted: …") */
   imageRemove(ref: string, opts: ImageRemoveOptions): Promise<{ readonly lines: readonly string[] }>;
+  /** docker pull: layer and message events as it goes */
+  imagePull(req: ImagePullRequest, emit: Emit, signal: AbortSignal): Promise<ImagePullResult>;
+  /** docker push REF */
+  imagePush(ref: string, req: ImagePushRequest, emit: Emit, signal: AbortSignal): Promise<{ readonly digest: string }>;
+  /** docker build: step and output events as it goes */
+  imageBuild(req: ImageBuildRequest, emit: Emit, signal: AbortSignal): Promise<ImageBuildResult>;
+  /** the messages docker tag would print (none) */
+  imageTag(ref: string, req: ImageTagRequest): Promise<void>;
+  /** docker save: the tar's bytes written to `io` as stdout; resolves with 0 once all are written */
+  imageSave(refs: readonly string[], io: AttachIo, signal: AbortSignal): Promise<number>;
+  imageHistory(ref: string): Promise<ImageHistoryRow[]>;
+  imagePrune(opts: ImagePruneOptions): Promise<ImagePruneResult>;
+  /** docker commit: the new image's id */
+  containerCommit(ref: string, opts: ContainerCommitOptions): Promise<{ readonly id: string }>;
+  /** checks credentials against the registry (the client stores them in its own config.json) */
+  registryLogin(req: RegistryLoginRequest): Promise<RegistryLoginResult>;
+
+  // ── compose image verbs ──
+  /** compose pull: exit code as docker compose's */
+  projectPull(projectName: string, req: ProjectPullRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  projectBuild(projectName: string, req: ProjectBuildRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  /** the images of these services made ready as up would (pull_policy, build): compose run's first step */
+  projectPrepare(projectName: string, req: ProjectPrepareRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  projectImages(projectName: string, opts: ServicesOptions): Promise<ProjectImageRow[]>;
 }
 
 /**

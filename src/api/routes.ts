@@ -78,6 +78,19 @@ export const ROUTES: { readonly [K in RouteName]: Route } = {
   imageLoad: json('POST', '/v1/images/load'),
   imageImport: json('POST', '/v1/images/import'),
   imageRemove: json('DELETE', '/v1/images/:ref'),
+  imagePull: ndjson('POST', '/v1/images/pull'),
+  imagePush: ndjson('POST', '/v1/images/:ref/push'),
+  imageBuild: ndjson('POST', '/v1/images/build'),
+  imageTag: json('POST', '/v1/images/:ref/tag'),
+  imageSave: attach('/v1/images/save'),
+  imageHistory: json('GET', '/v1/images/:ref/history'),
+  imagePrune: json('POST', '/v1/images/prune'),
+  containerCommit: json('POST', '/v1/containers/:ref/commit'),
+  registryLogin: json('POST', '/v1/registry/login'),
+  projectPull: ndjson('POST', '/v1/projects/:project/pull'),
+  projectBuild: ndjson('POST', '/v1/projects/:project/build'),
+  projectPrepare: ndjson('POST', '/v1/projects/:project/prepare'),
+  projectImages: json('GET', '/v1/projects/:project/images'),
 };
 
 /** The path of a route with its parameters encoded, and a query string of the pairs given. */

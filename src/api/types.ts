@@ -4,6 +4,9 @@
 // api/validate.ts.
 import type { Project } from '../spec/model.js';
 import type { ErrorBody } from '../lib/errors.js';
+import type { ImageProgressEvent, PullOverride, RegistryAuth } from './image-types.js';
+
+export type * from './image-types.js';
 
 export const API_VERSION = 1;
 
@@ -101,6 +104,12 @@ export interface UpOptions {
   readonly wait: boolean;
   /** seconds; 0 = no limit */
   readonly waitTimeout: number;
+  /** --build: build every service that has a build section before starting */
+  readonly build?: boolean;
+  /** --no-build: never build (a missing image of a build service is an error) */
+  readonly noBuild?: boolean;
+  /** --pull: overrides every service's pull_policy */
+  readonly pull?: PullOverride;
 }
 
 export interface DownOptions {
@@ -136,7 +145,7 @@ export interface LogsOptions extends ServicesOptions {
 }
 
 /** Requests carrying the desired state also carry the project itself (the engine keeps it). */
-export interface UpRequest { readonly project: Project; readonly options: UpOptions }
+export interface UpRequest { readonly project: Project; readonly options: UpOptions; readonly auth?: RegistryAuth }
 export interface DownRequest { readonly project?: Project; readonly options: DownOptions }
 
 /** `compose run`: a one-off container of a service. Environment entries are K=V (the client resolved bare names). */
@@ -340,10 +349,19 @@ export interface ContainerLogsOptions {
   readonly since?: string;
 }
 
-/** `update`: what may change on an existing container (the images issue adds limits). */
+/** `update`: what may change on an existing container; limits as given (the engine parses them as run's). */
 export interface ContainerUpdateOptions {
   /** Docker's --restart */
   readonly restart?: string;
+  readonly cpus?: string;
+  readonly cpuShares?: string;
+  readonly cpuPeriod?: string;
+  readonly cpuQuota?: string;
+  readonly cpusetCpus?: string;
+  readonly cpusetMems?: string;
+  readonly memory?: string;
+  readonly memorySwap?: string;
+  readonly pidsLimit?: string;
 }
 
 /** One process of a container as the host's /proc shows it (host pids), for `top`. */
@@ -466,6 +484,8 @@ export type EngineEvent =
   | { readonly kind: 'operation'; readonly resourceId: string; readonly status: 'started' | 'done' | 'failed' | 'waiting'; readonly text: string; readonly time: string }
   | { readonly kind: 'container'; readonly resourceId: string; readonly action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'restart' | 'health_status' | 'oom' | 'pause' | 'unpause' | 'update'; readonly containerId: string; readonly attributes: Readonly<Record<string, string>>; readonly time: string }
   | { readonly kind: 'warning'; readonly text: string; readonly time: string }
+  /** pull, push and build progress (image-types.ts) */
+  | ImageProgressEvent
   | { readonly kind: 'result'; readonly exitCode: number; readonly time: string }
   | { readonly kind: 'error'; readonly error: ErrorBody; readonly time: string };
 

@@ -3,7 +3,9 @@
 //   supervisor.ts  exits, restart policies and back-off, health monitors, engine-start restarts
 //   projects.ts    the compose verbs, each as plan (plan/) + executor
 //   containers.ts  single-container verbs; attach.ts relays attached stdio
-//   images.ts      image verbs;   system.ts  info, version, engine status
+//   images.ts      image verbs of the store; image-verbs.ts pull, push, build, save, commit…
+//   project-images.ts  pull_policy and builds before `up`, compose pull/build/images
+//   system.ts      info, version, engine status
 //   preflight.ts   checks before anything is touched (images present, …)
 // This file wires them and keeps the two pieces of state verbs share: the event bus and the
 // one door through which containers are removed.
@@ -22,7 +24,7 @@ import { ProjectStore } from './store.js';
 import { Supervisor, now } from './supervisor.js';
 import { projectVerbs } from './projects.js';
 import { containerLogs, containerRow, createContainer, restartPolicyFlag, statsOf, topOf } from './containers.js';
-import { imageDocument, imageSummary, importImage, loadImages } from './images.js';
+import { imageSummary, importImage, loadImages } from './images.js';
 import { relayAttached } from './attach.js';
 import { system } from './system.js';
 import { preflight } from './preflight.js';
@@ -33,6 +35,10 @@ import { EngineVolumes } from './volumes.js';
 import { KeyedLock } from './keyed-lock.js';
 import { flagMountInputs } from './container-mounts.js';
 import { containerArchive, containerCopy, containerDiff, type CopyDeps } from './copy.js';
+import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
+import { prepareImages, projectImageVerbs } from './project-images.js';
+import { availableParallelism } from 'node:os';
+import { daemonConfigPath } from '../lib/paths.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -123,9 +129,16 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     return view;
   };
 
+  const imageDeps = {
+    runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root,
+    containerEvent: (id: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => supervisor.containerEvent(runtime.find(id), action, attributes),
+  };
+  const work = imageWork(imageDeps);
+  const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
     remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes,
+    prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
   const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
   const sys = system({
@@ -146,6 +159,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
   });
   internalSubscribers++;
+  // a build's RUN step containers belong to a build of the last engine, which ended with it
+  for (const view of runtime.list().filter(isBuildStep)) {
+    await runtime.remove(view.record.id, { force: true }).catch((err: unknown) => log(`removing build step container ${view.record.name}: ${errorBody(err).message}`));
+    log(`removed build step container ${view.record.name}, left by an interrupted build`);
+  }
   await supervisor.start();
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
@@ -158,6 +176,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     engineStatus: (o) => sys.engineStatus(o),
 
     ...compose,
+    ...imageVerbs(imageDeps, work),
+    ...projectImageVerbs(projectImagesDeps),
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {
@@ -180,7 +200,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
     async containerList(o) {
       const t = clock.now();
-      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => containerRow(runtime, v, t));
+      // a build's RUN step containers are the builder's, not the user's (docker ps never shows them)
+      return runtime.list().filter((v) => !isBuildStep(v) && (o.all || v.observed.status === 'running')).map((v) => containerRow(runtime, v, t));
     },
     async containerInspect(ref) {
       return runtime.inspect(ref);
@@ -235,12 +256,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return statsOf(runtime, ref);
     },
     async containerUpdate(ref, o) {
-      if (o.restart === undefined) return;
-      const policy = restartPolicyFlag(o.restart);
       const view = runtime.find(ref);
-      if (view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
-      runtime.updateRestartPolicy(view.record.id, policy);
-      supervisor.containerEvent(view, 'update', { restart: o.restart });
+      const limits = limitChanges(o, availableParallelism());
+      if (o.restart === undefined && limits === undefined) throw new InvalidArgument('you must provide one or more flags when using this command');
+      const policy = o.restart !== undefined ? restartPolicyFlag(o.restart) : undefined;
+      if (policy && view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
+      if (limits) runtime.updateLimits(view.record.id, limits);
+      if (policy) runtime.updateRestartPolicy(view.record.id, policy);
+      supervisor.containerEvent(view, 'update', o.restart !== undefined ? { restart: o.restart } : {});
     },
     containerExec(ref, o, io, signal) {
       const view = runtime.find(ref);
@@ -276,7 +299,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return (await host.images()).list().map(imageSummary);
     },
     async imageInspect(ref) {
-      return imageDocument((await host.images()).resolve(ref));
+      const { inspectImage } = await import('../images/inspect.js');
+      return inspectImage(await host.images(), ref);
     },
     async imageLoad(req) {
       return loadImages(await host.images(), req);
@@ -304,6 +328,11 @@ async function healthcheckOf(host: EngineHost, store: ProjectStore, view: Contai
   let imageCheck;
   try { imageCheck = (await host.images()).resolve(view.record.image).config.Healthcheck; } catch { /* image removed meanwhile */ }
   return resolveHealthcheck(service?.healthcheck, imageCheck);
+}
+
+/** A RUN step container of a build (build/run.ts labels them). */
+function isBuildStep(view: ContainerView): boolean {
+  return view.record.config.Labels['berth.build'] !== undefined;
 }
 
 function packageVersion(packageRoot: string): string {

@@ -22,7 +22,7 @@ import type { ContainerRuntime, ContainerView } from '../runtime/container.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { execute, type OperationRunner } from './executor.js';
 import { observe, projectViews } from './observe.js';
-import { createRequestFor, notYetApplied, LABEL } from './service-container.js';
+import { createRequestFor, notYetApplied, serviceImage, LABEL } from './service-container.js';
 import { healthcheckConfig } from './health.js';
 import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
@@ -30,6 +30,8 @@ import type { Preflight } from './preflight.js';
 import type { ImageStore } from '../images/store.js';
 import type { EngineVolumes } from './volumes.js';
 import { serviceMountInputs } from './container-mounts.js';
+import type { ImageFlags } from './project-images.js';
+import type { RegistryAuth } from '../api/types.js';
 
 export interface ProjectVerbsDeps {
   readonly runtime: ContainerRuntime;
@@ -46,6 +48,8 @@ export interface ProjectVerbsDeps {
   readonly userStopped: (containerId: string) => void;
   /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
   readonly volumes: EngineVolumes;
+  /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
+  readonly prepareImages: (project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal) => Promise<void>;
 }
 
 export type ProjectVerbs = Pick<EngineApi, 'up' | 'down' | 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'ps' | 'ls' | 'logs' | 'createOneOff'>;
@@ -75,9 +79,9 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     resources: { volume: d.volumes.runner(project, emit, now) },
     async create(op: Operation): Promise<string> {
       const service = project.services[op.service];
-      if (!service?.image) throw new InvalidArgument(`service "${op.service}" has no image: building images is not supported yet`);
+      if (!service) throw new NotFound(`no such service: ${op.service}`);
       const imageStore = await d.images();
-      const image = imageStore.resolve(service.image);
+      const image = imageStore.resolve(serviceImage(project, service));
       const request = createRequestFor({ project, service, number: op.number, image, overlayRoot: imageStore.overlayRoot(), configHash: configHashes[op.service] ?? '', hostEnv: {} });
       const slot = { containerId: request.id!, bundle: runtime.bundle(request.id!), image, overlayRoot: imageStore.overlayRoot() };
       const { created: record, warnings } = await d.volumes.createWith(
@@ -174,7 +178,12 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       const project = req.project;
       const scope = req.options.noDeps ? new Set(req.options.services.length > 0 ? req.options.services : Object.keys(project.services))
         : withDependencies(project, req.options.services.length > 0 ? req.options.services : Object.keys(project.services));
-      // Checks before anything is touched: every image present (and, with networking, every port free).
+      // Images first (pulled and built as pull_policy and --pull/--build say), then the checks
+      // before anything is touched: every image present (and, with networking, every port free).
+      const active = [...scope].filter((name) => (Object.hasOwn(req.options.scale, name) ? req.options.scale[name]! : project.services[name]?.scale ?? 0) > 0);
+      await d.prepareImages(project, active, {
+        ...(req.options.pull !== undefined ? { pull: req.options.pull } : {}), build: req.options.build ?? false, noBuild: req.options.noBuild ?? false,
+      }, req.auth ?? {}, emit, signal);
       await d.preflight.up(project, [...scope], req.options.scale);
       for (const text of d.volumes.checkForUp(project, scope)) emit({ kind: 'warning', text, time: now() });
       for (const name of scope) {
@@ -187,7 +196,15 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       if (orphans.length > 0 && !req.options.removeOrphans) {
         emit({ kind: 'warning', text: `Found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`, time: now() });
       }
-      const code = await runPlan(reconcile(project, observed, hashes(project), req.options), project, emit, signal);
+      // the image each service names now: a container of another image is recreated
+      const imageStore = await d.images();
+      const images: Record<string, string> = {};
+      for (const name of scope) {
+        const service = project.services[name];
+        if (!service) continue;
+        try { images[name] = imageStore.resolve(serviceImage(project, service)).id; } catch { /* scale 0: not needed */ }
+      }
+      const code = await runPlan(reconcile(project, observed, hashes(project), { ...req.options, images }), project, emit, signal);
       if (code !== 0 || !req.options.wait) return code;
       // --wait: every selected service running, or healthy when it has a health check
       const deadline = req.options.waitTimeout > 0 ? clock.now() + req.options.waitTimeout * 1000 : Infinity;
@@ -280,10 +297,10 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       if (project.name !== projectName) throw new InvalidArgument(`the project in the body is "${project.name}" but the path names "${projectName}"`);
       const service = project.services[req.service];
       if (!service) throw new NotFound(`no such service: ${req.service}`);
-      if (!service.image) throw new InvalidArgument(`service "${req.service}" has no image: building images is not supported yet`);
-      await d.preflight.images([{ service: service.name, image: service.image }]);
+      const imageName = serviceImage(project, service);
+      await d.preflight.images([{ service: service.name, image: imageName }]);
       const imageStore = await d.images();
-      const image = imageStore.resolve(service.image);
+      const image = imageStore.resolve(imageName);
       const base = createRequestFor({ project, service, number: 0, image, overlayRoot: imageStore.overlayRoot(), configHash: '', hostEnv: {} });
       const process = mergeProcess(image.config, {
         command: req.command.length > 0 ? req.command : service.command ?? [],

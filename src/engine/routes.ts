@@ -5,8 +5,9 @@
 import type { AttachIo, EngineApi } from '../api/engine-api.js';
 import type { ContainerArchiveOptions, ContainerLogsOptions, LogsOptions, TerminalSize } from '../api/types.js';
 import { ROUTES, type Answer, type RouteName } from '../api/routes.js';
-import { isValidProjectName, queryFlag } from '../api/codec.js';
+import { isValidProjectName, queryFlag, type StreamOutcome } from '../api/codec.js';
 import * as req from '../api/requests.js';
+import * as imageReq from '../api/image-requests.js';
 import { InvalidArgument } from '../lib/errors.js';
 
 /** What a handler sees of its request. */
@@ -37,7 +38,7 @@ export type Handler =
   | { readonly answer: 'attach'; readonly run: (api: EngineApi, r: RouteRequest, start: AttachStart, io: AttachIo, signal: AbortSignal) => Promise<number> };
 
 const json = (run: (api: EngineApi, r: RouteRequest) => Promise<unknown>, status?: number): Handler => ({ answer: 'json', run, ...(status !== undefined ? { status } : {}) });
-export type StreamRun = (emit: Emit, signal: AbortSignal) => Promise<number | void>;
+export type StreamRun = (emit: Emit, signal: AbortSignal) => Promise<number | void | StreamOutcome>;
 const ndjson = (prepare: (api: EngineApi, r: RouteRequest) => Promise<StreamRun> | StreamRun): Handler => ({ answer: 'ndjson', prepare: async (api, r) => prepare(api, r) });
 const attach = (run: Extract<Handler, { answer: 'attach' }>['run']): Handler => ({ answer: 'attach', run });
 
@@ -171,6 +172,48 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
   imageLoad: json(async (api, r) => api.imageLoad(req.imageLoadRequest(await r.body(), ''))),
   imageImport: json(async (api, r) => api.imageImport(req.imageImportRequest(await r.body(), ''))),
   imageRemove: json((api, r) => api.imageRemove(ref(r), { force: flag(r.query, 'force') })),
+  imagePull: ndjson(async (api, r) => {
+    const body = imageReq.imagePullRequest(await r.body(), '');
+    return async (emit, signal) => ({ exitCode: 0, value: await api.imagePull(body, emit, signal) });
+  }),
+  imagePush: ndjson(async (api, r) => {
+    const target = ref(r);
+    const body = imageReq.imagePushRequest(await r.body(), '');
+    return async (emit, signal) => ({ exitCode: 0, value: await api.imagePush(target, body, emit, signal) });
+  }),
+  imageBuild: ndjson(async (api, r) => {
+    const body = imageReq.imageBuildRequest(await r.body(), '');
+    return async (emit, signal) => ({ exitCode: 0, value: await api.imageBuild(body, emit, signal) });
+  }),
+  imageTag: json(async (api, r) => { await api.imageTag(ref(r), imageReq.imageTagRequest(await r.body(), '')); return {}; }),
+  imageSave: attach((api, r, _start, io, signal) => {
+    const refs = r.query.getAll('ref');
+    if (refs.length === 0) throw new InvalidArgument('save needs at least one image ("ref" query parameters)');
+    return api.imageSave(refs, io, signal);
+  }),
+  imageHistory: json((api, r) => api.imageHistory(ref(r))),
+  imagePrune: json(async (api, r) => api.imagePrune(imageReq.imagePruneOptions(await r.body(), ''))),
+  containerCommit: json(async (api, r) => api.containerCommit(ref(r), imageReq.containerCommitOptions(await r.body(), ''))),
+  registryLogin: json(async (api, r) => api.registryLogin(imageReq.registryLoginRequest(await r.body(), ''))),
+  projectPull: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = imageReq.projectPullRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.projectPull(name, body, emit, signal);
+  }),
+  projectBuild: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = imageReq.projectBuildRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.projectBuild(name, body, emit, signal);
+  }),
+  projectPrepare: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = imageReq.projectPrepareRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.projectPrepare(name, body, emit, signal);
+  }),
+  projectImages: json((api, r) => api.projectImages(projectName(r), { services: r.query.getAll('service') })),
 };
 
 /** Every handler answers the way its route says (a test pins this; the server relies on it). */

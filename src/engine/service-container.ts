@@ -96,6 +96,12 @@ export function securityOf(service: Service, projectDir: string, host: SecurityH
   }, host);
 }
 
+/** The image a service's containers run: `image:`, or the name docker compose gives a built one (`<project>-<service>`). */
+export function serviceImage(project: Project, service: Service): string {
+  if (service.image !== undefined && service.image !== '') return service.image;
+  return `${project.name}-${service.name}`.toLowerCase();
+}
+
 export function createRequestFor(input: ReplicaInput): CreateRequest {
   const { project, service, number, image } = input;
   const env: string[] = [];
@@ -132,7 +138,7 @@ export function createRequestFor(input: ReplicaInput): CreateRequest {
     id,
     name: containerName(project, service, number),
     imageId: image.id,
-    imageRef: service.image ?? image.id,
+    imageRef: serviceImage(project, service),
     lowerLinks: topFirst.map((l) => l.link),
     lowerDirs: topFirst.map((l) => join(input.overlayRoot, l.cacheId, 'diff')),
     process,

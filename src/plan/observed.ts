@@ -14,6 +14,8 @@ export interface ObservedContainer {
   readonly number: number;
   /** label com.docker.compose.config-hash: the hash the container was created from */
   readonly configHash: string;
+  /** label com.docker.compose.image: the id of the image the container was created from */
+  readonly imageId?: string;
   /** label com.docker.compose.oneoff: `run` containers are never reconciled */
   readonly oneoff: boolean;
   readonly status: ObservedStatus;
