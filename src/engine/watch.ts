@@ -8,7 +8,7 @@
 //                ProjectWatch → `ready` → … until the caller goes away or `down` → stop → `stopped`.
 //   down, engine shutdown: stopProject / stopAll, which apply what is gathered, then end the stream.
 //
-// Rebuild rules: the engine has no image-build door yet (the builder is being wired in), so a
+// Rebuild rules: watch does not call the engine's build door (projectBuild) yet, so a
 // `rebuild` is reported as unsupported when it fires, and named in a warning when the watch starts.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -160,7 +160,7 @@ export class Watches {
         if (r.exitCode !== 0) throw new Error(`service "${service}": ${exec.command.join(' ')} exited with code ${r.exitCode}${output !== '' ? `: ${output.slice(0, 512)}` : ''}`);
       },
       async rebuildService(_buildKey, services): Promise<void> {
-        throw new Unsupported(`rebuilding ${services.map((s) => `"${s}"`).join(', ')} is not supported yet: the engine cannot build images (the change was seen, nothing was rebuilt)`);
+        throw new Unsupported(`rebuilding ${services.map((s) => `"${s}"`).join(', ')} is not supported yet: watch does not build images yet (the change was seen, nothing was rebuilt)`);
       },
       recreate: (services) => failures((emit) => this.d.compose.up({ project, options: recreateOptions(services) }, emit, never))(`recreating ${services.join(', ')}`),
     };
@@ -214,7 +214,7 @@ export function compileProject(project: Project, selected: readonly string[]): {
   for (const svc of mapped) {
     for (const [i, rule] of svc.rules.entries()) {
       pathKinds.set(rule.path, pathKind(rule.path));
-      if (rule.action === 'rebuild') warnings.push(`service "${svc.name}" develop.watch[${i}]: the rebuild action is not supported yet (the engine cannot build images): changes under ${rule.path} will be reported, not applied`);
+      if (rule.action === 'rebuild') warnings.push(`service "${svc.name}" develop.watch[${i}]: the rebuild action is not supported yet (watch does not build images yet): changes under ${rule.path} will be reported, not applied`);
     }
     if (svc.build !== undefined) {
       const dockerfile = svc.build.dockerfile !== undefined ? posix.resolve(svc.build.context, svc.build.dockerfile) : join(svc.build.context, 'Dockerfile');
