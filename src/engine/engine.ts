@@ -52,7 +52,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
-  const store = new ProjectStore(opts.roots.root);
+  const store = new ProjectStore(opts.roots.root, log);
   const checks = preflight(() => host.images());
 
   // One door for removals: the supervisor (--rm after an exit), `rm`, `down` and an attached
@@ -104,9 +104,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     eventSubscribers: () => events.size,
   });
 
-  for (const id of await runtime.repair()) {
-    log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
-  }
+  // start-up repair: each line says what a crash had left and what was done with it
+  for (const line of await runtime.repair()) log(`repair: ${line}`);
   await supervisor.start();
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };

@@ -950,7 +950,7 @@ export class ContainerRuntime {
         Paused: o.status === 'paused',
         Restarting: false,
         OOMKilled: oom,
-        Dead: false,
+        Dead: o.status === 'dead',
         Pid: o.status === 'running' || o.status === 'paused' ? o.started!.pid : 0,
         ...(rs.health ? { Health: { Status: rs.health.status, FailingStreak: rs.health.failingStreak, Log: rs.health.log.map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })) } } : {}),
         ExitCode: o.exited?.exitCode ?? 0,

@@ -154,10 +154,20 @@ export function observe(bundle: string, kernel?: KernelProbe): Observed {
   }
   // No `started`: created — unless processes run in its cgroup (its `started` record was deleted)
   // with no shim of this container starting it right now.
+  // A shim of this container that has run longer than any start takes (START_GRACE_MS) without
+  // writing `started` is not starting it: its record was deleted, and nobody can stop or see the
+  // container through it — judged like a lost supervisor (its processes are killed, never joined).
   if (kernel) {
     const pids = kernel.cgroupPids();
-    if (pids.length > 0 && !startingShim(bundle)) {
-      return { status: 'dead', error: `supervisor lost: ${pids.length} process${pids.length === 1 ? '' : 'es'} in the container's cgroup but no record of a start`, lost: { pids } };
+    if (pids.length > 0) {
+      const shim = runShimOf(bundle);
+      if (shim === undefined) {
+        return { status: 'dead', error: `supervisor lost: ${pids.length} process${pids.length === 1 ? '' : 'es'} in the container's cgroup but no record of a start`, lost: { pids } };
+      }
+      const age = processAgeMs(shim);
+      if (age !== undefined && age > START_GRACE_MS) {
+        return { status: 'dead', error: `supervisor lost: no record of a start, yet its supervisor (pid ${shim}) has run for ${Math.round(age / 1000)} s`, lost: { pids } };
+      }
     }
   }
   // A start that failed before exec leaves the container created, with the error (as Docker does).
@@ -179,14 +189,35 @@ function isRunShimOf(cmdline: string, bundle: string): boolean {
   return (argv[0] ?? '').endsWith('berth-shim') && argv[1] === 'run' && argv.includes(join(bundle, 'launch'));
 }
 
+/** The longest a shim may take between its launch and its `started` record under heavy load. */
+export const START_GRACE_MS = 15_000;
+
 /** Whether a shim is starting this container (between its launch and its `started` record): a /proc scan, for the rare case only. */
 export function startingShim(bundle: string): boolean {
+  return runShimOf(bundle) !== undefined;
+}
+
+/** The pid of a live `berth-shim run` of this bundle, if any. */
+function runShimOf(bundle: string): number | undefined {
   let pids: string[];
-  try { pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)); } catch { return false; }
+  try { pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)); } catch { return undefined; }
   for (const pid of pids) {
     let cmdline: string;
     try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (isRunShimOf(cmdline, bundle) && processAlive(Number(pid))) return true;
+    if (isRunShimOf(cmdline, bundle) && processAlive(Number(pid))) return Number(pid);
   }
-  return false;
+  return undefined;
+}
+
+/** How long a process has run (its start time in /proc/<pid>/stat against /proc/uptime). */
+function processAgeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    // USER_HZ is 100 on every Linux architecture berth runs on
+    return uptimeS * 1000 - (startTicks / 100) * 1000;
+  } catch {
+    return undefined;
+  }
 }
