@@ -389,6 +389,8 @@ export class Supervisor {
     try { current = this.runtime.find(id); } catch { return; }
     if (current.observed.status !== 'exited' && current.observed.status !== 'created') return;
     if (!engineStart && (current.record.stoppedByUser || this.tracked.get(id)?.stoppedByUser)) return;
+    // released meanwhile (a removal began): not ours to start any more
+    if (!engineStart && !this.tracked.has(id)) return;
     const state = this.runtime.runtimeState(id);
     this.updateState(id, { restartCount: (state.restartCount ?? 0) + (engineStart ? 0 : 1), pendingRestart: undefined });
     try {

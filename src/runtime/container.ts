@@ -602,6 +602,10 @@ export class ContainerRuntime {
       throw new Conflict(`container ${view.record.id.slice(0, 12)} cannot start: processes of an earlier run are still in its cgroup`);
     }
     await this.unmountIfMounted(join(this.overlayRoot, view.record.layer.id, 'merged'));
+    // a removal that began meanwhile (down racing a policy restart) wins: nothing is made again
+    if (existsSync(join(view.bundle, 'removing')) || !existsSync(join(view.bundle, 'config.v2.json'))) {
+      throw new Conflict(`container ${view.record.id.slice(0, 12)} cannot start: it is being removed`);
+    }
     // After a host reboot (or anything else that emptied the cgroup filesystem) the container's
     // cgroup is gone, and a crash during a removal may have left it in some hierarchies only:
     // make it again, whole, from the record, so that a restart policy can bring it back.

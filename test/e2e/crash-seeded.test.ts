@@ -133,6 +133,8 @@ test(`${KILLS} engine SIGKILLs at seeded points of up, down, --scale, --force-re
   let down = true;
   await berthOk(roots, ['ls']); // an engine to kill
   let midCommand = 0;
+  const phases = { killed: [] as number[], next: [] as number[], checks: [] as number[] };
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   for (let i = 0; i < plan.length; i++) {
     const op = plan[i]!;
     const delay = Math.floor(rand() * 400);
@@ -151,23 +153,31 @@ test(`${KILLS} engine SIGKILLs at seeded points of up, down, --scale, --force-re
       const roundStart = Date.now();
       const { finishedFirst } = await killDuring(killed, delay);
       if (!finishedFirst) midCommand++;
+      const nextStart = Date.now();
+      phases.killed.push(nextStart - roundStart);
+      let checksStart = 0;
       if (op === 'down' || (op === 'restart' && down)) {
         // the next command: down again (or nothing to restart)
         const r = await berth(roots, compose('down', '-t', '0'), { timeoutMs: 120_000 });
         assert.equal(r.code, 0, `down after the crash: ${r.stderr}`);
+        checksStart = Date.now();
         down = true;
         await assertNothingLeft();
       } else {
         const r = await berth(roots, compose('up', '-d', ...scale(workers)), { timeoutMs: 120_000 });
         assert.equal(r.code, 0, `up after the crash: ${r.stderr}`);
+        checksStart = Date.now();
         down = false;
         await assertConverged(workers, op === 'restart' ? undefined : roundStart);
       }
+      phases.next.push(checksStart - nextStart);
+      phases.checks.push(Date.now() - checksStart);
     } catch (err) {
       throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
     }
   }
   t.diagnostic(`${midCommand} of ${plan.length} kills landed before the command had finished`);
+  t.diagnostic(`median ms per round: killed command ${median(phases.killed)}, next command ${median(phases.next)}, checks ${median(phases.checks)}`);
   await berthOk(roots, compose('down', '-t', '0'), { timeoutMs: 120_000 });
   await assertNothingLeft();
 });

@@ -1,4 +1,4 @@
-// Scenario: BERTH_ROOT is a small tmpfs and a container fills it by writing into its own rootfs.
+// Scenario: BERTH_ROOT is a small tmpfs (300 MB: image import keeps 256 MB free) and a container fills it by writing into its own rootfs.
 // Intent: verbs that need space fail with a clear error (no "bug in berth", no stack trace);
 // stop, kill and rm still work; a container that exits on the full disk does not take the engine
 // down; no truncated JSON and no empty name claim is left behind; and once space is freed berth
@@ -15,7 +15,7 @@ let roots: TestRoots;
 before(async () => {
   roots = makeRoots();
   mkdirSync(roots.root);
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32m,mode=0711', 'berth-test-full', roots.root], { encoding: 'utf8' });
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=300m,mode=0711', 'berth-test-full', roots.root], { encoding: 'utf8' });
   assert.equal(m.status, 0, m.stderr);
   await importBusybox(roots, 'bb');
 });
@@ -59,7 +59,7 @@ test('a full BERTH_ROOT: clear errors, stop/kill/rm work, the engine survives ex
   await berthOk(roots, ['run', '-d', '--init', '--name', 'victim', 'bb', 'sleep', '1000']);
   const engine = enginePidBefore();
   // a container fills the disk through its own rootfs, then waits
-  await berthOk(roots, ['run', '-d', '--init', '--name', 'filler', 'bb', 'sh', '-c', 'dd if=/dev/zero of=/fill bs=1M count=64 2>/dev/null; sleep 1000']);
+  await berthOk(roots, ['run', '-d', '--init', '--name', 'filler', 'bb', 'sh', '-c', 'dd if=/dev/zero of=/fill bs=1M 2>/dev/null; sleep 1000']);
   await eventually(full, 30_000, 'the disk to be full');
 
   // verbs that need space: a clear error, and no empty or partial claim
