@@ -57,6 +57,9 @@ async function killDuring(args: string[], delayMs: number): Promise<{ finishedFi
   await Promise.race([new Promise((r) => setTimeout(r, delayMs)), exited]);
   const finishedFirst = done;
   try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+  // the client goes with it (its reaction to a dead engine is not what is tested here, and it
+  // must not start an engine of its own that carries on with the command)
+  if (!done) child.kill('SIGKILL');
   await exited;
   return { finishedFirst };
 }
@@ -70,14 +73,23 @@ const listDir = (d: string): string[] => {
 };
 
 /** Every check of a converged, running project of `workers` workers; throws on the first difference. */
+const checkTimes: Record<string, number[]> = {};
+function lap(name: string, t0: number): number {
+  (checkTimes[name] ??= []).push(Date.now() - t0);
+  return Date.now();
+}
+
 async function assertConverged(workers: number, gatedSince: number | undefined): Promise<void> {
+  let t0 = Date.now();
   const want = ['db-1', 'web-1', 'job-1', ...Array.from({ length: workers }, (_, i) => `worker-${i + 1}`)].map((s) => `${PROJECT}-${s}`).sort();
   const ps = (await berthOk(roots, compose('ps', '-a', '--format', 'json'))).trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
   assert.deepEqual(ps.map((c: any) => c.Name).sort(), want, 'exactly the declared containers');
   for (const c of ps) assert.equal(c.State, 'running', `${c.Name} runs`);
+  t0 = lap('compose ps', t0);
   const ids = (await berthOk(roots, ['ps', '-aq', '--no-trunc'])).trim().split('\n').filter((l) => l !== '').sort();
   assert.equal(ids.length, want.length, `berth ps -a shows no container beyond the declared ones: ${ids.join(' ')}`);
   assert.deepEqual(listDir(join(roots.root, 'containers')).sort(), ids, 'one container directory per container');
+  t0 = lap('ps', t0);
   // one name claim per container, naming it
   const claims = listDir(join(roots.root, 'names')).sort();
   assert.deepEqual(claims, want, 'one name claim per container');
@@ -92,6 +104,7 @@ async function assertConverged(workers: number, gatedSince: number | undefined):
   // one rootfs mount per container, and no other mount of ours
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((mp) => mp.startsWith(roots.dir)).sort();
   assert.deepEqual(mounts, ids.map((id) => join(roots.root, 'overlay2', id, 'merged')).sort(), 'one rootfs mount per container');
+  t0 = lap('files, cgroups, mounts', t0);
   // one supervisor per container, and no other process of ours (a health probe's `berth-shim
   // exec` comes and goes, and a process caught exiting has no command line yet: checked until the
   // picture holds, with a deadline)
@@ -100,16 +113,17 @@ async function assertConverged(workers: number, gatedSince: number | undefined):
     for (const id of ids) if (procs.filter((p) => p.includes(id)).length !== 1) return false;
     return procs.length === ids.length;
   }, 10_000, `one supervisor per container and no other process of ours: ${leftovers(roots).join('; ')}`);
+  t0 = lap('processes', t0);
   // health gating held: a web that an up of this round started after this db started did so only
   // once db was healthy (`restart`, like Docker Compose's, restarts in order without waiting)
-  const db = await inspect(`${PROJECT}-db-1`);
-  const web = await inspect(`${PROJECT}-web-1`);
+  const [db, web] = JSON.parse(await berthOk(roots, ['inspect', `${PROJECT}-db-1`, `${PROJECT}-web-1`]));
   const dbStart = Date.parse(db.State.StartedAt);
   const webStart = Date.parse(web.State.StartedAt);
   if (gatedSince !== undefined && webStart >= gatedSince && webStart >= dbStart) {
     assert.ok(webStart >= dbStart + 300, `web started ${webStart - dbStart} ms after db, before db could be healthy`);
   }
-  await eventually(async () => (await inspect(`${PROJECT}-db-1`)).State.Health?.Status === 'healthy', 20_000, 'db to be healthy');
+  if (db.State.Health?.Status !== 'healthy') await eventually(async () => (await inspect(`${PROJECT}-db-1`)).State.Health?.Status === 'healthy', 20_000, 'db to be healthy');
+  lap('inspect, health', t0);
 }
 
 async function assertNothingLeft(): Promise<void> {
@@ -177,7 +191,7 @@ test(`${KILLS} engine SIGKILLs at seeded points of up, down, --scale, --force-re
     }
   }
   t.diagnostic(`${midCommand} of ${plan.length} kills landed before the command had finished`);
-  t.diagnostic(`median ms per round: killed command ${median(phases.killed)}, next command ${median(phases.next)}, checks ${median(phases.checks)}`);
+  t.diagnostic(`median ms per round: killed command ${median(phases.killed)}, next command ${median(phases.next)}, checks ${median(phases.checks)} (${Object.entries(checkTimes).map(([k, v]) => `${k} ${median(v)}`).join(', ')})`);
   await berthOk(roots, compose('down', '-t', '0'), { timeoutMs: 120_000 });
   await assertNothingLeft();
 });
