@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { seededRandom } from '../helpers/seeded.js';
 import { berth, berthOk, leftovers, berthBin, cgroupDirs, eventually, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 const SEED = process.env.BERTH_CRASH_SEED !== undefined ? Number(process.env.BERTH_CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -25,18 +26,6 @@ before(async () => {
 });
 
 after(() => tearDownScenario(scenario));
-
-/** mulberry32: a small seeded generator, enough to replay a plan from its seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Op = 'up' | 'down' | 'scale' | 'recreate' | 'restart';
 const OPS: readonly Op[] = ['up', 'down', 'scale', 'recreate', 'restart'];
@@ -136,7 +125,7 @@ async function assertNothingLeft(): Promise<void> {
 
 test(`${KILLS} engine SIGKILLs at seeded points of up, down, --scale, --force-recreate and restart: the next command converges (seed ${SEED})`, { timeout: 30 * 60_000 }, async (t) => {
   t.diagnostic(`seed ${SEED} (replay: BERTH_CRASH_SEED=${SEED} node test/run.mjs crash-seeded)`);
-  const rand = generator(SEED);
+  const rand = seededRandom(SEED);
   // each operation equally often, in a seeded order
   const plan: Op[] = Array.from({ length: KILLS }, (_, i) => OPS[i % OPS.length]!);
   for (let i = plan.length - 1; i > 0; i--) {
