@@ -12,14 +12,14 @@ import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported, f
 import { realClock } from '../lib/clock.js';
 import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
-import type { ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions } from '../api/types.js';
+import type { ContainerArchiveOptions, ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions, ImageBuildResult, ImagePullResult } from '../api/types.js';
 import { enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
 import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 
 export interface ConnectOptions {
   readonly roots: Roots;
-  /** where bin/berth lives, to start the engine */
+  /** where bin/berth.mjs lives, to start the engine */
   readonly packageRoot: string;
   /** the caller's environment: PATH and BERTH_* are passed on to an engine it starts */
   readonly env: NodeJS.ProcessEnv;
@@ -68,7 +68,27 @@ export async function connectEngine(opts: ConnectOptions): Promise<EngineClient>
   return engineClient(transport, info);
 }
 
-function engineClient(t: Transport, handshake: EngineInfo): EngineClient {
+/**
+ * What engineClient() sends its requests through: HTTP over the socket (Transport below), or, for
+ * the warm CLI running inside the engine, the engine's own route handlers called in-process
+ * (warm/loopback.ts) — the same paths, bodies and checks either way.
+ */
+export interface RequestTransport {
+  readonly socketPath: string;
+  json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number>;
+  /** stream(), resolving with the whole result record (its `value`: what the api method returned) */
+  streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>>;
+  attach(path: string, start: unknown, io: AttachIo, signal: AbortSignal): Promise<number>;
+  close(): void;
+}
+
+/** The EngineClient over any transport (the socket's is connectEngine()). */
+export function engineClientOver(t: RequestTransport, handshake: EngineInfo): EngineClient {
+  return engineClient(t, handshake);
+}
+
+function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient {
   type Query = ReadonlyArray<readonly [string, string]>;
   const path = (name: RouteName, params: Readonly<Record<string, string>> = {}, query: Query = []): string => pathOf(ROUTES[name], params, query);
   const json = <T>(name: RouteName, params?: Readonly<Record<string, string>>, body?: unknown, query?: Query): Promise<T> =>
@@ -118,7 +138,7 @@ function engineClient(t: Transport, handshake: EngineInfo): EngineClient {
     containerStartAttached: (ref, io, signal) => t.attach(path('containerStartAttached', { ref }), attachStart(io), io, signal),
     containerStop: (ref, o) => ok(json('containerStop', { ref }, o)),
     containerKill: (ref, o) => ok(json('containerKill', { ref }, o)),
-    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force }))),
+    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force, v: o.volumes === true }))),
     containerPause: (ref) => ok(json('containerPause', { ref }, {})),
     containerUnpause: (ref) => ok(json('containerUnpause', { ref }, {})),
     containerLogs: (ref, o, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET', path('containerLogs', { ref }, logsQuery(o)), undefined, emit, signal), signal),
@@ -127,12 +147,36 @@ function engineClient(t: Transport, handshake: EngineInfo): EngineClient {
     containerUpdate: (ref, o) => ok(json('containerUpdate', { ref }, o)),
     containerExec: (ref, o, io, signal) => t.attach(path('containerExec', { ref }), attachStart(io, o), io, signal),
     containerExecDetached: (ref, o) => ok(json('containerExecDetached', { ref }, o)),
+    containerCopy: (ref, o) => json('containerCopy', { ref }, o),
+    containerArchive: (ref, o: ContainerArchiveOptions, io, signal) => t.attach(path('containerArchive', { ref }, [
+      ['direction', o.direction], ['path', o.path], ...flags({ archive: o.archive, follow: o.followLink }),
+    ]), attachStart(io), io, signal),
+    containerDiff: (ref) => json('containerDiff', { ref }),
+
+    volumeCreate: (o) => json('volumeCreate', {}, o),
+    volumeList: (o) => json('volumeList', {}, undefined, o.filters.map((f) => ['filter', f] as const)),
+    volumeInspect: (name) => json('volumeInspect', { name }),
+    volumeRemove: (name, o) => ok(json('volumeRemove', { name }, undefined, flags({ force: o.force }))),
+    volumePrune: (o) => json('volumePrune', {}, o),
 
     imageList: () => json('imageList'),
     imageInspect: (ref) => json('imageInspect', { ref }),
     imageLoad: (req) => json('imageLoad', {}, req),
     imageImport: (req) => json('imageImport', {}, req),
     imageRemove: (ref, o) => json('imageRemove', { ref }, undefined, flags({ force: o.force })),
+    imagePull: async (req, emit, signal) => (await t.streamResult('POST', path('imagePull'), req, emit, signal)).value as ImagePullResult,
+    imagePush: async (ref, req, emit, signal) => (await t.streamResult('POST', path('imagePush', { ref }), req, emit, signal)).value as { digest: string },
+    imageBuild: async (req, emit, signal) => (await t.streamResult('POST', path('imageBuild'), req, emit, signal)).value as ImageBuildResult,
+    imageTag: (ref, req) => ok(json('imageTag', { ref }, req)),
+    imageSave: (refs, io, signal) => t.attach(path('imageSave', {}, refs.map((r) => ['ref', r] as const)), { stdin: false }, io, signal),
+    imageHistory: (ref) => json('imageHistory', { ref }),
+    imagePrune: (o) => json('imagePrune', {}, o),
+    containerCommit: (ref, o) => json('containerCommit', { ref }, o),
+    registryLogin: (req) => json('registryLogin', {}, req),
+    projectPull: (projectName, req, emit, signal) => t.stream('POST', path('projectPull', project(projectName)), req, emit, signal),
+    projectBuild: (projectName, req, emit, signal) => t.stream('POST', path('projectBuild', project(projectName)), req, emit, signal),
+    projectPrepare: (projectName, req, emit, signal) => t.stream('POST', path('projectPrepare', project(projectName)), req, emit, signal),
+    projectImages: (projectName, o) => json('projectImages', project(projectName), undefined, o.services.map((s) => ['service', s] as const)),
 
     close: () => t.close(),
   };
@@ -161,7 +205,7 @@ function shuttingDown(err: unknown): boolean {
 }
 
 /** Polls until nothing answers on the socket (the engine released it), at most STOP_TIMEOUT_MS. */
-async function waitUntilGone(t: Transport): Promise<void> {
+async function waitUntilGone(t: RequestTransport): Promise<void> {
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     try {
@@ -192,7 +236,7 @@ async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineIn
   const logFd = openOwnedForAppend(paths.logFile);
   try { writeSync(logFd, `${new Date().toISOString()} client[${process.pid}] no engine answered on "${paths.socket}": starting one\n`); } finally { closeSync(logFd); }
   const { spawnDetached } = await import('../sys/spawn.js');
-  const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
+  const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth.mjs'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
   let exitedAt: number | undefined;
   let exitText = '';
   void child.exited.then((e) => {
@@ -253,7 +297,7 @@ function tailOf(path: string, lines: number): string {
 }
 
 /** HTTP over the unix socket, with kept-alive connections. */
-class Transport {
+class Transport implements RequestTransport {
   private readonly agent = new Agent({ keepAlive: true });
   constructor(readonly socketPath: string) {}
 
@@ -281,6 +325,11 @@ class Transport {
    * signal's reason (the engine sees the disconnect and aborts its side).
    */
   async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number> {
+    return (await this.streamResult(method, path, body, emit, signal)).exitCode;
+  }
+
+  /** stream(), resolving with the whole result record (its `value` is what the api method returned) */
+  async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
     try {
       const res = await this.send(method, path, body, signal, true);
       if ((res.statusCode ?? 500) >= 400) {
@@ -291,7 +340,7 @@ class Transport {
       }
       const end = await this.readRecords(res, emit);
       if (end.kind === 'error') throw fromBody(end.error);
-      return end.exitCode;
+      return end;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw err;

@@ -18,8 +18,9 @@ import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { newContainerId } from '../runtime/names.js';
 import { readLog } from '../runtime/logs.js';
-import type { ContainerRuntime, ContainerView } from '../runtime/container.js';
-import type { ImageStore } from '../images/store.js';
+import type { ContainerRuntime, ContainerView, RecordedMount } from '../runtime/container.js';
+import type { ContainerRecord } from '../runtime/state.js';
+import type { ImageRecord, ImageStore } from '../images/store.js';
 import { healthcheckConfig } from './health.js';
 import { parseSince } from './projects.js';
 import { IMAGE_HINT } from './preflight.js';
@@ -95,8 +96,12 @@ export function healthcheckFromFlags(o: ContainerCreateOptions): Healthcheck | u
   };
 }
 
+/** Makes a container with its mounts (engine/volumes.ts createWith): prepares them, calls `create`, releases them if it fails. */
+export type WithMounts = (slot: { readonly containerId: string; readonly bundle: string; readonly image: ImageRecord; readonly overlayRoot: string },
+  create: (mounts: RecordedMount[]) => Promise<ContainerRecord>) => Promise<{ created: ContainerRecord; warnings: string[] }>;
+
 /** `run`/`create`: the container is created (not started); its id, name and any warnings returned. */
-export async function createContainer(runtime: ContainerRuntime, store: ImageStore, o: ContainerCreateOptions): Promise<CreatedContainer> {
+export async function createContainer(runtime: ContainerRuntime, store: ImageStore, o: ContainerCreateOptions, withMounts?: WithMounts): Promise<CreatedContainer> {
   // Flags are checked before the image is looked up, as Docker does.
   const limits = limitsFromFlags(o);
   const shmSize = o.shmSize !== undefined ? parseBytes(o.shmSize, 'shm size') : undefined;
@@ -132,7 +137,8 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
     labels[at < 0 ? l : l.slice(0, at)] = at < 0 ? '' : l.slice(at + 1);
   }
   const topFirst = [...image.layers].reverse();
-  const record = await runtime.create({
+  const create = (mounts: RecordedMount[]): Promise<ContainerRecord> => runtime.create({
+    ...(mounts.length > 0 ? { mounts } : {}),
     id,
     name: o.name,
     imageId: image.id,
@@ -155,7 +161,10 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
     security,
     logOptions,
   });
-  return { id: record.id, name: record.name, warnings: runtime.warnings(record.id) };
+  const made = withMounts
+    ? await withMounts({ containerId: id, bundle: runtime.bundle(id), image, overlayRoot: store.overlayRoot() }, create)
+    : { created: await create([]), warnings: [] };
+  return { id: made.created.id, name: made.created.name, warnings: [...made.warnings, ...runtime.warnings(made.created.id)] };
 }
 
 /** `docker ps`'s row of one container, health in its status for every container that has a check. */

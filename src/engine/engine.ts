@@ -3,7 +3,9 @@
 //   supervisor.ts  exits, restart policies and back-off, health monitors, engine-start restarts
 //   projects.ts    the compose verbs, each as plan (plan/) + executor
 //   containers.ts  single-container verbs; attach.ts relays attached stdio
-//   images.ts      image verbs;   system.ts  info, version, engine status
+//   images.ts      image verbs of the store; image-verbs.ts pull, push, build, save, commit…
+//   project-images.ts  pull_policy and builds before `up`, compose pull/build/images
+//   system.ts      info, version, engine status
 //   preflight.ts   checks before anything is touched (images present, …)
 // This file wires them and keeps the two pieces of state verbs share: the event bus and the
 // one door through which containers are removed.
@@ -22,12 +24,21 @@ import { ProjectStore } from './store.js';
 import { Supervisor, now } from './supervisor.js';
 import { projectVerbs } from './projects.js';
 import { containerLogs, containerRow, createContainer, restartPolicyFlag, statsOf, topOf } from './containers.js';
-import { imageDocument, imageSummary, importImage, loadImages } from './images.js';
+import { imageSummary, importImage, loadImages } from './images.js';
 import { relayAttached } from './attach.js';
 import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL } from './service-container.js';
+import type { SupervisedRuntime } from './supervisor.js';
+import { EngineVolumes } from './volumes.js';
+import { KeyedLock } from './keyed-lock.js';
+import { flagMountInputs } from './container-mounts.js';
+import { containerArchive, containerCopy, containerDiff, type CopyDeps } from './copy.js';
+import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
+import { prepareImages, projectImageVerbs } from './project-images.js';
+import { availableParallelism } from 'node:os';
+import { daemonConfigPath } from '../lib/paths.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -52,17 +63,32 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
+  let internalSubscribers = 0;
   const store = new ProjectStore(opts.roots.root, log);
   const checks = preflight(() => host.images());
+  const volumes = new EngineVolumes({ root: opts.roots.root, sys: host.sys, log, worker: { nodePath: process.execPath, env: { PATH: opts.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, log } });
+  // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
+  const containerLock = new KeyedLock();
+  const running = (): Set<string> => new Set(runtime.list().filter((v) => v.observed.status === 'running' || v.observed.status === 'paused').map((v) => v.record.id));
+
+  /** Every start (user, policy, attached): secrets and configs written again, tmpfs-style volumes mounted, under the container's lock. */
+  const withStart = <T>(containerId: string, start: () => Promise<T>): Promise<T> => containerLock.run(containerId, async () => {
+    volumes.beforeStart(runtime.find(containerId));
+    return start();
+  });
 
   // One door for removals: the supervisor (--rm after an exit), `rm`, `down` and an attached
-  // `run --rm` may ask for the same container at once; they share one removal.
+  // `run --rm` may ask for the same container at once; they share one removal. Its volumes are
+  // released after it; its anonymous ones removed with it when asked (rm -v, run --rm).
   const removing = new Map<string, Promise<void>>();
-  const removeContainer = (containerId: string, force = true): Promise<void> => {
+  const removeContainer = (containerId: string, force = true, removeAnonymous = false): Promise<void> => {
     let p = removing.get(containerId);
     if (!p) {
       supervisor.release(containerId);
-      p = runtime.remove(containerId, { force }).then(() => undefined).finally(() => removing.delete(containerId));
+      p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
+        .then(() => volumes.released(containerId, removeAnonymous))
+        .then(() => volumes.deactivateUnused(running()))
+        .finally(() => removing.delete(containerId));
       removing.set(containerId, p);
     }
     return p;
@@ -71,15 +97,24 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     let view: ContainerView;
     try { view = runtime.find(containerId); } catch { return; }
     try {
-      await removeContainer(containerId);
+      await removeContainer(containerId, true, view.record.hostConfig.AutoRemove);
       supervisor.containerEvent(view, 'destroy');
     } catch (err) {
       if (!(err instanceof NotFound)) events.publish({ kind: 'warning', text: `removing ${view.record.name}: ${errorBody(err).message}`, time: now(clock) });
     }
   };
 
+  // the supervisor's policy restarts go through the same start as the user's
+  const supervised: SupervisedRuntime = {
+    list: () => runtime.list(),
+    find: (ref) => runtime.find(ref),
+    runtimeState: (id) => runtime.runtimeState(id),
+    updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
+    startDetached: (ref) => { const id = runtime.find(ref).record.id; return withStart(id, () => runtime.startDetached(id)); },
+    execCaptured: (ref, r, o) => runtime.execCaptured(ref, r, o),
+  };
   const supervisor: Supervisor = new Supervisor({
-    runtime,
+    runtime: supervised,
     clock,
     events,
     log,
@@ -89,23 +124,45 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   const userStart = async (containerId: string): Promise<ContainerView> => {
     supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
-    const view = await runtime.startDetached(containerId);
+    const view = await withStart(containerId, () => runtime.startDetached(containerId));
     void supervisor.look(); // health checks start now, not at the next periodic look
     return view;
   };
 
+  const imageDeps = {
+    runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root,
+    containerEvent: (id: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => supervisor.containerEvent(runtime.find(id), action, attributes),
+  };
+  const work = imageWork(imageDeps);
+  const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id),
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes,
+    prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
+  const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
-    eventSubscribers: () => events.size,
+    eventSubscribers: () => events.size - internalSubscribers,
   });
 
   // start-up repair: each line says what a crash had left and what was done with it
   for (const line of await runtime.repair()) log(`repair: ${line}`);
+  const repaired = await volumes.repair(new Set(runtime.list().map((v) => v.record.id)), running());
+  if (repaired.abandonedCreates + repaired.finishedRemovals + repaired.copyUps.length + repaired.droppedRefs.length + repaired.unmounted.length > 0) log(`volumes repaired after a crash: ${JSON.stringify(repaired)}`);
+  // a container that exits leaves tmpfs-style volumes nobody runs with: unmounted
+  // (an internal subscriber: engine status counts the clients' subscriptions only)
+  events.subscribe((e) => {
+    if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
+    try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
+  });
+  internalSubscribers++;
+  // a build's RUN step containers belong to a build of the last engine, which ended with it
+  for (const view of runtime.list().filter(isBuildStep)) {
+    await runtime.remove(view.record.id, { force: true }).catch((err: unknown) => log(`removing build step container ${view.record.name}: ${errorBody(err).message}`));
+    log(`removed build step container ${view.record.name}, left by an interrupted build`);
+  }
   await supervisor.start();
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
@@ -118,6 +175,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     engineStatus: (o) => sys.engineStatus(o),
 
     ...compose,
+    ...imageVerbs(imageDeps, work),
+    ...projectImageVerbs(projectImagesDeps),
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {
@@ -134,13 +193,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
     // ── single containers ──
     async containerCreate(o) {
-      const created = await createContainer(runtime, await host.images(), o);
+      const created = await createContainer(runtime, await host.images(), o, (slot, create) => volumes.createWith(flagMountInputs(runtime, o, slot), create));
       supervisor.containerEvent(runtime.find(created.id), 'create');
       return created;
     },
     async containerList(o) {
       const t = clock.now();
-      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => containerRow(runtime, v, t));
+      // a build's RUN step containers are the builder's, not the user's (docker ps never shows them)
+      return runtime.list().filter((v) => !isBuildStep(v) && (o.all || v.observed.status === 'running')).map((v) => containerRow(runtime, v, t));
     },
     async containerInspect(ref) {
       return runtime.inspect(ref);
@@ -155,7 +215,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const id = view.record.id;
       supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
-        const child = await runtime.startAttached(id, stdio);
+        const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');
         void supervisor.look();
         return child;
@@ -177,7 +237,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
     async containerRemove(ref, o) {
       const view = runtime.find(ref);
-      await removeContainer(view.record.id, o.force);
+      await removeContainer(view.record.id, o.force, o.volumes === true);
       supervisor.containerEvent(view, 'destroy');
       void supervisor.look();
     },
@@ -195,12 +255,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return statsOf(runtime, ref);
     },
     async containerUpdate(ref, o) {
-      if (o.restart === undefined) return;
-      const policy = restartPolicyFlag(o.restart);
       const view = runtime.find(ref);
-      if (view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
-      runtime.updateRestartPolicy(view.record.id, policy);
-      supervisor.containerEvent(view, 'update', { restart: o.restart });
+      const limits = limitChanges(o, availableParallelism());
+      if (o.restart === undefined && limits === undefined) throw new InvalidArgument('you must provide one or more flags when using this command');
+      const policy = o.restart !== undefined ? restartPolicyFlag(o.restart) : undefined;
+      if (policy && view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
+      if (limits) runtime.updateLimits(view.record.id, limits);
+      if (policy) runtime.updateRestartPolicy(view.record.id, policy);
+      supervisor.containerEvent(view, 'update', o.restart !== undefined ? { restart: o.restart } : {});
     },
     containerExec(ref, o, io, signal) {
       const view = runtime.find(ref);
@@ -212,12 +274,32 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false }, ['ignore', 'ignore', 'ignore']);
     },
 
+    containerCopy: (ref, o) => containerCopy(copyDeps, ref, o),
+    containerArchive: (ref, o, io, signal) => containerArchive(copyDeps, ref, o, io, signal),
+    containerDiff: (ref) => containerDiff(copyDeps, ref),
+
+    // ── volumes ──
+    async volumeCreate(o) {
+      return volumes.create(o);
+    },
+    async volumeList(o) {
+      return volumes.list(o);
+    },
+    async volumeInspect(name) {
+      return volumes.inspect(name);
+    },
+    async volumeRemove(name, o) {
+      await volumes.remove(name, o.force, (id) => { try { return runtime.find(id).record.name; } catch { return undefined; } });
+    },
+    volumePrune: (o) => volumes.prune(o),
+
     // ── images ──
     async imageList() {
       return (await host.images()).list().map(imageSummary);
     },
     async imageInspect(ref) {
-      return imageDocument((await host.images()).resolve(ref));
+      const { inspectImage } = await import('../images/inspect.js');
+      return inspectImage(await host.images(), ref);
     },
     async imageLoad(req) {
       return loadImages(await host.images(), req);
@@ -245,6 +327,11 @@ async function healthcheckOf(host: EngineHost, store: ProjectStore, view: Contai
   let imageCheck;
   try { imageCheck = (await host.images()).resolve(view.record.image).config.Healthcheck; } catch { /* image removed meanwhile */ }
   return resolveHealthcheck(service?.healthcheck, imageCheck);
+}
+
+/** A RUN step container of a build (build/run.ts labels them). */
+function isBuildStep(view: ContainerView): boolean {
+  return view.record.config.Labels['berth.build'] !== undefined;
 }
 
 function packageVersion(packageRoot: string): string {

@@ -22,12 +22,16 @@ import type { ContainerRuntime, ContainerView } from '../runtime/container.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { execute, type OperationRunner } from './executor.js';
 import { observe, projectViews } from './observe.js';
-import { createRequestFor, notYetApplied, LABEL } from './service-container.js';
+import { createRequestFor, notYetApplied, serviceImage, LABEL } from './service-container.js';
 import { healthcheckConfig } from './health.js';
 import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
 import type { Preflight } from './preflight.js';
 import type { ImageStore } from '../images/store.js';
+import type { EngineVolumes } from './volumes.js';
+import { serviceMountInputs } from './container-mounts.js';
+import type { ImageFlags } from './project-images.js';
+import type { RegistryAuth } from '../api/types.js';
 
 export interface ProjectVerbsDeps {
   readonly runtime: ContainerRuntime;
@@ -42,6 +46,10 @@ export interface ProjectVerbsDeps {
   readonly userStart: (containerId: string) => Promise<ContainerView>;
   /** a stop or kill the user asked for (a pending policy restart is cancelled) */
   readonly userStopped: (containerId: string) => void;
+  /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
+  readonly volumes: EngineVolumes;
+  /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
+  readonly prepareImages: (project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal) => Promise<void>;
 }
 
 export type ProjectVerbs = Pick<EngineApi, 'up' | 'down' | 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'ps' | 'ls' | 'logs' | 'createOneOff'>;
@@ -60,14 +68,26 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
   /** The stored model of a project; a verb on a project the engine never saw plans without one. */
   const projectOf = (projectName: string): Project | undefined => store.load(projectName)?.project;
 
-  const runner = (project: Project, configHashes: Readonly<Record<string, string>>, timeoutSeconds?: number): OperationRunner => ({
+  /** A project's observed state with its volumes (plan/volumes.ts). */
+  const observeWithVolumes = (projectName: string, project: Project | undefined): ReturnType<typeof observe> =>
+    ({ ...observe(runtime, projectName), volumes: d.volumes.observe(projectName, project) });
+
+  const runner = (project: Project, configHashes: Readonly<Record<string, string>>, emit: (e: EngineEvent) => void, timeoutSeconds?: number): OperationRunner => {
+    // a recreate keeps the anonymous volumes of the container it replaces (by target), as compose does
+    const anonymousOfRemoved = new Map<string, ReadonlyMap<string, string>>();
+    return {
+    resources: { volume: d.volumes.runner(project, emit, now) },
     async create(op: Operation): Promise<string> {
       const service = project.services[op.service];
-      if (!service?.image) throw new InvalidArgument(`service "${op.service}" has no image: building images is not supported yet`);
+      if (!service) throw new NotFound(`no such service: ${op.service}`);
       const imageStore = await d.images();
-      const image = imageStore.resolve(service.image);
+      const image = imageStore.resolve(serviceImage(project, service));
       const request = createRequestFor({ project, service, number: op.number, image, overlayRoot: imageStore.overlayRoot(), configHash: configHashes[op.service] ?? '', hostEnv: {} });
-      const record = await runtime.create({ ...request, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) });
+      const slot = { containerId: request.id!, bundle: runtime.bundle(request.id!), image, overlayRoot: imageStore.overlayRoot() };
+      const { created: record, warnings } = await d.volumes.createWith(
+        serviceMountInputs(d.volumes, runtime, project, service, slot, anonymousOfRemoved.get(`${op.service}:${op.number}`)),
+        (mounts) => runtime.create({ ...request, mounts, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) }));
+      for (const text of warnings) emit({ kind: 'warning', text: `service "${service.name}": ${text}`, time: now() });
       supervisor.containerEvent(runtime.find(record.id), 'create');
       return record.id;
     },
@@ -80,8 +100,9 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       const view = await runtime.stop(containerId, timeoutSeconds);
       supervisor.containerEvent(view, 'stop');
     },
-    async remove(_op, containerId): Promise<void> {
+    async remove(op, containerId): Promise<void> {
       const view = runtime.find(containerId);
+      anonymousOfRemoved.set(`${op.service}:${op.number}`, d.volumes.anonymousOf(view));
       await d.remove(containerId);
       supervisor.containerEvent(view, 'destroy');
     },
@@ -100,7 +121,8 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     async wait(op, signal): Promise<void> {
       await waitCondition(project.name, op.service, op.condition ?? 'service_started', signal);
     },
-  });
+    };
+  };
 
   /** A depends_on condition, judged again after every look of the supervisor. */
   const waitCondition = (projectName: string, service: string, condition: string, signal: AbortSignal): Promise<true> =>
@@ -110,7 +132,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     const counts = new Map<string, number>();
     for (const op of plan.operations) counts.set(op.resourceId, (counts.get(op.resourceId) ?? 0) + 1);
     emit({ kind: 'plan', resources: [...counts].map(([resourceId, operations]) => ({ resourceId, operations })), time: now() });
-    const result = await execute(plan, runner(project, hashes(project), timeoutSeconds), emit, signal, clock);
+    const result = await execute(plan, runner(project, hashes(project), emit, timeoutSeconds), emit, signal, clock);
     void supervisor.look();
     if (signal.aborted) throw new Cancelled('cancelled: the client went away');
     // every failure was shown as a failed operation with its message: docker compose's exit 1
@@ -156,19 +178,33 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       const project = req.project;
       const scope = req.options.noDeps ? new Set(req.options.services.length > 0 ? req.options.services : Object.keys(project.services))
         : withDependencies(project, req.options.services.length > 0 ? req.options.services : Object.keys(project.services));
-      // Checks before anything is touched: every image present (and, with networking, every port free).
+      // Images first (pulled and built as pull_policy and --pull/--build say), then the checks
+      // before anything is touched: every image present (and, with networking, every port free).
+      const active = [...scope].filter((name) => (Object.hasOwn(req.options.scale, name) ? req.options.scale[name]! : project.services[name]?.scale ?? 0) > 0);
+      await d.prepareImages(project, active, {
+        ...(req.options.pull !== undefined ? { pull: req.options.pull } : {}), build: req.options.build ?? false, noBuild: req.options.noBuild ?? false,
+      }, req.auth ?? {}, emit, signal);
       await d.preflight.up(project, [...scope], req.options.scale);
+      for (const text of d.volumes.checkForUp(project, scope)) emit({ kind: 'warning', text, time: now() });
       for (const name of scope) {
         const missing = notYetApplied(project.services[name]!);
         if (missing.length > 0) emit({ kind: 'warning', text: `service "${name}": ${missing.join(', ')} not applied yet (networking and volumes come in later releases)`, time: now() });
       }
       store.save({ project, scale: req.options.scale });
-      const observed = observe(runtime, project.name);
+      const observed = observeWithVolumes(project.name, project);
       const orphans = observed.containers.filter((c) => !c.oneoff && !project.services[c.service] && !project.disabled_services[c.service]);
       if (orphans.length > 0 && !req.options.removeOrphans) {
         emit({ kind: 'warning', text: `Found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`, time: now() });
       }
-      const code = await runPlan(reconcile(project, observed, hashes(project), req.options), project, emit, signal);
+      // the image each service names now: a container of another image is recreated
+      const imageStore = await d.images();
+      const images: Record<string, string> = {};
+      for (const name of scope) {
+        const service = project.services[name];
+        if (!service) continue;
+        try { images[name] = imageStore.resolve(serviceImage(project, service)).id; } catch { /* scale 0: not needed */ }
+      }
+      const code = await runPlan(reconcile(project, observed, hashes(project), { ...req.options, images }), project, emit, signal);
       if (code !== 0 || !req.options.wait) return code;
       // --wait: every selected service running, or healthy when it has a health check
       const deadline = req.options.waitTimeout > 0 ? clock.now() + req.options.waitTimeout * 1000 : Infinity;
@@ -196,7 +232,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
 
     async down(projectName, req: DownRequest, emit, signal): Promise<number> {
       const project = req.project ?? projectOf(projectName);
-      const plan = planDown(project, observe(runtime, projectName), req.options);
+      const plan = planDown(project, observeWithVolumes(projectName, project), req.options);
       const code = await runPlan(plan, project ?? emptyProject(projectName), emit, signal, req.options.timeout);
       if (code === 0 && observe(runtime, projectName).containers.filter((c) => !c.oneoff).length === 0) store.remove(projectName);
       return code;
@@ -261,10 +297,10 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       if (project.name !== projectName) throw new InvalidArgument(`the project in the body is "${project.name}" but the path names "${projectName}"`);
       const service = project.services[req.service];
       if (!service) throw new NotFound(`no such service: ${req.service}`);
-      if (!service.image) throw new InvalidArgument(`service "${req.service}" has no image: building images is not supported yet`);
-      await d.preflight.images([{ service: service.name, image: service.image }]);
+      const imageName = serviceImage(project, service);
+      await d.preflight.images([{ service: service.name, image: imageName }]);
       const imageStore = await d.images();
-      const image = imageStore.resolve(service.image);
+      const image = imageStore.resolve(imageName);
       const base = createRequestFor({ project, service, number: 0, image, overlayRoot: imageStore.overlayRoot(), configHash: '', hostEnv: {} });
       const process = mergeProcess(image.config, {
         command: req.command.length > 0 ? req.command : service.command ?? [],
@@ -281,8 +317,10 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         const at = l.indexOf('=');
         labels[at < 0 ? l : l.slice(0, at)] = at < 0 ? '' : l.slice(at + 1);
       }
-      const record = await runtime.create({
+      const slot = { containerId: base.id!, bundle: runtime.bundle(base.id!), image, overlayRoot: imageStore.overlayRoot() };
+      const { created: record, warnings } = await d.volumes.createWith(serviceMountInputs(d.volumes, runtime, project, service, slot), (mounts) => runtime.create({
         ...base,
+        mounts,
         name: req.name ?? `${project.name}-${service.name}-run-${base.id!.slice(0, 12)}`,
         process,
         tty: req.tty,
@@ -292,9 +330,9 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         // a one-off container is never restarted by a policy (docker compose run ignores `restart`)
         restartPolicy: { name: 'no', maximumRetryCount: 0 },
         healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck),
-      });
+      }));
       supervisor.containerEvent(runtime.find(record.id), 'create');
-      return { id: record.id, name: record.name, warnings: runtime.warnings(record.id) };
+      return { id: record.id, name: record.name, warnings: [...warnings, ...runtime.warnings(record.id)] };
     },
   };
 }

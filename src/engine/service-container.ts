@@ -52,15 +52,10 @@ export function notYetApplied(service: Service): string[] {
   const set = (name: string, on: boolean): void => { if (on) out.push(name); };
   set('ports', service.ports.length > 0);
   set('expose', service.expose.length > 0);
-  set('volumes', service.volumes.length > 0);
-  set('tmpfs', service.tmpfs.length > 0);
-  set('volumes_from', service.volumes_from.length > 0);
   set('networks', Object.keys(service.networks).some((n) => n !== 'default'));
   set('network_mode', service.network_mode !== undefined && service.network_mode !== 'none');
   set('extra_hosts', service.extra_hosts.length > 0);
   set('dns', service.dns.length + service.dns_search.length + service.dns_opt.length > 0);
-  set('secrets', service.secrets.length > 0);
-  set('configs', service.configs.length > 0);
   set('ipc', service.ipc !== undefined);
   set('pid', service.pid !== undefined);
   set('userns_mode', service.userns_mode !== undefined);
@@ -101,6 +96,12 @@ export function securityOf(service: Service, projectDir: string, host: SecurityH
   }, host);
 }
 
+/** The image a service's containers run: `image:`, or the name docker compose gives a built one (`<project>-<service>`). */
+export function serviceImage(project: Project, service: Service): string {
+  if (service.image !== undefined && service.image !== '') return service.image;
+  return `${project.name}-${service.name}`.toLowerCase();
+}
+
 export function createRequestFor(input: ReplicaInput): CreateRequest {
   const { project, service, number, image } = input;
   const env: string[] = [];
@@ -137,7 +138,7 @@ export function createRequestFor(input: ReplicaInput): CreateRequest {
     id,
     name: containerName(project, service, number),
     imageId: image.id,
-    imageRef: service.image ?? image.id,
+    imageRef: serviceImage(project, service),
     lowerLinks: topFirst.map((l) => l.link),
     lowerDirs: topFirst.map((l) => join(input.overlayRoot, l.cacheId, 'diff')),
     process,

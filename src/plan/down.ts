@@ -18,10 +18,13 @@ import { checkProjectName, groupByService, isActive, knownServices, sortContaine
 import { dependentsOf, reverseOrder } from './graph.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
+import { planVolumeRemovals } from './volumes.js';
 
 /** What `down` asks of the planner (api/types.ts DownOptions is a structural superset). */
 export interface DownPlanOptions {
   readonly removeOrphans: boolean;
+  /** -v: the project's named volumes and the anonymous volumes of the containers removed (plan/volumes.ts) */
+  readonly volumes?: boolean;
 }
 
 export function planDown(project: Project | undefined, observed: ObservedState, options: DownPlanOptions): Plan {
@@ -33,6 +36,7 @@ export function planDown(project: Project | undefined, observed: ObservedState, 
     const all = observed.containers.filter(included);
     const byService = groupByService(all);
     stopAndRemove(plan, [...byService.keys()].sort(), byService, () => [], (c) => (c.oneoff ? 'one-off' : 'down'));
+    if (options.volumes) planVolumeRemovals(plan, undefined, observed, removesOf(plan.build()));
     return plan.build();
   }
 
@@ -48,7 +52,15 @@ export function planDown(project: Project | undefined, observed: ObservedState, 
     const byOrphanService = groupByService(sortContainers(orphans));
     stopAndRemove(plan, [...byOrphanService.keys()].sort(), byOrphanService, () => [], () => 'orphan');
   }
+  if (options.volumes) planVolumeRemovals(plan, project, observed, removesOf(plan.build()));
   return plan.build();
+}
+
+/** The remove operation of each container the plan removes, by container id. */
+function removesOf(plan: Plan): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const op of plan.operations) if (op.kind === 'remove' && op.containerId !== undefined) out.set(op.containerId, op.id);
+  return out;
 }
 
 /**

@@ -223,10 +223,11 @@ test('the container sees Docker masked and read-only paths, /dev nodes and shm',
   assert.match(out, /\/dev\/shm .*size=65536k/);
 });
 
-test('run nosuchimage gives the same hint as up: how to get an image into berth', async () => {
-  const r = await berth(roots, ['run', 'nosuchimage', 'true']);
+test('run --pull never nosuchimage gives the same hint as up: how to get an image into berth', async () => {
+  const r = await berth(roots, ['run', '--pull', 'never', 'nosuchimage', 'true']);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, /no such image: nosuchimage; berth cannot pull images yet: load one with `berth load -i FILE`/);
+  assert.match(r.stderr, /no such image: nosuchimage; pull it with `berth pull IMAGE`, build it with `berth build -t IMAGE DIR`, or load one with `berth load -i FILE`/);
+  assert.doesNotMatch(r.stderr, /Unable to find image/, 'never: no pull is tried');
 });
 
 test('stdin flows with -i and its end closes the container\'s stdin; stdout and stderr stay apart', async () => {
@@ -300,7 +301,7 @@ async function waitExited(id: string, timeoutMs = 10_000): Promise<any> {
 
 /** berth running in the background: its output so far, its exit code, and a way to signal it. */
 function spawnBerth(args: readonly string[]): { stdout(): string; kill(signal: NodeJS.Signals): void; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(berthBin, [...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
   child.stderr.resume();

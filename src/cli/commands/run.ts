@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import type { ContainerCreateOptions } from '../../api/types.js';
 import { attachTo, resolveEnv } from '../attach.js';
 import { withEngine } from '../engine.js';
+import { createPulling } from './pull.js';
 
 export interface CreateFlags {
   rm?: boolean; name?: string; env?: string[]; workdir?: string; user?: string;
@@ -13,7 +14,8 @@ export interface CreateFlags {
   restart?: string; healthCmd?: string; healthInterval?: string; healthTimeout?: string; healthRetries?: string;
   healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
   capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
-  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
+  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[]; pull?: string;
+  volume?: string[]; mount?: string[]; tmpfs?: string[]; volumesFrom?: string[];
 }
 
 interface RunFlags extends CreateFlags { detach?: boolean }
@@ -60,12 +62,19 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
       baseDir: ctx.cwd,
     },
     logOpts: flags.logOpt ?? [],
+    // bind sources of -v and --mount are the caller's: relative to its directory, ~ its home
+    volumes: flags.volume ?? [],
+    mounts: flags.mount ?? [],
+    tmpfs: flags.tmpfs ?? [],
+    volumesFrom: flags.volumesFrom ?? [],
+    cwd: ctx.cwd,
+    ...(ctx.env['HOME'] !== undefined ? { home: ctx.env['HOME'] } : {}),
   };
 }
 
 export default async function run(flags: RunFlags, args: string[], ctx: CliContext): Promise<number> {
   return withEngine(ctx, async (api) => {
-    const created = await api.containerCreate(createOptions(flags, args, ctx));
+    const created = await createPulling(api, ctx, args[0]!, flags.pull, () => api.containerCreate(createOptions(flags, args, ctx)));
     for (const w of created.warnings) ctx.stderr.write(`WARNING: ${w}\n`);
     if (flags.detach) {
       try {

@@ -8,6 +8,7 @@ export function resourceLabel(projectName: string, resourceId: string): string {
   const [kind, service, number] = resourceId.split(':');
   if (kind === 'service' && service !== undefined && number !== undefined && number !== '0') return `Container ${projectName}-${service}-${number}`;
   if (kind === 'service' && service !== undefined) return `Service ${service}`;
+  if (kind === 'volume') return `Volume ${resourceId.slice('volume:'.length)}`;
   return resourceId.includes(':') ? resourceId : `Container ${resourceId}`;
 }
 
