@@ -111,6 +111,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
     startDetached: (ref) => { const id = runtime.find(ref).record.id; return withStart(id, () => runtime.startDetached(id)); },
+    // a lost supervisor's processes are killed under the container's lock too: never beside a start
+    reapLost: (id) => containerLock.run(id, () => runtime.reapLost(id)),
     execCaptured: (ref, r, o) => runtime.execCaptured(ref, r, o),
   };
   const supervisor: Supervisor = new Supervisor({
