@@ -1,12 +1,11 @@
 // A RUN step in berth's own runtime: a container on the stage's layers (no network until the
 // networking issue lands), its output streamed from the json-file log, its exit awaited; then
 // its upper dir, once the shim has unmounted it, is the step's layer.
-import { readFileSync, openSync, readSync, closeSync, rmSync, readdirSync, lstatSync } from 'node:fs';
+import { openSync, readSync, closeSync, rmSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError } from '../lib/errors.js';
 import type { ContainerRuntime } from '../runtime/container.js';
-import { processAlive } from '../sys/spawn.js';
 
 export interface RunStepInput {
   readonly runtime: ContainerRuntime;
@@ -89,13 +88,8 @@ export async function runStep(input: RunStepInput): Promise<{ upper: string; rem
       await sleep(poll);
       view = rt.find(record.id);
     }
-    // the shim writes `exited`, then unmounts the rootfs and exits: wait for it to be gone
-    const shimPid = view.observed.started?.shimPid;
-    const deadline = Date.now() + 30_000;
-    while (shimPid && processAlive(shimPid) && isShim(shimPid) && Date.now() < deadline) await sleep(poll);
-    // read the record again now that the shim is gone: a look taken while it was writing
-    // `exited` and exiting can report "supervisor lost" (255) for a clean exit
-    view = rt.find(record.id);
+    // observe() reads `exited` again once it sees the shim gone, so a clean exit is never taken
+    // for a lost supervisor; the shim unmounts the rootfs before it writes `exited`.
     pump();
     if (partial !== '') input.onOutput('stdout', partial);
     if (input.signal?.aborted) throw abortError();
@@ -116,10 +110,6 @@ export async function runStep(input: RunStepInput): Promise<{ upper: string; rem
     await remove().catch(() => undefined);
     throw err;
   }
-}
-
-function isShim(pid: number): boolean {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berth-shim'); } catch { return false; }
 }
 
 function abortError(): Error {

@@ -15,8 +15,12 @@ export interface Attachment {
   dispose(): void;
 }
 
-export function attachTo(ctx: CliContext, opts: { readonly stdin: boolean; readonly tty: boolean }): Attachment {
-  if (ctx.handoff) return handOver(ctx, ctx.handoff, opts);
+/**
+ * `opts.data`: the engine itself reads and writes the bytes (cp's tar stream), there is no process
+ * to give the descriptors to — so the warm CLI does not hand them over.
+ */
+export function attachTo(ctx: CliContext, opts: { readonly stdin: boolean; readonly tty: boolean; readonly data?: boolean }): Attachment {
+  if (ctx.handoff && !opts.data) return handOver(ctx, ctx.handoff, opts);
   const undo: (() => void)[] = [];
   if (opts.tty && opts.stdin) undo.push(ctx.terminal.setRaw());
   const size = opts.tty ? ctx.terminal.size() : undefined;

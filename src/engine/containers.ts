@@ -178,7 +178,7 @@ export function containerRow(runtime: ContainerRuntime, view: ContainerView, now
     command: [r.path, ...r.args].join(' '),
     created: r.created,
     state: o.status,
-    status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, nowMs, health),
+    status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, nowMs, health, o.error),
     ports: '',
     labels: r.config.Labels,
   };

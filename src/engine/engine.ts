@@ -66,7 +66,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
   let internalSubscribers = 0;
-  const store = new ProjectStore(opts.roots.root);
+  const store = new ProjectStore(opts.roots.root, log);
   const checks = preflight(() => host.images());
   const volumes = new EngineVolumes({ root: opts.roots.root, sys: host.sys, log, worker: { nodePath: process.execPath, env: { PATH: opts.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, log } });
   // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
@@ -113,6 +113,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
     startDetached: (ref) => { const id = runtime.find(ref).record.id; return withStart(id, () => runtime.startDetached(id)); },
+    // a lost supervisor's processes are killed under the container's lock too: never beside a start
+    reapLost: (id) => containerLock.run(id, () => runtime.reapLost(id)),
     execCaptured: (ref, r, o) => runtime.execCaptured(ref, r, o),
   };
   const supervisor: Supervisor = new Supervisor({
@@ -152,9 +154,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     eventSubscribers: () => events.size - internalSubscribers,
   });
 
-  for (const id of await runtime.repair()) {
-    log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
-  }
+  // start-up repair: each line says what a crash had left and what was done with it
+  for (const line of await runtime.repair()) log(`repair: ${line}`);
   const repaired = await volumes.repair(new Set(runtime.list().map((v) => v.record.id)), running());
   if (repaired.abandonedCreates + repaired.finishedRemovals + repaired.copyUps.length + repaired.droppedRefs.length + repaired.unmounted.length > 0) log(`volumes repaired after a crash: ${JSON.stringify(repaired)}`);
   // a container that exits leaves tmpfs-style volumes nobody runs with: unmounted

@@ -160,7 +160,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       command: [r.path, ...r.args].join(' '),
       created: r.created,
       state: o.status,
-      status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, clock.now(), health),
+      status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, clock.now(), health, o.error),
       health,
       exitCode: o.exited?.exitCode ?? 0,
       ports: '',

@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../spec/model.js';
-import { readJson, writeJsonAtomic } from '../lib/atomic.js';
+import { readJson, writeJsonAtomic, CorruptFile } from '../lib/atomic.js';
 
 export interface StoredProject {
   readonly project: Project;
@@ -15,9 +15,10 @@ export interface StoredProject {
 
 export class ProjectStore {
   private readonly dir: string;
-  private readonly cache = new Map<string, StoredProject | undefined>();
+  /** projects that exist only: a look-up of a name that has none adds nothing (memory stays bounded by the projects there are) */
+  private readonly cache = new Map<string, StoredProject>();
 
-  constructor(root: string) {
+  constructor(root: string, private readonly log: (line: string) => void = () => {}) {
     this.dir = join(root, 'projects');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
@@ -26,9 +27,28 @@ export class ProjectStore {
     return join(this.dir, `${name}.json`);
   }
 
+  /**
+   * The stored project, or undefined when there is none — or when its file cannot be read (a
+   * corrupt file is logged, naming it, and treated as absent: the project's containers still
+   * carry everything `down`, `ps` and `stop` need in their labels, and the next `up` rewrites it).
+   */
   load(name: string): StoredProject | undefined {
-    if (!this.cache.has(name)) this.cache.set(name, readJson<StoredProject>(this.file(name)));
-    return this.cache.get(name);
+    const hit = this.cache.get(name);
+    if (hit) return hit;
+    let stored: StoredProject | undefined;
+    try {
+      stored = readJson<StoredProject>(this.file(name));
+    } catch (err) {
+      this.log(`project ${name}: ${(err as Error).message}; ignored until the next up rewrites it`);
+      return undefined;
+    }
+    if (stored === undefined) return undefined;
+    if (typeof stored !== 'object' || stored === null || typeof stored.project !== 'object' || stored.project === null || typeof stored.project.services !== 'object') {
+      this.log(`project ${name}: ${new CorruptFile(this.file(name), 'not a stored project').message}; ignored until the next up rewrites it`);
+      return undefined;
+    }
+    this.cache.set(name, stored);
+    return stored;
   }
 
   save(stored: StoredProject): void {

@@ -22,6 +22,8 @@ interface Scripted {
   autoRemove: boolean;
   state: RuntimeState;
   healthcheck?: ResolvedHealthcheck;
+  /** the supervisor was lost while the processes run (the runtime's `dead` with `lost`) */
+  lost?: boolean;
 }
 
 /** An in-memory runtime: containers run and exit when the test says, starts are recorded with the clock's time. */
@@ -30,6 +32,9 @@ class ScriptedRuntime implements SupervisedRuntime {
   readonly starts: { id: string; at: number }[] = [];
   probe: (id: string) => { exitCode: number; output: string } = () => ({ exitCode: 0, output: '' });
   readonly probes: { id: string; at: number }[] = [];
+  readonly reaped: { id: string; at: number }[] = [];
+  /** when set, every write of state.json fails with it (a full disk) */
+  stateWriteError: Error | undefined;
 
   constructor(private readonly clock: ManualClock) {}
 
@@ -57,7 +62,8 @@ class ScriptedRuntime implements SupervisedRuntime {
         cgroupName: `test/${id}`, layer: { id, lower: [] }, stoppedByUser: c.stoppedByUser,
       },
       observed: {
-        status: c.status,
+        status: c.lost ? 'dead' : c.status,
+        ...(c.lost ? { lost: { pids: [1] }, error: 'supervisor lost' } : {}),
         ...(c.startedAt !== undefined ? { started: { pid: 1, shimPid: 2, startedAt: iso(c.startedAt) } } : {}),
         ...(c.status === 'exited' ? { exited: { exitCode: c.exitCode ?? 0, signal: 0, oomKilled: false, finishedAt: iso(c.finishedAt) } } : {}),
       },
@@ -79,12 +85,24 @@ class ScriptedRuntime implements SupervisedRuntime {
   }
 
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState {
+    if (this.stateWriteError) throw this.stateWriteError;
     const c = this.containers.get(id)!;
     c.state = { ...c.state, ...patch };
     return c.state;
   }
 
+  async reapLost(id: string): Promise<ContainerView> {
+    const c = this.containers.get(id)!;
+    this.reaped.push({ id, at: this.clock.now() });
+    c.lost = false;
+    this.exit(id, 137);
+    return this.find(id);
+  }
+
   async startDetached(ref: string): Promise<ContainerView> {
+    const c = this.containers.get(ref)!;
+    // the one-instance rule the real runtime enforces: a start over live processes is refused
+    if (c.lost || c.status === 'running') throw new Error(`second instance of ${ref}`);
     this.starts.push({ id: ref, at: this.clock.now() });
     this.run(ref);
     return this.find(ref);
@@ -233,4 +251,65 @@ test('health: the first probe one interval after the start, unhealthy after `ret
   ctl.abort();
   await assert.rejects(never, (e: Error) => e.name === 'Cancelled');
   await s.supervisor.stop();
+});
+
+test('a lost supervisor with live processes: they are reaped before the restart policy starts it again, once', async () => {
+  const s = setup();
+  s.runtime.add('web', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('web');
+  await s.supervisor.start();
+  s.runtime.containers.get('web')!.lost = true; // the shim was SIGKILLed; the processes run on
+  await s.supervisor.look();
+  await settle();
+  assert.equal(s.runtime.reaped.length, 1, 'the remaining processes were killed');
+  // the exit that the reap recorded is acted on like any other: one restart after the back-off
+  await s.clock.advance(100);
+  await settle();
+  assert.equal(s.runtime.starts.length, 1, 'restarted once, after the reap');
+  assert.ok(s.runtime.starts[0]!.at >= s.runtime.reaped[0]!.at);
+  assert.equal(s.runtime.containers.get('web')!.status, 'running');
+  await s.supervisor.stop();
+});
+
+test('a lost supervisor without a restart policy: reaped and left exited (137), no restart', async () => {
+  const s = setup();
+  s.runtime.add('job');
+  s.runtime.run('job');
+  await s.supervisor.start();
+  s.runtime.containers.get('job')!.lost = true;
+  await s.supervisor.look();
+  await settle();
+  await s.clock.advance(60_000);
+  await settle();
+  assert.equal(s.runtime.reaped.length, 1);
+  assert.equal(s.runtime.starts.length, 0);
+  assert.equal(s.runtime.find('job').observed.exited?.exitCode, 137);
+  await s.supervisor.stop();
+});
+
+test('state.json not writable (a full disk): an exit is acted on once, a user stop holds, and nothing throws', async () => {
+  const s = setup();
+  const logged: string[] = [];
+  const bus = new EventBus();
+  const supervisor = new Supervisor({
+    runtime: s.runtime, clock: s.clock, events: bus, log: (l) => logged.push(l), inotify: false, lookIntervalMs: 200,
+    autoRemove: async () => undefined, healthcheckOf: async () => undefined,
+  });
+  s.runtime.add('a', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.add('b', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('a');
+  s.runtime.run('b');
+  await supervisor.start();
+  s.runtime.stateWriteError = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+  // b is stopped by the user, though its record could not say so
+  supervisor.userStopped('b');
+  s.runtime.exit('b', 143);
+  s.runtime.exit('a', 1);
+  for (let i = 0; i < 5; i++) { await supervisor.look(); await settle(); }
+  await s.clock.advance(100);
+  await settle();
+  for (let i = 0; i < 5; i++) { await supervisor.look(); await settle(); }
+  assert.deepEqual(s.runtime.starts.map((x) => x.id), ['a'], 'a restarted once; b, stopped by the user, not at all');
+  assert.ok(logged.some((l) => /not saved: .*no space left/.test(l)), 'the failed writes are logged');
+  await supervisor.stop();
 });

@@ -31,6 +31,8 @@ export interface SupervisedRuntime {
   runtimeState(id: string): RuntimeState;
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState;
   startDetached(ref: string): Promise<ContainerView>;
+  /** kills the processes of a container whose supervisor was lost and records the end */
+  reapLost(id: string): Promise<ContainerView>;
   execCaptured(ref: string, req: ExecRequest, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<CapturedExec>;
 }
 
@@ -61,6 +63,11 @@ interface Tracked {
   health?: HealthMonitor;
   healthStatus?: string;
   watcher?: FSWatcher;
+  watching?: boolean;
+  /** the exit last acted on, also kept here: state.json may not be writable (a full disk) */
+  handledExitAt?: string;
+  /** the user stopped it: kept here too, for the same reason (the record may not be writable) */
+  stoppedByUser?: boolean;
 }
 
 export interface SupervisorStats {
@@ -183,19 +190,38 @@ export class Supervisor {
   /** A start asked for by the user (up, start, run): the user's stop no longer holds, and the
    *  restart count and back-off start over (Docker's ResetRestartManager). */
   userStarted(containerId: string, clearStoppedByUser: () => void): void {
-    clearStoppedByUser();
-    if ((this.runtime.runtimeState(containerId).restartCount ?? 0) !== 0) this.runtime.updateRuntimeState(containerId, { restartCount: 0 });
+    try { clearStoppedByUser(); } catch (err) { this.opts.log(`start of ${containerId.slice(0, 12)}: ${errorBody(err).message}`); }
+    if ((this.runtime.runtimeState(containerId).restartCount ?? 0) !== 0) this.updateState(containerId, { restartCount: 0 });
     const t = this.tracked.get(containerId);
     if (t) {
       t.backoffMs = 0;
+      t.stoppedByUser = false;
       this.cancelRestart(containerId, t);
     }
   }
 
-  /** A stop or kill asked for by the user: a restart waiting out its back-off is cancelled. */
+  /** A stop or kill asked for by the user: a restart waiting out its back-off is cancelled, and none follows. */
   userStopped(containerId: string): void {
-    const t = this.tracked.get(containerId);
-    if (t) this.cancelRestart(containerId, t);
+    let t = this.tracked.get(containerId);
+    if (!t) {
+      t = { status: 'unknown', startedAt: '', backoffMs: 0 };
+      this.tracked.set(containerId, t);
+    }
+    t.stoppedByUser = true;
+    this.cancelRestart(containerId, t);
+  }
+
+  /**
+   * state.json is the engine's memory across restarts, not a condition of supervising: a write
+   * that fails (a full disk, a container removed meanwhile) is logged, and supervision goes on
+   * from what the supervisor holds in memory.
+   */
+  private updateState(containerId: string, patch: Partial<RuntimeState>): void {
+    try {
+      this.runtime.updateRuntimeState(containerId, patch);
+    } catch (err) {
+      this.opts.log(`state of container ${containerId.slice(0, 12)} not saved: ${errorBody(err).message}`);
+    }
   }
 
   /**
@@ -224,7 +250,7 @@ export class Supervisor {
     if (!t.restart) return;
     t.restart.abort();
     t.restart = undefined;
-    if (this.runtime.runtimeState(containerId).pendingRestart !== undefined) this.runtime.updateRuntimeState(containerId, { pendingRestart: undefined });
+    if (this.runtime.runtimeState(containerId).pendingRestart !== undefined) this.updateState(containerId, { pendingRestart: undefined });
   }
 
   private forget(t: Tracked): void {
@@ -260,7 +286,18 @@ export class Supervisor {
     if (!t) {
       t = { status: 'unknown', startedAt: '', backoffMs: 0 };
       this.tracked.set(id, t);
-      if (this.opts.inotify !== false) this.watch(view, t);
+    }
+    if (!t.watching && this.opts.inotify !== false) this.watch(view, t);
+    if (view.observed.status === 'dead') {
+      t.health?.stop();
+      t.health = undefined;
+      if (!view.observed.lost) { t.status = 'dead'; return; } // a bad record: shown, not acted on
+      // One instance per container: processes whose supervisor is gone are killed and the end
+      // recorded before any restart; the next look acts on that exit like any other.
+      this.opts.log(`container ${view.record.name}: ${view.observed.error}: killing them`);
+      await this.runtime.reapLost(id);
+      this.lookPending = true;
+      return;
     }
     const status = view.observed.status;
     const before = t.status;
@@ -282,15 +319,18 @@ export class Supervisor {
     }
     if (status !== 'exited') return;
     const finishedAt = view.observed.exited?.finishedAt ?? '';
+    if (t.handledExitAt === finishedAt) return;
     const state = this.runtime.runtimeState(id);
     if (state.handledExitAt === finishedAt) {
       // acted on already (before an engine restart, too)
+      t.handledExitAt = finishedAt;
       if (engineStart && !t.restart) this.atEngineStart(view, t, state);
       return;
     }
     t.health?.stop();
     t.health = undefined;
-    this.runtime.updateRuntimeState(id, { handledExitAt: finishedAt });
+    t.handledExitAt = finishedAt;
+    this.updateState(id, { handledExitAt: finishedAt });
     if (before !== 'unknown') this.containerEvent(view, 'die', { exitCode: String(view.observed.exited?.exitCode ?? '') });
     if (view.record.hostConfig.AutoRemove) {
       await this.opts.autoRemove(id);
@@ -306,10 +346,10 @@ export class Supervisor {
       this.scheduleRestart(view, t, 'a restart pending when the engine stopped');
       return;
     }
-    const decision = restartOnEngineStart(policyOf(view), { wasRunning: false, stoppedByUser: view.record.stoppedByUser ?? false, startedBefore: view.observed.started !== undefined });
+    const decision = restartOnEngineStart(policyOf(view), { wasRunning: false, stoppedByUser: stoppedByUser(view, t), startedBefore: view.observed.started !== undefined });
     if (!decision.restart) return;
     this.opts.log(`restarting ${view.record.name} at engine start: ${decision.reason}`);
-    void this.restartNow(view.record.id, true);
+    this.restartNow(view.record.id, true).catch((err: unknown) => this.opts.log(`restart of ${view.record.name}: ${(err as Error)?.stack ?? String(err)}`));
   }
 
   private scheduleRestart(view: ContainerView, t: Tracked, pendingReason: string | undefined): void {
@@ -319,27 +359,27 @@ export class Supervisor {
     const finishedAt = Date.parse(view.observed.exited?.finishedAt ?? '');
     const decision = decideRestart(policyOf(view), {
       exitCode: view.observed.exited?.exitCode ?? 0,
-      stoppedByUser: view.record.stoppedByUser ?? false,
+      stoppedByUser: stoppedByUser(view, t),
       restartCount: state.restartCount ?? 0,
       startedAt: Number.isNaN(startedAt) ? 0 : startedAt,
       finishedAt: Number.isNaN(finishedAt) ? this.clock.now() : finishedAt,
     }, { backoffMs: t.backoffMs });
     if (!decision.restart) {
-      if (state.pendingRestart !== undefined) this.runtime.updateRuntimeState(id, { pendingRestart: undefined });
+      if (state.pendingRestart !== undefined) this.updateState(id, { pendingRestart: undefined });
       return;
     }
     if (pendingReason) this.opts.log(`restarting ${view.record.name} in ${decision.delayMs} ms: ${pendingReason}`);
     t.backoffMs = decision.nextBackoffMs;
     const ctl = new AbortController();
     t.restart = ctl;
-    this.runtime.updateRuntimeState(id, { pendingRestart: view.observed.exited?.finishedAt ?? '' });
+    this.updateState(id, { pendingRestart: view.observed.exited?.finishedAt ?? '' });
     this.clock.sleep(decision.delayMs, ctl.signal).then(
       () => {
         if (t.restart === ctl) t.restart = undefined;
         return this.restartNow(id, false);
       },
       () => undefined, // cancelled: a user start or stop came first
-    );
+    ).catch((err: unknown) => this.opts.log(`restart of ${view.record.name}: ${(err as Error)?.stack ?? String(err)}`));
   }
 
   /** A policy restart: the count goes up, the container starts, and a look follows. */
@@ -348,9 +388,11 @@ export class Supervisor {
     let current: ContainerView;
     try { current = this.runtime.find(id); } catch { return; }
     if (current.observed.status !== 'exited' && current.observed.status !== 'created') return;
-    if (!engineStart && current.record.stoppedByUser) return;
+    if (!engineStart && (current.record.stoppedByUser || this.tracked.get(id)?.stoppedByUser)) return;
+    // released meanwhile (a removal began): not ours to start any more
+    if (!engineStart && !this.tracked.has(id)) return;
     const state = this.runtime.runtimeState(id);
-    this.runtime.updateRuntimeState(id, { restartCount: (state.restartCount ?? 0) + (engineStart ? 0 : 1), pendingRestart: undefined });
+    this.updateState(id, { restartCount: (state.restartCount ?? 0) + (engineStart ? 0 : 1), pendingRestart: undefined });
     try {
       const started = await this.runtime.startDetached(id);
       this.containerEvent(started, engineStart ? 'start' : 'restart');
@@ -394,12 +436,17 @@ export class Supervisor {
   }
 
   private watch(view: ContainerView, t: Tracked): void {
+    t.watching = true;
     try {
       t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void this.look(); });
       t.watcher.on('error', () => undefined);
       t.watcher.unref();
     } catch { /* the periodic look still sees it */ }
   }
+}
+
+function stoppedByUser(view: ContainerView, t: Tracked): boolean {
+  return (view.record.stoppedByUser ?? false) || (t.stoppedByUser ?? false);
 }
 
 /** The restart policy recorded at create (or by `update --restart`). */

@@ -3,20 +3,36 @@
 // `durable: false` skips the two fsyncs: the rename still makes a process crash (SIGKILL) leave
 // the old content or the new; only a host crash may lose the last write. For files that are
 // rewritten often and whose loss is harmless (the launch file, the engine's per-container state).
-import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, readFileSync, fstatSync, lstatSync, constants } from 'node:fs';
+import { openSync, writeSync, linkSync, fsyncSync, closeSync, renameSync, unlinkSync, readFileSync, fstatSync, lstatSync, constants } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { fromNodeError, SysError } from './errors.js';
+
+/**
+ * A temporary sibling of `path` unique to this write: the pid alone is not enough, since two
+ * writers in one process (a health probe's state and an exit's, a verb and the supervisor) may
+ * write the same file, and one's cleanup must never remove the other's file. The `.tmp` suffix
+ * and the leading dot let repair recognise a write that a crash interrupted (isTemporaryName).
+ */
+export function temporaryName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Whether a directory entry is a temporary file of an interrupted atomic write. */
+export function isTemporaryName(name: string): boolean {
+  return /^\..+\.\d+(\.[0-9a-f]{12})?\.tmp$/.test(name);
+}
 
 export interface WriteOptions { readonly mode?: number; readonly durable?: boolean }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, modeOrOptions: number | WriteOptions = 0o644): void {
   const { mode = 0o644, durable = true } = typeof modeOrOptions === 'number' ? { mode: modeOrOptions } : modeOrOptions;
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = temporaryName(path);
   let fd = -1;
   try {
-    // O_NOFOLLOW: the temporary name is predictable; a symlink planted there must not be followed
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    // O_EXCL | O_NOFOLLOW: nothing planted at the temporary name is ever followed or reused
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
     if (durable) fsyncSync(fd);
     closeSync(fd);
     fd = -1;
@@ -33,6 +49,36 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, modeOrO
   } catch { /* directory fsync is best effort on filesystems that refuse it */ }
 }
 
+/** write(2) may write less than asked (a filesystem almost full): go on until all is written or it fails. */
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+}
+
+/**
+ * Creates `path` holding `data`, failing with EEXIST when it exists — and never leaving an empty
+ * or partial file under that name: the content is written to a temporary name first, then
+ * link(2)ed (which never replaces a file) to `path`. A crash leaves either no file or the whole
+ * one (plus, at worst, a temporary file that repair removes).
+ */
+export function createFileExclusive(path: string, data: string, mode = 0o644): void {
+  const tmp = temporaryName(path);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    writeAll(fd, Buffer.from(data));
+    closeSync(fd);
+    fd = -1;
+    linkSync(tmp, path);
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err;
+    throw fromNodeError(err, 'write', path);
+  } finally {
+    try { unlinkSync(tmp); } catch { /* not made */ }
+  }
+}
+
 export function writeJsonAtomic(path: string, value: unknown, options: WriteOptions = {}): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', options);
 }
@@ -46,7 +92,22 @@ export function readJson<T>(path: string): T | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fromNodeError(err, 'read', path);
   }
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptFile(path, text.length === 0 ? 'it is empty' : `it is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * A state file berth cannot read: empty, truncated, garbage. Its message names the file, so that
+ * whoever shows it (ps -a's status, the engine log) tells the user which file is bad.
+ */
+export class CorruptFile extends SysError {
+  constructor(path: string, why: string) {
+    super('read', path, 'EBADMSG', `"${path}" is corrupt: ${why}`);
+    this.name = 'CorruptFile';
+  }
 }
 
 /**

@@ -40,12 +40,13 @@ export class ManualClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortError());
-      const entry = { at: this.time + Math.max(0, ms), resolve };
-      this.sleepers.push(entry);
-      signal?.addEventListener('abort', () => {
+      const onAbort = (): void => {
         this.sleepers = this.sleepers.filter((s) => s !== entry);
         reject(abortError());
-      }, { once: true });
+      };
+      const entry = { at: this.time + Math.max(0, ms), resolve: (): void => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+      this.sleepers.push(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -109,13 +109,24 @@ export class InternalError extends BerthError {
   }
 }
 
+/** What a user can act on, said plainly: a full disk is not a bug in berth. */
+const PLAIN_ERRNO: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+};
+
 /** Wraps a Node fs/child error (which has .code/.syscall/.path) into a SysError. */
 export function fromNodeError(err: unknown, syscall: string, path: string): BerthError {
   if (err instanceof BerthError) return err;
   // structural, not NodeJS.ErrnoException: this file is reached from the Node-free plan/ build
   const e = err as { code?: unknown; syscall?: string; path?: string } | undefined;
   const errno = typeof e?.code === 'string' ? e.code : 'EUNKNOWN';
-  return new SysError(e?.syscall ?? syscall, e?.path ?? path, errno);
+  const call = e?.syscall ?? syscall;
+  const where = e?.path ?? path;
+  const plain = PLAIN_ERRNO[errno];
+  return new SysError(call, where, errno, plain ? `${call} "${where}": ${plain} (${errno})` : undefined);
 }
 
 /**

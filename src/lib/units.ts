@@ -47,8 +47,9 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(ms / 3600000 / 24 / 365)} years`;
 }
 
-/** Docker's STATUS column: "Up 5 seconds (healthy)", "Exited (0) 3 seconds ago", "Created". */
-export function dockerStatus(status: string, exitCode: number, startedAt: string | undefined, finishedAt: string | undefined, now: number, health = ''): string {
+/** Docker's STATUS column: "Up 5 seconds (healthy)", "Exited (0) 3 seconds ago", "Created"; a dead container says why ("Dead: … is corrupt"). */
+export function dockerStatus(status: string, exitCode: number, startedAt: string | undefined, finishedAt: string | undefined, now: number, health = '', reason = ''): string {
+  if (status === 'dead' && reason !== '') return `Dead: ${reason}`;
   if (status === 'running') return `Up ${humanDuration(now - Date.parse(startedAt ?? ''))}${health ? ` (${health})` : ''}`;
   if (status === 'exited') return `Exited (${exitCode})${finishedAt ? ` ${humanDuration(now - Date.parse(finishedAt))} ago` : ''}`;
   return status.charAt(0).toUpperCase() + status.slice(1);

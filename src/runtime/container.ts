@@ -4,12 +4,11 @@
 // binaries, the clock its waits sleep on. Nothing here blocks the event loop for long: waits
 // sleep on the clock and tree removals are asynchronous.
 import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, unlinkSync, existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { realClock, type Clock } from '../lib/clock.js';
-import { writeJsonAtomic, writeFileAtomic, readJson } from '../lib/atomic.js';
+import { writeJsonAtomic, writeFileAtomic, createFileExclusive, isTemporaryName, readJson } from '../lib/atomic.js';
 import { createLayerDir, removeLayerDirAsync } from '../lib/overlay-layout.js';
 import { BASE_HOSTS } from '../lib/hosts.js';
 import { runCaptured, signalProcess, processAlive, spawnProcess, type SpawnedProcess, type StdioSlot } from '../sys/spawn.js';
@@ -17,7 +16,9 @@ import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { resolveLimits } from './cgroups/convert.js';
-import { observe, checkTransition, type ContainerRecord, type HealthcheckConfig, type Observed } from './state.js';
+import { observe, checkTransition, type ContainerRecord, type HealthcheckConfig, type Observed, type KernelProbe } from './state.js';
+import { CONTAINER_ID, classifyBundle, claimedName, placeholderRecord, processToken, tokenAlive, type RecordEntry } from './records.js';
+import { isMounted, mountsUnder, removeBundle, removeTemporaryFiles } from './host-files.js';
 import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
 import { MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
 import { NO_SECURITY, checkSecurity, devicePolicyFor, processPrivileges, DEFAULT_NETWORK_SYSCTLS, type SecurityOptions } from './security.js';
@@ -107,6 +108,11 @@ export interface ContainerView {
   readonly record: ContainerRecord;
   readonly observed: Observed;
   readonly bundle: string;
+  /**
+   * Set when the record could not be read (corrupt or missing config.v2.json): `record` is then a
+   * placeholder (records.ts), the status is `dead` and `observed.error` says which file is bad.
+   */
+  readonly problem?: string;
 }
 
 /** What the engine keeps about a container besides the record: restart count and health. */
@@ -181,45 +187,86 @@ export class ContainerRuntime {
 
   // ── lookup ──────────────────────────────────────────────────────────────────────────────
 
-  private records(): ContainerRecord[] {
+  /**
+   * Every container directory as an entry, a bad one included (as a placeholder with its problem):
+   * one unreadable file never hides the others, nor throws. Directories a create is still making
+   * or a crash interrupted (repair removes those) are not containers yet.
+   */
+  private entries(): RecordEntry[] {
     let ids: string[];
     try { ids = readdirSync(this.containersDir); } catch { return []; }
-    const out: ContainerRecord[] = [];
+    const out: RecordEntry[] = [];
     for (const id of ids) {
-      const r = readJson<ContainerRecord>(join(this.containersDir, id, 'config.v2.json'));
-      if (r) out.push(r);
+      const entry = this.entry(id);
+      if (entry) out.push(entry);
     }
     return out;
   }
 
+  private entry(id: string): RecordEntry | undefined {
+    if (!CONTAINER_ID.test(id)) return undefined;
+    const bundle = this.bundle(id);
+    const c = classifyBundle(bundle);
+    switch (c.kind) {
+      case 'record': return { id, record: c.record! };
+      case 'removing': return { id, record: c.record ?? placeholderRecord(id, bundle, this.opts.cgroupParent, claimedName(this.namesDir, id)) };
+      case 'corrupt':
+      case 'missing': return { id, record: placeholderRecord(id, bundle, this.opts.cgroupParent, claimedName(this.namesDir, id)), problem: c.problem! };
+      default: return undefined;
+    }
+  }
+
+  private records(): ContainerRecord[] {
+    return this.entries().map((e) => e.record);
+  }
+
+  private viewOf(e: RecordEntry): ContainerView {
+    const bundle = this.bundle(e.id);
+    const observed = observe(bundle, this.kernelProbe(e.record));
+    if (e.problem === undefined || observed.status === 'removing') return { record: e.record, observed, bundle };
+    return { record: e.record, observed: { ...observed, status: 'dead', error: observed.lost ? `${e.problem}; ${observed.error}` : e.problem }, bundle, problem: e.problem };
+  }
+
+  /** The kernel's side of a container, asked only when its shim's files and liveness disagree. */
+  private kernelProbe(record: ContainerRecord): KernelProbe {
+    return {
+      cgroupPids: () => {
+        try { return this.opts.cgroups.exists(record.cgroupName) ? this.opts.cgroups.pids(record.cgroupName) : []; } catch { return []; }
+      },
+    };
+  }
+
   list(): ContainerView[] {
-    return this.records()
-      .map((record) => ({ record, observed: observe(this.bundle(record.id)), bundle: this.bundle(record.id) }))
+    return this.entries()
+      .map((e) => this.viewOf(e))
       .sort((a, b) => (a.record.created < b.record.created ? 1 : -1));
   }
 
   /** By exact name, full id, or unique id prefix — Docker's order. */
   find(ref: string): ContainerView {
-    if (/^[0-9a-f]{64}$/.test(ref)) {
-      // a full id (what the engine passes): one record to read, not all of them
-      const record = readJson<ContainerRecord>(join(this.containersDir, ref, 'config.v2.json'));
-      if (record) return { record, observed: observe(this.bundle(ref)), bundle: this.bundle(ref) };
+    if (CONTAINER_ID.test(ref)) {
+      // a full id (what the engine passes): one directory to read, not all of them
+      const e = this.entry(ref);
+      if (e) return this.viewOf(e);
     }
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
-    const all = this.records();
-    const hit = all.find((r) => r.name === name) ?? all.find((r) => r.id === ref);
-    let record = hit;
-    if (!record && /^[0-9a-f]+$/.test(ref)) {
-      const matches = all.filter((r) => r.id.startsWith(ref));
+    const all = this.entries();
+    let hit = all.find((e) => e.record.name === name) ?? all.find((e) => e.id === ref);
+    if (!hit && /^[0-9a-f]+$/.test(ref)) {
+      const matches = all.filter((e) => e.id.startsWith(ref));
       if (matches.length > 1) throw new Conflict(`multiple containers found with provided prefix: ${ref}`);
-      record = matches[0];
+      hit = matches[0];
     }
-    if (!record) throw new NotFound(`no such container: ${ref}`);
-    return { record, observed: observe(this.bundle(record.id)), bundle: this.bundle(record.id) };
+    if (!hit) throw new NotFound(`no such container: ${ref}`);
+    return this.viewOf(hit);
   }
 
   imageInUse(imageId: string): boolean {
     return this.records().some((r) => r.image === imageId);
+  }
+
+  private get namesDir(): string {
+    return join(this.opts.root, 'names');
   }
 
   // ── create ──────────────────────────────────────────────────────────────────────────────
@@ -237,11 +284,11 @@ export class ContainerRuntime {
     resolveLogOptions(undefined, req.logOptions ?? {});
     const bundle = this.bundle(id);
     const cgroupName = `${this.opts.cgroupParent}/${id}`;
-    mkdirSync(bundle, { recursive: true, mode: 0o710 });
-    // Until the record is written, `creating` names the process making the container: a crash in
-    // between leaves a directory that repair() recognises (its creator is gone) and removes.
-    writeFileSync(join(bundle, 'creating'), String(process.pid));
     try {
+      mkdirSync(bundle, { recursive: true, mode: 0o710 });
+      // Until the record is written, `creating` names the process making the container: a crash in
+      // between leaves a directory that repair() recognises (its creator is gone) and removes.
+      writeFileSync(join(bundle, 'creating'), processToken());
       const layer = createLayerDir(this.overlayRoot, id, req.lowerLinks);
       mkdirSync(join(layer.dir, 'work'), { mode: 0o700 });
       mkdirSync(join(layer.dir, 'merged'), { mode: 0o755 });
@@ -305,12 +352,13 @@ export class ContainerRuntime {
    * between claim and record) is taken over.
    */
   private reserveName(name: string, id: string, records: readonly ContainerRecord[]): void {
-    const dir = join(this.opts.root, 'names');
+    const dir = this.namesDir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, name);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        writeFileSync(file, id, { flag: 'wx' });
+        // never an empty or partial claim, even on a full disk or a crash (createFileExclusive)
+        createFileExclusive(file, id, 0o600);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -326,7 +374,7 @@ export class ContainerRuntime {
   }
 
   private releaseName(name: string, id: string): void {
-    const file = join(this.opts.root, 'names', name);
+    const file = join(this.namesDir, name);
     try {
       if (readFileSync(file, 'utf8') === id) rmSync(file, { force: true });
     } catch { /* not ours or gone */ }
@@ -334,25 +382,141 @@ export class ContainerRuntime {
 
   /** A container directory without a record whose creator still runs: a create in progress. */
   private beingCreated(id: string): boolean {
-    let pid: number;
-    try { pid = Number(readFileSync(join(this.bundle(id), 'creating'), 'utf8')); } catch { return false; }
-    return pid > 0 && processAlive(pid);
+    let token: string;
+    try { token = readFileSync(join(this.bundle(id), 'creating'), 'utf8'); } catch { return false; }
+    return token !== '' && tokenAlive(token);
   }
 
   /**
-   * Removes what a create interrupted by a crash left behind: a container directory with no
-   * record whose creator is gone, with its layer directories and cgroup. Returns the ids removed.
+   * Start-up repair of everything a crash may have left half-done (docs/crash-consistency.md has
+   * the invariants). Each step is idempotent, and a failure in one container's repair is reported
+   * and does not stop the others. Returns one line per action, for the engine log.
+   *   - a removal interrupted (`removing` marker): finished;
+   *   - a create interrupted (no record, creator gone): rolled back, cgroup and layers included;
+   *   - a stopped container whose rootfs is still mounted (its shim was killed): unmounted;
+   *   - name claims: a claim whose container is gone (or an empty one) is removed, a container
+   *     whose claim is missing gets it back;
+   *   - container layer directories and cgroups that belong to no container: removed;
+   *   - temporary files of interrupted atomic writes: removed.
    */
   async repair(): Promise<string[]> {
+    const done: string[] = [];
+    const attempt = async (what: string, step: () => Promise<string | undefined> | string | undefined): Promise<void> => {
+      try {
+        const line = await step();
+        if (line) done.push(line);
+      } catch (err) {
+        done.push(`could not repair ${what}: ${(err as Error).message}`);
+      }
+    };
+    let dirs: string[];
+    try { dirs = readdirSync(this.containersDir); } catch { dirs = []; }
+    const live = new Set<string>();
+    for (const id of dirs) {
+      if (!CONTAINER_ID.test(id)) {
+        if (isTemporaryName(id)) await attempt(id, () => { rmSync(join(this.containersDir, id), { force: true, recursive: true }); return undefined; });
+        continue;
+      }
+      const short = id.slice(0, 12);
+      const bundle = this.bundle(id);
+      const c = classifyBundle(bundle);
+      if (c.kind === 'removing') {
+        await attempt(`container ${short}`, async () => { await this.finishRemoval(id, c.record); return `finished the removal of container ${short}, which a crash interrupted`; });
+        continue;
+      }
+      if (c.kind === 'interrupted') {
+        await attempt(`container ${short}`, async () => {
+          await this.finishRemoval(id, undefined);
+          return `removed the remains of container ${short}, whose creation was interrupted`;
+        });
+        continue;
+      }
+      live.add(id);
+      if (c.kind === 'corrupt' || c.kind === 'missing') { done.push(`container ${short} is dead: ${c.problem} (berth rm -f ${short} removes it)`); continue; }
+      if (c.kind !== 'record') continue;
+      const record = c.record!;
+      await attempt(`container ${short}`, async () => {
+        removeTemporaryFiles(bundle);
+        const o = observe(bundle, this.kernelProbe(record));
+        if (o.status === 'exited' || o.status === 'created') {
+          const merged = join(this.overlayRoot, record.layer.id, 'merged');
+          if (isMounted(merged)) { this.opts.sys.umount2(merged, MNT_DETACH); return `unmounted the rootfs of stopped container ${short}, whose supervisor was killed`; }
+        }
+        return undefined;
+      });
+      await attempt(`the name of container ${short}`, () => this.repairClaim(record));
+    }
+    await attempt('names', () => this.repairNames(live));
+    await attempt('layer directories', () => this.repairLayers(live));
+    await attempt('cgroups', () => this.repairCgroups(live));
+    return done;
+  }
+
+  /** A container without its name claim (a crash between removing one and making the other) gets it back. */
+  private repairClaim(record: ContainerRecord): string | undefined {
+    const file = join(this.namesDir, record.name);
+    let holder: string | undefined;
+    try { holder = readFileSync(file, 'utf8'); } catch { /* none */ }
+    if (holder === record.id) return undefined;
+    if (holder !== undefined && holder !== '' && existsSync(join(this.bundle(holder), 'config.v2.json'))) {
+      return `containers ${record.id.slice(0, 12)} and ${holder.slice(0, 12)} both have the name "${record.name}"`;
+    }
+    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+    rmSync(file, { force: true });
+    createFileExclusive(file, record.id, 0o600);
+    return `claimed the name "${record.name}" for container ${record.id.slice(0, 12)} again`;
+  }
+
+  /** Claims whose container is gone, empty claims, and temporary files in names/. */
+  private repairNames(live: ReadonlySet<string>): string | undefined {
+    let names: string[];
+    try { names = readdirSync(this.namesDir); } catch { return undefined; }
+    const removed: string[] = [];
+    for (const n of names) {
+      const file = join(this.namesDir, n);
+      if (isTemporaryName(n)) { rmSync(file, { force: true }); continue; }
+      let holder = '';
+      try { holder = readFileSync(file, 'utf8'); } catch { continue; }
+      if (CONTAINER_ID.test(holder) && (live.has(holder) || this.beingCreated(holder))) continue;
+      rmSync(file, { force: true });
+      removed.push(n);
+    }
+    return removed.length > 0 ? `released ${removed.length} name claim(s) of containers that no longer exist: ${removed.join(', ')}` : undefined;
+  }
+
+  /** Container layer directories (they have `work/`) of no container; image layers are the image store's. */
+  private async repairLayers(live: ReadonlySet<string>): Promise<string | undefined> {
     let ids: string[];
-    try { ids = readdirSync(this.containersDir); } catch { return []; }
+    try { ids = readdirSync(this.overlayRoot); } catch { return undefined; }
     const removed: string[] = [];
     for (const id of ids) {
-      if (!/^[0-9a-f]{64}$/.test(id) || existsSync(join(this.containersDir, id, 'config.v2.json')) || this.beingCreated(id)) continue;
-      await this.removeFiles(id, `${this.opts.cgroupParent}/${id}`);
-      removed.push(id);
+      if (!CONTAINER_ID.test(id) || live.has(id) || existsSync(this.bundle(id))) continue;
+      const dir = join(this.overlayRoot, id);
+      if (!existsSync(join(dir, 'work')) && !existsSync(join(dir, 'merged'))) continue;
+      for (const mp of mountsUnder(dir)) this.opts.sys.umount2(mp, MNT_DETACH);
+      await removeLayerDirAsync(this.overlayRoot, id);
+      removed.push(id.slice(0, 12));
     }
-    return removed;
+    return removed.length > 0 ? `removed the layer directories of ${removed.length} container(s) that no longer exist: ${removed.join(', ')}` : undefined;
+  }
+
+  /** Empty cgroups under the parent named like a container that does not exist. */
+  private async repairCgroups(live: ReadonlySet<string>): Promise<string | undefined> {
+    const parentDirs = this.opts.cgroups.placement(this.opts.cgroupParent).procsDirs;
+    const candidates = new Set<string>();
+    for (const d of parentDirs) {
+      let names: string[];
+      try { names = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name); } catch { continue; }
+      for (const n of names) if (CONTAINER_ID.test(n) && !live.has(n) && !existsSync(this.bundle(n))) candidates.add(n);
+    }
+    const removed: string[] = [];
+    for (const id of candidates) {
+      const name = `${this.opts.cgroupParent}/${id}`;
+      if (this.opts.cgroups.pids(name).length > 0) continue; // not ours to kill: reported by nobody, left alone
+      await this.opts.cgroups.remove(name);
+      removed.push(id.slice(0, 12));
+    }
+    return removed.length > 0 ? `removed the cgroups of ${removed.length} container(s) that no longer exist: ${removed.join(', ')}` : undefined;
   }
 
   warnings(id: string): string[] {
@@ -427,11 +591,28 @@ export class ContainerRuntime {
     };
   }
 
-  private prepareStart(view: ContainerView, onExit: readonly string[] = []): string {
+  private async prepareStart(view: ContainerView, onExit: readonly string[] = []): Promise<string> {
+    if (view.problem !== undefined) throw new Conflict(`container ${view.record.id.slice(0, 12)} cannot start: ${view.problem}`);
     checkTransition(view.record.id, view.observed.status, 'running');
+    // One instance per container, always: nothing may start while processes of an earlier run
+    // are in its cgroup (a lost supervisor's) or its rootfs is still mounted (a shim killed before
+    // it unmounted): a second overlay mount on the same upper dir corrupts it.
+    const name = view.record.cgroupName;
+    if (this.cgroupBusy(name)) {
+      throw new Conflict(`container ${view.record.id.slice(0, 12)} cannot start: processes of an earlier run are still in its cgroup`);
+    }
+    await this.unmountIfMounted(join(this.overlayRoot, view.record.layer.id, 'merged'));
+    // a removal that began meanwhile (down racing a policy restart) wins: nothing is made again
+    if (existsSync(join(view.bundle, 'removing')) || !existsSync(join(view.bundle, 'config.v2.json'))) {
+      throw new Conflict(`container ${view.record.id.slice(0, 12)} cannot start: it is being removed`);
+    }
     // After a host reboot (or anything else that emptied the cgroup filesystem) the container's
-    // cgroup is gone: make it again from the record, so that a restart policy can bring it back.
-    if (!this.opts.cgroups.exists(view.record.cgroupName)) this.opts.cgroups.create(view.record.cgroupName, view.record.hostConfig.limits);
+    // cgroup is gone, and a crash during a removal may have left it in some hierarchies only:
+    // make it again, whole, from the record, so that a restart policy can bring it back.
+    if (!this.opts.cgroups.placement(name).procsDirs.every((d) => existsSync(d))) {
+      await this.opts.cgroups.remove(name);
+      this.opts.cgroups.create(name, { ...view.record.hostConfig.limits, devices: devicePolicyFor(view.record.hostConfig.Security ?? NO_SECURITY) });
+    }
     for (const f of ['started', 'exited', 'error']) rmSync(join(view.bundle, f), { force: true });
     const file = join(view.bundle, 'launch');
     // rewritten at every start from the record: a host crash losing it loses nothing
@@ -445,7 +626,7 @@ export class ContainerRuntime {
     // Detached, nobody waits for the exit: a configured hook removes it (Docker's --rm), else
     // the engine's supervisor does when it sees the exit.
     const onExit = view.record.hostConfig.AutoRemove && this.opts.autoRemoveCommand ? [...this.opts.autoRemoveCommand, view.record.id] : [];
-    const file = this.prepareStart(view, onExit);
+    const file = await this.prepareStart(view, onExit);
     const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
     if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
     return this.find(view.record.id);
@@ -459,15 +640,21 @@ export class ContainerRuntime {
    */
   async startAttached(ref: string, stdio: ShimStdio): Promise<SpawnedProcess> {
     const view = this.find(ref);
-    const file = this.prepareStart(view);
+    const file = await this.prepareStart(view);
     return spawnProcess(this.opts.shimPath, ['run', file], this.opts.env, stdio);
   }
 
   // ── stop / kill ─────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Best effort: a stop or kill must work on a full disk. The record keeps the old value then, and
+   * the engine's supervisor still knows the user stopped it (it cancels pending restarts itself).
+   */
   private markStoppedByUser(view: ContainerView): void {
-    if (view.record.stoppedByUser) return;
-    writeJsonAtomic(join(view.bundle, 'config.v2.json'), { ...view.record, stoppedByUser: true });
+    if (view.record.stoppedByUser || view.problem !== undefined) return;
+    try {
+      writeJsonAtomic(join(view.bundle, 'config.v2.json'), { ...view.record, stoppedByUser: true });
+    } catch { /* see above */ }
   }
 
   /** Waits until the shim has written `exited`; false on timeout. */
@@ -492,6 +679,7 @@ export class ContainerRuntime {
   /** Docker's stop: the stop signal, `timeoutSeconds` of grace, then SIGKILL. */
   async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<ContainerView> {
     let view = this.find(ref);
+    if (view.observed.lost) { this.markStoppedByUser(view); return this.reapLost(view.record.id); }
     if (view.observed.status === 'paused') { await this.thaw(view); view = this.find(ref); }
     if (view.observed.status !== 'running') return view;
     this.markStoppedByUser(view);
@@ -509,6 +697,7 @@ export class ContainerRuntime {
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     let view = this.find(ref);
     const sig = parseSignal(signal);
+    if (view.observed.lost && sig === 9) { this.markStoppedByUser(view); await this.reapLost(view.record.id); return; }
     if (view.observed.status === 'paused' && sig === 9) { await this.thaw(view); view = this.find(ref); }
     if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
     if (sig === 9 || sig === 15) this.markStoppedByUser(view);
@@ -546,6 +735,11 @@ export class ContainerRuntime {
 
   // ── remove ──────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Removes a container. Once its processes are gone, the `removing` marker is written before
+   * anything is taken away: from then on the container is `removing` to everyone, and a crash at
+   * any later point is finished by repair() (finishRemoval), never half-done and never started.
+   */
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<string> {
     let view = this.find(ref);
     if (view.observed.status === 'paused' && opts.force) { await this.thaw(view); view = this.find(ref); }
@@ -556,19 +750,91 @@ export class ContainerRuntime {
       signalProcess(view.observed.started!.pid, 9);
       await this.waitExited(view.bundle, 10_000);
     }
+    if (view.observed.lost || (view.problem !== undefined && this.cgroupBusy(view.record.cgroupName))) {
+      if (!opts.force) throw new Conflict(`cannot remove container "/${view.record.name}": ${view.observed.error}: processes still run in its cgroup: force remove to kill them`);
+      await this.killCgroup(view.record);
+    }
     await this.waitShimGone(view, 5_000);
-    await this.unmountIfMounted(join(this.overlayRoot, view.record.layer.id, 'merged'));
-    await this.removeFiles(view.record.id, view.record.cgroupName);
-    this.releaseName(view.record.name, view.record.id);
+    // Marker first; a full disk must not prevent a removal: an empty marker needs no block on
+    // most filesystems, and a failure to write it only loses crash safety for this one removal.
+    try { writeFileSync(join(view.bundle, 'removing'), ''); } catch { /* removing anyway */ }
+    await this.finishRemoval(view.record.id, view.record);
     return view.record.id;
   }
 
-  /** Repair: a supervisor killed before it could unmount leaves the rootfs mounted. */
+  /**
+   * Everything a container has on the host, each step idempotent: its processes (a lost
+   * supervisor's), the rootfs mount, the cgroup, the layer directories, the name claim, and the
+   * directory last — its record and marker after every other file, so that a crash leaves a
+   * directory repair() still recognises as a removal.
+   */
+  private async finishRemoval(id: string, record: ContainerRecord | undefined): Promise<void> {
+    const cgroupName = record?.cgroupName ?? `${this.opts.cgroupParent}/${id}`;
+    const layerId = record?.layer.id ?? id;
+    if (this.cgroupBusy(cgroupName)) await this.killCgroup({ cgroupName, id });
+    await this.unmountIfMounted(join(this.overlayRoot, layerId, 'merged'));
+    await this.opts.cgroups.remove(cgroupName);
+    await removeLayerDirAsync(this.overlayRoot, layerId);
+    // a scan of names/ only when the record is unknown: a down of many containers stays linear
+    if (record) this.releaseName(record.name, id);
+    else this.releaseClaimsOf(id);
+    await removeBundle(this.bundle(id));
+  }
+
+  private cgroupBusy(name: string): boolean {
+    try { return this.opts.cgroups.exists(name) && this.opts.cgroups.pids(name).length > 0; } catch { return false; }
+  }
+
+  /** Removes every name claim that holds `id` (a placeholder's name may not be the claim's). */
+  private releaseClaimsOf(id: string): void {
+    let name: string | undefined;
+    while ((name = claimedName(this.namesDir, id)) !== undefined) rmSync(join(this.namesDir, name), { force: true });
+  }
+
+  /**
+   * Kills every process in the container's cgroup and waits until it is empty: the one way to end
+   * a container whose supervisor is gone. Freezing first keeps a forking process from escaping
+   * between the read of the pids and the kill; SIGKILL reaches frozen tasks once thawed.
+   */
+  private async killCgroup(record: Pick<ContainerRecord, 'cgroupName' | 'id'>): Promise<void> {
+    const name = record.cgroupName;
+    const deadline = this.clock.now() + 10_000;
+    let frozen = false;
+    try { await this.opts.cgroups.freeze(name); frozen = true; } catch { /* no freezer: kill in rounds */ }
+    for (;;) {
+      const pids = this.opts.cgroups.exists(name) ? this.opts.cgroups.pids(name) : [];
+      if (pids.length === 0) break;
+      for (const pid of pids) signalProcess(pid, 9);
+      if (frozen) { await this.opts.cgroups.thaw(name).catch(() => undefined); frozen = false; }
+      if (this.clock.now() >= deadline) throw new InternalError(`the processes of container ${record.id.slice(0, 12)} did not exit after SIGKILL`);
+      await this.clock.sleep(10);
+    }
+    if (frozen) await this.opts.cgroups.thaw(name).catch(() => undefined);
+  }
+
+  /**
+   * Ends a container whose supervisor was lost while its processes run (observe()'s `lost`):
+   * kills them, unmounts its rootfs, and records the end as the shim would have (exit 137, the
+   * SIGKILL it took), with the reason in `error`. Afterwards it is an ordinary exited container,
+   * which its restart policy may start again — never while the old processes or mount remain.
+   */
+  async reapLost(id: string): Promise<ContainerView> {
+    const view = this.find(id);
+    if (!view.observed.lost) return view;
+    await this.killCgroup(view.record);
+    await this.unmountIfMounted(join(this.overlayRoot, view.record.layer.id, 'merged'));
+    const finishedAt = new Date(this.clock.now()).toISOString();
+    try {
+      writeFileAtomic(join(view.bundle, 'error'), `supervisor lost: its ${view.observed.lost.pids.length} remaining process(es) were killed\n`, { durable: false });
+    } catch { /* the exit record matters more */ }
+    if (!view.observed.started) writeJsonAtomic(join(view.bundle, 'started'), { pid: view.observed.lost.pids[0] ?? 0, shimPid: 0, startedAt: finishedAt });
+    writeJsonAtomic(join(view.bundle, 'exited'), { exitCode: 137, signal: 9, oomKilled: false, finishedAt });
+    return this.find(id);
+  }
+
+  /** A supervisor killed before it could unmount leaves the rootfs mounted. */
   private async unmountIfMounted(path: string): Promise<void> {
-    let mounts = '';
-    try { mounts = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return; }
-    const escaped = path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-    if (!mounts.split('\n').some((l) => l.split(' ')[4] === escaped)) return;
+    if (!isMounted(path)) return;
     this.opts.sys.umount2(path, MNT_DETACH);
   }
 
@@ -576,8 +842,7 @@ export class ContainerRuntime {
   private async removeFiles(id: string, cgroupName: string): Promise<void> {
     await this.opts.cgroups.remove(cgroupName);
     await removeLayerDirAsync(this.overlayRoot, id);
-    // retried: a file written into the directory while it is removed (an exec's launch file)
-    await rm(this.bundle(id), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+    await removeBundle(this.bundle(id));
   }
 
   // ── exec ────────────────────────────────────────────────────────────────────────────────
@@ -627,13 +892,23 @@ export class ContainerRuntime {
 
   // ── state kept for the engine ────────────────────────────────────────────────────────
 
-  /** Restart count and health, written by the engine and shown by inspect/ps (state.json). */
+  /** Restart count and health, written by the engine and shown by inspect/ps (state.json). A corrupt state.json reads as empty (it holds nothing that cannot be rebuilt: counts, health). */
   runtimeState(id: string): RuntimeState {
-    return readJson<RuntimeState>(join(this.bundle(id), 'state.json')) ?? {};
+    try {
+      const s = readJson<RuntimeState>(join(this.bundle(id), 'state.json'));
+      return typeof s === 'object' && s !== null && !Array.isArray(s) ? s : {};
+    } catch {
+      return {};
+    }
   }
 
+  /**
+   * Throws a SysError (never a bare Node error) when it cannot write: a full disk, or a container
+   * removed meanwhile (NotFound). Callers in the supervisor log it and go on.
+   */
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState {
     const next = { ...this.runtimeState(id), ...patch };
+    if (!existsSync(this.bundle(id))) throw new NotFound(`no such container: ${id}`);
     // written at every exit and health probe: a host crash may only lose the last of these writes
     writeJsonAtomic(join(this.bundle(id), 'state.json'), next, { durable: false });
     return next;
@@ -701,7 +976,7 @@ export class ContainerRuntime {
         Paused: o.status === 'paused',
         Restarting: false,
         OOMKilled: oom,
-        Dead: false,
+        Dead: o.status === 'dead',
         Pid: o.status === 'running' || o.status === 'paused' ? o.started!.pid : 0,
         ...(rs.health ? { Health: { Status: rs.health.status, FailingStreak: rs.health.failingStreak, Log: rs.health.log.map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })) } } : {}),
         ExitCode: o.exited?.exitCode ?? 0,

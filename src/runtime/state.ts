@@ -1,7 +1,7 @@
 // A container's lifecycle: what is stored (the record, written by berth) and what is observed
 // (the shim's `started`/`exited` files and whether the shim still lives). Status is derived, not
 // stored, so a crash between two writes can never leave a status that lies.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict } from '../lib/errors.js';
 import { readJson } from '../lib/atomic.js';
@@ -91,33 +91,133 @@ export interface Observed {
   readonly started?: StartedRecord;
   readonly exited?: ExitedRecord;
   readonly error?: string;
+  /**
+   * Set when processes run in the container's cgroup with no supervisor of theirs alive (the shim
+   * was killed, or its `started` record deleted): the status is then `dead`, nothing may start
+   * the container again (a second instance on the same upper dir), and the engine kills them
+   * (ContainerRuntime.reapLost) before a restart policy or a removal goes on.
+   */
+  readonly lost?: { readonly pids: readonly number[] };
 }
 
-/** Reads the shim's files in `bundle` and decides the status. */
-export function observe(bundle: string): Observed {
-  const started = readJson<StartedRecord>(join(bundle, 'started'));
-  const exited = readJson<ExitedRecord>(join(bundle, 'exited'));
+/** What observe() asks the kernel, only when the shim's files and its liveness disagree. */
+export interface KernelProbe {
+  /** the pids in the container's cgroup (none when it has no cgroup) */
+  cgroupPids(): readonly number[];
+}
+
+/** What observe() found of a file it could not read as JSON: the status says so, with the file. */
+function readRecord<T>(path: string, bad: string[]): T | undefined {
+  try {
+    return readJson<T>(path);
+  } catch (err) {
+    bad.push((err as Error).message);
+    return undefined;
+  }
+}
+
+/**
+ * Reads the shim's files in `bundle` and decides the status. Never throws for a bad file: a torn
+ * or garbage `started`/`exited` makes the container `dead` with the reason.
+ *
+ * The order of the reads matters. The shim writes `exited`, then exits; so `exited` is read again
+ * *after* the shim is seen gone — reading it only before would report a clean exit as "supervisor
+ * lost" when the shim finishes between the two reads. A shim that is gone without an `exited`
+ * record was killed: whether the container went with it is judged from the kernel (its cgroup),
+ * never from the shim alone.
+ */
+export function observe(bundle: string, kernel?: KernelProbe): Observed {
+  let names: string[];
+  try { names = readdirSync(bundle); } catch { names = []; }
+  const has = (f: string): boolean => names.includes(f);
+  const bad: string[] = [];
+  const started = has('started') ? readRecord<StartedRecord>(join(bundle, 'started'), bad) : undefined;
+  let exited = has('exited') ? readRecord<ExitedRecord>(join(bundle, 'exited'), bad) : undefined;
   let error: string | undefined;
-  try { error = readFileSync(join(bundle, 'error'), 'utf8').trim(); } catch { /* none */ }
+  if (has('error')) { try { error = readFileSync(join(bundle, 'error'), 'utf8').trim(); } catch { /* removed meanwhile */ } }
+  if (has('removing')) return { status: 'removing', started, exited, error };
+  if (bad.length > 0) return { status: 'dead', started, exited, error: bad.join('; ') };
   if (exited) return { status: 'exited', started, exited, error };
   if (started) {
     // `paused` is written by pause (after freezing the cgroup) and removed by unpause.
-    if (shimAlive(started.shimPid)) return { status: existsSync(join(bundle, 'paused')) ? 'paused' : 'running', started };
-    // The shim died without writing `exited` (SIGKILL, host crash): the container is gone with
-    // it, since its PID 1 dies with the pid namespace's parent only if it was killed too; report
-    // it as exited with Docker's code for an unknown end.
+    if (shimAlive(started.shimPid, bundle)) return { status: has('paused') ? 'paused' : 'running', started };
+    // the shim may have written `exited` and quit since the first read
+    exited = readRecord<ExitedRecord>(join(bundle, 'exited'), bad);
+    if (exited) return { status: 'exited', started, exited, error };
+    const pids = kernel?.cgroupPids() ?? [];
+    if (pids.length > 0) {
+      return { status: 'dead', started, error: `supervisor lost: ${pids.length} process${pids.length === 1 ? '' : 'es'} still in the container's cgroup`, lost: { pids } };
+    }
+    // The shim and the container are both gone and nobody recorded the end (SIGKILL of both, a
+    // host crash): Docker's code for an unknown end.
     return { status: 'exited', started, exited: { exitCode: 255, signal: 0, oomKilled: false, finishedAt: '' }, error: 'supervisor lost' };
+  }
+  // No `started`: created — unless processes run in its cgroup (its `started` record was deleted)
+  // with no shim of this container starting it right now.
+  // A shim of this container that has run longer than any start takes (START_GRACE_MS) without
+  // writing `started` is not starting it: its record was deleted, and nobody can stop or see the
+  // container through it — judged like a lost supervisor (its processes are killed, never joined).
+  if (kernel) {
+    const pids = kernel.cgroupPids();
+    if (pids.length > 0) {
+      const shim = runShimOf(bundle);
+      if (shim === undefined) {
+        return { status: 'dead', error: `supervisor lost: ${pids.length} process${pids.length === 1 ? '' : 'es'} in the container's cgroup but no record of a start`, lost: { pids } };
+      }
+      const age = processAgeMs(shim);
+      if (age !== undefined && age > START_GRACE_MS) {
+        return { status: 'dead', error: `supervisor lost: no record of a start, yet its supervisor (pid ${shim}) has run for ${Math.round(age / 1000)} s`, lost: { pids } };
+      }
+    }
   }
   // A start that failed before exec leaves the container created, with the error (as Docker does).
   return { status: 'created', error };
 }
 
-function shimAlive(pid: number): boolean {
+/** The container's own shim (`berth-shim run … <bundle>/launch`), not another's that reused the pid. */
+function shimAlive(pid: number, bundle: string): boolean {
   if (!processAlive(pid)) return false;
   try {
-    // pid reuse guard: the process must still be a berth-shim.
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berth-shim');
+    return isRunShimOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), bundle);
   } catch {
     return false;
+  }
+}
+
+function isRunShimOf(cmdline: string, bundle: string): boolean {
+  const argv = cmdline.split('\0');
+  return (argv[0] ?? '').endsWith('berth-shim') && argv[1] === 'run' && argv.includes(join(bundle, 'launch'));
+}
+
+/** The longest a shim may take between its launch and its `started` record under heavy load. */
+export const START_GRACE_MS = 15_000;
+
+/** Whether a shim is starting this container (between its launch and its `started` record): a /proc scan, for the rare case only. */
+export function startingShim(bundle: string): boolean {
+  return runShimOf(bundle) !== undefined;
+}
+
+/** The pid of a live `berth-shim run` of this bundle, if any. */
+function runShimOf(bundle: string): number | undefined {
+  let pids: string[];
+  try { pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)); } catch { return undefined; }
+  for (const pid of pids) {
+    let cmdline: string;
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (isRunShimOf(cmdline, bundle) && processAlive(Number(pid))) return Number(pid);
+  }
+  return undefined;
+}
+
+/** How long a process has run (its start time in /proc/<pid>/stat against /proc/uptime). */
+function processAgeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    // USER_HZ is 100 on every Linux architecture berth runs on
+    return uptimeS * 1000 - (startTicks / 100) * 1000;
+  } catch {
+    return undefined;
   }
 }

@@ -58,7 +58,7 @@ export async function berthOk(roots: TestRoots, args: readonly string[], opts: {
 }
 
 /** The cgroup hierarchies of this host (v1 controller dirs, or the v2 root). */
-function cgroupDirs(): string[] {
+export function cgroupDirs(): string[] {
   const out: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const f = line.split(' ');

@@ -12,6 +12,7 @@ import { makeRoots, berthOk, cleanupRoots, leftovers, type TestRoots } from '../
 import { Harness, importSeedImage } from './volumes-harness.js';
 import { VolumeStore, mountsUnder } from '../../src/volumes/store.js';
 import { lazySys } from '../../src/sys/index.js';
+import { seededRandom } from '../helpers/seeded.js';
 
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'volumes-worker.js');
 const FILES = 1500;
@@ -29,18 +30,6 @@ after(async () => {
   await berthOk(roots, ['rmi', 'big']);
   await cleanupRoots(roots);
 });
-
-/** A small seeded generator (mulberry32): a failing round is reproduced from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts the worker; resolves once it printed "go"; `exited` resolves when it is gone. */
 async function startWorker(args: string[]): Promise<{ kill(): void; exited: Promise<string> }> {
@@ -68,7 +57,7 @@ const staged = (store: VolumeStore): string[] => (existsSync(store.dir) ? readdi
 
 test('a SIGKILL while volumes are being created and removed leaves only whole volumes', async () => {
   const seed = Date.now() % 100000;
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   for (let round = 0; round < 6; round++) {
     const w = await startWorker(['churn', roots.root]);
     await new Promise((r) => setTimeout(r, Math.floor(rand() * 40)));
@@ -90,7 +79,7 @@ test('a SIGKILL while volumes are being created and removed leaves only whole vo
 test('a SIGKILL during copy-up never leaves a partly filled volume that poses as complete', async () => {
   const layers = await h.layers('big');
   const seed = Date.now() % 100000;
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const outcomes: string[] = [];
   for (let round = 0; round < 6; round++) {
     const name = `cu-${round}`;

@@ -36,7 +36,7 @@ export default async function cp(flags: CpFlags, args: string[], ctx: CliContext
   const followLink = flags.followLink ?? false;
   return withEngine(ctx, async (api) => {
     if (hostArg === '-') {
-      const attached = attachTo(ctx, { stdin: direction === 'in', tty: false });
+      const attached = attachTo(ctx, { stdin: direction === 'in', tty: false, data: true });
       const controller = new AbortController();
       const off = ctx.onSignal('SIGINT', () => controller.abort());
       try {
