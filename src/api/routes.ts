@@ -63,6 +63,15 @@ export const ROUTES: { readonly [K in RouteName]: Route } = {
   containerUpdate: json('POST', '/v1/containers/:ref/update'),
   containerExec: attach('/v1/containers/:ref/exec'),
   containerExecDetached: json('POST', '/v1/containers/:ref/exec-detached'),
+  containerPort: json('GET', '/v1/containers/:ref/port'),
+
+  networkList: json('GET', '/v1/networks'),
+  networkCreate: json('POST', '/v1/networks'),
+  networkInspect: json('GET', '/v1/networks/:ref'),
+  networkRemove: json('DELETE', '/v1/networks/:ref'),
+  networkConnect: json('POST', '/v1/networks/:ref/connect'),
+  networkDisconnect: json('POST', '/v1/networks/:ref/disconnect'),
+  networkPrune: json('POST', '/v1/networks/prune'),
 
   imageList: json('GET', '/v1/images'),
   imageInspect: json('GET', '/v1/images/:ref'),

@@ -4,7 +4,9 @@
 //   projects.ts    the compose verbs, each as plan (plan/) + executor
 //   containers.ts  single-container verbs; attach.ts relays attached stdio
 //   images.ts      image verbs;   system.ts  info, version, engine status
-//   preflight.ts   checks before anything is touched (images present, …)
+//   networking.ts  containers' networks (sandboxes, ports, names) over src/network
+//   networks.ts    network verbs and `port`;  network-runner.ts  the plan's network operations
+//   preflight.ts   checks before anything is touched (images present, networks, ports free)
 // This file wires them and keeps the two pieces of state verbs share: the event bus and the
 // one door through which containers are removed.
 import { readFileSync } from 'node:fs';
@@ -28,6 +30,11 @@ import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL } from './service-container.js';
+import { EngineNetworking } from './networking.js';
+import { networkVerbs } from './networks.js';
+import { flagsNetworkIntent } from './service-network.js';
+import { parsePortString } from '../spec/canonical/ports.js';
+import type { SupervisedRuntime } from './supervisor.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -53,7 +60,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
   const store = new ProjectStore(opts.roots.root);
-  const checks = preflight(() => host.images());
+  const networking = new EngineNetworking(host.network, runtime);
+  const checks = preflight(() => host.images(), {
+    checkPorts: (ports, releasing) => networking.checkPorts(ports, releasing),
+    networkExists: (name) => host.network.networks().some((n) => n.name === name && !n.removing),
+  });
 
   // One door for removals: the supervisor (--rm after an exit), `rm`, `down` and an attached
   // `run --rm` may ask for the same container at once; they share one removal.
@@ -62,7 +73,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     let p = removing.get(containerId);
     if (!p) {
       supervisor.release(containerId);
-      p = runtime.remove(containerId, { force }).then(() => undefined).finally(() => removing.delete(containerId));
+      // the container's network goes with it: after the process, so it never runs without one
+      p = runtime.remove(containerId, { force }).then(() => networking.detach(containerId)).finally(() => removing.delete(containerId));
       removing.set(containerId, p);
     }
     return p;
@@ -78,8 +90,19 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     }
   };
 
+  // every start (the user's, a restart policy's, the engine's first look) finds the container's
+  // network in place, or makes it again from the record (after a reboot, BERTH_RUN is empty)
+  const supervised: SupervisedRuntime = {
+    list: () => runtime.list(),
+    find: (ref) => runtime.find(ref),
+    runtimeState: (id) => runtime.runtimeState(id),
+    updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
+    startDetached: async (ref) => { await networking.ensure(runtime.find(ref).record.id); return runtime.startDetached(ref); },
+    execCaptured: (ref, req, o) => runtime.execCaptured(ref, req, o),
+  };
+
   const supervisor: Supervisor = new Supervisor({
-    runtime,
+    runtime: supervised,
     clock,
     events,
     log,
@@ -89,15 +112,16 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   const userStart = async (containerId: string): Promise<ContainerView> => {
     supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
-    const view = await runtime.startDetached(containerId);
+    const view = await supervised.startDetached(containerId);
     void supervisor.look(); // health checks start now, not at the next periodic look
     return view;
   };
 
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id),
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), networking,
   });
+  const networks = networkVerbs(runtime, networking);
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
@@ -106,6 +130,13 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   for (const id of await runtime.repair()) {
     log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
+  }
+  // networks, sandboxes, rules and resolver records as the records say, before the first look
+  // (the crash-repair registry of issue 17 is to take this over)
+  try {
+    for (const line of await networking.repair()) log(`network repair: ${line}`);
+  } catch (err) {
+    log(`network repair failed (containers on networks may not start): ${errorBody(err).message}`);
   }
   await supervisor.start();
 
@@ -119,6 +150,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     engineStatus: (o) => sys.engineStatus(o),
 
     ...compose,
+    ...networks,
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {
@@ -130,21 +162,29 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
     async shutdown(): Promise<void> {
       await supervisor.stop();
+      // the default bridge comes back with the next `run`; containers on it keep it (and DNS,
+      // ports and forwarding live on without the engine: berth-netd and the kernel hold them)
+      await networking.removeIdleDefaultBridge().catch((err) => log(`removing the idle default bridge: ${errorBody(err).message}`));
       sys.stop();
     },
 
     // ── single containers ──
     async containerCreate(o) {
-      const created = await createContainer(runtime, await host.images(), o);
+      const created = await createContainer(runtime, await host.images(), o, async (id, name, identity, flags, imageExposed) => {
+        const intent = flagsNetworkIntent(flags, { containerId: id, containerName: name, ...(identity.explicitHostname ? { hostname: identity.hostname } : {}) },
+          imageExposed, parsePortString, (ref) => runtime.find(ref).record.id);
+        const { files, warnings } = await networking.attach(id, intent, identity);
+        return { network: { ...files, config: intent }, warnings, undo: () => networking.detach(id) };
+      });
       supervisor.containerEvent(runtime.find(created.id), 'create');
       return created;
     },
     async containerList(o) {
       const t = clock.now();
-      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => containerRow(runtime, v, t));
+      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => ({ ...containerRow(runtime, v, t), ports: networking.portsText(v) }));
     },
     async containerInspect(ref) {
-      return runtime.inspect(ref);
+      return networking.inspect(runtime.inspect(ref), runtime.find(ref));
     },
     async containerStart(ref) {
       const view = runtime.find(ref);
@@ -155,6 +195,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const view = runtime.find(ref);
       const id = view.record.id;
       supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
+      await networking.ensure(id);
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
         const child = await runtime.startAttached(id, stdio);
         supervisor.containerEvent(view, 'start');

@@ -28,6 +28,10 @@ import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
 import type { Preflight } from './preflight.js';
 import type { ImageStore } from '../images/store.js';
+import type { EngineNetworking } from './networking.js';
+import { serviceNetworkIntent } from './service-network.js';
+import { networkRunner, observedNetworks } from './network-runner.js';
+import type { RecordedNetwork, CreateRequest } from '../runtime/container.js';
 
 export interface ProjectVerbsDeps {
   readonly runtime: ContainerRuntime;
@@ -42,6 +46,8 @@ export interface ProjectVerbsDeps {
   readonly userStart: (containerId: string) => Promise<ContainerView>;
   /** a stop or kill the user asked for (a pending policy restart is cancelled) */
   readonly userStopped: (containerId: string) => void;
+  /** containers' networks (sandboxes, ports, names) and the networks of the plan */
+  readonly networking: EngineNetworking;
 }
 
 export type ProjectVerbs = Pick<EngineApi, 'up' | 'down' | 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'ps' | 'ls' | 'logs' | 'createOneOff'>;
@@ -60,16 +66,34 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
   /** The stored model of a project; a verb on a project the engine never saw plans without one. */
   const projectOf = (projectName: string): Project | undefined => store.load(projectName)?.project;
 
+  /** network_mode service:X / container:X → the container whose namespace is joined. */
+  const joinedContainer = (projectName: string) => (mode: string): string =>
+    mode.startsWith('service:') ? d.networking.serviceContainer(projectName, mode.slice('service:'.length)) : runtime.find(mode.slice('container:'.length)).record.id;
+
+  /** runtime.create with the container's network made first (and undone when the create fails). */
+  const createWithNetwork = async (request: CreateRequest & { readonly id: string; readonly hostname: string }, intent: RecordedNetwork): Promise<string> => {
+    const { files } = await d.networking.attach(request.id, intent, { hostname: request.hostname, ...(request.domainname ? { domainname: request.domainname } : {}) });
+    try {
+      return (await runtime.create({ ...request, network: { ...files, config: intent } })).id;
+    } catch (err) {
+      await d.networking.detach(request.id).catch(() => { /* repair at the next engine start will */ });
+      throw err;
+    }
+  };
+
   const runner = (project: Project, configHashes: Readonly<Record<string, string>>, timeoutSeconds?: number): OperationRunner => ({
+    resources: { network: networkRunner(d.networking.facility, project) },
     async create(op: Operation): Promise<string> {
       const service = project.services[op.service];
       if (!service?.image) throw new InvalidArgument(`service "${op.service}" has no image: building images is not supported yet`);
       const imageStore = await d.images();
       const image = imageStore.resolve(service.image);
       const request = createRequestFor({ project, service, number: op.number, image, overlayRoot: imageStore.overlayRoot(), configHash: configHashes[op.service] ?? '', hostEnv: {} });
-      const record = await runtime.create({ ...request, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) });
-      supervisor.containerEvent(runtime.find(record.id), 'create');
-      return record.id;
+      const id = request.id!;
+      const intent = serviceNetworkIntent(project, service, { containerId: id, containerName: request.name!, ...(service.hostname ? { hostname: service.hostname } : {}) }, joinedContainer(project.name));
+      await createWithNetwork({ ...request, id, hostname: request.hostname!, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) }, intent);
+      supervisor.containerEvent(runtime.find(id), 'create');
+      return id;
     },
     async start(_op, containerId): Promise<void> {
       const view = await d.userStart(containerId);
@@ -141,7 +165,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, clock.now(), health),
       health,
       exitCode: o.exited?.exitCode ?? 0,
-      ports: '',
+      ports: d.networking.portsText(view),
     };
   };
 
@@ -156,19 +180,26 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       const project = req.project;
       const scope = req.options.noDeps ? new Set(req.options.services.length > 0 ? req.options.services : Object.keys(project.services))
         : withDependencies(project, req.options.services.length > 0 ? req.options.services : Object.keys(project.services));
-      // Checks before anything is touched: every image present (and, with networking, every port free).
+      // Checks before anything is touched: every image present; after planning, every network
+      // and published port the new containers need (a port conflict creates nothing at all).
       await d.preflight.up(project, [...scope], req.options.scale);
+      const observed = { ...observe(runtime, project.name), networks: observedNetworks(d.networking.facility) };
+      const plan = reconcile(project, observed, hashes(project), req.options);
+      await d.preflight.plan(project, plan);
       for (const name of scope) {
-        const missing = notYetApplied(project.services[name]!);
-        if (missing.length > 0) emit({ kind: 'warning', text: `service "${name}": ${missing.join(', ')} not applied yet (networking and volumes come in later releases)`, time: now() });
+        const service = project.services[name]!;
+        const missing = notYetApplied(service);
+        if (missing.length > 0) emit({ kind: 'warning', text: `service "${name}": ${missing.join(', ')} not applied yet (volumes come in a later release)`, time: now() });
+        if (service.ports.length > 0 && service.network_mode !== undefined && service.network_mode !== 'bridge') {
+          emit({ kind: 'warning', text: `service "${name}": published ports are discarded when using network_mode ${service.network_mode}`, time: now() });
+        }
       }
       store.save({ project, scale: req.options.scale });
-      const observed = observe(runtime, project.name);
       const orphans = observed.containers.filter((c) => !c.oneoff && !project.services[c.service] && !project.disabled_services[c.service]);
       if (orphans.length > 0 && !req.options.removeOrphans) {
         emit({ kind: 'warning', text: `Found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`, time: now() });
       }
-      const code = await runPlan(reconcile(project, observed, hashes(project), req.options), project, emit, signal);
+      const code = await runPlan(plan, project, emit, signal);
       if (code !== 0 || !req.options.wait) return code;
       // --wait: every selected service running, or healthy when it has a health check
       const deadline = req.options.waitTimeout > 0 ? clock.now() + req.options.waitTimeout * 1000 : Infinity;
@@ -196,7 +227,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
 
     async down(projectName, req: DownRequest, emit, signal): Promise<number> {
       const project = req.project ?? projectOf(projectName);
-      const plan = planDown(project, observe(runtime, projectName), req.options);
+      const plan = planDown(project, { ...observe(runtime, projectName), networks: observedNetworks(d.networking.facility) }, req.options);
       const code = await runPlan(plan, project ?? emptyProject(projectName), emit, signal, req.options.timeout);
       if (code === 0 && observe(runtime, projectName).containers.filter((c) => !c.oneoff).length === 0) store.remove(projectName);
       return code;
@@ -281,9 +312,19 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         const at = l.indexOf('=');
         labels[at < 0 ? l : l.slice(0, at)] = at < 0 ? '' : l.slice(at + 1);
       }
-      const record = await runtime.create({
+      const name = req.name ?? `${project.name}-${service.name}-run-${base.id!.slice(0, 12)}`;
+      // a one-off container joins the service's networks under its own name only (it is not one
+      // of the service's replicas for the resolver) and publishes nothing (compose run's default)
+      const serviceIntent = serviceNetworkIntent(project, service, { containerId: base.id!, containerName: name }, joinedContainer(project.name));
+      const intent: RecordedNetwork = {
+        ...serviceIntent, ports: [],
+        endpoints: serviceIntent.endpoints.map((e) => ({ ...e, names: [name, base.id!.slice(0, 12)], aliases: [] })),
+      };
+      const id = await createWithNetwork({
         ...base,
-        name: req.name ?? `${project.name}-${service.name}-run-${base.id!.slice(0, 12)}`,
+        id: base.id!,
+        hostname: base.hostname!,
+        name,
         process,
         tty: req.tty,
         openStdin: req.interactive,
@@ -292,7 +333,8 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         // a one-off container is never restarted by a policy (docker compose run ignores `restart`)
         restartPolicy: { name: 'no', maximumRetryCount: 0 },
         healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck),
-      });
+      }, intent);
+      const record = runtime.find(id).record;
       supervisor.containerEvent(runtime.find(record.id), 'create');
       return { id: record.id, name: record.name, warnings: runtime.warnings(record.id) };
     },

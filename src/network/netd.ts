@@ -62,8 +62,17 @@ export class Netd {
     try { return readdirSync(this.endpoints).filter((n) => !n.startsWith('.')); } catch { return []; }
   }
 
+  /** the last daemon pid() found, to wait for its exit once its pid file is gone */
+  private lastPid?: number;
+
   /** The daemon's pid when one runs for this directory. */
   pid(): number | undefined {
+    const pid = this.readPid();
+    if (pid !== undefined) this.lastPid = pid;
+    return pid;
+  }
+
+  private readPid(): number | undefined {
     let pid: number;
     try { pid = Number(readFileSync(join(this.dir, 'netd.pid'), 'utf8').trim()); } catch { return undefined; }
     if (!(pid > 0) || !processAlive(pid)) return undefined;
@@ -89,10 +98,14 @@ export class Netd {
    */
   async settled(timeoutMs = 5000): Promise<void> {
     const want = this.list().sort().join(',');
+    // with nothing left to serve the daemon exits: wait for that too, so that whoever removed the
+    // last container finds no process of berth left behind
+    const daemon = want === '' ? this.pid() ?? this.lastPid : undefined;
     const done = (): boolean => {
       let seen = '';
       try { seen = readFileSync(join(this.dir, 'serving'), 'utf8').trim(); } catch { /* not yet */ }
-      return seen === want && (want === '' || this.pid() !== undefined);
+      if (want === '') return (seen === '' || this.pid() === undefined) && (daemon === undefined || !processAlive(daemon));
+      return seen === want && this.pid() !== undefined;
     };
     if (done()) return;
     await new Promise<void>((resolve, reject) => {

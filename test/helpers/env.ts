@@ -15,6 +15,8 @@ export interface TestRoots {
   readonly root: string;
   readonly run: string;
   readonly cgroupParent: string;
+  /** BERTH_NET_TAG: the 4 hex digits in the names of this run's bridges, veths and nftables table */
+  readonly netTag: string;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -23,7 +25,9 @@ export function makeRoots(): TestRoots {
   const root = join(dir, 'root');
   const run = join(dir, 'run');
   const cgroupParent = `berth-test-${randomBytes(4).toString('hex')}`;
-  return { dir, root, run, cgroupParent, env: { ...process.env, BERTH_ROOT: root, BERTH_RUN: run, BERTH_CGROUP_PARENT: cgroupParent, NO_COLOR: '1' } };
+  // network objects of this run's engine: bt<tag> bridges, vt<tag> veths, table berth_test_<tag>
+  const netTag = randomBytes(2).toString('hex');
+  return { dir, root, run, cgroupParent, netTag, env: { ...process.env, BERTH_ROOT: root, BERTH_RUN: run, BERTH_CGROUP_PARENT: cgroupParent, BERTH_NET_TAG: netTag, NO_COLOR: '1' } };
 }
 
 export interface Result { code: number | null; stdout: string; stderr: string }

@@ -14,6 +14,9 @@ export interface CreateFlags {
   healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
   capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
   device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
+  network?: string; net?: string; networkAlias?: string[]; ip?: string; ip6?: string; macAddress?: string;
+  publish?: string[]; publishAll?: boolean; expose?: string[]; addHost?: string[]; dns?: string[]; dnsSearch?: string[];
+  dnsOption?: string[]; domainname?: string;
 }
 
 interface RunFlags extends CreateFlags { detach?: boolean }
@@ -60,6 +63,13 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
       baseDir: ctx.cwd,
     },
     logOpts: flags.logOpt ?? [],
+    network: {
+      network: flags.network ?? flags.net,
+      networkAliases: flags.networkAlias, ip: flags.ip, ip6: flags.ip6, macAddress: flags.macAddress,
+      publish: flags.publish, publishAll: flags.publishAll, expose: flags.expose,
+      addHost: flags.addHost, dns: flags.dns, dnsSearch: flags.dnsSearch, dnsOption: flags.dnsOption,
+    },
+    domainname: flags.domainname,
   };
 }
 
