@@ -1,8 +1,21 @@
 // The declarations of the network verbs (`berth network …`, `berth port`) and of run/create's
 // network flags: flags only, cheap to load; the code runs from commands/network.ts when a verb
 // does (cli/main.ts lazy-loads every verb the same way).
-import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+
+/**
+ * The part of commander's Command these declarations use: commander's one door is cli/main.ts,
+ * which passes its Command here (it satisfies this shape).
+ */
+export interface Command {
+  command(name: string): Command;
+  description(text: string): Command;
+  alias(name: string): Command;
+  argument(name: string): Command;
+  option(flags: string, description: string): Command;
+  option(flags: string, description: string, parse: (value: string, previous: string[]) => string[]): Command;
+  action(fn: (...params: any[]) => void | Promise<void>): Command;
+}
 
 type Verb = (opts: any, args: string[], ctx: CliContext) => Promise<number>;
 type Act = (load: () => Promise<{ default: Verb }>) => (...params: unknown[]) => Promise<void>;
@@ -11,9 +24,8 @@ const verb = (name: 'ls' | 'create' | 'rm' | 'inspect' | 'connect' | 'disconnect
   async (): Promise<{ default: Verb }> => ({ default: (await import('./commands/network.js'))[name] as Verb });
 
 /** `run`/`create`'s network flags (docker's names). */
-export function networkFlags(c: Command): Command {
-  return c
-    .option('--network <network>', 'connect to a network: a network name, bridge (the default), none, host or container:NAME')
+export function networkFlags<C extends Command>(c: C): C {
+  c.option('--network <network>', 'connect to a network: a network name, bridge (the default), none, host or container:NAME')
     .option('--net <network>', 'alias of --network')
     .option('--network-alias <alias>', 'add a network-scoped alias for the container (repeatable)', collect)
     .option('--ip <address>', 'IPv4 address (e.g. 172.30.100.104)')
@@ -27,6 +39,7 @@ export function networkFlags(c: Command): Command {
     .option('--dns-search <domain>', 'set custom DNS search domains (repeatable)', collect)
     .option('--dns-option <option>', 'set DNS options (repeatable)', collect)
     .option('--domainname <name>', 'container NIS domain name');
+  return c;
 }
 
 export function declareNetworkVerbs(program: Command, act: Act): void {

@@ -573,7 +573,7 @@ export class NetworkFacility {
     rmSync(join(this.sandboxesDir, `${containerId}.json`), { force: true });
     if (s.ports.length > 0) await this.applyRules();
     // its names stop resolving before this returns (and a daemon left with nothing exits)
-    await this.netd.settled();
+    await this.netd.settled({ id: containerId, present: false });
   }
 
   /** The container's /etc/hosts and /etc/resolv.conf, from its sandbox (after its connects). */
@@ -602,12 +602,10 @@ export class NetworkFacility {
   /** Writes the sandbox's endpoint file for berth-netd (or removes it when it has nothing to serve). */
   private async publishRecords(s: SandboxRecord, wait = true): Promise<void> {
     const live = s.attachments.filter((a) => !a.removing);
-    if (s.removing || !s.netns || s.mode.kind !== 'bridge' || (live.length === 0 && s.ports.length === 0)) {
-      this.netd.remove(s.containerId);
-    } else {
-      this.netd.write(s.containerId, this.endpoint(s));
-    }
-    if (wait) await this.netd.settled();
+    const present = !(s.removing || !s.netns || s.mode.kind !== 'bridge' || (live.length === 0 && s.ports.length === 0));
+    if (present) this.netd.write(s.containerId, this.endpoint(s));
+    else this.netd.remove(s.containerId);
+    if (wait) await this.netd.settled({ id: s.containerId, present });
   }
 
   private endpoint(s: SandboxRecord): NetdEndpoint {

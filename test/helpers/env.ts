@@ -139,6 +139,20 @@ export function leftovers(roots: TestRoots, opts: { readonly withEngine?: boolea
     if (!opts.withEngine && isEngine(cmd)) continue;
     if (ours && Number(pid) !== process.pid && !isZombie(pid)) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
   }
+  found.push(...networkLeftovers(roots));
+  return found;
+}
+
+/**
+ * The host network objects of these roots' engine (BERTH_NET_TAG names them): bridges and veths
+ * named bt<tag>/vt<tag>, the nftables table berth_test_<tag>. User networks (`network create`)
+ * outlive the engine as Docker's do, so a test that made one removes it.
+ */
+export function networkLeftovers(roots: TestRoots): string[] {
+  const found: string[] = [];
+  for (const link of readdirSync('/sys/class/net')) if (link.startsWith(`bt${roots.netTag}`) || link.startsWith(`vt${roots.netTag}`)) found.push(`link ${link}`);
+  const table = spawnSync('nft', ['list', 'table', 'inet', `berth_test_${roots.netTag}`], { encoding: 'utf8' });
+  if (table.status === 0) found.push(`nftables table inet berth_test_${roots.netTag}`);
   return found;
 }
 
