@@ -22,6 +22,11 @@ export function networkCreateRequest(project: Project, key: string): NetworkCrea
   if (n.driver !== undefined && n.driver !== 'bridge') throw new Unsupported(`network "${key}": driver "${n.driver}" is not supported (berth's networks use the bridge driver)`);
   if (n.enable_ipv4 === false) throw new Unsupported(`network "${key}": enable_ipv4: false is not supported (every berth network has IPv4)`);
   if (n.ipam?.driver !== undefined && n.ipam.driver !== 'default') throw new Unsupported(`network "${key}": ipam driver "${n.ipam.driver}" is not supported (default is)`);
+  for (const k of Object.keys(n.driver_opts)) {
+    if (k !== MTU_OPTION) throw new Unsupported(`network "${key}": driver_opts "${k}" is not supported (${MTU_OPTION} is)`);
+  }
+  if (n.ipam?.options && Object.keys(n.ipam.options).length > 0) throw new Unsupported(`network "${key}": ipam.options are not supported`);
+  if (n.ipam?.config.some((c) => c.aux_addresses && Object.keys(c.aux_addresses).length > 0)) throw new Unsupported(`network "${key}": ipam.config.aux_addresses is not supported`);
   const mtuText = n.driver_opts[MTU_OPTION];
   let mtu: number | undefined;
   if (mtuText !== undefined) {

@@ -11,7 +11,7 @@ import type { Plan } from '../plan/plan.js';
 import { InvalidArgument, NotFound } from '../lib/errors.js';
 import type { ImageStore } from '../images/store.js';
 import type { RecordedPort } from '../runtime/container.js';
-import { servicePorts } from './service-network.js';
+import { checkServiceNetworking, servicePorts } from './service-network.js';
 import { hostNetworkName, serviceNetworks } from '../plan/networks.js';
 import { networkCreateRequest } from './network-runner.js';
 
@@ -73,6 +73,8 @@ export function preflight(images: () => Promise<ImageStore>, network?: NetworkCh
       if (missing.size > 0) {
         throw new NotFound(`network${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} declared as external, but could not be found: create ${missing.size > 1 ? 'them' : 'it'} with \`berth network create\``);
       }
+      // what berth cannot honour of the new containers' networking, before anything is made
+      for (const name of [...created].sort()) checkServiceNetworking(project, project.services[name]!);
       // every network the plan creates can be made as the file describes it
       for (const op of plan.operations) if (op.kind === 'create' && op.resourceId.startsWith('network:')) networkCreateRequest(project, op.resourceId.slice('network:'.length));
       // one request per port of every replica the plan creates, checked together

@@ -28,7 +28,7 @@ export function networkName(project: Project, key: string): string {
   const n = project.networks[key];
   if (n) return n.name;
   if (key === 'default') return `${project.name}_default`;
-  throw new InvalidArgument(`service uses undefined network "${key}"`);
+  throw new InvalidArgument(`service refers to undefined network ${key}: invalid compose project`);
 }
 
 /**
@@ -45,6 +45,25 @@ function linkAliases(project: Project, service: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * What berth cannot honour of a service's networking, refused before anything is created
+ * (preflight): per-network link_local_ips and driver_opts, a network_mode it does not know,
+ * sctp ports, an undefined network.
+ */
+export function checkServiceNetworking(project: Project, service: Service): void {
+  const nm = service.network_mode;
+  if (nm !== undefined && !['none', 'host', 'bridge'].includes(nm) && !nm.startsWith('service:') && !nm.startsWith('container:')) {
+    throw new InvalidArgument(`service "${service.name}": unsupported network_mode "${nm}" (use none, host, bridge, service:NAME or container:NAME)`);
+  }
+  for (const key of serviceNetworkKeys(service)) {
+    const n = service.networks[key]!;
+    if ((n.link_local_ips?.length ?? 0) > 0) throw new Unsupported(`service "${service.name}": networks.${key}.link_local_ips is not supported`);
+    if (n.driver_opts && Object.keys(n.driver_opts).length > 0) throw new Unsupported(`service "${service.name}": networks.${key}.driver_opts is not supported`);
+    networkName(project, key);
+  }
+  servicePorts(service);
 }
 
 /** compose `ports` entries → the container's port requests (sctp is refused with a clear error). */
