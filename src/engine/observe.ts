@@ -23,12 +23,21 @@ export function observedContainer(runtime: ContainerRuntime, view: ContainerView
     oneoff: labels[LABEL.oneoff] === 'True',
     status: observed.status,
     exitCode: observed.exited?.exitCode,
-    health: state.health?.status,
+    health: state.health?.status ?? (hasHealthcheck(record.config.Healthcheck?.Test) && observed.status === 'running' ? 'starting' : undefined),
     startedAt: time(observed.started?.startedAt),
     finishedAt: time(observed.exited?.finishedAt),
     restartCount: state.restartCount ?? 0,
     stoppedByUser: record.stoppedByUser ?? false,
   };
+}
+
+/**
+ * A container created with a health check is "starting" from the moment it runs, before its
+ * monitor (started asynchronously by the supervisor) has written a state: a dependent waiting
+ * for service_healthy must wait, not conclude there is no check.
+ */
+function hasHealthcheck(test: readonly string[] | undefined): boolean {
+  return test !== undefined && test.length > 0 && test[0] !== 'NONE';
 }
 
 /** The containers of one project (by the compose project label). */

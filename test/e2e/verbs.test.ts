@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { berth, berthOk, berthBin, leftovers, stopEngine, eventually, engineStatus, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berthOk, berthBin, leftovers, stopEngine, eventually, engineStatus, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -110,21 +110,43 @@ test('stats --no-stream must report the cgroup memory limit and the pids of a se
   assert.match(table[1]!, new RegExp(`^${web.Id.slice(0, 12)} +e2e-verbs-web-1 +\\d+\\.\\d\\d% +\\S+ / 64MiB +`));
 });
 
-test('wait must block until the service stops and exit with its exit code', async () => {
+/**
+ * Starts `berth compose wait …` and releases the job only once wait is subscribed to the engine's
+ * events (it asks ps first, then subscribes): the job cannot end before wait has seen it running,
+ * however loaded the machine is.
+ */
+async function waitForJob(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   await berthOk(roots, compose('start', 'job'));
+  assert.equal((await inspect('e2e-verbs-job-1')).State.Status, 'running');
+  const subscribers = (await engineStatus(roots)).EventSubscribers;
+  const child = spawn(process.execPath, [berthBin, ...compose('wait', ...args)], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  let exited = false;
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => { exited = true; resolve(code); }));
+  try {
+    await eventually(async () => exited || (await engineStatus(roots)).EventSubscribers > subscribers, 30_000, 'wait to subscribe to events');
+    assert.equal(exited, false, `wait returned before the job was released: ${stdout}${stderr}`);
+    await berthOk(roots, compose('exec', 'job', 'touch', '/tmp/go'));
+    const code = await closed;
+    return { code, stdout, stderr };
+  } finally {
+    if (!exited) child.kill('SIGKILL');
+  }
+}
+
+test('wait must block until the service stops and exit with its exit code', async () => {
   const job = await inspect('e2e-verbs-job-1');
-  assert.equal(job.State.Status, 'running');
-  const started = Date.now();
-  const r = await berth(roots, compose('wait', 'job'), { timeoutMs: 30_000 });
+  const r = await waitForJob(['job']);
   assert.equal(r.code, 3, r.stderr);
   assert.equal(r.stdout, `container "${job.Id}" exited with status code 3\n`);
-  assert.ok(Date.now() - started >= 500, 'it blocked until the job exited');
   assert.equal((await inspect('e2e-verbs-web-1')).State.Status, 'running', 'the other service is untouched');
 });
 
 test('wait --down-project must take the project down once the service stopped', async () => {
-  await berthOk(roots, compose('start', 'job'));
-  const r = await berth(roots, compose('wait', '--down-project', 'job'), { timeoutMs: 60_000 });
+  const r = await waitForJob(['--down-project', 'job']);
   assert.equal(r.code, 3, r.stderr);
   assert.equal((await berthOk(roots, compose('ps', '-a', '-q'))).trim(), '');
 });

@@ -244,6 +244,10 @@ async function seedIndex(name: string, opts: { zstd?: boolean } = {}): Promise<v
     const bundle = join(work, `bundle-${name}-${arch}`);
     run('umoci', ['unpack', '--image', `${layout}:${arch}`, bundle]);
     writeFileSync(join(bundle, 'rootfs', 'platform.txt'), readFileSync(file));
+    // Content unique to this seeding: skopeo's host-wide blob-info cache would otherwise know an
+    // identical layer already in the registry (gzip, from another test or run) and reuse that blob
+    // instead of compressing with --dest-compress-format.
+    writeFileSync(join(bundle, 'rootfs', 'seed.txt'), `${name} ${randomBytes(16).toString('hex')}\n`);
     run('umoci', ['repack', '--image', `${layout}:${arch}`, bundle]);
     rmSync(bundle, { recursive: true, force: true });
     run('umoci', ['config', '--image', `${layout}:${arch}`, '--architecture', arch, '--os', 'linux']);
