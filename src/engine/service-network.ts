@@ -3,6 +3,7 @@
 // `run`'s flags (--network, -p, --add-host, --dns…) → the same. Pure: the engine's networking
 // job (networking.ts) does the work; this only decides what is asked for.
 import type { Project, Service, PortMapping } from '../spec/model.js';
+import type { ContainerNetworkFlags } from '../api/types.js';
 import type { RecordedEndpoint, RecordedNetwork, RecordedPort } from '../runtime/container.js';
 import { InvalidArgument, Unsupported } from '../lib/errors.js';
 import { DEFAULT_BRIDGE } from './networking.js';
@@ -164,24 +165,8 @@ function endpoint(network: string, who: ReplicaIdentity, service: Service, alias
   };
 }
 
-/** `run`/`create`'s network flags, as the user typed them (api/types.ts ContainerNetworkFlags). */
-export interface NetworkFlags {
-  /** --network: a network name, bridge, none, host or container:NAME (absent: the default bridge) */
-  readonly network?: string;
-  readonly networkAliases?: readonly string[];
-  readonly ip?: string;
-  readonly ip6?: string;
-  readonly macAddress?: string;
-  /** -p: [ip:][hostPort:]containerPort[/proto] */
-  readonly publish?: readonly string[];
-  /** -P: every exposed port on a random host port */
-  readonly publishAll?: boolean;
-  readonly expose?: readonly string[];
-  readonly addHost?: readonly string[];
-  readonly dns?: readonly string[];
-  readonly dnsSearch?: readonly string[];
-  readonly dnsOption?: readonly string[];
-}
+/** `run`/`create`'s network flags, as the user typed them. */
+export type NetworkFlags = ContainerNetworkFlags;
 
 /** `run`'s flags → the container's network. `parsePort` is the spec's short-form port parser. */
 export function flagsNetworkIntent(f: NetworkFlags, who: ReplicaIdentity, imageExposed: readonly string[],

@@ -11,7 +11,7 @@ before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
 const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls',
-  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine'];
+  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine', 'network', 'port'];
 
 test('--version prints the package version', async () => {
   const r = await berth(roots, ['--version']);
