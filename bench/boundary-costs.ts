@@ -5,7 +5,7 @@
 // BEFORE_CHECKOUT: a built checkout of the commit to compare with (e.g. `git worktree add
 // /tmp/before main && cd /tmp/before && npm ci && npm run build`); without it only the pieces run.
 import { spawnSync } from 'node:child_process';
-import { timeOnce, median, type Subject } from './measure.js';
+import { berthCommand, timeOnce, median, type Subject } from './measure.js';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,8 @@ async function importBusybox(roots: TestRoots, bin: string): Promise<void> {
     makeBusyboxRootfs(rootfs);
     const file = join(roots.dir, 'busybox.tar');
     await tar.c({ file, cwd: rootfs }, ['.']);
-    const imp = spawnSync(process.execPath, [bin, 'import', file, 'bb'], { env: roots.env });
+    const [cmd, ...pre] = berthCommand(bin);
+    const imp = spawnSync(cmd!, [...pre, 'import', file, 'bb'], { env: roots.env });
     if (imp.status !== 0) throw new Error(`import failed: ${imp.stderr}`);
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
@@ -55,11 +56,11 @@ async function main(): Promise<void> {
     const subjects: Subject[] = [];
     if (before && beforeRoots) {
       await importBusybox(beforeRoots, join(before, 'bin', 'berth'));
-      subjects.push({ name: 'before: berth run --rm bb true', argv: [process.execPath, join(before, 'bin', 'berth'), 'run', '--rm', 'bb', 'true'], env: beforeRoots.env });
+      subjects.push({ name: 'before: berth run --rm bb true', argv: [...berthCommand(join(before, 'bin', 'berth')), 'run', '--rm', 'bb', 'true'], env: beforeRoots.env });
     }
     subjects.push(
-      { name: 'after:  berth run --rm bb true', argv: [process.execPath, berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
-      { name: 'after:  … --security-opt seccomp=unconfined', argv: [process.execPath, berthBin, 'run', '--rm', '--security-opt', 'seccomp=unconfined', 'bb', 'true'], env: roots.env },
+      { name: 'after:  berth run --rm bb true', argv: [berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
+      { name: 'after:  … --security-opt seccomp=unconfined', argv: [berthBin, 'run', '--rm', '--security-opt', 'seccomp=unconfined', 'bb', 'true'], env: roots.env },
     );
     print(`berth run --rm bb true (${runs} interleaved rounds)`, interleave(subjects, runs), subjects[0]!.name);
 
@@ -93,10 +94,10 @@ async function main(): Promise<void> {
       console.log(`  cgroup create, allow all (one write)                       median ${median(t.allowAll).toFixed(2).padStart(7)} ms`);
     }
   } finally {
-    spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: roots.env });
+    spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env });
     await cleanupRoots(roots);
     if (beforeRoots) {
-      spawnSync(process.execPath, [join(before!, 'bin', 'berth'), 'rmi', 'bb'], { env: beforeRoots.env });
+      { const [cmd, ...pre] = berthCommand(join(before!, 'bin', 'berth')); spawnSync(cmd!, [...pre, 'rmi', 'bb'], { env: beforeRoots.env }); }
       await cleanupRoots(beforeRoots);
     }
   }

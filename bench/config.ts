@@ -124,7 +124,7 @@ function main(): void {
     const env = { ...process.env, BERTH_ROOT: join(dir, 'root'), BERTH_RUN: run, NO_COLOR: '1' };
     const lines = readFileSync(join(project, 'compose.yaml'), 'utf8').trimEnd().split('\n').length;
     const node = [process.execPath, join(dir, 'empty.js')];
-    const config = [process.execPath, berthBin, 'config', '-q'];
+    const config = [berthBin, 'config', '-q'];
     type T = { wall: number; cpu: number };
     const cold = (): T => { rmSync(join(run, 'cache'), { recursive: true, force: true }); return timeOnce(config, env, project); };
     const warm = (): T => timeOnce(config, env, project);

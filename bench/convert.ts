@@ -65,9 +65,9 @@ async function main(): Promise<void> {
     const file = composeFile(dir);
     const out = join(dir, 'out');
     const subjects: Subject[] = [
-      { name: 'berth config', argv: [process.execPath, berthBin, 'config', '-f', file] },
-      { name: 'berth convert (stdout)', argv: [process.execPath, berthBin, 'convert', '-f', file] },
-      { name: 'berth convert -o DIR', argv: [process.execPath, berthBin, 'convert', '-f', file, '-o', out] },
+      { name: 'berth config', argv: [berthBin, 'config', '-f', file] },
+      { name: 'berth convert (stdout)', argv: [berthBin, 'convert', '-f', file] },
+      { name: 'berth convert -o DIR', argv: [berthBin, 'convert', '-f', file, '-o', out] },
     ];
     // wall time from spawn to exit, and the command's CPU time (user + system of bash's children,
     // from its `times` builtin), which other load on a shared machine disturbs much less

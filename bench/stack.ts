@@ -16,6 +16,7 @@ import { join, dirname } from 'node:path';
 import { tmpdir, cpus, release } from 'node:os';
 import * as tar from 'tar';
 import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, stopEngine, type TestRoots } from '../test/helpers/env.js';
+import { berthCommand } from './measure.js';
 
 const SIZES = [1, 10, 30] as const;
 const BB_DOCKER = 'berth-bench-bb:latest';
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
   const roots: TestRoots = makeRoots();
   const rootfs = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   const berthEnv = roots.env;
-  const berth = (...args: string[]): string[] => [process.execPath, berthBin, ...args];
+  const berth = (...args: string[]): string[] => [berthBin, ...args];
   const work = join(roots.dir, 'stacks');
   const berthFiles = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'berth'), `bench-n${n}`, composeFile('bb', n))]));
   const crashFile = writeProject(join(work, 'berth'), 'bench-crash', composeFile('bb', 1, 'always'));
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
   const baselineRoots: TestRoots | undefined = baselineBin ? makeRoots() : undefined;
   if (baselineBin && baselineRoots) {
     const files = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'baseline'), `bench-n${n}`, composeFile('bb', n))]));
-    const b = (...args: string[]): string[] => [process.execPath, baselineBin, ...args];
+    const b = (...args: string[]): string[] => [...berthCommand(baselineBin), ...args];
     subjects.push({ name: 'baseline', up: (f) => b('up', '-d', '-f', f), down: (f) => b('down', '-f', f, '-t', '1'), env: baselineRoots.env, files });
   }
   /** The engine's event-loop delay since its last reset (and a new window from now). */
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
     const image = join(roots.dir, 'busybox.tar');
     await tar.c({ file: image, cwd: rootfs }, ['.']);
     run(berth('import', image, 'bb'), berthEnv);
-    if (baselineBin && baselineRoots) run([process.execPath, baselineBin, 'import', image, 'bb'], baselineRoots.env);
+    if (baselineBin && baselineRoots) run([...berthCommand(baselineBin), 'import', image, 'bb'], baselineRoots.env);
 
     if (process.env.BENCH_DOCKER === '1') {
       const dockerdPath = which('dockerd');
@@ -321,13 +322,13 @@ async function main(): Promise<void> {
     process.stdout.write(out);
   } finally {
     // Whatever is still up (after a failure midway) goes down; then the engine, the image, dockerd.
-    for (const f of [...berthFiles.values(), ...netFiles.values(), crashFile]) spawnSync(process.execPath, [berthBin, 'down', '-f', f, '-t', '1'], { env: berthEnv, stdio: 'ignore' });
+    for (const f of [...berthFiles.values(), ...netFiles.values(), crashFile]) spawnSync(berthBin, ['down', '-f', f, '-t', '1'], { env: berthEnv, stdio: 'ignore' });
     await stopEngine(roots);
-    spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: berthEnv, stdio: 'ignore' });
+    spawnSync(berthBin, ['rmi', 'bb'], { env: berthEnv, stdio: 'ignore' });
     if (baselineBin && baselineRoots) {
-      for (const f of subjects.find((x) => x.name === 'baseline')?.files.values() ?? []) spawnSync(process.execPath, [baselineBin, 'down', '-f', f, '-t', '1'], { env: baselineRoots.env, stdio: 'ignore' });
+      for (const f of subjects.find((x) => x.name === 'baseline')?.files.values() ?? []) spawnSync(berthCommand(baselineBin)[0]!, [...berthCommand(baselineBin).slice(1), 'down', '-f', f, '-t', '1'], { env: baselineRoots.env, stdio: 'ignore' });
       await stopEngine(baselineRoots);
-      spawnSync(process.execPath, [baselineBin, 'rmi', 'bb'], { env: baselineRoots.env, stdio: 'ignore' });
+      spawnSync(berthCommand(baselineBin)[0]!, [...berthCommand(baselineBin).slice(1), 'rmi', 'bb'], { env: baselineRoots.env, stdio: 'ignore' });
       await cleanupRoots(baselineRoots);
     }
     if (dockerd) {

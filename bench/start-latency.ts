@@ -7,7 +7,7 @@
 //                                  one: e.g. the parent commit, whose single-container verbs ran
 //                                  in the CLI process, against every verb through the engine.
 import { spawnSync } from 'node:child_process';
-import { timeOnce, median, type Subject } from './measure.js';
+import { berthCommand, timeOnce, median, type Subject } from './measure.js';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -32,26 +32,27 @@ async function main(): Promise<void> {
     makeBusyboxRootfs(rootfs);
     const file = join(roots.dir, 'busybox.tar');
     await tar.c({ file, cwd: rootfs }, ['.']);
-    const imp = spawnSync(process.execPath, [berthBin, 'import', file, 'bb'], { env: roots.env });
+    const imp = spawnSync(berthBin, ['import', file, 'bb'], { env: roots.env });
     if (imp.status !== 0) throw new Error(`import failed: ${imp.stderr}`);
     const empty = join(roots.dir, 'empty.js');
     writeFileSync(empty, '');
 
     const subjects: Subject[] = [
       { name: 'node empty.js (Node floor)', argv: [process.execPath, empty] },
-      { name: 'berth --version', argv: [process.execPath, berthBin, '--version'], env: roots.env },
-      { name: 'berth ps (one socket round trip)', argv: [process.execPath, berthBin, 'ps'], env: roots.env },
+      { name: 'berth --version', argv: [berthBin, '--version'], env: roots.env },
+      { name: 'berth ps (one socket round trip)', argv: [berthBin, 'ps'], env: roots.env },
       { name: 'unshare -fpmiun --mount-proc true', argv: ['unshare', '-fpmiun', '--mount-proc', 'true'] },
-      { name: 'berth run --rm bb true', argv: [process.execPath, berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
+      { name: 'berth run --rm bb true', argv: [berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
     ];
     const baselineBin = process.env.BERTH_BASELINE;
     if (baselineBin) {
       // the other build on roots of its own: two builds never share a state root
       baselineRoots = makeRoots();
-      const b = spawnSync(process.execPath, [baselineBin, 'import', file, 'bb'], { env: baselineRoots.env });
+      const [bcmd, ...bpre] = berthCommand(baselineBin);
+      const b = spawnSync(bcmd!, [...bpre, 'import', file, 'bb'], { env: baselineRoots.env });
       if (b.status !== 0) throw new Error(`baseline import failed: ${b.stderr}`);
-      subjects.push({ name: 'baseline: berth run --rm bb true', argv: [process.execPath, baselineBin, 'run', '--rm', 'bb', 'true'], env: baselineRoots.env });
-      subjects.push({ name: 'baseline: berth ps', argv: [process.execPath, baselineBin, 'ps'], env: baselineRoots.env });
+      subjects.push({ name: 'baseline: berth run --rm bb true', argv: [...berthCommand(baselineBin), 'run', '--rm', 'bb', 'true'], env: baselineRoots.env });
+      subjects.push({ name: 'baseline: berth ps', argv: [...berthCommand(baselineBin), 'ps'], env: baselineRoots.env });
     }
     if (which('crun')) {
       // crun on the same busybox rootfs, with its default spec (namespaces as berth's).
@@ -85,16 +86,16 @@ async function main(): Promise<void> {
     }
 
     // Per-container supervisor memory: a detached sleep container's berth-shim RSS.
-    const d = spawnSync(process.execPath, [berthBin, 'run', '-d', 'bb', 'sleep', '60'], { env: roots.env, encoding: 'utf8' });
+    const d = spawnSync(berthBin, ['run', '-d', 'bb', 'sleep', '60'], { env: roots.env, encoding: 'utf8' });
     const id = d.stdout.trim();
-    const info = JSON.parse(spawnSync(process.execPath, [berthBin, 'inspect', id], { env: roots.env, encoding: 'utf8' }).stdout)[0];
+    const info = JSON.parse(spawnSync(berthBin, ['inspect', id], { env: roots.env, encoding: 'utf8' }).stdout)[0];
     const started = JSON.parse(readFileSync(join(roots.root, 'containers', info.Id, 'started'), 'utf8'));
     process.stdout.write(`supervisor (berth-shim) RSS with one running container: ${rssKiB(started.shimPid)} KiB\n`);
-    spawnSync(process.execPath, [berthBin, 'rm', '-f', id], { env: roots.env });
+    spawnSync(berthBin, ['rm', '-f', id], { env: roots.env });
     const shim = join(berthBin, '..', '..', 'native', 'build', 'berth-shim');
     if (existsSync(shim)) process.stdout.write(`berth-shim binary: ${readFileSync(shim).length} bytes\n`);
-    spawnSync(process.execPath, [berthBin, 'rmi', 'bb'], { env: roots.env });
-    if (baselineBin && baselineRoots) spawnSync(process.execPath, [baselineBin, 'rmi', 'bb'], { env: baselineRoots.env });
+    spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env });
+    if (baselineBin && baselineRoots) { const [bcmd, ...bpre] = berthCommand(baselineBin); spawnSync(bcmd!, [...bpre, 'rmi', 'bb'], { env: baselineRoots.env }); }
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
     await cleanupRoots(roots);

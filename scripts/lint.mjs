@@ -33,6 +33,8 @@ const RULES = {
   watch: ['sys', 'lib', 'type:spec'],
   engine: ['plan', 'runtime', 'images', 'build', 'network', 'volumes', 'watch', 'api', 'spec', 'lib', 'sys'],
   cli: ['api', 'client', 'spec', 'kube', 'lib'],
+  // the warm CLI: the CLI's commands run inside the engine process for a launcher (docs/warm-cli.md)
+  warm: ['cli', 'client', 'engine', 'api', 'spec', 'lib', 'sys/caller'],
 };
 
 /** Third-party packages and Node facilities, and the only places that may import them. */

@@ -23,7 +23,18 @@ if (files.length === 0) {
   console.error('no test files found (did the build run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+const run = (list, env) => spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...list], {
   stdio: 'inherit',
-});
-process.exit(r.status ?? 1);
+  env: { ...process.env, ...env },
+}).status ?? 1;
+// Every `berth` a test runs is the launcher (bin/berth): warm, served by the engine, unless
+// BERTH_NO_WARM is set. The CLI's own files then run a second time with BERTH_NO_WARM=1, through
+// the Node CLI, so that both paths pass the same assertions (docs/warm-cli.md).
+const BOTH_WAYS = ['dist/test/e2e/verbs.test.js', 'dist/test/integration/cli.test.js', 'dist/test/integration/tty.test.js'];
+let status = run(files);
+const cold = process.env.BERTH_NO_WARM ? [] : files.filter((f) => BOTH_WAYS.includes(f));
+if (cold.length > 0) {
+  console.log(`\n# again through the Node CLI (BERTH_NO_WARM=1): ${cold.join(' ')}`);
+  status = run(cold, { BERTH_NO_WARM: '1' }) || status;
+}
+process.exit(status);

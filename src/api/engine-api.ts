@@ -28,6 +28,22 @@ export interface AttachIo {
   write(stream: 'stdout' | 'stderr', data: Uint8Array): Promise<void> | void;
   /** resize and signal requests from the caller, for as long as the process runs */
   onControl(listener: (control: AttachControl) => void): void;
+  /**
+   * The caller's own descriptors, when the engine holds them (the warm CLI: docs/warm-cli.md).
+   * The engine then gives them to the process as its stdio instead of relaying, and `stdin` and
+   * `write` go unused; resizes and signals still arrive through onControl. Never sent over the
+   * socket: a remote client has no descriptors to give.
+   */
+  readonly handoff?: DescriptorHandoff;
+}
+
+export interface DescriptorHandoff {
+  /** stdin for the process: the caller's stdin (-i), or its terminal (-t, so the shim can read the window size) */
+  readonly stdin?: number;
+  readonly stdout: number;
+  readonly stderr: number;
+  /** resolves once everything the caller's command wrote to these descriptors itself is out */
+  ready(): Promise<void>;
 }
 
 type Emit = (e: EngineEvent) => void;

@@ -16,6 +16,7 @@ export interface Attachment {
 }
 
 export function attachTo(ctx: CliContext, opts: { readonly stdin: boolean; readonly tty: boolean }): Attachment {
+  if (ctx.handoff) return handOver(ctx, ctx.handoff, opts);
   const undo: (() => void)[] = [];
   if (opts.tty && opts.stdin) undo.push(ctx.terminal.setRaw());
   const size = opts.tty ? ctx.terminal.size() : undefined;
@@ -35,6 +36,35 @@ export function attachTo(ctx: CliContext, opts: { readonly stdin: boolean; reado
       // with a raw terminal Ctrl-C arrives as a byte; a signal can then only come from kill(1)
       for (const signal of PROXIED) undo.push(ctx.onSignal(signal, () => listener({ kind: 'signal', signal })));
     },
+  };
+  return {
+    io,
+    dispose() {
+      for (const u of undo.reverse()) { try { u(); } catch { /* already undone */ } }
+      undo.length = 0;
+    },
+  };
+}
+
+/**
+ * Inside the engine (the warm CLI) the process gets the caller's descriptors themselves: nothing
+ * is relayed, and the shim puts the terminal in raw mode and follows its size as it does for a
+ * `berth-shim run` started from a shell. With -t the shim's stdin is the caller's terminal even
+ * without -i (it only reads the window size from it then).
+ */
+function handOver(ctx: CliContext, fds: NonNullable<CliContext['handoff']>, opts: { readonly stdin: boolean; readonly tty: boolean }): Attachment {
+  const undo: (() => void)[] = [];
+  const size = opts.tty ? ctx.terminal.size() : undefined;
+  const terminalIn = ctx.terminal.isTTY('stdin') ? fds.stdin : ctx.terminal.isTTY('stdout') ? fds.stdout : undefined;
+  const stdin = opts.stdin ? fds.stdin : opts.tty ? terminalIn : undefined;
+  const io: AttachIo = {
+    ...(size ? { size } : {}),
+    write: () => undefined,
+    onControl(listener: (c: AttachControl) => void): void {
+      if (opts.tty) undo.push(ctx.terminal.onResize((s) => listener({ kind: 'resize', size: s })));
+      for (const signal of PROXIED) undo.push(ctx.onSignal(signal, () => listener({ kind: 'signal', signal })));
+    },
+    handoff: { ...(stdin !== undefined ? { stdin } : {}), stdout: fds.stdout, stderr: fds.stderr, ready: () => fds.flush() },
   };
   return {
     io,

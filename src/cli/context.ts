@@ -7,6 +7,7 @@ import type { Roots } from '../lib/paths.js';
 import type { Clock } from '../lib/clock.js';
 import type { EngineConnection } from '../api/engine-api.js';
 import type { TerminalSize } from '../api/types.js';
+import type { FileSource } from '../spec/load.js';
 
 export interface Terminal {
   /** whether that stream of the command is a terminal */
@@ -39,6 +40,24 @@ export interface CliContext {
   readonly packageRoot: string;
   /** the Node.js binary that runs berth (for the systemd unit) */
   readonly nodePath: string;
+  /**
+   * How the command reads the files it names (compose files, .env, env_file): with the caller's
+   * own access. Absent: this process's node:fs (a `berth` process is the caller).
+   */
+  readonly files?: FileSource;
+  /**
+   * The caller's own stdio descriptors, when the command runs inside the engine for a warm client
+   * (docs/warm-cli.md): an attached process is given them instead of a relay.
+   */
+  readonly handoff?: CallerDescriptors;
+}
+
+export interface CallerDescriptors {
+  readonly stdin: number;
+  readonly stdout: number;
+  readonly stderr: number;
+  /** resolves once what the command wrote to stdout and stderr so far has reached them */
+  flush(): Promise<void>;
 }
 
 /**

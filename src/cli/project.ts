@@ -23,7 +23,7 @@ export async function loadProjectFor(flags: ProjectFlags, ctx: CliContext): Prom
     ...(flags.profile ? { profiles: flags.profile } : {}),
     env: ctx.env,
     cwd: ctx.cwd,
-  }, join(ctx.roots.run, 'cache', 'projects'));
+  }, join(ctx.roots.run, 'cache', 'projects'), ctx.files);
   for (const w of warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   return project;
 }

@@ -19,7 +19,7 @@ import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, fra
 
 export interface ConnectOptions {
   readonly roots: Roots;
-  /** where bin/berth lives, to start the engine */
+  /** where bin/berth.mjs lives, to start the engine */
   readonly packageRoot: string;
   /** the caller's environment: PATH and BERTH_* are passed on to an engine it starts */
   readonly env: NodeJS.ProcessEnv;
@@ -68,7 +68,25 @@ export async function connectEngine(opts: ConnectOptions): Promise<EngineClient>
   return engineClient(transport, info);
 }
 
-function engineClient(t: Transport, handshake: EngineInfo): EngineClient {
+/**
+ * What engineClient() sends its requests through: HTTP over the socket (Transport below), or, for
+ * the warm CLI running inside the engine, the engine's own route handlers called in-process
+ * (warm/loopback.ts) — the same paths, bodies and checks either way.
+ */
+export interface RequestTransport {
+  readonly socketPath: string;
+  json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number>;
+  attach(path: string, start: unknown, io: AttachIo, signal: AbortSignal): Promise<number>;
+  close(): void;
+}
+
+/** The EngineClient over any transport (the socket's is connectEngine()). */
+export function engineClientOver(t: RequestTransport, handshake: EngineInfo): EngineClient {
+  return engineClient(t, handshake);
+}
+
+function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient {
   type Query = ReadonlyArray<readonly [string, string]>;
   const path = (name: RouteName, params: Readonly<Record<string, string>> = {}, query: Query = []): string => pathOf(ROUTES[name], params, query);
   const json = <T>(name: RouteName, params?: Readonly<Record<string, string>>, body?: unknown, query?: Query): Promise<T> =>
@@ -170,7 +188,7 @@ function shuttingDown(err: unknown): boolean {
 }
 
 /** Polls until nothing answers on the socket (the engine released it), at most STOP_TIMEOUT_MS. */
-async function waitUntilGone(t: Transport): Promise<void> {
+async function waitUntilGone(t: RequestTransport): Promise<void> {
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     try {
@@ -201,7 +219,7 @@ async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineIn
   const logFd = openOwnedForAppend(paths.logFile);
   try { writeSync(logFd, `${new Date().toISOString()} client[${process.pid}] no engine answered on "${paths.socket}": starting one\n`); } finally { closeSync(logFd); }
   const { spawnDetached } = await import('../sys/spawn.js');
-  const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
+  const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth.mjs'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
   let exitedAt: number | undefined;
   let exitText = '';
   void child.exited.then((e) => {
@@ -262,7 +280,7 @@ function tailOf(path: string, lines: number): string {
 }
 
 /** HTTP over the unix socket, with kept-alive connections. */
-class Transport {
+class Transport implements RequestTransport {
   private readonly agent = new Agent({ keepAlive: true });
   constructor(readonly socketPath: string) {}
 

@@ -37,6 +37,7 @@ export interface AttachedRun {
  */
 export async function relayAttached(sys: Sys, tty: boolean, io: AttachIo, signal: AbortSignal, spawn: (stdio: ShimStdio) => Promise<SpawnedProcess>): Promise<AttachedRun> {
   if (signal.aborted) throw cancelledBy(signal);
+  if (io.handoff) return handedOver(io, signal, spawn);
   let pty: { master: number; slave: number } | undefined;
   let stdio: ShimStdio;
   if (tty) {
@@ -128,5 +129,41 @@ export async function relayAttached(sys: Sys, tty: boolean, io: AttachIo, signal
     return { exitCode: exit.code };
   } finally {
     signal.removeEventListener('abort', detach);
+  }
+}
+
+/**
+ * The warm CLI's case: the caller's own descriptors become the shim's stdio, so nothing is
+ * copied here. With a tty the shim finds the caller's terminal on its stdin: it puts it in raw
+ * mode itself and reads its window size on SIGWINCH, so a resize is only that signal. When the
+ * caller goes away the process runs on, writing to descriptors that may be closed (the shim stops
+ * copying on EPIPE/EIO), as with a relay.
+ */
+async function handedOver(io: AttachIo, signal: AbortSignal, spawn: (stdio: ShimStdio) => Promise<SpawnedProcess>): Promise<AttachedRun> {
+  const fds = io.handoff!;
+  await fds.ready();
+  if (signal.aborted) throw cancelledBy(signal);
+  const child = await spawn([fds.stdin ?? 'ignore', fds.stdout, fds.stderr]);
+  let exited = false;
+  io.onControl((c: AttachControl) => {
+    if (exited) return;
+    try {
+      if (c.kind === 'resize') child.kill('SIGWINCH');
+      else if (FORWARDABLE.has(c.signal)) child.kill(c.signal as NodeJS.Signals);
+    } catch { /* the shim is gone: its exit ends the wait */ }
+  });
+  let onAbort: (() => void) | undefined;
+  try {
+    const exit = await Promise.race([child.exited, new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(cancelledBy(signal));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    })]);
+    exited = true;
+    if (exit.code === null) throw new InternalError(`berth-shim was killed by ${exit.signal}`);
+    return { exitCode: exit.code };
+  } finally {
+    exited = true;
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

@@ -21,6 +21,18 @@ import { startServer, type EngineServer } from './server.js';
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 /**
+ * Something more the engine process serves once its api answers (the warm CLI's socket,
+ * warm/server.ts, given by bin/berth.mjs: the engine never imports the CLI). Drained and closed
+ * with the api server.
+ */
+export type EngineExtension = (host: { readonly roots: Roots; readonly packageRoot: string; readonly api: EngineApi; readonly log: (line: string) => void }) => Promise<ExtensionHandle>;
+export interface ExtensionHandle {
+  /** stop taking new work and end (abort) the work in progress */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
  * Runs the engine until it is asked to stop; resolves with the process exit code. `api` may be a
  * factory: it is then called only once this process owns the socket, so an engine that loses the
  * start-up race never builds a controller. Throws Conflict when another engine already serves
@@ -30,10 +42,12 @@ export async function runEngine(
   roots: Roots,
   api: EngineApi | (() => EngineApi | Promise<EngineApi>),
   log: (line: string) => void,
+  extras: { readonly packageRoot: string; readonly extensions: readonly EngineExtension[] } = { packageRoot: '', extensions: [] },
 ): Promise<number> {
   const paths = enginePaths(roots.run);
   checkPrivateDir(roots.run); // a foreign BERTH_RUN is refused before anything is written in it
   let engine: EngineApi | undefined;
+  const handles: ExtensionHandle[] = [];
   let stopping: Promise<void> | undefined;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
@@ -60,7 +74,8 @@ export async function runEngine(
       log(`stopping: ${why}`);
       let code = 0;
       try {
-        await server.drain();
+        await Promise.all([server.drain(), ...handles.map((h) => h.drain())]);
+        await Promise.all(handles.map((h) => h.close()));
         await engine?.shutdown();
       } catch (err) {
         log(`shutdown failed: ${(err as Error)?.stack ?? String(err)}`);
@@ -88,6 +103,16 @@ export async function runEngine(
 
   try {
     await started;
+    const served = engine;
+    if (served && !stopping) {
+      for (const extend of extras.extensions) {
+        try {
+          handles.push(await extend({ roots, packageRoot: extras.packageRoot, api: served, log }));
+        } catch (err) {
+          log(`an extension did not start (the engine serves without it): ${(err as Error)?.stack ?? String(err)}`);
+        }
+      }
+    }
     return await finished;
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
@@ -107,7 +132,7 @@ function removePidFileIfOurs(pidFile: string): void {
  * code. (`berth engine status|stop|--install-unit|--help` are CLI verbs: bin/berth sends them to
  * the CLI, which talks to this process over the socket.)
  */
-export async function engineMain(packageRoot: string, args: readonly string[] = []): Promise<void> {
+export async function engineMain(packageRoot: string, args: readonly string[] = [], extensions: readonly EngineExtension[] = []): Promise<void> {
   if (args.length > 0) {
     process.stderr.write(`berth engine: unexpected argument "${args[0]}"\n`);
     process.exitCode = 125;
@@ -119,7 +144,7 @@ export async function engineMain(packageRoot: string, args: readonly string[] = 
     const code = await runEngine(roots, async () => {
       const { createEngine } = await import('./engine.js');
       return createEngine({ roots, packageRoot, env: process.env, log });
-    }, log);
+    }, log, { packageRoot, extensions });
     // Whatever the controller still holds (timers, watchers) must not keep a stopped engine alive.
     process.exit(code);
   } catch (err) {

@@ -19,10 +19,21 @@ function kindOf(st: Stats): string {
 
 function errno(e: unknown): string | undefined { return (e as NodeJS.ErrnoException).code; }
 
+/**
+ * How files are reached: this process's own access (node:fs), or a caller's (the warm CLI opens
+ * as the user who typed the command: warm/files.ts). Errors carry an errno name in `code`.
+ */
+export interface FileAccess {
+  stat(path: string): Stats;
+  open(path: string, flags: number): number;
+}
+
+export const nodeFileAccess: FileAccess = { stat: (path) => statSync(path), open: (path, flags) => openSync(path, flags) };
+
 /** Reads a regular file of at most `limit` bytes; undefined when it does not exist. Throws FileRefused. */
-export function readBounded(path: string, limit = MAX_INPUT_FILE_BYTES): string | undefined {
+export function readBounded(path: string, limit = MAX_INPUT_FILE_BYTES, access: FileAccess = nodeFileAccess): string | undefined {
   let st: Stats;
-  try { st = statSync(path); } catch (e) {
+  try { st = access.stat(path); } catch (e) {
     const code = errno(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new FileRefused(path, `a file that cannot be read (${code ?? String(e)})`);
@@ -31,7 +42,7 @@ export function readBounded(path: string, limit = MAX_INPUT_FILE_BYTES): string 
   if (!st.isFile()) throw new FileRefused(path, kindOf(st));
   if (st.size > limit) throw new FileRefused(path, `a file of ${formatSize(st.size)}`);
   let fd: number;
-  try { fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY); } catch (e) {
+  try { fd = access.open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY); } catch (e) {
     const code = errno(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new FileRefused(path, `a file that cannot be read (${code ?? String(e)})`);
@@ -57,15 +68,20 @@ export function readBounded(path: string, limit = MAX_INPUT_FILE_BYTES): string 
   }
 }
 
-export const nodeFileSource: FileSource = {
-  read(path: string): string | undefined { return readBounded(path); },
-  isFile(path: string): boolean {
-    try { return statSync(path).isFile(); } catch { return false; }
-  },
-  isDir(path: string): boolean {
-    try { return statSync(path).isDirectory(); } catch { return false; }
-  },
-};
+/** The loader's files through one access. */
+export function fileSource(access: FileAccess): FileSource {
+  return {
+    read(path: string): string | undefined { return readBounded(path, MAX_INPUT_FILE_BYTES, access); },
+    isFile(path: string): boolean {
+      try { return access.stat(path).isFile(); } catch { return false; }
+    },
+    isDir(path: string): boolean {
+      try { return access.stat(path).isDirectory(); } catch { return false; }
+    },
+  };
+}
+
+export const nodeFileSource: FileSource = fileSource(nodeFileAccess);
 
 /** Where the project cache keeps its entries: plain JSON files, written atomically. */
 export const cacheFiles = {

@@ -11,8 +11,14 @@ import type { Sys } from './sys.js';
 /** openat2's number: 437 on every architecture (it came after the syscall tables were unified). */
 const SYS_openat2 = 437;
 
+// A number's first name: EAGAIN, not its alias EWOULDBLOCK that comes later in the table.
 const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) errnoNames.set(value, name);
+for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
+
+/** errno's name (EAGAIN, never the alias EWOULDBLOCK), as node:fs errors carry it in `code` */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `errno ${errno}`;
+}
 
 // <fcntl.h> and <asm-generic/ioctls.h> values, the same on x86_64 and aarch64
 const O_RDWR = 0o2;

@@ -25,7 +25,7 @@ const file = (): string => join(dir, 'compose.yaml');
 test('an engine SIGKILLed mid-up must leave a state the next up converges from', async (t) => {
   await berthOk(roots, ['ls']); // start the engine first, so the kill lands inside up
   const enginePid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8'));
-  const up = spawn(process.execPath, [berthBin, 'up', '-d', '-f', file()], { env: roots.env, stdio: 'ignore' });
+  const up = spawn(berthBin, ['up', '-d', '-f', file()], { env: roots.env, stdio: 'ignore' });
   // captured at spawn: on a fast run up may be done before the kill point, and its exit must not be missed
   let upDone = false;
   const upExited = new Promise<void>((resolve) => up.on('exit', () => { upDone = true; resolve(); }));

@@ -27,7 +27,7 @@ async function inspect(name: string): Promise<any> {
 
 /** A long-running `berth …` whose output the test reads while it runs; stopped with Ctrl-C. */
 function background(args: readonly string[]): { child: ChildProcess; out: () => string; interrupt: () => Promise<number | null> } {
-  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(berthBin, [...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
@@ -119,7 +119,7 @@ async function waitForJob(args: readonly string[]): Promise<{ code: number | nul
   await berthOk(roots, compose('start', 'job'));
   assert.equal((await inspect('e2e-verbs-job-1')).State.Status, 'running');
   const subscribers = (await engineStatus(roots)).EventSubscribers;
-  const child = spawn(process.execPath, [berthBin, ...compose('wait', ...args)], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(berthBin, [...compose('wait', ...args)], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });

@@ -8,7 +8,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/**
+ * `berth` as a user types it: the native launcher (native/cmd/launch.c), which hands the command to
+ * a running engine or runs the Node CLI (bin/berth.mjs). The suite runs the warm path by default;
+ * BERTH_NO_WARM=1 in the environment of `npm test` makes every launcher fall back to the Node CLI
+ * (test/run.mjs runs the CLI's files both ways).
+ */
 export const berthBin = join(repoRoot, 'bin', 'berth');
+/** The Node CLI and engine entry. */
+export const berthMjs = join(repoRoot, 'bin', 'berth.mjs');
 
 export interface TestRoots {
   readonly dir: string;
@@ -35,7 +43,7 @@ export interface Result { code: number | null; stdout: string; stderr: string }
 /** Runs `berth args…` to completion (stdin closed unless `input` is given). */
 export function berth(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [berthBin, ...args], { env: { ...roots.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(berthBin, [...args], { env: { ...roots.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`berth ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`)); }, opts.timeoutMs ?? 30_000);
@@ -113,7 +121,7 @@ export function processGone(pid: number): boolean {
 /** The engine process serving these roots (the verbs start it; it is not a leftover until the roots go). */
 function isEngine(cmdline: string): boolean {
   const argv = cmdline.split('\0');
-  return argv.some((a) => a.endsWith('bin/berth')) && argv.includes('engine') && argv.indexOf('engine') === argv.length - 2;
+  return argv.some((a) => a.endsWith('bin/berth.mjs')) && argv.includes('engine') && argv.indexOf('engine') === argv.length - 2;
 }
 
 /**

@@ -96,7 +96,7 @@ test('engine --install-unit writes a systemd unit that runs this berth and never
   const r = await berth(roots, ['engine', '--install-unit', unit]);
   assert.equal(r.code, 0, r.stderr);
   const text = readFileSync(unit, 'utf8');
-  assert.match(text, new RegExp(`^ExecStart=${process.execPath} ${join(repoRoot, 'bin', 'berth')} engine$`, 'm'));
+  assert.match(text, new RegExp(`^ExecStart=${process.execPath} ${join(repoRoot, 'bin', 'berth.mjs')} engine$`, 'm'));
   assert.match(text, /^KillMode=process$/m);
   assert.match(text, new RegExp(`^Environment=BERTH_ROOT=${roots.root}$`, 'm'));
   assert.match(text, /^WantedBy=multi-user\.target$/m);

@@ -113,7 +113,7 @@ function engineProcesses(run: string): number[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (!(cmdline.some((a) => a.endsWith('bin/berth')) && cmdline.includes('engine'))) continue;
+      if (!(cmdline.some((a) => a.endsWith('bin/berth.mjs')) && cmdline.includes('engine'))) continue;
       const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
       if (environ.includes(`BERTH_RUN=${run}`)) found.push(Number(name));
     } catch { /* exited meanwhile */ }

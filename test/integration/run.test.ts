@@ -300,7 +300,7 @@ async function waitExited(id: string, timeoutMs = 10_000): Promise<any> {
 
 /** berth running in the background: its output so far, its exit code, and a way to signal it. */
 function spawnBerth(args: readonly string[]): { stdout(): string; kill(signal: NodeJS.Signals): void; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [berthBin, ...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(berthBin, [...args], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
   child.stderr.resume();

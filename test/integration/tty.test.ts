@@ -44,7 +44,7 @@ async function screenShows(pattern: RegExp, timeoutMs = 10_000): Promise<string>
 function startInTmux(command: string): void {
   spawnSync('tmux', ['kill-session', '-t', session]); // a previous test's session, if it failed
   const env = Object.entries(roots.env).filter(([k]) => k.startsWith('BERTH_')).map(([k, v]) => `${k}=${v}`).join(' ');
-  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env ${env} ${process.execPath} ${berthBin} ${command}; echo "exited:$?"; sleep 30`);
+  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env ${env} ${berthBin} ${command}; echo "exited:$?"; sleep 30`);
 }
 
 test('run -it gives an interactive shell on a real pty: raw mode, window size, Ctrl-C and Ctrl-D reach the container', { skip: !haveTmux && 'tmux is not installed' }, async () => {

@@ -16,7 +16,7 @@ const roots = attackRoots();
 function berthWithLeak(r: TestRoots, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', `exec 200</; exec "${process.execPath}" "${berthBin}" ${quoted}`], { env: r.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', `exec 200</; exec "${berthBin}" ${quoted}`], { env: r.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });

@@ -21,7 +21,7 @@ test('the shim image a container can reach is a sealed copy: not the host file, 
   const host = statSync(hostShim);
   await berthOk(roots(), ['run', '-d', '--name', 'victim', 'bb', 'sleep', '1000']);
   // the shim's image, running inside the container, blocked on a stdin that stays open
-  const held = spawn(process.execPath, [berthBin, 'exec', '-i', 'victim', '/proc/self/exe', 'exec', '/dev/stdin'], { env: roots().env, stdio: ['pipe', 'ignore', 'ignore'] });
+  const held = spawn(berthBin, ['exec', '-i', 'victim', '/proc/self/exe', 'exec', '/dev/stdin'], { env: roots().env, stdio: ['pipe', 'ignore', 'ignore'] });
   try {
     const found = await eventually('the shim image running in the container', async () => {
       const r = await berth(roots(), ['exec', 'victim', 'sh', '-c', 'for p in /proc/[0-9]*; do case "$(readlink $p/exe)" in *berth-shim*) echo "${p#/proc/} $(readlink $p/exe)"; exit;; esac; done']);

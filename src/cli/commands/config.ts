@@ -24,7 +24,7 @@ export default async function config(opts: ConfigOptions, _args: string[], ctx: 
     ...(opts.consistency === false ? { consistency: false } : {}),
     env: ctx.env,
     cwd: ctx.cwd,
-  }, join(ctx.roots.run, 'cache', 'projects'));
+  }, join(ctx.roots.run, 'cache', 'projects'), ctx.files);
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   if (opts.quiet) return 0;
   if (opts.services) { ctx.stdout.write(Object.keys(project.services).map((s) => s + '\n').join('')); return 0; }

@@ -162,7 +162,7 @@ export default async function convert(flags: ConvertFlags, _args: string[], ctx:
     ...(stdin !== undefined ? { stdin } : {}),
     env: ctx.env,
     cwd: ctx.cwd,
-  }, join(ctx.roots.run, 'cache', 'projects'));
+  }, join(ctx.roots.run, 'cache', 'projects'), ctx.files);
   // the loader's own warnings name keys berth does not support; the converter reports those too
   for (const w of warnings) if (!/not supported by berth/.test(w)) ctx.stderr.write(`warning: ${w}\n`);
   const conversion = convertProject(project, options, nodeHost(project, ctx.env, flags.envFile ?? []));

@@ -27,7 +27,7 @@ export function systemdUnit(nodePath: string, packageRoot: string, env: NodeJS.P
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${nodePath} ${join(packageRoot, 'bin', 'berth')} engine`,
+    `ExecStart=${nodePath} ${join(packageRoot, 'bin', 'berth.mjs')} engine`,
     ...roots,
     // containers are supervised by their own berth-shim, started by the engine: stopping (or
     // restarting) the engine must leave them running, so only the engine's own process is signalled

@@ -1,10 +1,30 @@
 // Progress on a terminal: one listr2 task per resource of the plan the engine announced, its title
 // following the resource's operations ("Creating" … "Started"), all concurrent. The only importer
 // of listr2. Warnings and errors are printed once the tasks are drawn for the last time.
-import { Listr, ProcessOutput, type ListrTaskWrapper } from 'listr2';
+import { DefaultRenderer, Listr, ListrDefaultRendererLogLevels as Level, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { EngineEvent } from '../../api/types.js';
 import type { ChalkInstance } from 'chalk';
 import { renderEvent, resourceLabel } from './events.js';
+
+/**
+ * listr2's default renderer, chosen by what the command's own stdout is (this class is only used
+ * on a terminal), never by the process's own: inside the engine (the warm CLI, docs/warm-cli.md)
+ * the process's stdout is the engine's log, and listr2 would fall back to its line renderer.
+ */
+class TerminalRenderer extends DefaultRenderer {
+  static override nonTTY = true;
+}
+
+/** listr2's icon colours, from the command's chalk (its stream and NO_COLOR), not from this process's stdout. */
+function iconColors(chalk: ChalkInstance): Partial<Record<Level, (s?: string) => string>> {
+  const c = new Proxy(chalk, { get: (t, name: string) => (s?: string) => (t[name as 'red'] as (x: string) => string)(s ?? '') });
+  return {
+    [Level.SKIPPED_WITH_COLLAPSE]: c.yellow, [Level.SKIPPED_WITHOUT_COLLAPSE]: c.yellow, [Level.PENDING]: c.yellow,
+    [Level.COMPLETED]: c.green, [Level.COMPLETED_WITH_FAILED_SUBTASKS]: c.yellow, [Level.COMPLETED_WITH_FAILED_SISTER_TASKS]: c.red,
+    [Level.RETRY]: c.yellowBright, [Level.ROLLING_BACK]: c.redBright, [Level.ROLLED_BACK]: c.redBright,
+    [Level.FAILED]: c.red, [Level.FAILED_WITH_FAILED_SUBTASKS]: c.red, [Level.WAITING]: c.dim, [Level.PAUSED]: c.yellowBright,
+  };
+}
 
 interface Slot {
   task?: ListrTaskWrapper<unknown, any, any>;
@@ -58,10 +78,16 @@ export class TtyProgress {
       {
         concurrent: true,
         exitOnError: false,
-        // the command's own streams (a warm client's, inside the engine, are not this process's)
         // and no signal handlers of listr2's own: the command's context owns Ctrl-C
         registerSignalListeners: false,
-        rendererOptions: { collapseErrors: false, processOutput: new ProcessOutput(this.out as NodeJS.WriteStream, this.err as NodeJS.WriteStream) },
+        renderer: TerminalRenderer,
+        // the renderer writes through its logger: given ours, it draws on the command's streams
+        // (a rendererOptions.processOutput is not read by the default renderer)
+        rendererOptions: {
+          collapseErrors: false,
+          color: iconColors(this.c),
+          logger: new ListrLogger<Level>({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(this.out as NodeJS.WriteStream, this.err as NodeJS.WriteStream) }),
+        },
       },
     );
     this.running = list.run().catch(() => undefined);

@@ -1,0 +1,118 @@
+// The warm CLI (docs/warm-cli.md): the verbs people type most, through the launcher served by the
+// running engine ("warm") against the same launcher falling back to the Node CLI ("node",
+// BERTH_NO_WARM=1: what every verb cost before), beside their floors — `node` on an empty file,
+// the launcher's own round trip (`--version`, answered by the engine without running a command)
+// and the namespace floor — and `docker` when a docker daemon answers. Subjects run interleaved
+// (A B C … A B C …) so that drift on a shared machine hits them alike; prints medians and paired
+// ratios. Not a test: it asserts nothing.
+//   npm run bench:warm             (as root; BENCH_RUNS=N rounds, default 20)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { median } from './measure.js';
+import { berthBin, cleanupRoots, importBusybox, makeRoots, removeAllContainers } from '../test/helpers/env.js';
+
+interface Subject {
+  readonly name: string;
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** untimed, after each timed run (puts the state back) */
+  readonly after?: () => void;
+}
+
+function timed(s: Subject): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(s.argv[0]!, s.argv.slice(1), { env: s.env, cwd: s.cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${s.name} failed (${r.status ?? r.signal}): ${r.stderr?.toString()}`);
+  s.after?.();
+  return ms;
+}
+
+function must(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, cwd, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function services(n: number, prefix: string): string {
+  let y = 'services:\n';
+  for (let i = 1; i <= n; i++) y += `  ${prefix}${i}:\n    image: bb\n    command: ["sleep", "100000"]\n    init: true\n    stop_grace_period: 1s\n`;
+  return y;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 20);
+  const roots = makeRoots();
+  try {
+    await importBusybox(roots, 'bb');
+    const warm = { ...roots.env, BERTH_NO_WARM: '' };
+    const cold = { ...roots.env, BERTH_NO_WARM: '1' };
+    // 30 running containers for ps; a 10,000-line log for logs --tail 10; an empty project of 10 services for up -d
+    const steady = join(roots.dir, 'steady');
+    mkdirSync(steady);
+    writeFileSync(join(steady, 'compose.yaml'), `name: steady\n${services(30, 's')}`);
+    must([berthBin, 'up', '-d'], warm, steady);
+    must([berthBin, 'run', '-d', '--name', 'chatty', 'bb', 'sh', '-c', 'i=0; while [ $i -lt 10000 ]; do echo "log line $i"; i=$((i+1)); done; exec sleep 100000'], warm);
+    for (let i = 0; i < 200 && !must([berthBin, 'logs', '--tail', '1', 'chatty'], warm).includes('log line 9999'); i++) spawnSync('sleep', ['0.1']);
+    const ten = join(roots.dir, 'ten');
+    mkdirSync(ten);
+    writeFileSync(join(ten, 'compose.yaml'), `name: ten\n${services(10, 'w')}`);
+    const noop = join(roots.dir, 'noop');
+    mkdirSync(noop);
+    writeFileSync(join(noop, 'compose.yaml'), 'name: noop\nservices:\n  one:\n    image: bb\n    command: ["sleep", "100000"]\n    init: true\n');
+    must([berthBin, 'up', '-d'], warm, noop);
+    const empty = join(roots.dir, 'empty.js');
+    writeFileSync(empty, '');
+    const down = (): void => { must([berthBin, 'down', '-t', '1'], warm, ten); };
+
+    const subjects: Subject[] = [
+      { name: 'node empty.js (Node floor)', argv: [process.execPath, empty], env: warm },
+      { name: 'launcher --version (round trip)', argv: [berthBin, '--version'], env: warm },
+      { name: 'unshare -fpmiun --mount-proc true', argv: ['unshare', '-fpmiun', '--mount-proc', 'true'], env: warm },
+    ];
+    const verbs: { name: string; argv: string[]; cwd?: string; after?: () => void }[] = [
+      { name: 'ps (31 running)', argv: ['ps'] },
+      { name: 'logs --tail 10 (10,000 lines)', argv: ['logs', '--tail', '10', 'chatty'] },
+      { name: 'run --rm bb true', argv: ['run', '--rm', 'bb', 'true'] },
+      { name: 'up -d, no-op (1 service)', argv: ['up', '-d'], cwd: noop },
+      { name: 'up -d, 10 services', argv: ['up', '-d'], cwd: ten, after: down },
+    ];
+    for (const v of verbs) {
+      subjects.push({ name: `warm: ${v.name}`, argv: [berthBin, ...v.argv], env: warm, ...(v.cwd ? { cwd: v.cwd } : {}), ...(v.after ? { after: v.after } : {}) });
+      subjects.push({ name: `node: ${v.name}`, argv: [berthBin, ...v.argv], env: cold, ...(v.cwd ? { cwd: v.cwd } : {}), ...(v.after ? { after: v.after } : {}) });
+    }
+    const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+    if (docker) {
+      subjects.push({ name: 'docker ps', argv: ['docker', 'ps'], env: process.env });
+      subjects.push({ name: 'docker run --rm --network none', argv: ['docker', 'run', '--rm', '--network', 'none', 'busybox', 'true'], env: process.env });
+    }
+
+    for (const s of subjects) timed(s); // caches, the engine's first use of each verb
+    const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    for (let i = 0; i < runs; i++) for (const s of subjects) samples.get(s.name)!.push(timed(s));
+
+    const nodeFloor = samples.get(subjects[0]!.name)!;
+    process.stdout.write(`warm CLI, ${runs} interleaved rounds: medians in ms; paired: warm over node (same verb), and minus node's empty-file floor\n`);
+    if (!docker) process.stdout.write('(no docker daemon answers here: berth only)\n');
+    for (const s of subjects) {
+      const xs = samples.get(s.name)!;
+      let extra = `   ${(median(xs.map((x, i) => x - nodeFloor[i]!)) >= 0 ? '+' : '')}${median(xs.map((x, i) => x - nodeFloor[i]!)).toFixed(1)} vs node floor`;
+      if (s.name.startsWith('warm: ')) {
+        const peer = samples.get(s.name.replace(/^warm: /, 'node: '))!;
+        extra += `   node/warm ×${median(xs.map((x, i) => peer[i]! / x)).toFixed(2)}`;
+      }
+      process.stdout.write(`  ${s.name.padEnd(36)} ${median(xs).toFixed(1).padStart(8)}${extra}\n`);
+    }
+  } finally {
+    spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'steady'), stdio: 'ignore' });
+    spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'ten'), stdio: 'ignore' });
+    spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'noop'), stdio: 'ignore' });
+    await removeAllContainers(roots);
+    spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env, stdio: 'ignore' });
+    await cleanupRoots(roots);
+  }
+}
+
+await main();
