@@ -122,7 +122,7 @@ int bt_rlimit_from_name(const char *name) {
 }
 
 /* The options field of `bind` and the flags field of `tmpfs`: comma-separated words. `bind`
- * needs ro or rw first; propagation and norecursive are for binds only. */
+ * needs ro or rw first; propagation, norecursive and toponly are for binds only. */
 static int parse_mount_options(bt_bind *m, const char *text, bool is_bind, bt_error **err) {
   cleanup_free char *copy = xstrdup(text);
   char *save = NULL;
@@ -134,6 +134,7 @@ static int parse_mount_options(bt_bind *m, const char *text, bool is_bind, bt_er
     else if (strcmp(w, "nodev") == 0) m->attrs |= MOUNT_ATTR_NODEV;
     else if (strcmp(w, "noexec") == 0) m->attrs |= MOUNT_ATTR_NOEXEC;
     else if (is_bind && strcmp(w, "norecursive") == 0) m->nonrecursive = true;
+    else if (is_bind && strcmp(w, "toponly") == 0) m->toponly = true;
     else if (is_bind && (strcmp(w, "private") == 0 || strcmp(w, "rprivate") == 0)) {
       m->propagation = MS_PRIVATE;
       m->propagation_recursive = w[0] == 'r';

@@ -39,6 +39,7 @@ typedef struct bt_bind {
   unsigned long propagation; /* 0 (left as is), MS_PRIVATE, MS_SLAVE or MS_SHARED */
   bool propagation_recursive;
   bool nonrecursive;         /* bind: without the source's submounts */
+  bool toponly;              /* bind: ro and the other attributes on the top mount only (submounts keep theirs) */
   char *subpath;             /* bind: resolved beneath source (never leaving it); NULL = none */
   unsigned long long size;   /* tmpfs: bytes, 0 = the kernel's default */
   unsigned int mode;         /* tmpfs: mode of its root */

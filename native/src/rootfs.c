@@ -211,7 +211,8 @@ int bt_bind_in_root_opts(int rootfd, const char *source, const char *target,
   fd_path(fd, path);
   if (mount(from, path, NULL, MS_BIND | (o->nonrecursive ? 0 : MS_REC), NULL) < 0)
     return bt_error_sys(err, "bind %s at %s", source, target);
-  return bt_mount_setattr_in_root(rootfd, target, o, !o->nonrecursive, err);
+  /* read-only all the way down unless asked otherwise (compose bind.recursive: writable) */
+  return bt_mount_setattr_in_root(rootfd, target, o, !o->nonrecursive && !o->toponly, err);
 }
 
 int bt_tmpfs_in_root(int rootfd, const char *target, unsigned long long size, unsigned int mode,

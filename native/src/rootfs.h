@@ -51,6 +51,7 @@ typedef struct bt_mount_opts {
   unsigned long propagation; /* 0 = as created, else MS_PRIVATE, MS_SLAVE or MS_SHARED */
   bool propagation_recursive;
   bool nonrecursive;         /* bind: the source without its submounts */
+  bool toponly;              /* bind: attributes (ro…) set on the top mount only, not on its submounts */
   const char *subpath;       /* bind: a relative path resolved beneath source; NULL = source itself */
 } bt_mount_opts;
 

@@ -223,7 +223,7 @@ static bool wants_mount_events(const bt_launch *l) {
 static int user_mount(int rootfd, const bt_bind *m, bool slave_root, bt_error **err) {
   bt_mount_opts o = {.readonly = m->readonly, .attrs = m->attrs, .propagation = m->propagation,
                      .propagation_recursive = m->propagation_recursive,
-                     .nonrecursive = m->nonrecursive, .subpath = m->subpath};
+                     .nonrecursive = m->nonrecursive, .toponly = m->toponly, .subpath = m->subpath};
   if (m->kind == BT_MOUNT_TMPFS)
     return bt_tmpfs_in_root(rootfd, m->target, m->size, m->mode, &o, err);
   if (slave_root && o.propagation == 0) {

@@ -83,6 +83,7 @@ int main(void) {
   ok(l.has_shm_size && l.shm_size == 67108864ULL, "shm_size");
   ok(l.masked.count == 2 && l.readonly.count == 1, "mask and readonly lists");
   ok(l.bind_count == 5 && !l.binds[0].readonly && l.binds[1].readonly, "binds rw then ro");
+  ok(!l.binds[0].toponly && l.binds[1].toponly && !l.binds[1].nonrecursive, "toponly: ro on the top mount only");
   is_str(l.binds[1].target, "/etc/hosts", "bind target");
   ok(l.binds[2].kind == BT_MOUNT_BIND && l.binds[2].attrs == (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) &&
          l.binds[2].propagation == MS_SLAVE && l.binds[2].propagation_recursive,

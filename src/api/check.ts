@@ -92,3 +92,19 @@ export function object<T>(shape: Shape<T>): Check<T> {
 export function required<T>(check: Check<T>): Check<T> {
   return (v, p) => (v === undefined ? fail(p, 'a value (it is required)', v) : check(v, p));
 }
+
+/** A request body itself: an object, or absent (an empty body is `{}`). */
+export function body<T>(check: Check<T>): Check<T> {
+  return (v, p) => check(v === undefined ? {} : v, p);
+}
+
+export const nonEmpty: Check<string> = (v, p) => {
+  const s = str(v, p);
+  if (s === '') throw new InvalidArgument(`${p}: expected a non-empty string`, { path: p });
+  return s;
+};
+
+/** A list of strings, empty when absent. */
+export const stringList: Check<string[]> = withDefault(array(str), []);
+/** A boolean, false when absent. */
+export const flag: Check<boolean> = withDefault(bool, false);

@@ -105,8 +105,16 @@ export function statusForCode(code: ErrorCode): number {
  * without one was cut (the engine died or the connection broke).
  */
 export type StreamEnd =
-  | { readonly kind: 'result'; readonly exitCode: number; readonly time: string }
+  /** `value`: what a verb that answers more than an exit code returned (pull's image id, build's result) */
+  | { readonly kind: 'result'; readonly exitCode: number; readonly value?: unknown; readonly time: string }
   | { readonly kind: 'error'; readonly error: ErrorBody; readonly time: string };
+
+/** What a stream's api method may resolve with: an exit code, or an exit code and a value for the end record. */
+export interface StreamOutcome { readonly exitCode: number; readonly value: unknown }
+
+export function isStreamOutcome(x: unknown): x is StreamOutcome {
+  return typeof x === 'object' && x !== null && typeof (x as { exitCode?: unknown }).exitCode === 'number' && Object.hasOwn(x, 'value');
+}
 
 export function isStreamEnd(record: unknown): record is StreamEnd {
   const kind = (record as { kind?: unknown } | null)?.kind;

@@ -14,7 +14,14 @@ import type {
   InspectDocument, KillOptions, LogLine, LogsOptions, ProjectSummary, PsOptions, ServiceRunRequest, ServicesOptions, StopOptions,
   SystemInfo, UpRequest, VersionInfo,
   NetworkConnectOptions, NetworkCreateOptions, NetworkDisconnectOptions, NetworkSummary, PublishedPortRow,
+  ContainerArchiveOptions, ContainerChange, ContainerCopyOptions, CopyResult,
+  VolumeCreateOptions, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveOptions, VolumeSummary,
 } from './types.js';
+import type {
+  ContainerCommitOptions, ImageBuildRequest, ImageBuildResult, ImageHistoryRow, ImagePruneOptions, ImagePruneResult, ImagePullRequest,
+  ImagePullResult, ImagePushRequest, ImageTagRequest, ProjectBuildRequest, ProjectImageRow, ProjectPrepareRequest, ProjectPullRequest,
+  RegistryLoginRequest, RegistryLoginResult,
+} from './image-types.js';
 
 export type { EngineInfo } from './types.js';
 
@@ -112,6 +119,20 @@ export interface EngineApi {
   networkDisconnect(ref: string, opts: NetworkDisconnectOptions): Promise<void>;
   /** removes every network no container uses (the default bridge excepted); resolves with their names */
   networkPrune(): Promise<{ readonly deleted: readonly string[] }>;
+  /** `cp` between a host path (the engine's side) and the container, either way */
+  containerCopy(ref: string, opts: ContainerCopyOptions): Promise<CopyResult>;
+  /** `cp` with `-`: a tar stream out of the container on io's stdout, or into it from io's stdin; resolves 0 */
+  containerArchive(ref: string, opts: ContainerArchiveOptions, io: AttachIo, signal: AbortSignal): Promise<number>;
+  /** `diff`: what the container changed in its filesystem, sorted by path */
+  containerDiff(ref: string): Promise<ContainerChange[]>;
+
+  // ── volumes ──
+  volumeCreate(opts: VolumeCreateOptions): Promise<VolumeSummary>;
+  volumeList(opts: VolumeListOptions): Promise<VolumeSummary[]>;
+  volumeInspect(name: string): Promise<VolumeSummary>;
+  /** in use: a Conflict naming the containers */
+  volumeRemove(name: string, opts: VolumeRemoveOptions): Promise<void>;
+  volumePrune(opts: VolumePruneOptions): Promise<VolumePruneResult>;
 
   // ── images ──
   imageList(): Promise<ImageSummary[]>;
@@ -121,6 +142,30 @@ export interface EngineApi {
   imageImport(req: ImageImportRequest): Promise<{ readonly id: string }>;
   /** the lines `docker rmi` prints ("Untagged: …", "Deleted: …") */
   imageRemove(ref: string, opts: ImageRemoveOptions): Promise<{ readonly lines: readonly string[] }>;
+  /** docker pull: layer and message events as it goes */
+  imagePull(req: ImagePullRequest, emit: Emit, signal: AbortSignal): Promise<ImagePullResult>;
+  /** docker push REF */
+  imagePush(ref: string, req: ImagePushRequest, emit: Emit, signal: AbortSignal): Promise<{ readonly digest: string }>;
+  /** docker build: step and output events as it goes */
+  imageBuild(req: ImageBuildRequest, emit: Emit, signal: AbortSignal): Promise<ImageBuildResult>;
+  /** the messages docker tag would print (none) */
+  imageTag(ref: string, req: ImageTagRequest): Promise<void>;
+  /** docker save: the tar's bytes written to `io` as stdout; resolves with 0 once all are written */
+  imageSave(refs: readonly string[], io: AttachIo, signal: AbortSignal): Promise<number>;
+  imageHistory(ref: string): Promise<ImageHistoryRow[]>;
+  imagePrune(opts: ImagePruneOptions): Promise<ImagePruneResult>;
+  /** docker commit: the new image's id */
+  containerCommit(ref: string, opts: ContainerCommitOptions): Promise<{ readonly id: string }>;
+  /** checks credentials against the registry (the client stores them in its own config.json) */
+  registryLogin(req: RegistryLoginRequest): Promise<RegistryLoginResult>;
+
+  // ── compose image verbs ──
+  /** compose pull: exit code as docker compose's */
+  projectPull(projectName: string, req: ProjectPullRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  projectBuild(projectName: string, req: ProjectBuildRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  /** the images of these services made ready as up would (pull_policy, build): compose run's first step */
+  projectPrepare(projectName: string, req: ProjectPrepareRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  projectImages(projectName: string, opts: ServicesOptions): Promise<ProjectImageRow[]>;
 }
 
 /**

@@ -2,28 +2,17 @@
 // body reaches the engine: a malformed body is a 400 naming the path, never a crash inside a
 // verb. Absent fields take the CLI's defaults, so `curl -X POST …/stop` works.
 import type {
-  AttachControl, ContainerCreateOptions, ContainerNetworkFlags, NetworkConnectOptions, NetworkCreateOptions, NetworkDisconnectOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
+  AttachControl, ContainerCopyOptions, ContainerCreateOptions, VolumeCreateOptions, VolumePruneOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest, ContainerNetworkFlags, NetworkConnectOptions, NetworkCreateOptions, NetworkDisconnectOptions,
   ExecOptions, ImageImportRequest, ImageLoadRequest, KillOptions, ServiceRunRequest, ServicesOptions, StopOptions, TerminalSize,
   UpOptions, UpRequest,
 } from './types.js';
-import { array, bool, count, int, literal, nonNegative, object, optional, record, required, str, withDefault, type Check } from './check.js';
+import { array, body, bool, count, flag, int, literal, nonEmpty, nonNegative, object, optional, record, required, str, stringList, withDefault, type Check } from './check.js';
 import { checkProject } from './project-check.js';
+import { pullOverride, registryAuth } from './image-requests.js';
 import { InvalidArgument } from '../lib/errors.js';
 
 const strings = array(str);
-const list = withDefault(strings, []);
-const flag = withDefault(bool, false);
-
-/** The body itself: an object, or absent (an empty body is `{}`). */
-function body<T>(check: Check<T>): Check<T> {
-  return (v, p) => check(v === undefined ? {} : v, p);
-}
-
-const nonEmpty: Check<string> = (v, p) => {
-  const s = str(v, p);
-  if (s === '') throw new InvalidArgument(`${p}: expected a non-empty string`, { path: p });
-  return s;
-};
+const list = stringList;
 
 const upOptions = object<UpOptions>({
   services: list,
@@ -35,11 +24,14 @@ const upOptions = object<UpOptions>({
   scale: withDefault(record(count), {}),
   wait: flag,
   waitTimeout: withDefault(nonNegative, 0),
+  build: optional(bool),
+  noBuild: optional(bool),
+  pull: optional(pullOverride),
 });
 
 const downOptions = object<DownOptions>({ removeOrphans: flag, volumes: flag, timeout: optional(nonNegative) });
 
-export const upRequest = body(object<UpRequest>({ project: required(checkProject), options: body(upOptions) }));
+export const upRequest = body(object<UpRequest>({ project: required(checkProject), options: body(upOptions), auth: optional(registryAuth) }));
 export const downRequest = body(object<DownRequest>({ project: optional(checkProject), options: body(downOptions) }));
 export const servicesOptions = body(object<ServicesOptions>({ services: list }));
 export const stopOptions = body(object<StopOptions>({ services: list, timeout: optional(nonNegative) }));
@@ -103,6 +95,12 @@ export const containerCreateOptions = body(object<ContainerCreateOptions>({
     baseDir: required(str),
   })),
   logOpts: optional(strings),
+  volumes: optional(strings),
+  mounts: optional(strings),
+  tmpfs: optional(strings),
+  volumesFrom: optional(strings),
+  cwd: optional(str),
+  home: optional(str),
   network: optional(object<ContainerNetworkFlags>({
     network: optional(nonEmpty),
     networkAliases: optional(strings),
@@ -135,9 +133,31 @@ export const networkCreateOptions = body(object<NetworkCreateOptions>({
 export const networkConnectOptions = body(object<NetworkConnectOptions>({ container: required(nonEmpty), aliases: list, ip: optional(nonEmpty), ip6: optional(nonEmpty) }));
 export const networkDisconnectOptions = body(object<NetworkDisconnectOptions>({ container: required(nonEmpty), force: flag }));
 
+export const containerCopyOptions = body(object<ContainerCopyOptions>({
+  direction: required(literal('in', 'out')),
+  hostPath: required(nonEmpty),
+  containerPath: required(nonEmpty),
+  archive: flag,
+  followLink: flag,
+}));
+
+export const volumeCreateOptions = body(object<VolumeCreateOptions>({ name: optional(nonEmpty), driver: optional(str), driverOpts: list, labels: list }));
+export const volumePruneOptions = body(object<VolumePruneOptions>({ all: flag, filters: list }));
+
 export const containerStopOptions = body(object<ContainerStopOptions>({ timeout: optional(int), signal: optional(nonEmpty) }));
 export const containerKillOptions = body(object<ContainerKillOptions>({ signal: withDefault(nonEmpty, 'SIGKILL') }));
-export const containerUpdateOptions = body(object<ContainerUpdateOptions>({ restart: optional(str) }));
+export const containerUpdateOptions = body(object<ContainerUpdateOptions>({
+  restart: optional(str),
+  cpus: optional(str),
+  cpuShares: optional(str),
+  cpuPeriod: optional(str),
+  cpuQuota: optional(str),
+  cpusetCpus: optional(str),
+  cpusetMems: optional(str),
+  memory: optional(str),
+  memorySwap: optional(str),
+  pidsLimit: optional(str),
+}));
 
 export const execOptions = body(object<ExecOptions>({
   command: (v, p) => {

@@ -4,6 +4,9 @@
 // api/validate.ts.
 import type { Project } from '../spec/model.js';
 import type { ErrorBody } from '../lib/errors.js';
+import type { ImageProgressEvent, PullOverride, RegistryAuth } from './image-types.js';
+
+export type * from './image-types.js';
 
 export const API_VERSION = 1;
 
@@ -101,6 +104,12 @@ export interface UpOptions {
   readonly wait: boolean;
   /** seconds; 0 = no limit */
   readonly waitTimeout: number;
+  /** --build: build every service that has a build section before starting */
+  readonly build?: boolean;
+  /** --no-build: never build (a missing image of a build service is an error) */
+  readonly noBuild?: boolean;
+  /** --pull: overrides every service's pull_policy */
+  readonly pull?: PullOverride;
 }
 
 export interface DownOptions {
@@ -136,7 +145,7 @@ export interface LogsOptions extends ServicesOptions {
 }
 
 /** Requests carrying the desired state also carry the project itself (the engine keeps it). */
-export interface UpRequest { readonly project: Project; readonly options: UpOptions }
+export interface UpRequest { readonly project: Project; readonly options: UpOptions; readonly auth?: RegistryAuth }
 export interface DownRequest { readonly project?: Project; readonly options: DownOptions }
 
 /** `compose run`: a one-off container of a service. Environment entries are K=V (the client resolved bare names). */
@@ -225,6 +234,18 @@ export interface ContainerCreateOptions {
   readonly security?: ContainerSecurityFlags;
   /** --log-opt k=v */
   readonly logOpts?: readonly string[];
+  /** -v/--volume [SOURCE:]TARGET[:OPTIONS] (a SOURCE starting with /, ./ or ~ is a bind mount) */
+  readonly volumes?: readonly string[];
+  /** --mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…]… */
+  readonly mounts?: readonly string[];
+  /** --tmpfs TARGET[:size=…,mode=…] */
+  readonly tmpfs?: readonly string[];
+  /** --volumes-from CONTAINER[:ro|rw] */
+  readonly volumesFrom?: readonly string[];
+  /** the caller's working directory: relative bind sources of -v and --mount are against it */
+  readonly cwd?: string;
+  /** the caller's home directory: "~" in bind sources */
+  readonly home?: string;
   /** --network, -p, --add-host, --dns… (absent: the default bridge, nothing published) */
   readonly network?: ContainerNetworkFlags;
   /** --domainname */
@@ -304,6 +325,46 @@ export interface ContainerKillOptions {
 
 export interface ContainerRemoveOptions {
   readonly force: boolean;
+  /** -v: remove the container's anonymous volumes too (those no other container uses) */
+  readonly volumes?: boolean;
+}
+
+/**
+ * `cp` between a host path and a container path; the engine reads and writes the host path (the
+ * client resolved it against its working directory). `docker cp`'s rules: a trailing "/." copies
+ * a directory's content, an existing destination directory receives the source under its name.
+ */
+export interface ContainerCopyOptions {
+  /** into the container (host → container) or out of it */
+  readonly direction: 'in' | 'out';
+  /** absolute */
+  readonly hostPath: string;
+  readonly containerPath: string;
+  /** -a: keep the source's owners (default: the destination side's root / the engine's user) */
+  readonly archive: boolean;
+  /** -L: follow a symlink source */
+  readonly followLink: boolean;
+}
+
+/** What a copy did: entries and bytes copied, and what had no place on the destination side. */
+export interface CopyResult {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly skipped: readonly string[];
+}
+
+/** `cp CONTAINER:PATH -` (out: the tar stream is the attached stdout) and `cp - CONTAINER:DIR` (in: stdin). */
+export interface ContainerArchiveOptions {
+  readonly direction: 'in' | 'out';
+  readonly path: string;
+  readonly archive: boolean;
+  readonly followLink: boolean;
+}
+
+/** One line of `diff`: A (added), C (changed) or D (deleted). */
+export interface ContainerChange {
+  readonly kind: 'A' | 'C' | 'D';
+  readonly path: string;
 }
 
 export interface ContainerLogsOptions {
@@ -312,10 +373,19 @@ export interface ContainerLogsOptions {
   readonly since?: string;
 }
 
-/** `update`: what may change on an existing container (the images issue adds limits). */
+/** `update`: what may change on an existing container; limits as given (the engine parses them as run's). */
 export interface ContainerUpdateOptions {
   /** Docker's --restart */
   readonly restart?: string;
+  readonly cpus?: string;
+  readonly cpuShares?: string;
+  readonly cpuPeriod?: string;
+  readonly cpuQuota?: string;
+  readonly cpusetCpus?: string;
+  readonly cpusetMems?: string;
+  readonly memory?: string;
+  readonly memorySwap?: string;
+  readonly pidsLimit?: string;
 }
 
 /** One process of a container as the host's /proc shows it (host pids), for `top`. */
@@ -413,6 +483,50 @@ export interface NetworkDisconnectOptions {
   readonly force: boolean;
 }
 
+// ── volumes ──────────────────────────────────────────────────────────────────────────────
+
+/** `volume create [NAME] [-d local] [-o k=v] [--label k=v]`; no name: an anonymous volume. */
+export interface VolumeCreateOptions {
+  readonly name?: string;
+  readonly driver?: string;
+  /** k=v, as `-o` gives them (type, o, device) */
+  readonly driverOpts: readonly string[];
+  /** k=v or k */
+  readonly labels: readonly string[];
+}
+
+/** `volume ls`: filters as Docker's (`dangling=true|false`, `label=k[=v]`, `name=part`, `driver=local`). */
+export interface VolumeListOptions {
+  readonly filters: readonly string[];
+}
+
+/** A volume as `volume ls` and `volume inspect` show it (Docker's field names). */
+export interface VolumeSummary {
+  readonly Name: string;
+  readonly Driver: 'local';
+  readonly Mountpoint: string;
+  readonly CreatedAt: string;
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly Options: Readonly<Record<string, string>> | null;
+  readonly Scope: 'local';
+}
+
+export interface VolumeRemoveOptions {
+  /** -f: a missing volume is not an error */
+  readonly force: boolean;
+}
+
+/** `volume prune [-a] [--filter label=…]`: anonymous volumes only unless `all`. */
+export interface VolumePruneOptions {
+  readonly all: boolean;
+  readonly filters: readonly string[];
+}
+
+export interface VolumePruneResult {
+  readonly removed: readonly string[];
+  readonly spaceReclaimed: number;
+}
+
 // ── images ───────────────────────────────────────────────────────────────────────────────
 
 export interface ImageSummary {
@@ -450,6 +564,8 @@ export type EngineEvent =
   | { readonly kind: 'operation'; readonly resourceId: string; readonly status: 'started' | 'done' | 'failed' | 'waiting'; readonly text: string; readonly time: string }
   | { readonly kind: 'container'; readonly resourceId: string; readonly action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'restart' | 'health_status' | 'oom' | 'pause' | 'unpause' | 'update'; readonly containerId: string; readonly attributes: Readonly<Record<string, string>>; readonly time: string }
   | { readonly kind: 'warning'; readonly text: string; readonly time: string }
+  /** pull, push and build progress (image-types.ts) */
+  | ImageProgressEvent
   | { readonly kind: 'result'; readonly exitCode: number; readonly time: string }
   | { readonly kind: 'error'; readonly error: ErrorBody; readonly time: string };
 

@@ -45,6 +45,18 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   /** makes a base image that is not in the store available (the engine pulls); default: NotFound */
   readonly pullBase?: (ref: string) => Promise<void>;
+  /** --pull: call pullBase for every image the build names, even one the store has */
+  readonly pullAlways?: boolean;
+  /** RUN steps' /dev/shm size, bytes (compose build.shm_size) */
+  readonly shmSize?: number;
+  /** "host:ip" lines added to RUN steps' /etc/hosts (compose build.extra_hosts) */
+  readonly extraHosts?: readonly string[];
+  /** RUN steps' network: "default" or "none" (compose build.network) */
+  readonly network?: string;
+  /** named contexts for FROM and COPY --from: a directory, or docker-image://REF (compose build.additional_contexts) */
+  readonly additionalContexts?: Readonly<Record<string, string>>;
+  /** secret id → host file, for RUN --mount=type=secret (compose build.secrets) */
+  readonly secrets?: Readonly<Record<string, string>>;
   readonly now?: () => Date;
 }
 
@@ -229,6 +241,10 @@ export class Builder {
   }
 
   private async resolveImage(ref: string, where: string): Promise<string> {
+    if (this.opts.pullAlways && this.opts.pullBase) {
+      await this.opts.pullBase(ref);
+      return this.store.resolve(ref).id;
+    }
     try {
       return this.store.resolve(ref).id;
     } catch (err) {

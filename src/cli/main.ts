@@ -74,7 +74,12 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--device <spec>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect)
     .option('--sysctl <k=v>', 'set a namespaced kernel parameter (repeatable)', collect)
     .option('--group-add <group>', 'add a supplementary group (repeatable)', collect)
-    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect);
+    .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect)
+    .option('-v, --volume <spec>', 'bind mount or volume: [SOURCE:]TARGET[:ro|rw,…] (repeatable)', collect)
+    .option('--mount <spec>', 'type=bind|volume|tmpfs,source=…,target=…[,readonly] (repeatable)', collect)
+    .option('--tmpfs <spec>', 'a tmpfs mount: TARGET[:size=…,mode=…] (repeatable)', collect)
+    .option('--volumes-from <container>', 'mount the volumes of a container: NAME[:ro|rw] (repeatable)', collect)
+    .option('--pull <policy>', 'pull image before running: always, missing or never', 'missing');
 
   createFlags(program.command('run')
     .description('create and run a new container from an image')
@@ -144,7 +149,54 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .description('remove one or more containers')
     .argument('<container...>')
     .option('-f, --force', 'force the removal of a running container (uses SIGKILL)')
+    .option('-v, --volumes', 'remove the anonymous volumes associated with the container')
     .action(act(() => import('./commands/rm.js')));
+
+  program.command('cp')
+    .description('copy files between a container and the host (- : a tar stream on stdin/stdout)')
+    .argument('<src>').argument('<dest>')
+    .option('-a, --archive', 'archive mode (keep uid/gid)')
+    .option('-L, --follow-link', 'always follow a symbolic link in SRC_PATH')
+    .option('-q, --quiet', 'suppress the progress line')
+    .action(act(() => import('./commands/cp.js')));
+
+  program.command('diff')
+    .description("inspect changes to files or directories on a container's filesystem")
+    .argument('<container>')
+    .action(act(() => import('./commands/diff.js')));
+
+  const volumeVerb = (name: 'create' | 'ls' | 'inspect' | 'rm' | 'prune'): Loader => async () => ({ default: (await import('./commands/volume.js'))[name] });
+  const volume = program.command('volume').description('manage volumes');
+  volume.command('create')
+    .description('create a volume')
+    .argument('[name]')
+    .option('--name <name>', 'the volume name')
+    .option('-d, --driver <driver>', 'volume driver name (local)')
+    .option('-o, --opt <k=v>', 'driver option: type, o, device (repeatable)', collect)
+    .option('--label <k=v>', 'set metadata on the volume (repeatable)', collect)
+    .action(act(volumeVerb('create')));
+  volume.command('ls').alias('list')
+    .description('list volumes')
+    .option('-q, --quiet', 'only display volume names')
+    .option('-f, --filter <filter>', 'dangling=true|false, label=KEY[=VALUE], name=NAME, driver=local (repeatable)', collect)
+    .option('--format <format>', "'table', 'json', a Go template ('{{.Name}}') or 'table TEMPLATE'")
+    .action(act(volumeVerb('ls')));
+  volume.command('inspect')
+    .description('display detailed information on one or more volumes')
+    .argument('<volume...>')
+    .option('-f, --format <template>', 'format the output with a Go template')
+    .action(act(volumeVerb('inspect')));
+  volume.command('rm').alias('remove')
+    .description('remove one or more volumes (not one in use)')
+    .argument('<volume...>')
+    .option('-f, --force', 'no error for a volume that does not exist')
+    .action(act(volumeVerb('rm')));
+  volume.command('prune')
+    .description('remove unused anonymous volumes (-a: all unused volumes)')
+    .option('-a, --all', 'remove all unused volumes, not just anonymous ones')
+    .option('--filter <filter>', 'label=KEY[=VALUE] (repeatable)', collect)
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(act(volumeVerb('prune')));
 
   program.command('pause')
     .description('pause all processes within one or more containers')
@@ -186,6 +238,107 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .argument('<image...>')
     .option('-f, --force', 'force removal of the image')
     .action(act(() => import('./commands/rmi.js')));
+
+  const imageVerb = (name: 'tag' | 'history' | 'commit' | 'prune'): Loader => async () => ({ default: (await import('./commands/image-verbs.js'))[name] });
+  const pullCommand = (parent: Command): Command => parent.command('pull')
+    .description('download an image from a registry')
+    .argument('<image>')
+    .option('-q, --quiet', 'suppress verbose output')
+    .option('--platform <platform>', 'pull this platform of a multi-platform image (linux/arm64)')
+    .action(act(() => import('./commands/pull.js')));
+  const pushCommand = (parent: Command): Command => parent.command('push')
+    .description('upload an image to a registry')
+    .argument('<image>')
+    .option('-q, --quiet', 'suppress verbose output')
+    .action(act(() => import('./commands/push.js')));
+  const buildCommand = (parent: Command): Command => parent.command('build')
+    .description('build an image from a Dockerfile')
+    .argument('<path>')
+    .option('-t, --tag <name>', 'name and optionally a tag (name:tag) (repeatable)', collect)
+    .option('-f, --file <file>', "name of the Dockerfile (default: 'PATH/Dockerfile'; - for stdin)")
+    .option('--build-arg <K=V>', 'set a build-time variable (repeatable)', collect)
+    .option('--target <stage>', 'set the target build stage to build')
+    .option('--no-cache', 'do not use the build cache')
+    .option('--pull', 'always pull the images FROM names')
+    .option('--label <K=V>', 'set metadata on the image (repeatable)', collect)
+    .option('-q, --quiet', 'suppress the build output and print the image id on success')
+    .option('--progress <type>', 'auto, plain, tty or quiet', 'auto')
+    .action(act(() => import('./commands/build.js')));
+  const saveCommand = (parent: Command): Command => parent.command('save')
+    .description('save one or more images to a tar archive (streamed to stdout by default)')
+    .argument('<image...>')
+    .option('-o, --output <file>', 'write to a file, instead of stdout')
+    .action(act(() => import('./commands/save.js')));
+  const tagCommand = (parent: Command): Command => parent.command('tag')
+    .description('create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<source>').argument('<target>')
+    .action(act(imageVerb('tag')));
+  const historyCommand = (parent: Command): Command => parent.command('history')
+    .description('show the history of an image')
+    .argument('<image>')
+    .option('-q, --quiet', 'only show image ids')
+    .option('--no-trunc', "don't truncate output")
+    .option('-H, --human [bool]', 'print sizes and dates in human readable format', (v) => v !== 'false', true)
+    .option('--format <format>', "'table', or a Go template ('{{.CreatedBy}}')")
+    .action(act(imageVerb('history')));
+  pullCommand(program);
+  pushCommand(program);
+  buildCommand(program);
+  saveCommand(program);
+  tagCommand(program);
+  historyCommand(program);
+  program.command('commit')
+    .description("create a new image from a container's changes")
+    .argument('<container>').argument('[reference]')
+    .option('-m, --message <text>', 'commit message')
+    .option('-a, --author <name>', 'author (e.g. "John Hannibal Smith <hannibal@a-team.com>")')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the created image (repeatable)', collect)
+    .option('-p, --pause [bool]', 'pause the container during commit', (v) => v !== 'false', true)
+    .action(act(imageVerb('commit')));
+  program.command('login')
+    .description('log in to a registry (credentials are stored in docker\'s config.json)')
+    .argument('[server]')
+    .option('-u, --username <name>', 'username')
+    .option('-p, --password <password>', 'password')
+    .option('--password-stdin', 'take the password from stdin')
+    .action(act(() => import('./commands/login.js')));
+  program.command('logout')
+    .description('log out from a registry')
+    .argument('[server]')
+    .action(act(async () => ({ default: (await import('./commands/login.js')).logout })));
+  const image = program.command('image').description('manage images: ls, pull, push, build, tag, save, load, history, inspect, prune, rm');
+  pullCommand(image);
+  pushCommand(image);
+  buildCommand(image);
+  saveCommand(image);
+  tagCommand(image);
+  historyCommand(image);
+  image.command('ls')
+    .description('list images')
+    .option('-q, --quiet', 'only show image ids')
+    .option('--format <format>', "'table', 'json', a Go template ('{{.Repository}}:{{.Tag}}') or 'table TEMPLATE'")
+    .action(act(() => import('./commands/images.js')));
+  image.command('load')
+    .description('load an image from a docker-archive or OCI-layout tar archive')
+    .requiredOption('-i, --input <file>', 'read from a tar archive file')
+    .option('-q, --quiet', 'suppress the load output')
+    .action(act(() => import('./commands/load.js')));
+  image.command('rm')
+    .description('remove one or more images')
+    .argument('<image...>')
+    .option('-f, --force', 'force removal of the image')
+    .action(act(() => import('./commands/rmi.js')));
+  image.command('inspect')
+    .description('display detailed information on one or more images')
+    .argument('<image...>')
+    .option('-f, --format <template>', 'format the output with a Go template')
+    .action(act(async () => ({ default: (opts: any, args: string[], ctx: CliContext) => import('./commands/inspect.js').then((m) => m.default({ ...opts, type: 'image' }, args, ctx)) })));
+  image.command('prune')
+    .description('remove unused images')
+    .option('-a, --all', 'remove all unused images, not just dangling ones')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .option('--filter <filter>', 'provide filter values (repeatable)', collect)
+    .action(act(imageVerb('prune')));
 
   const projectFlags = (c: Command): Command => c
     .option('-f, --file <file>', 'compose configuration file (repeatable)', collect)
@@ -238,6 +391,10 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--timestamps', 'show timestamps')
     .option('--no-color', 'produce monochrome output')
     .addOption(new Option('--ansi <when>', 'control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'))
+    .option('--build', 'build images before starting containers')
+    .option('--no-build', "don't build an image, even if it's missing")
+    .option('--pull <policy>', 'pull image before running: always, missing, never, build (default: each service\'s pull_policy)')
+    .option('--quiet-pull', 'pull without printing progress information')
     .action(act(() => import('./commands/compose/up.js')));
 
   const downCommand = (parent: Command): Command => projectFlags(parent.command('down'))
@@ -260,6 +417,15 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .description('update the configuration of one or more containers')
     .argument('<container...>')
     .option('--restart <policy>', 'restart policy: no, always, unless-stopped, on-failure[:max-retries]')
+    .option('-m, --memory <bytes>', 'memory limit (e.g. 64m)')
+    .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
+    .option('-c, --cpu-shares <n>', 'CPU shares (relative weight)')
+    .option('--cpus <n>', 'number of CPUs (e.g. 0.5; 0 for no limit)')
+    .option('--cpu-period <us>', 'CPU CFS period')
+    .option('--cpu-quota <us>', 'CPU CFS quota')
+    .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <list>', 'memory nodes in which to allow execution')
+    .option('--pids-limit <n>', 'tune the container pids limit (-1 for unlimited)')
     .action(act(() => import('./commands/update.js')));
 
   program.command('top')
@@ -307,7 +473,7 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
   lsCommand(program);
 
   const compose = projectFlags(program.command('compose'))
-    .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, port, ls, config, convert')
+    .description('compose verbs on a project (docker compose …): up, down, ps, logs, start, stop, restart, kill, pause, unpause, exec, run, events, top, stats, wait, port, ls, pull, build, images, config, convert')
     .enablePositionalOptions();
   configCommand(compose);
   convertCommand(compose);
@@ -365,6 +531,9 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--no-deps', "don't start linked services")
     .option('-T, --disable-tty', 'disable pseudo-TTY allocation (default: a tty when stdin is a terminal)')
     .option('-i, --interactive', 'keep stdin open (the default)', true)
+    .option('--build', 'build the image before starting the container')
+    .option('--pull <policy>', 'pull image before running: always, missing, never, build')
+    .option('--quiet-pull', 'pull without printing progress information')
     .action(act(() => import('./commands/compose/run.js')));
   compose.command('kill').description('force stop service containers').argument('[service...]')
     .option('-s, --signal <signal>', 'SIGNAL to send to the container', 'SIGKILL').action(act(lifecycle('kill')));
@@ -390,6 +559,31 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--protocol <proto>', 'tcp or udp', 'tcp')
     .option('--index <n>', 'index of the container if the service has multiple replicas', '1')
     .action(act(() => import('./commands/compose/port.js')));
+  const composeImages = (name: 'pull' | 'build' | 'images'): Loader => async () => ({ default: (await import('./commands/compose/images.js'))[name] });
+  compose.command('pull')
+    .description('pull service images')
+    .argument('[service...]')
+    .option('-q, --quiet', 'pull without printing progress information')
+    .option('--ignore-pull-failures', 'pull what it can and ignores images with pull failures')
+    .option('--include-deps', 'also pull services declared as dependencies')
+    .option('--policy <policy>', 'apply pull policy: missing or always')
+    .action(act(composeImages('pull')));
+  compose.command('build')
+    .description('build or rebuild services')
+    .argument('[service...]')
+    .option('--no-cache', 'do not use cache when building the image')
+    .option('--pull', 'always attempt to pull a newer version of the image')
+    .option('--build-arg <K=V>', 'set build-time variables for services (repeatable)', collect)
+    .option('--with-dependencies', 'also build dependencies (transitively)')
+    .option('-q, --quiet', "don't print anything to stdout")
+    .option('--progress <type>', 'auto, plain, tty or quiet', 'auto')
+    .action(act(composeImages('build')));
+  compose.command('images')
+    .description('list images used by the created containers')
+    .argument('[service...]')
+    .option('-q, --quiet', 'only display ids')
+    .option('--format <format>', "'table' or 'json'")
+    .action(act(composeImages('images')));
   compose.command('wait')
     .description('block until the containers of the services stop')
     .argument('<service...>')

@@ -12,7 +12,7 @@ import { BerthError, Conflict, InternalError, NotFound, SysError, Unsupported, f
 import { realClock } from '../lib/clock.js';
 import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
-import type { ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions } from '../api/types.js';
+import type { ContainerArchiveOptions, ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions, ImageBuildResult, ImagePullResult } from '../api/types.js';
 import { enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
 import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
@@ -77,6 +77,8 @@ export interface RequestTransport {
   readonly socketPath: string;
   json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
   stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number>;
+  /** stream(), resolving with the whole result record (its `value`: what the api method returned) */
+  streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>>;
   attach(path: string, start: unknown, io: AttachIo, signal: AbortSignal): Promise<number>;
   close(): void;
 }
@@ -136,7 +138,7 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     containerStartAttached: (ref, io, signal) => t.attach(path('containerStartAttached', { ref }), attachStart(io), io, signal),
     containerStop: (ref, o) => ok(json('containerStop', { ref }, o)),
     containerKill: (ref, o) => ok(json('containerKill', { ref }, o)),
-    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force }))),
+    containerRemove: (ref, o) => ok(json('containerRemove', { ref }, undefined, flags({ force: o.force, v: o.volumes === true }))),
     containerPause: (ref) => ok(json('containerPause', { ref }, {})),
     containerUnpause: (ref) => ok(json('containerUnpause', { ref }, {})),
     containerLogs: (ref, o, emit, signal) => resolveOnAbort(t.stream<LogLine>('GET', path('containerLogs', { ref }, logsQuery(o)), undefined, emit, signal), signal),
@@ -154,12 +156,36 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     networkConnect: (ref, o) => ok(json('networkConnect', { ref }, o)),
     networkDisconnect: (ref, o) => ok(json('networkDisconnect', { ref }, o)),
     networkPrune: () => json('networkPrune', {}, {}),
+    containerCopy: (ref, o) => json('containerCopy', { ref }, o),
+    containerArchive: (ref, o: ContainerArchiveOptions, io, signal) => t.attach(path('containerArchive', { ref }, [
+      ['direction', o.direction], ['path', o.path], ...flags({ archive: o.archive, follow: o.followLink }),
+    ]), attachStart(io), io, signal),
+    containerDiff: (ref) => json('containerDiff', { ref }),
+
+    volumeCreate: (o) => json('volumeCreate', {}, o),
+    volumeList: (o) => json('volumeList', {}, undefined, o.filters.map((f) => ['filter', f] as const)),
+    volumeInspect: (name) => json('volumeInspect', { name }),
+    volumeRemove: (name, o) => ok(json('volumeRemove', { name }, undefined, flags({ force: o.force }))),
+    volumePrune: (o) => json('volumePrune', {}, o),
 
     imageList: () => json('imageList'),
     imageInspect: (ref) => json('imageInspect', { ref }),
     imageLoad: (req) => json('imageLoad', {}, req),
     imageImport: (req) => json('imageImport', {}, req),
     imageRemove: (ref, o) => json('imageRemove', { ref }, undefined, flags({ force: o.force })),
+    imagePull: async (req, emit, signal) => (await t.streamResult('POST', path('imagePull'), req, emit, signal)).value as ImagePullResult,
+    imagePush: async (ref, req, emit, signal) => (await t.streamResult('POST', path('imagePush', { ref }), req, emit, signal)).value as { digest: string },
+    imageBuild: async (req, emit, signal) => (await t.streamResult('POST', path('imageBuild'), req, emit, signal)).value as ImageBuildResult,
+    imageTag: (ref, req) => ok(json('imageTag', { ref }, req)),
+    imageSave: (refs, io, signal) => t.attach(path('imageSave', {}, refs.map((r) => ['ref', r] as const)), { stdin: false }, io, signal),
+    imageHistory: (ref) => json('imageHistory', { ref }),
+    imagePrune: (o) => json('imagePrune', {}, o),
+    containerCommit: (ref, o) => json('containerCommit', { ref }, o),
+    registryLogin: (req) => json('registryLogin', {}, req),
+    projectPull: (projectName, req, emit, signal) => t.stream('POST', path('projectPull', project(projectName)), req, emit, signal),
+    projectBuild: (projectName, req, emit, signal) => t.stream('POST', path('projectBuild', project(projectName)), req, emit, signal),
+    projectPrepare: (projectName, req, emit, signal) => t.stream('POST', path('projectPrepare', project(projectName)), req, emit, signal),
+    projectImages: (projectName, o) => json('projectImages', project(projectName), undefined, o.services.map((s) => ['service', s] as const)),
 
     close: () => t.close(),
   };
@@ -308,6 +334,11 @@ class Transport implements RequestTransport {
    * signal's reason (the engine sees the disconnect and aborts its side).
    */
   async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number> {
+    return (await this.streamResult(method, path, body, emit, signal)).exitCode;
+  }
+
+  /** stream(), resolving with the whole result record (its `value` is what the api method returned) */
+  async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
     try {
       const res = await this.send(method, path, body, signal, true);
       if ((res.statusCode ?? 500) >= 400) {
@@ -318,7 +349,7 @@ class Transport implements RequestTransport {
       }
       const end = await this.readRecords(res, emit);
       if (end.kind === 'error') throw fromBody(end.error);
-      return end.exitCode;
+      return end;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw err;

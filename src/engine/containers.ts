@@ -18,8 +18,9 @@ import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { newContainerId, randomName, validateName } from '../runtime/names.js';
 import { readLog } from '../runtime/logs.js';
-import type { ContainerRuntime, ContainerView, CreateRequest } from '../runtime/container.js';
-import type { ImageStore } from '../images/store.js';
+import type { ContainerRuntime, ContainerView, CreateRequest, RecordedMount } from '../runtime/container.js';
+import type { ContainerRecord } from '../runtime/state.js';
+import type { ImageRecord, ImageStore } from '../images/store.js';
 import { healthcheckConfig } from './health.js';
 import { parseSince } from './projects.js';
 import { IMAGE_HINT } from './preflight.js';
@@ -102,8 +103,12 @@ export function healthcheckFromFlags(o: ContainerCreateOptions): Healthcheck | u
 export type NetworkAttacher = (id: string, name: string, identity: { readonly hostname: string; readonly domainname?: string; readonly explicitHostname: boolean },
   flags: ContainerNetworkFlags, imageExposed: readonly string[]) => Promise<{ readonly network: NonNullable<CreateRequest['network']>; readonly warnings: readonly string[]; readonly undo: () => Promise<void> }>;
 
+/** Makes a container with its mounts (engine/volumes.ts createWith): prepares them, calls `create`, releases them if it fails. */
+export type WithMounts = (slot: { readonly containerId: string; readonly bundle: string; readonly image: ImageRecord; readonly overlayRoot: string },
+  create: (mounts: RecordedMount[]) => Promise<ContainerRecord>) => Promise<{ created: ContainerRecord; warnings: string[] }>;
+
 /** `run`/`create`: the container is created (not started); its id, name and any warnings returned. */
-export async function createContainer(runtime: ContainerRuntime, store: ImageStore, o: ContainerCreateOptions, attachNetwork?: NetworkAttacher): Promise<CreatedContainer> {
+export async function createContainer(runtime: ContainerRuntime, store: ImageStore, o: ContainerCreateOptions, withMounts?: WithMounts, attachNetwork?: NetworkAttacher): Promise<CreatedContainer> {
   // Flags are checked before the image is looked up, as Docker does.
   const limits = limitsFromFlags(o);
   const shmSize = o.shmSize !== undefined ? parseBytes(o.shmSize, 'shm size') : undefined;
@@ -143,38 +148,42 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
   const name = o.name !== undefined ? validateName(o.name) : attachNetwork ? randomName((n) => runtime.list().some((v) => v.record.name === n)) : undefined;
   const net = attachNetwork ? await attachNetwork(id, name!, { hostname, ...(o.domainname ? { domainname: o.domainname } : {}), explicitHostname: o.hostname !== undefined && o.hostname !== '' },
     o.network ?? {}, Object.keys(image.config.ExposedPorts ?? {})) : undefined;
-  let record;
+  const create = (mounts: RecordedMount[]): Promise<ContainerRecord> => runtime.create({
+    ...(mounts.length > 0 ? { mounts } : {}),
+    id,
+    name,
+    imageId: image.id,
+    imageRef: o.image,
+    lowerLinks: topFirst.map((l) => l.link),
+    lowerDirs: topFirst.map((l) => join(store.overlayRoot(), l.cacheId, 'diff')),
+    process,
+    hostname,
+    tty: o.tty,
+    openStdin: o.interactive,
+    init: o.init,
+    autoRemove: o.autoRemove,
+    limits,
+    shmSize,
+    stopSignal: o.stopSignal ?? image.config.StopSignal,
+    stopTimeout,
+    labels,
+    restartPolicy,
+    healthcheck: healthcheckConfig(userHealthcheck, image.config.Healthcheck),
+    security,
+    logOptions,
+    ...(o.domainname ? { domainname: o.domainname } : {}),
+    ...(net ? { network: net.network } : {}),
+  });
+  let made: { created: ContainerRecord; warnings: string[] };
   try {
-    record = await runtime.create({
-      id,
-      name,
-      imageId: image.id,
-      imageRef: o.image,
-      lowerLinks: topFirst.map((l) => l.link),
-      lowerDirs: topFirst.map((l) => join(store.overlayRoot(), l.cacheId, 'diff')),
-      process,
-      hostname,
-      tty: o.tty,
-      openStdin: o.interactive,
-      init: o.init,
-      autoRemove: o.autoRemove,
-      limits,
-      shmSize,
-      stopSignal: o.stopSignal ?? image.config.StopSignal,
-      stopTimeout,
-      labels,
-      restartPolicy,
-      healthcheck: healthcheckConfig(userHealthcheck, image.config.Healthcheck),
-      security,
-      logOptions,
-      ...(o.domainname ? { domainname: o.domainname } : {}),
-      ...(net ? { network: net.network } : {}),
-    });
+    made = withMounts
+      ? await withMounts({ containerId: id, bundle: runtime.bundle(id), image, overlayRoot: store.overlayRoot() }, create)
+      : { created: await create([]), warnings: [] };
   } catch (err) {
     await net?.undo().catch(() => { /* repair at the next engine start will */ });
     throw err;
   }
-  return { id: record.id, name: record.name, warnings: [...(net?.warnings ?? []), ...runtime.warnings(record.id)] };
+  return { id: made.created.id, name: made.created.name, warnings: [...(net?.warnings ?? []), ...made.warnings, ...runtime.warnings(made.created.id)] };
 }
 
 /** `docker ps`'s row of one container, health in its status for every container that has a check. */

@@ -3,7 +3,9 @@
 //   supervisor.ts  exits, restart policies and back-off, health monitors, engine-start restarts
 //   projects.ts    the compose verbs, each as plan (plan/) + executor
 //   containers.ts  single-container verbs; attach.ts relays attached stdio
-//   images.ts      image verbs;   system.ts  info, version, engine status
+//   images.ts      image verbs of the store; image-verbs.ts pull, push, build, save, commit…
+//   project-images.ts  pull_policy and builds before `up`, compose pull/build/images
+//   system.ts      info, version, engine status
 //   networking.ts  containers' networks (sandboxes, ports, names) over src/network
 //   networks.ts    network verbs and `port`;  network-runner.ts  the plan's network operations
 //   preflight.ts   checks before anything is touched (images present, networks, ports free)
@@ -24,17 +26,25 @@ import { ProjectStore } from './store.js';
 import { Supervisor, now } from './supervisor.js';
 import { projectVerbs } from './projects.js';
 import { containerLogs, containerRow, createContainer, restartPolicyFlag, statsOf, topOf } from './containers.js';
-import { imageDocument, imageSummary, importImage, loadImages } from './images.js';
+import { imageSummary, importImage, loadImages } from './images.js';
 import { relayAttached } from './attach.js';
 import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL } from './service-container.js';
+import type { SupervisedRuntime } from './supervisor.js';
+import { EngineVolumes } from './volumes.js';
+import { KeyedLock } from './keyed-lock.js';
+import { flagMountInputs } from './container-mounts.js';
+import { containerArchive, containerCopy, containerDiff, type CopyDeps } from './copy.js';
+import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
+import { prepareImages, projectImageVerbs } from './project-images.js';
+import { availableParallelism } from 'node:os';
+import { daemonConfigPath } from '../lib/paths.js';
 import { EngineNetworking } from './networking.js';
 import { networkVerbs } from './networks.js';
 import { flagsNetworkIntent } from './service-network.js';
 import { parsePortString } from '../spec/canonical/ports.js';
-import type { SupervisedRuntime } from './supervisor.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -59,22 +69,38 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
+  let internalSubscribers = 0;
   const store = new ProjectStore(opts.roots.root);
   const networking = new EngineNetworking(host.network, runtime);
   const checks = preflight(() => host.images(), {
     checkPorts: (ports, releasing) => networking.checkPorts(ports, releasing),
     networkExists: (name) => host.network.networks().some((n) => n.name === name && !n.removing),
   });
+  const volumes = new EngineVolumes({ root: opts.roots.root, sys: host.sys, log, worker: { nodePath: process.execPath, env: { PATH: opts.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, log } });
+  // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
+  const containerLock = new KeyedLock();
+  const running = (): Set<string> => new Set(runtime.list().filter((v) => v.observed.status === 'running' || v.observed.status === 'paused').map((v) => v.record.id));
+
+  /** Every start (user, policy, attached): secrets and configs written again, tmpfs-style volumes mounted, under the container's lock. */
+  const withStart = <T>(containerId: string, start: () => Promise<T>): Promise<T> => containerLock.run(containerId, async () => {
+    volumes.beforeStart(runtime.find(containerId));
+    return start();
+  });
 
   // One door for removals: the supervisor (--rm after an exit), `rm`, `down` and an attached
-  // `run --rm` may ask for the same container at once; they share one removal.
+  // `run --rm` may ask for the same container at once; they share one removal. Its volumes are
+  // released after it; its anonymous ones removed with it when asked (rm -v, run --rm).
   const removing = new Map<string, Promise<void>>();
-  const removeContainer = (containerId: string, force = true): Promise<void> => {
+  const removeContainer = (containerId: string, force = true, removeAnonymous = false): Promise<void> => {
     let p = removing.get(containerId);
     if (!p) {
       supervisor.release(containerId);
       // the container's network goes with it: after the process, so it never runs without one
-      p = runtime.remove(containerId, { force }).then(() => networking.detach(containerId)).finally(() => removing.delete(containerId));
+      p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
+        .then(() => networking.detach(containerId))
+        .then(() => volumes.released(containerId, removeAnonymous))
+        .then(() => volumes.deactivateUnused(running()))
+        .finally(() => removing.delete(containerId));
       removing.set(containerId, p);
     }
     return p;
@@ -83,13 +109,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     let view: ContainerView;
     try { view = runtime.find(containerId); } catch { return; }
     try {
-      await removeContainer(containerId);
+      await removeContainer(containerId, true, view.record.hostConfig.AutoRemove);
       supervisor.containerEvent(view, 'destroy');
     } catch (err) {
       if (!(err instanceof NotFound)) events.publish({ kind: 'warning', text: `removing ${view.record.name}: ${errorBody(err).message}`, time: now(clock) });
     }
   };
 
+  // the supervisor's policy restarts go through the same start as the user's
   // every start (the user's, a restart policy's, the engine's first look) finds the container's
   // network in place, or makes it again from the record (after a reboot, BERTH_RUN is empty)
   const supervised: SupervisedRuntime = {
@@ -97,10 +124,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     find: (ref) => runtime.find(ref),
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
-    startDetached: async (ref) => { await networking.ensure(runtime.find(ref).record.id); return runtime.startDetached(ref); },
-    execCaptured: (ref, req, o) => runtime.execCaptured(ref, req, o),
+    startDetached: (ref) => {
+      const id = runtime.find(ref).record.id;
+      return withStart(id, async () => { await networking.ensure(id); return runtime.startDetached(id); });
+    },
+    execCaptured: (ref, r, o) => runtime.execCaptured(ref, r, o),
   };
-
   const supervisor: Supervisor = new Supervisor({
     runtime: supervised,
     clock,
@@ -117,19 +146,41 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     return view;
   };
 
+  const imageDeps = {
+    runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root,
+    containerEvent: (id: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => supervisor.containerEvent(runtime.find(id), action, attributes),
+  };
+  const work = imageWork(imageDeps);
+  const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), networking,
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes, networking,
+    prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
   const networks = networkVerbs(runtime, networking);
+  const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
-    eventSubscribers: () => events.size,
+    eventSubscribers: () => events.size - internalSubscribers,
   });
 
   for (const id of await runtime.repair()) {
     log(`removed the remains of container ${id.slice(0, 12)}, whose creation was interrupted`);
+  }
+  const repaired = await volumes.repair(new Set(runtime.list().map((v) => v.record.id)), running());
+  if (repaired.abandonedCreates + repaired.finishedRemovals + repaired.copyUps.length + repaired.droppedRefs.length + repaired.unmounted.length > 0) log(`volumes repaired after a crash: ${JSON.stringify(repaired)}`);
+  // a container that exits leaves tmpfs-style volumes nobody runs with: unmounted
+  // (an internal subscriber: engine status counts the clients' subscriptions only)
+  events.subscribe((e) => {
+    if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
+    try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
+  });
+  internalSubscribers++;
+  // a build's RUN step containers belong to a build of the last engine, which ended with it
+  for (const view of runtime.list().filter(isBuildStep)) {
+    await runtime.remove(view.record.id, { force: true }).catch((err: unknown) => log(`removing build step container ${view.record.name}: ${errorBody(err).message}`));
+    log(`removed build step container ${view.record.name}, left by an interrupted build`);
   }
   // networks, sandboxes, rules and resolver records as the records say, before the first look
   // (the crash-repair registry of issue 17 is to take this over)
@@ -151,6 +202,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
     ...compose,
     ...networks,
+    ...imageVerbs(imageDeps, work),
+    ...projectImageVerbs(projectImagesDeps),
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {
@@ -170,18 +223,20 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
     // ── single containers ──
     async containerCreate(o) {
-      const created = await createContainer(runtime, await host.images(), o, async (id, name, identity, flags, imageExposed) => {
-        const intent = flagsNetworkIntent(flags, { containerId: id, containerName: name, ...(identity.explicitHostname ? { hostname: identity.hostname } : {}) },
-          imageExposed, parsePortString, (ref) => runtime.find(ref).record.id);
-        const { files, warnings } = await networking.attach(id, intent, identity);
-        return { network: { ...files, config: intent }, warnings, undo: () => networking.detach(id) };
-      });
+      const created = await createContainer(runtime, await host.images(), o, (slot, create) => volumes.createWith(flagMountInputs(runtime, o, slot), create),
+        async (id, name, identity, flags, imageExposed) => {
+          const intent = flagsNetworkIntent(flags, { containerId: id, containerName: name, ...(identity.explicitHostname ? { hostname: identity.hostname } : {}) },
+            imageExposed, parsePortString, (ref) => runtime.find(ref).record.id);
+          const { files, warnings } = await networking.attach(id, intent, identity);
+          return { network: { ...files, config: intent }, warnings, undo: () => networking.detach(id) };
+        });
       supervisor.containerEvent(runtime.find(created.id), 'create');
       return created;
     },
     async containerList(o) {
       const t = clock.now();
-      return runtime.list().filter((v) => o.all || v.observed.status === 'running').map((v) => ({ ...containerRow(runtime, v, t), ports: networking.portsText(v) }));
+      // a build's RUN step containers are the builder's, not the user's (docker ps never shows them)
+      return runtime.list().filter((v) => !isBuildStep(v) && (o.all || v.observed.status === 'running')).map((v) => ({ ...containerRow(runtime, v, t), ports: networking.portsText(v) }));
     },
     async containerInspect(ref) {
       return networking.inspect(runtime.inspect(ref), runtime.find(ref));
@@ -197,7 +252,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
       await networking.ensure(id);
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
-        const child = await runtime.startAttached(id, stdio);
+        const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');
         void supervisor.look();
         return child;
@@ -219,7 +274,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
     async containerRemove(ref, o) {
       const view = runtime.find(ref);
-      await removeContainer(view.record.id, o.force);
+      await removeContainer(view.record.id, o.force, o.volumes === true);
       supervisor.containerEvent(view, 'destroy');
       void supervisor.look();
     },
@@ -237,12 +292,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return statsOf(runtime, ref);
     },
     async containerUpdate(ref, o) {
-      if (o.restart === undefined) return;
-      const policy = restartPolicyFlag(o.restart);
       const view = runtime.find(ref);
-      if (view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
-      runtime.updateRestartPolicy(view.record.id, policy);
-      supervisor.containerEvent(view, 'update', { restart: o.restart });
+      const limits = limitChanges(o, availableParallelism());
+      if (o.restart === undefined && limits === undefined) throw new InvalidArgument('you must provide one or more flags when using this command');
+      const policy = o.restart !== undefined ? restartPolicyFlag(o.restart) : undefined;
+      if (policy && view.record.hostConfig.AutoRemove && policy.name !== 'no') throw new InvalidArgument('cannot update the restart policy of a container started with --rm');
+      if (limits) runtime.updateLimits(view.record.id, limits);
+      if (policy) runtime.updateRestartPolicy(view.record.id, policy);
+      supervisor.containerEvent(view, 'update', o.restart !== undefined ? { restart: o.restart } : {});
     },
     containerExec(ref, o, io, signal) {
       const view = runtime.find(ref);
@@ -254,12 +311,32 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false }, ['ignore', 'ignore', 'ignore']);
     },
 
+    containerCopy: (ref, o) => containerCopy(copyDeps, ref, o),
+    containerArchive: (ref, o, io, signal) => containerArchive(copyDeps, ref, o, io, signal),
+    containerDiff: (ref) => containerDiff(copyDeps, ref),
+
+    // ── volumes ──
+    async volumeCreate(o) {
+      return volumes.create(o);
+    },
+    async volumeList(o) {
+      return volumes.list(o);
+    },
+    async volumeInspect(name) {
+      return volumes.inspect(name);
+    },
+    async volumeRemove(name, o) {
+      await volumes.remove(name, o.force, (id) => { try { return runtime.find(id).record.name; } catch { return undefined; } });
+    },
+    volumePrune: (o) => volumes.prune(o),
+
     // ── images ──
     async imageList() {
       return (await host.images()).list().map(imageSummary);
     },
     async imageInspect(ref) {
-      return imageDocument((await host.images()).resolve(ref));
+      const { inspectImage } = await import('../images/inspect.js');
+      return inspectImage(await host.images(), ref);
     },
     async imageLoad(req) {
       return loadImages(await host.images(), req);
@@ -287,6 +364,11 @@ async function healthcheckOf(host: EngineHost, store: ProjectStore, view: Contai
   let imageCheck;
   try { imageCheck = (await host.images()).resolve(view.record.image).config.Healthcheck; } catch { /* image removed meanwhile */ }
   return resolveHealthcheck(service?.healthcheck, imageCheck);
+}
+
+/** A RUN step container of a build (build/run.ts labels them). */
+function isBuildStep(view: ContainerView): boolean {
+  return view.record.config.Labels['berth.build'] !== undefined;
 }
 
 function packageVersion(packageRoot: string): string {

@@ -7,10 +7,14 @@ import { resourceKindOf, type Operation, type Plan, type ResourceKind } from '..
 import type { EngineEvent } from '../api/types.js';
 import { InternalError, cancelledBy } from '../lib/errors.js';
 
-/** How to create and remove one kind of non-container resource (the networking and volumes issues add them). */
+/**
+ * How to create and remove one kind of non-container resource (the networking and volumes issues
+ * add them). A string result is the text of the operation's done event, when "Created" or
+ * "Removed" would not be true (a volume still in use is kept: "In use, kept").
+ */
 export interface ResourceRunner {
-  create(op: Operation, signal: AbortSignal): Promise<void>;
-  remove(op: Operation, signal: AbortSignal): Promise<void>;
+  create(op: Operation, signal: AbortSignal): Promise<void | string>;
+  remove(op: Operation, signal: AbortSignal): Promise<void | string>;
 }
 
 export interface OperationRunner {
@@ -61,11 +65,12 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
       try {
         if (signal.aborted) throw cancelledBy(signal);
         const resource = resourceKindOf(op.resourceId);
+        let said: string | void = undefined;
         if (resource !== 'service') {
           const r = ops.resources?.[resource];
           if (!r) throw new InternalError(`the engine has no runner for ${resource} operations (${op.resourceId})`);
-          if (op.kind === 'create') await r.create(op, signal);
-          else if (op.kind === 'remove') await r.remove(op, signal);
+          if (op.kind === 'create') said = await r.create(op, signal);
+          else if (op.kind === 'remove') said = await r.remove(op, signal);
           else throw new InternalError(`${op.kind} of ${op.resourceId}`);
         } else switch (op.kind) {
           case 'create': containers.set(op.resourceId, await ops.create(op)); break;
@@ -78,7 +83,7 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
           case 'wait': await ops.wait(op, signal); break;
         }
         state.set(op.id, 'done');
-        const text = op.kind !== 'wait' ? PAST[op.kind] : op.condition === 'service_completed_successfully' ? 'Exited' : op.condition === 'service_started' ? 'Started' : 'Healthy';
+        const text = typeof said === 'string' ? said : op.kind !== 'wait' ? PAST[op.kind] : op.condition === 'service_completed_successfully' ? 'Exited' : op.condition === 'service_started' ? 'Started' : 'Healthy';
         emit({ kind: 'operation', resourceId: op.resourceId, status: 'done', text, time: now() });
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));

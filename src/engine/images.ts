@@ -2,7 +2,7 @@
 // them, over the image store. Files are read by the engine from the absolute path the client
 // resolved; the store verifies and extracts them (images/).
 import { isAbsolute } from 'node:path';
-import type { ImageImportRequest, ImageLoadRequest, ImageSummary, InspectDocument } from '../api/types.js';
+import type { ImageImportRequest, ImageLoadRequest, ImageSummary } from '../api/types.js';
 import { InvalidArgument } from '../lib/errors.js';
 import type { ImageConfig, ImageRecord, ImageStore } from '../images/store.js';
 
@@ -46,20 +46,6 @@ function absolute(path: string, what: string): string {
 
 export function imageSummary(image: ImageRecord): ImageSummary {
   return { id: image.id, repoTags: [...image.repoTags], created: image.created, size: image.size };
-}
-
-/** `docker image inspect`'s document. */
-export function imageDocument(image: ImageRecord): InspectDocument {
-  return {
-    Id: image.id,
-    RepoTags: image.repoTags,
-    Created: image.created,
-    Size: image.size,
-    Architecture: image.architecture ?? '',
-    Os: image.os ?? 'linux',
-    Config: image.config,
-    RootFS: { Type: 'layers', Layers: image.layers.map((l) => l.diffId) },
-  };
 }
 
 export async function loadImages(store: ImageStore, req: ImageLoadRequest): Promise<{ messages: string[] }> {

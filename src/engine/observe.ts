@@ -20,6 +20,7 @@ export function observedContainer(runtime: ContainerRuntime, view: ContainerView
     service: labels[LABEL.service] ?? '',
     number: Number(labels[LABEL.number] ?? 0),
     configHash: labels[LABEL.hash] ?? '',
+    ...(labels[LABEL.image] ? { imageId: labels[LABEL.image] } : {}),
     oneoff: labels[LABEL.oneoff] === 'True',
     status: observed.status,
     exitCode: observed.exited?.exitCode,

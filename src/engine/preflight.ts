@@ -1,8 +1,10 @@
 // Checks a verb makes before it touches the host, so that a request that cannot succeed fails
 // at once, naming every problem, and leaves the host as it was (docker compose does the same
-// for images). After planning, `plan()` checks what the plan's new containers need of the
-// network: their external networks exist, and every port they publish is free (the error names
-// the process holding it when it can be found) — so a port conflict creates nothing at all.
+// for images). `up` makes its images ready first (project-images.ts: pulls and builds as
+// pull_policy says); this check then finds every image present, or names those that are not.
+// After planning, `plan()` checks what the plan's new containers need of the network: their
+// external networks exist, and every port they publish is free (the error names the process
+// holding it when it can be found) — so a port conflict creates nothing at all.
 //
 // To add a check: one function below that collects every problem of its kind and throws one
 // error naming them all; call it from up() (and from images() callers) before any plan runs.
@@ -10,6 +12,7 @@ import type { Project } from '../spec/model.js';
 import type { Plan } from '../plan/plan.js';
 import { InvalidArgument, NotFound } from '../lib/errors.js';
 import type { ImageStore } from '../images/store.js';
+import { serviceImage } from './service-container.js';
 import type { RecordedPort } from '../runtime/container.js';
 import { checkServiceNetworking, servicePorts } from './service-network.js';
 import { hostNetworkName, serviceNetworks } from '../plan/networks.js';
@@ -22,8 +25,8 @@ export interface NetworkChecks {
   networkExists(name: string): boolean;
 }
 
-/** How to get an image into berth today (the images issue adds `berth pull`). */
-export const IMAGE_HINT = 'berth cannot pull images yet: load one with `berth load -i FILE` (a docker save archive) or `berth import FILE NAME` (a rootfs tarball)';
+/** How to get an image into berth. */
+export const IMAGE_HINT = 'pull it with `berth pull IMAGE`, build it with `berth build -t IMAGE DIR`, or load one with `berth load -i FILE` (a docker save archive)';
 
 export interface ImageNeed {
   /** the service that needs it, for the message; absent for `run` */
@@ -95,10 +98,10 @@ export function preflight(images: () => Promise<ImageStore>, network?: NetworkCh
         if (!service) continue;
         const replicas = Object.hasOwn(scale, name) ? scale[name]! : service.scale;
         if (replicas === 0) continue;
-        if (service.image === undefined || service.image === '') noImage.push(name);
-        else needs.push({ service: name, image: service.image });
+        if ((service.image === undefined || service.image === '') && !service.build) noImage.push(name);
+        else needs.push({ service: name, image: serviceImage(project, service) });
       }
-      if (noImage.length > 0) throw new InvalidArgument(`service${noImage.length > 1 ? 's' : ''} ${noImage.map((n) => `"${n}"`).join(', ')} ha${noImage.length > 1 ? 've' : 's'} no image: building images is not supported yet`);
+      if (noImage.length > 0) throw new InvalidArgument(`service${noImage.length > 1 ? 's' : ''} ${noImage.map((n) => `"${n}"`).join(', ')} ha${noImage.length > 1 ? 've' : 's'} neither an image nor a build section`);
       await checkImages(needs);
     },
   };

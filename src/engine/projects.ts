@@ -22,7 +22,7 @@ import type { ContainerRuntime, ContainerView } from '../runtime/container.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { execute, type OperationRunner } from './executor.js';
 import { observe, projectViews } from './observe.js';
-import { createRequestFor, notYetApplied, LABEL } from './service-container.js';
+import { createRequestFor, notYetApplied, serviceImage, LABEL } from './service-container.js';
 import { healthcheckConfig } from './health.js';
 import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
@@ -32,6 +32,10 @@ import type { EngineNetworking } from './networking.js';
 import { serviceNetworkIntent } from './service-network.js';
 import { networkRunner, observedNetworks } from './network-runner.js';
 import type { RecordedNetwork, CreateRequest } from '../runtime/container.js';
+import type { EngineVolumes } from './volumes.js';
+import { serviceMountInputs } from './container-mounts.js';
+import type { ImageFlags } from './project-images.js';
+import type { RegistryAuth } from '../api/types.js';
 
 export interface ProjectVerbsDeps {
   readonly runtime: ContainerRuntime;
@@ -48,6 +52,10 @@ export interface ProjectVerbsDeps {
   readonly userStopped: (containerId: string) => void;
   /** containers' networks (sandboxes, ports, names) and the networks of the plan */
   readonly networking: EngineNetworking;
+  /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
+  readonly volumes: EngineVolumes;
+  /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
+  readonly prepareImages: (project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal) => Promise<void>;
 }
 
 export type ProjectVerbs = Pick<EngineApi, 'up' | 'down' | 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'ps' | 'ls' | 'logs' | 'createOneOff'>;
@@ -70,30 +78,42 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
   const joinedContainer = (projectName: string) => (mode: string): string =>
     mode.startsWith('service:') ? d.networking.serviceContainer(projectName, mode.slice('service:'.length)) : runtime.find(mode.slice('container:'.length)).record.id;
 
-  /** runtime.create with the container's network made first (and undone when the create fails). */
-  const createWithNetwork = async (request: CreateRequest & { readonly id: string; readonly hostname: string }, intent: RecordedNetwork): Promise<string> => {
-    const { files } = await d.networking.attach(request.id, intent, { hostname: request.hostname, ...(request.domainname ? { domainname: request.domainname } : {}) });
+  /** The container's network made first, then `create` with it (the network undone when the create fails). */
+  const withNetwork = async <T>(id: string, hostname: string, domainname: string | undefined, intent: RecordedNetwork,
+    create: (network: NonNullable<CreateRequest['network']>) => Promise<T>): Promise<T> => {
+    const { files } = await d.networking.attach(id, intent, { hostname, ...(domainname ? { domainname } : {}) });
     try {
-      return (await runtime.create({ ...request, network: { ...files, config: intent } })).id;
+      return await create({ ...files, config: intent });
     } catch (err) {
-      await d.networking.detach(request.id).catch(() => { /* repair at the next engine start will */ });
+      await d.networking.detach(id).catch(() => { /* repair at the next engine start will */ });
       throw err;
     }
   };
 
-  const runner = (project: Project, configHashes: Readonly<Record<string, string>>, timeoutSeconds?: number): OperationRunner => ({
-    resources: { network: networkRunner(d.networking.facility, project) },
+  /** A project's observed state with its volumes (plan/volumes.ts). */
+  const observeWithVolumes = (projectName: string, project: Project | undefined): ReturnType<typeof observe> =>
+    ({ ...observe(runtime, projectName), volumes: d.volumes.observe(projectName, project) });
+
+  const runner = (project: Project, configHashes: Readonly<Record<string, string>>, emit: (e: EngineEvent) => void, timeoutSeconds?: number): OperationRunner => {
+    // a recreate keeps the anonymous volumes of the container it replaces (by target), as compose does
+    const anonymousOfRemoved = new Map<string, ReadonlyMap<string, string>>();
+    return {
+    resources: { volume: d.volumes.runner(project, emit, now), network: networkRunner(d.networking.facility, project) },
     async create(op: Operation): Promise<string> {
       const service = project.services[op.service];
-      if (!service?.image) throw new InvalidArgument(`service "${op.service}" has no image: building images is not supported yet`);
+      if (!service) throw new NotFound(`no such service: ${op.service}`);
       const imageStore = await d.images();
-      const image = imageStore.resolve(service.image);
+      const image = imageStore.resolve(serviceImage(project, service));
       const request = createRequestFor({ project, service, number: op.number, image, overlayRoot: imageStore.overlayRoot(), configHash: configHashes[op.service] ?? '', hostEnv: {} });
       const id = request.id!;
       const intent = serviceNetworkIntent(project, service, { containerId: id, containerName: request.name!, ...(service.hostname ? { hostname: service.hostname } : {}) }, joinedContainer(project.name));
-      await createWithNetwork({ ...request, id, hostname: request.hostname!, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) }, intent);
-      supervisor.containerEvent(runtime.find(id), 'create');
-      return id;
+      const slot = { containerId: id, bundle: runtime.bundle(id), image, overlayRoot: imageStore.overlayRoot() };
+      const { created: record, warnings } = await withNetwork(id, request.hostname!, request.domainname, intent, (network) => d.volumes.createWith(
+        serviceMountInputs(d.volumes, runtime, project, service, slot, anonymousOfRemoved.get(`${op.service}:${op.number}`)),
+        (mounts) => runtime.create({ ...request, mounts, network, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) })));
+      for (const text of warnings) emit({ kind: 'warning', text: `service "${service.name}": ${text}`, time: now() });
+      supervisor.containerEvent(runtime.find(record.id), 'create');
+      return record.id;
     },
     async start(_op, containerId): Promise<void> {
       const view = await d.userStart(containerId);
@@ -104,8 +124,9 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       const view = await runtime.stop(containerId, timeoutSeconds);
       supervisor.containerEvent(view, 'stop');
     },
-    async remove(_op, containerId): Promise<void> {
+    async remove(op, containerId): Promise<void> {
       const view = runtime.find(containerId);
+      anonymousOfRemoved.set(`${op.service}:${op.number}`, d.volumes.anonymousOf(view));
       await d.remove(containerId);
       supervisor.containerEvent(view, 'destroy');
     },
@@ -124,7 +145,8 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     async wait(op, signal): Promise<void> {
       await waitCondition(project.name, op.service, op.condition ?? 'service_started', signal);
     },
-  });
+    };
+  };
 
   /** A depends_on condition, judged again after every look of the supervisor. */
   const waitCondition = (projectName: string, service: string, condition: string, signal: AbortSignal): Promise<true> =>
@@ -134,7 +156,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     const counts = new Map<string, number>();
     for (const op of plan.operations) counts.set(op.resourceId, (counts.get(op.resourceId) ?? 0) + 1);
     emit({ kind: 'plan', resources: [...counts].map(([resourceId, operations]) => ({ resourceId, operations })), time: now() });
-    const result = await execute(plan, runner(project, hashes(project), timeoutSeconds), emit, signal, clock);
+    const result = await execute(plan, runner(project, hashes(project), emit, timeoutSeconds), emit, signal, clock);
     void supervisor.look();
     if (signal.aborted) throw new Cancelled('cancelled: the client went away');
     // every failure was shown as a failed operation with its message: docker compose's exit 1
@@ -180,11 +202,26 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       const project = req.project;
       const scope = req.options.noDeps ? new Set(req.options.services.length > 0 ? req.options.services : Object.keys(project.services))
         : withDependencies(project, req.options.services.length > 0 ? req.options.services : Object.keys(project.services));
-      // Checks before anything is touched: every image present; after planning, every network
-      // and published port the new containers need (a port conflict creates nothing at all).
+      // Images first (pulled and built as pull_policy and --pull/--build say), then the checks
+      // before anything is touched: every image present (and, with networking, every port free).
+      const active = [...scope].filter((name) => (Object.hasOwn(req.options.scale, name) ? req.options.scale[name]! : project.services[name]?.scale ?? 0) > 0);
+      await d.prepareImages(project, active, {
+        ...(req.options.pull !== undefined ? { pull: req.options.pull } : {}), build: req.options.build ?? false, noBuild: req.options.noBuild ?? false,
+      }, req.auth ?? {}, emit, signal);
       await d.preflight.up(project, [...scope], req.options.scale);
-      const observed = { ...observe(runtime, project.name), networks: observedNetworks(d.networking.facility) };
-      const plan = reconcile(project, observed, hashes(project), req.options);
+      for (const text of d.volumes.checkForUp(project, scope)) emit({ kind: 'warning', text, time: now() });
+      // the image each service names now: a container of another image is recreated
+      const imageStore = await d.images();
+      const images: Record<string, string> = {};
+      for (const name of scope) {
+        const service = project.services[name];
+        if (!service) continue;
+        try { images[name] = imageStore.resolve(serviceImage(project, service)).id; } catch { /* scale 0: not needed */ }
+      }
+      // after planning, every network and published port the new containers need (a port
+      // conflict creates nothing at all)
+      const observed = { ...observeWithVolumes(project.name, project), networks: observedNetworks(d.networking.facility) };
+      const plan = reconcile(project, observed, hashes(project), { ...req.options, images });
       await d.preflight.plan(project, plan);
       for (const name of scope) {
         const service = project.services[name]!;
@@ -227,7 +264,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
 
     async down(projectName, req: DownRequest, emit, signal): Promise<number> {
       const project = req.project ?? projectOf(projectName);
-      const plan = planDown(project, { ...observe(runtime, projectName), networks: observedNetworks(d.networking.facility) }, req.options);
+      const plan = planDown(project, { ...observeWithVolumes(projectName, project), networks: observedNetworks(d.networking.facility) }, req.options);
       const code = await runPlan(plan, project ?? emptyProject(projectName), emit, signal, req.options.timeout);
       if (code === 0 && observe(runtime, projectName).containers.filter((c) => !c.oneoff).length === 0) store.remove(projectName);
       return code;
@@ -292,10 +329,10 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       if (project.name !== projectName) throw new InvalidArgument(`the project in the body is "${project.name}" but the path names "${projectName}"`);
       const service = project.services[req.service];
       if (!service) throw new NotFound(`no such service: ${req.service}`);
-      if (!service.image) throw new InvalidArgument(`service "${req.service}" has no image: building images is not supported yet`);
-      await d.preflight.images([{ service: service.name, image: service.image }]);
+      const imageName = serviceImage(project, service);
+      await d.preflight.images([{ service: service.name, image: imageName }]);
       const imageStore = await d.images();
-      const image = imageStore.resolve(service.image);
+      const image = imageStore.resolve(imageName);
       const base = createRequestFor({ project, service, number: 0, image, overlayRoot: imageStore.overlayRoot(), configHash: '', hostEnv: {} });
       const process = mergeProcess(image.config, {
         command: req.command.length > 0 ? req.command : service.command ?? [],
@@ -320,10 +357,12 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         ...serviceIntent, ports: [],
         endpoints: serviceIntent.endpoints.map((e) => ({ ...e, names: [name, base.id!.slice(0, 12)], aliases: [] })),
       };
-      const id = await createWithNetwork({
+      const slot = { containerId: base.id!, bundle: runtime.bundle(base.id!), image, overlayRoot: imageStore.overlayRoot() };
+      const { created: record, warnings } = await withNetwork(base.id!, base.hostname!, base.domainname, intent, (network) => d.volumes.createWith(
+        serviceMountInputs(d.volumes, runtime, project, service, slot), (mounts) => runtime.create({
         ...base,
-        id: base.id!,
-        hostname: base.hostname!,
+        mounts,
+        network,
         name,
         process,
         tty: req.tty,
@@ -333,10 +372,9 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         // a one-off container is never restarted by a policy (docker compose run ignores `restart`)
         restartPolicy: { name: 'no', maximumRetryCount: 0 },
         healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck),
-      }, intent);
-      const record = runtime.find(id).record;
+      })));
       supervisor.containerEvent(runtime.find(record.id), 'create');
-      return { id: record.id, name: record.name, warnings: runtime.warnings(record.id) };
+      return { id: record.id, name: record.name, warnings: [...warnings, ...runtime.warnings(record.id)] };
     },
   };
 }

@@ -11,12 +11,12 @@ test('every route has a handler that answers as the route declares', () => {
 
 test('paths round-trip: parameters with "/" and ":" stay one segment; literal segments win', () => {
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
-    const params = { project: 'demo', ref: 'localhost:5000/org/app:1.2' };
+    const params = { project: 'demo', ref: 'localhost:5000/org/app:1.2', name: 'shop_db-data.1' };
     const m = matchRoute(route.method, pathOf(route, params));
     assert.equal(m.kind, 'found', name);
     if (m.kind === 'found') {
       assert.equal(m.name, name);
-      for (const key of Object.keys(m.params)) assert.equal(m.params[key], params[key as 'project' | 'ref']);
+      for (const key of Object.keys(m.params)) assert.equal(m.params[key], params[key as 'project' | 'ref' | 'name']);
     }
   }
   assert.deepEqual(matchRoute('POST', '/v1/images/load'), { kind: 'found', name: 'imageLoad', route: ROUTES.imageLoad, params: {} });

@@ -3,10 +3,11 @@
 // (server.ts) owns the wire: it matches the route, reads the body within its limits, and writes
 // the answer the route declares. Nothing here trusts a byte the client sent before a check.
 import type { AttachIo, EngineApi } from '../api/engine-api.js';
-import type { ContainerLogsOptions, LogsOptions, TerminalSize } from '../api/types.js';
+import type { ContainerArchiveOptions, ContainerLogsOptions, LogsOptions, TerminalSize } from '../api/types.js';
 import { ROUTES, type Answer, type RouteName } from '../api/routes.js';
-import { isValidProjectName, queryFlag } from '../api/codec.js';
+import { isValidProjectName, queryFlag, type StreamOutcome } from '../api/codec.js';
 import * as req from '../api/requests.js';
+import * as imageReq from '../api/image-requests.js';
 import { InvalidArgument } from '../lib/errors.js';
 
 /** What a handler sees of its request. */
@@ -37,7 +38,7 @@ export type Handler =
   | { readonly answer: 'attach'; readonly run: (api: EngineApi, r: RouteRequest, start: AttachStart, io: AttachIo, signal: AbortSignal) => Promise<number> };
 
 const json = (run: (api: EngineApi, r: RouteRequest) => Promise<unknown>, status?: number): Handler => ({ answer: 'json', run, ...(status !== undefined ? { status } : {}) });
-export type StreamRun = (emit: Emit, signal: AbortSignal) => Promise<number | void>;
+export type StreamRun = (emit: Emit, signal: AbortSignal) => Promise<number | void | StreamOutcome>;
 const ndjson = (prepare: (api: EngineApi, r: RouteRequest) => Promise<StreamRun> | StreamRun): Handler => ({ answer: 'ndjson', prepare: async (api, r) => prepare(api, r) });
 const attach = (run: Extract<Handler, { answer: 'attach' }>['run']): Handler => ({ answer: 'attach', run });
 
@@ -74,6 +75,21 @@ function logsQuery(query: URLSearchParams): ContainerLogsOptions {
     ...(tail !== null && tail !== 'all' ? { tail: nonNegativeInteger('tail', tail) } : {}),
     ...(since !== null ? { since } : {}),
   };
+}
+
+function volumeName(r: RouteRequest): string {
+  const value = r.params.name!;
+  if (value === '' || value.length > 255 || value.includes('\0') || value.includes('/')) throw new InvalidArgument(`invalid volume name "${value.slice(0, 64)}"`);
+  return value;
+}
+
+/** `cp` with `-`: ?direction=in|out&path=…&archive=1&follow=1 */
+function archiveQuery(query: URLSearchParams): ContainerArchiveOptions {
+  const direction = query.get('direction');
+  if (direction !== 'in' && direction !== 'out') throw new InvalidArgument('query parameter "direction" must be "in" or "out"');
+  const path = query.get('path');
+  if (path === null || path === '' || path.includes('\0')) throw new InvalidArgument('query parameter "path" must name a path in the container');
+  return { direction, path, archive: flag(query, 'archive'), followLink: flag(query, 'follow') };
 }
 
 /** The body of `up`/`down`/`run` names its project: it must be the one of the path. */
@@ -129,7 +145,7 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
   containerStartAttached: attach((api, r, _start, io, signal) => api.containerStartAttached(ref(r), io, signal)),
   containerStop: json(async (api, r) => { await api.containerStop(ref(r), req.containerStopOptions(await r.body(), '')); return {}; }),
   containerKill: json(async (api, r) => { await api.containerKill(ref(r), req.containerKillOptions(await r.body(), '')); return {}; }),
-  containerRemove: json(async (api, r) => { await api.containerRemove(ref(r), { force: flag(r.query, 'force') }); return {}; }),
+  containerRemove: json(async (api, r) => { await api.containerRemove(ref(r), { force: flag(r.query, 'force'), volumes: flag(r.query, 'v') }); return {}; }),
   containerPause: json(async (api, r) => { await api.containerPause(ref(r)); return {}; }),
   containerUnpause: json(async (api, r) => { await api.containerUnpause(ref(r)); return {}; }),
   containerLogs: ndjson((api, r) => { const target = ref(r); const o = logsQuery(r.query); return (emit, signal) => api.containerLogs(target, o, emit, signal); }),
@@ -150,12 +166,63 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
   networkConnect: json(async (api, r) => { await api.networkConnect(ref(r), req.networkConnectOptions(await r.body(), '')); return {}; }),
   networkDisconnect: json(async (api, r) => { await api.networkDisconnect(ref(r), req.networkDisconnectOptions(await r.body(), '')); return {}; }),
   networkPrune: json((api) => api.networkPrune()),
+  containerCopy: json(async (api, r) => api.containerCopy(ref(r), req.containerCopyOptions(await r.body(), ''))),
+  containerArchive: attach((api, r, _start, io, signal) => api.containerArchive(ref(r), archiveQuery(r.query), io, signal)),
+  containerDiff: json((api, r) => api.containerDiff(ref(r))),
+
+  volumeCreate: json(async (api, r) => api.volumeCreate(req.volumeCreateOptions(await r.body(), ''))),
+  volumeList: json((api, r) => api.volumeList({ filters: r.query.getAll('filter') })),
+  volumeInspect: json((api, r) => api.volumeInspect(volumeName(r))),
+  volumeRemove: json(async (api, r) => { await api.volumeRemove(volumeName(r), { force: flag(r.query, 'force') }); return {}; }),
+  volumePrune: json(async (api, r) => api.volumePrune(req.volumePruneOptions(await r.body(), ''))),
 
   imageList: json((api) => api.imageList()),
   imageInspect: json((api, r) => api.imageInspect(ref(r))),
   imageLoad: json(async (api, r) => api.imageLoad(req.imageLoadRequest(await r.body(), ''))),
   imageImport: json(async (api, r) => api.imageImport(req.imageImportRequest(await r.body(), ''))),
   imageRemove: json((api, r) => api.imageRemove(ref(r), { force: flag(r.query, 'force') })),
+  imagePull: ndjson(async (api, r) => {
+    const body = imageReq.imagePullRequest(await r.body(), '');
+    return async (emit, signal) => ({ exitCode: 0, value: await api.imagePull(body, emit, signal) });
+  }),
+  imagePush: ndjson(async (api, r) => {
+    const target = ref(r);
+    const body = imageReq.imagePushRequest(await r.body(), '');
+    return async (emit, signal) => ({ exitCode: 0, value: await api.imagePush(target, body, emit, signal) });
+  }),
+  imageBuild: ndjson(async (api, r) => {
+    const body = imageReq.imageBuildRequest(await r.body(), '');
+    return async (emit, signal) => ({ exitCode: 0, value: await api.imageBuild(body, emit, signal) });
+  }),
+  imageTag: json(async (api, r) => { await api.imageTag(ref(r), imageReq.imageTagRequest(await r.body(), '')); return {}; }),
+  imageSave: attach((api, r, _start, io, signal) => {
+    const refs = r.query.getAll('ref');
+    if (refs.length === 0) throw new InvalidArgument('save needs at least one image ("ref" query parameters)');
+    return api.imageSave(refs, io, signal);
+  }),
+  imageHistory: json((api, r) => api.imageHistory(ref(r))),
+  imagePrune: json(async (api, r) => api.imagePrune(imageReq.imagePruneOptions(await r.body(), ''))),
+  containerCommit: json(async (api, r) => api.containerCommit(ref(r), imageReq.containerCommitOptions(await r.body(), ''))),
+  registryLogin: json(async (api, r) => api.registryLogin(imageReq.registryLoginRequest(await r.body(), ''))),
+  projectPull: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = imageReq.projectPullRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.projectPull(name, body, emit, signal);
+  }),
+  projectBuild: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = imageReq.projectBuildRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.projectBuild(name, body, emit, signal);
+  }),
+  projectPrepare: ndjson(async (api, r) => {
+    const name = projectName(r);
+    const body = imageReq.projectPrepareRequest(await r.body(), '');
+    sameProject(name, body);
+    return (emit, signal) => api.projectPrepare(name, body, emit, signal);
+  }),
+  projectImages: json((api, r) => api.projectImages(projectName(r), { services: r.query.getAll('service') })),
 };
 
 /** Every handler answers the way its route says (a test pins this; the server relies on it). */

@@ -10,7 +10,7 @@ import type { AttachControl, EngineEvent } from '../api/types.js';
 import { API_VERSION } from '../api/types.js';
 import { matchRoute } from '../api/routes.js';
 import {
-  API_VERSION_HEADER, JsonDepthGuard, MAX_BODY_BYTES, MAX_JSON_DEPTH, isReservedEvent, ndjson, statusForCode, type StreamEnd,
+  API_VERSION_HEADER, JsonDepthGuard, MAX_BODY_BYTES, MAX_JSON_DEPTH, isReservedEvent, isStreamOutcome, ndjson, statusForCode, type StreamEnd, type StreamOutcome,
 } from '../api/codec.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 import { attachControl, attachStart } from '../api/requests.js';
@@ -333,7 +333,7 @@ async function stream(
   res: ServerResponse,
   signal: AbortSignal,
   log: (line: string) => void,
-  run: (emit: Emit, signal: AbortSignal) => Promise<number | void>,
+  run: (emit: Emit, signal: AbortSignal) => Promise<number | void | StreamOutcome>,
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   res.flushHeaders();
@@ -350,8 +350,10 @@ async function stream(
   };
   let end: StreamEnd;
   try {
-    const exitCode = await run(emit, signal);
-    end = { kind: 'result', exitCode: typeof exitCode === 'number' ? exitCode : 0, time: new Date().toISOString() };
+    const out = await run(emit, signal);
+    end = isStreamOutcome(out)
+      ? { kind: 'result', exitCode: out.exitCode, value: out.value, time: new Date().toISOString() }
+      : { kind: 'result', exitCode: typeof out === 'number' ? out : 0, time: new Date().toISOString() };
   } catch (err) {
     end = { kind: 'error', error: bodyOf(err, log), time: new Date().toISOString() };
   }

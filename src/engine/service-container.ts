@@ -50,11 +50,6 @@ export function notYetApplied(service: Service): string[] {
   const out: string[] = [];
   const r = service.resources;
   const set = (name: string, on: boolean): void => { if (on) out.push(name); };
-  set('volumes', service.volumes.length > 0);
-  set('tmpfs', service.tmpfs.length > 0);
-  set('volumes_from', service.volumes_from.length > 0);
-  set('secrets', service.secrets.length > 0);
-  set('configs', service.configs.length > 0);
   set('ipc', service.ipc !== undefined);
   set('pid', service.pid !== undefined);
   set('userns_mode', service.userns_mode !== undefined);
@@ -95,6 +90,12 @@ export function securityOf(service: Service, projectDir: string, host: SecurityH
   }, host);
 }
 
+/** The image a service's containers run: `image:`, or the name docker compose gives a built one (`<project>-<service>`). */
+export function serviceImage(project: Project, service: Service): string {
+  if (service.image !== undefined && service.image !== '') return service.image;
+  return `${project.name}-${service.name}`.toLowerCase();
+}
+
 export function createRequestFor(input: ReplicaInput): CreateRequest {
   const { project, service, number, image } = input;
   const env: string[] = [];
@@ -131,7 +132,7 @@ export function createRequestFor(input: ReplicaInput): CreateRequest {
     id,
     name: containerName(project, service, number),
     imageId: image.id,
-    imageRef: service.image ?? image.id,
+    imageRef: serviceImage(project, service),
     lowerLinks: topFirst.map((l) => l.link),
     lowerDirs: topFirst.map((l) => join(input.overlayRoot, l.cacheId, 'diff')),
     process,

@@ -66,6 +66,8 @@ export interface LayerFromDirOptions {
   readonly sys: Pick<Sys, 'lgetxattr'>;
   /** "adopt": move `dir` into the store (it is gone afterwards); "copy": leave it, extract the blob */
   readonly mode: 'adopt' | 'copy';
+  /** relative paths of empty files not to write (mount stubs; "copy" only: an adopted tree is kept whole) */
+  readonly excludeEmptyFiles?: readonly string[];
 }
 
 /** Commits `dir` (an upper dir or a staged tree) as a layer on `parent` (chainID or null). */
@@ -73,7 +75,7 @@ export async function layerFromDir(store: ImageStore, dir: string, parent: strin
   const tmp = store.tempDir('commit-');
   try {
     const blobFile = join(tmp, 'layer.tar.gz');
-    const written = await writeLayerBlob(dir, blobFile, { sys: opts.sys });
+    const written = await writeLayerBlob(dir, blobFile, { sys: opts.sys, ...(opts.mode === 'copy' && opts.excludeEmptyFiles ? { excludeEmptyFiles: opts.excludeEmptyFiles } : {}) });
     if (opts.mode === 'adopt') {
       return store.adoptLayer({ dir, diffId: written.diffId, parent, blobFile, size: written.tarSize });
     }
@@ -96,6 +98,8 @@ export interface CommitOptions {
   /** "repository[:tag]" names to tag the new image with */
   readonly tags?: readonly string[];
   readonly now?: () => Date;
+  /** relative paths in the upper dir that are left out when they are empty files (the runtime's mount stubs) */
+  readonly exclude?: readonly string[];
 }
 
 /** docker commit: returns the new image id. */
@@ -104,7 +108,7 @@ export async function commitContainer(store: ImageStore, opts: CommitOptions): P
   const baseChain = opts.baseImageId === null ? [] : store.chainOf(opts.baseImageId);
   return store.withPinned(baseChain, async () => {
     const parent = baseChain.length > 0 ? baseChain[baseChain.length - 1] : null;
-    const layer = await layerFromDir(store, opts.upperDir, parent, { sys: opts.sys, mode: 'copy' });
+    const layer = await layerFromDir(store, opts.upperDir, parent, { sys: opts.sys, mode: 'copy', ...(opts.exclude ? { excludeEmptyFiles: opts.exclude } : {}) });
     const created = (opts.now ?? (() => new Date()))().toISOString();
     const spec: ImageSpec = {
       architecture: base?.architecture ?? (await import('./store.js')).ociArchitecture(),

@@ -87,6 +87,8 @@ export interface LayerTarOptions {
   readonly sys: Pick<Sys, 'lgetxattr'>;
   /** notes about entries not written (sockets) */
   readonly skipped?: string[];
+  /** relative paths left out when they are empty regular files (the runtime's mount stubs) */
+  readonly excludeEmptyFiles?: readonly string[];
 }
 
 function xattrsOf(sys: Pick<Sys, 'lgetxattr'>, abs: string, isSymlink: boolean): Map<string, Buffer> {
@@ -115,6 +117,7 @@ export async function* layerTar(dir: string, opts: LayerTarOptions): AsyncGenera
       let st: Stats;
       try { st = lstatSync(childAbs); } catch (err) { throw fromNodeError(err, 'lstat', childAbs); }
       const fmt = st.mode & S_IFMT;
+      if (st.isFile() && st.size === 0 && opts.excludeEmptyFiles?.includes(childRel)) continue;
       const base = { uid: st.uid, gid: st.gid, mtime: st.mtime, mode: st.mode & 0o7777 };
       if (fmt === S_IFCHR && st.rdev === 0) {
         // an overlayfs whiteout

@@ -5,6 +5,7 @@
 // berth load both decompress by magic bytes. A layer without a kept blob is written again from its
 // tree, and must reproduce its diffID.
 import { createWriteStream, rmSync, renameSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { join, dirname, basename } from 'node:path';
 import { InvalidArgument, Unsupported, fromNodeError } from '../lib/errors.js';
 import type { Sys } from '../sys/sys.js';
@@ -27,6 +28,24 @@ function namedTags(store: ImageStore, text: string, image: ImageRecord): string[
 
 /** Writes `refs` to `outFile` (atomically: a temp file renamed at the end). */
 export async function saveImages(store: ImageStore, refs: readonly string[], outFile: string, opts: SaveOptions): Promise<{ images: number; bytes: number }> {
+  const tmp = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.tmp`);
+  const out = createWriteStream(tmp, { mode: 0o644 });
+  try {
+    const saved = await saveImagesTo(store, refs, out, opts);
+    try { renameSync(tmp, outFile); } catch (err) { throw fromNodeError(err, 'rename', outFile); }
+    return saved;
+  } catch (err) {
+    out.destroy();
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Writes the archive of `refs` to `out` (a stream: the engine sends it to the client, which
+ * writes a file or its stdout) and ends it. Every reference is resolved before a byte is written.
+ */
+export async function saveImagesTo(store: ImageStore, refs: readonly string[], out: Writable, opts: SaveOptions): Promise<{ images: number; bytes: number }> {
   if (refs.length === 0) throw new InvalidArgument('save needs at least one image');
   const images = new Map<string, { record: ImageRecord; tags: Set<string> }>();
   for (const text of refs) {
@@ -35,11 +54,11 @@ export async function saveImages(store: ImageStore, refs: readonly string[], out
     for (const t of namedTags(store, text, record)) entry.tags.add(t);
     images.set(record.id, entry);
   }
-  const tmp = join(dirname(outFile), `.${basename(outFile)}.${process.pid}.tmp`);
-  const out = createWriteStream(tmp, { mode: 0o644 });
   const tar = new TarWriter(out);
   const written = new Set<string>();
   const cleanup: string[] = [];
+  // the layers stay while they are read, whatever an rmi or prune does meanwhile
+  const release = store.pinMore([...images.values()].flatMap((i) => i.record.layers.map((l) => l.chainId)));
   try {
     await tar.directory('blobs');
     await tar.directory('blobs/sha256');
@@ -95,13 +114,9 @@ export async function saveImages(store: ImageStore, refs: readonly string[], out
     await tar.buffer('manifest.json', Buffer.from(JSON.stringify(manifestJson)));
     await tar.buffer('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     await tar.end();
-    try { renameSync(tmp, outFile); } catch (err) { throw fromNodeError(err, 'rename', outFile); }
-    return { images: images.size, bytes: out.bytesWritten };
-  } catch (err) {
-    out.destroy();
-    rmSync(tmp, { force: true });
-    throw err;
+    return { images: images.size, bytes: tar.bytes };
   } finally {
+    release();
     for (const d of cleanup) rmSync(d, { recursive: true, force: true });
   }
 }

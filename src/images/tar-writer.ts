@@ -1,17 +1,21 @@
 // Writes a tar of named in-memory or on-disk files (for `save`): headers from layer-tar.ts's
 // encoder, every entry a root-owned 0644 regular file or 0755 directory with a fixed mtime, so
 // the same images always save to the same bytes.
-import { createReadStream, statSync, type WriteStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { encodeHeader } from './layer-tar.js';
 
 const EPOCH = new Date(0);
 
 export class TarWriter {
   private readonly dirs = new Set<string>();
-  constructor(private readonly out: WriteStream) {}
+  /** bytes written so far */
+  bytes = 0;
+  constructor(private readonly out: Writable) {}
 
   private async write(buf: Buffer): Promise<void> {
     if (buf.length === 0) return;
+    this.bytes += buf.length;
     if (!this.out.write(buf)) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
   }
 

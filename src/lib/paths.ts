@@ -45,3 +45,8 @@ export function networkNames(env: NodeJS.ProcessEnv = process.env): NetworkNames
 export function nativeDir(packageRoot: string): string {
   return join(packageRoot, 'native', 'build');
 }
+
+/** berth's own engine settings (`insecure-registries`, as dockerd's daemon.json): BERTH_CONFIG, else /etc/berth/daemon.json. */
+export function daemonConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BERTH_CONFIG && env.BERTH_CONFIG !== '' ? env.BERTH_CONFIG : '/etc/berth/daemon.json';
+}

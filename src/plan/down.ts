@@ -20,10 +20,13 @@ import { dependentsOf, reverseOrder } from './graph.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
 import { planNetworkRemoves } from './networks.js';
+import { planVolumeRemovals } from './volumes.js';
 
 /** What `down` asks of the planner (api/types.ts DownOptions is a structural superset). */
 export interface DownPlanOptions {
   readonly removeOrphans: boolean;
+  /** -v: the project's named volumes and the anonymous volumes of the containers removed (plan/volumes.ts) */
+  readonly volumes?: boolean;
 }
 
 export function planDown(project: Project | undefined, observed: ObservedState, options: DownPlanOptions): Plan {
@@ -35,7 +38,8 @@ export function planDown(project: Project | undefined, observed: ObservedState, 
     const all = observed.containers.filter(included);
     const byService = groupByService(all);
     stopAndRemove(plan, [...byService.keys()].sort(), byService, () => [], (c) => (c.oneoff ? 'one-off' : 'down'));
-    planNetworkRemoves(plan, undefined, observed.projectName, observed, removesOf(plan));
+    planNetworkRemoves(plan, undefined, observed.projectName, observed, [...removesOf(plan.build()).values()]);
+    if (options.volumes) planVolumeRemovals(plan, undefined, observed, removesOf(plan.build()));
     return plan.build();
   }
 
@@ -52,13 +56,16 @@ export function planDown(project: Project | undefined, observed: ObservedState, 
     stopAndRemove(plan, [...byOrphanService.keys()].sort(), byOrphanService, () => [], () => 'orphan');
   }
   // the project's networks go once every container on them is gone
-  planNetworkRemoves(plan, project, observed.projectName, observed, removesOf(plan));
+  planNetworkRemoves(plan, project, observed.projectName, observed, [...removesOf(plan.build()).values()]);
+  if (options.volumes) planVolumeRemovals(plan, project, observed, removesOf(plan.build()));
   return plan.build();
 }
 
-/** The ids of the container removes planned so far. */
-function removesOf(plan: PlanBuilder): number[] {
-  return plan.build().operations.filter((op) => op.kind === 'remove').map((op) => op.id);
+/** The remove operation of each container the plan removes, by container id. */
+function removesOf(plan: Plan): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const op of plan.operations) if (op.kind === 'remove' && op.containerId !== undefined) out.set(op.containerId, op.id);
+  return out;
 }
 
 /**

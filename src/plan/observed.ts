@@ -14,6 +14,8 @@ export interface ObservedContainer {
   readonly number: number;
   /** label com.docker.compose.config-hash: the hash the container was created from */
   readonly configHash: string;
+  /** label com.docker.compose.image: the id of the image the container was created from */
+  readonly imageId?: string;
   /** label com.docker.compose.oneoff: `run` containers are never reconciled */
   readonly oneoff: boolean;
   readonly status: ObservedStatus;
@@ -40,9 +42,22 @@ export interface ObservedNetwork {
   readonly key: string;
 }
 
+/** A volume the planner may create or remove: the project's, or one its model names. */
+export interface ObservedVolume {
+  /** its name on this host ("shop_db-data", or 64 hex for an anonymous volume) */
+  readonly name: string;
+  /** label com.docker.compose.project: the project that created it (absent: made by hand) */
+  readonly project?: string;
+  readonly anonymous: boolean;
+  /** ids of the containers that use it, in any state */
+  readonly users: readonly string[];
+}
+
 export interface ObservedState {
   readonly projectName: string;
   readonly containers: readonly ObservedContainer[];
   /** every network on the host (absent: the caller did not look; no network operation is planned) */
   readonly networks?: readonly ObservedNetwork[];
+  /** the volumes labelled with the project and those its model names (absent: none observed) */
+  readonly volumes?: readonly ObservedVolume[];
 }

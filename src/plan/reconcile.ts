@@ -7,7 +7,8 @@
 // - Recreate policy per service: noRecreate → never; forceRecreate → force for the named
 //   services (all when none is named) and "diverged" for the dependencies pulled in
 //   (compose's Recreate vs RecreateDependencies); otherwise diverged = recreate when the
-//   container's config-hash label differs from the service's hash.
+//   container's config-hash label differs from the service's hash, or its image label from the
+//   id of the image the service now names (a pull or a build made a new one).
 // - Per service, the containers kept are chosen as compose does when scaling down: up-to-date
 //   ones first, then by number, lowest first; the rest are stopped and removed ("scaled down").
 //   A kept container is recreated (stop, remove, create, start) when obsolete; started when
@@ -31,10 +32,13 @@
 //   before the recreation and started after it (compose's stopDependentContainers followed by
 //   the start phase). Not transitive, as in compose. Skipped under noStart (compose would leave
 //   them stopped).
+// - Volumes (plan/volumes.ts): the project's named volumes the services in scope use are created
+//   first when missing, and a container's create waits for the creates of its volumes.
 import type { Project, Service } from '../spec/model.js';
 import { PlanBuilder } from './builder.js';
 import { checkProjectName, checkServices, groupByService, isActive, knownServices, sortContainers } from './containers.js';
 import { dependencyEdges, dependentsOf, lookupService, topologicalOrder, withDependencies } from './graph.js';
+import { planVolumeCreates, volumeCreatesOf } from './volumes.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
 import { networkCreatesOf, planNetworkCreates } from './networks.js';
@@ -57,6 +61,12 @@ export interface ReconcileOptions {
   readonly removeOrphans: boolean;
   /** --scale svc=N, overriding the model's scale */
   readonly scale: Readonly<Record<string, number>>;
+  /**
+   * The id of the image each service runs now (after pulls and builds): a container created
+   * from another image is recreated ("image changed"), as compose does after a pull or a build.
+   * Absent (or a service absent from it): images are not compared.
+   */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 type RecreatePolicy = 'force' | 'never' | 'diverged';
@@ -101,7 +111,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
   for (const name of order) {
     const service = lookupService(project, name)!;
     const policy: RecreatePolicy = options.noRecreate ? 'never' : options.forceRecreate && namedSet.has(name) ? 'force' : 'diverged';
-    decisions.set(name, decide(service, byService.get(name) ?? [], hashes, policy, scaleOf(service, options)));
+    decisions.set(name, decide(service, byService.get(name) ?? [], hashes, policy, scaleOf(service, options), options.images?.[name]));
   }
 
   // restart: true — the dependents of a recreated service are restarted with it.
@@ -147,6 +157,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
     }
   }
 
+  const volumeCreates = planVolumeCreates(plan, project, order, observed);
   const createOps = new Map<string, number[]>();
   const startOps = new Map<string, number[]>();
   for (const name of order) {
@@ -162,7 +173,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
       plan.add({ kind: 'remove', service: name, number: c.number, containerId: c.id, cause, dependsOn: stop });
     }
 
-    const afterCreates = [...edges.flatMap((e) => createOps.get(e.dependency) ?? []), ...networkCreatesOf(decision.service, networkCreates)];
+    const afterCreates = [...edges.flatMap((e) => createOps.get(e.dependency) ?? []), ...networkCreatesOf(decision.service, networkCreates), ...volumeCreatesOf(decision.service, volumeCreates)];
     const beforeRecreate = dependentsOf(project, name, (d) => d.restart, scope).flatMap(restartStopsOf);
     const createdBy = new Map<number, number>();
     for (const r of decision.replicas) {
@@ -220,14 +231,15 @@ function scaleOf(service: Service, options: ReconcileOptions): number {
 }
 
 function decide(service: Service, containers: readonly ObservedContainer[], hashes: Readonly<Record<string, string>>,
-  policy: RecreatePolicy, scale: number): ServiceDecision {
+  policy: RecreatePolicy, scale: number, imageId: string | undefined): ServiceDecision {
   let hash: string | undefined;
   if (policy === 'diverged') {
     if (!Object.hasOwn(hashes, service.name)) throw new InternalError(`no config hash for service "${service.name}"`);
     hash = hashes[service.name];
   }
   const broken = (c: ObservedContainer): boolean => c.status === 'dead' || c.status === 'removing';
-  const obsolete = (c: ObservedContainer): boolean => policy === 'force' || (policy === 'diverged' && c.configHash !== hash);
+  const imageChanged = (c: ObservedContainer): boolean => imageId !== undefined && c.imageId !== undefined && c.imageId !== imageId;
+  const obsolete = (c: ObservedContainer): boolean => policy === 'force' || (policy === 'diverged' && (c.configHash !== hash || imageChanged(c)));
   // Keep the healthiest containers: usable and up to date first, then lowest number, then a
   // running one over a stopped one (two containers with one number: a leftover).
   const rank = (c: ObservedContainer): number => (broken(c) ? 2 : obsolete(c) ? 1 : 0);
@@ -248,7 +260,7 @@ function decide(service: Service, containers: readonly ObservedContainer[], hash
 
   const replicas: ReplicaAction[] = kept.map((c): ReplicaAction => {
     if (broken(c)) return { kind: 'recreate', number: c.number, container: c, cause: c.status, configChange: false };
-    if (obsolete(c)) return { kind: 'recreate', number: c.number, container: c, cause: policy === 'force' ? 'forced' : 'config hash changed', configChange: true };
+    if (obsolete(c)) return { kind: 'recreate', number: c.number, container: c, cause: policy === 'force' ? 'forced' : c.configHash !== hash ? 'config hash changed' : 'image changed', configChange: true };
     if (c.status === 'created' || c.status === 'exited') return { kind: 'start', number: c.number, container: c, cause: 'not running' };
     return { kind: 'keep', number: c.number, container: c };
   });

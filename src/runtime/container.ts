@@ -676,6 +676,28 @@ export class ContainerRuntime {
     return record;
   }
 
+  /**
+   * `update --memory/--cpus/…`: `changes` over the limits the container has (docker update merges
+   * the same way), applied at once to a running or paused container's cgroup (a stopped one gets
+   * them at its next start), then recorded. Returns Docker's warnings.
+   */
+  updateLimits(ref: string, changes: CgroupLimits): string[] {
+    const view = this.find(ref);
+    // the device policy stays (update never changes it; the driver leaves it alone)
+    const merged: CgroupLimits = { ...view.record.hostConfig.limits, ...changes };
+    // validated even when nothing runs, so that a bad value fails now, not at the next start
+    let { warnings } = resolveLimits(merged);
+    if (this.opts.cgroups.exists(view.record.cgroupName)) warnings = this.opts.cgroups.update(view.record.cgroupName, merged).warnings;
+    const record: ContainerRecord = { ...view.record, hostConfig: { ...view.record.hostConfig, limits: merged } };
+    writeJsonAtomic(join(view.bundle, 'config.v2.json'), record);
+    return warnings;
+  }
+
+  /** The container layer's upper dir: what `commit` makes a layer of. */
+  upperDir(ref: string): string {
+    return join(this.overlayRoot, this.find(ref).record.layer.id, 'diff');
+  }
+
   /** A user stop recorded earlier no longer holds once the container is started again. */
   clearStoppedByUser(id: string): void {
     const view = this.find(id);

@@ -153,7 +153,9 @@ export interface FileObject {
   readonly name: string;
   /** absolute path */
   readonly file?: string;
+  /** the variable of the project's environment holding the content */
   readonly environment?: string;
+  /** as written, or the `environment` variable's value (absent when that variable is unset) */
   readonly content?: string;
   readonly external: boolean;
   readonly labels: Readonly<Record<string, string>>;

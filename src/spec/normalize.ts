@@ -350,7 +350,10 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
         name: str(n['name']) ?? ext.name ?? (ext.external ? k : `${input.name}_${k}`),
         ...(str(n['file']) ? { file: rp(str(n['file'])!) } : {}),
         ...(str(n['environment']) ? { environment: str(n['environment'])! } : {}),
-        ...(str(n['content']) !== undefined ? { content: str(n['content'])! } : {}),
+        // an `environment` source's value is looked up here, by name, in the project's environment
+        // (the shell, then the .env files), as compose-go does: the engine never sees that environment
+        ...(str(n['content']) !== undefined ? { content: str(n['content'])! }
+          : str(n['environment']) && input.resolveEnv(str(n['environment'])!) !== undefined ? { content: input.resolveEnv(str(n['environment'])!)! } : {}),
         external: ext.external,
         labels: labels(n['labels']),
         extensions: extensions(n),

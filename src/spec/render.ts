@@ -347,7 +347,8 @@ function fileObjectOut(f: FileObject): Obj {
     ['name', esc(f.name)],
     ['file', str(f.file)],
     ['environment', str(f.environment)],
-    ['content', str(f.content)],
+    // an `environment` source's value is never printed (compose's config hides it too)
+    ['content', f.environment === undefined ? str(f.content) : undefined],
     ['external', flag(f.external)],
     ['labels', strMap(f.labels)],
     ...extensionPairs(f.extensions),

@@ -15,6 +15,8 @@ export type VolumeMount = Flags & (
     readonly target: string;
     readonly readonly: boolean;
     readonly nonRecursive?: boolean;
+    /** read-only on this mount only: the source's submounts stay writable (compose bind.recursive: writable) */
+    readonly readonlyTopOnly?: boolean;
     readonly propagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared';
     readonly subpath?: string;
   }

@@ -3,6 +3,8 @@
 // the shim. At create time: volumes are ensured (anonymous ones created, image VOLUME entries
 // included), referenced by the container, and filled by copy-up; bind sources are checked and
 // created; tmpfs and secrets/configs become their mounts. At every start: activateMounts.
+// Copy-up is the one long step: the engine passes `copyUp` to run it in a worker process (its
+// event loop never blocks); the default runs it here, synchronously.
 import { posix } from 'node:path';
 import { Conflict, InvalidArgument } from '../lib/errors.js';
 import { checkBindSource, numericOwner } from './bind-source.js';
@@ -32,7 +34,12 @@ export type MountRequest =
     readonly propagation?: string;
     readonly createHostPath: boolean;
     readonly selinux?: 'z' | 'Z';
-    /** compose bind.recursive: enabled (default), disabled, writable, readonly */
+    /**
+     * compose bind.recursive: enabled (default: submounts bound too, read-only all the way down
+     * when read_only), disabled (no submounts), writable (read_only on the top mount only, the
+     * submounts stay writable), readonly (read-only all the way down: the default here, as the
+     * kernel always supports it)
+     */
     readonly recursive?: string;
   }
   | {
@@ -67,6 +74,8 @@ export interface ContainerMountContext {
   readonly anonymousLabels?: Readonly<Record<string, string>>;
   /** whether the image has a regular file at a path (bind checks: a file is meant there) */
   readonly imageHasFile?: (target: string) => boolean;
+  /** fills a volume with the image's content at target (copy-up.ts's contract); default: copyUp here */
+  readonly copyUp?: (volume: string, target: string) => Promise<CopyUpOutcome>;
 }
 
 export interface ContainerMounts {
@@ -135,7 +144,7 @@ function checkSubpath(subpath: string | undefined, what: string): string | undef
  * Everything a container's create needs from this facility, in one call. On failure nothing is
  * left referenced and no anonymous volume made here is kept.
  */
-export function prepareContainerMounts(ctx: ContainerMountContext, requests: readonly MountRequest[], grants: readonly FileGrant[] = []): ContainerMounts {
+export async function prepareContainerMounts(ctx: ContainerMountContext, requests: readonly MountRequest[], grants: readonly FileGrant[] = []): Promise<ContainerMounts> {
   const { store } = ctx;
   const warnings: string[] = [];
   const volumes: { name: string; target: string; anonymous: boolean; copyUp: CopyUpOutcome['outcome'] | 'nocopy' }[] = [];
@@ -178,6 +187,7 @@ export function prepareContainerMounts(ctx: ContainerMountContext, requests: rea
         mounts.push({
           type: 'bind', kind: 'bind', source: checked.source, target, readonly: r.readOnly,
           ...(recursive === 'disabled' ? { nonRecursive: true } : {}),
+          ...(recursive === 'writable' && r.readOnly ? { readonlyTopOnly: true } : {}),
           ...(r.propagation !== undefined ? { propagation: r.propagation as 'rprivate' } : {}),
         });
         continue;
@@ -199,7 +209,7 @@ export function prepareContainerMounts(ctx: ContainerMountContext, requests: rea
       }
       store.acquire(name, ctx.containerId);
       acquired.push(name);
-      const outcome = r.nocopy ? 'nocopy' : copyUp(store, name, ctx.image, target).outcome;
+      const outcome = r.nocopy ? 'nocopy' : (ctx.copyUp ? await ctx.copyUp(name, target) : copyUp(store, name, ctx.image, target)).outcome;
       const data = store.activate(name);
       volumes.push({ name, target, anonymous, copyUp: outcome });
       mounts.push({
@@ -214,7 +224,7 @@ export function prepareContainerMounts(ctx: ContainerMountContext, requests: rea
   } catch (err) {
     for (const name of acquired) store.release(name, ctx.containerId);
     for (const name of createdAnonymous) {
-      try { store.remove(name); } catch { /* in use by another container meanwhile: kept */ }
+      try { await store.remove(name); } catch { /* in use by another container meanwhile: kept */ }
     }
     throw err;
   }
@@ -235,15 +245,17 @@ export function activateMounts(store: VolumeStore, mounts: readonly { readonly k
  * A container was removed: release its volumes; with `removeAnonymous` (docker rm -v, compose
  * down -v, and always for `run --rm`) its anonymous volumes that nothing else uses are removed.
  */
-export function releaseContainerVolumes(store: VolumeStore, containerId: string, opts: { readonly removeAnonymous: boolean }): { released: string[]; removed: string[] } {
+export async function releaseContainerVolumes(store: VolumeStore, containerId: string, opts: { readonly removeAnonymous: boolean }): Promise<{ released: string[]; removed: string[] }> {
   const released = store.volumesOf(containerId);
   const removed: string[] = [];
   for (const name of released) {
     store.release(name, containerId);
     const v = store.find(name);
     if (opts.removeAnonymous && v?.anonymous && store.users(name).length === 0) {
-      store.remove(name);
-      removed.push(name);
+      try {
+        await store.remove(name);
+        removed.push(name);
+      } catch { /* taken by another container meanwhile: kept */ }
     }
   }
   return { released, removed };

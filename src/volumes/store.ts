@@ -14,7 +14,10 @@
 //   - refs/<id> is written before the container is created and removed after it is removed:
 //     repair drops refs whose container no longer exists.
 // One writer: the engine is the single door to volumes; tests and benchmarks run one store at a time.
+// What may take long (deleting a volume's tree, measuring it) is asynchronous, so the engine's
+// event loop never waits for a big volume; the step that decides (the rename) is synchronous.
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync, statSync, lstatSync, closeSync, chownSync, chmodSync, utimesSync } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
@@ -265,21 +268,25 @@ export class VolumeStore {
 
   /**
    * Removes a volume that no container uses. In use: a Conflict naming the containers (Docker's
-   * message). `force` only makes a missing volume not an error, as `docker volume rm -f`.
+   * message). `force` only makes a missing volume not an error, as `docker volume rm -f`. The
+   * volume is gone when this returns its promise (the rename is synchronous); the promise
+   * settles once its tree is deleted.
    */
-  remove(name: string, opts: { readonly force?: boolean } = {}): void {
+  remove(name: string, opts: { readonly force?: boolean } = {}): Promise<void> {
     const v = this.find(name);
     if (!v) {
-      if (opts.force) return;
-      throw new NotFound(`get ${name}: no such volume`);
+      if (opts.force) return Promise.resolve();
+      return Promise.reject(new NotFound(`get ${name}: no such volume`));
     }
     const users = this.users(name);
-    if (users.length > 0) throw new Conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`, { containers: users });
+    if (users.length > 0) return Promise.reject(new Conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`, { containers: users }));
     const dir = this.volumeDir(name);
-    this.unmountData(name);
     const doomed = join(this.dir, `.removing-${process.pid}-${randomBytes(6).toString('hex')}`);
-    try { renameSync(dir, doomed); } catch (err) { throw fromNodeError(err, 'rename', dir); }
-    this.deleteTree(doomed);
+    try {
+      this.unmountData(name);
+      renameSync(dir, doomed);
+    } catch (err) { return Promise.reject(fromNodeError(err, 'rename', dir)); }
+    return this.deleteTree(doomed);
   }
 
   /**
@@ -287,14 +294,19 @@ export class VolumeStore {
    * `all` — matching every label filter (`key` or `key=value`). Returns what was removed and the
    * bytes freed.
    */
-  prune(opts: { readonly all?: boolean; readonly labels?: Readonly<Record<string, string | undefined>> } = {}): { removed: string[]; spaceReclaimed: number } {
+  async prune(opts: { readonly all?: boolean; readonly labels?: Readonly<Record<string, string | undefined>> } = {}): Promise<{ removed: string[]; spaceReclaimed: number }> {
     const removed: string[] = [];
     let spaceReclaimed = 0;
     for (const v of this.list({ labels: opts.labels })) {
       if (!opts.all && !v.anonymous) continue;
       if (this.users(v.name).length > 0) continue;
-      const size = this.backing(v).kind === 'directory' ? treeSize(this.dataDir(v.name)) : 0;
-      this.remove(v.name);
+      const size = this.backing(v).kind === 'directory' ? await treeSize(this.dataDir(v.name)) : 0;
+      try {
+        await this.remove(v.name);
+      } catch (err) {
+        if (err instanceof Conflict || err instanceof NotFound) continue; // taken or removed meanwhile
+        throw err;
+      }
       removed.push(v.name);
       spaceReclaimed += size;
     }
@@ -302,11 +314,11 @@ export class VolumeStore {
   }
 
   /** Deletes a tree berth owns, unmounting anything found mounted inside it first. */
-  private deleteTree(path: string): void {
+  private async deleteTree(path: string): Promise<void> {
     for (const mp of mountsUnder(path).reverse()) {
       try { this.sys.umount2(mp, MNT_DETACH); } catch { /* gone meanwhile */ }
     }
-    try { rmSync(path, { recursive: true, force: true }); } catch (err) { throw fromNodeError(err, 'remove', path); }
+    try { await rm(path, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 }); } catch (err) { throw fromNodeError(err, 'remove', path); }
   }
 
   // ── data: what containers bind ───────────────────────────────────────────────────────
@@ -452,6 +464,24 @@ export class VolumeStore {
     return existsSync(this.markerPath(name));
   }
 
+  /**
+   * The work directories (.creating, .removing, .copyup, .view) of processes that are gone — a
+   * copy or cp worker that died — unmounted and deleted. Safe while the engine runs: its own and
+   * every live process's are left alone. Returns the directories removed.
+   */
+  async sweepDead(): Promise<string[]> {
+    let names: string[];
+    try { names = readdirSync(this.dir); } catch { return []; }
+    const out: string[] = [];
+    for (const name of names) {
+      const m = /^\.(creating|removing|copyup|view)-(\d+)-[0-9a-f]+$/.exec(name);
+      if (!m || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
+      await this.deleteTree(join(this.dir, name));
+      out.push(name);
+    }
+    return out;
+  }
+
   // ── repair ───────────────────────────────────────────────────────────────────────────
 
   /**
@@ -459,7 +489,7 @@ export class VolumeStore {
    * interrupted, and drops refs of containers not in `liveContainers`. `running` names the
    * containers running now (tmpfs volumes nobody running uses are unmounted).
    */
-  repair(liveContainers: ReadonlySet<string>, running: ReadonlySet<string> = new Set()): RepairReport {
+  async repair(liveContainers: ReadonlySet<string>, running: ReadonlySet<string> = new Set()): Promise<RepairReport> {
     let names: string[];
     try { names = readdirSync(this.dir); } catch { return { abandonedCreates: 0, finishedRemovals: 0, copyUps: [], droppedRefs: [], unmounted: [] }; }
     let abandonedCreates = 0;
@@ -474,7 +504,7 @@ export class VolumeStore {
         if (Number(m[2]) !== process.pid && processAlive(Number(m[2]))) continue;
         const mounted = mountsUnder(path);
         unmounted.push(...mounted);
-        this.deleteTree(path);
+        await this.deleteTree(path);
         if (m[1] === 'creating') abandonedCreates++;
         if (m[1] === 'removing') finishedRemovals++;
         continue;
@@ -497,17 +527,17 @@ export class VolumeStore {
   }
 }
 
-/** Bytes of the regular files in a tree (no symlink followed). */
-export function treeSize(dir: string): number {
+/** Bytes of the regular files in a tree (no symlink followed), read without blocking. */
+export async function treeSize(dir: string): Promise<number> {
   let total = 0;
-  let names: string[];
-  try { names = readdirSync(dir); } catch { return 0; }
-  for (const n of names) {
-    const p = join(dir, n);
-    let st;
-    try { st = lstatSync(p); } catch { continue; }
-    if (st.isDirectory()) total += treeSize(p);
-    else if (st.isFile()) total += st.size;
+  let entries;
+  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return 0; }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await treeSize(p);
+    else if (e.isFile()) {
+      try { total += (await lstat(p)).size; } catch { /* removed meanwhile */ }
+    }
   }
   return total;
 }

@@ -11,7 +11,7 @@
 // no work running in the engine.
 import type { AttachIo, EngineApi } from '../api/engine-api.js';
 import { matchRoute } from '../api/routes.js';
-import { isReservedEvent } from '../api/codec.js';
+import { isReservedEvent, isStreamOutcome, type StreamEnd } from '../api/codec.js';
 import { attachStart } from '../api/requests.js';
 import type { EngineEvent } from '../api/types.js';
 import { InternalError, NotFound, cancelledBy, errorBody, fromBody } from '../lib/errors.js';
@@ -69,6 +69,11 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
     },
 
     async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number> {
+      return (await this.streamResult(method, path, body, emit, signal)).exitCode;
+    },
+
+    // the whole end record: a verb that answers more than an exit code (pull, push, build) puts its value there
+    async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
       refuseIfGone();
       if (signal.aborted) throw signal.reason;
       const both = AbortSignal.any([signal, session]);
@@ -90,7 +95,9 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
           }, both),
           aborted.promise,
         ]);
-        return typeof code === 'number' ? code : 0;
+        const time = new Date().toISOString();
+        if (isStreamOutcome(code)) return { kind: 'result', exitCode: code.exitCode, value: copy(code.value), time };
+        return { kind: 'result', exitCode: typeof code === 'number' ? code : 0, time };
       } catch (err) {
         throw failure(err, signal);
       } finally {

@@ -11,7 +11,8 @@ before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
 const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'ls',
-  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine', 'network', 'port'];
+  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine', 'volume', 'cp', 'diff',
+  'pull', 'push', 'build', 'save', 'tag', 'history', 'commit', 'login', 'logout', 'image', 'network', 'port'];
 
 test('--version prints the package version', async () => {
   const r = await berth(roots, ['--version']);
@@ -31,7 +32,8 @@ test('run --help pins the run flags', async () => {
   const r = await berth(roots, ['run', '--help']);
   for (const flag of ['--rm', '--detach', '--name', '--env', '--workdir', '--user', '--hostname', '--init', '--memory', '--memory-swap',
     '--cpu-shares', '--cpus', '--cpuset-cpus', '--pids-limit', '--stop-signal', '--entrypoint', '--interactive', '--tty', '--restart',
-    '--health-cmd', '--health-interval', '--health-timeout', '--health-retries', '--health-start-period', '--health-start-interval', '--no-healthcheck']) {
+    '--health-cmd', '--health-interval', '--health-timeout', '--health-retries', '--health-start-period', '--health-start-interval', '--no-healthcheck',
+    '--volume', '--mount', '--tmpfs', '--volumes-from']) {
     assert.match(r.stdout, new RegExp(`${flag}\\b`), `run has ${flag}`);
   }
 });
@@ -43,7 +45,7 @@ function assertCleanError(r: { code: number | null; stderr: string }, code: numb
 }
 
 test('bad input gets a clear error and a non-zero exit, never a stack trace', async () => {
-  assertCleanError(await berth(roots, ['run', 'no-such-image', 'true']), 125, /no such image: no-such-image/);
+  assertCleanError(await berth(roots, ['run', '--pull', 'never', 'no-such-image', 'true']), 125, /no such image: no-such-image/);
   assertCleanError(await berth(roots, ['run', '-m', 'lots', 'x', 'true']), 125, /invalid memory limit: "lots"/);
   assertCleanError(await berth(roots, ['run', '--cpus', '-1', 'x', 'true']), 125, /cpus/);
   assertCleanError(await berth(roots, ['run', '--bogus', 'x']), 125, /unknown option '--bogus'/);

@@ -223,10 +223,11 @@ test('the container sees Docker masked and read-only paths, /dev nodes and shm',
   assert.match(out, /\/dev\/shm .*size=65536k/);
 });
 
-test('run nosuchimage gives the same hint as up: how to get an image into berth', async () => {
-  const r = await berth(roots, ['run', 'nosuchimage', 'true']);
+test('run --pull never nosuchimage gives the same hint as up: how to get an image into berth', async () => {
+  const r = await berth(roots, ['run', '--pull', 'never', 'nosuchimage', 'true']);
   assert.equal(r.code, 125);
-  assert.match(r.stderr, /no such image: nosuchimage; berth cannot pull images yet: load one with `berth load -i FILE`/);
+  assert.match(r.stderr, /no such image: nosuchimage; pull it with `berth pull IMAGE`, build it with `berth build -t IMAGE DIR`, or load one with `berth load -i FILE`/);
+  assert.doesNotMatch(r.stderr, /Unable to find image/, 'never: no pull is tried');
 });
 
 test('stdin flows with -i and its end closes the container\'s stdin; stdout and stderr stay apart', async () => {

@@ -81,10 +81,10 @@ test('a SIGKILL while volumes are being created and removed leaves only whole vo
       assert.ok(statSync(join(dir, 'refs')).isDirectory(), `seed ${seed} round ${round}: ${v.name} has its refs directory`);
       assert.equal(v.labels['round'] !== undefined, true, `seed ${seed} round ${round}: ${v.name}'s record is whole`);
     }
-    const report = store.repair(new Set());
+    const report = await store.repair(new Set());
     assert.deepEqual(staged(store), [], `seed ${seed} round ${round}: repair left no .creating/.removing (${JSON.stringify(report)})`);
   }
-  for (const v of new VolumeStore({ root: roots.root, sys: lazySys }).list()) h.store.remove(v.name);
+  for (const v of new VolumeStore({ root: roots.root, sys: lazySys }).list()) await h.store.remove(v.name);
 });
 
 test('a SIGKILL during copy-up never leaves a partly filled volume that poses as complete', async () => {
@@ -114,7 +114,7 @@ test('a SIGKILL during copy-up never leaves a partly filled volume that poses as
     if (state === 'complete') assert.equal(readFileSync(join(sub, `f${FILES - 1}`), 'utf8'), `file ${FILES - 1}\n`.repeat(8));
     assert.equal(store.copyUpPending(name), false, `seed ${seed} round ${round}: the intent is settled`);
     outcomes.push(state);
-    const report = store.repair(new Set());
+    const report = await store.repair(new Set());
     assert.deepEqual(staged(store), [], `seed ${seed} round ${round}: no staging or view left (${JSON.stringify(report)})`);
     assert.deepEqual(mountsUnder(store.dir), [], `seed ${seed} round ${round}: the dead copier's image view is unmounted`);
     // an empty (rolled-back) volume is filled by the next copy-up, whole
@@ -123,7 +123,7 @@ test('a SIGKILL during copy-up never leaves a partly filled volume that poses as
       assert.equal(copyUp(store, name, layers, '/seed').outcome, 'copied');
       assert.equal(readdirSync(sub).length, FILES + 1);
     }
-    store.remove(name);
+    await store.remove(name);
   }
   assert.ok(outcomes.includes('empty'), `seed ${seed}: at least one kill landed mid-copy (${outcomes.join(', ')})`);
   assert.deepEqual(leftovers(roots), []);

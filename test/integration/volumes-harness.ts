@@ -51,7 +51,7 @@ export class Harness {
     const layers = await this.layers(ref);
     const id = newContainerId();
     const bundle = this.host.runtime.bundle(id);
-    const prepared = prepareContainerMounts({
+    const prepared = await prepareContainerMounts({
       store: this.store, containerId: id, bundle, projectDir: this.project, home: this.roots.dir, user: opts.user,
       image: layers, imageVolumes: Object.keys(image.config.Volumes ?? {}),
     }, opts.mounts ?? [], opts.grants ?? []);
@@ -62,7 +62,7 @@ export class Harness {
         tty: false, openStdin: false, init: false, autoRemove: false, limits: {}, mounts: prepared.mounts,
       });
     } catch (err) {
-      releaseContainerVolumes(this.store, id, { removeAnonymous: true });
+      await releaseContainerVolumes(this.store, id, { removeAnonymous: true });
       throw err;
     }
     this.grants.set(id, opts.grants ?? []);
@@ -132,13 +132,13 @@ export class Harness {
   /** Removes a container and releases its volumes (anonymous ones removed, as `rm -v` / `run --rm`). */
   async remove(id: string): Promise<void> {
     await this.host.runtime.remove(id, { force: true });
-    releaseContainerVolumes(this.store, id, { removeAnonymous: true });
+    await releaseContainerVolumes(this.store, id, { removeAnonymous: true });
   }
 
   /** Every container and volume of these roots removed; what is left on the host is returned. */
   async cleanup(): Promise<string[]> {
     for (const c of this.host.runtime.list()) await this.remove(c.record.id);
-    for (const v of this.store.list()) this.store.remove(v.name, { force: true });
+    for (const v of this.store.list()) await this.store.remove(v.name, { force: true });
     return leftovers(this.roots);
   }
 }

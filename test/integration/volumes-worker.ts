@@ -12,7 +12,7 @@ process.stdout.write('go\n');
 if (mode === 'churn') {
   for (let i = 0; ; i++) {
     store.create({ name: `churn-${i % 50}`, labels: { round: String(i) } });
-    if (i % 3 === 2) store.remove(`churn-${(i - 1) % 50}`, { force: true });
+    if (i % 3 === 2) await store.remove(`churn-${(i - 1) % 50}`, { force: true });
   }
 } else if (mode === 'copyup') {
   const [volume, overlayRoot, links, target] = rest as [string, string, string, string];

@@ -58,19 +58,19 @@ test('a volume in use cannot be removed (the error names the containers); prune 
   h.store.create({ name: 'busy' });
   h.store.create({ name: 'idle' });
   const c = await h.create('bb', ['true'], { mounts: [vol('busy', '/busy'), vol(undefined, '/anon')] });
-  assert.throws(() => h.store.remove('busy'), (err: unknown) => err instanceof BerthError && err.code === 'CONFLICT' && err.message.includes(c.id) && /volume is in use/.test(err.message));
+  await assert.rejects(h.store.remove('busy'), (err: unknown) => err instanceof BerthError && err.code === 'CONFLICT' && err.message.includes(c.id) && /volume is in use/.test(err.message));
   const anon = c.prepared.volumes.find((v) => v.anonymous)!;
   assert.equal(h.store.get(anon.name).labels['com.docker.volume.anonymous'], '');
   h.store.create({}); // an unused anonymous volume
-  const pruned = h.store.prune();
+  const pruned = await h.store.prune();
   assert.equal(pruned.removed.length, 1, 'the unused anonymous volume only');
   assert.ok(h.store.find(anon.name), 'an anonymous volume in use is kept');
-  assert.deepEqual(h.store.prune({ all: true }).removed, ['idle']);
+  assert.deepEqual((await h.store.prune({ all: true })).removed, ['idle']);
   await h.remove(c.id);
   assert.equal(h.store.find(anon.name), undefined, 'removing the container (rm -v) removed its anonymous volume');
   assert.ok(h.store.find('busy'), 'named volumes survive their container');
-  assert.throws(() => h.store.remove('nope'), /no such volume/);
-  h.store.remove('nope', { force: true });
+  await assert.rejects(h.store.remove('nope'), /no such volume/);
+  await h.store.remove('nope', { force: true });
 });
 
 test('copy-up fills a new empty volume with the image content, owners, modes, links and xattrs kept, never following image symlinks', async () => {

@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import type { ContainerCreateOptions } from '../../api/types.js';
 import { attachTo, resolveEnv } from '../attach.js';
 import { withEngine } from '../engine.js';
+import { createPulling } from './pull.js';
 
 export interface CreateFlags {
   rm?: boolean; name?: string; env?: string[]; workdir?: string; user?: string;
@@ -13,10 +14,11 @@ export interface CreateFlags {
   restart?: string; healthCmd?: string; healthInterval?: string; healthTimeout?: string; healthRetries?: string;
   healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
   capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
-  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[];
   network?: string; net?: string; networkAlias?: string[]; ip?: string; ip6?: string; macAddress?: string;
   publish?: string[]; publishAll?: boolean; expose?: string[]; addHost?: string[]; dns?: string[]; dnsSearch?: string[];
   dnsOption?: string[]; domainname?: string;
+  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[]; pull?: string;
+  volume?: string[]; mount?: string[]; tmpfs?: string[]; volumesFrom?: string[];
 }
 
 interface RunFlags extends CreateFlags { detach?: boolean }
@@ -70,12 +72,19 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
       addHost: flags.addHost, dns: flags.dns, dnsSearch: flags.dnsSearch, dnsOption: flags.dnsOption,
     },
     domainname: flags.domainname,
+    // bind sources of -v and --mount are the caller's: relative to its directory, ~ its home
+    volumes: flags.volume ?? [],
+    mounts: flags.mount ?? [],
+    tmpfs: flags.tmpfs ?? [],
+    volumesFrom: flags.volumesFrom ?? [],
+    cwd: ctx.cwd,
+    ...(ctx.env['HOME'] !== undefined ? { home: ctx.env['HOME'] } : {}),
   };
 }
 
 export default async function run(flags: RunFlags, args: string[], ctx: CliContext): Promise<number> {
   return withEngine(ctx, async (api) => {
-    const created = await api.containerCreate(createOptions(flags, args, ctx));
+    const created = await createPulling(api, ctx, args[0]!, flags.pull, () => api.containerCreate(createOptions(flags, args, ctx)));
     for (const w of created.warnings) ctx.stderr.write(`WARNING: ${w}\n`);
     if (flags.detach) {
       try {

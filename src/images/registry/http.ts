@@ -30,6 +30,22 @@ const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+/** What a network error code means to a user ("connection refused (ECONNREFUSED)"). */
+const NET_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'cannot reach the registry: connection refused',
+  ENOTFOUND: 'cannot reach the registry: host name not found',
+  EAI_AGAIN: 'cannot reach the registry: host name lookup failed (no DNS?)',
+  ENETUNREACH: 'cannot reach the registry: network unreachable',
+  EHOSTUNREACH: 'cannot reach the registry: host unreachable',
+  ETIMEDOUT: 'cannot reach the registry: connection timed out',
+  ECONNRESET: 'the registry closed the connection',
+};
+
+function netWords(err: NodeJS.ErrnoException): string {
+  const words = err.code !== undefined ? NET_WORDS[err.code] : undefined;
+  return words ? `${words} (${err.code})` : (err.code ?? err.message);
+}
+
 /**
  * Sends one request and resolves with the response head; the body is the returned stream
  * (the caller must consume or destroy it). Errors before the head are TransportErrors.
@@ -51,7 +67,7 @@ export function send(req: HttpRequest): Promise<IncomingMessage> {
       if (err instanceof BerthError) { reject(err); return; }
       if (err.name === 'AbortError') { reject(err); return; }
       const retryable = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN'].includes(err.code ?? '');
-      reject(new TransportError(`${where}: ${err.code ?? err.message}${tlsHint(err)}`, retryable));
+      reject(new TransportError(`${where}: ${netWords(err)}${tlsHint(err)}`, retryable));
     });
     out.on('response', (res) => {
       // idle timeout on the body too: a stalled transfer fails rather than hangs

@@ -25,12 +25,18 @@ export function registryDomain(server: string | undefined): string {
   return host;
 }
 
-export async function login(server: string | undefined, creds: Credentials, opts: LoginOptions): Promise<{ domain: string; notes: string[] }> {
+/** Checks the credentials against the registry (the engine's half of docker login); returns its domain. */
+export async function verifyLogin(server: string | undefined, creds: Credentials, opts: Omit<LoginOptions, 'configPath'>): Promise<string> {
   if (creds.username === '') throw new InvalidArgument('username is empty');
   if (creds.password === '') throw new InvalidArgument('password is empty');
   const domain = registryDomain(server);
   const client = new RegistryClient(domain, 'library/berth-login', { hosts: opts.hosts, credentials: () => creds, signal: opts.signal, timeoutMs: opts.timeoutMs });
   await client.checkLogin();
+  return domain;
+}
+
+export async function login(server: string | undefined, creds: Credentials, opts: LoginOptions): Promise<{ domain: string; notes: string[] }> {
+  const domain = await verifyLogin(server, creds, opts);
   const notes = storeCredentials(opts.configPath, domain, creds);
   return { domain, notes };
 }

@@ -145,6 +145,7 @@ export function hostCgroupDriver(opts: Omit<DetectOptions, 'fs'> = {}): CgroupDr
   return {
     get version() { return get().version; },
     create: (name: string, limits: CgroupLimits): { placement: CgroupPlacement; warnings: string[] } => get().create(name, limits),
+    update: (name: string, limits: CgroupLimits): { warnings: string[] } => get().update(name, limits),
     placement: (name: string): CgroupPlacement => get().placement(name),
     remove: (name: string): Promise<void> => get().remove(name),
     exists: (name: string): boolean => get().exists(name),

@@ -83,6 +83,12 @@ export interface CgroupDriver {
    * this host lacks. On failure nothing it created is left behind. Returns Docker-style warnings.
    */
   create(name: string, limits: CgroupLimits): { placement: CgroupPlacement; warnings: string[] };
+  /**
+   * docker update: sets every limit of an existing <name> to `limits` (the whole set, as
+   * create() takes it: a limit left out goes back to unlimited or the kernel default), validated
+   * as create() validates. The device policy is not touched. NotFound when <name> does not exist.
+   */
+  update(name: string, limits: CgroupLimits): { warnings: string[] };
   /** pure path computation: where <name> is (or would be); touches nothing */
   placement(name: string): CgroupPlacement;
   /**

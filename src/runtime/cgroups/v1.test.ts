@@ -126,3 +126,14 @@ test('v1 freeze/thaw write freezer.state; pids union all hierarchies; oom from m
   assert.equal(driver.exists('berth/c1'), false);
   assert.equal(existsSync(join(base, 'memory/berth')), true, 'the shared parent stays');
 });
+
+test('v1 update rewrites each controller\'s files of an existing cgroup; a missing one is NotFound', () => {
+  const { driver } = setup({ hierarchies: SEPARATE });
+  driver.create('berth/c1', { cpuShares: 512, cpuQuota: 50_000, memory: 64 * MiB, pidsLimit: 50 });
+  driver.update('berth/c1', { memory: 32 * MiB, pidsLimit: 10 });
+  assert.equal(file('memory/berth/c1/memory.limit_in_bytes'), String(32 * MiB));
+  assert.equal(file('pids/berth/c1/pids.max'), '10');
+  assert.equal(file('cpu/berth/c1/cpu.shares'), '1024', 'shares left out: the default again');
+  assert.equal(file('cpu/berth/c1/cpu.cfs_quota_us'), '-1');
+  assert.throws(() => driver.update('berth/nope', { memory: 32 * MiB }), (e: unknown) => (e as { code?: string }).code === 'NOT_FOUND');
+});

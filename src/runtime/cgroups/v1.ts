@@ -7,7 +7,7 @@
 // devices.ts). Not handled yet: blkio, net_cls/net_prio, hugetlb, perf_event, and the named
 // systemd hierarchy.
 import { basename, join } from 'node:path';
-import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
+import { Conflict, NotFound, Unsupported, SysError } from '../../lib/errors.js';
 import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
 import { nodeCgroupFs, nameSegments, removeTree, removeFreshTree, keyedValue, parsePids, type CgroupFs } from './fs.js';
@@ -133,6 +133,38 @@ export class CgroupV1Driver implements CgroupDriver {
       throw err;
     }
     return { placement, warnings };
+  }
+
+  update(name: string, limits: CgroupLimits): { warnings: string[] } {
+    const { resolved, warnings } = resolveLimits(limits);
+    this.checkControllers(resolved);
+    if (resolved.cpusetCpus !== undefined) validateCpuset(resolved.cpusetCpus, this.fs.read(join(this.mounts.cpuset!, 'cpuset.effective_cpus')), 'cpus');
+    if (resolved.cpusetMems !== undefined) validateCpuset(resolved.cpusetMems, this.fs.read(join(this.mounts.cpuset!, 'cpuset.effective_mems')), 'mems');
+    const memory = this.dir('memory', name)!;
+    if (!this.fs.exists(memory)) throw new NotFound(`cgroup "${memory}" does not exist`);
+    const swapAccounting = this.fs.exists(join(memory, 'memory.memsw.limit_in_bytes'));
+    if (resolved.memory !== undefined && !swapAccounting) warnings.push(NO_SWAP_LIMIT_WARNING);
+    const cpu = this.dir('cpu', name);
+    if (cpu !== undefined && this.fs.exists(cpu)) {
+      this.fs.write(join(cpu, 'cpu.shares'), String(resolved.cpuShares ?? 1024));
+      // quota off first: a new, shorter period is checked against the quota in place
+      this.fs.write(join(cpu, 'cpu.cfs_quota_us'), '-1');
+      this.fs.write(join(cpu, 'cpu.cfs_period_us'), String(resolved.cpuPeriod ?? 100_000));
+      if (resolved.cpuQuota !== undefined) this.fs.write(join(cpu, 'cpu.cfs_quota_us'), String(resolved.cpuQuota));
+    }
+    const cpuset = this.dir('cpuset', name);
+    if (cpuset !== undefined && this.fs.exists(cpuset)) {
+      const parent = join(cpuset, '..');
+      this.fs.write(join(cpuset, 'cpuset.cpus'), resolved.cpusetCpus ?? this.fs.read(join(parent, 'cpuset.cpus')).trim());
+      this.fs.write(join(cpuset, 'cpuset.mems'), resolved.cpusetMems ?? this.fs.read(join(parent, 'cpuset.mems')).trim());
+    }
+    // memory+swap must stay ≥ memory at every moment: lift it first, then set both
+    if (swapAccounting) this.fs.write(join(memory, 'memory.memsw.limit_in_bytes'), '-1');
+    this.fs.write(join(memory, 'memory.limit_in_bytes'), String(resolved.memory ?? -1));
+    if (swapAccounting && resolved.memorySwap !== undefined) this.fs.write(join(memory, 'memory.memsw.limit_in_bytes'), String(resolved.memorySwap));
+    const pids = this.dir('pids', name);
+    if (pids !== undefined && this.fs.exists(pids)) this.fs.write(join(pids, 'pids.max'), resolved.pidsMax ?? 'max');
+    return { warnings };
   }
 
   private checkControllers(r: ResolvedLimits): void {

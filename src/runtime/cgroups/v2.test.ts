@@ -202,3 +202,17 @@ test('v2 remove retries EBUSY on its clock (never blocking the thread) and gives
   assert.ok(outcome instanceof SysError && outcome.errno === 'EBUSY', `gave up with EBUSY: ${String(outcome)}`);
   assert.equal(nodeCgroupFs.exists(join(root, 'berth/a')), true);
 });
+
+test('v2 update sets the whole set of limits in place: a limit left out goes back to no limit; a missing cgroup is NotFound', () => {
+  const { driver } = setup();
+  driver.create('berth/c1', { cpuQuota: 50_000, cpuPeriod: 100_000, memory: 64 * MiB, pidsLimit: 100 });
+  const { warnings } = driver.update('berth/c1', { memory: 128 * MiB, memorySwap: 256 * MiB, pidsLimit: 20 });
+  assert.deepEqual(warnings, []);
+  assert.equal(file('berth/c1/memory.max'), String(128 * MiB));
+  assert.equal(file('berth/c1/memory.swap.max'), String(128 * MiB));
+  assert.equal(file('berth/c1/pids.max'), '20');
+  assert.equal(file('berth/c1/cpu.max'), 'max 100000', 'the cpu quota was not in the new set');
+  assert.throws(() => driver.update('berth/nope', { memory: 64 * MiB }), (e: unknown) => (e as { code?: string }).code === 'NOT_FOUND');
+  assert.throws(() => driver.update('berth/c1', { memory: 1 * MiB }), /minimum memory limit allowed is 6MB/);
+  assert.equal(file('berth/c1/memory.max'), String(128 * MiB), 'a rejected update changes nothing');
+});

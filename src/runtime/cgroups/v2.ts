@@ -3,7 +3,7 @@
 // the interface files (cpu.max, memory.max…) appear in the child. The root is a parameter (the
 // cgroup2 mount point from detect.ts, or a temp dir in tests).
 import { join } from 'node:path';
-import { Conflict, Unsupported, SysError } from '../../lib/errors.js';
+import { Conflict, NotFound, Unsupported, SysError } from '../../lib/errors.js';
 import type { CgroupDriver, CgroupLimits, CgroupMount, CgroupPlacement, CgroupStats, ReadBackLimits } from './driver.js';
 import { resolveLimits, validateCpuset, sharesToWeight, swapMaxValue, NO_SWAP_LIMIT_WARNING, type ResolvedLimits } from './convert.js';
 import { nodeCgroupFs, nameSegments, removeTree, removeFreshTree, keyedValue, parsePids, type CgroupFs } from './fs.js';
@@ -113,6 +113,28 @@ export class CgroupV2Driver implements CgroupDriver {
       throw err;
     }
     return { placement: this.placement(name), warnings };
+  }
+
+  update(name: string, limits: CgroupLimits): { warnings: string[] } {
+    const { resolved, warnings } = resolveLimits(limits);
+    const leaf = this.dir(name);
+    if (!this.fs.exists(leaf)) throw new NotFound(`cgroup "${leaf}" does not exist`);
+    const offered = words(this.fs.read(join(this.root, 'cgroup.controllers')));
+    this.checkControllers(resolved, offered);
+    if (resolved.cpusetCpus !== undefined) validateCpuset(resolved.cpusetCpus, this.fs.read(join(this.root, 'cpuset.cpus.effective')), 'cpus');
+    if (resolved.cpusetMems !== undefined) validateCpuset(resolved.cpusetMems, this.fs.read(join(this.root, 'cpuset.mems.effective')), 'mems');
+    const swapAccounting = this.fs.exists(join(leaf, 'memory.swap.max'));
+    if (resolved.memory !== undefined && !swapAccounting) warnings.push(NO_SWAP_LIMIT_WARNING);
+    const has = (file: string): boolean => this.fs.exists(join(leaf, file));
+    // every file written, so that a limit left out goes back to "no limit"
+    if (has('cpu.weight')) this.fs.write(join(leaf, 'cpu.weight'), String(resolved.cpuShares !== undefined ? sharesToWeight(resolved.cpuShares) : 100));
+    if (has('cpu.max')) this.fs.write(join(leaf, 'cpu.max'), `${resolved.cpuQuota ?? 'max'} ${resolved.cpuPeriod ?? 100_000}`);
+    if (has('cpuset.cpus')) this.fs.write(join(leaf, 'cpuset.cpus'), resolved.cpusetCpus ?? '');
+    if (has('cpuset.mems')) this.fs.write(join(leaf, 'cpuset.mems'), resolved.cpusetMems ?? '');
+    if (has('memory.max')) this.fs.write(join(leaf, 'memory.max'), resolved.memory !== undefined ? String(resolved.memory) : 'max');
+    if (swapAccounting) this.fs.write(join(leaf, 'memory.swap.max'), resolved.memory !== undefined && resolved.memorySwap !== undefined ? swapMaxValue(resolved.memory, resolved.memorySwap) : 'max');
+    if (has('pids.max')) this.fs.write(join(leaf, 'pids.max'), resolved.pidsMax ?? 'max');
+    return { warnings };
   }
 
   private checkControllers(r: ResolvedLimits, offered: readonly string[]): void {

@@ -34,12 +34,14 @@ test('user mounts come after the runtime binds, as bind and tmpfs directives', (
     mounts: [
       { type: 'tmpfs', target: '/run', size: 1024, mode: 0o700, readonly: true, noexec: true },
       { type: 'bind', source: '/s', target: '/run/secrets/db', readonly: true, nosuid: true, nodev: true, noexec: true, nonRecursive: true },
+      { type: 'bind', source: '/src', target: '/src', readonly: true, readonlyTopOnly: true },
     ],
   });
   assert.deepEqual(d.filter((x) => x[0] === 'bind' || x[0] === 'tmpfs'), [
     ['bind', '/bundle/hosts', '/etc/hosts', 'rw'],
     ['tmpfs', '/run', '1024', '700', 'ro,noexec'],
     ['bind', '/s', '/run/secrets/db', 'ro,nosuid,nodev,noexec,norecursive'],
+    ['bind', '/src', '/src', 'ro,toponly'],
   ]);
 });
 

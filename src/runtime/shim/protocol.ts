@@ -22,6 +22,8 @@ export type LaunchMount =
     readonly noexec?: boolean;
     /** bind without the source's submounts */
     readonly nonRecursive?: boolean;
+    /** read-only (and nosuid, nodev, noexec) on the top mount only: the submounts keep their own flags */
+    readonly readonlyTopOnly?: boolean;
     readonly propagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared';
     /** relative: resolved beneath source by the shim, never leaving it */
     readonly subpath?: string;
@@ -191,7 +193,7 @@ export function mountDirective(m: LaunchMount): Directive {
   if (m.type === 'tmpfs') {
     return ['tmpfs', m.target, String(m.size), m.mode.toString(8), [m.readonly ? 'ro' : '', ...flags].filter((f) => f !== '').join(',')];
   }
-  const options = [m.readonly ? 'ro' : 'rw', ...flags, m.nonRecursive ? 'norecursive' : '', m.propagation ?? ''].filter((f) => f !== '').join(',');
+  const options = [m.readonly ? 'ro' : 'rw', ...flags, m.nonRecursive ? 'norecursive' : '', m.readonlyTopOnly ? 'toponly' : '', m.propagation ?? ''].filter((f) => f !== '').join(',');
   return m.subpath !== undefined ? ['bind', m.source, m.target, options, m.subpath] : ['bind', m.source, m.target, options];
 }
 

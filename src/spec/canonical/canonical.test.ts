@@ -71,6 +71,15 @@ test('volumes: long syntax with bind/volume/tmpfs options, round trip', () => {
   assert.throws(() => canonicalMount({ type: 'volume', source: 'v', target: '/x', bind: {} }), FormError);
 });
 
+test('volumes: create_host_path defaults to true in the long syntax too, as docker compose does', () => {
+  // compose-go's ServiceVolumeBind.CreateHostPath is an OptOut (true unless written false), and a
+  // long-syntax bind without `bind:` goes through Docker's Binds API, which creates the source.
+  assert.equal(canonicalMount({ type: 'bind', source: './s', target: '/t' }).bind?.create_host_path, true);
+  assert.equal(canonicalMount({ type: 'bind', source: './s', target: '/t', bind: { propagation: 'rslave' } }).bind?.create_host_path, true);
+  assert.equal(canonicalMount({ type: 'bind', source: './s', target: '/t', bind: { create_host_path: false } }).bind?.create_host_path, false);
+  assert.equal(canonicalMount({ type: 'bind', source: './s', target: '/t', bind: { recursive: 'writable' } }).bind?.recursive, 'writable');
+});
+
 test('command/entrypoint: strings split like a shell, lists kept', () => {
   assert.deepEqual(shellSplit(`echo "hello world" 'a b' c\\ d`), ['echo', 'hello world', 'a b', 'c d']);
   assert.deepEqual(shellSplit(`sh -c "echo \\"hi\\" \\$HOME"`), ['sh', '-c', 'echo "hi" $HOME']);

@@ -7,10 +7,13 @@ import { attachTo, resolveEnv } from '../../attach.js';
 import { colors } from '../../render/colors.js';
 import { renderEvent } from '../../render/events.js';
 import { NotFound } from '../../../lib/errors.js';
+import { registryAuth } from '../../auth.js';
+import { pullOverride, upEmitter } from './up.js';
 
 interface RunFlags extends ProjectFlags {
   rm?: boolean; detach?: boolean; name?: string; env?: string[]; entrypoint?: string; user?: string;
   workdir?: string; deps?: boolean; disableTty?: boolean; interactive?: boolean; label?: string[];
+  build?: boolean; pull?: string; quietPull?: boolean;
 }
 
 export default async function run(flags: RunFlags, args: string[], ctx: CliContext): Promise<number> {
@@ -27,6 +30,13 @@ export default async function run(flags: RunFlags, args: string[], ctx: CliConte
         (e) => renderEvent(e, project.name, ctx.stderr, ctx.stderr, c), new AbortController().signal);
       if (code !== 0) return code;
     }
+    // the service's own image, pulled or built as up would (pull_policy, --pull, --build)
+    const pull = pullOverride(flags.pull);
+    const c = colors(ctx.stderr, ctx.env);
+    const images = upEmitter(ctx, c, flags.quietPull ?? false, true, (e) => renderEvent(e, project.name, ctx.stderr, ctx.stderr, c), ctx.stderr);
+    await api.projectPrepare(project.name, {
+      project, services: [service.name], build: flags.build === true, noBuild: false, ...(pull !== undefined ? { pull } : {}), auth: registryAuth(ctx),
+    }, images.emit, new AbortController().signal).finally(() => images.done());
     const tty = !flags.disableTty && !flags.detach && ctx.terminal.isTTY('stdin');
     const interactive = (flags.interactive ?? true) && !flags.detach;
     const created = await api.createOneOff(project.name, {

@@ -6,13 +6,52 @@ import { abortOnInterrupt } from '../../engine.js';
 import { colors, type AnsiMode, type Colors } from '../../render/colors.js';
 import { renderEvent, LogPrinter } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
-import type { EngineEvent } from '../../../api/types.js';
+import type { EngineEvent, PullOverride } from '../../../api/types.js';
+import { registryAuth } from '../../auth.js';
+import { imageProgressFor, isImageEvent } from '../../render/image-progress.js';
+
+/**
+ * `up`'s events: pulls and builds come first (their own renderer), then the plan's. On a terminal
+ * the image drawing is finished before the plan's starts, so the two never draw at once.
+ */
+export function upEmitter(ctx: CliContext, c: Colors, quietPull: boolean, plain: boolean, next: (e: EngineEvent) => void, out: NodeJS.WritableStream = ctx.stdout): { emit: (e: EngineEvent) => void; done(): Promise<void> } {
+  let images: ReturnType<typeof imageProgressFor> | undefined;
+  let chain = Promise.resolve();
+  let imagesOver = false;
+  return {
+    emit(e) {
+      if (isImageEvent(e) && !imagesOver) {
+        if (quietPull) return;
+        images ??= imageProgressFor(out, ctx.stderr, c, plain);
+        images.emit(e);
+        return;
+      }
+      if (!imagesOver) {
+        imagesOver = true;
+        if (images) { const drawn = images; chain = drawn.done(); }
+      }
+      chain = chain.then(() => next(e));
+    },
+    async done() {
+      imagesOver = true;
+      await images?.done();
+      await chain;
+    },
+  };
+}
+
+export function pullOverride(value: string | undefined): PullOverride | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'always' || value === 'missing' || value === 'never' || value === 'build') return value;
+  if (value === 'policy') return undefined;
+  throw new InvalidArgument(`invalid --pull "${value}": expected always, missing, never, build or policy`);
+}
 
 interface UpFlags extends ProjectFlags {
   detach?: boolean; wait?: boolean; waitTimeout?: string; deps?: boolean; forceRecreate?: boolean;
   recreate?: boolean; start?: boolean; removeOrphans?: boolean; scale?: string[]; ansi?: AnsiMode;
   abortOnContainerExit?: boolean; exitCodeFrom?: string; attach?: string[]; timestamps?: boolean;
-  color?: boolean;
+  color?: boolean; build?: boolean; pull?: string; quietPull?: boolean;
 }
 
 /** listr2 progress on a terminal (unless --ansi never); plain lines otherwise. */
@@ -44,6 +83,8 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   const c = colors(ctx.stdout, ctx.env, flags.color === false ? 'never' : flags.ansi);
   const emit = (e: EngineEvent): void => renderEvent(e, project.name, ctx.stdout, ctx.stderr, c);
   const tty = await progressFor(project.name, ctx, c, flags.ansi);
+  const pull = pullOverride(flags.pull);
+  const events = upEmitter(ctx, c, flags.quietPull ?? false, flags.ansi === 'never', tty?.emit ?? emit);
   const interrupt = abortOnInterrupt(ctx);
   try {
     const code = await api.up({
@@ -58,8 +99,13 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
         scale: parseScale(flags.scale ?? []),
         wait: flags.wait ?? false,
         waitTimeout,
+        // commander: --build sets build, --no-build clears it
+        ...(flags.build === true ? { build: true } : {}),
+        ...(flags.build === false ? { noBuild: true } : {}),
+        ...(pull !== undefined ? { pull } : {}),
       },
-    }, tty?.emit ?? emit, interrupt.signal);
+      auth: registryAuth(ctx),
+    }, events.emit, interrupt.signal).finally(() => events.done());
     await tty?.done();
     if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
   } finally {
