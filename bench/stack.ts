@@ -7,6 +7,7 @@
 //   BERTH_BASELINE=/path/to/other/berth/bin/berth npm run bench:stack
 //                                  adds that build as a subject (roots of its own), e.g. the parent
 //                                  commit, so that up -d and no-op up are compared paired.
+//   BENCH_NETWORKS=0               leaves out "berth, networks" (the same stacks on a bridge network)
 // The engine's event-loop delay (p99 and max, perf_hooks) during `up -d` and `down` of 30
 // services is read from `berth engine status` (its window reset just before each).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -54,11 +55,14 @@ function run(argv: readonly string[], env: NodeJS.ProcessEnv): string {
   return r.stdout;
 }
 
-/** A compose file of n identical sleeping services. */
-function composeFile(image: string, n: number, restart?: string): string {
+/**
+ * A compose file of n identical sleeping services: without a network (`network_mode: none`, every
+ * subject alike), or `networked` on the project's default network (berth's "berth, networks").
+ */
+function composeFile(image: string, n: number, restart?: string, networked = false): string {
   let y = 'services:\n';
   for (let i = 1; i <= n; i++) {
-    y += `  s${i}:\n    image: ${image}\n    command: ["sleep", "1000"]\n    init: true\n    network_mode: none\n`;
+    y += `  s${i}:\n    image: ${image}\n    command: ["sleep", "1000"]\n    init: true\n${networked ? '' : '    network_mode: none\n'}`;
     if (restart) y += `    restart: ${restart}\n`;
   }
   return y;
@@ -175,6 +179,12 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [
     { name: 'berth', up: (f) => berth('up', '-d', '-f', f), down: (f) => berth('down', '-f', f, '-t', '1'), env: berthEnv, files: berthFiles },
   ];
+  // the same stacks on the project's default network (a bridge, a veth and a DNS record per
+  // container): what networking adds to up -d and down (BENCH_NETWORKS=0 leaves it out)
+  const netFiles = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'berth-net'), `bench-net-n${n}`, composeFile('bb', n, undefined, true))]));
+  if (process.env.BENCH_NETWORKS !== '0') {
+    subjects.push({ name: 'berth, networks', up: (f) => berth('up', '-d', '-f', f), down: (f) => berth('down', '-f', f, '-t', '1'), env: berthEnv, files: netFiles });
+  }
   const baselineBin = process.env.BERTH_BASELINE;
   const baselineRoots: TestRoots | undefined = baselineBin ? makeRoots() : undefined;
   if (baselineBin && baselineRoots) {
@@ -312,7 +322,7 @@ async function main(): Promise<void> {
     process.stdout.write(out);
   } finally {
     // Whatever is still up (after a failure midway) goes down; then the engine, the image, dockerd.
-    for (const f of [...berthFiles.values(), crashFile]) spawnSync(berthBin, ['down', '-f', f, '-t', '1'], { env: berthEnv, stdio: 'ignore' });
+    for (const f of [...berthFiles.values(), ...netFiles.values(), crashFile]) spawnSync(berthBin, ['down', '-f', f, '-t', '1'], { env: berthEnv, stdio: 'ignore' });
     await stopEngine(roots);
     spawnSync(berthBin, ['rmi', 'bb'], { env: berthEnv, stdio: 'ignore' });
     if (baselineBin && baselineRoots) {

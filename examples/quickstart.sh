@@ -27,3 +27,13 @@ echo "+ berth compose -f examples/hello-stack/compose.yaml ps"; "$berth" compose
 sleep 2
 echo "+ berth compose -f examples/hello-stack/compose.yaml logs --tail 2"; "$berth" compose -f "$stack" logs --tail 2
 echo "+ berth down -f examples/hello-stack/compose.yaml"; "$berth" down -f "$stack" -t 2
+
+# Services talking over the project's network: web reaches db by name, the host reaches web's
+# port published on 127.0.0.1:8080 (examples/web-db).
+webdb="$here/web-db/compose.yaml"
+echo "+ berth up -d -f examples/web-db/compose.yaml"; "$berth" up -d -f "$webdb"
+echo "+ berth compose -f examples/web-db/compose.yaml exec web nc db 5432"
+for _ in $(seq 20); do "$berth" compose -f "$webdb" exec web nc db 5432 </dev/null && break; sleep 0.2; done   # db may still be starting
+echo "+ berth compose -f examples/web-db/compose.yaml port web 80"; "$berth" compose -f "$webdb" port web 80
+echo "+ berth network ls"; "$berth" network ls
+echo "+ berth down -f examples/web-db/compose.yaml"; "$berth" down -f "$webdb" -t 2

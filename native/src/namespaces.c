@@ -26,6 +26,14 @@ int bt_set_hostname(const char *name, bt_error **err) {
   return 0;
 }
 
+int bt_set_domainname(const char *name, bt_error **err) {
+  /* the NIS domain name of the new UTS namespace: what `domainname` and uname's domainname show,
+   * and what `hostname -d`/`--fqdn` fall back to (the FQDN itself comes from /etc/hosts) */
+  if (setdomainname(name, strlen(name)) < 0)
+    return bt_error_sys(err, "setdomainname %s", name);
+  return 0;
+}
+
 int bt_loopback_up(bt_error **err) {
   /* Any socket of the namespace will do for interface ioctls. */
   cleanup_close int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

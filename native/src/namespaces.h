@@ -14,6 +14,9 @@ int bt_unshare_cgroupns(bt_error **err);
 
 int bt_set_hostname(const char *name, bt_error **err);
 
+/* The UTS domain name (setdomainname) of the container's own UTS namespace. */
+int bt_set_domainname(const char *name, bt_error **err);
+
 /* Bring `lo` up (IFF_UP) in the current network namespace: a new netns has lo down. */
 int bt_loopback_up(bt_error **err);
 

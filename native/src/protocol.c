@@ -250,6 +250,7 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
   else if (strcmp(d, "bundle") == 0) SINGLE(bundle);
   else if (strcmp(d, "rootfs") == 0) SINGLE(rootfs);
   else if (strcmp(d, "hostname") == 0) SINGLE(hostname);
+  else if (strcmp(d, "domainname") == 0) SINGLE(domainname);
   else if (strcmp(d, "netns") == 0) SINGLE(netns);
   else if (strcmp(d, "cwd") == 0) SINGLE(cwd);
   else if (strcmp(d, "user") == 0) SINGLE(user);
@@ -514,6 +515,7 @@ void bt_launch_free(bt_launch *l) {
   free(l->overlay_chdir);
   free(l->rootfs);
   free(l->hostname);
+  free(l->domainname);
   free(l->netns);
   strv_free(&l->args);
   strv_free(&l->env);
@@ -615,6 +617,7 @@ char *bt_launch_serialize(const bt_launch *l) {
     line(&t, "overlay", 3, l->overlay_mountpoint, l->overlay_options, l->overlay_chdir);
   if (l->rootfs) line(&t, "rootfs", 1, l->rootfs);
   if (l->hostname) line(&t, "hostname", 1, l->hostname);
+  if (l->domainname) line(&t, "domainname", 1, l->domainname);
   if (l->netns) line(&t, "netns", 1, l->netns);
   for (size_t i = 0; i < l->args.count; i++) line(&t, "arg", 1, l->args.items[i]);
   for (size_t i = 0; i < l->env.count; i++) line(&t, "env", 1, l->env.items[i]);

@@ -115,6 +115,8 @@ typedef struct bt_launch {
   char *overlay_mountpoint, *overlay_options, *overlay_chdir;
   char *rootfs;
   char *hostname;
+  /* the UTS domain name (compose `domainname`); NULL: left empty */
+  char *domainname;
   /* a network namespace to join (a bind-mounted nsfs file or /proc/<pid>/ns/net) instead of a
    * new one; NULL: a new namespace with lo only */
   char *netns;

@@ -362,6 +362,8 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   /* 6. Identity and network. */
   if (l->hostname != NULL && *l->hostname != '\0' && bt_set_hostname(l->hostname, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
+  if (l->domainname != NULL && *l->domainname != '\0' && bt_set_domainname(l->domainname, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
   if (bt_loopback_up(&err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
   if (bt_enter_cwd(l->cwd, &err) < 0)

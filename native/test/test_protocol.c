@@ -59,6 +59,7 @@ int main(void) {
   is_str(l.overlay_chdir, "/var/lib/berth/overlay", "overlay chdir");
   is_str(l.rootfs, "/var/lib/berth/containers/0123456789ab/merged", "rootfs");
   is_str(l.hostname, "web-1", "hostname");
+  is_str(l.domainname, "example.internal", "domainname");
   is_str(l.netns, "/run/berth/netns/0123456789ab", "netns");
   ok(l.args.count == 3 && l.args.items[3] == NULL, "three args, NULL-terminated argv");
   is_str(l.args.items[2], "printf 'a\\tb\\n'\techo \"tab\\\\tafter\"\nexit 3",

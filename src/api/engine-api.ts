@@ -13,6 +13,7 @@ import type {
   EngineEvent, EngineInfo, EngineStatus, ExecOptions, ImageImportRequest, ImageLoadRequest, ImageRemoveOptions, ImageSummary,
   InspectDocument, KillOptions, LogLine, LogsOptions, ProjectSummary, PsOptions, ServiceRunRequest, ServicesOptions, StopOptions,
   SystemInfo, UpRequest, VersionInfo, WatchRequest,
+  NetworkConnectOptions, NetworkCreateOptions, NetworkDisconnectOptions, NetworkSummary, PublishedPortRow,
   ContainerArchiveOptions, ContainerChange, ContainerCopyOptions, CopyResult,
   VolumeCreateOptions, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveOptions, VolumeSummary,
 } from './types.js';
@@ -107,6 +108,19 @@ export interface EngineApi {
   containerExec(ref: string, opts: ExecOptions, io: AttachIo, signal: AbortSignal): Promise<number>;
   /** exec -d: resolves once the process runs */
   containerExecDetached(ref: string, opts: ExecOptions): Promise<void>;
+  /** `port`: the container's published ports */
+  containerPort(ref: string): Promise<PublishedPortRow[]>;
+
+  // ── networks (a ref is a name, a full id or a unique id prefix) ──
+  networkList(): Promise<NetworkSummary[]>;
+  /** resolves with the new network's id */
+  networkCreate(opts: NetworkCreateOptions): Promise<{ readonly id: string }>;
+  networkInspect(ref: string): Promise<InspectDocument>;
+  networkRemove(ref: string): Promise<void>;
+  networkConnect(ref: string, opts: NetworkConnectOptions): Promise<void>;
+  networkDisconnect(ref: string, opts: NetworkDisconnectOptions): Promise<void>;
+  /** removes every network no container uses (the default bridge excepted); resolves with their names */
+  networkPrune(): Promise<{ readonly deleted: readonly string[] }>;
   /** `cp` between a host path (the engine's side) and the container, either way */
   containerCopy(ref: string, opts: ContainerCopyOptions): Promise<CopyResult>;
   /** `cp` with `-`: a tar stream out of the container on io's stdout, or into it from io's stdin; resolves 0 */

@@ -168,6 +168,7 @@ export const checkService: Check<Service> = object<Service>({
   working_dir: optional(str),
   hostname: optional(str),
   domainname: optional(str),
+  mac_address: optional(str),
   init: optional(bool),
   tty: bool,
   stdin_open: bool,

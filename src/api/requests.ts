@@ -2,7 +2,7 @@
 // body reaches the engine: a malformed body is a 400 naming the path, never a crash inside a
 // verb. Absent fields take the CLI's defaults, so `curl -X POST …/stop` works.
 import type {
-  AttachControl, ContainerCopyOptions, ContainerCreateOptions, VolumeCreateOptions, VolumePruneOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest,
+  AttachControl, ContainerCopyOptions, ContainerCreateOptions, VolumeCreateOptions, VolumePruneOptions, ContainerSecurityFlags, ContainerKillOptions, ContainerStopOptions, ContainerUpdateOptions, DownOptions, DownRequest, ContainerNetworkFlags, NetworkConnectOptions, NetworkCreateOptions, NetworkDisconnectOptions,
   ExecOptions, ImageImportRequest, ImageLoadRequest, KillOptions, ServiceRunRequest, ServicesOptions, StopOptions, TerminalSize,
   UpOptions, UpRequest, WatchOptions, WatchRequest,
 } from './types.js';
@@ -102,7 +102,37 @@ export const containerCreateOptions = body(object<ContainerCreateOptions>({
   volumesFrom: optional(strings),
   cwd: optional(str),
   home: optional(str),
+  network: optional(object<ContainerNetworkFlags>({
+    network: optional(nonEmpty),
+    networkAliases: optional(strings),
+    ip: optional(nonEmpty),
+    ip6: optional(nonEmpty),
+    macAddress: optional(nonEmpty),
+    publish: optional(strings),
+    publishAll: optional(bool),
+    expose: optional(strings),
+    addHost: optional(strings),
+    dns: optional(strings),
+    dnsSearch: optional(strings),
+    dnsOption: optional(strings),
+  })),
+  domainname: optional(str),
 }));
+
+export const networkCreateOptions = body(object<NetworkCreateOptions>({
+  name: required(nonEmpty),
+  driver: optional(nonEmpty),
+  internal: flag,
+  attachable: flag,
+  ipv6: flag,
+  subnets: list,
+  gateways: list,
+  ipRanges: list,
+  labels: list,
+  options: list,
+}));
+export const networkConnectOptions = body(object<NetworkConnectOptions>({ container: required(nonEmpty), aliases: list, ip: optional(nonEmpty), ip6: optional(nonEmpty) }));
+export const networkDisconnectOptions = body(object<NetworkDisconnectOptions>({ container: required(nonEmpty), force: flag }));
 
 export const containerCopyOptions = body(object<ContainerCopyOptions>({
   direction: required(literal('in', 'out')),

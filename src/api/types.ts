@@ -255,6 +255,30 @@ export interface ContainerCreateOptions {
   readonly cwd?: string;
   /** the caller's home directory: "~" in bind sources */
   readonly home?: string;
+  /** --network, -p, --add-host, --dns… (absent: the default bridge, nothing published) */
+  readonly network?: ContainerNetworkFlags;
+  /** --domainname */
+  readonly domainname?: string;
+}
+
+/** The network flags of `run`/`create`, as given (engine/service-network.ts reads them). */
+export interface ContainerNetworkFlags {
+  /** --network: a network's name or id, bridge, none, host, container:NAME */
+  readonly network?: string;
+  readonly networkAliases?: readonly string[];
+  readonly ip?: string;
+  readonly ip6?: string;
+  readonly macAddress?: string;
+  /** -p [ip:][hostPort:]containerPort[/proto] */
+  readonly publish?: readonly string[];
+  /** -P */
+  readonly publishAll?: boolean;
+  readonly expose?: readonly string[];
+  /** --add-host host:ip */
+  readonly addHost?: readonly string[];
+  readonly dns?: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOption?: readonly string[];
 }
 
 /** The hardening flags of `run`/`create`, as given (runtime/security.ts buildSecurity parses them). */
@@ -411,6 +435,62 @@ export interface ExecOptions {
 
 /** Docker-shaped JSON, as `docker inspect` prints it. */
 export type InspectDocument = Readonly<Record<string, unknown>>;
+
+/** One published port of a container, as `port` prints it ("80/tcp -> 0.0.0.0:8080"). */
+export interface PublishedPortRow {
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp';
+  /** "0.0.0.0", "::", or the address given */
+  readonly hostIp: string;
+  readonly hostPort: number;
+}
+
+// ── networks ─────────────────────────────────────────────────────────────────────────────
+
+/** A network as `network ls` lists it. */
+export interface NetworkSummary {
+  readonly id: string;
+  readonly name: string;
+  /** bridge; host and null for the two pseudo-networks */
+  readonly driver: string;
+  readonly scope: 'local';
+  readonly internal: boolean;
+  readonly ipv6: boolean;
+  /** RFC 3339 ('' for the pseudo-networks) */
+  readonly created: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** `network create`: the flags as given. */
+export interface NetworkCreateOptions {
+  readonly name: string;
+  /** absent: bridge (the only driver) */
+  readonly driver?: string;
+  readonly internal: boolean;
+  readonly attachable: boolean;
+  readonly ipv6: boolean;
+  /** CIDRs; at most one IPv4 and one IPv6 */
+  readonly subnets: readonly string[];
+  readonly gateways: readonly string[];
+  readonly ipRanges: readonly string[];
+  /** K=V */
+  readonly labels: readonly string[];
+  /** -o K=V driver options (com.docker.network.driver.mtu is honoured) */
+  readonly options: readonly string[];
+}
+
+export interface NetworkConnectOptions {
+  readonly container: string;
+  readonly aliases: readonly string[];
+  readonly ip?: string;
+  readonly ip6?: string;
+}
+
+export interface NetworkDisconnectOptions {
+  readonly container: string;
+  /** disconnect even a container that is not running (accepted; berth does either way) */
+  readonly force: boolean;
+}
 
 // ── volumes ──────────────────────────────────────────────────────────────────────────────
 

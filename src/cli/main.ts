@@ -9,6 +9,7 @@ import { BerthError } from '../lib/errors.js';
 import { resolveRoots } from '../lib/paths.js';
 import { realClock } from '../lib/clock.js';
 import type { CliContext, Terminal } from './context.js';
+import { declareNetworkVerbs, networkFlags } from './network-verbs.js';
 
 type Verb = (opts: any, args: string[], ctx: CliContext) => Promise<number>;
 type Loader = () => Promise<{ default: Verb }>;
@@ -37,7 +38,7 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .exitOverride();
   program.option('-v, --version', 'print the version');
 
-  const createFlags = (c: Command): Command => c
+  const createFlags = (c: Command): Command => networkFlags(c)
     .option('--name <name>', 'assign a name to the container')
     .option('-e, --env <K=V>', 'set an environment variable (repeatable); -e NAME takes NAME from this environment', collect)
     .option('-w, --workdir <dir>', 'working directory inside the container')
@@ -417,6 +418,8 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('-q, --quiet', 'only display project names')
     .option('--format <format>', "'table' or 'json'")
     .action(act(() => import('./commands/compose/ls.js')));
+
+  declareNetworkVerbs(program, act);
 
   program.command('update')
     .description('update the configuration of one or more containers')

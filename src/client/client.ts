@@ -148,6 +148,15 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     containerUpdate: (ref, o) => ok(json('containerUpdate', { ref }, o)),
     containerExec: (ref, o, io, signal) => t.attach(path('containerExec', { ref }), attachStart(io, o), io, signal),
     containerExecDetached: (ref, o) => ok(json('containerExecDetached', { ref }, o)),
+    containerPort: (ref) => json('containerPort', { ref }),
+
+    networkList: () => json('networkList'),
+    networkCreate: (o) => json('networkCreate', {}, o),
+    networkInspect: (ref) => json('networkInspect', { ref }),
+    networkRemove: (ref) => ok(json('networkRemove', { ref })),
+    networkConnect: (ref, o) => ok(json('networkConnect', { ref }, o)),
+    networkDisconnect: (ref, o) => ok(json('networkDisconnect', { ref }, o)),
+    networkPrune: () => json('networkPrune', {}, {}),
     containerCopy: (ref, o) => json('containerCopy', { ref }, o),
     containerArchive: (ref, o: ContainerArchiveOptions, io, signal) => t.attach(path('containerArchive', { ref }, [
       ['direction', o.direction], ['path', o.path], ...flags({ archive: o.archive, follow: o.followLink }),

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type {
-  ContainerCreateOptions, ContainerLogsOptions, ContainerProcess, ContainerRow, ContainerStats, CreatedContainer, LogLine,
+  ContainerCreateOptions, ContainerNetworkFlags, ContainerLogsOptions, ContainerProcess, ContainerRow, ContainerStats, CreatedContainer, LogLine,
 } from '../api/types.js';
 import { InvalidArgument, NotFound } from '../lib/errors.js';
 import { parseBytes, dockerStatus } from '../lib/units.js';
@@ -16,9 +16,9 @@ import { parseRestart } from '../spec/canonical/restart.js';
 import type { CgroupLimits } from '../runtime/cgroups/driver.js';
 import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import { mergeProcess } from '../runtime/process-spec.js';
-import { newContainerId } from '../runtime/names.js';
+import { newContainerId, randomName, validateName } from '../runtime/names.js';
 import { readLog } from '../runtime/logs.js';
-import type { ContainerRuntime, ContainerView, RecordedMount } from '../runtime/container.js';
+import type { ContainerRuntime, ContainerView, CreateRequest, RecordedMount } from '../runtime/container.js';
 import type { ContainerRecord } from '../runtime/state.js';
 import type { ImageRecord, ImageStore } from '../images/store.js';
 import { healthcheckConfig } from './health.js';
@@ -96,12 +96,19 @@ export function healthcheckFromFlags(o: ContainerCreateOptions): Healthcheck | u
   };
 }
 
+/**
+ * Makes a container's network before it is created and records it with it (networking.ts); the
+ * engine passes its networking job. Returns the namespace and files, and warnings for the user.
+ */
+export type NetworkAttacher = (id: string, name: string, identity: { readonly hostname: string; readonly domainname?: string; readonly explicitHostname: boolean },
+  flags: ContainerNetworkFlags, imageExposed: readonly string[]) => Promise<{ readonly network: NonNullable<CreateRequest['network']>; readonly warnings: readonly string[]; readonly undo: () => Promise<void> }>;
+
 /** Makes a container with its mounts (engine/volumes.ts createWith): prepares them, calls `create`, releases them if it fails. */
 export type WithMounts = (slot: { readonly containerId: string; readonly bundle: string; readonly image: ImageRecord; readonly overlayRoot: string },
   create: (mounts: RecordedMount[]) => Promise<ContainerRecord>) => Promise<{ created: ContainerRecord; warnings: string[] }>;
 
 /** `run`/`create`: the container is created (not started); its id, name and any warnings returned. */
-export async function createContainer(runtime: ContainerRuntime, store: ImageStore, o: ContainerCreateOptions, withMounts?: WithMounts): Promise<CreatedContainer> {
+export async function createContainer(runtime: ContainerRuntime, store: ImageStore, o: ContainerCreateOptions, withMounts?: WithMounts, attachNetwork?: NetworkAttacher): Promise<CreatedContainer> {
   // Flags are checked before the image is looked up, as Docker does.
   const limits = limitsFromFlags(o);
   const shmSize = o.shmSize !== undefined ? parseBytes(o.shmSize, 'shm size') : undefined;
@@ -137,10 +144,14 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
     labels[at < 0 ? l : l.slice(0, at)] = at < 0 ? '' : l.slice(at + 1);
   }
   const topFirst = [...image.layers].reverse();
+  // the name is decided here (not by the runtime) when the network needs it: the resolver answers it
+  const name = o.name !== undefined ? validateName(o.name) : attachNetwork ? randomName((n) => runtime.list().some((v) => v.record.name === n)) : undefined;
+  const net = attachNetwork ? await attachNetwork(id, name!, { hostname, ...(o.domainname ? { domainname: o.domainname } : {}), explicitHostname: o.hostname !== undefined && o.hostname !== '' },
+    o.network ?? {}, Object.keys(image.config.ExposedPorts ?? {})) : undefined;
   const create = (mounts: RecordedMount[]): Promise<ContainerRecord> => runtime.create({
     ...(mounts.length > 0 ? { mounts } : {}),
     id,
-    name: o.name,
+    name,
     imageId: image.id,
     imageRef: o.image,
     lowerLinks: topFirst.map((l) => l.link),
@@ -160,11 +171,19 @@ export async function createContainer(runtime: ContainerRuntime, store: ImageSto
     healthcheck: healthcheckConfig(userHealthcheck, image.config.Healthcheck),
     security,
     logOptions,
+    ...(o.domainname ? { domainname: o.domainname } : {}),
+    ...(net ? { network: net.network } : {}),
   });
-  const made = withMounts
-    ? await withMounts({ containerId: id, bundle: runtime.bundle(id), image, overlayRoot: store.overlayRoot() }, create)
-    : { created: await create([]), warnings: [] };
-  return { id: made.created.id, name: made.created.name, warnings: [...made.warnings, ...runtime.warnings(made.created.id)] };
+  let made: { created: ContainerRecord; warnings: string[] };
+  try {
+    made = withMounts
+      ? await withMounts({ containerId: id, bundle: runtime.bundle(id), image, overlayRoot: store.overlayRoot() }, create)
+      : { created: await create([]), warnings: [] };
+  } catch (err) {
+    await net?.undo().catch(() => { /* repair at the next engine start will */ });
+    throw err;
+  }
+  return { id: made.created.id, name: made.created.name, warnings: [...(net?.warnings ?? []), ...made.warnings, ...runtime.warnings(made.created.id)] };
 }
 
 /** `docker ps`'s row of one container, health in its status for every container that has a check. */

@@ -6,7 +6,9 @@
 //   images.ts      image verbs of the store; image-verbs.ts pull, push, build, save, commit…
 //   project-images.ts  pull_policy and builds before `up`, compose pull/build/images
 //   system.ts      info, version, engine status
-//   preflight.ts   checks before anything is touched (images present, …)
+//   networking.ts  containers' networks (sandboxes, ports, names) over src/network
+//   networks.ts    network verbs and `port`;  network-runner.ts  the plan's network operations
+//   preflight.ts   checks before anything is touched (images present, networks, ports free)
 //   watch.ts       compose watch: one ProjectWatch per watched project, stopped by down and shutdown
 // This file wires them and keeps the two pieces of state verbs share: the event bus and the
 // one door through which containers are removed.
@@ -41,6 +43,10 @@ import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
 import { prepareImages, projectImageVerbs } from './project-images.js';
 import { availableParallelism } from 'node:os';
 import { daemonConfigPath } from '../lib/paths.js';
+import { EngineNetworking } from './networking.js';
+import { networkVerbs } from './networks.js';
+import { flagsNetworkIntent } from './service-network.js';
+import { parsePortString } from '../spec/canonical/ports.js';
 
 export interface EngineOptions {
   readonly roots: Roots;
@@ -67,7 +73,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const events = new EventBus();
   let internalSubscribers = 0;
   const store = new ProjectStore(opts.roots.root, log);
-  const checks = preflight(() => host.images());
+  const networking = new EngineNetworking(host.network, runtime);
+  const checks = preflight(() => host.images(), {
+    checkPorts: (ports, releasing) => networking.checkPorts(ports, releasing),
+    networkExists: (name) => host.network.networks().some((n) => n.name === name && !n.removing),
+  });
   const volumes = new EngineVolumes({ root: opts.roots.root, sys: host.sys, log, worker: { nodePath: process.execPath, env: { PATH: opts.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, log } });
   // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
   const containerLock = new KeyedLock();
@@ -87,7 +97,9 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     let p = removing.get(containerId);
     if (!p) {
       supervisor.release(containerId);
+      // the container's network goes with it: after the process, so it never runs without one
       p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
+        .then(() => networking.detach(containerId))
         .then(() => volumes.released(containerId, removeAnonymous))
         .then(() => volumes.deactivateUnused(running()))
         .finally(() => removing.delete(containerId));
@@ -107,12 +119,17 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   };
 
   // the supervisor's policy restarts go through the same start as the user's
+  // every start (the user's, a restart policy's, the engine's first look) finds the container's
+  // network in place, or makes it again from the record (after a reboot, BERTH_RUN is empty)
   const supervised: SupervisedRuntime = {
     list: () => runtime.list(),
     find: (ref) => runtime.find(ref),
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
-    startDetached: (ref) => { const id = runtime.find(ref).record.id; return withStart(id, () => runtime.startDetached(id)); },
+    startDetached: (ref) => {
+      const id = runtime.find(ref).record.id;
+      return withStart(id, async () => { await networking.ensure(id); return runtime.startDetached(id); });
+    },
     // a lost supervisor's processes are killed under the container's lock too: never beside a start
     reapLost: (id) => containerLock.run(id, () => runtime.reapLost(id)),
     execCaptured: (ref, r, o) => runtime.execCaptured(ref, r, o),
@@ -128,7 +145,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   const userStart = async (containerId: string): Promise<ContainerView> => {
     supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
-    const view = await withStart(containerId, () => runtime.startDetached(containerId));
+    const view = await supervised.startDetached(containerId);
     void supervisor.look(); // health checks start now, not at the next periodic look
     return view;
   };
@@ -141,9 +158,10 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes,
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes, networking,
     prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
+  const networks = networkVerbs(runtime, networking);
   const watches = new Watches({
     runtime, sys: host.sys, clock, log, compose, helperPath: join(nativeDir(opts.packageRoot), 'berth-notify'),
   });
@@ -170,6 +188,13 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     await runtime.remove(view.record.id, { force: true }).catch((err: unknown) => log(`removing build step container ${view.record.name}: ${errorBody(err).message}`));
     log(`removed build step container ${view.record.name}, left by an interrupted build`);
   }
+  // networks, sandboxes, rules and resolver records as the records say, before the first look
+  // (the crash-repair registry of issue 17 is to take this over)
+  try {
+    for (const line of await networking.repair()) log(`network repair: ${line}`);
+  } catch (err) {
+    log(`network repair failed (containers on networks may not start): ${errorBody(err).message}`);
+  }
   await supervisor.start();
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
@@ -182,6 +207,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     engineStatus: (o) => sys.engineStatus(o),
 
     ...compose,
+    ...networks,
     watch: (req, emit, signal) => watches.watch(req, emit, signal),
     // a watched project's watch ends (what it gathered applied) before its containers go
     async down(projectName, req, emit, signal) {
@@ -202,22 +228,31 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     async shutdown(): Promise<void> {
       await watches.stopAll('the engine stopped');
       await supervisor.stop();
+      // the default bridge comes back with the next `run`; containers on it keep it (and DNS,
+      // ports and forwarding live on without the engine: berth-netd and the kernel hold them)
+      await networking.removeIdleDefaultBridge().catch((err) => log(`removing the idle default bridge: ${errorBody(err).message}`));
       sys.stop();
     },
 
     // ── single containers ──
     async containerCreate(o) {
-      const created = await createContainer(runtime, await host.images(), o, (slot, create) => volumes.createWith(flagMountInputs(runtime, o, slot), create));
+      const created = await createContainer(runtime, await host.images(), o, (slot, create) => volumes.createWith(flagMountInputs(runtime, o, slot), create),
+        async (id, name, identity, flags, imageExposed) => {
+          const intent = flagsNetworkIntent(flags, { containerId: id, containerName: name, ...(identity.explicitHostname ? { hostname: identity.hostname } : {}) },
+            imageExposed, parsePortString, (ref) => runtime.find(ref).record.id);
+          const { files, warnings } = await networking.attach(id, intent, identity);
+          return { network: { ...files, config: intent }, warnings, undo: () => networking.detach(id) };
+        });
       supervisor.containerEvent(runtime.find(created.id), 'create');
       return created;
     },
     async containerList(o) {
       const t = clock.now();
       // a build's RUN step containers are the builder's, not the user's (docker ps never shows them)
-      return runtime.list().filter((v) => !isBuildStep(v) && (o.all || v.observed.status === 'running')).map((v) => containerRow(runtime, v, t));
+      return runtime.list().filter((v) => !isBuildStep(v) && (o.all || v.observed.status === 'running')).map((v) => ({ ...containerRow(runtime, v, t), ports: networking.portsText(v) }));
     },
     async containerInspect(ref) {
-      return runtime.inspect(ref);
+      return networking.inspect(runtime.inspect(ref), runtime.find(ref));
     },
     async containerStart(ref) {
       const view = runtime.find(ref);
@@ -228,6 +263,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const view = runtime.find(ref);
       const id = view.record.id;
       supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
+      await networking.ensure(id);
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
         const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');

@@ -1,9 +1,11 @@
 // The facilities of this host, composed once for the engine: the container runtime (with the
 // cgroup driver detected from the host and the native binaries of this package), the image
-// store (loaded on first use), raw syscalls, and the clock every wait sleeps on.
+// store (loaded on first use), the network facility, raw syscalls, and the clock every wait
+// sleeps on.
 import { join } from 'node:path';
 import type { Roots } from '../lib/paths.js';
-import { nativeDir } from '../lib/paths.js';
+import { nativeDir, networkNames } from '../lib/paths.js';
+import { NetworkFacility } from '../network/facility.js';
 import type { Clock } from '../lib/clock.js';
 import { lazySys } from '../sys/index.js';
 import type { Sys } from '../sys/sys.js';
@@ -16,6 +18,8 @@ export interface EngineHost {
   readonly runtime: ContainerRuntime;
   readonly sys: Sys;
   readonly clock: Clock;
+  /** bridges, sandboxes, ports, the embedded resolver (src/network) */
+  readonly network: NetworkFacility;
   images(): Promise<ImageStore>;
 }
 
@@ -32,11 +36,19 @@ export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.Proces
     clock,
   });
   let store: Promise<ImageStore> | undefined;
+  const names = networkNames(env);
+  const network = new NetworkFacility({
+    stateDir: join(roots.root, 'network'), runDir: join(roots.run, 'network'),
+    netBin: join(bin, 'berth-net'), netdBin: join(bin, 'berth-netd'),
+    table: names.table, bridgePrefix: names.bridgePrefix, vethPrefix: names.vethPrefix,
+    env,
+  });
   return {
     roots,
     runtime,
     sys: lazySys,
     clock,
+    network,
     images() {
       store ??= import('../images/store.js').then(({ ImageStore }) => new ImageStore({ root: roots.root, sys: lazySys }));
       return store;

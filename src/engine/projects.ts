@@ -28,6 +28,10 @@ import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
 import type { Preflight } from './preflight.js';
 import type { ImageStore } from '../images/store.js';
+import type { EngineNetworking } from './networking.js';
+import { serviceNetworkIntent } from './service-network.js';
+import { networkRunner, observedNetworks } from './network-runner.js';
+import type { RecordedNetwork, CreateRequest } from '../runtime/container.js';
 import type { EngineVolumes } from './volumes.js';
 import { serviceMountInputs } from './container-mounts.js';
 import type { ImageFlags } from './project-images.js';
@@ -46,6 +50,8 @@ export interface ProjectVerbsDeps {
   readonly userStart: (containerId: string) => Promise<ContainerView>;
   /** a stop or kill the user asked for (a pending policy restart is cancelled) */
   readonly userStopped: (containerId: string) => void;
+  /** containers' networks (sandboxes, ports, names) and the networks of the plan */
+  readonly networking: EngineNetworking;
   /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
   readonly volumes: EngineVolumes;
   /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
@@ -68,6 +74,22 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
   /** The stored model of a project; a verb on a project the engine never saw plans without one. */
   const projectOf = (projectName: string): Project | undefined => store.load(projectName)?.project;
 
+  /** network_mode service:X / container:X → the container whose namespace is joined. */
+  const joinedContainer = (projectName: string) => (mode: string): string =>
+    mode.startsWith('service:') ? d.networking.serviceContainer(projectName, mode.slice('service:'.length)) : runtime.find(mode.slice('container:'.length)).record.id;
+
+  /** The container's network made first, then `create` with it (the network undone when the create fails). */
+  const withNetwork = async <T>(id: string, hostname: string, domainname: string | undefined, intent: RecordedNetwork,
+    create: (network: NonNullable<CreateRequest['network']>) => Promise<T>): Promise<T> => {
+    const { files } = await d.networking.attach(id, intent, { hostname, ...(domainname ? { domainname } : {}) });
+    try {
+      return await create({ ...files, config: intent });
+    } catch (err) {
+      await d.networking.detach(id).catch(() => { /* repair at the next engine start will */ });
+      throw err;
+    }
+  };
+
   /** A project's observed state with its volumes (plan/volumes.ts). */
   const observeWithVolumes = (projectName: string, project: Project | undefined): ReturnType<typeof observe> =>
     ({ ...observe(runtime, projectName), volumes: d.volumes.observe(projectName, project) });
@@ -76,17 +98,19 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     // a recreate keeps the anonymous volumes of the container it replaces (by target), as compose does
     const anonymousOfRemoved = new Map<string, ReadonlyMap<string, string>>();
     return {
-    resources: { volume: d.volumes.runner(project, emit, now) },
+    resources: { volume: d.volumes.runner(project, emit, now), network: networkRunner(d.networking.facility, project) },
     async create(op: Operation): Promise<string> {
       const service = project.services[op.service];
       if (!service) throw new NotFound(`no such service: ${op.service}`);
       const imageStore = await d.images();
       const image = imageStore.resolve(serviceImage(project, service));
       const request = createRequestFor({ project, service, number: op.number, image, overlayRoot: imageStore.overlayRoot(), configHash: configHashes[op.service] ?? '', hostEnv: {} });
-      const slot = { containerId: request.id!, bundle: runtime.bundle(request.id!), image, overlayRoot: imageStore.overlayRoot() };
-      const { created: record, warnings } = await d.volumes.createWith(
+      const id = request.id!;
+      const intent = serviceNetworkIntent(project, service, { containerId: id, containerName: request.name!, ...(service.hostname ? { hostname: service.hostname } : {}) }, joinedContainer(project.name));
+      const slot = { containerId: id, bundle: runtime.bundle(id), image, overlayRoot: imageStore.overlayRoot() };
+      const { created: record, warnings } = await withNetwork(id, request.hostname!, request.domainname, intent, (network) => d.volumes.createWith(
         serviceMountInputs(d.volumes, runtime, project, service, slot, anonymousOfRemoved.get(`${op.service}:${op.number}`)),
-        (mounts) => runtime.create({ ...request, mounts, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) }));
+        (mounts) => runtime.create({ ...request, mounts, network, healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck) })));
       for (const text of warnings) emit({ kind: 'warning', text: `service "${service.name}": ${text}`, time: now() });
       supervisor.containerEvent(runtime.find(record.id), 'create');
       return record.id;
@@ -163,7 +187,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       status: dockerStatus(o.status, o.exited?.exitCode ?? 0, o.started?.startedAt, o.exited?.finishedAt, clock.now(), health, o.error),
       health,
       exitCode: o.exited?.exitCode ?? 0,
-      ports: '',
+      ports: d.networking.portsText(view),
     };
   };
 
@@ -186,16 +210,6 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       }, req.auth ?? {}, emit, signal);
       await d.preflight.up(project, [...scope], req.options.scale);
       for (const text of d.volumes.checkForUp(project, scope)) emit({ kind: 'warning', text, time: now() });
-      for (const name of scope) {
-        const missing = notYetApplied(project.services[name]!);
-        if (missing.length > 0) emit({ kind: 'warning', text: `service "${name}": ${missing.join(', ')} not applied yet (networking and volumes come in later releases)`, time: now() });
-      }
-      store.save({ project, scale: req.options.scale });
-      const observed = observeWithVolumes(project.name, project);
-      const orphans = observed.containers.filter((c) => !c.oneoff && !project.services[c.service] && !project.disabled_services[c.service]);
-      if (orphans.length > 0 && !req.options.removeOrphans) {
-        emit({ kind: 'warning', text: `Found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`, time: now() });
-      }
       // the image each service names now: a container of another image is recreated
       const imageStore = await d.images();
       const images: Record<string, string> = {};
@@ -204,7 +218,25 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         if (!service) continue;
         try { images[name] = imageStore.resolve(serviceImage(project, service)).id; } catch { /* scale 0: not needed */ }
       }
-      const code = await runPlan(reconcile(project, observed, hashes(project), { ...req.options, images }), project, emit, signal);
+      // after planning, every network and published port the new containers need (a port
+      // conflict creates nothing at all)
+      const observed = { ...observeWithVolumes(project.name, project), networks: observedNetworks(d.networking.facility) };
+      const plan = reconcile(project, observed, hashes(project), { ...req.options, images });
+      await d.preflight.plan(project, plan);
+      for (const name of scope) {
+        const service = project.services[name]!;
+        const missing = notYetApplied(service);
+        if (missing.length > 0) emit({ kind: 'warning', text: `service "${name}": ${missing.join(', ')} not applied yet (volumes come in a later release)`, time: now() });
+        if (service.ports.length > 0 && service.network_mode !== undefined && service.network_mode !== 'bridge') {
+          emit({ kind: 'warning', text: `service "${name}": published ports are discarded when using network_mode ${service.network_mode}`, time: now() });
+        }
+      }
+      store.save({ project, scale: req.options.scale });
+      const orphans = observed.containers.filter((c) => !c.oneoff && !project.services[c.service] && !project.disabled_services[c.service]);
+      if (orphans.length > 0 && !req.options.removeOrphans) {
+        emit({ kind: 'warning', text: `Found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`, time: now() });
+      }
+      const code = await runPlan(plan, project, emit, signal);
       if (code !== 0 || !req.options.wait) return code;
       // --wait: every selected service running, or healthy when it has a health check
       const deadline = req.options.waitTimeout > 0 ? clock.now() + req.options.waitTimeout * 1000 : Infinity;
@@ -232,7 +264,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
 
     async down(projectName, req: DownRequest, emit, signal): Promise<number> {
       const project = req.project ?? projectOf(projectName);
-      const plan = planDown(project, observeWithVolumes(projectName, project), req.options);
+      const plan = planDown(project, { ...observeWithVolumes(projectName, project), networks: observedNetworks(d.networking.facility) }, req.options);
       const code = await runPlan(plan, project ?? emptyProject(projectName), emit, signal, req.options.timeout);
       if (code === 0 && observe(runtime, projectName).containers.filter((c) => !c.oneoff).length === 0) store.remove(projectName);
       return code;
@@ -317,11 +349,21 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         const at = l.indexOf('=');
         labels[at < 0 ? l : l.slice(0, at)] = at < 0 ? '' : l.slice(at + 1);
       }
+      const name = req.name ?? `${project.name}-${service.name}-run-${base.id!.slice(0, 12)}`;
+      // a one-off container joins the service's networks under its own name only (it is not one
+      // of the service's replicas for the resolver) and publishes nothing (compose run's default)
+      const serviceIntent = serviceNetworkIntent(project, service, { containerId: base.id!, containerName: name }, joinedContainer(project.name));
+      const intent: RecordedNetwork = {
+        ...serviceIntent, ports: [],
+        endpoints: serviceIntent.endpoints.map((e) => ({ ...e, names: [name, base.id!.slice(0, 12)], aliases: [] })),
+      };
       const slot = { containerId: base.id!, bundle: runtime.bundle(base.id!), image, overlayRoot: imageStore.overlayRoot() };
-      const { created: record, warnings } = await d.volumes.createWith(serviceMountInputs(d.volumes, runtime, project, service, slot), (mounts) => runtime.create({
+      const { created: record, warnings } = await withNetwork(base.id!, base.hostname!, base.domainname, intent, (network) => d.volumes.createWith(
+        serviceMountInputs(d.volumes, runtime, project, service, slot), (mounts) => runtime.create({
         ...base,
         mounts,
-        name: req.name ?? `${project.name}-${service.name}-run-${base.id!.slice(0, 12)}`,
+        network,
+        name,
         process,
         tty: req.tty,
         openStdin: req.interactive,
@@ -330,7 +372,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         // a one-off container is never restarted by a policy (docker compose run ignores `restart`)
         restartPolicy: { name: 'no', maximumRetryCount: 0 },
         healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck),
-      }));
+      })));
       supervisor.containerEvent(runtime.find(record.id), 'create');
       return { id: record.id, name: record.name, warnings: [...warnings, ...runtime.warnings(record.id)] };
     },

@@ -164,6 +164,15 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
     return api.containerExec(ref(r), start.exec, io, signal);
   }),
   containerExecDetached: json(async (api, r) => { await api.containerExecDetached(ref(r), req.execOptions(await r.body(), '')); return {}; }),
+  containerPort: json((api, r) => api.containerPort(ref(r))),
+
+  networkList: json((api) => api.networkList()),
+  networkCreate: json(async (api, r) => api.networkCreate(req.networkCreateOptions(await r.body(), '')), 201),
+  networkInspect: json((api, r) => api.networkInspect(ref(r))),
+  networkRemove: json(async (api, r) => { await api.networkRemove(ref(r)); return {}; }),
+  networkConnect: json(async (api, r) => { await api.networkConnect(ref(r), req.networkConnectOptions(await r.body(), '')); return {}; }),
+  networkDisconnect: json(async (api, r) => { await api.networkDisconnect(ref(r), req.networkDisconnectOptions(await r.body(), '')); return {}; }),
+  networkPrune: json((api) => api.networkPrune()),
   containerCopy: json(async (api, r) => api.containerCopy(ref(r), req.containerCopyOptions(await r.body(), ''))),
   containerArchive: attach((api, r, _start, io, signal) => api.containerArchive(ref(r), archiveQuery(r.query), io, signal)),
   containerDiff: json((api, r) => api.containerDiff(ref(r))),

@@ -17,8 +17,8 @@ const image: ImageRecord = {
 
 test('keys the runtime cannot apply yet are named, never dropped', async () => {
   const p = await project('services:\n  web:\n    image: bb\n    ports: ["8080:80"]\n    volumes: ["./data:/data"]\n    cap_add: [NET_ADMIN]\n    sysctls: {net.core.somaxconn: "1024"}\n');
-  // cap_add and sysctls (runtime/security.ts) and volumes (engine/volumes.ts) are applied: not in the list any more
-  assert.deepEqual(notYetApplied(p.services.web!), ['ports']);
+  // cap_add and sysctls (runtime/security.ts), volumes (engine/volumes.ts) and ports (engine/networking.ts) are applied: not in the list
+  assert.deepEqual(notYetApplied(p.services.web!), []);
   const plain = await project('services:\n  web:\n    image: bb\n');
   assert.deepEqual(notYetApplied(plain.services.web!), []);
 });

@@ -50,12 +50,6 @@ export function notYetApplied(service: Service): string[] {
   const out: string[] = [];
   const r = service.resources;
   const set = (name: string, on: boolean): void => { if (on) out.push(name); };
-  set('ports', service.ports.length > 0);
-  set('expose', service.expose.length > 0);
-  set('networks', Object.keys(service.networks).some((n) => n !== 'default'));
-  set('network_mode', service.network_mode !== undefined && service.network_mode !== 'none');
-  set('extra_hosts', service.extra_hosts.length > 0);
-  set('dns', service.dns.length + service.dns_search.length + service.dns_opt.length > 0);
   set('ipc', service.ipc !== undefined);
   set('pid', service.pid !== undefined);
   set('userns_mode', service.userns_mode !== undefined);
@@ -142,6 +136,7 @@ export function createRequestFor(input: ReplicaInput): CreateRequest {
     lowerDirs: topFirst.map((l) => join(input.overlayRoot, l.cacheId, 'diff')),
     process,
     hostname,
+    ...(service.domainname ? { domainname: service.domainname } : {}),
     tty: service.tty,
     openStdin: service.stdin_open,
     init: service.init ?? false,

@@ -19,7 +19,7 @@ import {
 import { bridgeSteps, bridgeRemoveSteps, vethSteps, vethRemoveSteps, renderSteps, type Step } from './steps.js';
 import { renderRuleset, type RuleNetwork, type RulePort } from './rules.js';
 import { hostNetworks, hostRoutes4, hostLinks, mountPoints, hostHasIpv6, probePort, portHolder } from './host.js';
-import { expandPorts, choosePorts, type PortRequest, type PublishedPort } from './ports.js';
+import { expandPorts, choosePorts, type PortRequest, type PortWant, type PublishedPort } from './ports.js';
 import { parseResolvConf, upstreams, renderResolvConf, renderHosts, parseExtraHosts } from './resolv.js';
 import { Netd, type NetdEndpoint } from './netd.js';
 
@@ -104,6 +104,11 @@ export interface ConnectRequest {
   readonly macAddress?: string;
   /** inside the container; default eth<N> in connection order */
   readonly interfaceName?: string;
+  /**
+   * this network carries the container's default route (compose gw_priority: the caller picks
+   * one). Absent: the first non-internal network connected does. Ignored on an internal network.
+   */
+  readonly defaultRoute?: boolean;
 }
 
 export interface Attachment {
@@ -151,6 +156,11 @@ export class NetworkFacility {
   private readonly netnsDir: string;
   readonly netd: Netd;
   private readonly random: () => number;
+  /** the nft run in progress and the one queued behind it (see applyRules) */
+  private rulesRunning?: Promise<void>;
+  private rulesQueued?: Promise<void>;
+  /** port choices are made one at a time: two publishes probing at once could pick one port */
+  private portLock: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: NetworkFacilityOptions) {
     for (const p of [opts.bridgePrefix, opts.vethPrefix]) {
@@ -172,8 +182,27 @@ export class NetworkFacility {
     if (r.code !== 0) throw new SysError('netlink', steps[0]!.join(' '), 'EFAIL', r.stderr.trim() || `berth-net exited ${r.code}`);
   }
 
-  /** Replaces berth's nftables table with the rules for the current state. */
-  async applyRules(): Promise<void> {
+  /**
+   * Replaces berth's nftables table with the rules for the current state. Calls are coalesced:
+   * while one `nft` runs, every caller that arrives waits for one more run, which renders the
+   * state as it is when it starts — so an `up` of thirty services that publish ports runs nft a
+   * handful of times, not thirty, and a slower run can never overwrite a newer state with an
+   * older one (runs never overlap).
+   */
+  applyRules(): Promise<void> {
+    if (!this.rulesRunning) {
+      const run = this.runRules().finally(() => { if (this.rulesRunning === run) this.rulesRunning = undefined; });
+      this.rulesRunning = run;
+      return run;
+    }
+    this.rulesQueued ??= this.rulesRunning.catch(() => undefined).then(() => {
+      this.rulesQueued = undefined;
+      return this.applyRules();
+    });
+    return this.rulesQueued;
+  }
+
+  private async runRules(): Promise<void> {
     const networks: RuleNetwork[] = this.networks().filter((n) => !n.removing).map((n) => ({
       bridge: n.bridge, subnet: n.ipv4.subnet, subnet6: n.ipv6?.subnet, internal: n.internal,
     }));
@@ -406,7 +435,7 @@ export class NetworkFacility {
       ...(addr6 ? { ipv6: `${addr6}/${n.ipv6!.subnet.split('/')[1]}` } : {}),
       mac: req.macAddress !== undefined ? validateMac(req.macAddress) : macFromIpv4(addr4),
       ...(n.internal ? {} : { gateway4: n.ipv4.gateway, ...(n.ipv6 ? { gateway6: n.ipv6.gateway } : {}) }),
-      defaultRoute: !n.internal && !hasDefault,
+      defaultRoute: !n.internal && (req.defaultRoute ?? !hasDefault),
       names: [...new Set(req.names)],
     };
     // intent first: the address is taken once this file is written
@@ -468,30 +497,53 @@ export class NetworkFacility {
    * holds the ports bound. Returns the decided mappings (what `port` shows).
    */
   async publish(containerId: string, requests: readonly PortRequest[]): Promise<PublishedPort[]> {
-    const s = this.sandbox(containerId);
-    if (s.mode.kind !== 'bridge') throw new Conflict(`published ports are discarded when using ${s.mode.kind} network mode`);
-    if (!s.attachments.some((a) => a.gateway4 !== undefined)) throw new Conflict(`container ${containerId.slice(0, 12)} is on no network with a way out: ports cannot be published`);
-    const chosen = await this.choose(requests);
-    const updated: SandboxRecord = { ...s, ports: [...s.ports, ...chosen] };
-    this.saveSandbox(updated);
+    const chosen = await this.locked(async () => {
+      const s = this.sandbox(containerId);
+      if (s.mode.kind !== 'bridge') throw new Conflict(`published ports are discarded when using ${s.mode.kind} network mode`);
+      if (!s.attachments.some((a) => a.gateway4 !== undefined)) throw new Conflict(`container ${containerId.slice(0, 12)} is on no network with a way out: ports cannot be published`);
+      const ports = await this.choose(requests);
+      // recorded before the lock is released: the next choice sees these ports as taken
+      this.saveSandbox({ ...s, ports: [...s.ports, ...ports] });
+      return ports;
+    });
     await this.applyRules();
-    await this.publishRecords(updated);
+    await this.publishRecords(this.sandbox(containerId));
     return chosen;
   }
 
   /**
    * Would these ports be free now? For `up`'s check before anything is created: throws the
-   * error publish() would, naming the process that holds the port when it can be found.
+   * error publish() would, naming the process that holds the port when it can be found. The
+   * ports of the containers in `releasing` (those `up` removes before it creates) count as free.
+   * Every request is checked together, so two of them asking for one port conflict too.
    */
-  async checkPorts(requests: readonly PortRequest[]): Promise<void> {
-    await this.choose(requests);
+  async checkPorts(requests: readonly PortRequest[], releasing: readonly string[] = []): Promise<void> {
+    await this.locked(() => this.choose(requests, new Set(releasing)));
   }
 
-  private async choose(requests: readonly PortRequest[]): Promise<PublishedPort[]> {
-    const ours = new Set(this.sandboxes().flatMap((x) => x.ports.map((p) => `${p.protocol}/${p.family}/${p.hostPort}`)));
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.portLock.then(work, work);
+    this.portLock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async choose(requests: readonly PortRequest[], releasing: ReadonlySet<string> = new Set()): Promise<PublishedPort[]> {
+    const key = (protocol: string, family: number, port: number): string => `${protocol}/${family}/${port}`;
+    const ours = new Set<string>();
+    const released = new Set<string>();
+    for (const s of this.sandboxes()) {
+      for (const p of s.ports) (releasing.has(s.containerId) ? released : ours).add(key(p.protocol, p.family, p.hostPort));
+    }
     const wants = expandPorts(requests, hostHasIpv6());
+    // a port berth-netd holds for a container being released cannot be bound now, yet is free
+    // once that container is gone: it counts as free without a probe
+    const free = async (w: PortWant, port: number): Promise<boolean> => {
+      const k = key(w.protocol, w.family, port);
+      if (ours.has(k)) return false;
+      return released.has(k) || await probePort(w.protocol, w.family, w.hostIp, port);
+    };
     try {
-      return await choosePorts(wants, async (w, port) => !ours.has(`${w.protocol}/${w.family}/${port}`) && await probePort(w.protocol, w.family, w.hostIp, port), this.random);
+      return await choosePorts(wants, free, this.random);
     } catch (err) {
       const m = err instanceof Conflict ? /:(\d+)\/(tcp|udp) failed/.exec(err.message) : null;
       const holder = m ? portHolder(m[2] as 'tcp' | 'udp', Number(m[1])) : undefined;
@@ -520,6 +572,8 @@ export class NetworkFacility {
     await this.net(steps, true);
     rmSync(join(this.sandboxesDir, `${containerId}.json`), { force: true });
     if (s.ports.length > 0) await this.applyRules();
+    // its names stop resolving before this returns (and a daemon left with nothing exits)
+    await this.netd.settled({ id: containerId, present: false });
   }
 
   /** The container's /etc/hosts and /etc/resolv.conf, from its sandbox (after its connects). */
@@ -546,14 +600,12 @@ export class NetworkFacility {
   }
 
   /** Writes the sandbox's endpoint file for berth-netd (or removes it when it has nothing to serve). */
-  private async publishRecords(s: SandboxRecord): Promise<void> {
+  private async publishRecords(s: SandboxRecord, wait = true): Promise<void> {
     const live = s.attachments.filter((a) => !a.removing);
-    if (s.removing || !s.netns || s.mode.kind !== 'bridge' || (live.length === 0 && s.ports.length === 0)) {
-      this.netd.remove(s.containerId);
-      return;
-    }
-    this.netd.write(s.containerId, this.endpoint(s));
-    await this.netd.settled();
+    const present = !(s.removing || !s.netns || s.mode.kind !== 'bridge' || (live.length === 0 && s.ports.length === 0));
+    if (present) this.netd.write(s.containerId, this.endpoint(s));
+    else this.netd.remove(s.containerId);
+    if (wait) await this.netd.settled({ id: s.containerId, present });
   }
 
   private endpoint(s: SandboxRecord): NetdEndpoint {
@@ -584,13 +636,21 @@ export class NetworkFacility {
    */
   async repair(keep: (containerId: string) => boolean = () => true): Promise<string[]> {
     const done: string[] = [];
+    const links = new Set(hostLinks());
     for (const n of this.networks()) {
       if (n.removing) { await this.removeNetwork(n.name); done.push(`removed network ${n.name}`); continue; }
-      await this.net(bridgeSteps(this.bridgeSpec(n)), true);
+      // a bridge that exists is left alone (an engine restart costs no process per network);
+      // a missing one (a reboot, a crash mid-create) is made again, every step lenient
+      if (!links.has(n.bridge)) {
+        await this.net(bridgeSteps(this.bridgeSpec(n)), true);
+        done.push(`made bridge ${n.bridge} of network ${n.name} again`);
+      }
     }
     const mounts = mountPoints();
     for (const s of this.sandboxes()) {
-      const dead = s.ownsNetns && s.netns !== undefined && !mounts.has(s.netns);
+      // a namespace file no longer mounted (a reboot, a crash before it was made) is dead, and so
+      // is a sandbox that joined another container's namespace file that is gone
+      const dead = s.netns !== undefined && s.netns.startsWith(this.netnsDir) && !mounts.has(s.netns);
       if (s.removing || dead || !keep(s.containerId)) {
         await this.removeSandbox(s.containerId);
         done.push(`removed sandbox ${s.containerId.slice(0, 12)}`);
@@ -604,7 +664,10 @@ export class NetworkFacility {
           continue;
         }
         const n = this.networks().find((x) => x.id === a.networkId);
-        if (n) await this.net(vethSteps(this.vethSpec(s, a, n)), true);
+        if (n && !links.has(a.hostVeth)) {
+          await this.net(vethSteps(this.vethSpec(s, a, n)), true);
+          done.push(`made attachment ${s.containerId.slice(0, 12)}/${a.network} again`);
+        }
       }
     }
     // what no record explains
@@ -627,8 +690,12 @@ export class NetworkFacility {
     for (const id of this.netd.list()) {
       if (!this.sandboxes().some((s) => s.containerId === id)) { this.netd.remove(id); done.push(`removed resolver records of ${id.slice(0, 12)}`); }
     }
-    await this.applyRules();
-    for (const s of this.sandboxes()) await this.publishRecords(s);
+    // the rules and the resolver's records are rewritten from the records (nothing to do for a
+    // host berth never networked: no nft process on such an engine's start)
+    if (this.networks().length > 0 || done.length > 0) await this.applyRules();
+    const sandboxes = this.sandboxes();
+    for (const s of sandboxes) await this.publishRecords(s, false);
+    if (sandboxes.length > 0) await this.netd.settled();
     return done;
   }
 }

@@ -3,7 +3,7 @@
 // It is fed through files: one endpoint file per sandbox in <netd>/endpoints/, written
 // atomically; it follows the directory with inotify. This module renders those files (pure) and
 // starts the daemon when none runs.
-import { mkdirSync, readFileSync, rmSync, readdirSync, watch } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { processAlive, spawnDetached } from '../sys/spawn.js';
@@ -62,8 +62,17 @@ export class Netd {
     try { return readdirSync(this.endpoints).filter((n) => !n.startsWith('.')); } catch { return []; }
   }
 
+  /** the last daemon pid() found, to wait for its exit once its pid file is gone */
+  private lastPid?: number;
+
   /** The daemon's pid when one runs for this directory. */
   pid(): number | undefined {
+    const pid = this.readPid();
+    if (pid !== undefined) this.lastPid = pid;
+    return pid;
+  }
+
+  private readPid(): number | undefined {
     let pid: number;
     try { pid = Number(readFileSync(join(this.dir, 'netd.pid'), 'utf8').trim()); } catch { return undefined; }
     if (!(pid > 0) || !processAlive(pid)) return undefined;
@@ -84,15 +93,35 @@ export class Netd {
   }
 
   /**
-   * Waits until the daemon has picked up the current endpoint files: it rewrites `serving` (the
-   * ids it serves) after every reload. Woken by inotify on the directory, not by polling.
+   * Waits until the daemon has picked up the endpoint files: it rewrites `serving` (the ids it
+   * serves) after every reload. With `change`, only that container matters, so that concurrent
+   * writers (an `up` creating many containers at once) never wait on each other's files:
+   * - present: its id is served by a reload that ended after its file was written;
+   * - absent: its id is no longer served; when no file is left at all, the daemon (which then
+   *   exits by itself) is gone too, so whoever removed the last container leaves no process.
+   * Without `change` (repair), every file present at the call is served. Woken by inotify on the
+   * directory, with a slow look now and then as a backstop.
    */
-  async settled(timeoutMs = 5000): Promise<void> {
-    const want = this.list().sort().join(',');
+  async settled(change?: { readonly id: string; readonly present: boolean }, timeoutMs = 10_000): Promise<void> {
+    const want = change ? (change.present ? [change.id] : []) : this.list();
+    const written = change?.present ? this.mtime(join(this.endpoints, change.id)) : 0n;
+    const daemon = this.pid() ?? this.lastPid;
     const done = (): boolean => {
-      let seen = '';
-      try { seen = readFileSync(join(this.dir, 'serving'), 'utf8').trim(); } catch { /* not yet */ }
-      return seen === want && (want === '' || this.pid() !== undefined);
+      let seen: string[] = [];
+      let at = 0n;
+      try {
+        seen = readFileSync(join(this.dir, 'serving'), 'utf8').trim().split(',').filter((x) => x !== '');
+        at = this.mtime(join(this.dir, 'serving'));
+      } catch { /* not yet */ }
+      const served = new Set(seen);
+      if (change && !change.present) {
+        if (served.has(change.id) && this.pid() !== undefined) return false;
+        return this.list().length > 0 || daemon === undefined || !processAlive(daemon);
+      }
+      if (want.length === 0) return true;
+      // a file removed meanwhile (by another caller) is not waited for
+      const still = new Set(this.list());
+      return this.pid() !== undefined && at >= written && want.every((id) => served.has(id) || !still.has(id));
     };
     if (done()) return;
     await new Promise<void>((resolve, reject) => {
@@ -100,9 +129,15 @@ export class Netd {
       const check = (): void => { if (done()) finish(); };
       const watcher = watch(this.dir, check);
       // a daemon that died or never started writes nothing: look now and then as well
-      const backstop = setInterval(() => { if (this.pid() === undefined) this.ensureRunning(); check(); }, 100);
-      const timer = setTimeout(() => finish(new Error(`berth-netd did not pick up its endpoints (want "${want}"): see ${join(this.dir, 'netd.log')}`)), timeoutMs);
+      const backstop = setInterval(() => { if (this.pid() === undefined && this.list().length > 0) this.ensureRunning(); check(); }, 100);
+      const what = change ? `${change.present ? 'serve' : 'stop serving'} ${change.id.slice(0, 12)}` : `serve ${want.length} endpoint(s)`;
+      const timer = setTimeout(() => finish(new Error(`berth-netd did not ${what} within ${timeoutMs / 1000} s: see ${join(this.dir, 'netd.log')}`)), timeoutMs);
       check();
     });
+  }
+
+  /** A file's modification time in ns (0 when it is gone). */
+  private mtime(path: string): bigint {
+    try { return statSync(path, { bigint: true }).mtimeNs; } catch { return 0n; }
   }
 }

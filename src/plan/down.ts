@@ -12,12 +12,14 @@
 // - Order: a container's stop comes after the stops of the services that depend on its service
 //   (through services with nothing to stop, transitively); its remove after its own stop, or
 //   after that same gate when it was not running. Orphans go last, as in compose.
+// - The project's networks are removed after every container remove (plan/networks.ts).
 import type { Project } from '../spec/model.js';
 import { PlanBuilder } from './builder.js';
 import { checkProjectName, groupByService, isActive, knownServices, sortContainers } from './containers.js';
 import { dependentsOf, reverseOrder } from './graph.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
+import { planNetworkRemoves } from './networks.js';
 import { planVolumeRemovals } from './volumes.js';
 
 /** What `down` asks of the planner (api/types.ts DownOptions is a structural superset). */
@@ -36,6 +38,7 @@ export function planDown(project: Project | undefined, observed: ObservedState, 
     const all = observed.containers.filter(included);
     const byService = groupByService(all);
     stopAndRemove(plan, [...byService.keys()].sort(), byService, () => [], (c) => (c.oneoff ? 'one-off' : 'down'));
+    planNetworkRemoves(plan, undefined, observed.projectName, observed, [...removesOf(plan.build()).values()]);
     if (options.volumes) planVolumeRemovals(plan, undefined, observed, removesOf(plan.build()));
     return plan.build();
   }
@@ -52,6 +55,8 @@ export function planDown(project: Project | undefined, observed: ObservedState, 
     const byOrphanService = groupByService(sortContainers(orphans));
     stopAndRemove(plan, [...byOrphanService.keys()].sort(), byOrphanService, () => [], () => 'orphan');
   }
+  // the project's networks go once every container on them is gone
+  planNetworkRemoves(plan, project, observed.projectName, observed, [...removesOf(plan.build()).values()]);
   if (options.volumes) planVolumeRemovals(plan, project, observed, removesOf(plan.build()));
   return plan.build();
 }

@@ -32,6 +32,16 @@ export interface ObservedContainer {
   readonly stoppedByUser: boolean;
 }
 
+/** A network on the host, as the planner sees it (from the network facility's records). */
+export interface ObservedNetwork {
+  /** its name on the host ("<project>_<key>", or the `name:` the file gave it) */
+  readonly name: string;
+  /** label com.docker.compose.project ('' for a network no project made) */
+  readonly project: string;
+  /** label com.docker.compose.network: its key in that project ('' when none) */
+  readonly key: string;
+}
+
 /** A volume the planner may create or remove: the project's, or one its model names. */
 export interface ObservedVolume {
   /** its name on this host ("shop_db-data", or 64 hex for an anonymous volume) */
@@ -46,6 +56,8 @@ export interface ObservedVolume {
 export interface ObservedState {
   readonly projectName: string;
   readonly containers: readonly ObservedContainer[];
+  /** every network on the host (absent: the caller did not look; no network operation is planned) */
+  readonly networks?: readonly ObservedNetwork[];
   /** the volumes labelled with the project and those its model names (absent: none observed) */
   readonly volumes?: readonly ObservedVolume[];
 }

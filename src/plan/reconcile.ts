@@ -25,6 +25,8 @@
 //   dependency order, then starts); its starts come after one `wait` per depends_on edge, and
 //   each wait comes after the dependency's starts. A dependency with scale 0 is not waited
 //   for (compose's shouldWaitForDependency). Services with no path between them share no edge.
+// - Networks (plan/networks.ts): the ones the services in scope attach to and that do not exist
+//   are created first; each container create comes after the creates of its networks.
 // - restart: true: when a service's container is recreated (config change or forced), the
 //   running containers of the services that depend on it with `restart: true` are stopped
 //   before the recreation and started after it (compose's stopDependentContainers followed by
@@ -39,6 +41,7 @@ import { dependencyEdges, dependentsOf, lookupService, topologicalOrder, withDep
 import { planVolumeCreates, volumeCreatesOf } from './volumes.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
+import { networkCreatesOf, planNetworkCreates } from './networks.js';
 import { InternalError, InvalidArgument } from '../lib/errors.js';
 
 export { planDown } from './down.js';
@@ -137,6 +140,9 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
     }
   }
 
+  // The networks the services need, before any container is created (plan/networks.ts).
+  const networkCreates = planNetworkCreates(plan, project, order, observed);
+
   // Stops of the restart: true dependents, dependents of dependents first.
   // service → replica number → id of its stop
   const restartStops = new Map<string, Map<number, number>>();
@@ -167,7 +173,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
       plan.add({ kind: 'remove', service: name, number: c.number, containerId: c.id, cause, dependsOn: stop });
     }
 
-    const afterCreates = [...edges.flatMap((e) => createOps.get(e.dependency) ?? []), ...volumeCreatesOf(decision.service, volumeCreates)];
+    const afterCreates = [...edges.flatMap((e) => createOps.get(e.dependency) ?? []), ...networkCreatesOf(decision.service, networkCreates), ...volumeCreatesOf(decision.service, volumeCreates)];
     const beforeRecreate = dependentsOf(project, name, (d) => d.restart, scope).flatMap(restartStopsOf);
     const createdBy = new Map<number, number>();
     for (const r of decision.replicas) {

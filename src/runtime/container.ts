@@ -16,7 +16,7 @@ import type { Sys } from '../sys/sys.js';
 import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { resolveLimits } from './cgroups/convert.js';
-import { observe, checkTransition, type ContainerRecord, type HealthcheckConfig, type Observed, type KernelProbe } from './state.js';
+import { observe, checkTransition, type ContainerRecord, type HealthcheckConfig, type Observed, type KernelProbe, type RecordedNetwork } from './state.js';
 import { CONTAINER_ID, classifyBundle, claimedName, placeholderRecord, processToken, tokenAlive, type RecordEntry } from './records.js';
 import { isMounted, mountsUnder, removeBundle, removeTemporaryFiles } from './host-files.js';
 import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
@@ -63,6 +63,8 @@ export interface CreateRequest {
   readonly lowerDirs: readonly string[];
   readonly process: ProcessSpec;
   readonly hostname?: string;
+  /** the UTS domain name; absent: none */
+  readonly domainname?: string;
   readonly tty: boolean;
   readonly openStdin: boolean;
   readonly init: boolean;
@@ -83,15 +85,23 @@ export interface CreateRequest {
    * builds them; passed to the shim at every start and recorded for inspect, cp and diff.
    */
   readonly mounts?: readonly RecordedMount[];
-  /** from the network facility's sandbox: the namespace to join and the two files it renders */
-  readonly network?: { readonly netns?: string; readonly hosts: string; readonly resolvConf: string };
+  /** from the network facility's sandbox: the namespace to join, the two files it renders, and what was asked (recorded) */
+  readonly network?: ContainerNetworkFiles & { readonly config?: RecordedNetwork };
   /** capabilities, seccomp, devices, read-only rootfs, sysctls, groups: Docker's defaults when absent */
   readonly security?: SecurityOptions;
   /** json-file options (max-size, max-file); berth's rotation defaults when absent (log-options.ts) */
   readonly logOptions?: Readonly<Record<string, string>>;
 }
 
-export type { HealthcheckConfig } from './state.js';
+export type { HealthcheckConfig, RecordedNetwork, RecordedEndpoint, RecordedPort } from './state.js';
+
+/** What the container's process is given of its network: the namespace to join and its two files. */
+export interface ContainerNetworkFiles {
+  /** absent: a fresh namespace with lo only */
+  readonly netns?: string;
+  readonly hosts: string;
+  readonly resolvConf: string;
+}
 
 /** The standard descriptors of an attached shim (`run` attached, `exec`): pipes, /dev/null or descriptors of the engine's. */
 export type ShimStdio = readonly [StdioSlot, StdioSlot, StdioSlot];
@@ -319,6 +329,7 @@ export class ContainerRuntime {
           Tty: req.tty,
           OpenStdin: req.openStdin,
           ...(req.healthcheck ? { Healthcheck: req.healthcheck } : {}),
+          ...(req.domainname ? { Domainname: req.domainname } : {}),
         },
         hostConfig: {
           AutoRemove: req.autoRemove,
@@ -329,6 +340,7 @@ export class ContainerRuntime {
           RestartPolicy: req.restartPolicy ?? { name: 'no', maximumRetryCount: 0 },
           ...(req.mounts && req.mounts.length > 0 ? { Mounts: req.mounts } : {}),
           ...(req.network?.netns !== undefined ? { NetnsPath: req.network.netns } : {}),
+          ...(req.network?.config !== undefined ? { Network: req.network.config } : {}),
           Security: security,
           LogOptions: req.logOptions ?? {},
         },
@@ -519,6 +531,22 @@ export class ContainerRuntime {
     return removed.length > 0 ? `removed the cgroups of ${removed.length} container(s) that no longer exist: ${removed.join(', ')}` : undefined;
   }
 
+  /**
+   * The container's network after its sandbox was made again (a reboot emptied BERTH_RUN, the
+   * container it shares a namespace with was recreated, a network was connected): the namespace
+   * recorded for the next start, and /etc/hosts and /etc/resolv.conf rewritten in place — they
+   * are bind-mounted file by file into a running container, so the inode must stay (no rename).
+   */
+  setNetworkFiles(id: string, files: ContainerNetworkFiles, config?: RecordedNetwork): void {
+    const view = this.find(id);
+    writeFileSync(join(view.bundle, 'hosts'), files.hosts);
+    writeFileSync(join(view.bundle, 'resolv.conf'), files.resolvConf);
+    const hostConfig: { -readonly [K in keyof ContainerRecord['hostConfig']]: ContainerRecord['hostConfig'][K] } = { ...view.record.hostConfig };
+    if (files.netns !== undefined) hostConfig.NetnsPath = files.netns; else delete hostConfig.NetnsPath;
+    if (config !== undefined) hostConfig.Network = config;
+    writeJsonAtomic(join(view.bundle, 'config.v2.json'), { ...view.record, hostConfig });
+  }
+
   warnings(id: string): string[] {
     try { return readFileSync(join(this.bundle(id), 'warnings'), 'utf8').split('\n').filter((l) => l !== ''); } catch { return []; }
   }
@@ -552,6 +580,7 @@ export class ContainerRuntime {
       },
       rootfs: merged,
       hostname: record.config.Hostname,
+      ...(record.config.Domainname ? { domainname: record.config.Domainname } : {}),
       ...(record.hostConfig.NetnsPath !== undefined ? { netns: record.hostConfig.NetnsPath } : {}),
       args: [record.path, ...record.args],
       env: record.config.Env,

@@ -38,6 +38,53 @@ export interface HealthcheckConfig {
   readonly Retries?: number;
 }
 
+/**
+ * A container's networking as it was asked for, in the runtime's own terms: what inspect shows
+ * (HostConfig.NetworkMode, PortBindings, Dns…) and what the engine makes the container's network
+ * sandbox again from when it is gone (after a reboot, BERTH_RUN is empty). The runtime records it
+ * and never acts on it: the network facility does, through the engine.
+ */
+export interface RecordedNetwork {
+  /** "bridge" (the endpoints below), "none", "host" or "container:<id>" */
+  readonly mode: string;
+  /** network_mode service:X: the service whose container was joined (joined again when it was recreated) */
+  readonly joinedService?: string;
+  readonly dns: readonly string[];
+  readonly dnsSearch: readonly string[];
+  readonly dnsOptions: readonly string[];
+  /** "host:ip" (ip may be host-gateway) */
+  readonly extraHosts: readonly string[];
+  /** in connection order: the first is eth0 */
+  readonly endpoints: readonly RecordedEndpoint[];
+  readonly ports: readonly RecordedPort[];
+  /** ports exposed without publishing (compose `expose`, image EXPOSE): shown by inspect */
+  readonly expose: readonly string[];
+}
+
+export interface RecordedEndpoint {
+  /** the network's name on the host (compose: "<project>_<key>" or its `name:`) */
+  readonly network: string;
+  /** the names the embedded resolver answers for this container there (container name first) */
+  readonly names: readonly string[];
+  /** the user's aliases among them (inspect's Aliases) */
+  readonly aliases: readonly string[];
+  readonly ipv4Address?: string;
+  readonly ipv6Address?: string;
+  readonly macAddress?: string;
+  readonly interfaceName?: string;
+  /** this network carries the default route (gw_priority) */
+  readonly defaultRoute?: boolean;
+}
+
+export interface RecordedPort {
+  readonly protocol: 'tcp' | 'udp';
+  /** absent: every address */
+  readonly hostIp?: string;
+  /** absent: a random free port */
+  readonly hostPort?: { readonly start: number; readonly end: number };
+  readonly containerPort: { readonly start: number; readonly end: number };
+}
+
 /** What berth writes once at create time (config.v2.json in the container directory). */
 export interface ContainerRecord {
   readonly id: string;
@@ -62,6 +109,8 @@ export interface ContainerRecord {
     readonly OpenStdin: boolean;
     /** the image's health check merged with the user's at create (Docker's); absent: none, or a record older than this field */
     readonly Healthcheck?: HealthcheckConfig;
+    /** the UTS domain name (compose `domainname`); absent: none */
+    readonly Domainname?: string;
   };
   readonly hostConfig: {
     readonly AutoRemove: boolean;
@@ -75,6 +124,8 @@ export interface ContainerRecord {
     readonly Mounts?: readonly (LaunchMount & { readonly kind: 'bind' | 'volume' | 'tmpfs'; readonly name?: string })[];
     /** the network namespace the shim joins (src/network's sandbox); absent: a fresh one, lo only */
     readonly NetnsPath?: string;
+    /** the networking asked for at create (absent: none, a record older than networking) */
+    readonly Network?: RecordedNetwork;
     /** privileges as asked for (runtime/security.ts); absent in records written before they existed */
     readonly Security?: SecurityOptions;
     /** json-file options as given (--log-opt, logging.options) */

@@ -92,6 +92,8 @@ export interface Service {
   readonly working_dir?: string;
   readonly hostname?: string;
   readonly domainname?: string;
+  /** the MAC address of the container's first network's interface */
+  readonly mac_address?: string;
   readonly init?: boolean;
   readonly tty: boolean;
   readonly stdin_open: boolean;

@@ -259,6 +259,7 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
       ...(str(s['working_dir']) ? { working_dir: str(s['working_dir'])! } : {}),
       ...(str(s['hostname']) ? { hostname: str(s['hostname'])! } : {}),
       ...(str(s['domainname']) ? { domainname: str(s['domainname'])! } : {}),
+      ...(str(s['mac_address']) ? { mac_address: str(s['mac_address'])! } : {}),
       ...(typeof s['init'] === 'boolean' ? { init: s['init'] } : {}),
       tty: s['tty'] === true,
       stdin_open: s['stdin_open'] === true,

@@ -253,7 +253,7 @@ function serviceOut(s: Service): Obj {
     ['mem_reservation', r.mem_reservation],
     ['memswap_limit', r.memswap_limit],
     ['mem_swappiness', r.mem_swappiness],
-    ['mac_address', unsupported('mac_address')],
+    ['mac_address', str(s.mac_address)],
     ['models', unsupported('models')],
     ['network_mode', str(s.network_mode)],
     ['networks', nets.length > 0 ? Object.fromEntries(nets.map((n) => [n, attachmentOut(s.networks[n]!)])) as Obj : undefined],

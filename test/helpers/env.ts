@@ -23,6 +23,8 @@ export interface TestRoots {
   readonly root: string;
   readonly run: string;
   readonly cgroupParent: string;
+  /** BERTH_NET_TAG: the 4 hex digits in the names of this run's bridges, veths and nftables table */
+  readonly netTag: string;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -31,7 +33,9 @@ export function makeRoots(): TestRoots {
   const root = join(dir, 'root');
   const run = join(dir, 'run');
   const cgroupParent = `berth-test-${randomBytes(4).toString('hex')}`;
-  return { dir, root, run, cgroupParent, env: { ...process.env, BERTH_ROOT: root, BERTH_RUN: run, BERTH_CGROUP_PARENT: cgroupParent, NO_COLOR: '1' } };
+  // network objects of this run's engine: bt<tag> bridges, vt<tag> veths, table berth_test_<tag>
+  const netTag = randomBytes(2).toString('hex');
+  return { dir, root, run, cgroupParent, netTag, env: { ...process.env, BERTH_ROOT: root, BERTH_RUN: run, BERTH_CGROUP_PARENT: cgroupParent, BERTH_NET_TAG: netTag, NO_COLOR: '1' } };
 }
 
 export interface Result { code: number | null; stdout: string; stderr: string }
@@ -176,6 +180,21 @@ export function leftovers(roots: TestRoots, opts: { readonly withEngine?: boolea
     if (!opts.withEngine && isEngine(cmd)) continue;
     if (ours && Number(pid) !== process.pid && !isZombie(pid)) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
   }
+  // the default bridge (and so berth's table) lives as long as the engine: counted once it stopped
+  if (opts.withEngine) found.push(...networkLeftovers(roots));
+  return found;
+}
+
+/**
+ * The host network objects of these roots' engine (BERTH_NET_TAG names them): bridges and veths
+ * named bt<tag>/vt<tag>, the nftables table berth_test_<tag>. User networks (`network create`)
+ * outlive the engine as Docker's do, so a test that made one removes it.
+ */
+export function networkLeftovers(roots: TestRoots): string[] {
+  const found: string[] = [];
+  for (const link of readdirSync('/sys/class/net')) if (link.startsWith(`bt${roots.netTag}`) || link.startsWith(`vt${roots.netTag}`)) found.push(`link ${link}`);
+  const table = spawnSync('nft', ['list', 'table', 'inet', `berth_test_${roots.netTag}`], { encoding: 'utf8' });
+  if (table.status === 0) found.push(`nftables table inet berth_test_${roots.netTag}`);
   return found;
 }
 

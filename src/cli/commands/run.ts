@@ -14,6 +14,9 @@ export interface CreateFlags {
   restart?: string; healthCmd?: string; healthInterval?: string; healthTimeout?: string; healthRetries?: string;
   healthStartPeriod?: string; healthStartInterval?: string; healthcheck?: boolean;
   capAdd?: string[]; capDrop?: string[]; privileged?: boolean; securityOpt?: string[]; readOnly?: boolean;
+  network?: string; net?: string; networkAlias?: string[]; ip?: string; ip6?: string; macAddress?: string;
+  publish?: string[]; publishAll?: boolean; expose?: string[]; addHost?: string[]; dns?: string[]; dnsSearch?: string[];
+  dnsOption?: string[]; domainname?: string;
   device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[]; pull?: string;
   volume?: string[]; mount?: string[]; tmpfs?: string[]; volumesFrom?: string[];
 }
@@ -62,6 +65,13 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
       baseDir: ctx.cwd,
     },
     logOpts: flags.logOpt ?? [],
+    network: {
+      network: flags.network ?? flags.net,
+      networkAliases: flags.networkAlias, ip: flags.ip, ip6: flags.ip6, macAddress: flags.macAddress,
+      publish: flags.publish, publishAll: flags.publishAll, expose: flags.expose,
+      addHost: flags.addHost, dns: flags.dns, dnsSearch: flags.dnsSearch, dnsOption: flags.dnsOption,
+    },
+    domainname: flags.domainname,
     // bind sources of -v and --mount are the caller's: relative to its directory, ~ its home
     volumes: flags.volume ?? [],
     mounts: flags.mount ?? [],

@@ -8,6 +8,9 @@ export function resourceLabel(projectName: string, resourceId: string): string {
   const [kind, service, number] = resourceId.split(':');
   if (kind === 'service' && service !== undefined && number !== undefined && number !== '0') return `Container ${projectName}-${service}-${number}`;
   if (kind === 'service' && service !== undefined) return `Service ${service}`;
+  // a project network by its key: compose names it "<project>_<key>" (a network with its own
+  // `name:` is shown under that default name too: the CLI does not load the file to render)
+  if (kind === 'network' && service !== undefined) return `Network ${projectName}_${service}`;
   if (kind === 'volume') return `Volume ${resourceId.slice('volume:'.length)}`;
   return resourceId.includes(':') ? resourceId : `Container ${resourceId}`;
 }

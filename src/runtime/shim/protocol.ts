@@ -75,6 +75,8 @@ export interface LaunchSpec {
   readonly overlay?: { readonly mountpoint: string; readonly options: string; readonly chdir: string };
   readonly rootfs: string;
   readonly hostname: string;
+  /** the UTS domain name; absent: none */
+  readonly domainname?: string;
   /** a network namespace to join (bind-mounted nsfs file, /proc/<pid>/ns/net); absent: a new one with lo only */
   readonly netns?: string;
   readonly args: readonly string[];
@@ -154,6 +156,7 @@ export function launchDirectives(spec: LaunchSpec): Directive[] {
   const d: Directive[] = [['id', spec.id], ['bundle', spec.bundle]];
   if (spec.overlay) d.push(['overlay', spec.overlay.mountpoint, spec.overlay.options, spec.overlay.chdir]);
   d.push(['rootfs', spec.rootfs], ['hostname', spec.hostname]);
+  if (spec.domainname) d.push(['domainname', spec.domainname]);
   if (spec.netns) d.push(['netns', spec.netns]);
   for (const a of spec.args) d.push(['arg', a]);
   for (const e of spec.env) d.push(['env', e]);

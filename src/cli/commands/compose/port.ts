@@ -1,9 +1,7 @@
-// berth compose port SERVICE PRIVATE_PORT: the public address of a published port. No port is
-// published yet (every container has a loopback-only network namespace until bridge networking
-// lands), so this answers as docker compose does for an unpublished port, saying why.
+// berth compose port SERVICE PRIVATE_PORT: the public address of a published port of one of the
+// service's containers (--index, default 1), as docker compose prints it ("0.0.0.0:8080").
 import type { CliContext } from '../../context.js';
 import { projectNameFor, type ProjectFlags } from '../../project.js';
-
 import { InvalidArgument, NotFound } from '../../../lib/errors.js';
 
 export default async function port(flags: ProjectFlags & { protocol?: string; index?: string }, args: string[], ctx: CliContext): Promise<number> {
@@ -17,7 +15,12 @@ export default async function port(flags: ProjectFlags & { protocol?: string; in
     const index = Number(flags.index ?? 1);
     const container = (await api.ps(projectName, { all: false, services: [service!] })).find((c) => c.number === index);
     if (!container) throw new NotFound(`service "${service}" is not running`);
-    throw new NotFound(`no port ${privatePort}/${protocol} for container ${container.name}: berth does not publish ports yet`);
+    const hits = (await api.containerPort(container.id)).filter((r) => r.containerPort === Number(privatePort) && r.protocol === protocol);
+    if (hits.length === 0) throw new NotFound(`no port ${privatePort}/${protocol} for container ${container.name}: it is not published`);
+    // docker compose prints the first mapping (the IPv4 one when there are both)
+    const r = hits[0]!;
+    ctx.stdout.write(`${r.hostIp.includes(':') ? `[${r.hostIp}]` : r.hostIp}:${r.hostPort}\n`);
+    return 0;
   } finally {
     api.close();
   }
