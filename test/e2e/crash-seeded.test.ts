@@ -90,15 +90,19 @@ async function assertConverged(workers: number, gatedSince: number | undefined):
     const children = readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
     assert.deepEqual(children, ids, `one cgroup per container under ${parent}`);
   }
-  // one rootfs mount per container, and no other mount of ours
+  // one rootfs mount and one pinned network namespace (on the project network) per container,
+  // and no other mount of ours
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((mp) => mp.startsWith(roots.dir)).sort();
-  assert.deepEqual(mounts, ids.map((id) => join(roots.root, 'overlay2', id, 'merged')).sort(), 'one rootfs mount per container');
+  assert.deepEqual(mounts, ids.flatMap((id) => [join(roots.root, 'overlay2', id, 'merged'), join(roots.run, 'network', 'netns', id)]).sort(), 'one rootfs mount and one network namespace per container');
   t0 = lap('files, cgroups, mounts', t0);
-  // one supervisor per container, and no other process of ours (a health probe's `berth-shim
+  // one supervisor per container, at most one berth-netd, and no other process of ours (a health probe's `berth-shim
   // exec` comes and goes, and a process caught exiting has no command line yet: checked until the
   // picture holds, with a deadline)
   await eventually(() => {
-    const procs = leftovers(roots).filter((l) => l.startsWith('process ') && !/berth-shim exec /.test(l));
+    const all = leftovers(roots).filter((l) => l.startsWith('process ') && !/berth-shim exec /.test(l));
+    // the project network's berth-netd (DNS, published ports) is one process for all of them
+    if (all.filter((p) => /berth-netd /.test(p)).length > 1) return false;
+    const procs = all.filter((p) => !/berth-netd /.test(p));
     for (const id of ids) if (procs.filter((p) => p.includes(id)).length !== 1) return false;
     return procs.length === ids.length;
   }, 10_000, `one supervisor per container and no other process of ours: ${leftovers(roots).join('; ')}`);
