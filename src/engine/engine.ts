@@ -162,8 +162,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
   const networks = networkVerbs(runtime, networking);
+  const projectImages = projectImageVerbs(projectImagesDeps);
   const watches = new Watches({
     runtime, sys: host.sys, clock, log, compose, helperPath: join(nativeDir(opts.packageRoot), 'berth-notify'),
+    build: (project, services, emit, signal) => projectImages.projectBuild(project.name, {
+      project, services, noCache: false, pull: false, buildArgs: {}, withDependencies: false, auth: {},
+    }, emit, signal),
   });
   const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
   const sys = system({
@@ -215,7 +219,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       return compose.down(projectName, req, emit, signal);
     },
     ...imageVerbs(imageDeps, work),
-    ...projectImageVerbs(projectImagesDeps),
+    ...projectImages,
 
     // the feed: every event until the subscriber goes away
     async events(emit, signal): Promise<void> {

@@ -42,12 +42,12 @@ test('compileProject: every service with rules when none is named; named ones wi
   assert.throws(() => compileProject(p, ['nope']), /no such service: nope/);
 }));
 
-test('compileProject: a missing path is the error before anything starts; a rebuild rule is named as not supported yet', () => withDir((dir) => {
+test('compileProject: a missing path is the error before anything starts; a rebuild rule of a service without a build section is named', () => withDir((dir) => {
   mkdirSync(join(dir, 'deps'));
   const missing = project(dir, { web: { develop: { watch: [rule(join(dir, 'nowhere'), 'sync', '/x')] } } });
   assert.throws(() => compileProject(missing, []), /service "web" develop\.watch\[0\]: path .*nowhere does not exist/);
   const rebuild = project(dir, { web: { develop: { watch: [rule(join(dir, 'deps'), 'rebuild')] } } });
-  assert.match(compileProject(rebuild, []).warnings.join('\n'), /service "web" develop\.watch\[0\]: the rebuild action is not supported yet/);
+  assert.match(compileProject(rebuild, []).warnings.join('\n'), /service "web" develop\.watch\[0\]: action rebuild, but the service has no build section/);
 }));
 
 test("compileProject: a built service's .dockerignore applies to its rules", () => withDir((dir) => {

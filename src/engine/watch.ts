@@ -8,15 +8,15 @@
 //                ProjectWatch → `ready` → … until the caller goes away or `down` → stop → `stopped`.
 //   down, engine shutdown: stopProject / stopAll, which apply what is gathered, then end the stream.
 //
-// Rebuild rules: watch does not call the engine's build door (projectBuild) yet, so a
-// `rebuild` is reported as unsupported when it fires, and named in a warning when the watch starts.
+// Rebuild rules: the engine's build door (projectBuild, as `compose build SERVICE…`) builds the
+// image once for the services that share a build; only when it succeeded are they recreated.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { EngineEvent, UpOptions, WatchAction, WatchRequest } from '../api/types.js';
 import type { Project, Service } from '../spec/model.js';
 import type { Clock } from '../lib/clock.js';
-import { Conflict, InvalidArgument, NotFound, Unsupported } from '../lib/errors.js';
+import { Conflict, InvalidArgument, NotFound } from '../lib/errors.js';
 import { ignoreFileCandidates } from '../lib/dockerignore.js';
 import type { Sys } from '../sys/sys.js';
 import type { ContainerRuntime } from '../runtime/container.js';
@@ -39,6 +39,8 @@ export interface WatchesDeps {
   readonly log: (line: string) => void;
   /** how long a sync+exec command may run; default 60 s */
   readonly execTimeoutMs?: number;
+  /** `compose build SERVICE…` (project-images.ts): a rebuild action's build */
+  readonly build: (project: Project, services: readonly string[], emit: Emit, signal: AbortSignal) => Promise<number>;
 }
 
 type Emit = (e: EngineEvent) => void;
@@ -159,9 +161,8 @@ export class Watches {
         if (r.timedOut) throw new Error(`service "${service}": ${exec.command.join(' ')} did not finish in ${(this.d.execTimeoutMs ?? 60_000) / 1000} s`);
         if (r.exitCode !== 0) throw new Error(`service "${service}": ${exec.command.join(' ')} exited with code ${r.exitCode}${output !== '' ? `: ${output.slice(0, 512)}` : ''}`);
       },
-      async rebuildService(_buildKey, services): Promise<void> {
-        throw new Unsupported(`rebuilding ${services.map((s) => `"${s}"`).join(', ')} is not supported yet: watch does not build images yet (the change was seen, nothing was rebuilt)`);
-      },
+      // one build for the services that share it; the action layer recreates them only if it succeeded
+      rebuildService: (_buildKey, services) => failures((emit) => this.d.build(project, services, emit, never))(`rebuilding ${services.map((s) => `"${s}"`).join(', ')}`),
       recreate: (services) => failures((emit) => this.d.compose.up({ project, options: recreateOptions(services) }, emit, never))(`recreating ${services.join(', ')}`),
     };
   }
@@ -214,7 +215,7 @@ export function compileProject(project: Project, selected: readonly string[]): {
   for (const svc of mapped) {
     for (const [i, rule] of svc.rules.entries()) {
       pathKinds.set(rule.path, pathKind(rule.path));
-      if (rule.action === 'rebuild') warnings.push(`service "${svc.name}" develop.watch[${i}]: the rebuild action is not supported yet (watch does not build images yet): changes under ${rule.path} will be reported, not applied`);
+      if (rule.action === 'rebuild' && svc.buildKey === undefined) warnings.push(`service "${svc.name}" develop.watch[${i}]: action rebuild, but the service has no build section: a change under ${rule.path} cannot rebuild anything`);
     }
     if (svc.build !== undefined) {
       const dockerfile = svc.build.dockerfile !== undefined ? posix.resolve(svc.build.context, svc.build.dockerfile) : join(svc.build.context, 'Dockerfile');

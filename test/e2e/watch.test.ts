@@ -1,8 +1,8 @@
 // Scenario: a developer runs `berth compose watch` (or `up --watch`) on a project whose service has
 // develop.watch rules, and edits files on the host. Intent: an edit appears in the running
 // container without a rebuild; a sync+restart change restarts the service once with the new file
-// in place; a sync+exec change runs its command in the container; a rebuild rule says clearly that
-// it is not supported yet and touches nothing; Ctrl-C ends the watch and leaves the containers
+// in place; a sync+exec change runs its command in the container; a rebuild rule of a service
+// without a build section says so clearly and touches nothing; Ctrl-C ends the watch and leaves the containers
 // running; `down` ends a watch another terminal runs; nothing is left behind (no berth-notify).
 // Every wait is for the state itself (the file's content, a new PID 1, a line printed), with a deadline.
 import { test, before, after } from 'node:test';
@@ -64,7 +64,7 @@ test('compose watch must bring the project up and sync, restart and exec on host
   const w = background(compose('watch'));
   try {
     await ready(w, 'compose watch');
-    assert.match(w.err(), /develop\.watch\[3\]: the rebuild action is not supported yet/, 'the rebuild rule is named at start');
+    assert.match(w.err(), /develop\.watch\[3\]: action rebuild, but the service has no build section/, 'the rebuild rule is named at start');
     // it brought the services up (both: watch starts the project as up does)
     assert.equal((await inspect('e2e-watch-web-1')).State.Status, 'running');
     assert.equal((await inspect('e2e-watch-db-1')).State.Status, 'running');
@@ -98,10 +98,10 @@ test('compose watch must bring the project up and sync, restart and exec on host
     await eventually(() => inContainer(restarted, '/tmp/hooked') === '42\n', 15_000, 'the exec hook to run');
     await eventually(() => /Ran "sh -c .*" in service "web"/.test(w.out()), 10_000, 'the exec line');
 
-    // rebuild: reported as not supported, the container is kept
+    // rebuild of a service without a build section: the build door's error, the container is kept
     const pidBefore = (await inspect('e2e-watch-web-1')).State.Pid;
     writeFileSync(join(dir, 'deps', 'package.json'), '{"a":1}\n');
-    await eventually(() => /rebuild of web failed, the running containers are kept: rebuilding "web" is not supported yet/.test(w.err()), 15_000, 'the rebuild error');
+    await eventually(() => /rebuild of web failed, the running containers are kept: .*no service to build: web has no build section/.test(w.err()), 15_000, 'the rebuild error');
     assert.equal((await inspect('e2e-watch-web-1')).State.Pid, pidBefore, 'a failed rebuild leaves the container alone');
   } finally {
     const code = await w.interrupt(20_000);
@@ -195,5 +195,43 @@ test('an engine that stops must end the watches it holds, leaving no berth-notif
     assert.deepEqual(notifyHelpers(), []);
   } finally {
     await w.interrupt();
+  }
+});
+
+test('rebuild: a change in a built service\'s context builds its image again and recreates the service with it', async () => {
+  const app = join(dir, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'Dockerfile'), 'FROM bb\nCOPY v.txt /v.txt\nCMD ["sleep", "100000"]\n');
+  writeFileSync(join(app, 'v.txt'), 'v1\n');
+  const file = join(dir, 'built.yaml');
+  writeFileSync(file, [
+    'name: e2e-watch-built',
+    'services:',
+    '  app:',
+    '    build: ./app',
+    '    init: true',
+    '    stop_grace_period: 1s',
+    '    develop:',
+    '      watch:',
+    '        - path: ./app',
+    '          action: rebuild',
+    '',
+  ].join('\n'));
+  const built = (...args: string[]): string[] => ['compose', '-f', file, ...args];
+  const w = background(built('watch'));
+  try {
+    await eventually(() => /Watch enabled for "app"/.test(w.out()) || (w.err().includes('Error') ? Promise.reject(new Error(`watch failed: ${w.err()}`)) : false), 120_000, 'the built project to be watched');
+    const first = await inspect('e2e-watch-built-app-1');
+    assert.equal(inContainer(first.State.Pid, '/v.txt'), 'v1\n', 'up built the image before the watch began');
+    writeFileSync(join(app, 'v.txt'), 'v2\n');
+    await eventually(async () => {
+      const now = await inspect('e2e-watch-built-app-1').catch(() => undefined);
+      return now !== undefined && now.Id !== first.Id && now.State.Status === 'running' && inContainer(now.State.Pid, '/v.txt') === 'v2\n';
+    }, 120_000, 'a new container from the rebuilt image');
+  } finally {
+    const code = await w.interrupt(20_000);
+    assert.equal(code, 0, `compose watch after Ctrl-C\nstdout: ${w.out()}\nstderr: ${w.err()}`);
+    await berthOk(roots, built('down', '-t', '1'), { timeoutMs: 60_000 });
+    await berthOk(roots, ['rmi', 'e2e-watch-built-app']);
   }
 });
