@@ -87,6 +87,9 @@ async function main(): Promise<void> {
     if (docker) {
       subjects.push({ name: 'docker ps', argv: ['docker', 'ps'], env: process.env });
       subjects.push({ name: 'docker run --rm --network none', argv: ['docker', 'run', '--rm', '--network', 'none', 'busybox', 'true'], env: process.env });
+      // BENCH_DOCKER_LOGS=<container>: a docker container with the same 10,000-line log, made by the caller
+      const logs = process.env.BENCH_DOCKER_LOGS;
+      if (logs) subjects.push({ name: 'docker logs --tail 10', argv: ['docker', 'logs', '--tail', '10', logs], env: process.env });
     }
 
     for (const s of subjects) timed(s); // caches, the engine's first use of each verb
