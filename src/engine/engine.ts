@@ -236,6 +236,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       // ports and forwarding live on without the engine: berth-netd and the kernel hold them)
       await networking.removeIdleDefaultBridge().catch((err) => log(`removing the idle default bridge: ${errorBody(err).message}`));
       sys.stop();
+      runtime.removeIdleCgroupParent();
     },
 
     // ── single containers ──

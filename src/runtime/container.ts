@@ -3,7 +3,7 @@
 // every root and every facility as a parameter: the state root, the cgroup driver, the native
 // binaries, the clock its waits sleep on. Nothing here blocks the event loop for long: waits
 // sleep on the clock and tree removals are asynchronous.
-import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, unlinkSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, rmdirSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
@@ -510,6 +510,17 @@ export class ContainerRuntime {
       removed.push(id.slice(0, 12));
     }
     return removed.length > 0 ? `removed the layer directories of ${removed.length} container(s) that no longer exist: ${removed.join(', ')}` : undefined;
+  }
+
+  /**
+   * The engine's stop: the containers' parent cgroup goes when no container cgroup is left in it
+   * (rmdir refuses a cgroup with children, so a container that lives on keeps it). The next
+   * create makes it again.
+   */
+  removeIdleCgroupParent(): void {
+    for (const d of this.opts.cgroups.placement(this.opts.cgroupParent).procsDirs) {
+      try { rmdirSync(d); } catch { /* absent, or containers still in it */ }
+    }
   }
 
   /** Empty cgroups under the parent named like a container that does not exist. */
