@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync, statSync, existsSync, readdirSy
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { importBusybox, makeRoots, berthOk, cleanupRoots, type TestRoots } from '../helpers/env.js';
-import { Harness } from './volumes-harness.js';
+import { Harness, stopEngine } from './volumes-harness.js';
 import { withContainerRoot, type ContainerFilesystem } from '../../src/volumes/view.js';
 import { copyToContainer, copyFromContainer, tarFromContainer, tarToContainer } from '../../src/volumes/cp.js';
 import { containerDiff, formatDiff } from '../../src/volumes/diff.js';
@@ -17,6 +17,7 @@ let h: Harness;
 before(async () => {
   roots = makeRoots();
   await importBusybox(roots, 'bb');
+  await stopEngine(roots);
   h = new Harness(roots);
 });
 

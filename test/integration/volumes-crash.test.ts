@@ -9,7 +9,7 @@ import { readdirSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeRoots, berthOk, cleanupRoots, leftovers, type TestRoots } from '../helpers/env.js';
-import { Harness, importSeedImage } from './volumes-harness.js';
+import { Harness, stopEngine, importSeedImage } from './volumes-harness.js';
 import { VolumeStore, mountsUnder } from '../../src/volumes/store.js';
 import { lazySys } from '../../src/sys/index.js';
 import { seededRandom } from '../helpers/seeded.js';
@@ -22,6 +22,7 @@ let h: Harness;
 before(async () => {
   roots = makeRoots();
   await importSeedImage(roots, 'big', FILES);
+  await stopEngine(roots);
   h = new Harness(roots);
 });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, statSync, symlinkSync, existsSync, readdirSync, lstatSync, readlinkSync, linkSync } from 'node:fs';
 import { join } from 'node:path';
 import { importBusybox, makeRoots, berthOk, cleanupRoots, type TestRoots } from '../helpers/env.js';
-import { Harness, importSeedImage } from './volumes-harness.js';
+import { Harness, stopEngine, importSeedImage } from './volumes-harness.js';
 import { BerthError } from '../../src/lib/errors.js';
 
 let roots: TestRoots;
@@ -15,6 +15,7 @@ before(async () => {
   roots = makeRoots();
   await importBusybox(roots, 'bb');
   await importSeedImage(roots, 'seed');
+  await stopEngine(roots);
   h = new Harness(roots);
 });
 
@@ -216,11 +217,17 @@ test('tmpfs- and bind-style volumes (local driver options)', async () => {
   const dev = join(h.project, 'device-dir');
   mkdirSync(dev);
   h.store.create({ name: 'onhost', driverOpts: { type: 'none', o: 'bind', device: dev } });
-  const r = await h.run('seed', ['sh', '-c', 'echo hi > /m/f; stat -c %a /m; echo there > /h/g; ls /h'], { mounts: [vol('mem', '/m'), vol('onhost', '/h')] });
-  assert.equal(r.exitCode, 0, r.stderr);
+  // the container writes, then holds the volume until the host has read what it wrote
+  const { id } = await h.create('seed', ['sh', '-c', 'echo hi > /m/f; stat -c %a /m; echo there > /h/g; ls /h; while [ ! -e /m/done ]; do sleep 0.05; done'], { mounts: [vol('mem', '/m'), vol('onhost', '/h')] });
+  await h.start(id);
+  const written = join(h.store.dataDir('mem'), 'f');
+  await h.eventually('the container wrote /m/f', 10_000, () => existsSync(written));
+  assert.equal(readFileSync(written, 'utf8'), 'hi\n', 'the tmpfs is mounted on the host while a container holds it');
+  writeFileSync(join(h.store.dataDir('mem'), 'done'), '');
+  assert.equal(await h.waitExited(id), 0);
+  const r = h.output(id);
   assert.equal(readFileSync(join(dev, 'g'), 'utf8'), 'there\n', 'a bind-style volume is the host directory');
   assert.equal(r.stdout.split('\n')[0], '770');
-  assert.equal(readFileSync(join(h.store.dataDir('mem'), 'f'), 'utf8'), 'hi\n', 'the tmpfs stays mounted while a container holds it');
   assert.deepEqual(h.store.deactivateUnused(new Set()), ['mem'], 'nobody running uses it: unmounted');
   assert.equal(existsSync(join(h.store.dataDir('mem'), 'f')), false);
   assert.throws(() => h.store.create({ name: 'mem', driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=2m' } }), /different driver options/);
