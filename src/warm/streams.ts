@@ -98,13 +98,25 @@ export function clientStreams(fds: readonly [number, number, number], sys: Calle
   const terminalOf = (): TtyWriteStream | undefined =>
     [stdout, stderr].find((s): s is TtyWriteStream => s instanceof TtyWriteStream);
 
+  // Everything written has left. 'drain' alone is not enough: a stream emits it only after a
+  // write that returned false, so a last write that fitted under the high-water mark never gets
+  // one (a warm `save` to a pipe then hung at its exit). The length is looked at again after
+  // each write completes, and on a short timer as a backstop.
   const drained = (s: Output): Promise<void> => new Promise((resolve) => {
     const w = s as Writable;
-    if (w.destroyed || !w.writable || (w.writableLength ?? 0) === 0) { resolve(); return; }
-    const done = (): void => { w.off('drain', done); w.off('close', done); w.off('error', done); resolve(); };
+    const idle = (): boolean => w.destroyed || !w.writable || (w.writableLength ?? 0) === 0;
+    if (idle()) { resolve(); return; }
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      w.off('drain', done); w.off('close', done); w.off('error', done);
+      resolve();
+    };
+    const look = (): void => { if (idle()) done(); else timer = setTimeout(look, 5); };
     w.on('drain', done);
     w.on('close', done);
     w.on('error', done);
+    timer = setTimeout(look, 5);
   });
 
   return {

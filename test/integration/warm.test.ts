@@ -112,6 +112,18 @@ test('run --rm: output streams, stdin and the exit code are the same warm and co
   assert.notEqual(missing.code, 0);
 });
 
+test('save to a pipe: the whole archive and exit 0, every time, the same warm and cold', async () => {
+  // a last write that fitted under the stream's high-water mark never emitted 'drain', and the
+  // warm command waited for it at its exit: about one warm save in four hung
+  const cold = await same(['save', 'bb']);
+  assert.equal(cold.code, 0);
+  assert.ok(cold.stdout.length > 1_000_000, 'the archive');
+  for (let i = 0; i < 8; i++) {
+    const warm = await run(['save', 'bb']);
+    assert.deepEqual([warm.code, warm.stdout.length, warm.stdout === cold.stdout], [0, cold.stdout.length, true], `warm save #${i + 2}`);
+  }
+});
+
 test('config reads the project\'s .env from the caller\'s directory; a broken file gets the same located error', async () => {
   const cfg = await same(['config']);
   assert.match(cfg.stdout, /GREETING: from-dotenv/);
