@@ -313,3 +313,123 @@ test('state.json not writable (a full disk): an exit is acted on once, a user st
   assert.ok(logged.some((l) => /not saved: .*no space left/.test(l)), 'the failed writes are logged');
   await supervisor.stop();
 });
+
+/** A runtime whose starts can be held (the engine's): a gated start is made at once and goes (or is cancelled) with its gate. */
+class HoldingRuntime extends ScriptedRuntime {
+  readonly made: { id: string; at: number }[] = [];
+  readonly cancelled: { id: string; at: number }[] = [];
+
+  constructor(private readonly clk: ManualClock) { super(clk); }
+
+  override async startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView> {
+    if (!gate) return super.startDetached(ref);
+    this.made.push({ id: ref, at: this.clk.now() });
+    try {
+      await gate;
+    } catch (err) {
+      this.cancelled.push({ id: ref, at: this.clk.now() });
+      throw err;
+    }
+    return super.startDetached(ref);
+  }
+}
+
+function holdingSetup(): ReturnType<typeof setup> & { runtime: HoldingRuntime } {
+  const clock = new ManualClock(Date.parse('2026-11-30T00:00:00Z'));
+  const runtime = new HoldingRuntime(clock);
+  const bus = new EventBus();
+  const events: EngineEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const supervisor = new Supervisor({
+    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200, holdStarts: true,
+    autoRemove: async () => undefined, healthcheckOf: async () => undefined,
+  });
+  return { clock, runtime, supervisor, events, removed: [] };
+}
+
+test('held restarts: made as soon as the exit is seen, let go when the back-off ends (100, 200, 400 ms after the exit); the count goes up at the go', async () => {
+  const s = holdingSetup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  for (const gap of [100, 200, 400]) {
+    const exitedAt = s.clock.now();
+    const before = s.runtime.starts.length;
+    await exitNow(s, 'c1', 1);
+    assert.equal(s.runtime.made.at(-1)!.at, exitedAt, 'made at once');
+    assert.equal(s.runtime.runtimeState('c1').restartCount ?? 0, before, 'not counted while held');
+    await s.clock.advance(gap - 1);
+    await settle();
+    assert.equal(s.runtime.starts.length, before, `not let go before ${gap} ms`);
+    await s.clock.advance(1);
+    await settle();
+    assert.equal(s.runtime.starts.at(-1)!.at - exitedAt, gap);
+    assert.equal(s.runtime.runtimeState('c1').restartCount, before + 1);
+  }
+  assert.equal(s.runtime.cancelled.length, 0);
+  await s.supervisor.stop();
+});
+
+test('a back-off longer than the hold lead: made 1 s before its end, not at once', async () => {
+  const s = holdingSetup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  // six quick exits: back-offs 100 … 3200 ms
+  let gap = 100;
+  for (let i = 0; i < 6; i++) {
+    const exitedAt = s.clock.now();
+    await exitNow(s, 'c1', 1);
+    await s.clock.advance(gap);
+    await settle();
+    if (gap > 1_000) assert.equal(s.runtime.made.at(-1)!.at - exitedAt, gap - 1_000, `made 1 s before the end of a ${gap} ms back-off`);
+    assert.equal(s.runtime.starts.at(-1)!.at - exitedAt, gap);
+    gap *= 2;
+  }
+  await s.supervisor.stop();
+});
+
+test('a held restart is cancelled by a user stop, a removal (release) and the engine stop: never let go', async () => {
+  const s = holdingSetup();
+  for (const id of ['stopped', 'removed', 'engine']) {
+    s.runtime.add(id, { policy: { name: 'always', maximumRetryCount: 0 } });
+    s.runtime.run(id);
+  }
+  await s.supervisor.start();
+  for (const id of ['stopped', 'removed', 'engine']) s.runtime.exit(id, 137);
+  await s.supervisor.look();
+  await settle();
+  assert.deepEqual(s.runtime.made.map((m) => m.id).sort(), ['engine', 'removed', 'stopped']);
+  await s.clock.advance(50);
+  s.supervisor.userStopped('stopped');
+  s.supervisor.release('removed');
+  await settle();
+  assert.deepEqual(s.runtime.cancelled.map((m) => m.id).sort(), ['removed', 'stopped']);
+  assert.equal(s.runtime.runtimeState('stopped').pendingRestart, undefined, 'no restart pending any more');
+  await s.supervisor.stop();
+  await settle();
+  await s.clock.advance(1_000);
+  await settle();
+  assert.deepEqual(s.runtime.cancelled.map((m) => m.id).sort(), ['engine', 'removed', 'stopped']);
+  assert.equal(s.runtime.starts.length, 0, 'none was let go');
+  assert.equal(s.events.filter((e) => e.kind === 'warning').length, 0, 'a cancellation is no failure');
+});
+
+test('the back-off counts from the exit, not from the look that saw it', async () => {
+  const s = setup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  const exitedAt = s.clock.now();
+  s.runtime.exit('c1', 1);
+  await s.clock.advance(30); // nobody looked yet
+  await s.supervisor.look();
+  await settle();
+  await s.clock.advance(69);
+  await settle();
+  assert.equal(s.runtime.starts.length, 0);
+  await s.clock.advance(1);
+  await settle();
+  assert.equal(s.runtime.starts[0]!.at - exitedAt, 100);
+  await s.supervisor.stop();
+});
