@@ -118,15 +118,15 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
-function setup(): { clock: ManualClock; runtime: ScriptedRuntime; supervisor: Supervisor; events: EngineEvent[]; removed: string[] } {
+function setup(opts: { readonly holdStarts?: boolean } = {}): { clock: ManualClock; runtime: ScriptedRuntime; supervisor: Supervisor; events: EngineEvent[]; removed: string[] } {
   const clock = new ManualClock(Date.parse('2026-11-30T00:00:00Z'));
-  const runtime = new ScriptedRuntime(clock);
+  const runtime = opts.holdStarts ? new HoldingRuntime(clock) : new ScriptedRuntime(clock);
   const bus = new EventBus();
   const events: EngineEvent[] = [];
   bus.subscribe((e) => events.push(e));
   const removed: string[] = [];
   const supervisor = new Supervisor({
-    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200,
+    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200, holdStarts: opts.holdStarts ?? false,
     autoRemove: async (id) => { removed.push(id); runtime.containers.delete(id); },
     healthcheckOf: async (view) => runtime.containers.get(view.record.id)?.healthcheck,
   });
@@ -335,16 +335,7 @@ class HoldingRuntime extends ScriptedRuntime {
 }
 
 function holdingSetup(): ReturnType<typeof setup> & { runtime: HoldingRuntime } {
-  const clock = new ManualClock(Date.parse('2026-11-30T00:00:00Z'));
-  const runtime = new HoldingRuntime(clock);
-  const bus = new EventBus();
-  const events: EngineEvent[] = [];
-  bus.subscribe((e) => events.push(e));
-  const supervisor = new Supervisor({
-    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200, holdStarts: true,
-    autoRemove: async () => undefined, healthcheckOf: async () => undefined,
-  });
-  return { clock, runtime, supervisor, events, removed: [] };
+  return setup({ holdStarts: true }) as ReturnType<typeof setup> & { runtime: HoldingRuntime };
 }
 
 test('held restarts: made as soon as the exit is seen, let go when the back-off ends (100, 200, 400 ms after the exit); the count goes up at the go', async () => {
