@@ -6,7 +6,8 @@
 //   - an exit not yet acted on (`handledExitAt` in state.json, so a restarted engine acts once):
 //     a `die` event, then --rm removes it, or its restart policy decides (plan/restart-policy:
 //     Docker's back-off, 100 ms doubling to 1 min, reset after a 10 s run), the restart waiting
-//     on the injected Clock;
+//     on the injected Clock, counted from the exit's own time; with `holdStarts` the restart is
+//     made while it waits and let go when the wait is over (docs/restart-reaction.md);
 //   - the engine's first look: containers whose policy says so come back as dockerd brings them
 //     back at boot (`always`, and `unless-stopped` unless the user stopped them), and a restart
 //     that was pending (in back-off) when the last engine stopped is carried out.
