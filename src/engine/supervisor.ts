@@ -399,7 +399,14 @@ export class Supervisor {
       // HOLD_LEAD_MS before its end, and only told to go when the back-off is over.
       const early = Math.max(0, waitMs - HOLD_LEAD_MS);
       if (early > 0) await this.clock.sleep(early, ctl.signal);
-      return this.restartNow(id, false, trace, { gate: this.clock.sleep(waitMs - early, ctl.signal), ctl });
+      const gate = this.clock.sleep(waitMs - early, ctl.signal);
+      gate.catch(() => undefined); // a cancellation before anyone awaits it is no unhandled rejection
+      try {
+        return await this.restartNow(id, false, trace, { gate, ctl });
+      } finally {
+        // not started after all (it began running meanwhile, a removal began): nothing is pending
+        if (t.restart === ctl) t.restart = undefined;
+      }
     };
     wait().catch((err: unknown) => {
       if (isAbort(err)) return; // cancelled: a user start or stop, a removal or the engine's stop came first
@@ -425,7 +432,6 @@ export class Supervisor {
     try {
       let started: ContainerView;
       if (held) {
-        held.gate.catch(() => undefined); // a cancellation while the start is made is the runtime's to see
         // the checks again when the back-off is over: the user may have stopped it meanwhile
         // (that aborts the gate too), the engine may be stopping
         const go = held.gate.then(() => {
@@ -435,6 +441,7 @@ export class Supervisor {
           count();
           goAt = this.clock.now();
         });
+        go.catch(() => undefined); // the runtime's to see; unhandled only if it never got that far
         started = await this.runtime.startDetached(id, go);
       } else {
         count();
