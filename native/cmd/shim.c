@@ -1,6 +1,6 @@
 /* berth-shim: the per-container runtime process. See native/PROTOCOL.md.
  *
- *   berth-shim run [--detach] <launch-file>
+ *   berth-shim run [--detach [--hold]] <launch-file>
  *   berth-shim exec <launch-file>
  */
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #define EXIT_USAGE 125
 
 static int usage(void) {
-  static const char text[] = "usage: berth-shim run [--detach] <launch-file>\n"
+  static const char text[] = "usage: berth-shim run [--detach [--hold]] <launch-file>\n"
                              "       berth-shim exec <launch-file>\n";
   (void)!write(2, text, sizeof text - 1);
   return EXIT_USAGE;
@@ -61,17 +61,21 @@ int main(int argc, char **argv) {
   }
   bt_launch launch;
   if (strcmp(argv[1], "run") == 0) {
-    bool detach = false;
+    bool detach = false, hold = false;
     int i = 2;
     if (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0) {
       detach = true;
       i++;
+      if (i < argc && strcmp(argv[i], "--hold") == 0) {
+        hold = true;
+        i++;
+      }
     }
     if (i != argc - 1)
       return usage();
     if (load(argv[i], false, &launch) < 0)
       return EXIT_USAGE;
-    int code = bt_run(&launch, detach);
+    int code = bt_run(&launch, detach, hold);
     bt_launch_free(&launch);
     return code;
   }

@@ -26,6 +26,7 @@
 #include "cleanup.h"
 #include "devices.h"
 #include "exitcode.h"
+#include "hold.h"
 #include "namespaces.h"
 #include "rootfs.h"
 #include "seccomp.h"
@@ -35,7 +36,8 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-enum { RECORD_ERROR = 1, RECORD_PTY = 2 };
+/* RECORD_READY: a held start is ready; the child waits for one byte before it goes on (hold.h). */
+enum { RECORD_ERROR = 1, RECORD_PTY = 2, RECORD_READY = 3 };
 
 typedef struct record {
   int kind;
@@ -151,6 +153,21 @@ static void close_all_but(int keep) {
   close_range((unsigned)keep + 1, ~0U, 0);
 }
 
+/* A held start (hold.h) stops here: everything that can fail on the container's account has run
+ * (mounts, pivot_root, the user and groups looked up, rlimits), and the seccomp filter, which may
+ * forbid the read, is not loaded yet. EOF instead of the go byte: the start was cancelled. */
+static void hold_at_exec(int sock) {
+  record r = {.kind = RECORD_READY};
+  if (send(sock, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r)
+    _exit(BT_EXIT_SETUP);
+  char go;
+  ssize_t n;
+  while ((n = read(sock, &go, 1)) < 0 && errno == EINTR)
+    ;
+  if (n != 1)
+    _exit(BT_EXIT_SETUP);
+}
+
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
  * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
 static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
@@ -178,6 +195,8 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
     if (bt_set_rlimit(l->rlimits[i].resource, l->rlimits[i].name, l->rlimits[i].soft,
                       l->rlimits[i].hard, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_hold_active())
+    hold_at_exec(sock);
   /* seccomp, as runc orders it: without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it
    * is loaded now, before the capabilities go (the filter must then allow capset, prctl,
    * setgroups, setgid, setuid and execve -- Docker's profile does); with no_new_privs, as late as
@@ -430,6 +449,14 @@ static int wait_for_exec(int sock, int *pty, int *exit_code, bt_error **err) {
         return bt_error_make(err, EPROTO, "pty record without a descriptor");
       }
       memcpy(pty, CMSG_DATA(c), sizeof *pty);
+      continue;
+    }
+    if (r.kind == RECORD_READY) {
+      *exit_code = BT_EXIT_SETUP;
+      if (bt_hold_wait_go(err) < 0)
+        return -1;
+      if (write(sock, "g", 1) != 1)
+        return bt_error_sys(err, "release the held start");
       continue;
     }
     r.message[sizeof r.message - 1] = '\0';

@@ -22,6 +22,7 @@
 
 #include "cleanup.h"
 #include "exitcode.h"
+#include "hold.h"
 #include "logs.h"
 #include "spawn.h"
 
@@ -311,7 +312,8 @@ static void fail_start(const bt_launch *l, int notify_fd, int code, bt_error *er
   char msg[1024], line[1100];
   bt_error_format(err, msg, sizeof msg);
   snprintf(line, sizeof line, "berth-shim: %s", msg);
-  if (l->bundle != NULL) {
+  /* A cancelled held start is no failure of the container's: its records stay as they were. */
+  if (l->bundle != NULL && !(err != NULL && err->errnum == ECANCELED)) {
     bt_error *werr = NULL;
     if (bt_write_error(l->bundle, line, &werr) < 0)
       bt_error_release(&werr);
@@ -412,7 +414,7 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
   return exit_code;
 }
 
-int bt_run(const bt_launch *l, bool detach) {
+int bt_run(const bt_launch *l, bool detach, bool hold) {
   if (!detach)
     return supervise_run(l, true, -1);
 
@@ -432,6 +434,15 @@ int bt_run(const bt_launch *l, bool detach) {
      * them close when the first process exits. */
     close(pipefd[0]);
     setsid();
+    /* held (hold.h): the engine's go byte arrives on our stdin, kept past the /dev/null below */
+    if (hold) {
+      int go = fcntl(0, F_DUPFD_CLOEXEC, 3);
+      if (go < 0) {
+        (void)!write(pipefd[1], "125 berth-shim: hold: dup stdin failed", 38);
+        _exit(BT_EXIT_SETUP);
+      }
+      bt_hold_configure(go, pipefd[1]);
+    }
     stdio_to_devnull();
     _exit(supervise_run(l, false, pipefd[1]));
   }
@@ -444,6 +455,12 @@ int bt_run(const bt_launch *l, bool detach) {
       continue;
     if (n <= 0)
       break;
+    /* a held start's "R" (ready) comes first, alone: passed on to whoever waits on our stdout */
+    if (len == 0 && buf[0] == 'R') {
+      (void)!write(1, "ready\n", 6);
+      memmove(buf, buf + 1, (size_t)n - 1);
+      n--;
+    }
     len += (size_t)n;
     if (len == sizeof buf - 1)
       break;

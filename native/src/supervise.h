@@ -8,9 +8,11 @@
 
 #include "protocol.h"
 
-/* `berth-shim run [--detach]`: returns the shim's exit status (the container's exit code, or
- * 125/126/127 when it could not start; with detach, 0 once started). */
-int bt_run(const bt_launch *launch, bool detach);
+/* `berth-shim run [--detach [--hold]]`: returns the shim's exit status (the container's exit
+ * code, or 125/126/127 when it could not start; with detach, 0 once started). With hold (detach
+ * only, hold.h) "ready" is written to stdout once the container waits at its execve, and the
+ * start goes on when a "g" arrives on stdin (EOF instead: cancelled, exit 125, no record). */
+int bt_run(const bt_launch *launch, bool detach, bool hold);
 
 /* `berth-shim exec`: returns the exec'd process's exit code (or 125/126/127). */
 int bt_exec(const bt_launch *launch);

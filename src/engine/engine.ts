@@ -126,9 +126,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     find: (ref) => runtime.find(ref),
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
-    startDetached: (ref) => {
+    // a held restart (a gate) keeps the container's lock from its making to its go: a removal or
+    // a user's start waits for its cancellation, never runs beside it
+    startDetached: (ref, gate) => {
       const id = runtime.find(ref).record.id;
-      return withStart(id, async () => { await networking.ensure(id); return runtime.startDetached(id); });
+      return withStart(id, async () => { await networking.ensure(id); return runtime.startDetached(id, gate); });
     },
     // a lost supervisor's processes are killed under the container's lock too: never beside a start
     reapLost: (id) => containerLock.run(id, () => runtime.reapLost(id)),
@@ -141,6 +143,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     log,
     autoRemove: removeQuietly,
     healthcheckOf: (view) => healthcheckOf(host, store, view),
+    holdStarts: true,
   });
 
   const userStart = async (containerId: string): Promise<ContainerView> => {

@@ -118,15 +118,15 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
-function setup(): { clock: ManualClock; runtime: ScriptedRuntime; supervisor: Supervisor; events: EngineEvent[]; removed: string[] } {
+function setup(opts: { readonly holdStarts?: boolean } = {}): { clock: ManualClock; runtime: ScriptedRuntime; supervisor: Supervisor; events: EngineEvent[]; removed: string[] } {
   const clock = new ManualClock(Date.parse('2026-11-30T00:00:00Z'));
-  const runtime = new ScriptedRuntime(clock);
+  const runtime = opts.holdStarts ? new HoldingRuntime(clock) : new ScriptedRuntime(clock);
   const bus = new EventBus();
   const events: EngineEvent[] = [];
   bus.subscribe((e) => events.push(e));
   const removed: string[] = [];
   const supervisor = new Supervisor({
-    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200,
+    runtime, clock, events: bus, log: () => undefined, inotify: false, lookIntervalMs: 200, holdStarts: opts.holdStarts ?? false,
     autoRemove: async (id) => { removed.push(id); runtime.containers.delete(id); },
     healthcheckOf: async (view) => runtime.containers.get(view.record.id)?.healthcheck,
   });
@@ -312,4 +312,115 @@ test('state.json not writable (a full disk): an exit is acted on once, a user st
   assert.deepEqual(s.runtime.starts.map((x) => x.id), ['a'], 'a restarted once; b, stopped by the user, not at all');
   assert.ok(logged.some((l) => /not saved: .*no space left/.test(l)), 'the failed writes are logged');
   await supervisor.stop();
+});
+
+/** A runtime whose starts can be held (the engine's): a gated start is made at once and goes (or is cancelled) with its gate. */
+class HoldingRuntime extends ScriptedRuntime {
+  readonly made: { id: string; at: number }[] = [];
+  readonly cancelled: { id: string; at: number }[] = [];
+
+  constructor(private readonly clk: ManualClock) { super(clk); }
+
+  override async startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView> {
+    if (!gate) return super.startDetached(ref);
+    this.made.push({ id: ref, at: this.clk.now() });
+    try {
+      await gate;
+    } catch (err) {
+      this.cancelled.push({ id: ref, at: this.clk.now() });
+      throw err;
+    }
+    return super.startDetached(ref);
+  }
+}
+
+function holdingSetup(): ReturnType<typeof setup> & { runtime: HoldingRuntime } {
+  return setup({ holdStarts: true }) as ReturnType<typeof setup> & { runtime: HoldingRuntime };
+}
+
+test('held restarts: made as soon as the exit is seen, let go when the back-off ends (100, 200, 400 ms after the exit); the count goes up at the go', async () => {
+  const s = holdingSetup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  for (const gap of [100, 200, 400]) {
+    const exitedAt = s.clock.now();
+    const before = s.runtime.starts.length;
+    await exitNow(s, 'c1', 1);
+    assert.equal(s.runtime.made.at(-1)!.at, exitedAt, 'made at once');
+    assert.equal(s.runtime.runtimeState('c1').restartCount ?? 0, before, 'not counted while held');
+    await s.clock.advance(gap - 1);
+    await settle();
+    assert.equal(s.runtime.starts.length, before, `not let go before ${gap} ms`);
+    await s.clock.advance(1);
+    await settle();
+    assert.equal(s.runtime.starts.at(-1)!.at - exitedAt, gap);
+    assert.equal(s.runtime.runtimeState('c1').restartCount, before + 1);
+  }
+  assert.equal(s.runtime.cancelled.length, 0);
+  await s.supervisor.stop();
+});
+
+test('a back-off longer than the hold lead: made 1 s before its end, not at once', async () => {
+  const s = holdingSetup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  // six quick exits: back-offs 100 … 3200 ms
+  let gap = 100;
+  for (let i = 0; i < 6; i++) {
+    const exitedAt = s.clock.now();
+    await exitNow(s, 'c1', 1);
+    await s.clock.advance(gap);
+    await settle();
+    if (gap > 1_000) assert.equal(s.runtime.made.at(-1)!.at - exitedAt, gap - 1_000, `made 1 s before the end of a ${gap} ms back-off`);
+    assert.equal(s.runtime.starts.at(-1)!.at - exitedAt, gap);
+    gap *= 2;
+  }
+  await s.supervisor.stop();
+});
+
+test('a held restart is cancelled by a user stop, a removal (release) and the engine stop: never let go', async () => {
+  const s = holdingSetup();
+  for (const id of ['stopped', 'removed', 'engine']) {
+    s.runtime.add(id, { policy: { name: 'always', maximumRetryCount: 0 } });
+    s.runtime.run(id);
+  }
+  await s.supervisor.start();
+  for (const id of ['stopped', 'removed', 'engine']) s.runtime.exit(id, 137);
+  await s.supervisor.look();
+  await settle();
+  assert.deepEqual(s.runtime.made.map((m) => m.id).sort(), ['engine', 'removed', 'stopped']);
+  await s.clock.advance(50);
+  s.supervisor.userStopped('stopped');
+  s.supervisor.release('removed');
+  await settle();
+  assert.deepEqual(s.runtime.cancelled.map((m) => m.id).sort(), ['removed', 'stopped']);
+  assert.equal(s.runtime.runtimeState('stopped').pendingRestart, undefined, 'no restart pending any more');
+  await s.supervisor.stop();
+  await settle();
+  await s.clock.advance(1_000);
+  await settle();
+  assert.deepEqual(s.runtime.cancelled.map((m) => m.id).sort(), ['engine', 'removed', 'stopped']);
+  assert.equal(s.runtime.starts.length, 0, 'none was let go');
+  assert.equal(s.events.filter((e) => e.kind === 'warning').length, 0, 'a cancellation is no failure');
+});
+
+test('the back-off counts from the exit, not from the look that saw it', async () => {
+  const s = setup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  const exitedAt = s.clock.now();
+  s.runtime.exit('c1', 1);
+  await s.clock.advance(30); // nobody looked yet
+  await s.supervisor.look();
+  await settle();
+  await s.clock.advance(69);
+  await settle();
+  assert.equal(s.runtime.starts.length, 0);
+  await s.clock.advance(1);
+  await settle();
+  assert.equal(s.runtime.starts[0]!.at - exitedAt, 100);
+  await s.supervisor.stop();
 });

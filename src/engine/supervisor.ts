@@ -6,7 +6,8 @@
 //   - an exit not yet acted on (`handledExitAt` in state.json, so a restarted engine acts once):
 //     a `die` event, then --rm removes it, or its restart policy decides (plan/restart-policy:
 //     Docker's back-off, 100 ms doubling to 1 min, reset after a 10 s run), the restart waiting
-//     on the injected Clock;
+//     on the injected Clock, counted from the exit's own time; with `holdStarts` the restart is
+//     made while it waits and let go when the wait is over (docs/restart-reaction.md);
 //   - the engine's first look: containers whose policy says so come back as dockerd brings them
 //     back at boot (`always`, and `unless-stopped` unless the user stopped them), and a restart
 //     that was pending (in back-off) when the last engine stopped is carried out.
@@ -30,7 +31,12 @@ export interface SupervisedRuntime {
   find(ref: string): ContainerView;
   runtimeState(id: string): RuntimeState;
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState;
-  startDetached(ref: string): Promise<ContainerView>;
+  /**
+   * Starts it detached. With a gate (only when SupervisorOptions.holdStarts), the start is made
+   * at once and goes on only when the gate resolves; a rejected gate cancels it and rejects with
+   * the gate's reason (an AbortError).
+   */
+  startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView>;
   /** kills the processes of a container whose supervisor was lost and records the end */
   reapLost(id: string): Promise<ContainerView>;
   execCaptured(ref: string, req: ExecRequest, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<CapturedExec>;
@@ -49,6 +55,8 @@ export interface SupervisorOptions {
   readonly lookIntervalMs?: number;
   /** watch container directories with inotify (default true; a scripted runtime has none) */
   readonly inotify?: boolean;
+  /** make policy restarts while their back-off runs, and let them go at its end (startDetached's gate) */
+  readonly holdStarts?: boolean;
 }
 
 /** What the supervisor remembers about one container between looks. */
@@ -327,6 +335,7 @@ export class Supervisor {
       if (engineStart && !t.restart) this.atEngineStart(view, t, state);
       return;
     }
+    const seenAt = this.clock.now();
     t.health?.stop();
     t.health = undefined;
     t.handledExitAt = finishedAt;
@@ -336,7 +345,7 @@ export class Supervisor {
       await this.opts.autoRemove(id);
       return;
     }
-    if (!t.restart) this.scheduleRestart(view, t, undefined);
+    if (!t.restart) this.scheduleRestart(view, t, undefined, seenAt);
   }
 
   /** dockerd's restore(): what an engine start brings back. */
@@ -352,7 +361,7 @@ export class Supervisor {
     this.restartNow(view.record.id, true).catch((err: unknown) => this.opts.log(`restart of ${view.record.name}: ${(err as Error)?.stack ?? String(err)}`));
   }
 
-  private scheduleRestart(view: ContainerView, t: Tracked, pendingReason: string | undefined): void {
+  private scheduleRestart(view: ContainerView, t: Tracked, pendingReason: string | undefined, seenAt?: number): void {
     const id = view.record.id;
     const state = this.runtime.runtimeState(id);
     const startedAt = Date.parse(view.observed.started?.startedAt ?? '');
@@ -372,18 +381,41 @@ export class Supervisor {
     t.backoffMs = decision.nextBackoffMs;
     const ctl = new AbortController();
     t.restart = ctl;
+    const scheduledAt = this.clock.now();
+    // A fresh exit's back-off counts from the exit itself (the shim's finishedAt), not from when
+    // a look noticed it: the container is down for the back-off, plus only the start's own time.
+    // A restart carried over from the last engine waits the whole back-off from now.
+    const exitAt = Number.isNaN(finishedAt) ? scheduledAt : finishedAt;
+    const waitMs = seenAt === undefined ? decision.delayMs : Math.min(decision.delayMs, Math.max(0, exitAt + decision.delayMs - scheduledAt));
+    const trace = { finishedAt: view.observed.exited?.finishedAt ?? '', seenAt: seenAt ?? scheduledAt, scheduledAt, delayMs: decision.delayMs };
     this.updateState(id, { pendingRestart: view.observed.exited?.finishedAt ?? '' });
-    this.clock.sleep(decision.delayMs, ctl.signal).then(
-      () => {
+    const wait = async (): Promise<void> => {
+      if (!this.opts.holdStarts) {
+        await this.clock.sleep(waitMs, ctl.signal);
         if (t.restart === ctl) t.restart = undefined;
-        return this.restartNow(id, false);
-      },
-      () => undefined, // cancelled: a user start or stop came first
-    ).catch((err: unknown) => this.opts.log(`restart of ${view.record.name}: ${(err as Error)?.stack ?? String(err)}`));
+        return this.restartNow(id, false, trace);
+      }
+      // Held (runtime.startDetached's gate): the start is made while the back-off runs, at most
+      // HOLD_LEAD_MS before its end, and only told to go when the back-off is over.
+      const early = Math.max(0, waitMs - HOLD_LEAD_MS);
+      if (early > 0) await this.clock.sleep(early, ctl.signal);
+      const gate = this.clock.sleep(waitMs - early, ctl.signal);
+      gate.catch(() => undefined); // a cancellation before anyone awaits it is no unhandled rejection
+      try {
+        return await this.restartNow(id, false, trace, { gate, ctl });
+      } finally {
+        // not started after all (it began running meanwhile, a removal began): nothing is pending
+        if (t.restart === ctl) t.restart = undefined;
+      }
+    };
+    wait().catch((err: unknown) => {
+      if (isAbort(err)) return; // cancelled: a user start or stop, a removal or the engine's stop came first
+      this.opts.log(`restart of ${view.record.name}: ${(err as Error)?.stack ?? String(err)}`);
+    });
   }
 
   /** A policy restart: the count goes up, the container starts, and a look follows. */
-  private async restartNow(id: string, engineStart: boolean): Promise<void> {
+  private async restartNow(id: string, engineStart: boolean, trace?: RestartTrace, held?: { readonly gate: Promise<void>; readonly ctl: AbortController }): Promise<void> {
     if (this.stopped) return;
     let current: ContainerView;
     try { current = this.runtime.find(id); } catch { return; }
@@ -391,12 +423,38 @@ export class Supervisor {
     if (!engineStart && (current.record.stoppedByUser || this.tracked.get(id)?.stoppedByUser)) return;
     // released meanwhile (a removal began): not ours to start any more
     if (!engineStart && !this.tracked.has(id)) return;
-    const state = this.runtime.runtimeState(id);
-    this.updateState(id, { restartCount: (state.restartCount ?? 0) + (engineStart ? 0 : 1), pendingRestart: undefined });
+    const count = (): void => {
+      const state = this.runtime.runtimeState(id);
+      this.updateState(id, { restartCount: (state.restartCount ?? 0) + (engineStart ? 0 : 1), pendingRestart: undefined });
+    };
+    const startAt = this.clock.now();
+    let goAt = startAt;
     try {
-      const started = await this.runtime.startDetached(id);
+      let started: ContainerView;
+      if (held) {
+        // the checks again when the back-off is over: the user may have stopped it meanwhile
+        // (that aborts the gate too), the engine may be stopping
+        const go = held.gate.then(() => {
+          const t = this.tracked.get(id);
+          if (this.stopped || !t || t.restart !== held.ctl || t.stoppedByUser) throw abortError();
+          t.restart = undefined;
+          count();
+          goAt = this.clock.now();
+        });
+        go.catch(() => undefined); // the runtime's to see; unhandled only if it never got that far
+        started = await this.runtime.startDetached(id, go);
+      } else {
+        count();
+        started = await this.runtime.startDetached(id);
+      }
+      if (trace) this.opts.log(restartTraceLine(started, trace, startAt, goAt, this.clock.now()));
       this.containerEvent(started, engineStart ? 'start' : 'restart');
     } catch (err) {
+      if (held && isAbort(err)) {
+        const t = this.tracked.get(id);
+        if (t?.restart === held.ctl) t.restart = undefined;
+        return;
+      }
       this.opts.events.publish({ kind: 'warning', text: `restart of ${current.record.name} failed: ${errorBody(err).message}`, time: now(this.clock) });
     }
     await this.look();
@@ -443,6 +501,41 @@ export class Supervisor {
       t.watcher.unref();
     } catch { /* the periodic look still sees it */ }
   }
+}
+
+/** When each stage of one policy restart happened (clock ms), for the engine log and bench/restart.ts. */
+interface RestartTrace {
+  /** the exit record's finishedAt (the shim's clock) */
+  readonly finishedAt: string;
+  /** the look that acted on the exit */
+  readonly seenAt: number;
+  /** the restart was decided and its back-off began */
+  readonly scheduledAt: number;
+  readonly delayMs: number;
+}
+
+/**
+ * `restart of NAME (ID): exit <finishedAt>, seen +a ms, scheduled +b ms, back-off d ms, start +c ms,
+ * go +g ms, done +e ms, pid P`: every + is ms after the exit record's time (go: a held start was
+ * told to go; unheld, the start's beginning); bench/restart.ts reads these lines.
+ */
+function restartTraceLine(view: ContainerView, t: RestartTrace, startAt: number, goAt: number, doneAt: number): string {
+  const exit = Date.parse(t.finishedAt);
+  const rel = (ms: number): string => (Number.isNaN(exit) ? '?' : `${ms - exit}`);
+  return `restart of ${view.record.name} (${view.record.id.slice(0, 12)}): exit ${t.finishedAt}, seen +${rel(t.seenAt)} ms, scheduled +${rel(t.scheduledAt)} ms, back-off ${t.delayMs} ms, start +${rel(startAt)} ms, go +${rel(goAt)} ms, done +${rel(doneAt)} ms, pid ${view.observed.started?.pid ?? 0}`;
+}
+
+/** How long before the end of its back-off a held restart is made (runtime.startDetached's gate). */
+const HOLD_LEAD_MS = 1_000;
+
+function abortError(): Error {
+  const e = new Error('the restart was cancelled');
+  e.name = 'AbortError';
+  return e;
+}
+
+function isAbort(err: unknown): boolean {
+  return (err as Error | undefined)?.name === 'AbortError';
 }
 
 function stoppedByUser(view: ContainerView, t: Tracked): boolean {

@@ -631,7 +631,7 @@ export class ContainerRuntime {
     };
   }
 
-  private async prepareStart(view: ContainerView, onExit: readonly string[] = []): Promise<string> {
+  private async prepareStart(view: ContainerView, onExit: readonly string[] = [], opts: { readonly keepRecords?: boolean } = {}): Promise<string> {
     if (view.problem !== undefined) throw new Conflict(`container ${view.record.id.slice(0, 12)} cannot start: ${view.problem}`);
     checkTransition(view.record.id, view.observed.status, 'running');
     // One instance per container, always: nothing may start while processes of an earlier run
@@ -653,22 +653,74 @@ export class ContainerRuntime {
       await this.opts.cgroups.remove(name);
       this.opts.cgroups.create(name, { ...view.record.hostConfig.limits, devices: devicePolicyFor(view.record.hostConfig.Security ?? NO_SECURITY) });
     }
-    for (const f of ['started', 'exited', 'error']) rmSync(join(view.bundle, f), { force: true });
+    // a held start keeps the last run's records until it goes: until then the container has exited
+    if (!opts.keepRecords) this.clearRunRecords(view.bundle);
     const file = join(view.bundle, 'launch');
     // rewritten at every start from the record: a host crash losing it loses nothing
     writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle, onExit))), { durable: false });
     return file;
   }
 
-  /** Starts in the background: returns once the container runs (or failed to start). */
-  async startDetached(ref: string): Promise<ContainerView> {
+  /** The records of the last run: removed by a start, before its shim writes new ones. */
+  private clearRunRecords(bundle: string): void {
+    for (const f of ['started', 'exited', 'error']) rmSync(join(bundle, f), { force: true });
+  }
+
+  /**
+   * Starts in the background: returns once the container runs (or failed to start).
+   *
+   * With a `gate` (a policy restart waiting out its back-off) the start is *held*: the whole start
+   * is made at once — overlay, namespaces, cgroups, mounts, pivot_root — and the container's
+   * process waits just before its execve (`berth-shim run --detach --hold`, native/src/hold.h).
+   * When the gate resolves, the last run's records go and the shim is told to go: only the execve
+   * is left. When the gate rejects (the restart was cancelled), the shim undoes the start, the
+   * records stay as they were, and this rejects with the gate's reason.
+   */
+  async startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView> {
     const view = this.find(ref);
     // Detached, nobody waits for the exit: a configured hook removes it (Docker's --rm), else
     // the engine's supervisor does when it sees the exit.
     const onExit = view.record.hostConfig.AutoRemove && this.opts.autoRemoveCommand ? [...this.opts.autoRemoveCommand, view.record.id] : [];
+    if (gate) return this.startHeld(view, onExit, gate);
     const file = await this.prepareStart(view, onExit);
     const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
     if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
+    return this.find(view.record.id);
+  }
+
+  private async startHeld(view: ContainerView, onExit: readonly string[], gate: Promise<void>): Promise<ContainerView> {
+    gate.catch(() => undefined); // a cancellation while the start is made is handled below
+    const file = await this.prepareStart(view, onExit, { keepRecords: true });
+    const shim = await spawnProcess(this.opts.shimPath, ['run', '--detach', '--hold', file], this.opts.env, ['pipe', 'pipe', 'pipe']);
+    let stderr = '';
+    shim.stderr!.setEncoding('utf8');
+    shim.stderr!.on('data', (s: string) => { stderr += s; });
+    const stdin = shim.stdin!;
+    stdin.on('error', () => { /* the shim exited first: its exit says why */ });
+    // "ready": the container waits at its execve; an exit instead: the start failed
+    const ready = await new Promise<boolean>((resolve) => {
+      let out = '';
+      shim.stdout!.setEncoding('utf8');
+      shim.stdout!.on('data', (s: string) => { out += s; if (out.includes('ready\n')) resolve(true); });
+      void shim.exited.then(() => resolve(false));
+    });
+    try {
+      await gate;
+    } catch (err) {
+      stdin.end(); // EOF: the shim kills the waiting process and unmounts; the records stay
+      await shim.exited;
+      throw err;
+    }
+    if (ready) {
+      this.clearRunRecords(view.bundle);
+      stdin.end('g');
+    }
+    const exit = await shim.exited;
+    if (exit.code !== 0) {
+      // as a start that failed unheld: created, with the shim's error (it wrote `error`)
+      for (const f of ['started', 'exited']) rmSync(join(view.bundle, f), { force: true });
+      throw startError(exit.code, stderr, view.record.id);
+    }
     return this.find(view.record.id);
   }
 

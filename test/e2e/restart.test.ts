@@ -4,9 +4,9 @@
 // next one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthOk, eventually, engineStatus, twoMoreLooks, processGone, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berthOk, cgroupDirs, eventually, engineStatus, twoMoreLooks, processGone, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -79,4 +79,52 @@ test('live restore: an exit while the engine was down is seen and acted on by th
     return i.State.Status === 'running' ? i : undefined;
   }, 20_000, 'restart: always to bring it back under the new engine');
   assert.equal(info.RestartCount, before.RestartCount + 1);
+});
+
+/** The shim of a held restart of container `id` (berth-shim run --detach --hold …/<id>/launch), if one runs. */
+function heldShim(id: string): number | undefined {
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let argv: string[];
+    try { argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    if (argv.includes('--hold') && argv.some((a) => a.endsWith(`${id}/launch`)) && !processGone(Number(pid))) return Number(pid);
+  }
+  return undefined;
+}
+
+/** Every pid in the container's cgroups, in every hierarchy. */
+function cgroupPids(id: string): number[] {
+  const out: number[] = [];
+  for (const d of cgroupDirs()) {
+    try { out.push(...readFileSync(join(d, roots.cgroupParent, id, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l !== '').map(Number)); } catch { /* not in this hierarchy */ }
+  }
+  return out;
+}
+
+test('a restart made during its back-off (held at the execve) must be undone by a user stop and by rm -f: nothing runs, nothing is left', async () => {
+  for (const how of ['stop', 'rm'] as const) {
+    // exits at once, over and over: each restart is held while its back-off runs
+    const id = (await berthOk(roots, ['run', '-d', '--restart', 'always', '--network', 'none', '--name', `crashloop-${how}`, 'bb', 'sh', '-c', 'exit 1'])).trim();
+    // four restarts in (1.5 s): from then on each back-off is ≥ 1.6 s, its last second held
+    await eventually(async () => (await inspect(id)).RestartCount >= 4, 20_000, `four restarts of crashloop-${how}`);
+    const shim = await eventually(() => { const pid = heldShim(id); return pid !== undefined && cgroupPids(id).length > 0 ? pid : undefined; }, 20_000, `a held restart of crashloop-${how}, its process in the cgroup`);
+    if (how === 'stop') {
+      await berthOk(roots, ['stop', '-t', '1', id]);
+      await eventually(() => processGone(shim), 10_000, 'the held shim to go');
+      await eventually(() => cgroupPids(id).length === 0, 10_000, 'the held process to go');
+      await twoMoreLooks(roots);
+      const info = await inspect(id);
+      assert.equal(info.State.Status, 'exited', 'stopped, and not started by the cancelled restart');
+      await twoMoreLooks(roots);
+      assert.equal((await inspect(id)).RestartCount, info.RestartCount, 'no restart after the stop');
+      assert.equal(heldShim(id), undefined, 'no new restart was made');
+      assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(id), 'its rootfs is not mounted');
+      await berthOk(roots, ['rm', id]);
+    } else {
+      await berthOk(roots, ['rm', '-f', id]);
+      await eventually(() => processGone(shim), 10_000, 'the held shim to go');
+      assert.deepEqual(cgroupPids(id), []);
+      assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(id), 'its rootfs is not mounted');
+      assert.ok(!existsSync(join(roots.root, 'containers', id)), 'the container is gone');
+    }
+  }
 });
