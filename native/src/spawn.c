@@ -28,6 +28,7 @@
 #include "exitcode.h"
 #include "namespaces.h"
 #include "rootfs.h"
+#include "sealed.h"
 #include "seccomp.h"
 #include "security.h"
 #include "syscalls.h"
@@ -145,16 +146,21 @@ static char **build_env(const bt_launch *l, const bt_user *user) {
  * container's process starts with exactly 0, 1 and 2. Run before the working directory is
  * entered, so that no descriptor of the shim's (a cgroup.procs file, a pipe, the rootfs) can be
  * reached through /proc/self/fd as a cwd either (the class of runc's CVE-2024-21626). */
-static void close_all_but(int keep) {
-  if (keep > 3)
-    close_range(3, (unsigned)keep - 1, 0);
-  close_range((unsigned)keep + 1, ~0U, 0);
+static void close_all_but(int keep, int keep2) {
+  /* keep2 (the sealed init, or -1) is close-on-exec too: execveat needs it open until then. */
+  int lo = keep2 >= 3 && keep2 < keep ? keep2 : keep;
+  int hi = keep2 >= 3 && keep2 > keep ? keep2 : keep;
+  if (lo > 3)
+    close_range(3, (unsigned)lo - 1, 0);
+  if (hi > lo + 1)
+    close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+  close_range((unsigned)hi + 1, ~0U, 0);
 }
 
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
  * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
 static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
-                                                      const char *argv0,
+                                                      const char *argv0, int exec_fd,
                                                       const struct sock_fprog *filter) {
   bt_error *err = NULL;
   bt_user user;
@@ -197,12 +203,15 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
 
   /* The PATH lookup runs as the container user, so "executable" means executable for it. */
   char path[4096];
-  if (lookup_path(argv0, envp, path, sizeof path, &err) < 0)
+  if (exec_fd < 0 && lookup_path(argv0, envp, path, sizeof path, &err) < 0)
     child_fail(sock, BT_EXIT_NOT_FOUND, err);
   /* The parent-death signal guarded the setup (a shim killed mid-setup must not leave a half-made
    * container); the running container must not die with its supervisor. */
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  execve(path, l->args.items, envp);
+  if (exec_fd >= 0)
+    fexecve(exec_fd, l->args.items, envp); /* the sealed berth-init (sealed.h) */
+  else
+    execve(path, l->args.items, envp);
   int saved = errno;
   bt_error_make(&err, saved, "exec \"%s\"", argv0);
   child_fail(sock, bt_exit_code_from_exec_errno(saved), err);
@@ -245,6 +254,7 @@ static int user_mount(int rootfd, const bt_bind *m, bool slave_root, bt_error **
 /* Everything between clone and exec, in this order. Never returns. */
 static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
                                                       int out, int errfd, int netns_fd,
+                                                      int init_fd,
                                                       const struct sock_fprog *filter) {
   bt_error *err = NULL;
   reset_signals();
@@ -319,8 +329,6 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   for (size_t i = 0; i < l->bind_count; i++)
     if (user_mount(rootfd, &l->binds[i], slave_root, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
-  if (l->init != NULL && bt_bind_in_root(rootfd, l->init, "/dev/init", true, &err) < 0)
-    child_fail(sock, BT_EXIT_SETUP, (bt_error_wrap(&err, "init"), err));
 
   /* 3. Switch root. From here on every path is the container's. */
   if (bt_pivot_root(rootfd, &err) < 0)
@@ -340,7 +348,7 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   }
 
   /* The rootfs descriptor and the pipe ends are done with: from here on only stdio and sock. */
-  close_all_but(sock);
+  close_all_but(sock, init_fd);
 
   /* 4b. sysctls: /proc is the container's, its /proc/sys still writable (made read-only below);
    *     the net.* ones apply to the container's own network namespace. */
@@ -369,8 +377,9 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   if (bt_enter_cwd(l->cwd, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
 
-  /* 7. With an init, PID 1 is /dev/init -- argv...: the reaper execs the command itself. */
-  if (l->init != NULL) {
+  /* 7. With an init, PID 1 is the sealed copy of berth-init, argv "/dev/init -- argv...": the
+   *    reaper execs the command itself. (No file is bound at /dev/init: the name is only argv[0].) */
+  if (init_fd >= 0) {
     bt_launch with_init = *l;
     char **argv = xcalloc(l->args.count + 3, sizeof *argv);
     argv[0] = (char *)"/dev/init";
@@ -379,9 +388,9 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
       argv[i + 2] = l->args.items[i];
     with_init.args.items = argv;
     with_init.args.count = l->args.count + 2;
-    finish_and_exec(&with_init, sock, l->tty, "/dev/init", filter);
+    finish_and_exec(&with_init, sock, l->tty, "/dev/init", init_fd, filter);
   }
-  finish_and_exec(l, sock, l->tty, l->args.items[0], filter);
+  finish_and_exec(l, sock, l->tty, l->args.items[0], -1, filter);
 }
 
 /* The compiled filter of a launch, or NULL without one (filter->filter malloc'd). */
@@ -557,6 +566,11 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     out->overlay_mounted = true;
   }
 
+  /* berth-init, read from the host now and run from a sealed copy (sealed.h). */
+  cleanup_close int init_fd = -1;
+  if (l->init != NULL && bt_sealed_copy_of_path(l->init, "berth-init", &init_fd, err) < 0)
+    return bt_error_wrap(err, "init");
+
   cleanup_pipes stdio_pipes p = STDIO_PIPES_NONE;
   if (make_pipes(l->tty, l->stdin_open, &p, err) < 0)
     return -1;
@@ -584,7 +598,7 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     return bt_error_sys(err, "clone");
   if (pid == 0) {
     close(sock_parent);
-    container_child(l, sock_child, p.in[0], p.out[1], p.err[1], netns_fd, filter);
+    container_child(l, sock_child, p.in[0], p.out[1], p.err[1], netns_fd, init_fd, filter);
   }
   close_fd(&sock_child);
   adopt_child_stdio(out, &p, pid);
@@ -666,10 +680,10 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
       child_fail(sock_child, BT_EXIT_SETUP, cerr);
     }
     /* the host's cgroup.procs files, the pipes' other ends, the signalfd: none may be reachable */
-    close_all_but(sock_child);
+    close_all_but(sock_child, -1);
     if (bt_enter_cwd(l->cwd, &cerr) < 0)
       child_fail(sock_child, BT_EXIT_SETUP, cerr);
-    finish_and_exec(l, sock_child, l->tty, l->args.items[0], filter);
+    finish_and_exec(l, sock_child, l->tty, l->args.items[0], -1, filter);
   }
   close_fd(&sock_child);
   close_fd(&slave);
