@@ -110,6 +110,8 @@ export interface LaunchSpec {
   readonly logMaxFiles?: number;
   /** absent: no filter */
   readonly seccomp?: SeccompSpec;
+  /** a remapped user namespace: host uid/gid of the container's 0, and how many ids; absent: the host's */
+  readonly userns?: { readonly uid: number; readonly gid: number; readonly count: number };
 }
 
 export interface ExecSpec {
@@ -183,6 +185,7 @@ export function launchDirectives(spec: LaunchSpec): Directive[] {
   for (const c of spec.cgroupfs ?? []) d.push(['cgroupfs', c.fstype, c.options, c.subdir]);
   if (spec.logMaxSize !== undefined && spec.logMaxSize > 0) d.push(['log_max_size', String(spec.logMaxSize)]);
   if (spec.logMaxFiles !== undefined) d.push(['log_max_files', String(spec.logMaxFiles)]);
+  if (spec.userns) d.push(['userns', String(spec.userns.uid), String(spec.userns.gid), String(spec.userns.count)]);
   pushSeccomp(d, spec.seccomp);
   return d;
 }
