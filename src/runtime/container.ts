@@ -1089,6 +1089,9 @@ export class ContainerRuntime {
         Devices: sec.Devices.map((d) => ({ PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, CgroupPermissions: d.CgroupPermissions })),
         Sysctls: Object.keys(sec.Sysctls).length > 0 ? sec.Sysctls : null,
         GroupAdd: sec.GroupAdd.length > 0 ? sec.GroupAdd : null,
+        // Docker shows "" for the host's user namespace; berth's remap also names its range
+        UsernsMode: sec.UsernsMode === 'remap' ? 'remap' : '',
+        ...(sec.IdMap ? { IdMap: sec.IdMap } : {}),
         RestartPolicy: { Name: r.hostConfig.RestartPolicy?.name ?? 'no', MaximumRetryCount: r.hostConfig.RestartPolicy?.maximumRetryCount ?? 0 },
         Ulimits: Object.entries(r.hostConfig.Ulimits ?? {}).map(([Name, l]) => ({ Name: Name.toLowerCase(), Soft: l.soft, Hard: l.hard })),
       },
