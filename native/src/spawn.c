@@ -706,7 +706,7 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
   /* A remapped container's user namespace: only the forked child enters it (last, after every
    * other namespace, which the host's namespace owns); this relay stays the host's. */
   cleanup_close int userns_fd = -1;
-  if (bt_userns_of(l->pid, &userns_fd, err) < 0)
+  if (l->userns && bt_userns_of(l->pid, &userns_fd, err) < 0)
     return -1;
   if (bt_join_namespaces(l->pid, err) < 0)
     return -1;

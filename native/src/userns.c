@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -89,20 +91,36 @@ int bt_userns_enter(int fd, bt_error **err) {
   return 0;
 }
 
+static bool same_ns(int fd, const struct stat *ours) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_dev == ours->st_dev && st.st_ino == ours->st_ino;
+}
+
 int bt_userns_of(pid_t pid, int *fd, bt_error **err) {
   *fd = -1;
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-  cleanup_close int theirs = open(path, O_RDONLY | O_CLOEXEC);
-  if (theirs < 0)
+  cleanup_close int ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0)
     return bt_error_sys(err, "open %s", path);
-  struct stat a, b;
-  if (fstat(theirs, &a) < 0 || stat("/proc/self/ns/user", &b) < 0)
-    return bt_error_sys(err, "stat user namespaces");
-  if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-    return 0;
-  *fd = take_fd(&theirs);
-  return 0;
+  struct stat ours;
+  if (stat("/proc/self/ns/user", &ours) < 0)
+    return bt_error_sys(err, "stat /proc/self/ns/user");
+  if (same_ns(ns, &ours))
+    return bt_error_make(err, EINVAL, "pid %d is not in a remapped user namespace", (int)pid);
+  /* up from pid's namespace until the parent is ours (user namespaces nest at most 32 deep) */
+  for (int depth = 0; depth < 33; depth++) {
+    cleanup_close int parent = ioctl(ns, NS_GET_PARENT);
+    if (parent < 0)
+      return bt_error_sys(err, "parent of the user namespace of pid %d", (int)pid);
+    if (same_ns(parent, &ours)) {
+      *fd = take_fd(&ns);
+      return 0;
+    }
+    close(ns);
+    ns = take_fd(&parent);
+  }
+  return bt_error_make(err, ELOOP, "user namespaces of pid %d nest too deep", (int)pid);
 }
 
 /* An idmapped, detached clone of the directory dirfd/path. */

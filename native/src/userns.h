@@ -34,7 +34,10 @@ void bt_userns_reap(pid_t *helper);
  * like any container's). Must run after everything that needs the host's privileges. */
 int bt_userns_enter(int fd, bt_error **err);
 
-/* exec: *fd = the user namespace of pid when it is not ours (a remapped container), else -1.
+/* exec in a remapped container: *fd = the container's user namespace, the ancestor of pid's user
+ * namespace whose parent is ours. Not pid's own: PID 1 may have moved into a nested namespace
+ * it made (unshare -U, where seccomp allows it), and an exec must never enter the container's
+ * choice of namespace. Error when pid is in our own namespace (not a remapped container).
  * Opened through the host's /proc, before any setns. */
 int bt_userns_of(pid_t pid, int *fd, bt_error **err);
 

@@ -183,6 +183,8 @@ export interface ProcessPrivileges {
   readonly noNewPrivs: boolean;
   readonly seccomp: (ResolvedSeccomp & { readonly cache?: { readonly dir: string; readonly key: string } }) | undefined;
   readonly groupAdd: readonly string[];
+  /** a remapped container's range: exec and health probes enter its user namespace */
+  readonly userns?: { readonly uid: number; readonly gid: number; readonly count: number };
 }
 
 /**
@@ -199,6 +201,7 @@ export function processPrivileges(o: SecurityOptions, seccompCacheDir?: string):
     noNewPrivs: parseSecurityOpt(o.SecurityOpt).noNewPrivileges,
     seccomp: seccomp && key ? { ...seccomp, cache: { dir: seccompCacheDir!, key } } : seccomp,
     groupAdd: o.GroupAdd,
+    ...(o.IdMap ? { userns: { uid: o.IdMap.Uid, gid: o.IdMap.Gid, count: o.IdMap.Count } } : {}),
   };
 }
 

@@ -127,6 +127,8 @@ export interface ExecSpec {
   readonly stdin: boolean;
   readonly groupAdd?: readonly string[];
   readonly seccomp?: SeccompSpec;
+  /** a remapped container: the child enters the container's user namespace (never PID 1's own nested one) */
+  readonly userns?: { readonly uid: number; readonly gid: number; readonly count: number };
 }
 
 export function escapeField(s: string): string {
@@ -217,6 +219,7 @@ export function execDirectives(spec: ExecSpec): Directive[] {
   for (const c of spec.caps) d.push(['cap', String(c)]);
   d.push(['no_new_privs', b(spec.noNewPrivs)], ['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
   for (const g of spec.groupAdd ?? []) d.push(['group_add', g]);
+  if (spec.userns) d.push(['userns', String(spec.userns.uid), String(spec.userns.gid), String(spec.userns.count)]);
   pushSeccomp(d, spec.seccomp);
   return d;
 }
