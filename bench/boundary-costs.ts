@@ -1,6 +1,7 @@
 // What the container boundary costs at start-up (issue 15): `berth run --rm bb true` before and
 // after, and each piece on its own -- the seccomp filter, the device policy, the sealed copy of
-// the shim. Interleaved rounds, medians, paired ratios; not a test: it asserts nothing.
+// the shim, the sealed berth-init (--init), a remapped user namespace (--userns remap).
+// Interleaved rounds, medians, paired ratios; not a test: it asserts nothing.
 //   npm run build && node dist/bench/boundary-costs.js [BEFORE_CHECKOUT]
 // BEFORE_CHECKOUT: a built checkout of the commit to compare with (e.g. `git worktree add
 // /tmp/before main && cd /tmp/before && npm ci && npm run build`); without it only the pieces run.
@@ -57,10 +58,15 @@ async function main(): Promise<void> {
     if (before && beforeRoots) {
       await importBusybox(beforeRoots, join(before, 'bin', 'berth'));
       subjects.push({ name: 'before: berth run --rm bb true', argv: [...berthCommand(join(before, 'bin', 'berth')), 'run', '--rm', 'bb', 'true'], env: beforeRoots.env });
+      // berth-init exec'd from a bind of the host file (before), from a sealed memfd copy (after)
+      subjects.push({ name: 'before: … --init', argv: [...berthCommand(join(before, 'bin', 'berth')), 'run', '--rm', '--init', 'bb', 'true'], env: beforeRoots.env });
     }
     subjects.push(
       { name: 'after:  berth run --rm bb true', argv: [berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
       { name: 'after:  … --security-opt seccomp=unconfined', argv: [berthBin, 'run', '--rm', '--security-opt', 'seccomp=unconfined', 'bb', 'true'], env: roots.env },
+      { name: 'after:  … --init (sealed berth-init)', argv: [berthBin, 'run', '--rm', '--init', 'bb', 'true'], env: roots.env },
+      // a remapped user namespace: the helper, idmapped layers, the setns (docs/security.md)
+      { name: 'after:  … --userns remap', argv: [berthBin, 'run', '--rm', '--userns', 'remap', 'bb', 'true'], env: roots.env },
     );
     print(`berth run --rm bb true (${runs} interleaved rounds)`, interleave(subjects, runs), subjects[0]!.name);
 

@@ -122,6 +122,10 @@ static int exit_code(int status) {
 }
 
 int main(int argc, char **argv) {
+  /* The shim runs us from a sealed memfd with execveat, which names the process after the
+   * descriptor ("5"); `ps` and /proc/1/comm should say what we are, as they did when we were
+   * exec'd by the path /dev/init. */
+  prctl(PR_SET_NAME, "init", 0, 0, 0);
   char **command = command_from_args(argc, argv);
   if (command == NULL) {
     usage();

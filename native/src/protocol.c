@@ -236,6 +236,7 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
   static const struct { const char *name; size_t fields; } multi[] = {
       {"overlay", 3}, {"oom", 2}, {"rlimit", 3}, {"bind", 3}, {"tmpfs", 4}, {"seccomp", 2},
       {"seccomp_rule", 4}, {"seccomp_cache", 2}, {"sysctl", 2}, {"device", 7}, {"cgroupfs", 3},
+      {"userns", 3},
   };
   want = 2;
   for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++)
@@ -397,6 +398,19 @@ static int apply(bt_launch *l, char **f, size_t n, bt_error **err) {
       return bt_error_make(err, 0, "cgroupfs: bad mount %s %s %s", f[1], f[2], f[3]);
     l->cgroupfs = xrealloc(l->cgroupfs, (l->cgroupfs_count + 1) * sizeof *l->cgroupfs);
     l->cgroupfs[l->cgroupfs_count++] = (bt_cgroupfs){.fstype = take_ptr(f[1]), .options = take_ptr(f[2]), .subdir = take_ptr(f[3])};
+  } else if (strcmp(d, "userns") == 0) {
+    /* userns <host uid of container 0> <host gid of container 0> <count> */
+    unsigned long long uid, gid, count;
+    if (l->userns)
+      return bt_error_make(err, 0, "directive userns repeated");
+    if (parse_u64(f[1], &uid) < 0 || parse_u64(f[2], &gid) < 0 || parse_u64(f[3], &count) < 0 ||
+        uid == 0 || gid == 0 || count == 0 || uid + count > 4294967295ULL ||
+        gid + count > 4294967295ULL)
+      return bt_error_make(err, 0, "userns: bad range %s %s %s (host root must not be mapped)", f[1], f[2], f[3]);
+    l->userns = true;
+    l->userns_uid = (unsigned)uid;
+    l->userns_gid = (unsigned)gid;
+    l->userns_count = (unsigned)count;
   } else if (strcmp(d, "log_max_size") == 0) {
     if (parse_u64(f[1], &l->log_max_size) < 0)
       return bt_error_make(err, 0, "log_max_size: not a number of bytes: %s", f[1]);
@@ -679,6 +693,13 @@ char *bt_launch_serialize(const bt_launch *l) {
   if (l->log_max_files) {
     snprintf(num, sizeof num, "%u", l->log_max_files);
     line(&t, "log_max_files", 1, num);
+  }
+  if (l->userns) {
+    char uid[16], gid[16];
+    snprintf(uid, sizeof uid, "%u", l->userns_uid);
+    snprintf(gid, sizeof gid, "%u", l->userns_gid);
+    snprintf(num, sizeof num, "%u", l->userns_count);
+    line(&t, "userns", 3, uid, gid, num);
   }
   if (l->seccomp.enabled) {
     snprintf(num, sizeof num, "%u", l->seccomp.default_action.errnum);

@@ -157,6 +157,10 @@ typedef struct bt_launch {
   size_t cgroupfs_count;
   unsigned long long log_max_size; /* json-file rotation: bytes per file, 0 = unbounded */
   unsigned log_max_files;          /* files kept, the current one included (>= 1) */
+  /* `userns`: a remapped user namespace (userns.h): container ids 0..count-1 are host
+   * uid..uid+count-1 / gid..gid+count-1. false: the host's user namespace, as by default. */
+  bool userns;
+  unsigned userns_uid, userns_gid, userns_count;
 } bt_launch;
 
 /* Parse the text of a launch file. On error the message names the line ("line 7: ..."). */

@@ -17,4 +17,14 @@
  * a sealed memfd and execute it with the same argv and environment (no return on success). */
 int bt_run_from_sealed_copy(char **argv, bt_error **err);
 
+/* A sealed memfd copy (named `name`, close-on-exec) of the file open at src (read from its
+ * current offset to its size). */
+int bt_sealed_copy(int src, const char *name, int *out, bt_error **err);
+
+/* The same for a regular file opened by path on the host (berth-init): the shim runs the
+ * container's PID 1 from this copy with execveat, so /proc/1/exe in the container names the
+ * sealed copy and never the host's berth-init (no bind of the host file is left to remount
+ * writable either). */
+int bt_sealed_copy_of_path(const char *path, const char *name, int *out, bt_error **err);
+
 #endif

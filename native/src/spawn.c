@@ -29,10 +29,12 @@
 #include "hold.h"
 #include "namespaces.h"
 #include "rootfs.h"
+#include "sealed.h"
 #include "seccomp.h"
 #include "security.h"
 #include "syscalls.h"
 #include "user.h"
+#include "userns.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -147,10 +149,62 @@ static char **build_env(const bt_launch *l, const bt_user *user) {
  * container's process starts with exactly 0, 1 and 2. Run before the working directory is
  * entered, so that no descriptor of the shim's (a cgroup.procs file, a pipe, the rootfs) can be
  * reached through /proc/self/fd as a cwd either (the class of runc's CVE-2024-21626). */
-static void close_all_but(int keep) {
-  if (keep > 3)
-    close_range(3, (unsigned)keep - 1, 0);
-  close_range((unsigned)keep + 1, ~0U, 0);
+static void close_all_but(int keep, int keep2, int keep3) {
+  /* keep2 and keep3 (the sealed init, the user namespace; -1 when none) are close-on-exec too:
+   * execveat needs the first open until then, setns the second. */
+  int kept[3] = {keep, keep2, keep3};
+  for (int i = 0; i < 3; i++) /* sort the three */
+    for (int j = i + 1; j < 3; j++)
+      if (kept[j] < kept[i]) {
+        int t = kept[i];
+        kept[i] = kept[j];
+        kept[j] = t;
+      }
+  unsigned next = 3;
+  for (int i = 0; i < 3; i++) {
+    if (kept[i] < (int)next)
+      continue;
+    if ((unsigned)kept[i] > next)
+      close_range(next, (unsigned)kept[i] - 1, 0);
+    next = (unsigned)kept[i] + 1;
+  }
+  close_range(next, ~0U, 0);
+}
+
+/* A remapped user namespace: its map as the launch gives it. */
+static bt_idmap idmap_of(const bt_launch *l) {
+  return (bt_idmap){.uid = l->userns_uid, .gid = l->userns_gid, .count = l->userns_count};
+}
+
+/* Before entering the user namespace: rlimits set while still the host's root (raising a hard
+ * limit needs CAP_SYS_RESOURCE in the host's namespace; finish_and_exec sets the same values
+ * again, which needs nothing), then the namespace itself. Never returns on failure. */
+static void enter_userns(const bt_launch *l, int sock, int userns_fd) {
+  bt_error *err = NULL;
+  for (size_t i = 0; i < l->rlimit_count; i++)
+    if (bt_set_rlimit(l->rlimits[i].resource, l->rlimits[i].name, l->rlimits[i].soft,
+                      l->rlimits[i].hard, &err) < 0)
+      child_fail(sock, BT_EXIT_SETUP, err);
+  if (bt_userns_enter(userns_fd, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
+  close(userns_fd);
+}
+
+/* With a remapped user namespace, what the shim mounted for the container as the host's root
+ * is given to the container's root (as a runtime inside the namespace would have made it):
+ * /dev, /dev/shm, /dev/mqueue and the tmpfs mounts. Device nodes stay the host root's (shown
+ * as nobody inside), like the host nodes runc binds into a user namespace. */
+static int own_runtime_mounts(const bt_launch *l, int rootfd, bt_error **err) {
+  bt_idmap m = idmap_of(l);
+  static const char *const dirs[] = {"/dev", "/dev/shm", "/dev/mqueue"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (bt_chown_in_root(rootfd, dirs[i], m.uid, m.gid, err) < 0)
+      return -1;
+  for (size_t i = 0; i < l->bind_count; i++)
+    if (l->binds[i].kind == BT_MOUNT_TMPFS &&
+        bt_chown_in_root(rootfd, l->binds[i].target, m.uid, m.gid, err) < 0)
+      return -1;
+  return 0;
 }
 
 /* A held start (hold.h) stops here: everything that can fail on the container's account has run
@@ -171,7 +225,7 @@ static void hold_at_exec(int sock) {
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
  * terminal, rlimits, capabilities, credentials, no_new_privs, execve. Never returns. */
 static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int sock, bool tty,
-                                                      const char *argv0,
+                                                      const char *argv0, int exec_fd,
                                                       const struct sock_fprog *filter) {
   bt_error *err = NULL;
   bt_user user;
@@ -216,12 +270,15 @@ static void __attribute__((noreturn)) finish_and_exec(const bt_launch *l, int so
 
   /* The PATH lookup runs as the container user, so "executable" means executable for it. */
   char path[4096];
-  if (lookup_path(argv0, envp, path, sizeof path, &err) < 0)
+  if (exec_fd < 0 && lookup_path(argv0, envp, path, sizeof path, &err) < 0)
     child_fail(sock, BT_EXIT_NOT_FOUND, err);
   /* The parent-death signal guarded the setup (a shim killed mid-setup must not leave a half-made
    * container); the running container must not die with its supervisor. */
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  execve(path, l->args.items, envp);
+  if (exec_fd >= 0)
+    fexecve(exec_fd, l->args.items, envp); /* the sealed berth-init (sealed.h) */
+  else
+    execve(path, l->args.items, envp);
   int saved = errno;
   bt_error_make(&err, saved, "exec \"%s\"", argv0);
   child_fail(sock, bt_exit_code_from_exec_errno(saved), err);
@@ -264,6 +321,7 @@ static int user_mount(int rootfd, const bt_bind *m, bool slave_root, bt_error **
 /* Everything between clone and exec, in this order. Never returns. */
 static void __attribute__((noreturn)) container_child(const bt_launch *l, int sock, int in,
                                                       int out, int errfd, int netns_fd,
+                                                      int init_fd, int userns_fd,
                                                       const struct sock_fprog *filter) {
   bt_error *err = NULL;
   reset_signals();
@@ -338,8 +396,8 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   for (size_t i = 0; i < l->bind_count; i++)
     if (user_mount(rootfd, &l->binds[i], slave_root, &err) < 0)
       child_fail(sock, BT_EXIT_SETUP, err);
-  if (l->init != NULL && bt_bind_in_root(rootfd, l->init, "/dev/init", true, &err) < 0)
-    child_fail(sock, BT_EXIT_SETUP, (bt_error_wrap(&err, "init"), err));
+  if (userns_fd >= 0 && own_runtime_mounts(l, rootfd, &err) < 0)
+    child_fail(sock, BT_EXIT_SETUP, err);
 
   /* 3. Switch root. From here on every path is the container's. */
   if (bt_pivot_root(rootfd, &err) < 0)
@@ -359,7 +417,7 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
   }
 
   /* The rootfs descriptor and the pipe ends are done with: from here on only stdio and sock. */
-  close_all_but(sock);
+  close_all_but(sock, init_fd, userns_fd);
 
   /* 4b. sysctls: /proc is the container's, its /proc/sys still writable (made read-only below);
    *     the net.* ones apply to the container's own network namespace. */
@@ -385,11 +443,16 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
     child_fail(sock, BT_EXIT_SETUP, err);
   if (bt_loopback_up(&err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
+  /* 6b. Everything above needed the host's privileges; from here on the container's root is
+   *     the user namespace's (its working directory is then created by it, as its own). */
+  if (userns_fd >= 0)
+    enter_userns(l, sock, userns_fd);
   if (bt_enter_cwd(l->cwd, &err) < 0)
     child_fail(sock, BT_EXIT_SETUP, err);
 
-  /* 7. With an init, PID 1 is /dev/init -- argv...: the reaper execs the command itself. */
-  if (l->init != NULL) {
+  /* 7. With an init, PID 1 is the sealed copy of berth-init, argv "/dev/init -- argv...": the
+   *    reaper execs the command itself. (No file is bound at /dev/init: the name is only argv[0].) */
+  if (init_fd >= 0) {
     bt_launch with_init = *l;
     char **argv = xcalloc(l->args.count + 3, sizeof *argv);
     argv[0] = (char *)"/dev/init";
@@ -398,9 +461,9 @@ static void __attribute__((noreturn)) container_child(const bt_launch *l, int so
       argv[i + 2] = l->args.items[i];
     with_init.args.items = argv;
     with_init.args.count = l->args.count + 2;
-    finish_and_exec(&with_init, sock, l->tty, "/dev/init", filter);
+    finish_and_exec(&with_init, sock, l->tty, "/dev/init", init_fd, filter);
   }
-  finish_and_exec(l, sock, l->tty, l->args.items[0], filter);
+  finish_and_exec(l, sock, l->tty, l->args.items[0], -1, filter);
 }
 
 /* The compiled filter of a launch, or NULL without one (filter->filter malloc'd). */
@@ -562,6 +625,7 @@ static void close_procs(procs_files *p) {
     close(p->fds[--p->count]);
 }
 #define cleanup_procs __attribute__((cleanup(close_procs)))
+#define cleanup_reap __attribute__((cleanup(bt_userns_reap)))
 
 int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_error **err) {
   *out = (bt_process){.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
@@ -576,13 +640,28 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     return -1;
   cleanup_free struct sock_filter *filter_insns = compiled.filter;
 
+  /* A remapped user namespace, made before the overlay: its map is the idmap of the layers. */
+  cleanup_close int userns_fd = -1;
+  cleanup_reap pid_t userns_helper = -1;
+  bt_idmap idmap = idmap_of(l);
+  if (l->userns && bt_userns_create(&idmap, &userns_fd, &userns_helper, err) < 0)
+    return -1;
+
   /* The overlay is mounted in the shim's (host) mount namespace, before clone: the container's
    * namespace is a copy and sees it, and the shim can unmount it after the exit. */
   if (l->overlay_mountpoint != NULL) {
-    if (bt_overlay_mount(l->overlay_mountpoint, l->overlay_options, l->overlay_chdir, err) < 0)
+    if ((l->userns ? bt_overlay_mount_idmapped(l->overlay_mountpoint, l->overlay_options,
+                                               l->overlay_chdir, userns_fd, &idmap, err)
+                   : bt_overlay_mount(l->overlay_mountpoint, l->overlay_options, l->overlay_chdir,
+                                      err)) < 0)
       return -1;
     out->overlay_mounted = true;
   }
+
+  /* berth-init, read from the host now and run from a sealed copy (sealed.h). */
+  cleanup_close int init_fd = -1;
+  if (l->init != NULL && bt_sealed_copy_of_path(l->init, "berth-init", &init_fd, err) < 0)
+    return bt_error_wrap(err, "init");
 
   cleanup_pipes stdio_pipes p = STDIO_PIPES_NONE;
   if (make_pipes(l->tty, l->stdin_open, &p, err) < 0)
@@ -611,7 +690,8 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
     return bt_error_sys(err, "clone");
   if (pid == 0) {
     close(sock_parent);
-    container_child(l, sock_child, p.in[0], p.out[1], p.err[1], netns_fd, filter);
+    container_child(l, sock_child, p.in[0], p.out[1], p.err[1], netns_fd, init_fd, userns_fd,
+                    filter);
   }
   close_fd(&sock_child);
   adopt_child_stdio(out, &p, pid);
@@ -650,6 +730,11 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
   for (; procs.count < l->cgroups.count; procs.count++)
     if (bt_cgroup_open_procs(l->cgroups.items[procs.count], &procs.fds[procs.count], err) < 0)
       return -1;
+  /* A remapped container's user namespace: only the forked child enters it (last, after every
+   * other namespace, which the host's namespace owns); this relay stays the host's. */
+  cleanup_close int userns_fd = -1;
+  if (l->userns && bt_userns_of(l->pid, &userns_fd, err) < 0)
+    return -1;
   if (bt_join_namespaces(l->pid, err) < 0)
     return -1;
 
@@ -692,11 +777,13 @@ int bt_spawn_exec(const bt_launch *l, bt_process *out, int *exit_code, bt_error 
     } else if (dup_stdio(p.in[0], p.out[1], p.err[1], &cerr) < 0) {
       child_fail(sock_child, BT_EXIT_SETUP, cerr);
     }
+    if (userns_fd >= 0)
+      enter_userns(l, sock_child, userns_fd);
     /* the host's cgroup.procs files, the pipes' other ends, the signalfd: none may be reachable */
-    close_all_but(sock_child);
+    close_all_but(sock_child, -1, -1);
     if (bt_enter_cwd(l->cwd, &cerr) < 0)
       child_fail(sock_child, BT_EXIT_SETUP, cerr);
-    finish_and_exec(l, sock_child, l->tty, l->args.items[0], filter);
+    finish_and_exec(l, sock_child, l->tty, l->args.items[0], -1, filter);
   }
   close_fd(&sock_child);
   close_fd(&slave);

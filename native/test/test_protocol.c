@@ -99,6 +99,8 @@ int main(void) {
   ok(!l.tty && l.stdin_open, "tty 0, stdin 1");
   is_str(l.log, "/var/lib/berth/containers/0123456789ab/json.log", "log");
   ok(l.on_exit.count == 4, "on_exit argv");
+  ok(l.userns && l.userns_uid == 2000000000U && l.userns_gid == 2000000001U && l.userns_count == 65536,
+     "userns range");
   ok(l.pid == 0, "no pid in a run file");
   ok(bt_launch_validate_run(&l, &err) == 0, "valid for run");
   ok(bt_launch_validate_exec(&l, &err) < 0, "not valid for exec (no pid)");
@@ -137,6 +139,10 @@ int main(void) {
   ok(parse_fails("berth-launch\t1\ntmpfs\t/t\tbig\t1777\t\n", "not a number of bytes"), "tmpfs size checked");
   ok(parse_fails("berth-launch\t1\ntmpfs\t/t\t0\t9\t\n", "not an octal mode"), "tmpfs mode checked");
   ok(parse_fails("berth-launch\t1\ntmpfs\t/t\t0\t755\trslave\n", "unknown mount option"), "no propagation on tmpfs");
+  ok(parse_fails("berth-launch\t1\nuserns\t0\t100000\t65536\n", "host root must not be mapped"),
+     "userns never maps the host's root");
+  ok(parse_fails("berth-launch\t1\nuserns\t4294967295\t1\t2\n", "bad range"), "userns range below 2^32");
+  ok(parse_fails("berth-launch\t1\nuserns\t1\t1\t0\n", "bad range"), "userns count above 0");
 
   /* escapes on their own */
   char *e = bt_field_escape("a\\b\tc\nd");

@@ -93,6 +93,7 @@ export const containerCreateOptions = body(object<ContainerCreateOptions>({
     devices: optional(strings),
     sysctls: optional(strings),
     groupAdd: optional(strings),
+    usernsMode: optional(str),
     baseDir: required(str),
   })),
   logOpts: optional(strings),

@@ -303,6 +303,8 @@ export interface ContainerSecurityFlags {
   /** name=value */
   readonly sysctls?: readonly string[];
   readonly groupAdd?: readonly string[];
+  /** --userns: host (default) or remap */
+  readonly usernsMode?: string;
   /** the caller's working directory: where a relative seccomp=<profile.json> is found */
   readonly baseDir: string;
 }

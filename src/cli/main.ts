@@ -74,6 +74,7 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--device <spec>', 'add a host device: HOST[:CONTAINER][:rwm] (repeatable)', collect)
     .option('--sysctl <k=v>', 'set a namespaced kernel parameter (repeatable)', collect)
     .option('--group-add <group>', 'add a supplementary group (repeatable)', collect)
+    .option('--userns <mode>', 'user namespace: host (default) or remap (container root on an unprivileged host range)')
     .option('--log-opt <k=v>', 'json-file log option: max-size, max-file (repeatable)', collect)
     .option('-v, --volume <spec>', 'bind mount or volume: [SOURCE:]TARGET[:ro|rw,…] (repeatable)', collect)
     .option('--mount <spec>', 'type=bind|volume|tmpfs,source=…,target=…[,readonly] (repeatable)', collect)

@@ -52,7 +52,6 @@ export function notYetApplied(service: Service): string[] {
   const set = (name: string, on: boolean): void => { if (on) out.push(name); };
   set('ipc', service.ipc !== undefined);
   set('pid', service.pid !== undefined);
-  set('userns_mode', service.userns_mode !== undefined);
   set('logging', service.logging?.driver !== undefined && service.logging.driver !== 'json-file');
   set('mem_reservation', r.mem_reservation !== undefined);
   set('mem_swappiness', r.mem_swappiness !== undefined);
@@ -85,6 +84,7 @@ export function securityOf(service: Service, projectDir: string, host: SecurityH
     devices: service.devices.map((d) => `${d.source}:${d.target}${d.permissions ? `:${d.permissions}` : ""}`),
     sysctls: service.sysctls,
     groupAdd: service.group_add,
+    usernsMode: service.userns_mode,
     baseDir: projectDir,
   }, host);
 }

@@ -3,7 +3,7 @@
 // every root and every facility as a parameter: the state root, the cgroup driver, the native
 // binaries, the clock its waits sleep on. Nothing here blocks the event loop for long: waits
 // sleep on the clock and tree removals are asynchronous.
-import { mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, rmdirSync, unlinkSync, existsSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, writeFileSync, readdirSync, readFileSync, rmSync, rmdirSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
@@ -21,7 +21,7 @@ import { CONTAINER_ID, classifyBundle, claimedName, placeholderRecord, processTo
 import { isMounted, mountsUnder, removeBundle, removeTemporaryFiles } from './host-files.js';
 import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
 import { MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
-import { NO_SECURITY, checkSecurity, devicePolicyFor, processPrivileges, DEFAULT_NETWORK_SYSCTLS, type SecurityOptions } from './security.js';
+import { NO_SECURITY, deviceNodeOwner, checkSecurity, devicePolicyFor, processPrivileges, DEFAULT_NETWORK_SYSCTLS, type SecurityOptions } from './security.js';
 import { resolveLogOptions } from './log-options.js';
 import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
@@ -105,6 +105,23 @@ export interface ContainerNetworkFiles {
 
 /** The standard descriptors of an attached shim (`run` attached, `exec`): pipes, /dev/null or descriptors of the engine's. */
 export type ShimStdio = readonly [StdioSlot, StdioSlot, StdioSlot];
+
+/**
+ * A remapped container (userns_mode: remap) gets what a runtime inside its user namespace would
+ * have made its root's: the /etc files berth binds in, and the top of each named volume still
+ * owned by the host's root (a fresh one), as Docker's userns-remap does. Files inside a volume are
+ * left as they are; bind-mount sources are never changed.
+ */
+function giveToRemappedRoot(view: ContainerView): void {
+  const map = view.record.hostConfig.Security?.IdMap;
+  if (map === undefined) return;
+  for (const f of ['hostname', 'hosts', 'resolv.conf']) chownSync(join(view.bundle, f), map.Uid, map.Gid);
+  for (const m of view.record.hostConfig.Mounts ?? []) {
+    if (m.kind !== 'volume' || m.type !== 'bind') continue;
+    const st = lstatSync(m.source, { throwIfNoEntry: false });
+    if (st?.isDirectory() && st.uid === 0 && st.gid === 0) chownSync(m.source, map.Uid, map.Gid);
+  }
+}
 
 /** A launch mount plus what inspect's `Mounts` shows about where it came from. */
 export type RecordedMount = LaunchMount & {
@@ -619,7 +636,7 @@ export class ContainerRuntime {
       ],
       mounts: record.hostConfig.Mounts ?? [],
       sysctls: Object.entries({ ...DEFAULT_NETWORK_SYSCTLS, ...security.Sysctls }),
-      devices: security.Devices.map((d) => ({ path: d.PathInContainer, type: d.type, major: d.major, minor: d.minor, mode: d.mode, uid: d.uid, gid: d.gid })),
+      devices: security.Devices.map((d) => ({ path: d.PathInContainer, type: d.type, major: d.major, minor: d.minor, mode: d.mode, ...deviceNodeOwner(security, d) })),
       cgroupfs: this.opts.cgroups.containerMounts(),
       init: record.hostConfig.Init ? this.opts.initPath : undefined,
       tty: record.config.Tty,
@@ -627,6 +644,7 @@ export class ContainerRuntime {
       log: join(bundle, `${record.id}-json.log`),
       logMaxSize: rotation.maxSize,
       logMaxFiles: rotation.maxFiles,
+      ...(security.IdMap ? { userns: { uid: security.IdMap.Uid, gid: security.IdMap.Gid, count: security.IdMap.Count } } : {}),
       onExit,
     };
   }
@@ -655,6 +673,7 @@ export class ContainerRuntime {
     }
     // a held start keeps the last run's records until it goes: until then the container has exited
     if (!opts.keepRecords) this.clearRunRecords(view.bundle);
+    giveToRemappedRoot(view);
     const file = join(view.bundle, 'launch');
     // rewritten at every start from the record: a host crash losing it loses nothing
     writeFileAtomic(file, encodeDirectives(launchDirectives(this.launchSpec(view.record, view.bundle, onExit))), { durable: false });
@@ -1122,6 +1141,9 @@ export class ContainerRuntime {
         Devices: sec.Devices.map((d) => ({ PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, CgroupPermissions: d.CgroupPermissions })),
         Sysctls: Object.keys(sec.Sysctls).length > 0 ? sec.Sysctls : null,
         GroupAdd: sec.GroupAdd.length > 0 ? sec.GroupAdd : null,
+        // Docker shows "" for the host's user namespace; berth's remap also names its range
+        UsernsMode: sec.UsernsMode === 'remap' ? 'remap' : '',
+        ...(sec.IdMap ? { IdMap: sec.IdMap } : {}),
         RestartPolicy: { Name: r.hostConfig.RestartPolicy?.name ?? 'no', MaximumRetryCount: r.hostConfig.RestartPolicy?.maximumRetryCount ?? 0 },
         Ulimits: Object.entries(r.hostConfig.Ulimits ?? {}).map(([Name, l]) => ({ Name: Name.toLowerCase(), Soft: l.soft, Hard: l.hard })),
       },

@@ -110,6 +110,7 @@ export function writeExecLaunch(target: ExecTarget, req: ExecRequest): string {
     seccomp: privileges.seccomp,
     tty: req.tty,
     stdin: req.stdin,
+    ...(privileges.userns ? { userns: privileges.userns } : {}),
   })), { durable: false });
   return file;
 }

@@ -11,6 +11,7 @@ import { DEFAULT_DEVICE_POLICY, ALLOW_ALL_DEVICES, type DevicePolicy, type Devic
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp/default-profile.js';
 import { parseProfile, resolveProfile, type ResolvedSeccomp } from './seccomp/profile.js';
 import type { DeviceNodeSpec } from './shim/protocol.js';
+import { hostId, parseUsernsMode, readIdFiles, resolveIdMap, type IdFiles, type IdMap, type UsernsMode } from './userns.js';
 
 /** What the user asked for, as stored in the container record (Docker's HostConfig names). */
 export interface SecurityOptions {
@@ -23,6 +24,9 @@ export interface SecurityOptions {
   readonly Devices: readonly DeviceMapping[];
   readonly Sysctls: Readonly<Record<string, string>>;
   readonly GroupAdd: readonly string[];
+  /** absent or host: the host's user namespace; remap: IdMap's range (userns.ts), resolved at create */
+  readonly UsernsMode?: UsernsMode;
+  readonly IdMap?: IdMap;
 }
 
 /** `--device /dev/fuse:/dev/fuse:rwm`, with the host node's kind, numbers, mode and owner as found at create time. */
@@ -146,6 +150,12 @@ export function parseDeviceSpec(spec: string): { host: string; container: string
   return { host, container, permissions };
 }
 
+/** A --device node's owner as the container sees it: in a remapped container, the ids inside its range. */
+export function deviceNodeOwner(o: SecurityOptions, d: DeviceMapping): { uid: number; gid: number } {
+  if (o.IdMap === undefined) return { uid: d.uid, gid: d.gid };
+  return { uid: hostId(o.IdMap, 'uid', d.uid), gid: hostId(o.IdMap, 'gid', d.gid) };
+}
+
 /** The cgroup policy: privileged allows everything; else Docker's default plus each --device. */
 export function devicePolicyFor(o: SecurityOptions): DevicePolicy {
   if (o.Privileged) return ALLOW_ALL_DEVICES;
@@ -173,6 +183,8 @@ export interface ProcessPrivileges {
   readonly noNewPrivs: boolean;
   readonly seccomp: (ResolvedSeccomp & { readonly cache?: { readonly dir: string; readonly key: string } }) | undefined;
   readonly groupAdd: readonly string[];
+  /** a remapped container's range: exec and health probes enter its user namespace */
+  readonly userns?: { readonly uid: number; readonly gid: number; readonly count: number };
 }
 
 /**
@@ -189,6 +201,7 @@ export function processPrivileges(o: SecurityOptions, seccompCacheDir?: string):
     noNewPrivs: parseSecurityOpt(o.SecurityOpt).noNewPrivileges,
     seccomp: seccomp && key ? { ...seccomp, cache: { dir: seccompCacheDir!, key } } : seccomp,
     groupAdd: o.GroupAdd,
+    ...(o.IdMap ? { userns: { uid: o.IdMap.Uid, gid: o.IdMap.Gid, count: o.IdMap.Count } } : {}),
   };
 }
 
@@ -206,6 +219,8 @@ export interface SecurityInput {
   /** "k=v" (--sysctl) or a map (compose) */
   readonly sysctls?: readonly string[] | Readonly<Record<string, string | number>>;
   readonly groupAdd?: readonly (string | number)[];
+  /** userns_mode / --userns: "host" (default) or "remap" */
+  readonly usernsMode?: string;
   /** where a relative `seccomp=<profile.json>` path is resolved */
   readonly baseDir: string;
 }
@@ -215,6 +230,8 @@ export interface SecurityHost {
   readFile(path: string, maxBytes: number): string;
   /** a device node's kind, numbers, mode and owner; throws when it is not a device */
   statDevice(path: string): Omit<DeviceNodeSpec, 'path'>;
+  /** /etc/subuid and /etc/subgid (userns.ts readIdFiles when absent) */
+  readIdFiles?(): IdFiles;
 }
 
 export function buildSecurity(input: SecurityInput, host: SecurityHost): SecurityOptions {
@@ -247,7 +264,13 @@ export function buildSecurity(input: SecurityInput, host: SecurityHost): Securit
     }
     return { PathOnHost: hostPath, PathInContainer: container, CgroupPermissions: permissions, ...node };
   });
+  const usernsMode = parseUsernsMode(input.usernsMode);
+  if (usernsMode === 'remap' && input.privileged) {
+    // Docker's refusal, word for word
+    throw new InvalidArgument('privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode');
+  }
   const o: SecurityOptions = {
+    ...(usernsMode === 'remap' ? { UsernsMode: usernsMode, IdMap: resolveIdMap((host.readIdFiles ?? readIdFiles)()) } : {}),
     CapAdd: input.capAdd ?? [],
     CapDrop: input.capDrop ?? [],
     Privileged: input.privileged ?? false,

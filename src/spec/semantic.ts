@@ -49,6 +49,10 @@ export function checkSemantics(inp: SemanticInput): SpecIssue[] {
       const ref = s[key];
       if (ref?.startsWith('service:')) needService(name, ref.slice('service:'.length), ['services', name, key], `${key}: service:`);
     }
+    // the values runtime/userns.ts parseUsernsMode takes: Docker's only one, and berth's remap
+    if (s.userns_mode !== undefined && !['', 'host', 'remap'].includes(s.userns_mode)) {
+      issues.push(issueAt(sources, tree, ['services', name, 'userns_mode'], '"host" (the host\'s user namespace, the default) or "remap" (container root on an unprivileged host range)', JSON.stringify(s.userns_mode)));
+    }
     for (const v of s.volumes_from) {
       if (v.startsWith('container:')) continue;
       needService(name, v.split(':')[0]!, itemPath(tree, name, 'volumes_from', v), 'volumes_from');

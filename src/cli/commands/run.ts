@@ -17,7 +17,7 @@ export interface CreateFlags {
   network?: string; net?: string; networkAlias?: string[]; ip?: string; ip6?: string; macAddress?: string;
   publish?: string[]; publishAll?: boolean; expose?: string[]; addHost?: string[]; dns?: string[]; dnsSearch?: string[];
   dnsOption?: string[]; domainname?: string;
-  device?: string[]; sysctl?: string[]; groupAdd?: string[]; logOpt?: string[]; pull?: string;
+  device?: string[]; sysctl?: string[]; groupAdd?: string[]; userns?: string; logOpt?: string[]; pull?: string;
   volume?: string[]; mount?: string[]; tmpfs?: string[]; volumesFrom?: string[];
 }
 
@@ -61,6 +61,7 @@ export function createOptions(flags: CreateFlags, args: readonly string[], ctx: 
     security: {
       capAdd: flags.capAdd, capDrop: flags.capDrop, privileged: flags.privileged, securityOpt: flags.securityOpt,
       readOnly: flags.readOnly, devices: flags.device, sysctls: flags.sysctl ?? [], groupAdd: flags.groupAdd,
+      ...(flags.userns !== undefined ? { usernsMode: flags.userns } : {}),
       // a relative seccomp=<profile.json> is the caller's, whatever directory the engine runs in
       baseDir: ctx.cwd,
     },

@@ -17,6 +17,7 @@ test('the shared sample launch file decodes and re-encodes byte for byte', () =>
   assert.deepEqual(args, ['sh', '-c', 'printf \'a\\tb\\n\'\techo "tab\\\\tafter"\nexit 3']);
   assert.deepEqual(directives.find((d) => d[0] === 'env' && d[1]!.startsWith('GREETING')), ['env', 'GREETING=hello\tworld']);
   assert.deepEqual(directives.find((d) => d[0] === 'rlimit' && d[1] === 'CORE'), ['rlimit', 'CORE', '0', 'unlimited']);
+  assert.deepEqual(directives.find((d) => d[0] === 'userns'), ['userns', '2000000000', '2000000001', '65536']);
   // the user mounts of the sample are what mountDirective writes for these specs
   const mounts = directives.filter((d) => d[0] === 'tmpfs' || (d[0] === 'bind' && d[1]!.includes('volumes')));
   assert.deepEqual(mounts, [
@@ -72,10 +73,11 @@ test('the hardening directives follow on_exit in the order native/src/protocol.c
     groupAdd: ['audio'], readonlyRootfs: true, sysfsRw: false, sysctls: [['net.ipv4.ip_forward', '1']],
     devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 }],
     cgroupfs: [{ fstype: 'cgroup2', options: '', subdir: '' }], logMaxSize: 100, logMaxFiles: 2,
+    userns: { uid: 2000000000, gid: 2000000001, count: 65536 },
     seccomp: { defaultAction: { action: 'errno', errno: 1 }, cache: { dir: '/c', key: 'k' }, arches: ['x86'], rules: [{ action: 'allow', errno: 0, syscall: 'read', args: '' }] },
   });
   assert.deepEqual(d.slice(d.findIndex((x) => x[0] === 'on_exit')).map((x) => x.join(' ')), [
     'on_exit x', 'group_add audio', 'readonly_rootfs 1', 'sysctl net.ipv4.ip_forward 1', 'device /dev/fuse c 10 229 0666 0 0',
-    'cgroupfs cgroup2  ', 'log_max_size 100', 'log_max_files 2', 'seccomp errno 1', 'seccomp_cache /c k', 'seccomp_arch x86', 'seccomp_rule allow 0 read ',
+    'cgroupfs cgroup2  ', 'log_max_size 100', 'log_max_files 2', 'userns 2000000000 2000000001 65536', 'seccomp errno 1', 'seccomp_cache /c k', 'seccomp_arch x86', 'seccomp_rule allow 0 read ',
   ]);
 });

@@ -110,6 +110,8 @@ export interface LaunchSpec {
   readonly logMaxFiles?: number;
   /** absent: no filter */
   readonly seccomp?: SeccompSpec;
+  /** a remapped user namespace: host uid/gid of the container's 0, and how many ids; absent: the host's */
+  readonly userns?: { readonly uid: number; readonly gid: number; readonly count: number };
 }
 
 export interface ExecSpec {
@@ -125,6 +127,8 @@ export interface ExecSpec {
   readonly stdin: boolean;
   readonly groupAdd?: readonly string[];
   readonly seccomp?: SeccompSpec;
+  /** a remapped container: the child enters the container's user namespace (never PID 1's own nested one) */
+  readonly userns?: { readonly uid: number; readonly gid: number; readonly count: number };
 }
 
 export function escapeField(s: string): string {
@@ -183,6 +187,7 @@ export function launchDirectives(spec: LaunchSpec): Directive[] {
   for (const c of spec.cgroupfs ?? []) d.push(['cgroupfs', c.fstype, c.options, c.subdir]);
   if (spec.logMaxSize !== undefined && spec.logMaxSize > 0) d.push(['log_max_size', String(spec.logMaxSize)]);
   if (spec.logMaxFiles !== undefined) d.push(['log_max_files', String(spec.logMaxFiles)]);
+  if (spec.userns) d.push(['userns', String(spec.userns.uid), String(spec.userns.gid), String(spec.userns.count)]);
   pushSeccomp(d, spec.seccomp);
   return d;
 }
@@ -214,6 +219,7 @@ export function execDirectives(spec: ExecSpec): Directive[] {
   for (const c of spec.caps) d.push(['cap', String(c)]);
   d.push(['no_new_privs', b(spec.noNewPrivs)], ['tty', b(spec.tty)], ['stdin', b(spec.stdin)]);
   for (const g of spec.groupAdd ?? []) d.push(['group_add', g]);
+  if (spec.userns) d.push(['userns', String(spec.userns.uid), String(spec.userns.gid), String(spec.userns.count)]);
   pushSeccomp(d, spec.seccomp);
   return d;
 }
