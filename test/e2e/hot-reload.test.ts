@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { berth, berthOk, cleanupRoots, eventually, importBusybox, makeRoots, removeAllContainers, repoRoot, type TestRoots } from '../helpers/env.js';
+import { notifyHelpers } from '../helpers/watch.js';
 
 let roots: TestRoots;
 let dir: string;
@@ -88,9 +89,6 @@ test('examples/hot-reload: the HTTP answer must change the moment site/index.htm
   writeFileSync(join(dir, 'site', 'about.html'), 'about\n');
   await eventually(async () => (await fetchBody('/about.html')) === 'about\n', 10_000, 'a new page to be served');
   await berthOk(roots, ['down', '-f', file, '-t', '1'], { env, timeoutMs: 60_000 });
-  const helpers = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('berth-notify') && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir); } catch { return false; }
-  });
-  assert.deepEqual(helpers, [], 'no berth-notify left after down');
+  assert.deepEqual(notifyHelpers(dir), [], 'no berth-notify left after down');
   assert.equal(await fetchBody(), undefined, 'nothing answers after down');
 });

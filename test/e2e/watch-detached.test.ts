@@ -11,8 +11,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { berth, berthOk, eventually, processGone, stopEngine, setUpScenario, tearDownScenario, type Scenario, type TestRoots } from '../helpers/env.js';
+import { inContainer, notifyHelpers as helpersWatching } from '../helpers/watch.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -39,21 +40,7 @@ async function webPid(): Promise<number> {
   return pid;
 }
 
-/** A file of the running container, read through its PID 1's root; undefined when absent. */
-function inContainer(pid: number, path: string): string | undefined {
-  try { return readFileSync(`/proc/${pid}/root${path}`, 'utf8'); } catch { return undefined; }
-}
-
-/** Live berth-notify helpers watching this scenario's project directory. */
-function notifyHelpers(): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (cmd.includes('berth-notify') && cmd.includes(dir)) found.push(pid);
-  }
-  return found;
-}
+const notifyHelpers = (): string[] => helpersWatching(dir);
 
 const stateFile = (): string => join(roots.root, 'projects', 'e2e-watchd.json');
 const recordedWatch = (): unknown => (existsSync(stateFile()) ? JSON.parse(readFileSync(stateFile(), 'utf8')).watch : undefined);

@@ -8,8 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { berth, berthOk, backgroundBerth, eventually, stopEngine, type Background, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { inContainer, notifyHelpers as helpersWatching } from '../helpers/watch.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -39,21 +40,7 @@ async function pidOf(name: string): Promise<number> {
   return pid;
 }
 
-/** A file of the running container, read through its PID 1's root; undefined when absent. */
-function inContainer(pid: number, path: string): string | undefined {
-  try { return readFileSync(`/proc/${pid}/root${path}`, 'utf8'); } catch { return undefined; }
-}
-
-/** berth-notify helpers watching this scenario's project directory. */
-function notifyHelpers(): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (cmd.includes('berth-notify') && cmd.includes(dir)) found.push(pid);
-  }
-  return found;
-}
+const notifyHelpers = (): string[] => helpersWatching(dir);
 
 const background = (args: readonly string[]): Background => backgroundBerth(roots, args);
 
