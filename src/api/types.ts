@@ -202,6 +202,16 @@ export interface ContainerSummary {
   readonly ports: string;
   /** its service is being watched (develop.watch): '', 'attached' or 'detached' */
   readonly watch?: WatchMode;
+  /** compose ps --format json's Publishers (project rows only) */
+  readonly publishers?: readonly PortPublisher[];
+}
+
+/** One port of a container as docker compose ps --format json shows it. */
+export interface PortPublisher {
+  readonly URL: string;
+  readonly TargetPort: number;
+  readonly PublishedPort: number;
+  readonly Protocol: string;
 }
 
 export type WatchMode = '' | 'attached' | 'detached';

@@ -188,6 +188,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       health,
       exitCode: o.exited?.exitCode ?? 0,
       ports: d.networking.portsText(view),
+      publishers: d.networking.publishers(view),
     };
   };
 

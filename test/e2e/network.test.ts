@@ -93,6 +93,7 @@ test('up -d must create the project networks before the containers, web must rea
   assert.match(await berthOk(roots, ['port', 'e2e-net-web-1']), new RegExp(`^80/tcp -> 127\\.0\\.0\\.1:${port}$`, 'm'));
   const ps = (await berthOk(roots, compose('ps', '--format', 'json'))).trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(ps.find((c: any) => c.Service === 'web').Ports, `127.0.0.1:${port}->80/tcp`);
+  assert.deepEqual(ps.find((c: any) => c.Service === 'web').Publishers, [{ URL: '127.0.0.1', TargetPort: 80, PublishedPort: port, Protocol: 'tcp' }]);
 
   const web = await inspect('e2e-net-web-1');
   assert.deepEqual(Object.keys(web.NetworkSettings.Networks).sort(), ['e2e-net_back', 'e2e-net_default']);
