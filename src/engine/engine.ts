@@ -173,12 +173,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       if (s === undefined) return undefined;
       try { return (await host.images()).resolve(serviceImage(project, s)).id; } catch { return undefined; }
     },
+    // image prune limited to these ids: untagged and unused ones go, the build cache's layers stay
     removeIfDangling: async (ids) => {
-      const images = await host.images();
-      const tagged = new Set(Object.values(images.tags()));
-      const lines: string[] = [];
-      for (const id of ids) if (!tagged.has(id) && !runtime.imageInUse(id)) lines.push(...images.remove(id, { force: false, inUse: (i) => runtime.imageInUse(i) }));
-      return lines;
+      const [{ pruneImages }, { buildCacheLayers }] = await Promise.all([import('../images/prune.js'), import('../build/builder.js')]);
+      const store = await host.images();
+      return pruneImages(store, { all: false, only: new Set(ids), inUse: (id) => runtime.imageInUse(id), keepLayers: buildCacheLayers(store), now: () => new Date(clock.now()) }).lines;
     },
   });
   const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
