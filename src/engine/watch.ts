@@ -125,18 +125,24 @@ export class Watches {
    * cannot start (a rule's path is gone) is logged and stays recorded: the next start tries again.
    */
   async restore(): Promise<void> {
+    // every recorded watch is claimed before the first await (run claims synchronously), so the
+    // engine's first answer (ls, ps, a second watch) already sees them all
+    const starting: Promise<void>[] = [];
     for (const name of this.d.store.names()) {
       const stored = this.d.store.load(name);
       if (stored?.watch === undefined || this.active.has(name)) continue;
+      const failed = (err: unknown): void => this.d.log(`watch ${name}: the detached watch could not start again: ${(err as Error).message} (berth watch --stop forgets it)`);
       try {
         const { compiled, warnings } = compileProject(stored.project, stored.watch.services);
         for (const text of warnings) this.d.log(`watch ${name}: ${text}`);
-        await this.run(stored.project, compiled, stored.watch.services, { detached: true, prune: stored.watch.prune, auth: {} }, () => undefined, new AbortController().signal);
-        this.d.log(`watch ${name}: detached watch started again (asked for at ${stored.watch.since})`);
+        const since = stored.watch.since;
+        starting.push(this.run(stored.project, compiled, stored.watch.services, { detached: true, prune: stored.watch.prune, auth: {} }, () => undefined, new AbortController().signal)
+          .then(() => this.d.log(`watch ${name}: detached watch started again (asked for at ${since})`), failed));
       } catch (err) {
-        this.d.log(`watch ${name}: the detached watch could not start again: ${(err as Error).message} (berth watch --stop forgets it)`);
+        failed(err);
       }
     }
+    await Promise.all(starting);
   }
 
   /**
