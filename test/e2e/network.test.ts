@@ -166,6 +166,30 @@ test('a scaled service must answer by name on every replica, and names must foll
   assert.equal(hit.stdout.trim(), fresh.Config.Hostname);
 });
 
+test('a network whose config changed must be recreated with the containers on it, and nothing else touched', async () => {
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  const ids = async (): Promise<Record<string, string>> => Object.fromEntries(await Promise.all(['web', 'db', 'cache', 'outsider'].map(async (s) => [s, (await inspect(`e2e-net-${s}-1`)).Id as string])));
+  const networkId = async (): Promise<string> => JSON.parse(await berthOk(roots, ['network', 'inspect', 'e2e-net_other']))[0].Id;
+  const before = await ids();
+  const otherBefore = await networkId();
+  const out = await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000, env: { TEAM: 'core' } });
+  assert.match(out, /Network e2e-net_other +Removed/);
+  assert.match(out, /Network e2e-net_other +Created/);
+  const n = JSON.parse(await berthOk(roots, ['network', 'inspect', 'e2e-net_other']))[0];
+  assert.equal(n.Labels.team, 'core');
+  assert.notEqual(n.Id, otherBefore);
+  const after = await ids();
+  assert.notEqual(after.outsider, before.outsider, 'the container on the network was recreated');
+  assert.equal((await inspect('e2e-net-outsider-1')).State.Status, 'running');
+  assert.deepEqual(Object.keys((await inspect('e2e-net-outsider-1')).NetworkSettings.Networks), ['e2e-net_other']);
+  for (const s of ['web', 'db', 'cache']) assert.equal(after[s], before[s], `${s} is not on the network and is kept`);
+  // and back: the same file with the same variables changes nothing the second time
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  const back = await networkId();
+  assert.equal(await networkId(), back);
+  assert.doesNotMatch(await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 }), /Network e2e-net_other/);
+});
+
 test('DNS and the published port must keep answering while the engine is SIGKILLed, and the next engine must change nothing', async () => {
   const port = await webPort();
   const web = await inspect('e2e-net-web-1');
