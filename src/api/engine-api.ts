@@ -12,7 +12,7 @@ import type {
   ContainerRow, ContainerStats, ContainerStopOptions, ContainerSummary, ContainerUpdateOptions, CreatedContainer, DownRequest,
   EngineEvent, EngineInfo, EngineStatus, ExecOptions, ImageImportRequest, ImageLoadRequest, ImageRemoveOptions, ImageSummary,
   InspectDocument, KillOptions, LogLine, LogsOptions, ProjectSummary, PsOptions, ServiceRunRequest, ServicesOptions, StopOptions,
-  SystemInfo, UpRequest, VersionInfo, WatchRequest,
+  SystemInfo, UpRequest, VersionInfo, WatchRequest, WatchStopped,
   NetworkConnectOptions, NetworkCreateOptions, NetworkDisconnectOptions, NetworkSummary, PublishedPortRow,
   ContainerArchiveOptions, ContainerChange, ContainerCopyOptions, CopyResult,
   VolumeCreateOptions, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveOptions, VolumeSummary,
@@ -86,6 +86,8 @@ export interface EngineApi {
   createOneOff(projectName: string, req: ServiceRunRequest): Promise<CreatedContainer>;
   /** compose watch: (up, then) sync/restart/exec on file changes, emitting `watch` events, until abort or `down`; resolves with the exit code */
   watch(req: WatchRequest, emit: Emit, signal: AbortSignal): Promise<number>;
+  /** watch --stop: ends the project's watch (detached or attached), forgetting it in the project's state; the containers keep running */
+  watchStop(projectName: string): Promise<WatchStopped>;
 
   // ── single containers (a ref is a name, a full id or a unique id prefix) ──
   containerCreate(opts: ContainerCreateOptions): Promise<CreatedContainer>;

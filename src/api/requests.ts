@@ -32,7 +32,7 @@ const upOptions = object<UpOptions>({
 const downOptions = object<DownOptions>({ removeOrphans: flag, volumes: flag, timeout: optional(nonNegative) });
 
 export const upRequest = body(object<UpRequest>({ project: required(checkProject), options: body(upOptions), auth: optional(registryAuth) }));
-export const watchRequest = body(object<WatchRequest>({ project: required(checkProject), options: body(object<WatchOptions>({ services: list, up: optional(upOptions) })) }));
+export const watchRequest = body(object<WatchRequest>({ project: required(checkProject), options: body(object<WatchOptions>({ services: list, up: optional(upOptions), detach: optional(bool), prune: optional(bool) })), auth: optional(registryAuth) }));
 export const downRequest = body(object<DownRequest>({ project: optional(checkProject), options: body(downOptions) }));
 export const servicesOptions = body(object<ServicesOptions>({ services: list }));
 export const stopOptions = body(object<StopOptions>({ services: list, timeout: optional(nonNegative) }));

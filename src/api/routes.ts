@@ -47,6 +47,7 @@ export const ROUTES: { readonly [K in RouteName]: Route } = {
   logs: ndjson('GET', '/v1/projects/:project/logs'),
   createOneOff: json('POST', '/v1/projects/:project/run'),
   watch: ndjson('POST', '/v1/projects/:project/watch'),
+  watchStop: json('DELETE', '/v1/projects/:project/watch'),
 
   containerCreate: json('POST', '/v1/containers'),
   containerList: json('GET', '/v1/containers'),

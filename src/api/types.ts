@@ -153,8 +153,19 @@ export interface WatchOptions {
   readonly services: readonly string[];
   /** bring the project up first with these options (absent: --no-up, the containers must run already) */
   readonly up?: UpOptions;
+  /**
+   * `watch -d` / `up -d --watch`: the answer ends once the watch is ready and the engine keeps
+   * watching (recorded in the project's state: an engine restart starts it again) until
+   * `watch --stop` or `down`
+   */
+  readonly detach?: boolean;
+  /** compose's --prune (default true): after a rebuild, the image it replaced is removed when nothing names or uses it */
+  readonly prune?: boolean;
 }
-export interface WatchRequest { readonly project: Project; readonly options: WatchOptions }
+/** `auth`: the caller's registry credentials for the up's pulls and the rebuilds' (held in memory while the watch lasts, never stored) */
+export interface WatchRequest { readonly project: Project; readonly options: WatchOptions; readonly auth?: RegistryAuth }
+/** `watch --stop`: whether a watch was running, and whether it was a detached one */
+export interface WatchStopped { readonly stopped: boolean; readonly detached: boolean }
 export interface DownRequest { readonly project?: Project; readonly options: DownOptions }
 
 /** `compose run`: a one-off container of a service. Environment entries are K=V (the client resolved bare names). */
@@ -189,6 +200,8 @@ export interface ContainerSummary {
   readonly health: string;
   readonly exitCode: number;
   readonly ports: string;
+  /** its service is being watched (develop.watch): '', 'attached' or 'detached' */
+  readonly watch?: WatchMode;
   /** compose ps --format json's Publishers (project rows only) */
   readonly publishers?: readonly PortPublisher[];
 }
@@ -201,11 +214,15 @@ export interface PortPublisher {
   readonly Protocol: string;
 }
 
+export type WatchMode = '' | 'attached' | 'detached';
+
 export interface ProjectSummary {
   readonly name: string;
   /** "running(2), exited(1)" as docker compose ls prints it */
   readonly status: string;
   readonly configFiles: string;
+  /** the project is being watched: '', 'attached' or 'detached' */
+  readonly watch?: WatchMode;
 }
 
 // ── single containers ────────────────────────────────────────────────────────────────────

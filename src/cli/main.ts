@@ -391,7 +391,7 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--exit-code-from <service>', 'return the exit code of the selected service container')
     .option('--timestamps', 'show timestamps')
     .option('--no-color', 'produce monochrome output')
-    .option('-w, --watch', 'watch source code and sync, restart or exec in the containers on change (develop.watch)')
+    .option('-w, --watch', 'watch source code and sync, restart or exec in the containers on change (develop.watch); with -d the engine keeps watching')
     .addOption(new Option('--ansi <when>', 'control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'))
     .option('--build', 'build images before starting containers')
     .option('--no-build', "don't build an image, even if it's missing")
@@ -404,6 +404,9 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .argument('[service...]')
     .option('--no-up', 'do not start the services before watching')
     .option('--quiet', 'print only errors and warnings')
+    .option('-d, --detach', 'return once watching; the engine keeps watching (also across its restarts) until watch --stop or down')
+    .option('--stop', "end the project's watch (detached or not); the containers keep running")
+    .option('--no-prune', 'keep the image a rebuild replaced (by default it is removed when nothing names or uses it)')
     .action(act(() => import('./commands/compose/watch.js')));
 
   const downCommand = (parent: Command): Command => projectFlags(parent.command('down'))

@@ -120,6 +120,7 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     ls: (o) => json('ls', {}, undefined, flags({ all: o.all })),
     up: (req, emit, signal) => t.stream('POST', path('up', project(req.project.name)), req, emit, signal),
     watch: (req, emit, signal) => t.stream('POST', path('watch', project(req.project.name)), req, emit, signal),
+    watchStop: (projectName) => json('watchStop', project(projectName)),
     down: (projectName, req, emit, signal) => t.stream('POST', path('down', project(projectName)), req, emit, signal),
     start: (projectName, opts, emit, signal) => t.stream('POST', path('start', project(projectName)), opts, emit, signal),
     stop: (projectName, opts, emit, signal) => t.stream('POST', path('stop', project(projectName)), opts, emit, signal),

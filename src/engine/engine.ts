@@ -32,7 +32,7 @@ import { relayAttached } from './attach.js';
 import { system } from './system.js';
 import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
-import { LABEL } from './service-container.js';
+import { LABEL, serviceImage } from './service-container.js';
 import { Watches } from './watch.js';
 import type { SupervisedRuntime } from './supervisor.js';
 import { EngineVolumes } from './volumes.js';
@@ -167,10 +167,21 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const networks = networkVerbs(runtime, networking);
   const projectImages = projectImageVerbs(projectImagesDeps);
   const watches = new Watches({
-    runtime, sys: host.sys, clock, log, compose, helperPath: join(nativeDir(opts.packageRoot), 'berth-notify'),
-    build: (project, services, emit, signal) => projectImages.projectBuild(project.name, {
-      project, services, noCache: false, pull: false, buildArgs: {}, withDependencies: false, auth: {},
+    runtime, sys: host.sys, clock, log, compose, store, stateDir: join(opts.roots.root, 'watch'), helperPath: join(nativeDir(opts.packageRoot), 'berth-notify'),
+    build: (project, services, auth, emit, signal) => projectImages.projectBuild(project.name, {
+      project, services, noCache: false, pull: false, buildArgs: {}, withDependencies: false, auth,
     }, emit, signal),
+    imageOf: async (project, service) => {
+      const s = project.services[service];
+      if (s === undefined) return undefined;
+      try { return (await host.images()).resolve(serviceImage(project, s)).id; } catch { return undefined; }
+    },
+    // image prune limited to these ids: untagged and unused ones go, the build cache's layers stay
+    removeIfDangling: async (ids) => {
+      const [{ pruneImages }, { buildCacheLayers }] = await Promise.all([import('../images/prune.js'), import('../build/builder.js')]);
+      const store = await host.images();
+      return pruneImages(store, { all: false, only: new Set(ids), inUse: (id) => runtime.imageInUse(id), keepLayers: buildCacheLayers(store), now: () => new Date(clock.now()) }).lines;
+    },
   });
   const copyDeps: CopyDeps = { runtime, volumes, containers: containerLock, clock, root: opts.roots.root };
   const sys = system({
@@ -203,6 +214,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     log(`network repair failed (containers on networks may not start): ${errorBody(err).message}`);
   }
   await supervisor.start();
+  // detached watches (watch -d, up -d --watch) run again; changes made meanwhile are caught up
+  void watches.restore().catch((err: unknown) => log(`restoring detached watches: ${errorBody(err).message}`));
 
   const info: EngineInfo = { version, apiVersion: API_VERSION, pid: process.pid, root: opts.roots.root };
 
@@ -216,11 +229,20 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     ...compose,
     ...networks,
     watch: (req, emit, signal) => watches.watch(req, emit, signal),
-    // a watched project's watch ends (what it gathered applied) before its containers go
+    watchStop: (projectName) => watches.watchStop(projectName),
+    // a watched project's watch ends (what it gathered applied, a detached one forgotten) before its containers go
     async down(projectName, req, emit, signal) {
-      await watches.stopProject(projectName, 'the project was taken down');
+      await watches.stopProject(projectName, 'the project was taken down', { forget: true });
       return compose.down(projectName, req, emit, signal);
     },
+    // a detached watch goes on with the model of the latest up
+    async up(req, emit, signal) {
+      const code = await compose.up(req, emit, signal);
+      if (code === 0) await watches.renew(req.project, req.auth);
+      return code;
+    },
+    ls: async (o) => (await compose.ls(o)).map((p) => ({ ...p, watch: watches.mode(p.name) })),
+    ps: async (projectName, o) => (await compose.ps(projectName, o)).map((c) => ({ ...c, watch: watches.serviceMode(projectName, c.service) })),
     ...imageVerbs(imageDeps, work),
     ...projectImages,
 

@@ -232,7 +232,9 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
           emit({ kind: 'warning', text: `service "${name}": published ports are discarded when using network_mode ${service.network_mode}`, time: now() });
         }
       }
-      store.save({ project, scale: req.options.scale });
+      // a detached watch of the project goes on (engine.ts starts it again with this model)
+      const watch = store.load(project.name)?.watch;
+      store.save({ project, scale: req.options.scale, ...(watch !== undefined ? { watch } : {}) });
       const orphans = observed.containers.filter((c) => !c.oneoff && !project.services[c.service] && !project.disabled_services[c.service]);
       if (orphans.length > 0 && !req.options.removeOrphans) {
         emit({ kind: 'warning', text: `Found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`, time: now() });

@@ -144,6 +144,7 @@ export const HANDLERS: { readonly [K in RouteName]: Handler } = {
     sameProject(name, body);
     return (emit, signal) => api.watch(body, emit, signal);
   }),
+  watchStop: json((api, r) => api.watchStop(projectName(r))),
 
   containerCreate: json(async (api, r) => api.containerCreate(req.containerCreateOptions(await r.body(), ''))),
   containerList: json((api, r) => api.containerList({ all: flag(r.query, 'all') })),

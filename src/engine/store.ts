@@ -11,6 +11,18 @@ export interface StoredProject {
   readonly project: Project;
   /** `up --scale` overrides, kept so that a later plan (start, restart) scales the same way */
   readonly scale: Readonly<Record<string, number>>;
+  /** a detached watch (`watch -d`, `up -d --watch`) the engine keeps running, and starts again after a restart (engine/watch.ts) */
+  readonly watch?: StoredWatch;
+}
+
+/** What a detached watch was asked for; the caller's registry credentials are never stored. */
+export interface StoredWatch {
+  /** the services named (empty: every service with develop.watch rules) */
+  readonly services: readonly string[];
+  /** --prune */
+  readonly prune: boolean;
+  /** when it was asked for (RFC 3339) */
+  readonly since: string;
 }
 
 export class ProjectStore {

@@ -11,9 +11,9 @@
 // Rebuild rules: the engine's build door (projectBuild, as `compose build SERVICE…`) builds the
 // image once for the services that share a build; only when it succeeded are they recreated.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { EngineEvent, UpOptions, WatchAction, WatchRequest } from '../api/types.js';
+import type { EngineEvent, RegistryAuth, UpOptions, WatchAction, WatchMode, WatchRequest, WatchStopped } from '../api/types.js';
 import type { Project, Service } from '../spec/model.js';
 import type { Clock } from '../lib/clock.js';
 import { Conflict, InvalidArgument, NotFound } from '../lib/errors.js';
@@ -24,6 +24,7 @@ import { compileRules, type CompiledProject, type IgnoreFile, type PathKind, typ
 import { ProjectWatch } from '../watch/session.js';
 import type { Replica, WatchEffects, WatchReport } from '../watch/actions.js';
 import type { ProjectVerbs } from './projects.js';
+import type { ProjectStore } from './store.js';
 import { projectViews } from './observe.js';
 import { LABEL } from './service-container.js';
 import { now as timeNow } from './supervisor.js';
@@ -35,23 +36,42 @@ export interface WatchesDeps {
   /** native/build/berth-notify */
   readonly helperPath: string;
   readonly compose: Pick<ProjectVerbs, 'up' | 'restart'>;
+  /** the desired-state store: a detached watch is recorded in its project's entry */
+  readonly store: ProjectStore;
+  /** where a detached watch keeps its snapshot of the host tree (changes made while the engine was down are caught up) */
+  readonly stateDir: string;
   /** the engine log */
   readonly log: (line: string) => void;
   /** how long a sync+exec command may run; default 60 s */
   readonly execTimeoutMs?: number;
-  /** `compose build SERVICE…` (project-images.ts): a rebuild action's build */
-  readonly build: (project: Project, services: readonly string[], emit: Emit, signal: AbortSignal) => Promise<number>;
+  /** `compose build SERVICE…` (project-images.ts): a rebuild action's build, with the caller's credentials */
+  readonly build: (project: Project, services: readonly string[], auth: RegistryAuth, emit: Emit, signal: AbortSignal) => Promise<number>;
+  /** the image id a service's image name resolves to now (undefined: none) — for --prune */
+  readonly imageOf: (project: Project, service: string) => Promise<string | undefined>;
+  /** --prune: removes those of these images that no tag names and no container uses; the lines rmi prints */
+  readonly removeIfDangling: (imageIds: readonly string[]) => Promise<string[]>;
 }
 
 type Emit = (e: EngineEvent) => void;
 
 interface Active {
-  /** aborted to end the watch (the caller went away, down, engine stop) */
+  /** aborted to end the watch (the caller went away, down, watch --stop, engine stop) */
   readonly end: AbortController;
+  readonly detached: boolean;
+  /** the services whose rules are watched (for ps) */
+  readonly services: ReadonlySet<string>;
   /** why it ended, when something other than the caller ended it */
   reason?: string;
   /** settles once the watch is stopped and its stream answered */
   readonly done: Promise<void>;
+}
+
+interface StartOptions {
+  readonly detached: boolean;
+  readonly prune: boolean;
+  readonly auth: RegistryAuth;
+  /** the up to run before watching (absent: --no-up) */
+  readonly up?: UpOptions;
 }
 
 /** The watches of one engine: at most one per project. */
@@ -60,65 +80,92 @@ export class Watches {
 
   constructor(private readonly d: WatchesDeps) {}
 
-  /** Whether a project is being watched (for ls/ps). */
-  watching(projectName: string): boolean { return this.active.has(projectName); }
+  /** How a project is watched (for ls). */
+  mode(projectName: string): WatchMode {
+    const a = this.active.get(projectName);
+    return a === undefined ? '' : a.detached ? 'detached' : 'attached';
+  }
+
+  /** How a service is watched (for ps). */
+  serviceMode(projectName: string, service: string): WatchMode {
+    const a = this.active.get(projectName);
+    return a === undefined || !a.services.has(service) ? '' : a.detached ? 'detached' : 'attached';
+  }
 
   async watch(req: WatchRequest, emit: Emit, signal: AbortSignal): Promise<number> {
     const { project } = req;
-    if (this.active.has(project.name)) throw new Conflict(`project "${project.name}" is already being watched: stop that watch first (Ctrl-C where it runs, or berth compose down)`);
+    const detached = req.options.detach === true;
+    const held = this.active.get(project.name);
+    // a detached watch asked for again (up -d --watch after an edit of the compose file) replaces the one running
+    if (held !== undefined && !(detached && held.detached)) throw this.busy(project.name, held);
     const { compiled, warnings } = compileProject(project, req.options.services);
     const send = (e: EngineEvent): void => { try { emit(e); } catch { /* the caller went away */ } };
-    const time = (): string => timeNow(this.d.clock);
-    for (const text of warnings) send({ kind: 'warning', text, time: time() });
+    for (const text of warnings) send({ kind: 'warning', text, time: this.time() });
+    if (held !== undefined) {
+      await this.stopProject(project.name, 'replaced by a new detached watch');
+      const again = this.active.get(project.name);
+      if (again !== undefined) throw this.busy(project.name, again);
+    }
+    return this.run(project, compiled, req.options.services, {
+      detached, prune: req.options.prune ?? true, auth: req.auth ?? {}, ...(req.options.up !== undefined ? { up: req.options.up } : {}),
+    }, send, signal);
+  }
 
-    let finished!: () => void;
-    const entry: Active = { end: new AbortController(), done: new Promise<void>((r) => { finished = r; }) };
-    this.active.set(project.name, entry);
-    const onAbort = (): void => entry.end.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) entry.end.abort();
-    let watch: ProjectWatch | undefined;
-    try {
-      if (req.options.up !== undefined) {
-        const code = await this.d.compose.up({ project, options: req.options.up }, send, entry.end.signal);
-        if (code !== 0) return code;
-      }
-      if (entry.end.signal.aborted) return 0;
-      const watched = [...new Set(compiled.rules.map((r) => r.service))].sort();
-      watch = new ProjectWatch({
-        sys: this.d.sys,
-        clock: this.d.clock,
-        helperPath: this.d.helperPath,
-        project: compiled,
-        allServices: new Map(Object.values(project.services).map((s) => [s.name, watchedService(s)])),
-        effects: this.effects(project),
-        onReport: (r) => {
-          const e = reportEvent(r, time());
-          if (e.action === 'error' || e.action === 'warning') this.d.log(`watch ${project.name}: ${e.text}`);
-          send(e);
-        },
-      });
-      await watch.start();
-      send({ kind: 'watch', resourceId: `project:${project.name}`, action: 'ready', text: `Watch enabled for ${watched.map((s) => `"${s}"`).join(', ')} (${watch.watchedRoots.length} ${watch.watchedRoots.length === 1 ? 'directory' : 'directories'})`, time: time() });
-      await new Promise<void>((resolve) => {
-        if (entry.end.signal.aborted) resolve();
-        else entry.end.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      return 0;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
+  /** watch --stop: ends the project's watch and forgets a detached one (the containers keep running). */
+  async watchStop(projectName: string): Promise<WatchStopped> {
+    const entry = this.active.get(projectName);
+    const recorded = this.forget(projectName);
+    if (entry !== undefined) await this.stopProject(projectName, 'stopped by watch --stop');
+    return { stopped: entry !== undefined || recorded, detached: entry?.detached ?? recorded };
+  }
+
+  /**
+   * After an engine (re)start: every detached watch the store records runs again, on the model
+   * of the project's last up; what changed on the host meanwhile is caught up. A watch that
+   * cannot start (a rule's path is gone) is logged and stays recorded: the next start tries again.
+   */
+  async restore(): Promise<void> {
+    // every recorded watch is claimed before the first await (run claims synchronously), so the
+    // engine's first answer (ls, ps, a second watch) already sees them all
+    const starting: Promise<void>[] = [];
+    for (const name of this.d.store.names()) {
+      const stored = this.d.store.load(name);
+      if (stored?.watch === undefined || this.active.has(name)) continue;
+      const failed = (err: unknown): void => this.d.log(`watch ${name}: the detached watch could not start again: ${(err as Error).message} (berth watch --stop forgets it)`);
       try {
-        await watch?.stop();
-      } finally {
-        this.active.delete(project.name);
-        if (watch !== undefined) send({ kind: 'watch', resourceId: `project:${project.name}`, action: 'stopped', text: `Watch stopped${entry.reason !== undefined ? `: ${entry.reason}` : ''}`, time: time() });
-        finished();
+        const { compiled, warnings } = compileProject(stored.project, stored.watch.services);
+        for (const text of warnings) this.d.log(`watch ${name}: ${text}`);
+        const since = stored.watch.since;
+        starting.push(this.run(stored.project, compiled, stored.watch.services, { detached: true, prune: stored.watch.prune, auth: {} }, () => undefined, new AbortController().signal)
+          .then(() => this.d.log(`watch ${name}: detached watch started again (asked for at ${since})`), failed));
+      } catch (err) {
+        failed(err);
       }
+    }
+    await Promise.all(starting);
+  }
+
+  /**
+   * An up of a project that has a detached watch: the watch goes on with the new model (its
+   * rules, its services), as if asked again; the credentials of the first request are kept.
+   */
+  async renew(project: Project, auth: RegistryAuth | undefined): Promise<void> {
+    const held = this.active.get(project.name);
+    const stored = this.d.store.load(project.name)?.watch;
+    if (held === undefined || !held.detached || stored === undefined) return;
+    await this.stopProject(project.name, 'the project was brought up again');
+    try {
+      const { compiled, warnings } = compileProject(project, stored.services);
+      for (const text of warnings) this.d.log(`watch ${project.name}: ${text}`);
+      await this.run(project, compiled, stored.services, { detached: true, prune: stored.prune, auth: auth ?? {} }, () => undefined, new AbortController().signal);
+    } catch (err) {
+      this.d.log(`watch ${project.name}: the detached watch could not go on after up: ${(err as Error).message}`);
     }
   }
 
   /** Ends a project's watch (down): what is gathered is applied first. */
-  async stopProject(projectName: string, reason: string): Promise<void> {
+  async stopProject(projectName: string, reason: string, opts: { readonly forget?: boolean } = {}): Promise<void> {
+    if (opts.forget === true) this.forget(projectName);
     const entry = this.active.get(projectName);
     if (!entry) return;
     entry.reason ??= reason;
@@ -126,12 +173,105 @@ export class Watches {
     await entry.done;
   }
 
-  /** Ends every watch (engine stop). */
+  /** Ends every watch (engine stop); detached ones stay recorded and start again with the engine. */
   async stopAll(reason: string): Promise<void> {
     await Promise.all([...this.active.keys()].map((name) => this.stopProject(name, reason)));
   }
 
-  private effects(project: Project): WatchEffects {
+  private time(): string { return timeNow(this.d.clock); }
+
+  private busy(projectName: string, held: Active): Conflict {
+    return new Conflict(held.detached
+      ? `project "${projectName}" is already being watched in the background: berth watch --stop ends that watch (or berth watch -d replaces it)`
+      : `project "${projectName}" is already being watched: stop that watch first (Ctrl-C where it runs, or berth compose down)`);
+  }
+
+  private snapshotFile(projectName: string): string { return join(this.d.stateDir, `${projectName}.snapshot.json`); }
+
+  /** Removes a detached watch from the project's state (and its snapshot); whether one was recorded. */
+  private forget(projectName: string): boolean {
+    rmSync(this.snapshotFile(projectName), { force: true });
+    const stored = this.d.store.load(projectName);
+    if (stored?.watch === undefined) return false;
+    const { watch: _dropped, ...rest } = stored;
+    this.d.store.save(rest);
+    return true;
+  }
+
+  private record(project: Project, services: readonly string[], prune: boolean): void {
+    const stored = this.d.store.load(project.name);
+    this.d.store.save({ project: stored?.project ?? project, scale: stored?.scale ?? {}, watch: { services: [...services], prune, since: this.time() } });
+  }
+
+  /**
+   * Claims the project, brings it up when asked, starts watching, says `ready`. Attached: until
+   * the caller goes away or the watch is ended. Detached: returns once ready; the watch reports
+   * to the engine log from then on and lives until watch --stop, down or the engine's stop.
+   */
+  private async run(project: Project, compiled: CompiledProject, selected: readonly string[], o: StartOptions, send: Emit, signal: AbortSignal): Promise<number> {
+    const watched = [...new Set(compiled.rules.map((r) => r.service))].sort();
+    let finished!: () => void;
+    const entry: Active = { end: new AbortController(), detached: o.detached, services: new Set(watched), done: new Promise<void>((r) => { finished = r; }) };
+    this.active.set(project.name, entry);
+    // the caller's stream until a detached watch is ready, the engine log after
+    let out: Emit = send;
+    let ready = false;
+    const onAbort = (): void => { if (!o.detached || !ready) entry.end.abort(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) entry.end.abort();
+    let watch: ProjectWatch | undefined;
+    const end = async (): Promise<void> => {
+      try {
+        await watch?.stop();
+        // a detached watch forgotten (watch --stop, down) leaves no snapshot; one the engine's stop ended keeps it
+        if (o.detached && this.d.store.load(project.name)?.watch === undefined) rmSync(this.snapshotFile(project.name), { force: true });
+      } finally {
+        this.active.delete(project.name);
+        if (watch !== undefined) out({ kind: 'watch', resourceId: `project:${project.name}`, action: 'stopped', text: `Watch stopped${entry.reason !== undefined ? `: ${entry.reason}` : ''}`, time: this.time() });
+        finished();
+      }
+    };
+    try {
+      if (o.up !== undefined) {
+        const code = await this.d.compose.up({ project, options: o.up, auth: o.auth }, send, entry.end.signal);
+        if (code !== 0) return code;
+      }
+      if (entry.end.signal.aborted) return 0;
+      watch = new ProjectWatch({
+        sys: this.d.sys,
+        clock: this.d.clock,
+        helperPath: this.d.helperPath,
+        project: compiled,
+        allServices: new Map(Object.values(project.services).map((s) => [s.name, watchedService(s)])),
+        effects: this.effects(project, o),
+        onReport: (r) => {
+          const e = reportEvent(r, this.time());
+          // a detached watch has no terminal: the engine log is where its lines go
+          if (e.action === 'error' || e.action === 'warning' || o.detached) this.d.log(`watch ${project.name}: ${e.text}`);
+          out(e);
+        },
+        ...(o.detached ? { snapshotFile: this.snapshotFile(project.name) } : {}),
+      });
+      if (o.detached) mkdirSync(this.d.stateDir, { recursive: true, mode: 0o700 });
+      await watch.start();
+      if (o.detached) this.record(project, selected, o.prune);
+      send({ kind: 'watch', resourceId: `project:${project.name}`, action: 'ready', text: `Watch enabled for ${watched.map((s) => `"${s}"`).join(', ')} (${watch.watchedRoots.length} ${watch.watchedRoots.length === 1 ? 'directory' : 'directories'})${o.detached ? ' in the background: berth watch --stop ends it' : ''}`, time: this.time() });
+      ready = true;
+      if (o.detached) {
+        out = () => undefined;
+        signal.removeEventListener('abort', onAbort);
+        void waitAborted(entry.end.signal).then(end);
+        return 0;
+      }
+      await waitAborted(entry.end.signal);
+      return 0;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (!o.detached || !ready) await end();
+    }
+  }
+
+  private effects(project: Project, o: StartOptions): WatchEffects {
     const { runtime } = this.d;
     // restarts and recreates run to their end even when the watch is being stopped
     const never = new AbortController().signal;
@@ -143,6 +283,8 @@ export class Watches {
       });
       if (code !== 0) throw new Error(`${what} failed${failed.length > 0 ? `: ${failed.join('; ')}` : ''}`);
     };
+    // --prune: the images a rebuild replaced, removed once their services are recreated
+    const replaced = new Map<string, string>();
     return {
       async replicas(service): Promise<readonly Replica[]> {
         return projectViews(runtime, project.name)
@@ -162,10 +304,31 @@ export class Watches {
         if (r.exitCode !== 0) throw new Error(`service "${service}": ${exec.command.join(' ')} exited with code ${r.exitCode}${output !== '' ? `: ${output.slice(0, 512)}` : ''}`);
       },
       // one build for the services that share it; the action layer recreates them only if it succeeded
-      rebuildService: (_buildKey, services) => failures((emit) => this.d.build(project, services, emit, never))(`rebuilding ${services.map((s) => `"${s}"`).join(', ')}`),
-      recreate: (services) => failures((emit) => this.d.compose.up({ project, options: recreateOptions(services) }, emit, never))(`recreating ${services.join(', ')}`),
+      rebuildService: async (_buildKey, services) => {
+        if (o.prune) for (const s of services) { const id = await this.d.imageOf(project, s).catch(() => undefined); if (id !== undefined && !replaced.has(s)) replaced.set(s, id); }
+        await failures((emit) => this.d.build(project, services, o.auth, emit, never))(`rebuilding ${services.map((s) => `"${s}"`).join(', ')}`);
+      },
+      recreate: async (services) => {
+        await failures((emit) => this.d.compose.up({ project, options: recreateOptions(services), auth: o.auth }, emit, never))(`recreating ${services.join(', ')}`);
+        if (!o.prune) return;
+        const old: string[] = [];
+        for (const s of services) { const id = replaced.get(s); if (id !== undefined) { old.push(id); replaced.delete(s); } }
+        if (old.length === 0) return;
+        try {
+          for (const line of await this.d.removeIfDangling([...new Set(old)])) this.d.log(`watch ${project.name}: --prune: ${line}`);
+        } catch (err) {
+          this.d.log(`watch ${project.name}: --prune: ${(err as Error).message}`);
+        }
+      },
     };
   }
+}
+
+function waitAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 /** `up --force-recreate --no-deps SERVICE…`, as a rebuild's recreate. */

@@ -11,6 +11,8 @@ export interface PruneOptions {
   readonly inUse: (imageId: string) => boolean;
   /** layers to keep although no image references them (the build cache's) */
   readonly keepLayers?: ReadonlySet<string>;
+  /** only these image ids are candidates (watch --prune: the images its rebuilds replaced) */
+  readonly only?: ReadonlySet<string>;
   /** only images created before this (docker's --filter until=) */
   readonly until?: Date;
   /** downloads untouched for this long are deleted (default 24 h) */
@@ -32,6 +34,7 @@ export function pruneImages(store: ImageStore, opts: PruneOptions): PruneResult 
   const tags = store.tags();
   const tagged = new Set(Object.values(tags));
   const victims = store.list().filter((image) => {
+    if (opts.only !== undefined && !opts.only.has(image.id)) return false;
     if (opts.inUse(image.id)) return false;
     if (!opts.all && tagged.has(image.id)) return false;
     if (opts.until && image.created !== '' && new Date(image.created) >= opts.until) return false;

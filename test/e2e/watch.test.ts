@@ -8,8 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { berth, berthOk, backgroundBerth, eventually, stopEngine, type Background, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { inContainer, notifyHelpers as helpersWatching } from '../helpers/watch.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -39,21 +40,7 @@ async function pidOf(name: string): Promise<number> {
   return pid;
 }
 
-/** A file of the running container, read through its PID 1's root; undefined when absent. */
-function inContainer(pid: number, path: string): string | undefined {
-  try { return readFileSync(`/proc/${pid}/root${path}`, 'utf8'); } catch { return undefined; }
-}
-
-/** berth-notify helpers watching this scenario's project directory. */
-function notifyHelpers(): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (cmd.includes('berth-notify') && cmd.includes(dir)) found.push(pid);
-  }
-  return found;
-}
+const notifyHelpers = (): string[] => helpersWatching(dir);
 
 const background = (args: readonly string[]): Background => backgroundBerth(roots, args);
 
@@ -160,7 +147,7 @@ test('up --watch must follow the logs and sync edits across a restart; Ctrl-C st
   assert.notEqual((await inspect('e2e-watch-web-1')).State.Status, 'running');
 });
 
-test('watch must refuse clearly: a service without rules, a rule whose path is missing, --watch with -d', async () => {
+test('watch must refuse clearly: a service without rules, a rule whose path is missing, --watch with --no-start', async () => {
   const none = await berth(roots, compose('watch', '--no-up', 'db'), { timeoutMs: 30_000 });
   assert.notEqual(none.code, 0);
   assert.match(none.stderr, /none of the selected services is configured for watch/);
@@ -173,9 +160,9 @@ test('watch must refuse clearly: a service without rules, a rule whose path is m
   assert.match(missing.stderr, /develop\.watch\[0\]: path .*nowhere does not exist/);
   assert.equal((await berth(roots, ['compose', '-f', file, 'ps', '-a', '-q'])).stdout.trim(), '', 'nothing was started for a bad rule');
 
-  const detached = await berth(roots, compose('up', '-d', '--watch'), { timeoutMs: 30_000 });
-  assert.notEqual(detached.code, 0);
-  assert.match(detached.stderr, /--watch cannot be combined with --detach/);
+  const noStart = await berth(roots, compose('up', '--no-start', '--watch'), { timeoutMs: 30_000 });
+  assert.notEqual(noStart.code, 0);
+  assert.match(noStart.stderr, /--watch cannot be combined with --no-start/);
   assert.equal(existsSync(join(dir, 'nowhere')), false);
 });
 
@@ -223,11 +210,14 @@ test('rebuild: a change in a built service\'s context builds its image again and
     await eventually(() => /Watch enabled for "app"/.test(w.out()) || (w.err().includes('Error') ? Promise.reject(new Error(`watch failed: ${w.err()}`)) : false), 120_000, 'the built project to be watched');
     const first = await inspect('e2e-watch-built-app-1');
     assert.equal(inContainer(first.State.Pid, '/v.txt'), 'v1\n', 'up built the image before the watch began');
+    const firstImage = first.Image as string;
     writeFileSync(join(app, 'v.txt'), 'v2\n');
     await eventually(async () => {
       const now = await inspect('e2e-watch-built-app-1').catch(() => undefined);
       return now !== undefined && now.Id !== first.Id && now.State.Status === 'running' && inContainer(now.State.Pid, '/v.txt') === 'v2\n';
     }, 120_000, 'a new container from the rebuilt image');
+    // --prune (compose's default): the image the rebuild replaced is removed once nothing uses it
+    await eventually(async () => (await berth(roots, ['image', 'inspect', firstImage])).code !== 0, 30_000, 'the replaced image to be pruned');
   } finally {
     const code = await w.interrupt(20_000);
     assert.equal(code, 0, `compose watch after Ctrl-C\nstdout: ${w.out()}\nstderr: ${w.err()}`);

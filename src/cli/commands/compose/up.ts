@@ -75,7 +75,7 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   // --exit-code-from implies --abort-on-container-exit (docker compose)
   const abortOnExit = flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined;
   if (abortOnExit && flags.detach) throw new InvalidArgument('--abort-on-container-exit and --exit-code-from cannot be combined with --detach');
-  if (flags.watch && (flags.detach || flags.wait || flags.start === false)) throw new InvalidArgument('--watch cannot be combined with --detach, --wait or --no-start: the watch runs while up stays attached (berth compose watch watches without the logs)');
+  if (flags.watch && flags.start === false) throw new InvalidArgument('--watch cannot be combined with --no-start: there would be no container to sync into');
   const waitTimeout = flags.waitTimeout !== undefined ? Number(flags.waitTimeout) : 0;
   if (!Number.isFinite(waitTimeout) || waitTimeout < 0) throw new InvalidArgument(`invalid --wait-timeout: ${flags.waitTimeout}`);
   const project = await loadProjectFor(flags, ctx);
@@ -106,6 +106,18 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   const watchEnd = new AbortController();
   let watching: Promise<number> | undefined;
   try {
+    if (flags.watch && (flags.detach || flags.wait)) {
+      // -d --watch: the engine brings the project up, starts watching and keeps watching after
+      // this command returns (berth watch --stop or down ends it); up's progress, then the ready line
+      const held: EngineEvent[] = [];
+      const code = await api.watch({ project, options: { services: args, up: upOptions, detach: true }, auth: registryAuth(ctx) }, (e) => {
+        if (e.kind === 'watch') held.push(e);
+        else events.emit(e);
+      }, interrupt.signal).finally(() => events.done());
+      await tty?.done();
+      for (const e of held) emit(e);
+      return code;
+    }
     if (flags.watch) {
       interrupt.signal.addEventListener('abort', () => watchEnd.abort(interrupt.signal.reason), { once: true });
       // listr2 draws up's progress; the watch's lines (up is done by the first) wait for it to finish
@@ -113,7 +125,7 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
       const held: EngineEvent[] = [];
       let ready!: () => void;
       const isReady = new Promise<undefined>((resolve) => { ready = () => resolve(undefined); });
-      watching = api.watch({ project, options: { services: args, up: upOptions } }, (e) => {
+      watching = api.watch({ project, options: { services: args, up: upOptions }, auth: registryAuth(ctx) }, (e) => {
         if (e.kind === 'watch' && e.action === 'ready') ready();
         if (phase === 'drawing' && e.kind === 'watch') phase = 'held';
         if (phase === 'drawing') events.emit(e);
