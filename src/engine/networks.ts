@@ -105,6 +105,8 @@ export function networkVerbs(runtime: ContainerRuntime, networking: EngineNetwor
 
     async networkRemove(ref) {
       if (Object.hasOwn(PSEUDO, ref) || ref === DEFAULT_BRIDGE) throw new Conflict(`${ref} is a pre-defined network and cannot be removed`);
+      // a damaged record (facility.damagedNetworks) is removed by its name: it cannot be found
+      if (facility.damagedNetworks().some((d) => d.name === ref) && !facility.networks().some((n) => n.name === ref)) return facility.removeNetwork(ref);
       const n = find(ref);
       await facility.removeNetwork(n.name);
     },

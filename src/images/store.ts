@@ -32,8 +32,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, existsSync, chmodSync, copyFileSync, statSync, linkSync, openSync, readSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
-import { Conflict, InternalError, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../lib/atomic.js';
+import { Conflict, InternalError, InvalidArgument, NotFound, SysError, fromNodeError } from '../lib/errors.js';
+import { readJson, writeFileAtomic, writeJsonAtomic, CorruptFile } from '../lib/atomic.js';
 import { createLayerDir, readLayerDir, removeLayerDir } from '../lib/overlay-layout.js';
 import type { Sys } from '../sys/sys.js';
 // The archive readers (and the tar library under them) are imported only by load and import:
@@ -277,7 +277,12 @@ export class ImageStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw fromNodeError(err, 'read', path);
     }
-    return JSON.parse(bytes.toString('utf8')) as RawConfig;
+    // the id is the sha256 of the config's bytes: a file that no longer hashes to it (truncated,
+    // garbage, edited) is corrupt, whether or not it still parses
+    if (createHash('sha256').update(bytes).digest('hex') !== hex(id)) throw new CorruptFile(path, `its sha256 is not the image id ${id}`);
+    try { return JSON.parse(bytes.toString('utf8')) as RawConfig; } catch (err) {
+      throw new CorruptFile(path, `it is not valid JSON (${(err as Error).message})`);
+    }
   }
 
   private record(id: string, tags: Record<string, string>): ImageRecord | undefined {
@@ -288,7 +293,11 @@ export class ImageStore {
     let size = 0;
     for (const chainId of chainIds(diffIds)) {
       const meta = this.readLayer(chainId);
-      if (!meta) throw new InternalError(`image ${id}: layer ${chainId} is missing from the layer store`);
+      const metaFile = join(this.layerDbDir(), hex(chainId), 'layer.json');
+      if (!meta) throw new SysError('read', metaFile, 'ENOENT', `image ${id}: its layer ${chainId} is missing ("${metaFile}" does not exist): remove the image (rmi -f) and pull or load it again`);
+      if (typeof meta !== 'object' || meta === null || typeof meta.cacheId !== 'string' || typeof meta.size !== 'number') throw new CorruptFile(metaFile, 'not a layer record');
+      const diff = this.layerDiffDir(meta);
+      if (!existsSync(diff)) throw new SysError('stat', diff, 'ENOENT', `image ${id}: the content of its layer ${chainId} is missing ("${diff}" does not exist): remove the image (rmi -f) and pull or load it again`);
       layers.push({ chainId: meta.chainId, diffId: meta.diffId, cacheId: meta.cacheId, link: meta.link });
       size += meta.size;
     }
@@ -307,12 +316,19 @@ export class ImageStore {
     return record;
   }
 
-  /** Every image, newest first. */
+  /**
+   * Every image, newest first. An image whose config or layers cannot be read is left out (one
+   * damaged image never hides the others); naming it (`run`, `inspect`, `rmi`) says what is wrong.
+   */
   list(): ImageRecord[] {
     const tags = this.readTags();
     const out: ImageRecord[] = [];
     for (const id of this.imageIds()) {
-      const record = this.record(id, tags);
+      let record: ImageRecord | undefined;
+      try { record = this.record(id, tags); } catch (err) {
+        if (err instanceof SysError) continue;
+        throw err;
+      }
       if (record) out.push(record);
     }
     return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.id.localeCompare(b.id)));
@@ -442,7 +458,12 @@ export class ImageStore {
    * changes nothing.) Untagging one of several tags is allowed while in use.
    */
   remove(ref: string, opts: RemoveOptions): string[] {
-    const { image, tag } = this.lookup(ref);
+    let found: { image: ImageRecord; tag: string | undefined };
+    try { found = this.lookup(ref); } catch (err) {
+      if (!(err instanceof SysError)) throw err;
+      return this.removeDamaged(ref, opts, err);
+    }
+    const { image, tag } = found;
     const short = hex(image.id).slice(0, 12);
     const lines: string[] = [];
     const tags = this.readTags();
@@ -473,7 +494,14 @@ export class ImageStore {
 
     const stillUsed = new Set<string>(this.pinned.keys());
     for (const id of this.imageIds()) {
-      const raw = this.readConfig(id);
+      let raw: RawConfig | undefined;
+      try { raw = this.readConfig(id); } catch (err) {
+        // a damaged config does not say which layers it uses: keep them all (its layers may be
+        // this image's too), rather than delete what another image may need
+        if (!(err instanceof SysError)) throw err;
+        lines.push(`Kept the layers: image ${id} cannot be read (${err.message})`);
+        return lines;
+      }
       if (raw) for (const chainId of chainIds(diffIdsOf(raw, id))) stillUsed.add(chainId);
     }
     for (const layer of [...image.layers].reverse()) {
@@ -481,6 +509,33 @@ export class ImageStore {
       this.deleteLayer(layer.chainId);
       lines.push(`Deleted: ${layer.chainId}`);
     }
+    return lines;
+  }
+
+  /**
+   * rmi of an image that cannot be read (its config or a layer damaged or missing): its tags and
+   * its config go; its layers stay (which ones it used cannot be known for sure), for a later
+   * `image prune` of layers no image uses. Needs -f, and refuses while a container uses it.
+   */
+  private removeDamaged(ref: string, opts: RemoveOptions, why: SysError): string[] {
+    const tags = this.readTags();
+    const digests = this.readDigests();
+    let tag: string | undefined;
+    try { tag = familiarTag(ref); } catch { tag = undefined; }
+    const full = /^(?:sha256:)?([a-f0-9]{64})$/.exec(ref);
+    const prefix = /^(?:sha256:)?([a-f0-9]{4,63})$/.exec(ref);
+    const byPrefix = prefix ? this.imageIds().filter((i) => hex(i).startsWith(prefix[1])) : [];
+    const id = full ? `sha256:${full[1]}` : tag !== undefined && tags[tag] !== undefined ? tags[tag] : byPrefix.length === 1 ? byPrefix[0] : undefined;
+    if (id === undefined) throw why;
+    if (!opts.force) throw new Conflict(`image ${ref} is damaged (${why.message}): remove it with rmi -f`);
+    if (opts.inUse(id)) throw new Conflict(`conflict: unable to delete ${ref} (${hex(id).slice(0, 12)}) - image is being used by a container`);
+    const lines: string[] = [];
+    for (const t of Object.keys(tags).filter((t) => tags[t] === id)) { delete tags[t]; lines.push(`Untagged: ${t}`); }
+    for (const d of Object.keys(digests).filter((d) => digests[d] === id)) { delete digests[d]; lines.push(`Untagged: ${d}`); }
+    if (lines.length > 0) this.writeTags(tags, digests);
+    const configPath = join(this.contentDir(), hex(id));
+    try { rmSync(configPath, { force: true }); } catch (err) { throw fromNodeError(err, 'unlink', configPath); }
+    lines.push(`Deleted: ${id}`);
     return lines;
   }
 
@@ -500,14 +555,16 @@ export class ImageStore {
 
   // ---- the layer and config API used by pull, push, save, commit and build -----------------
 
-  /** Every committed layer. */
+  /** Every committed layer (damaged ones left out). */
   allLayers(): LayerMeta[] {
     let names: string[];
     try { names = readdirSync(this.layerDbDir()); } catch { return []; }
     const out: LayerMeta[] = [];
     for (const n of names) {
       if (!FULL_ID.test(n)) continue;
-      const meta = this.readLayer(`sha256:${n}`);
+      let meta: LayerMeta | undefined;
+      // a damaged layer.json is no layer anyone can use: left alone (rmi of its image says why)
+      try { meta = this.readLayer(`sha256:${n}`); } catch (err) { if (err instanceof SysError) continue; throw err; }
       if (meta) out.push(meta);
     }
     return out;

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'nod
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound, SysError, Unsupported } from '../lib/errors.js';
-import { readJson, writeJsonAtomic } from '../lib/atomic.js';
+import { readJson, writeJsonAtomic, CorruptFile } from '../lib/atomic.js';
 import { runCaptured } from '../sys/spawn.js';
 import {
   DEFAULT_POOLS, parseCidr, formatCidr, formatAddress, parseAddress, pickSubnet, pickUlaSubnet, planSubnet,
@@ -232,17 +232,47 @@ export class NetworkFacility {
 
   // ── networks ────────────────────────────────────────────────────────────────────────────
 
+  /** Every network whose record reads (a damaged one is left out: see damagedNetworks). */
   networks(): NetworkRecord[] {
+    return this.readNetworks().good;
+  }
+
+  /**
+   * The records that cannot be read (garbage, truncated, not a network), by name, with the error
+   * that names the file. One damaged record never hides the other networks; naming it (inspect,
+   * create, connect) fails with that error; `network rm` removes it.
+   */
+  damagedNetworks(): { name: string; error: SysError }[] {
+    return this.readNetworks().damaged;
+  }
+
+  private readNetworks(): { good: NetworkRecord[]; damaged: { name: string; error: SysError }[] } {
     let names: string[];
-    try { names = readdirSync(this.networksDir); } catch { return []; }
-    return names.filter((n) => n.endsWith('.json')).map((n) => readJson<NetworkRecord>(join(this.networksDir, n))).filter((r): r is NetworkRecord => r !== undefined);
+    try { names = readdirSync(this.networksDir); } catch { return { good: [], damaged: [] }; }
+    const good: NetworkRecord[] = [];
+    const damaged: { name: string; error: SysError }[] = [];
+    for (const f of names.filter((n) => n.endsWith('.json'))) {
+      const file = join(this.networksDir, f);
+      try {
+        const r = readJson<NetworkRecord>(file);
+        if (r === undefined) continue;
+        if (typeof r !== 'object' || r === null || typeof r.name !== 'string' || typeof r.id !== 'string' || typeof r.bridge !== 'string' || typeof r.ipv4?.subnet !== 'string') throw new CorruptFile(file, 'not a network record');
+        good.push(r);
+      } catch (err) {
+        if (!(err instanceof SysError)) throw err;
+        damaged.push({ name: f.slice(0, -5), error: err });
+      }
+    }
+    return { good, damaged };
   }
 
   /** By name, id or unique id prefix. */
   network(ref: string): NetworkRecord {
-    const all = this.networks();
+    const { good: all, damaged } = this.readNetworks();
     const hit = all.find((n) => n.name === ref) ?? all.find((n) => n.id === ref);
     if (hit) return hit;
+    const bad = damaged.find((d) => d.name === ref);
+    if (bad) throw bad.error;
     const prefixed = /^[0-9a-f]+$/.test(ref) ? all.filter((n) => n.id.startsWith(ref)) : [];
     if (prefixed.length === 1) return prefixed[0]!;
     if (prefixed.length > 1) throw new Conflict(`network ${ref} is ambiguous (${prefixed.length} matches found based on ID prefix)`);
@@ -263,6 +293,8 @@ export class NetworkFacility {
   async createNetwork(req: NetworkCreateRequest): Promise<NetworkRecord> {
     if (!NAME_RE.test(req.name) || req.name.length > 128) throw new InvalidArgument(`invalid network name ${JSON.stringify(req.name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (this.networks().some((n) => n.name === req.name)) throw new Conflict(`network with name ${req.name} already exists`);
+    const bad = this.damagedNetworks().find((d) => d.name === req.name);
+    if (bad) throw new Conflict(`network with name ${req.name} already exists and is damaged (${bad.error.message}): remove it with network rm`);
     const entries = req.ipam ?? [];
     const v4Entries = entries.filter((e) => e.subnet === undefined || !e.subnet.includes(':'));
     const v6Entries = entries.filter((e) => e.subnet !== undefined && e.subnet.includes(':'));
@@ -340,6 +372,8 @@ export class NetworkFacility {
   }
 
   async removeNetwork(ref: string): Promise<void> {
+    const { good, damaged } = this.readNetworks();
+    if (!good.some((n) => n.name === ref || n.id === ref) && damaged.some((d) => d.name === ref)) return this.removeDamagedNetwork(ref, good, damaged.length);
     const n = this.network(ref);
     const users = this.sandboxes().filter((s) => s.attachments.some((a) => a.networkId === n.id && !a.removing));
     if (users.length > 0 && !n.removing) {
@@ -348,6 +382,24 @@ export class NetworkFacility {
     this.saveNetwork({ ...n, removing: true });
     await this.net(bridgeRemoveSteps(n.bridge), true);
     rmSync(join(this.networksDir, `${n.name}.json`), { force: true });
+    await this.applyRules();
+  }
+
+  /**
+   * Removes a network whose record cannot be read: refused while a sandbox is attached to it by
+   * name; then the record goes, and its bridge with it — the bridge's name was in the record, so
+   * it is found as a link with berth's bridge prefix that no good record names (only when no
+   * other record is damaged: another damaged network's bridge must not go with it).
+   */
+  private async removeDamagedNetwork(name: string, good: readonly NetworkRecord[], damagedCount: number): Promise<void> {
+    const users = this.sandboxes().filter((s) => s.attachments.some((a) => a.network === name && !a.removing));
+    if (users.length > 0) throw new Conflict(`error while removing network: network ${name} has active endpoints (${users.map((s) => s.containerId.slice(0, 12)).join(', ')})`);
+    rmSync(join(this.networksDir, `${name}.json`), { force: true });
+    if (damagedCount === 1) {
+      const bridges = new Set(good.map((n) => n.bridge));
+      const stray = hostLinks().filter((l) => l.startsWith(this.opts.bridgePrefix) && !bridges.has(l));
+      if (stray.length > 0) await this.net(stray.map((l) => ['del', l]), true);
+    }
     await this.applyRules();
   }
 
@@ -674,10 +726,13 @@ export class NetworkFacility {
         }
       }
     }
-    // what no record explains
+    // what no record explains (while a network record is damaged, its bridge cannot be told
+    // from a stray one: bridges are left alone then, until `network rm` of the damaged one)
     const bridges = new Set(this.networks().map((n) => n.bridge));
+    const keepBridges = this.damagedNetworks().length > 0;
+    for (const d of this.damagedNetworks()) done.push(`network ${d.name} is damaged: ${d.error.message} (network rm ${d.name} removes it)`);
     const veths = new Set(this.sandboxes().flatMap((s) => s.attachments.map((a) => a.hostVeth)));
-    const stray = hostLinks().filter((l) => (l.startsWith(this.opts.bridgePrefix) && !bridges.has(l)) || (l.startsWith(this.opts.vethPrefix) && !veths.has(l)));
+    const stray = hostLinks().filter((l) => (l.startsWith(this.opts.bridgePrefix) && !bridges.has(l) && !keepBridges) || (l.startsWith(this.opts.vethPrefix) && !veths.has(l)));
     if (stray.length > 0) {
       await this.net(stray.flatMap((l) => [['del', l]]), true);
       done.push(...stray.map((l) => `deleted link ${l}`));

@@ -258,7 +258,10 @@ export class ContainerRuntime {
   private kernelProbe(record: ContainerRecord): KernelProbe {
     return {
       cgroupPids: () => {
-        try { return this.opts.cgroups.exists(record.cgroupName) ? this.opts.cgroups.pids(record.cgroupName) : []; } catch { return []; }
+        try {
+          if (cgroupEmptyAtFirstSight(this.opts.cgroups.placement(record.cgroupName).procsDirs[0])) return [];
+          return this.opts.cgroups.exists(record.cgroupName) ? this.opts.cgroups.pids(record.cgroupName) : [];
+        } catch { return []; }
       },
     };
   }
@@ -1280,4 +1283,23 @@ function isShim(pid: number): boolean {
 function startError(code: number | null, stderr: string, id: string): BerthError {
   const message = stderr.trim().replace(/^berth-shim: /, '') || `container ${id.slice(0, 12)} failed to start (status ${code})`;
   return new BerthError('SYS', message, { exitCode: code ?? 125 });
+}
+
+/**
+ * Whether a container's cgroup is surely empty from one look at its first hierarchy: the directory
+ * is there, its cgroup.procs is empty and it has no sub-cgroups. A supervisor places a container's
+ * processes in every hierarchy at once, so an empty first one means an empty cgroup; anything else
+ * (no such directory, processes, sub-cgroups, an unreadable file) is left to the driver's full
+ * walk. Every `created` container is asked this at every look of the supervisor: the full walk
+ * (some ten v1 hierarchies, three syscalls each) over 30 containers being created held the
+ * engine's event loop for seconds on a loaded machine (issue 17).
+ */
+function cgroupEmptyAtFirstSight(dir: string | undefined): boolean {
+  if (dir === undefined) return false;
+  try {
+    if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '') return false;
+    return !readdirSync(dir, { withFileTypes: true }).some((d) => d.isDirectory());
+  } catch {
+    return false;
+  }
 }

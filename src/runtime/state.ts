@@ -211,7 +211,7 @@ export function observe(bundle: string, kernel?: KernelProbe): Observed {
   if (kernel) {
     const pids = kernel.cgroupPids();
     if (pids.length > 0) {
-      const shim = runShimOf(bundle);
+      const shim = shimParentOf(pids, bundle) ?? runShimOf(bundle);
       if (shim === undefined) {
         return { status: 'dead', error: `supervisor lost: ${pids.length} process${pids.length === 1 ? '' : 'es'} in the container's cgroup but no record of a start`, lost: { pids } };
       }
@@ -256,6 +256,28 @@ function runShimOf(bundle: string): number | undefined {
     let cmdline: string;
     try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
     if (isRunShimOf(cmdline, bundle) && processAlive(Number(pid))) return Number(pid);
+  }
+  return undefined;
+}
+
+/**
+ * The container's own shim found as the parent of one of its processes (a shim forks the
+ * container's first process): a few /proc reads instead of runShimOf's scan of every process on
+ * the host, which the supervisor's look paid for every container being started (issue 17: the
+ * engine's event loop stalled during `up -d` of 30 services). Undefined when no parent is its
+ * shim; the caller then scans.
+ */
+function shimParentOf(pids: readonly number[], bundle: string): number | undefined {
+  for (const pid of pids.slice(0, 8)) {
+    let ppid: number;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch { continue; }
+    if (!(ppid > 1)) continue;
+    try {
+      if (isRunShimOf(readFileSync(`/proc/${ppid}/cmdline`, 'utf8'), bundle) && processAlive(ppid)) return ppid;
+    } catch { /* gone meanwhile */ }
   }
   return undefined;
 }

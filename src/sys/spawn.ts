@@ -1,5 +1,6 @@
 // Process spawning: the only place besides libc.ts that reaches the host's process table.
 import { spawn } from 'node:child_process';
+import { Worker, SHARE_ENV } from 'node:worker_threads';
 import { readFileSync, readdirSync, closeSync } from 'node:fs';
 import { openOwnedForAppend } from '../lib/atomic.js';
 import { SysError } from '../lib/errors.js';
@@ -46,8 +47,22 @@ export function spawnProcess(file: string, args: readonly string[], env: NodeJS.
 /**
  * Runs a command to completion, capturing its output. stdin is closed, or carries `input` (the
  * network facility's `nft -f -` and `berth-net` batches).
+ *
+ * The spawn itself runs on a worker thread (below): Node's spawn is synchronous up to the child's
+ * exec — a fork of the whole process, then a wait until the child has exec'd — which on a loaded
+ * machine takes 40–200 ms per call for an engine of 100+ MB, during which the event loop stood
+ * still (issue 17: `up -d` of 30 services spawns 30 supervisors, and the engine's event loop
+ * stalled for seconds). BERTH_SPAWN_WORKER=0 spawns on the calling thread instead.
  */
 export function runCaptured(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }> {
+  if (process.env.BERTH_SPAWN_WORKER !== '0') {
+    const worker = spawner();
+    if (worker) return worker.run(file, args, env, input);
+  }
+  return runCapturedHere(file, args, env, input);
+}
+
+function runCapturedHere(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env });
     if (input !== undefined) {
@@ -61,6 +76,79 @@ export function runCaptured(file: string, args: readonly string[], env: NodeJS.P
     child.on('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+// ── the spawner thread ─────────────────────────────────────────────────────────────────────
+// One worker thread per process, made on first use, runs runCaptured's children: the same spawn,
+// pipes and exit as runCapturedHere, with the result posted back. Its source is inline (eval) so
+// that it works the same from dist/src and from the bundled CLI. The thread keeps the process
+// alive only while a command runs (ref'd while one is pending). If it dies, what was pending
+// fails and the next call makes a new one.
+const SPAWNER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+parentPort.on('message', (m) => {
+  let done = false;
+  const post = (r) => { if (!done) { done = true; parentPort.postMessage(r); } };
+  let child;
+  try {
+    child = spawn(m.file, m.args, { stdio: [m.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: m.env });
+  } catch (err) { post({ id: m.id, error: (err && err.code) || 'EUNKNOWN' }); return; }
+  if (m.input !== undefined) { child.stdin.on('error', () => {}); child.stdin.end(m.input); }
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s) => { stdout += s; });
+  child.stderr.setEncoding('utf8').on('data', (s) => { stderr += s; });
+  child.on('error', (err) => post({ id: m.id, error: (err && err.code) || 'EUNKNOWN' }));
+  child.on('close', (code, signal) => post({ id: m.id, code, signal, stdout, stderr }));
+});
+`;
+
+interface SpawnerReply { id: number; error?: string; code?: number | null; signal?: NodeJS.Signals | null; stdout?: string; stderr?: string }
+interface Spawner { run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }> }
+
+let current: Spawner | undefined;
+let unavailable = false;
+
+function spawner(): Spawner | undefined {
+  if (current || unavailable) return current;
+  let worker: Worker;
+  try {
+    worker = new Worker(SPAWNER_SOURCE, { eval: true, env: SHARE_ENV, stdout: false, stderr: false });
+  } catch {
+    unavailable = true;
+    return undefined;
+  }
+  worker.unref();
+  const pending = new Map<number, { file: string; resolve: (r: Exit & { stdout: string; stderr: string }) => void; reject: (err: Error) => void }>();
+  let next = 1;
+  const fail = (why: string): void => {
+    if (current === self) current = undefined;
+    for (const [, p] of pending) p.reject(new SysError('execve', p.file, 'EUNKNOWN', `spawn ${p.file}: the spawner thread ${why}`));
+    pending.clear();
+  };
+  worker.on('message', (r: SpawnerReply) => {
+    const p = pending.get(r.id);
+    if (!p) return;
+    pending.delete(r.id);
+    if (pending.size === 0) worker.unref();
+    if (r.error !== undefined) p.reject(new SysError('execve', p.file, r.error));
+    else p.resolve({ code: r.code ?? null, signal: r.signal ?? null, stdout: r.stdout ?? '', stderr: r.stderr ?? '' });
+  });
+  worker.on('error', (err) => fail(`failed: ${err.message}`));
+  worker.on('exit', (code) => fail(`exited (${code})`));
+  const self: Spawner = {
+    run(file, args, env, input) {
+      return new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { file, resolve, reject });
+        worker.ref();
+        worker.postMessage({ id, file, args: [...args], env: { ...env }, input });
+      });
+    },
+  };
+  current = self;
+  return self;
 }
 
 /**

@@ -20,8 +20,8 @@ import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync, 
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Conflict, InvalidArgument, NotFound, fromNodeError } from '../lib/errors.js';
-import { readJson, writeJsonAtomic } from '../lib/atomic.js';
+import { Conflict, InvalidArgument, NotFound, SysError, fromNodeError } from '../lib/errors.js';
+import { readJson, writeJsonAtomic, CorruptFile } from '../lib/atomic.js';
 import { processAlive } from '../sys/spawn.js';
 import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, O_CLOEXEC, O_DIRECTORY, O_RDONLY, type Sys } from '../sys/sys.js';
 import { parseDriverOptions, type VolumeBacking } from './driver-opts.js';
@@ -179,9 +179,18 @@ export class VolumeStore {
     return record;
   }
 
-  /** The record as stored, nothing settled (for the copy-up bookkeeping itself). */
+  /**
+   * The record as stored, nothing settled (for the copy-up bookkeeping itself); undefined when
+   * there is none. A record that cannot be read (garbage, truncated, not a volume) throws the
+   * error naming the file: the volume is not treated as absent, so nothing creates a new one over
+   * its data; `volume ls` leaves it out and `volume rm` removes it.
+   */
   private rawRecord(name: string): VolumeRecord | undefined {
-    try { return readJson<VolumeRecord>(join(this.volumeDir(name), 'volume.json')); } catch { return undefined; }
+    const file = join(this.volumeDir(name), 'volume.json');
+    const r = readJson<VolumeRecord>(file);
+    if (r === undefined) return undefined;
+    if (typeof r !== 'object' || r === null || r.name !== name || typeof r.driver !== 'string' || typeof r.labels !== 'object' || r.labels === null) throw new CorruptFile(file, 'not a volume record');
+    return r;
   }
 
   private rawBacking(name: string): VolumeBacking {
@@ -209,7 +218,11 @@ export class VolumeStore {
     const out: VolumeRecord[] = [];
     for (const name of names) {
       if (!NAME.test(name)) continue; // .creating-*, .removing-*, .copyup-*
-      const v = this.find(name);
+      let v: VolumeRecord | undefined;
+      try { v = this.find(name); } catch (err) {
+        if (err instanceof SysError) continue; // a damaged record: named by inspect, removed by rm
+        throw err;
+      }
       if (!v) continue;
       if (filter.anonymous !== undefined && v.anonymous !== filter.anonymous) continue;
       if (filter.labels && !Object.entries(filter.labels).every(([k, want]) => k in v.labels && (want === undefined || v.labels[k] === want))) continue;
@@ -273,7 +286,11 @@ export class VolumeStore {
    * settles once its tree is deleted.
    */
   remove(name: string, opts: { readonly force?: boolean } = {}): Promise<void> {
-    const v = this.find(name);
+    let v: VolumeRecord | undefined;
+    try { v = this.find(name); } catch (err) {
+      if (!(err instanceof SysError)) return Promise.reject(err);
+      v = { name } as VolumeRecord; // a damaged record: removed like any volume no container uses
+    }
     if (!v) {
       if (opts.force) return Promise.resolve();
       return Promise.reject(new NotFound(`get ${name}: no such volume`));
