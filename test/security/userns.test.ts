@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attackRoots, berth, berthOk, eventually, importProbeImage, DEFAULT_CAP_MASK } from './harness.js';
 import { DEFAULT_ID_RANGE } from '../../src/runtime/userns.js';
@@ -16,6 +16,11 @@ const R = DEFAULT_ID_RANGE; // the test host has no `berth` entry in /etc/subuid
 const MAP = `0 ${R.Uid} ${R.Count}`;
 const inspect = async (name: string): Promise<any> => JSON.parse(await berthOk(roots(), ['inspect', name]))[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
 const squash = (s: string): string => s.trim().replace(/\s+/g, ' ');
+// overlayfs takes idmapped layers by descriptor from Linux 6.13 (native/src/userns.c): before,
+// remap is refused with a clear error, which the last test checks instead of these
+const [major = 0, minor = 0] = release().split('.').map((n) => parseInt(n, 10));
+const idmappedLayers = major > 6 || (major === 6 && minor >= 13);
+const needs613 = idmappedLayers ? {} : { skip: `Linux ${release()} has no idmapped overlay layers (6.13+): remap is refused there (last test)` };
 let probeImported = false;
 async function probe(): Promise<void> {
   if (!probeImported) await importProbeImage(roots(), 'probe');
@@ -35,7 +40,7 @@ test('the host has no berth entry in /etc/subuid, so the default range applies',
   }
 });
 
-test('inside, root is uid 0 with a root-owned rootfs; on the host it is the range start with the container set', async () => {
+test('inside, root is uid 0 with a root-owned rootfs; on the host it is the range start with the container set', needs613, async () => {
   await berthOk(roots(), ['run', '-d', '--userns', 'remap', '--name', 'remapped1', 'bb', 'sleep', '1000']);
   const out = (await berthOk(roots(), ['exec', 'remapped1', 'sh', '-c', 'id -u; id -g; cat /proc/self/uid_map; cat /proc/self/gid_map; stat -c "%u:%g" / /bin/sh /etc/passwd; grep CapEff /proc/self/status; touch /made && stat -c "%u:%g" /made']))
     .split('\n').map(squash);
@@ -52,7 +57,7 @@ test('inside, root is uid 0 with a root-owned rootfs; on the host it is the rang
   assert.deepEqual([made.uid, made.gid], [R.Uid, R.Gid]);
 });
 
-test('exec and health probes join the user namespace', async () => {
+test('exec and health probes join the user namespace', needs613, async () => {
   await berthOk(roots(), ['run', '-d', '--userns', 'remap', '--name', 'hp',
     '--health-cmd', `grep -q "${R.Uid}" /proc/self/uid_map && [ "$(id -u)" = 0 ] && touch /tmp/probed`,
     '--health-interval', '1s', '--health-start-interval', '1s', 'bb', 'sleep', '1000']);
@@ -66,7 +71,7 @@ test('exec and health probes join the user namespace', async () => {
   assert.equal(statSync(join(upper, 'w', 'u')).uid, R.Uid + 1000, 'container uid 1000 is range start + 1000');
 });
 
-test('bind mounts and volumes: what the container creates is the range\'s on the host; a root-only host file stays closed', async () => {
+test('bind mounts and volumes: what the container creates is the range\'s on the host; a root-only host file stays closed', needs613, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-userns-'));
   try {
     chmodSync(dir, 0o777);
@@ -93,7 +98,7 @@ test('bind mounts and volumes: what the container creates is the range\'s on the
   }
 });
 
-test('the container root cannot do what host root can, even with the capability added (modules, mounts, handles, mknod)', async (t) => {
+test('the container root cannot do what host root can, even with the capability added (modules, mounts, handles, mknod)', needs613, async (t) => {
   await probe();
   const run = async (mode: string, cap: string, name: string): Promise<string> =>
     (await berthOk(roots(), ['run', '--rm', '--userns', mode, ...(cap ? ['--cap-add', cap] : []), 'probe', 'probe', name])).trim();
@@ -118,7 +123,7 @@ test('the container root cannot do what host root can, even with the capability 
   assert.equal(await berthOk(roots(), ['run', '--rm', '--userns', 'remap', 'bb', ...mknod]), 'refused\n');
 });
 
-test('--init in a remapped container: PID 1 is the sealed init, signals still reach the command', async () => {
+test('--init in a remapped container: PID 1 is the sealed init, signals still reach the command', needs613, async () => {
   await berthOk(roots(), ['run', '-d', '--userns', 'remap', '--init', '--name', 'ri', 'bb', 'sleep', '1000']);
   const out = (await berthOk(roots(), ['exec', 'ri', 'sh', '-c', 'cat /proc/1/comm; readlink /proc/1/exe; id -u'])).split('\n');
   assert.deepEqual([out[0], out[2]], ['init', '0']);
@@ -139,7 +144,7 @@ test('the default is unchanged: the host\'s user namespace, and only host and re
   assert.match(priv.stderr, /privileged mode is incompatible with user namespaces/);
 });
 
-test('compose userns_mode: remap gives the service a remapped container; a bad value is a clear error', async () => {
+test('compose userns_mode: remap gives the service a remapped container; a bad value is a clear error', needs613, async () => {
   const dir = mkdtempSync(join(roots().dir, 'compose-userns-'));
   const file = join(dir, 'compose.yaml');
   try {
@@ -160,4 +165,11 @@ test('compose userns_mode: remap gives the service a remapped container; a bad v
     await berth(roots(), ['compose', '-f', file, 'down', '-t', '1'], { timeoutMs: 60_000 });
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('before Linux 6.13, remap is refused at start with a clear error naming the kernel', { skip: idmappedLayers ? `Linux ${release()} has idmapped overlay layers: remap itself is tested above` : false }, async () => {
+  const r = await berth(roots(), ['run', '--rm', '--userns', 'remap', 'bb', 'true']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /userns_mode: remap needs Linux 6\.13 or later/);
+  assert.doesNotMatch(r.stderr, /bug in berth/);
 });
