@@ -147,6 +147,7 @@ export function buildRequestFor(project: Project, service: Service, opts: { read
       ...(shm !== undefined ? { shmSize: parseBytes(shm, 'build.shm_size') } : {}),
       ...(b.extra_hosts.length > 0 ? { extraHosts: b.extra_hosts } : {}),
       ...(b.network !== undefined ? { network: b.network } : {}),
+      ...((b.entitlements ?? []).length > 0 ? { entitlements: b.entitlements } : {}),
       ...(Object.keys(b.additional_contexts).length > 0 ? { additionalContexts: b.additional_contexts } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     },
