@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRoots, berthOk, cleanupRoots, leftovers, type TestRoots } from '../helpers/env.js';
+import { makeRoots, berth, berthOk, cleanupRoots, leftovers, type TestRoots } from '../helpers/env.js';
 import { runNames, hostSnapshot, FakeUpstream, makeBench, importNetImage, startContainer, removeAll, ipOf, eventually, readIpForward, writeIpForward, waitTcp, type Bench } from '../helpers/network.js';
 import { buildImage, type BuildOptions } from '../../src/build/builder.js';
 import { EngineNetworking } from '../../src/engine/networking.js';
@@ -125,5 +125,31 @@ test('--network=none has only lo; --network=host needs the entitlement and then 
     assert.match(output, /^hello from loopback$/m, output);
   } finally {
     await close(server);
+  }
+});
+
+test('through the engine: `berth build` gives RUN steps the default bridge, --add-host, --network=none, and refuses RUN --network=host without --allow', { skip }, async () => {
+  // its own roots: the bench shares the network state dir of `roots`' engine, and would take the engine's default bridge away under it
+  const own = makeRoots();
+  try {
+    await importNetImage(own, 'bbnet');
+    const dir = mkdtempSync(join(own.dir, 'cli-'));
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM bbnet\nRUN ip route | grep -c "^default via" && grep -c "^[0-9.]*\\s*gw$" /etc/hosts\n');
+    const r = await berth(own, ['build', '--progress', 'plain', '--no-cache', '--add-host', 'gw:host-gateway', dir], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^#\d+ 1\n#\d+ 1$/m, r.stderr);
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM bbnet\nRUN ip -o link | wc -l\n');
+    const none = await berth(own, ['build', '--progress', 'plain', '--no-cache', '--network', 'none', dir], { timeoutMs: 60_000 });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /^#\d+ 1$/m, none.stderr);
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM bbnet\nRUN --network=host true\n');
+    const host = await berth(own, ['build', dir], { timeoutMs: 60_000 });
+    assert.equal(host.code, 1);
+    assert.match(host.stderr, /Dockerfile:2: RUN --network=host needs the network\.host entitlement/);
+    assert.equal((await berthOk(own, ['build', '-q', '--allow', 'network.host', dir], { timeoutMs: 60_000 })).trim().length > 0, true);
+    assert.equal((await berthOk(own, ['ps', '-aq'])).trim(), '', 'no step container is left');
+    await berthOk(own, ['rmi', 'bbnet']);
+  } finally {
+    await cleanupRoots(own);
   }
 });

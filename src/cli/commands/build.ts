@@ -75,8 +75,9 @@ export default async function build(flags: BuildFlags, args: string[], ctx: CliC
       entitlements: flags.allow ?? [],
       ...(shmSize !== undefined ? { shmSize } : {}),
     }, imageEmit(progress, ctx), interrupt.signal)).finally(() => progress?.done()).catch((err: unknown) => {
-      // a RUN step's exit code is the step's, not the command's: docker build exits 1
-      if (err instanceof BerthError && typeof (err.details as { exitCode?: unknown } | undefined)?.exitCode === 'number') throw new BerthError(err.code, err.message, { ...(err.details as object), exitCode: 1 });
+      // a failed build exits 1 as docker build does ("failed to solve"): a RUN step's code is the
+      // step's, not the command's, and a Dockerfile or context error is the build's failure too
+      if (err instanceof BerthError && err.code !== 'CANCELLED' && err.code !== 'INTERNAL') throw new BerthError(err.code, err.message, { ...(err.details as object | undefined), exitCode: 1 });
       throw err;
     });
     if (quiet) { ctx.stdout.write(`${result.id}\n`); return 0; }
