@@ -32,6 +32,8 @@ export const imageBuildRequest = body(object<ImageBuildRequest>({
   extraHosts: list,
   entitlements: list,
   shmSize: optional(count),
+  cacheFrom: list,
+  cacheTo: list,
 }));
 
 export const containerCommitOptions = body(object<ContainerCommitOptions>({

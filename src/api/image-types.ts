@@ -56,6 +56,9 @@ export interface ImageBuildRequest {
   readonly entitlements?: readonly string[];
   /** --shm-size, bytes */
   readonly shmSize?: number;
+  /** --cache-from, --cache-to */
+  readonly cacheFrom?: readonly string[];
+  readonly cacheTo?: readonly string[];
 }
 
 export interface ImageBuildResult {

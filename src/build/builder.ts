@@ -62,6 +62,14 @@ export interface BuildOptions {
   readonly stepNetwork?: StepNetwork;
   /** granted entitlements (compose build.entitlements, --allow): "network.host" lets RUN --network=host run */
   readonly entitlements?: readonly string[];
+  /**
+   * cache_from / --cache-from: image references (or `type=registry,ref=REF`) whose layers a step
+   * reuses when the image was built by berth and records the same step key; other kinds get one
+   * warning each (docs/compose-compatibility.md)
+   */
+  readonly cacheFrom?: readonly string[];
+  /** cache_to / --cache-to: `type=inline` is what berth always does; other kinds get one warning each */
+  readonly cacheTo?: readonly string[];
   /** the cache mounts' bound in bytes (default DEFAULT_CACHE_MOUNT_MAX) */
   readonly cacheMountMax?: number;
   /** named contexts for FROM and COPY --from: a directory, or docker-image://REF (compose build.additional_contexts) */
@@ -140,6 +148,8 @@ export class Builder {
   private readonly results = new Map<number, Promise<State>>();
   private networkNoted = false;
   private readonly cacheMounts: CacheMounts;
+  /** step key → a layer a cache_from image made for that step (with the chain under it) */
+  private readonly fromImages = new Map<string, { chain: string[]; diffId: string; entry: HistoryEntry }>();
   private usedCacheMounts = false;
 
   constructor(private readonly opts: BuildOptions) {
@@ -161,6 +171,7 @@ export class Builder {
       : this.df.stages[this.df.stages.length - 1];
     if (!target) throw new NotFound(`target stage "${this.opts.target}" could not be found in ${file}`);
     this.initGlobalArgs();
+    await this.loadCacheSources();
     const needed = neededStages(this.df, target);
     for (const s of this.df.stages) {
       if (!needed.includes(s)) this.emit({ kind: 'step', resourceId: `build:${this.stageLabel(s)}`, name: `[${this.stageLabel(s)}] skipped: not needed for the target`, status: 'skipped' });
@@ -223,6 +234,67 @@ export class Builder {
   }
 
   private readonly declaredGlobals = new Set<string>();
+
+  /**
+   * cache_from: berth writes each step's cache key into the image's history (`comment: berth
+   * build; key=…`), so an image built by berth (here, or elsewhere and pushed, then pulled) is a
+   * cache source: a RUN, COPY or ADD whose key matches, over the same layers, takes the image's
+   * layer instead of running. That is BuildKit's inline cache in berth's own terms; BuildKit's
+   * cache exports (type=local, registry cache manifests, gha, s3) are not read.
+   */
+  private async loadCacheSources(): Promise<void> {
+    for (const source of this.opts.cacheFrom ?? []) {
+      let ref = source;
+      if (source.includes('=')) {
+        const fields = new Map(source.split(',').map((f) => { const eq = f.indexOf('='); return [f.slice(0, eq), f.slice(eq + 1)] as const; }));
+        if (fields.get('type') !== 'registry' || !fields.get('ref')) {
+          this.warn(`cache_from "${source}": berth reads images as cache sources (an image reference, or type=registry,ref=…); ${fields.get('type') ?? 'this'} cache exports are not read`);
+          continue;
+        }
+        ref = fields.get('ref')!;
+      }
+      let id: string;
+      try {
+        id = this.store.resolve(ref).id;
+      } catch (err) {
+        if (!(err instanceof NotFound)) throw err;
+        if (!this.opts.pullBase) { this.warn(`cache_from "${ref}": not in the store; no cache from it`); continue; }
+        try { await this.opts.pullBase(ref); id = this.store.resolve(ref).id; } catch (pullErr) {
+          this.warn(`cache_from "${ref}": could not be pulled (${(pullErr as Error).message}); no cache from it`);
+          continue;
+        }
+      }
+      const spec = specOf(this.store, id);
+      const chain = this.store.chainOf(id);
+      let n = 0;
+      let found = 0;
+      for (const entry of spec.history) {
+        if (entry.empty_layer) continue;
+        n++;
+        const key = /(?:^|; )key=([0-9a-f]{64})$/.exec(entry.comment ?? '')?.[1];
+        if (key === undefined || n > chain.length) continue;
+        const layer = this.store.layer(chain[n - 1]);
+        if (!layer) continue;
+        this.fromImages.set(key, { chain: chain.slice(0, n), diffId: layer.diffId, entry });
+        found++;
+      }
+      this.pin(chain);
+      if (found === 0) this.warn(`cache_from "${ref}": the image records no berth build steps (it was not built by berth); no cache from it`);
+    }
+    for (const target of this.opts.cacheTo ?? []) {
+      if (/^type=inline(,|$)/.test(target)) continue;
+      this.warn(`cache_to "${target}": not exported; berth records each step's cache key in the image it builds (as type=inline does), so push the image and name it in cache_from`);
+    }
+  }
+
+  /** A step answered by a cache_from image: its layer on top of the same chain. */
+  private fromImageHit(state: State, key: string): State | undefined {
+    const hit = this.opts.noCache ? undefined : this.fromImages.get(key);
+    if (!hit) return undefined;
+    const under = hit.chain.slice(0, -1);
+    if (under.length !== state.chain.length || under.some((c, i) => c !== state.chain[i])) return undefined;
+    return { ...state, chain: hit.chain, key, spec: { ...state.spec, diffIds: [...state.spec.diffIds, hit.diffId], history: [...state.spec.history, hit.entry] } };
+  }
 
   private stageLabel(s: Stage): string {
     return s.name ?? `stage-${s.index}`;
@@ -350,6 +422,13 @@ export class Builder {
       this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'cached' });
       return { ...state, spec: hit.spec, chain: hit.chain, key, cmdSet: state.cmdSet || ins.keyword === 'CMD' };
     }
+    const fromImage = ins.keyword === 'RUN' || ins.keyword === 'COPY' || ins.keyword === 'ADD' ? this.fromImageHit(state, key) : undefined;
+    if (fromImage) {
+      this.cached++;
+      this.writeCache(key, fromImage);
+      this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'cached' });
+      return fromImage;
+    }
     this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'started' });
     const t0 = process.hrtime.bigint();
     let next: State;
@@ -359,7 +438,7 @@ export class Builder {
       this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'failed' });
       throw err;
     }
-    next = { ...next, key };
+    next = { ...next, key, spec: withStepKey(next.spec, state.spec.history.length, key) };
     this.ran++;
     this.writeCache(key, next);
     this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'done', seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
@@ -789,6 +868,14 @@ export class Builder {
       rmSync(tmp, { recursive: true, force: true });
     }
   }
+}
+
+/** The step's history entry (if it made one with a layer) records the step's cache key (cache_from reads it). */
+function withStepKey(spec: ImageSpec, before: number, key: string): ImageSpec {
+  if (spec.history.length !== before + 1) return spec;
+  const last = spec.history[before];
+  if (last.empty_layer) return spec;
+  return { ...spec, history: [...spec.history.slice(0, before), { ...last, comment: `${last.comment ?? 'berth build'}; key=${key}` }] };
 }
 
 /** A tar by content: compressed (gzip, zstd magic) or "ustar" at offset 257. */

@@ -66,6 +66,9 @@ export interface BuildExtras {
   readonly network?: string;
   /** compose build.entitlements ("network.host") */
   readonly entitlements?: readonly string[];
+  /** compose build.cache_from / cache_to (builder.ts: images as cache sources; other kinds warn) */
+  readonly cacheFrom?: readonly string[];
+  readonly cacheTo?: readonly string[];
   readonly additionalContexts?: Readonly<Record<string, string>>;
   /** secret id → host file (RUN --mount=type=secret,id=…) */
   readonly secrets?: Readonly<Record<string, string>>;
@@ -181,6 +184,8 @@ export function imageVerbs(d: ImageVerbsDeps, work: ReturnType<typeof imageWork>
       ...(req.extraHosts && req.extraHosts.length > 0 ? { extraHosts: req.extraHosts } : {}),
       ...(req.entitlements && req.entitlements.length > 0 ? { entitlements: req.entitlements } : {}),
       ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
+      ...(req.cacheFrom && req.cacheFrom.length > 0 ? { cacheFrom: req.cacheFrom } : {}),
+      ...(req.cacheTo && req.cacheTo.length > 0 ? { cacheTo: req.cacheTo } : {}),
     }),
 
     async imageTag(ref, req) {

@@ -148,6 +148,8 @@ export function buildRequestFor(project: Project, service: Service, opts: { read
       ...(b.extra_hosts.length > 0 ? { extraHosts: b.extra_hosts } : {}),
       ...(b.network !== undefined ? { network: b.network } : {}),
       ...((b.entitlements ?? []).length > 0 ? { entitlements: b.entitlements } : {}),
+      ...(b.cache_from.length > 0 ? { cacheFrom: b.cache_from } : {}),
+      ...(b.cache_to.length > 0 ? { cacheTo: b.cache_to } : {}),
       ...(Object.keys(b.additional_contexts).length > 0 ? { additionalContexts: b.additional_contexts } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     },

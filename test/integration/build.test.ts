@@ -254,6 +254,31 @@ test('RUN --mount=type=secret and type=tmpfs: the secret is readable during RUN 
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=secret,id=gone,required true\n' })), /Dockerfile:2: secret "gone" is required/);
 });
 
+test('cache_from: an image berth built is a cache source without the local build cache (its layers reused); other kinds warn', { skip }, async () => {
+  const dir = context({ 'Dockerfile': 'FROM bb\nRUN echo one > /one\nCOPY a.txt /a.txt\nENV X=1\nRUN cat /a.txt > /b\n', 'a.txt': 'a\n' });
+  const first = await build(dir, { tags: ['cachesrc:1'] });
+  rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
+  const again = await build(dir, { cacheFrom: ['cachesrc:1'], cacheTo: ['type=inline', 'type=local,dest=/tmp/x'] });
+  assert.equal(again.ran, 1, 'only ENV (a metadata step) ran');
+  // the same layers (the id differs: ENV's history entry has a new time, as docker's would)
+  assert.deepEqual(store.resolve(again.id).layers.map((l) => l.chainId), store.resolve(first.id).layers.map((l) => l.chainId));
+  const warnings = again.events.filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text);
+  assert.deepEqual(warnings.filter((w) => /cache_to/.test(w)).length, 1, warnings.join('\n'));
+  rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
+  writeFileSync(join(dir, 'a.txt'), 'changed\n');
+  const changed = await build(dir, { cacheFrom: ['type=registry,ref=cachesrc:1', 'bb', 'type=local,src=/tmp/x'] });
+  assert.deepEqual(steps(changed.events).filter((s) => s.status === 'cached' || s.status === 'started').map((s) => `${s.status} ${s.name.replace(/^\[\S+ /, '[')}`), [
+    'cached [1/4] RUN echo one > /one',
+    'started [2/4] COPY a.txt /a.txt',
+    'started [3/4] ENV X=1',
+    'started [4/4] RUN cat /a.txt > /b',
+  ]);
+  const texts = changed.events.filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text).join('\n');
+  assert.match(texts, /cache_from "bb": the image records no berth build steps/);
+  assert.match(texts, /cache_from "type=local,src=\/tmp\/x": .*local cache exports are not read/);
+  assert.equal(await runIn(changed.id, ['cat', '/b']), 'changed\n');
+});
+
 test('failures name the Dockerfile line: a failing RUN, an unknown instruction, a missing source', { skip }, async () => {
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN true\nRUN exit 7\n' })), /Dockerfile:3: RUN \/bin\/sh -c exit 7: exited with code 7/);
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nFETCH x\n' })), /Dockerfile:2: unknown instruction: FETCH/);

@@ -12,7 +12,7 @@ import { parseBytes } from '../../lib/units.js';
 
 interface BuildFlags {
   tag?: string[]; file?: string; buildArg?: string[]; target?: string; noCache?: boolean; cache?: boolean; pull?: boolean;
-  label?: string[]; quiet?: boolean; progress?: string; network?: string; addHost?: string[]; allow?: string[]; shmSize?: string;
+  label?: string[]; quiet?: boolean; progress?: string; network?: string; addHost?: string[]; allow?: string[]; shmSize?: string; cacheFrom?: string[]; cacheTo?: string[];
 }
 
 /** K=V pairs; a bare K takes its value from the environment (docker's --build-arg K), or is dropped. */
@@ -74,6 +74,8 @@ export default async function build(flags: BuildFlags, args: string[], ctx: CliC
       extraHosts: flags.addHost ?? [],
       entitlements: flags.allow ?? [],
       ...(shmSize !== undefined ? { shmSize } : {}),
+      cacheFrom: flags.cacheFrom ?? [],
+      cacheTo: flags.cacheTo ?? [],
     }, imageEmit(progress, ctx), interrupt.signal)).finally(() => progress?.done()).catch((err: unknown) => {
       // a failed build exits 1 as docker build does ("failed to solve"): a RUN step's code is the
       // step's, not the command's, and a Dockerfile or context error is the build's failure too
