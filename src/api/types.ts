@@ -189,6 +189,16 @@ export interface ContainerSummary {
   readonly health: string;
   readonly exitCode: number;
   readonly ports: string;
+  /** compose ps --format json's Publishers (project rows only) */
+  readonly publishers?: readonly PortPublisher[];
+}
+
+/** One port of a container as docker compose ps --format json shows it. */
+export interface PortPublisher {
+  readonly URL: string;
+  readonly TargetPort: number;
+  readonly PublishedPort: number;
+  readonly Protocol: string;
 }
 
 export interface ProjectSummary {

@@ -442,6 +442,11 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--pids-limit <n>', 'tune the container pids limit (-1 for unlimited)')
     .action(act(() => import('./commands/update.js')));
 
+  program.command('wait')
+    .description('block until one or more containers stop, then print their exit codes')
+    .argument('<container...>')
+    .action(act(() => import('./commands/wait.js')));
+
   program.command('top')
     .description('display the running processes of a container')
     .argument('<container>')

@@ -10,9 +10,11 @@ import type { NetworkCreateRequest, NetworkFacility, NetworkRecord } from '../ne
 import { Conflict, InvalidArgument, NotFound, Unsupported } from '../lib/errors.js';
 import type { ResourceRunner } from './executor.js';
 import { LABEL } from './service-container.js';
+import { canonicalJson } from '../plan/config-hash.js';
+import { createHash } from 'node:crypto';
 
 /** compose's network labels (docker compose writes the same). */
-export const NETWORK_LABEL = { project: LABEL.project, network: 'com.docker.compose.network', version: LABEL.version } as const;
+export const NETWORK_LABEL = { project: LABEL.project, network: 'com.docker.compose.network', version: LABEL.version, hash: LABEL.hash } as const;
 
 const MTU_OPTION = 'com.docker.network.driver.mtu';
 
@@ -33,7 +35,7 @@ export function networkCreateRequest(project: Project, key: string): NetworkCrea
     mtu = Number(mtuText);
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidArgument(`network "${key}": ${MTU_OPTION} must be an integer from 68 to 65535, got "${mtuText}"`);
   }
-  return {
+  const req: NetworkCreateRequest = {
     name: n.name,
     internal: n.internal,
     attachable: n.attachable,
@@ -42,12 +44,30 @@ export function networkCreateRequest(project: Project, key: string): NetworkCrea
     ...(n.enable_ipv6 ? { enableIpv6: true } : {}),
     ...(mtu !== undefined ? { mtu } : {}),
   };
+  // what it is made from, hashed: `up` recreates the network when this changes (plan/networks.ts)
+  return { ...req, labels: { ...req.labels, [NETWORK_LABEL.hash]: networkHash(req) } };
+}
+
+/** The config hash of a network request (its labels without the hash itself). */
+function networkHash(req: NetworkCreateRequest): string {
+  const { [NETWORK_LABEL.hash]: _own, ...labels } = req.labels ?? {};
+  return createHash('sha256').update(canonicalJson({ ...req, labels })).digest('hex');
+}
+
+/** Each project network's config hash, by key, as `up` compares them; a network berth cannot make is left out. */
+export function networkHashes(project: Project): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(project.networks)) {
+    if (project.networks[key]!.external) continue;
+    try { out[key] = networkCreateRequest(project, key).labels?.[NETWORK_LABEL.hash] ?? ''; } catch { /* refused by preflight */ }
+  }
+  return out;
 }
 
 /** Every network on the host, as the planner sees it. */
 export function observedNetworks(facility: NetworkFacility): ObservedNetwork[] {
   return facility.networks().filter((n) => !n.removing).map((n) => ({
-    name: n.name, project: n.labels[NETWORK_LABEL.project] ?? '', key: n.labels[NETWORK_LABEL.network] ?? '',
+    name: n.name, project: n.labels[NETWORK_LABEL.project] ?? '', key: n.labels[NETWORK_LABEL.network] ?? '', configHash: n.labels[NETWORK_LABEL.hash] ?? '',
   }));
 }
 

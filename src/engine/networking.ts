@@ -13,6 +13,7 @@ import type { ContainerNetworkFiles, ContainerRuntime, ContainerView, RecordedNe
 import type { NetworkFacility, NetworkRecord, SandboxRecord, NetworkMode, Attachment } from '../network/facility.js';
 import type { PortRequest, PublishedPort } from '../network/ports.js';
 import { Conflict, InvalidArgument, NotFound } from '../lib/errors.js';
+import type { PortPublisher } from '../api/types.js';
 
 /** The network `run` and `create` attach to without --network (Docker's default bridge). */
 export const DEFAULT_BRIDGE = 'bridge';
@@ -181,6 +182,21 @@ export class EngineNetworking {
     const shown = new Set(published.map((p) => `${p.containerPort}/${p.protocol}`));
     for (const e of exposedPorts(intent)) if (!shown.has(e)) { parts.push(e); shown.add(e); }
     return parts.join(', ');
+  }
+
+  /** docker compose ps --format json's Publishers: each published port, then exposed ones with no host port. */
+  publishers(view: ContainerView): PortPublisher[] {
+    const intent = view.record.hostConfig.Network;
+    if (!intent) return [];
+    const published = this.published(view.record.id);
+    const out: PortPublisher[] = published.map((p) => ({ URL: p.hostIp === '' ? (p.family === 4 ? '0.0.0.0' : '::') : p.hostIp, TargetPort: p.containerPort, PublishedPort: p.hostPort, Protocol: p.protocol }));
+    const shown = new Set(published.map((p) => `${p.containerPort}/${p.protocol}`));
+    for (const e of exposedPorts(intent)) {
+      if (shown.has(e)) continue;
+      const [port, protocol] = e.split('/');
+      out.push({ URL: '', TargetPort: Number(port), PublishedPort: 0, Protocol: protocol ?? 'tcp' });
+    }
+    return out;
   }
 
   /** What inspect shows of a container's network, merged into the runtime's document. */

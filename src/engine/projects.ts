@@ -30,7 +30,7 @@ import type { Preflight } from './preflight.js';
 import type { ImageStore } from '../images/store.js';
 import type { EngineNetworking } from './networking.js';
 import { serviceNetworkIntent } from './service-network.js';
-import { networkRunner, observedNetworks } from './network-runner.js';
+import { networkHashes, networkRunner, observedNetworks } from './network-runner.js';
 import type { RecordedNetwork, CreateRequest } from '../runtime/container.js';
 import type { EngineVolumes } from './volumes.js';
 import { serviceMountInputs } from './container-mounts.js';
@@ -188,6 +188,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       health,
       exitCode: o.exited?.exitCode ?? 0,
       ports: d.networking.portsText(view),
+      publishers: d.networking.publishers(view),
     };
   };
 
@@ -221,7 +222,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       // after planning, every network and published port the new containers need (a port
       // conflict creates nothing at all)
       const observed = { ...observeWithVolumes(project.name, project), networks: observedNetworks(d.networking.facility) };
-      const plan = reconcile(project, observed, hashes(project), { ...req.options, images });
+      const plan = reconcile(project, observed, hashes(project), { ...req.options, images, networkHashes: networkHashes(project) });
       await d.preflight.plan(project, plan);
       for (const name of scope) {
         const service = project.services[name]!;

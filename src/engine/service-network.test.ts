@@ -99,11 +99,20 @@ test('what berth cannot honour is refused before anything is made, naming the ke
   await refused('services:\n  a: {image: bb}\nnetworks:\n  n: {driver_opts: {com.docker.network.driver.mtu: "9"}}\n', /must be an integer from 68 to 65535/);
   // what it can: mtu, ipam, internal, labels
   const ok = await project('name: x\nservices:\n  a: {image: bb}\nnetworks:\n  n:\n    internal: true\n    labels: {team: a}\n    driver_opts: {com.docker.network.driver.mtu: "1400"}\n    ipam: {config: [{subnet: 10.1.0.0/24, gateway: 10.1.0.254}]}\n');
-  assert.deepEqual(networkCreateRequest(ok, 'n'), {
+  const req = networkCreateRequest(ok, 'n');
+  const hash = req.labels?.['com.docker.compose.config-hash'] ?? '';
+  assert.match(hash, /^[0-9a-f]{64}$/);
+  assert.deepEqual(req, {
     name: 'x_n', internal: true, attachable: false, mtu: 1400,
-    labels: { team: 'a', 'com.docker.compose.project': 'x', 'com.docker.compose.network': 'n' },
+    labels: { team: 'a', 'com.docker.compose.project': 'x', 'com.docker.compose.network': 'n', 'com.docker.compose.config-hash': hash },
     ipam: [{ subnet: '10.1.0.0/24', gateway: '10.1.0.254' }],
   });
+  // the hash follows the config: same file, same hash; another subnet or label, another hash
+  assert.equal(networkCreateRequest(await project('name: x\nservices:\n  a: {image: bb}\nnetworks:\n  n:\n    labels: {team: a}\n    internal: true\n    ipam: {config: [{gateway: 10.1.0.254, subnet: 10.1.0.0/24}]}\n    driver_opts: {com.docker.network.driver.mtu: "1400"}\n'), 'n').labels?.['com.docker.compose.config-hash'], hash);
+  for (const changed of ['subnet: 10.2.0.0/24, gateway: 10.2.0.254', 'subnet: 10.1.0.0/24, gateway: 10.1.0.1']) {
+    const other = await project(`name: x\nservices:\n  a: {image: bb}\nnetworks:\n  n:\n    internal: true\n    labels: {team: a}\n    driver_opts: {com.docker.network.driver.mtu: "1400"}\n    ipam: {config: [{${changed}}]}\n`);
+    assert.notEqual(networkCreateRequest(other, 'n').labels?.['com.docker.compose.config-hash'], hash, changed);
+  }
 });
 
 test("run's flags: -p and -P, --network, aliases refused on the default bridge", () => {

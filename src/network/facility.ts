@@ -279,7 +279,7 @@ export class NetworkFacility {
       try {
         await this.net(bridgeSteps(this.bridgeSpec(record)));
         const subnet = parseCidr(record.ipv4.subnet);
-        const rival = record.internal || v4Entries[0]?.subnet ? undefined : hostRoutes4().find((r) => r.dev !== record.bridge && r.cidr.prefix > 0 && overlaps(r.cidr, subnet));
+        const rival = v4Entries[0]?.subnet ? undefined : hostRoutes4().find((r) => r.dev !== record.bridge && r.cidr.prefix > 0 && overlaps(r.cidr, subnet));
         if (rival && attempt < 5) {
           await this.removeNetwork(record.name);
           avoid.push(subnet);
@@ -324,13 +324,17 @@ export class NetworkFacility {
   }
 
   private bridgeSpec(n: NetworkRecord): Parameters<typeof bridgeSteps>[0] {
-    // an internal network's bridge has no address: the host is not reachable from it
+    // Every bridge holds its gateway address, an internal network's too: the route it brings
+    // claims the subnet on the host, so another IPAM (another engine, Docker) never picks it, and
+    // no one else's masquerade rule for the same subnet can catch this bridge's traffic (with
+    // br_netfilter loaded, bridged packets pass the nat hooks). The host stays unreachable from
+    // an internal network by the input rule, and its containers get no default route.
     const prefix4 = n.ipv4.subnet.split('/')[1];
     const prefix6 = n.ipv6?.subnet.split('/')[1];
     return {
       bridge: n.bridge,
-      ...(n.internal ? {} : { gateway4: `${n.ipv4.gateway}/${prefix4}` }),
-      ...(n.ipv6 && !n.internal ? { gateway6: `${n.ipv6.gateway}/${prefix6}` } : {}),
+      gateway4: `${n.ipv4.gateway}/${prefix4}`,
+      ...(n.ipv6 ? { gateway6: `${n.ipv6.gateway}/${prefix6}` } : {}),
       ...(n.mtu ? { mtu: n.mtu } : {}),
     };
   }

@@ -53,8 +53,8 @@ export function renderRuleset(table: string, networks: readonly RuleNetwork[], p
   L.push('\t}');
   const internal = sorted.filter((n) => n.internal);
   if (internal.length > 0) {
-    // an internal network's containers cannot reach the host either (its bridge has no address,
-    // and this catches a crafted packet to one of the host's other addresses)
+    // an internal network's containers cannot reach the host either: not its bridge's address,
+    // nor any of the host's other addresses
     L.push('\tchain input {', '\t\ttype filter hook input priority filter; policy accept;');
     for (const n of internal) L.push(`\t\tiifname ${q(n.bridge)} drop`);
     L.push('\t}');

@@ -5,7 +5,7 @@ import { bridgeSteps, vethSteps, renderSteps } from './steps.js';
 test('a bridge with a gateway: address, route_localnet for loopback-published ports, up', () => {
   assert.equal(renderSteps(bridgeSteps({ bridge: 'bt-x', gateway4: '172.18.0.1/16' })),
     'bridge\tbt-x\t0\naddr\tbt-x\t172.18.0.1/16\nwrite\t/proc/sys/net/ipv4/conf/bt-x/route_localnet\t1\nup\tbt-x\n');
-  assert.equal(renderSteps(bridgeSteps({ bridge: 'bt-i' })), 'bridge\tbt-i\t0\nup\tbt-i\n', 'internal: no address at all');
+  assert.equal(renderSteps(bridgeSteps({ bridge: 'bt-i' })), 'bridge\tbt-i\t0\nup\tbt-i\n', 'no gateway given: no address');
 });
 
 test('an attachment: the pair is made with its far end in the namespace, configured there, then back home', () => {

@@ -89,3 +89,32 @@ test('a service\'s networks: none under a network_mode; a network\'s host name i
   assert.equal(hostNetworkName(p, 'shared'), 'proxy');
   assert.equal(hostNetworkName(p, 'later'), 'shop_later');
 });
+
+test('a project network whose config changed is recreated: the containers on it removed first, created again after it', () => {
+  const nets = [observedNet('proxy'), { ...observedNet('shop_back', 'shop', 'back'), configHash: 'old' }, { ...observedNet('shop_default', 'shop', 'default'), configHash: 'd1' }];
+  const containers = [testContainer('shop', 'db', 1), testContainer('shop', 'web', 1), testContainer('shop', 'tool', 1), testContainer('shop', 'edge', 1)];
+  const hashes = { back: 'new', default: 'd1' };
+  // `up db`: web is on back too, so it comes along; tool and edge are untouched
+  golden(reconcile(shop(), { projectName: 'shop', containers, networks: nets }, testHashes(shop()), upOptions({ services: ['db'], networkHashes: hashes })),
+    '#0 stop service:db:1 (network back changed)',
+    '#1 remove service:db:1 (network back changed) after #0',
+    '#2 stop service:web:1 (network back changed)',
+    '#3 remove service:web:1 (network back changed) after #2',
+    '#4 remove network:back (config changed) after #1,#3',
+    '#5 create network:back (config changed) after #4',
+    '#6 create service:db:1 (network back changed) after #1,#5',
+    '#7 start service:db:1 (network back changed) after #6',
+    '#8 create service:web:1 (network back changed) after #3,#5',
+    '#9 start service:web:1 (network back changed) after #8',
+  );
+  // same hash, no hash label (an older network), --no-recreate, an external network: used as they are
+  golden(reconcile(shop(), { projectName: 'shop', containers, networks: nets }, testHashes(shop()), upOptions({ services: ['db'], networkHashes: { back: 'old', default: 'd1' } })));
+  golden(reconcile(shop(), { projectName: 'shop', containers, networks: [observedNet('proxy'), observedNet('shop_back', 'shop', 'back')] }, testHashes(shop()), upOptions({ services: ['db'], networkHashes: hashes })));
+  golden(reconcile(shop(), { projectName: 'shop', containers, networks: nets }, testHashes(shop()), upOptions({ services: ['db'], networkHashes: hashes, noRecreate: true })));
+  golden(reconcile(shop(), { projectName: 'shop', containers, networks: [...nets.filter((n) => n.name !== 'proxy'), { ...observedNet('proxy', 'shop', 'shared'), configHash: 'x' }] }, testHashes(shop()), upOptions({ services: ['edge'], networkHashes: { back: 'old', default: 'd1', shared: 'y' } })));
+});
+
+test('a network another project made under the same name is never recreated', () => {
+  const nets = [observedNet('proxy'), { ...observedNet('shop_back', 'other', 'back'), configHash: 'old' }];
+  golden(reconcile(shop(), { projectName: 'shop', containers: [testContainer('shop', 'db', 1)], networks: nets }, testHashes(shop()), upOptions({ services: ['db'], networkHashes: { back: 'new' } })));
+});

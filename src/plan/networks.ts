@@ -1,8 +1,12 @@
 // Networks as resources of a plan (docker compose v2's ensureNetworks and down's network removal):
 // - `up` creates each network the services in scope attach to that does not exist yet, before
 //   the creates of their containers ("network:<key>", cause "not found"). An external network is
-//   never created (the engine checks before the plan runs that it exists). A network that exists
-//   is used as it is, whatever its settings (compose asks before recreating one; berth leaves it).
+//   never created (the engine checks before the plan runs that it exists).
+// - A project network whose config changed since it was created (its config-hash label differs
+//   from the hash of the model's network, as compose 2.32+ compares them) is recreated: every
+//   container of the services on it is removed first, the network removed and created again, and
+//   the containers created anew on it (staleNetworks below; the ordering is in reconcile.ts).
+//   A network created without the label (by an older berth, or by hand) is used as it is.
 // - `down` removes the project's own networks that exist, after every container remove of the
 //   plan: with a project, its non-external networks; without one (`down -p name`), the networks
 //   labelled with the project.
@@ -43,6 +47,30 @@ export function planNetworkCreates(plan: PlanBuilder, project: Project, scope: I
     out.set(key, plan.add({ kind: 'create', resource: { kind: 'network', name: key }, service: '', number: 0, cause: 'not found' }));
   }
   return out;
+}
+
+/**
+ * The project's networks whose config changed: they exist, were made for this project and key,
+ * carry a config hash, and `hashes` (the engine's hash of each network's current config) says
+ * another. External networks are never recreated.
+ */
+export function staleNetworks(project: Project, observed: ObservedState, hashes: Readonly<Record<string, string>> | undefined): string[] {
+  if (!observed.networks || !hashes) return [];
+  const out: string[] = [];
+  for (const key of Object.keys(project.networks).sort()) {
+    if (project.networks[key]!.external) continue;
+    const want = hashes[key];
+    const n = observed.networks.find((x) => x.name === hostNetworkName(project, key));
+    if (want === undefined || !n || n.project !== project.name || n.key !== key || !n.configHash) continue;
+    if (n.configHash !== want) out.push(key);
+  }
+  return out;
+}
+
+/** The services of the project whose containers attach to one of `keys`. */
+export function servicesOn(project: Project, keys: readonly string[]): string[] {
+  if (keys.length === 0) return [];
+  return Object.values(project.services).filter((s) => serviceNetworks(s).some((k) => keys.includes(k))).map((s) => s.name).sort();
 }
 
 /** The creates a service's container creates must wait for. */

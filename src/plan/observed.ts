@@ -40,6 +40,8 @@ export interface ObservedNetwork {
   readonly project: string;
   /** label com.docker.compose.network: its key in that project ('' when none) */
   readonly key: string;
+  /** label com.docker.compose.config-hash: the hash of the config it was created from ('' when none) */
+  readonly configHash?: string;
 }
 
 /** A volume the planner may create or remove: the project's, or one its model names. */

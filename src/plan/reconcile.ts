@@ -41,7 +41,7 @@ import { dependencyEdges, dependentsOf, lookupService, topologicalOrder, withDep
 import { planVolumeCreates, volumeCreatesOf } from './volumes.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
-import { networkCreatesOf, planNetworkCreates } from './networks.js';
+import { networkCreatesOf, planNetworkCreates, serviceNetworks as serviceNetworksOf, servicesOn, staleNetworks } from './networks.js';
 import { InternalError, InvalidArgument } from '../lib/errors.js';
 
 export { planDown } from './down.js';
@@ -67,6 +67,12 @@ export interface ReconcileOptions {
    * Absent (or a service absent from it): images are not compared.
    */
   readonly images?: Readonly<Record<string, string>>;
+  /**
+   * The hash of each project network's current config (by key), computed by the engine: a
+   * project network created from another config is recreated with the containers on it.
+   * Absent: networks are not compared.
+   */
+  readonly networkHashes?: Readonly<Record<string, string>>;
 }
 
 type RecreatePolicy = 'force' | 'never' | 'diverged';
@@ -100,6 +106,11 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
 
   const named = options.services.length > 0 ? [...options.services] : Object.keys(project.services);
   const scope = options.noDeps ? new Set(named) : withDependencies(project, named);
+  // Networks whose config changed: every service on them is in scope, since its containers go
+  // with the network (--no-recreate keeps networks as they are, as it keeps containers).
+  const stale = options.noRecreate ? [] : staleNetworks(project, observed, options.networkHashes);
+  const onStale = new Set(servicesOn(project, stale));
+  for (const name of withDependencies(project, onStale)) scope.add(name);
   const order = topologicalOrder(project, scope);
   const namedSet = new Set(named);
 
@@ -111,7 +122,13 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
   for (const name of order) {
     const service = lookupService(project, name)!;
     const policy: RecreatePolicy = options.noRecreate ? 'never' : options.forceRecreate && namedSet.has(name) ? 'force' : 'diverged';
-    decisions.set(name, decide(service, byService.get(name) ?? [], hashes, policy, scaleOf(service, options), options.images?.[name]));
+    const decision = decide(service, byService.get(name) ?? [], hashes, policy, scaleOf(service, options), options.images?.[name]);
+    if (onStale.has(name)) {
+      const changed = stale.filter((k) => serviceNetworksOf(service).includes(k));
+      const cause = `network ${changed.join(', ')} changed`;
+      decision.replicas = decision.replicas.map((r): ReplicaAction => (r.kind === 'create' ? r : { kind: 'recreate', number: r.number, container: r.container, cause: r.kind === 'recreate' && !r.configChange ? r.cause : cause, configChange: true }));
+    }
+    decisions.set(name, decision);
   }
 
   // restart: true — the dependents of a recreated service are restarted with it.
@@ -157,6 +174,32 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
     }
   }
 
+  // Networks to recreate: the containers on them removed (their removes reused below), then the
+  // network removed and created again; the new containers wait for the create as for any other.
+  const removedEarly = new Map<string, number>();
+  if (stale.length > 0) {
+    const removesOn = new Map<string, number[]>(stale.map((k) => [k, []]));
+    for (const name of order) {
+      if (!onStale.has(name)) continue;
+      const decision = decisions.get(name)!;
+      const beforeRecreate = dependentsOf(project, name, (d) => d.restart, scope).flatMap(restartStopsOf);
+      const gone = [
+        ...decision.replicas.flatMap((r) => (r.kind === 'recreate' ? [{ container: r.container, cause: r.cause }] : [])),
+        ...decision.removals,
+      ];
+      for (const { container: c, cause } of gone) {
+        const stop = isActive(c.status) ? [plan.add({ kind: 'stop', service: name, number: c.number, containerId: c.id, cause, dependsOn: beforeRecreate })] : [];
+        const remove = plan.add({ kind: 'remove', service: name, number: c.number, containerId: c.id, cause, dependsOn: stop.length > 0 ? stop : beforeRecreate });
+        removedEarly.set(c.id, remove);
+        for (const k of serviceNetworksOf(decision.service)) removesOn.get(k)?.push(remove);
+      }
+    }
+    for (const key of stale) {
+      const removed = plan.add({ kind: 'remove', resource: { kind: 'network', name: key }, service: '', number: 0, cause: 'config changed', dependsOn: removesOn.get(key)! });
+      networkCreates.set(key, plan.add({ kind: 'create', resource: { kind: 'network', name: key }, service: '', number: 0, cause: 'config changed', dependsOn: [removed] }));
+    }
+  }
+
   const volumeCreates = planVolumeCreates(plan, project, order, observed);
   const createOps = new Map<string, number[]>();
   const startOps = new Map<string, number[]>();
@@ -169,6 +212,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
     startOps.set(name, starts);
 
     for (const { container: c, cause } of decision.removals) {
+      if (removedEarly.has(c.id)) continue;
       const stop = isActive(c.status) ? [plan.add({ kind: 'stop', service: name, number: c.number, containerId: c.id, cause })] : [];
       plan.add({ kind: 'remove', service: name, number: c.number, containerId: c.id, cause, dependsOn: stop });
     }
@@ -181,8 +225,11 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
         createdBy.set(r.number, plan.add({ kind: 'create', service: name, number: r.number, cause: r.cause, dependsOn: afterCreates }));
       } else if (r.kind === 'recreate') {
         const c = r.container;
-        const stop = isActive(c.status) ? [plan.add({ kind: 'stop', service: name, number: r.number, containerId: c.id, cause: r.cause, dependsOn: beforeRecreate })] : [];
-        const remove = plan.add({ kind: 'remove', service: name, number: r.number, containerId: c.id, cause: r.cause, dependsOn: stop.length > 0 ? stop : beforeRecreate });
+        let remove = removedEarly.get(c.id);
+        if (remove === undefined) {
+          const stop = isActive(c.status) ? [plan.add({ kind: 'stop', service: name, number: r.number, containerId: c.id, cause: r.cause, dependsOn: beforeRecreate })] : [];
+          remove = plan.add({ kind: 'remove', service: name, number: r.number, containerId: c.id, cause: r.cause, dependsOn: stop.length > 0 ? stop : beforeRecreate });
+        }
         createdBy.set(r.number, plan.add({ kind: 'create', service: name, number: r.number, cause: r.cause, dependsOn: [remove, ...afterCreates] }));
       }
     }

@@ -88,7 +88,7 @@ async function warmUp(log: (line: string) => void): Promise<void> {
   const started = Date.now();
   const verbs = [
     'run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'pause', 'inspect', 'images', 'load', 'import', 'rmi',
-    'update', 'top', 'stats', 'info', 'version', 'config', 'engine',
+    'update', 'top', 'wait', 'stats', 'info', 'version', 'config', 'engine',
     'compose/up', 'compose/down', 'compose/ls', 'compose/ps', 'compose/logs', 'compose/lifecycle', 'compose/exec', 'compose/run',
     'compose/events', 'compose/top', 'compose/stats', 'compose/port', 'compose/wait',
   ];

@@ -93,6 +93,7 @@ test('up -d must create the project networks before the containers, web must rea
   assert.match(await berthOk(roots, ['port', 'e2e-net-web-1']), new RegExp(`^80/tcp -> 127\\.0\\.0\\.1:${port}$`, 'm'));
   const ps = (await berthOk(roots, compose('ps', '--format', 'json'))).trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(ps.find((c: any) => c.Service === 'web').Ports, `127.0.0.1:${port}->80/tcp`);
+  assert.deepEqual(ps.find((c: any) => c.Service === 'web').Publishers, [{ URL: '127.0.0.1', TargetPort: 80, PublishedPort: port, Protocol: 'tcp' }]);
 
   const web = await inspect('e2e-net-web-1');
   assert.deepEqual(Object.keys(web.NetworkSettings.Networks).sort(), ['e2e-net_back', 'e2e-net_default']);
@@ -163,6 +164,30 @@ test('a scaled service must answer by name on every replica, and names must foll
   assert.deepEqual([...after.stdout.matchAll(/Address: (\d+\.\d+\.\d+\.\d+)$/gm)].map((m) => m[1]!).filter((a) => a !== '127.0.0.11'), [ip]);
   const hit = await sh('e2e-net-web-1', retry('wget -q -O - http://db:5432/hostname'));
   assert.equal(hit.stdout.trim(), fresh.Config.Hostname);
+});
+
+test('a network whose config changed must be recreated with the containers on it, and nothing else touched', async () => {
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  const ids = async (): Promise<Record<string, string>> => Object.fromEntries(await Promise.all(['web', 'db', 'cache', 'outsider'].map(async (s) => [s, (await inspect(`e2e-net-${s}-1`)).Id as string])));
+  const networkId = async (): Promise<string> => JSON.parse(await berthOk(roots, ['network', 'inspect', 'e2e-net_other']))[0].Id;
+  const before = await ids();
+  const otherBefore = await networkId();
+  const out = await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000, env: { TEAM: 'core' } });
+  assert.match(out, /Network e2e-net_other +Removed/);
+  assert.match(out, /Network e2e-net_other +Created/);
+  const n = JSON.parse(await berthOk(roots, ['network', 'inspect', 'e2e-net_other']))[0];
+  assert.equal(n.Labels.team, 'core');
+  assert.notEqual(n.Id, otherBefore);
+  const after = await ids();
+  assert.notEqual(after.outsider, before.outsider, 'the container on the network was recreated');
+  assert.equal((await inspect('e2e-net-outsider-1')).State.Status, 'running');
+  assert.deepEqual(Object.keys((await inspect('e2e-net-outsider-1')).NetworkSettings.Networks), ['e2e-net_other']);
+  for (const s of ['web', 'db', 'cache']) assert.equal(after[s], before[s], `${s} is not on the network and is kept`);
+  // and back: the same file with the same variables changes nothing the second time
+  await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  const back = await networkId();
+  assert.equal(await networkId(), back);
+  assert.doesNotMatch(await berthOk(roots, compose('up', '-d'), { timeoutMs: 60_000 }), /Network e2e-net_other/);
 });
 
 test('DNS and the published port must keep answering while the engine is SIGKILLed, and the next engine must change nothing', async () => {

@@ -107,11 +107,11 @@ test('stats --no-stream must report the cgroup memory limit and the pids of a se
  * events (it asks ps first, then subscribes): the job cannot end before wait has seen it running,
  * however loaded the machine is.
  */
-async function waitForJob(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function waitForJob(args: readonly string[], argv: readonly string[] = compose('wait', ...args)): Promise<{ code: number | null; stdout: string; stderr: string }> {
   await berthOk(roots, compose('start', 'job'));
   assert.equal((await inspect('e2e-verbs-job-1')).State.Status, 'running');
   const subscribers = (await engineStatus(roots)).EventSubscribers;
-  const child = spawn(berthBin, [...compose('wait', ...args)], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(berthBin, [...argv], { env: roots.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
@@ -135,6 +135,15 @@ test('wait must block until the service stops and exit with its exit code', asyn
   assert.equal(r.code, 3, r.stderr);
   assert.equal(r.stdout, `container "${job.Id}" exited with status code 3\n`);
   assert.equal((await inspect('e2e-verbs-web-1')).State.Status, 'running', 'the other service is untouched');
+});
+
+test('docker-style wait CONTAINER… must print each exit code; a name that matches nothing is an error line and exit 1', async () => {
+  const r = await waitForJob([], ['wait', 'e2e-verbs-job-1', 'no-such-container']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '3\n');
+  assert.equal(r.stderr, 'Error response from daemon: No such container: no-such-container\n');
+  // a container that has stopped already: its code at once
+  assert.equal(await berthOk(roots, ['wait', 'e2e-verbs-job-1']), '3\n');
 });
 
 test('wait --down-project must take the project down once the service stopped', async () => {

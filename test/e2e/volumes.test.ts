@@ -29,6 +29,13 @@ after(async () => {
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
 const exec = (service: string, script: string): Promise<string> => berthOk(roots, compose('exec', '-T', service, 'sh', '-c', script));
+async function eventually(what: string, probe: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 const volumeNames = async (): Promise<string[]> => (await berthOk(roots, ['volume', 'ls', '-q'])).split('\n').filter((l) => l !== '');
 
 test('up must create the named volume before its users and mount it in both services', async () => {
@@ -140,6 +147,25 @@ test('a symlink in an image pointing out must be copied up as a link, never foll
   } finally {
     await berth(roots, ['volume', 'rm', 'symvol']);
     await berth(roots, ['rmi', 'bbsym']);
+  }
+});
+
+test('a tmpfs-style volume (local driver, type=tmpfs) is mounted while a container runs with it and unmounted when the last one dies', async () => {
+  await berthOk(roots, ['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=1m', 'memvol']);
+  const mountpoint: string = JSON.parse(await berthOk(roots, ['volume', 'inspect', 'memvol']))[0].Mountpoint;
+  const mounted = (): boolean => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mountpoint);
+  try {
+    await berthOk(roots, ['run', '-d', '--name', 'memholder', '-v', 'memvol:/m', 'bb', 'sh', '-c', 'echo hi > /m/f; while [ ! -e /m/stop ]; do sleep 0.05; done']);
+    await eventually('the container wrote /m/f', () => existsSync(join(mountpoint, 'f')));
+    assert.ok(mounted(), 'the tmpfs is mounted on the host while the container runs');
+    assert.equal(readFileSync(join(mountpoint, 'f'), 'utf8'), 'hi\n');
+    writeFileSync(join(mountpoint, 'stop'), '');
+    assert.equal((await berthOk(roots, ['wait', 'memholder'])).trim(), '0');
+    await eventually('the engine unmounted the tmpfs', () => !mounted());
+    assert.equal(existsSync(join(mountpoint, 'f')), false, 'its content went with it, as with Docker');
+  } finally {
+    await berth(roots, ['rm', '-f', 'memholder']);
+    await berth(roots, ['volume', 'rm', 'memvol']);
   }
 });
 

@@ -83,11 +83,14 @@ test('a compose file above 4 MiB is refused before parsing; one just below loads
   assert.equal((await loadProject({ env: {}, cwd: p })).project.services['a']!.labels['big']!.length, MAX_INPUT_FILE_BYTES - 100);
 });
 
-test('berth config -f - with more than 4 MiB on stdin exits 15 with a clear error', async () => {
-  const r = await berth(roots, ['config', '-f', '-'], { input: `services:\n  a:\n    image: x\n    x-pad: "${'y'.repeat(MAX_INPUT_FILE_BYTES)}"\n` });
-  assert.equal(r.code, 15, r.stderr);
-  assert.match(r.stderr, /<stdin>: expected a compose file on stdin: a regular file of at most 4 MiB/);
-  assert.doesNotMatch(r.stderr, /bug in berth/);
+test('berth config, convert and up -f - with more than 4 MiB on stdin exit 15 with a clear error', async () => {
+  const input = `services:\n  a:\n    image: x\n    x-pad: "${'y'.repeat(MAX_INPUT_FILE_BYTES)}"\n`;
+  for (const verb of [['config'], ['convert'], ['up', '-d']]) {
+    const r = await berth(roots, ['compose', '-f', '-', ...verb], { input });
+    assert.equal(r.code, 15, `${verb.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /<stdin>: expected a compose file on stdin: a regular file of at most 4 MiB/);
+    assert.doesNotMatch(r.stderr, /bug in berth/);
+  }
 });
 
 test('berth config -f FIFO exits 15 at once instead of waiting for a writer', async () => {

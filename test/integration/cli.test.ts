@@ -11,7 +11,7 @@ before(() => { roots = makeRoots(); });
 after(() => cleanupRoots(roots));
 
 const VERBS = ['run', 'create', 'start', 'exec', 'ps', 'logs', 'stop', 'kill', 'rm', 'inspect', 'images', 'load', 'import', 'rmi', 'config', 'convert', 'up', 'down', 'watch', 'ls',
-  'compose', 'pause', 'unpause', 'update', 'top', 'stats', 'info', 'version', 'engine', 'volume', 'cp', 'diff',
+  'compose', 'pause', 'unpause', 'update', 'top', 'wait', 'stats', 'info', 'version', 'engine', 'volume', 'cp', 'diff',
   'pull', 'push', 'build', 'save', 'tag', 'history', 'commit', 'login', 'logout', 'image', 'network', 'port'];
 
 test('--version prints the package version', async () => {

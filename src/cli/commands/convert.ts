@@ -7,8 +7,10 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { CliContext } from '../context.js';
 import { InvalidArgument, fromNodeError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { loadProject } from '../../spec/index.js';
+import { loadProjectWith } from '../project.js';
 import { parseDotenv } from '../../spec/dotenv.js';
+import { nodeFileSource } from '../../spec/files.js';
+import type { FileSource } from '../../spec/load.js';
 import type { Project } from '../../spec/model.js';
 import { convertProject } from '../../kube/convert.js';
 import { DEFAULT_OPTIONS, MAX_OBJECT_DATA, findingText, type ConvertOptions, type Host, type HostFile, type PublishType } from '../../kube/options.js';
@@ -53,7 +55,12 @@ function readBounded(path: string, size: number): Buffer {
  * `secrets:`/`configs:` are read wherever they are, as compose mounts them. Only regular files
  * are read, at most 1 MiB each (a FIFO or device is never opened).
  */
-export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: readonly string[]): Host {
+export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: readonly string[], files: FileSource = nodeFileSource): Host {
+  // env files are read as the loader reads them: bounded, regular files only, as the caller
+  const dotenvFile = (path: string, limit: number): ReadonlyMap<string, string> | undefined => {
+    const text = files.read(path);
+    return text === undefined || Buffer.byteLength(text) > limit ? undefined : parseDotenv(text, (k) => env[k]);
+  };
   const declared = new Set<string>();
   for (const f of [...Object.values(project.secrets), ...Object.values(project.configs)]) if (f.file) declared.add(f.file);
   let dotenv: ReadonlyMap<string, string> | undefined;
@@ -92,10 +99,7 @@ export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: rea
       try { return readdirSync(path).slice(0, MAX_LISTED); } catch { return undefined; }
     },
     envFile: (path) => {
-      try {
-        if (statSync(path).size > MAX_ENV_FILE) return undefined;
-        return parseDotenv(readFileSync(path, 'utf8'), (k) => env[k]);
-      } catch { return undefined; }
+      try { return dotenvFile(path, MAX_ENV_FILE); } catch { return undefined; }
     },
     variable: (name) => {
       if (env[name] !== undefined) return env[name];
@@ -103,7 +107,7 @@ export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: rea
         const merged = new Map<string, string>();
         const files = envFiles.length > 0 ? envFiles.map((f) => resolve(project.working_dir, f)) : [join(project.working_dir, '.env')];
         for (const f of files) {
-          try { for (const [k, v] of parseDotenv(readFileSync(f, 'utf8'), (x) => env[x])) merged.set(k, v); } catch { /* no such file: nothing from it */ }
+          try { for (const [k, v] of dotenvFile(f, MAX_ENV_FILE) ?? []) merged.set(k, v); } catch { /* refused (not a regular file, too large): nothing from it */ }
         }
         dotenv = merged;
       }
@@ -152,20 +156,10 @@ export default async function convert(flags: ConvertFlags, _args: string[], ctx:
   const toDir = flags.output !== undefined && flags.output !== '-';
   if (flags.kustomize && !toDir) throw new InvalidArgument('--kustomize writes a kustomization.yaml beside the manifests: give a directory with -o DIR');
   const options = optionsFrom(flags);
-  const stdin = flags.file?.includes('-') ? await readAll(ctx.stdin) : undefined;
-  const { project, warnings } = await loadProject({
-    ...(flags.file ? { files: flags.file } : {}),
-    ...(flags.projectName !== undefined ? { projectName: flags.projectName } : {}),
-    ...(flags.projectDirectory !== undefined ? { projectDirectory: flags.projectDirectory } : {}),
-    ...(flags.envFile ? { envFiles: flags.envFile } : {}),
-    ...(flags.profile ? { profiles: flags.profile } : {}),
-    ...(stdin !== undefined ? { stdin } : {}),
-    env: ctx.env,
-    cwd: ctx.cwd,
-  }, join(ctx.roots.run, 'cache', 'projects'), ctx.files);
+  const { project, warnings } = await loadProjectWith(flags, ctx);
   // the loader's own warnings name keys berth does not support; the converter reports those too
   for (const w of warnings) if (!/not supported by berth/.test(w)) ctx.stderr.write(`warning: ${w}\n`);
-  const conversion = convertProject(project, options, nodeHost(project, ctx.env, flags.envFile ?? []));
+  const conversion = convertProject(project, options, nodeHost(project, ctx.env, flags.envFile ?? [], ctx.files));
   for (const f of conversion.findings) ctx.stderr.write(`warning: ${findingText(f)}\n`);
 
   if (!toDir) {
@@ -184,8 +178,3 @@ export default async function convert(flags: ConvertFlags, _args: string[], ctx:
   return 0;
 }
 
-async function readAll(s: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -14,7 +14,7 @@ export default async function ps(flags: PsFlags, args: string[], ctx: CliContext
     const rows = await api.ps(projectName, { all: flags.all ?? false, services: args });
     if (flags.quiet) for (const r of rows) ctx.stdout.write(`${r.id}\n`);
     else if (flags.services) for (const s of [...new Set(rows.map((r) => r.service))]) ctx.stdout.write(`${s}\n`);
-    else if (flags.format === 'json') for (const r of rows) ctx.stdout.write(`${JSON.stringify({ ID: r.id, Name: r.name, Service: r.service, Image: r.image, Command: r.command, State: r.state, Status: r.status, Health: r.health, ExitCode: r.exitCode, Ports: r.ports, Publishers: [], Project: projectName, CreatedAt: r.created })}\n`);
+    else if (flags.format === 'json') for (const r of rows) ctx.stdout.write(`${JSON.stringify({ ID: r.id, Name: r.name, Service: r.service, Image: r.image, Command: r.command, State: r.state, Status: r.status, Health: r.health, ExitCode: r.exitCode, Ports: r.ports, Publishers: r.publishers ?? [], Project: projectName, CreatedAt: r.created })}\n`);
     else {
       const now = ctx.clock.now();
       ctx.stdout.write(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'],
