@@ -171,6 +171,7 @@ export class Builder {
       : this.df.stages[this.df.stages.length - 1];
     if (!target) throw new NotFound(`target stage "${this.opts.target}" could not be found in ${file}`);
     this.initGlobalArgs();
+    if (Object.keys(this.opts.additionalContexts ?? {}).length > 0) this.warn(`additional_contexts (${Object.keys(this.opts.additionalContexts ?? {}).join(', ')}) are not applied yet: FROM and COPY --from do not see them`);
     await this.loadCacheSources();
     const needed = neededStages(this.df, target);
     for (const s of this.df.stages) {
