@@ -4,7 +4,7 @@ import type {
   ContainerCommitOptions, ImageBuildRequest, ImagePullRequest, ImagePushRequest, ImageTagRequest, ImagePruneOptions, ProjectBuildRequest,
   ProjectPrepareRequest, ProjectPullRequest, PullOverride, RegistryAuth, RegistryLoginRequest,
 } from './image-types.js';
-import { bool, body, flag, literal, nonEmpty, object, optional, record, required, str, stringList as list, withDefault, type Check } from './check.js';
+import { bool, body, count, flag, literal, nonEmpty, object, optional, record, required, str, stringList as list, withDefault, type Check } from './check.js';
 import { checkProject } from './project-check.js';
 
 /** What a pull or build may be told about credentials: user and password per registry domain. */
@@ -28,6 +28,12 @@ export const imageBuildRequest = body(object<ImageBuildRequest>({
   noCache: flag,
   pull: flag,
   auth,
+  network: optional(nonEmpty),
+  extraHosts: list,
+  entitlements: list,
+  shmSize: optional(count),
+  cacheFrom: list,
+  cacheTo: list,
 }));
 
 export const containerCommitOptions = body(object<ContainerCommitOptions>({

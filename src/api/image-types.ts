@@ -48,6 +48,17 @@ export interface ImageBuildRequest {
   /** --pull: pull every FROM image again, even when the store has it */
   readonly pull: boolean;
   readonly auth: RegistryAuth;
+  /** --network: RUN steps' network (default, none, host or a network's name) */
+  readonly network?: string;
+  /** --add-host "name:ip" (ip may be host-gateway) */
+  readonly extraHosts?: readonly string[];
+  /** --allow: entitlements ("network.host") */
+  readonly entitlements?: readonly string[];
+  /** --shm-size, bytes */
+  readonly shmSize?: number;
+  /** --cache-from, --cache-to */
+  readonly cacheFrom?: readonly string[];
+  readonly cacheTo?: readonly string[];
 }
 
 export interface ImageBuildResult {

@@ -104,6 +104,7 @@ const build = object<Build>({
   secrets: array(json),
   ssh: strings,
   privileged: bool,
+  entitlements: optional(strings),
 });
 
 const serviceNetwork = object<ServiceNetwork>({

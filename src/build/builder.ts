@@ -7,13 +7,13 @@
 // key of the stage COPY --from reads). Every step's result (spec + layer chain) is cached, so a
 // rebuild with nothing changed reads one small file per step and makes the same image id; a
 // change in one copied file misses from the COPY that reads it, and every step after it re-runs.
-import { readFileSync, mkdirSync, writeFileSync, existsSync, lstatSync, readdirSync, rmSync, openSync, readSync, closeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { readFileSync, mkdirSync, writeFileSync, existsSync, lstatSync, readdirSync, rmSync, openSync, readSync, closeSync, chmodSync, chownSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join, posix, resolve as resolvePath, basename } from 'node:path';
 import { InvalidArgument, NotFound, Unsupported, BerthError } from '../lib/errors.js';
 import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import type { Sys } from '../sys/sys.js';
-import type { ContainerRuntime } from '../runtime/container.js';
+import type { ContainerNetworkFiles, ContainerRuntime, RecordedMount, RecordedNetwork } from '../runtime/container.js';
 import type { ImageStore } from '../images/store.js';
 import { encodeConfig, layerFromDir, specOf, type ImageSpec, type HistoryEntry } from '../images/commit.js';
 import { noEvents, type EventSink } from '../images/events.js';
@@ -25,6 +25,7 @@ import { patternRegExp } from '../lib/dockerignore.js';
 import { mountStep, resolveInRoot } from './rootfs.js';
 import { copyIntoRoot, copyEntriesIntoRoot, type CopyOwner } from './copy.js';
 import { runStep } from './run.js';
+import { parseMount, CacheMounts, DEFAULT_CACHE_MOUNT_MAX, MAX_MOUNTS, type RunMount } from './mounts.js';
 import { applyMetadata, DEFAULT_SHELL } from './metadata.js';
 
 export interface BuildOptions {
@@ -51,13 +52,42 @@ export interface BuildOptions {
   readonly shmSize?: number;
   /** "host:ip" lines added to RUN steps' /etc/hosts (compose build.extra_hosts) */
   readonly extraHosts?: readonly string[];
-  /** RUN steps' network: "default" or "none" (compose build.network) */
+  /**
+   * RUN steps' network when a step does not say (`docker build --network`, compose
+   * build.network): "default" (the default bridge, outbound NAT), "none" (lo only), "host", or
+   * the name of an existing network.
+   */
   readonly network?: string;
+  /** makes and removes RUN step containers' network sandboxes (the engine's networking); absent: lo only */
+  readonly stepNetwork?: StepNetwork;
+  /** granted entitlements (compose build.entitlements, --allow): "network.host" lets RUN --network=host run */
+  readonly entitlements?: readonly string[];
+  /**
+   * cache_from / --cache-from: image references (or `type=registry,ref=REF`) whose layers a step
+   * reuses when the image was built by berth and records the same step key; other kinds get one
+   * warning each (docs/compose-compatibility.md)
+   */
+  readonly cacheFrom?: readonly string[];
+  /** cache_to / --cache-to: `type=inline` is what berth always does; other kinds get one warning each */
+  readonly cacheTo?: readonly string[];
+  /** the cache mounts' bound in bytes (default DEFAULT_CACHE_MOUNT_MAX) */
+  readonly cacheMountMax?: number;
   /** named contexts for FROM and COPY --from: a directory, or docker-image://REF (compose build.additional_contexts) */
   readonly additionalContexts?: Readonly<Record<string, string>>;
   /** secret id → host file, for RUN --mount=type=secret (compose build.secrets) */
   readonly secrets?: Readonly<Record<string, string>>;
   readonly now?: () => Date;
+}
+
+/** What the builder needs of the engine's networking for a RUN step. */
+export interface StepNetwork {
+  /**
+   * Makes the sandbox of step container `containerId` before it exists: `network` is "default",
+   * "host", "none" or a network's name; `extraHosts` as compose writes them (host-gateway allowed).
+   */
+  attach(containerId: string, network: string, extraHosts: readonly string[]): Promise<ContainerNetworkFiles & { readonly config?: RecordedNetwork }>;
+  /** removes it again, after the container was removed */
+  detach(containerId: string): Promise<void>;
 }
 
 export interface BuildResult {
@@ -117,12 +147,17 @@ export class Builder {
   private globalScope = new Map<string, string>();
   private readonly results = new Map<number, Promise<State>>();
   private networkNoted = false;
+  private readonly cacheMounts: CacheMounts;
+  /** step key → a layer a cache_from image made for that step (with the chain under it) */
+  private readonly fromImages = new Map<string, { chain: string[]; diffId: string; entry: HistoryEntry }>();
+  private usedCacheMounts = false;
 
   constructor(private readonly opts: BuildOptions) {
     this.store = opts.store;
     this.emit = opts.onEvent ?? noEvents;
     this.now = opts.now ?? (() => new Date());
     this.cacheDir = join(opts.store.stateDir(), 'buildcache');
+    this.cacheMounts = new CacheMounts(cacheMountsDir(opts.store));
   }
 
   async build(): Promise<BuildResult> {
@@ -136,6 +171,8 @@ export class Builder {
       : this.df.stages[this.df.stages.length - 1];
     if (!target) throw new NotFound(`target stage "${this.opts.target}" could not be found in ${file}`);
     this.initGlobalArgs();
+    if (Object.keys(this.opts.additionalContexts ?? {}).length > 0) this.warn(`additional_contexts (${Object.keys(this.opts.additionalContexts ?? {}).join(', ')}) are not applied yet: FROM and COPY --from do not see them`);
+    await this.loadCacheSources();
     const needed = neededStages(this.df, target);
     for (const s of this.df.stages) {
       if (!needed.includes(s)) this.emit({ kind: 'step', resourceId: `build:${this.stageLabel(s)}`, name: `[${this.stageLabel(s)}] skipped: not needed for the target`, status: 'skipped' });
@@ -156,6 +193,10 @@ export class Builder {
       return { id, tags: this.opts.tags ?? [], ran: this.ran, cached: this.cached, warnings: this.warnings };
     } finally {
       for (const r of this.releases) r();
+      if (this.usedCacheMounts) {
+        const { removed } = this.cacheMounts.bound(this.opts.cacheMountMax ?? DEFAULT_CACHE_MOUNT_MAX);
+        if (removed > 0) this.emit({ kind: 'message', resourceId: 'build', text: `removed ${removed} least recently used cache mount${removed === 1 ? '' : 's'} (over the bound)` });
+      }
     }
   }
 
@@ -194,6 +235,67 @@ export class Builder {
   }
 
   private readonly declaredGlobals = new Set<string>();
+
+  /**
+   * cache_from: berth writes each step's cache key into the image's history (`comment: berth
+   * build; key=…`), so an image built by berth (here, or elsewhere and pushed, then pulled) is a
+   * cache source: a RUN, COPY or ADD whose key matches, over the same layers, takes the image's
+   * layer instead of running. That is BuildKit's inline cache in berth's own terms; BuildKit's
+   * cache exports (type=local, registry cache manifests, gha, s3) are not read.
+   */
+  private async loadCacheSources(): Promise<void> {
+    for (const source of this.opts.cacheFrom ?? []) {
+      let ref = source;
+      if (source.includes('=')) {
+        const fields = new Map(source.split(',').map((f) => { const eq = f.indexOf('='); return [f.slice(0, eq), f.slice(eq + 1)] as const; }));
+        if (fields.get('type') !== 'registry' || !fields.get('ref')) {
+          this.warn(`cache_from "${source}": berth reads images as cache sources (an image reference, or type=registry,ref=…); ${fields.get('type') ?? 'this'} cache exports are not read`);
+          continue;
+        }
+        ref = fields.get('ref')!;
+      }
+      let id: string;
+      try {
+        id = this.store.resolve(ref).id;
+      } catch (err) {
+        if (!(err instanceof NotFound)) throw err;
+        if (!this.opts.pullBase) { this.warn(`cache_from "${ref}": not in the store; no cache from it`); continue; }
+        try { await this.opts.pullBase(ref); id = this.store.resolve(ref).id; } catch (pullErr) {
+          this.warn(`cache_from "${ref}": could not be pulled (${(pullErr as Error).message}); no cache from it`);
+          continue;
+        }
+      }
+      const spec = specOf(this.store, id);
+      const chain = this.store.chainOf(id);
+      let n = 0;
+      let found = 0;
+      for (const entry of spec.history) {
+        if (entry.empty_layer) continue;
+        n++;
+        const key = /(?:^|; )key=([0-9a-f]{64})$/.exec(entry.comment ?? '')?.[1];
+        if (key === undefined || n > chain.length) continue;
+        const layer = this.store.layer(chain[n - 1]);
+        if (!layer) continue;
+        this.fromImages.set(key, { chain: chain.slice(0, n), diffId: layer.diffId, entry });
+        found++;
+      }
+      this.pin(chain);
+      if (found === 0) this.warn(`cache_from "${ref}": the image records no berth build steps (it was not built by berth); no cache from it`);
+    }
+    for (const target of this.opts.cacheTo ?? []) {
+      if (/^type=inline(,|$)/.test(target)) continue;
+      this.warn(`cache_to "${target}": not exported; berth records each step's cache key in the image it builds (as type=inline does), so push the image and name it in cache_from`);
+    }
+  }
+
+  /** A step answered by a cache_from image: its layer on top of the same chain. */
+  private fromImageHit(state: State, key: string): State | undefined {
+    const hit = this.opts.noCache ? undefined : this.fromImages.get(key);
+    if (!hit) return undefined;
+    const under = hit.chain.slice(0, -1);
+    if (under.length !== state.chain.length || under.some((c, i) => c !== state.chain[i])) return undefined;
+    return { ...state, chain: hit.chain, key, spec: { ...state.spec, diffIds: [...state.spec.diffIds, hit.diffId], history: [...state.spec.history, hit.entry] } };
+  }
 
   private stageLabel(s: Stage): string {
     return s.name ?? `stage-${s.index}`;
@@ -321,6 +423,13 @@ export class Builder {
       this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'cached' });
       return { ...state, spec: hit.spec, chain: hit.chain, key, cmdSet: state.cmdSet || ins.keyword === 'CMD' };
     }
+    const fromImage = ins.keyword === 'RUN' || ins.keyword === 'COPY' || ins.keyword === 'ADD' ? this.fromImageHit(state, key) : undefined;
+    if (fromImage) {
+      this.cached++;
+      this.writeCache(key, fromImage);
+      this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'cached' });
+      return fromImage;
+    }
     this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'started' });
     const t0 = process.hrtime.bigint();
     let next: State;
@@ -330,7 +439,7 @@ export class Builder {
       this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'failed' });
       throw err;
     }
-    next = { ...next, key };
+    next = { ...next, key, spec: withStepKey(next.spec, state.spec.history.length, key) };
     this.ran++;
     this.writeCache(key, next);
     this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'done', seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
@@ -341,7 +450,7 @@ export class Builder {
   private async keyMaterial(state: State, ins: Instruction, scope: Scope, where: string): Promise<string[]> {
     const material = [ins.keyword, JSON.stringify(ins.flags), ins.args, ...ins.heredocs.map((h) => h.content)];
     const argsInScope = [...state.args].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`);
-    if (ins.keyword === 'RUN') return [...material, ...argsInScope];
+    if (ins.keyword === 'RUN') return [...material, ...argsInScope, ...await this.mountKeys(this.mountsOf(state, ins, scope, where), where)];
     if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
       const { sources } = this.copyArgs(ins, scope, where);
       const from = ins.flags.from?.[0];
@@ -434,16 +543,159 @@ export class Builder {
     }
   }
 
-  private async runInstruction(state: State, ins: Instruction, scope: Scope, where: string, resourceId: string): Promise<State> {
-    if (ins.flags.mount) throw new Unsupported(`${where}: RUN --mount is not supported yet (it needs bind mounts in the runtime)`);
-    if (ins.flags.security) throw new Unsupported(`${where}: RUN --security is not supported`);
-    const network = ins.flags.network?.[0] ?? 'default';
-    if (network === 'host') throw new Unsupported(`${where}: RUN --network=host is not supported`);
-    if (network !== 'none' && network !== 'default') throw new InvalidArgument(`${where}: RUN --network must be default, none or host`);
-    if (network === 'default' && !this.networkNoted) {
-      this.networkNoted = true;
-      this.emit({ kind: 'message', resourceId: 'build', text: 'note: RUN steps have no network yet (berth networking is not wired into builds)' });
+  /** The RUN step's network: its --network, else the build's; host needs the entitlement. */
+  private stepNetworkOf(ins: Instruction, where: string): string {
+    const flag = ins.flags.network?.[0];
+    if (flag !== undefined && flag !== 'default' && flag !== 'none' && flag !== 'host') throw new InvalidArgument(`${where}: RUN --network=${flag}: expected default, none or host`);
+    if (flag === 'host' && this.opts.network !== 'host' && !(this.opts.entitlements ?? []).includes('network.host')) {
+      throw new InvalidArgument(`${where}: RUN --network=host needs the network.host entitlement: build with --allow network.host (compose: build.entitlements: [network.host], or build.network: host)`);
     }
+    const network = flag === undefined || flag === 'default' ? (this.opts.network ?? 'default') : flag;
+    if (network !== 'none' && !this.opts.stepNetwork) {
+      if (!this.networkNoted) {
+        this.networkNoted = true;
+        this.warn('RUN steps run without a network here (no network facility was given to the builder): only lo');
+      }
+      return 'none';
+    }
+    return network;
+  }
+
+  /** The step's --mount values, substituted and typed. */
+  private mountsOf(state: State, ins: Instruction, scope: Scope, where: string): RunMount[] {
+    const texts = ins.flags.mount ?? [];
+    if (texts.length > MAX_MOUNTS) throw new InvalidArgument(`${where}: more than ${MAX_MOUNTS} --mount flags`);
+    const mounts = texts.map((t) => parseMount(t, where, state.spec.config.WorkingDir || '/', (v) => expandWord(v, scope, this.df.escape, where)));
+    const targets = new Set<string>();
+    for (const m of mounts) {
+      if (targets.has(m.target)) throw new InvalidArgument(`${where}: two --mount flags with target ${m.target}`);
+      targets.add(m.target);
+    }
+    return mounts;
+  }
+
+  /** The stage or image a mount's from= names, with its layers pinned. */
+  private async mountFrom(from: string, where: string): Promise<State> {
+    const dep = stageByRef(this.df, from, Number.MAX_SAFE_INTEGER);
+    if (dep) return this.stageResult(dep);
+    const id = await this.resolveImage(from, where);
+    const chain = this.store.chainOf(id);
+    this.pin(chain);
+    return { spec: specOf(this.store, id), chain, key: `image:${id}`, args: new Map(), baseId: id, cmdSet: false };
+  }
+
+  /** What a RUN step's mounts add to its cache key: bind sources' content (cache, secret and tmpfs content never counts). */
+  private async mountKeys(mounts: readonly RunMount[], where: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const m of mounts) {
+      if (m.type !== 'bind') continue;
+      if (m.from !== undefined) out.push(`bind-from:${(await this.mountFrom(m.from, where)).key}:${m.source}`);
+      else out.push(`bind-context:${await this.context.digest(this.context.match(m.source === '' ? '.' : m.source, where))}`);
+    }
+    return out;
+  }
+
+  /**
+   * Host-side sources for the step's mounts: a bind of the context is a copy of what
+   * .dockerignore lets through (so neither an ignored file nor a write reaches the user's
+   * directory); a bind from a stage or image is a path in an overlay view of its layers (writes
+   * land in the view's upper dir, discarded); a cache mount is its instance dir; a secret is a
+   * copy with the asked mode and owner. Everything is undone by the returned cleanup.
+   */
+  private async prepareMounts(mounts: readonly RunMount[], where: string): Promise<{ mounts: RecordedMount[]; cleanup: () => void }> {
+    const out: RecordedMount[] = [];
+    const undo: (() => void)[] = [];
+    const cleanup = () => { for (const u of undo.reverse()) { try { u(); } catch { /* best effort: the store's temp dir is swept */ } } };
+    try {
+      for (const m of mounts) {
+        switch (m.type) {
+          case 'tmpfs':
+            out.push({ type: 'tmpfs', kind: 'tmpfs', target: m.target, size: m.size, mode: 0o1777, readonly: false, nosuid: true, nodev: true });
+            break;
+          case 'secret': {
+            const file = this.opts.secrets?.[m.id];
+            if (file === undefined) {
+              if (m.required) throw new NotFound(`${where}: secret "${m.id}" is required but was not given to the build`);
+              break;
+            }
+            const tmp = this.store.tempDir('secret-');
+            undo.push(() => rmSync(tmp, { recursive: true, force: true }));
+            const copy = join(tmp, 'secret');
+            let text: Buffer;
+            try { text = readFileSync(file); } catch (err) { throw new NotFound(`${where}: secret "${m.id}": cannot read ${file} (${(err as NodeJS.ErrnoException).code})`); }
+            writeFileSync(copy, text, { mode: m.mode });
+            chmodSync(copy, m.mode);
+            chownSync(copy, m.uid, m.gid);
+            out.push({ type: 'bind', kind: 'bind', source: copy, target: m.target, readonly: true, nosuid: true, nodev: true, noexec: true });
+            break;
+          }
+          case 'cache': {
+            const seedFrom = m.from !== undefined ? await this.mountFrom(m.from, where) : undefined;
+            const held = await this.cacheMounts.acquire(m, seedFrom ? async (dir) => {
+              const view = mountStep(this.opts.sys, this.store.overlayRoot(), this.store.tempDir('from-'), this.lowers(seedFrom).links);
+              try {
+                const src = resolveInRoot(view.merged, m.source || '/', { followLast: true });
+                if (existsSync(src)) copyIntoRoot(dir, src, '/', { preserveOwner: true }, { uid: m.uid, gid: m.gid });
+              } finally { view.remove(); }
+            } : undefined);
+            undo.push(held.release);
+            this.usedCacheMounts = true;
+            out.push({ type: 'bind', kind: 'bind', source: held.path, target: m.target, readonly: m.readonly });
+            break;
+          }
+          case 'bind': {
+            if (m.from !== undefined) {
+              const from = await this.mountFrom(m.from, where);
+              const view = mountStep(this.opts.sys, this.store.overlayRoot(), this.store.tempDir('from-'), this.lowers(from).links);
+              undo.push(() => view.remove());
+              const src = resolveInRoot(view.merged, m.source || '/', { followLast: true });
+              if (!existsSync(src)) throw new NotFound(`${where}: --mount source "${m.source}" not found in ${m.from}`);
+              out.push({ type: 'bind', kind: 'bind', source: src, target: m.target, readonly: m.readonly });
+            } else {
+              const [entry] = this.context.match(m.source === '' ? '.' : m.source, where);
+              if (!entry) throw new NotFound(`${where}: --mount source "${m.source}" not found in the build context`);
+              const tmp = this.store.tempDir('bind-');
+              undo.push(() => rmSync(tmp, { recursive: true, force: true }));
+              const tree = join(tmp, 'src');
+              const owner: CopyOwner = { preserveOwner: false };
+              if (entry.stat.isDirectory()) {
+                mkdirSync(tree, { mode: entry.stat.mode & 0o7777 });
+                copyEntriesIntoRoot(tree, this.context.dir, this.context.below(entry.rel), entry.rel, '/', owner, { uid: 0, gid: 0 });
+              } else {
+                mkdirSync(tree);
+                copyIntoRoot(tree, join(this.context.dir, entry.rel), '/file', owner, { uid: 0, gid: 0 });
+              }
+              out.push({ type: 'bind', kind: 'bind', source: entry.stat.isDirectory() ? tree : join(tree, 'file'), target: m.target, readonly: m.readonly });
+            }
+            break;
+          }
+        }
+      }
+      return { mounts: out, cleanup };
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+  }
+
+  /** Paths of the mount targets (and their parents) that are in none of the stage's layers: mount points the shim will create. */
+  private stubsOf(state: State, mounts: readonly RecordedMount[]): string[] {
+    const { dirs } = this.lowers(state);
+    const stubs = new Set<string>();
+    for (const m of mounts) {
+      const parts = m.target.split('/').filter((p) => p !== '');
+      for (let i = 1; i <= parts.length; i++) {
+        const rel = parts.slice(0, i).join('/');
+        if (!dirs.some((d) => { try { lstatSync(join(d, rel)); return true; } catch { return false; } })) stubs.add(`/${rel}`);
+      }
+    }
+    return [...stubs];
+  }
+
+  private async runInstruction(state: State, ins: Instruction, scope: Scope, where: string, resourceId: string): Promise<State> {
+    if (ins.flags.security) throw new Unsupported(`${where}: RUN --security is not supported`);
+    const network = this.stepNetworkOf(ins, where);
+    const mounts = this.mountsOf(state, ins, scope, where);
     if (state.chain.length === 0) throw new InvalidArgument(`${where}: RUN on an empty filesystem (FROM scratch has no shell)`);
     const shell = (state.spec.config.Shell as string[] | undefined) ?? DEFAULT_SHELL;
     let args: string[];
@@ -457,26 +709,45 @@ export class Builder {
     for (const [k, v] of state.args) if (!envKeys.has(k)) env.push(`${k}=${v}`);
     for (const k of PREDEFINED) { const v = this.opts.buildArgs?.[k]; if (v !== undefined && !envKeys.has(k)) env.push(`${k}=${v}`); }
     const { links, dirs } = this.lowers(state);
-    void scope;
-    const run = await runStep({
-      runtime: this.opts.runtime,
-      overlayRoot: this.store.overlayRoot(),
-      imageId: state.baseId === 'scratch' ? 'scratch' : state.baseId,
-      lowerLinks: links,
-      lowerDirs: dirs,
-      args,
-      env,
-      cwd: state.spec.config.WorkingDir || '/',
-      user: state.spec.config.User ?? '',
-      where,
-      onOutput: (stream, text) => this.emit({ kind: 'output', resourceId, stream, text }),
-      signal: this.opts.signal,
-    });
+    const prepared = await this.prepareMounts(mounts, where);
+    const id = randomBytes(32).toString('hex');
+    let attached = false;
     try {
-      const createdBy = ins.json ? `RUN ${JSON.stringify(ins.json)}` : `RUN ${shell.join(' ')} ${ins.args}`;
-      return await this.commitUpper(state, run.upper, ins, createdBy, 'adopt');
+      let files: (ContainerNetworkFiles & { readonly config?: RecordedNetwork }) | undefined;
+      if (network !== 'none' || (this.opts.extraHosts ?? []).length > 0) {
+        if (this.opts.stepNetwork) {
+          attached = true;
+          files = await this.opts.stepNetwork.attach(id, network, this.opts.extraHosts ?? []);
+        }
+      }
+      const run = await runStep({
+        id,
+        runtime: this.opts.runtime,
+        overlayRoot: this.store.overlayRoot(),
+        imageId: state.baseId === 'scratch' ? 'scratch' : state.baseId,
+        lowerLinks: links,
+        lowerDirs: dirs,
+        args,
+        env,
+        cwd: state.spec.config.WorkingDir || '/',
+        user: state.spec.config.User ?? '',
+        where,
+        onOutput: (stream, text) => this.emit({ kind: 'output', resourceId, stream, text }),
+        signal: this.opts.signal,
+        ...(files ? { network: files } : {}),
+        mounts: prepared.mounts,
+        stubs: this.stubsOf(state, prepared.mounts),
+        ...(this.opts.shmSize !== undefined ? { shmSize: this.opts.shmSize } : {}),
+      });
+      try {
+        const createdBy = ins.json ? `RUN ${JSON.stringify(ins.json)}` : `RUN ${shell.join(' ')} ${ins.args}`;
+        return await this.commitUpper(state, run.upper, ins, createdBy, 'adopt');
+      } finally {
+        await run.remove();
+      }
     } finally {
-      await run.remove();
+      prepared.cleanup();
+      if (attached) await this.opts.stepNetwork!.detach(id);
     }
   }
 
@@ -600,6 +871,14 @@ export class Builder {
   }
 }
 
+/** The step's history entry (if it made one with a layer) records the step's cache key (cache_from reads it). */
+function withStepKey(spec: ImageSpec, before: number, key: string): ImageSpec {
+  if (spec.history.length !== before + 1) return spec;
+  const last = spec.history[before];
+  if (last.empty_layer) return spec;
+  return { ...spec, history: [...spec.history.slice(0, before), { ...last, comment: `${last.comment ?? 'berth build'}; key=${key}` }] };
+}
+
 /** A tar by content: compressed (gzip, zstd magic) or "ustar" at offset 257. */
 function isTarFile(path: string): boolean {
   const head = Buffer.alloc(512);
@@ -630,6 +909,16 @@ export function buildCacheLayers(store: ImageStore): Set<string> {
     } catch { /* a torn entry is a miss, not an error */ }
   }
   return out;
+}
+
+/** Where the RUN --mount=type=cache instances live (mounts.ts). */
+export function cacheMountsDir(store: ImageStore): string {
+  return join(store.stateDir(), 'cachemounts');
+}
+
+/** Removes every cache mount instance not in use (`image prune --all`); the bytes freed. */
+export function clearCacheMounts(store: ImageStore): { removed: number; freed: number } {
+  return new CacheMounts(cacheMountsDir(store)).clear();
 }
 
 /** Builds an image; see Builder. */

@@ -1,11 +1,12 @@
-// A RUN step in berth's own runtime: a container on the stage's layers (no network until the
-// networking issue lands), its output streamed from the json-file log, its exit awaited; then
-// its upper dir, once the shim has unmounted it, is the step's layer.
+// A RUN step in berth's own runtime: a container on the stage's layers (in the network sandbox
+// the builder's caller made for it, or with lo only), with the step's --mount binds, its output
+// streamed from the json-file log, its exit awaited; then its upper dir, once the shim has
+// unmounted it, is the step's layer, less the mount points the shim had to create.
 import { openSync, readSync, closeSync, rmSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError } from '../lib/errors.js';
-import type { ContainerRuntime } from '../runtime/container.js';
+import type { ContainerNetworkFiles, ContainerRuntime, RecordedMount, RecordedNetwork } from '../runtime/container.js';
 
 export interface RunStepInput {
   readonly runtime: ContainerRuntime;
@@ -25,6 +26,20 @@ export interface RunStepInput {
   readonly signal?: AbortSignal;
   /** the poll interval for the exit and the log (ms) */
   readonly pollMs?: number;
+  /** 64 hex: the container id (the caller made its network sandbox under it); generated when absent */
+  readonly id?: string;
+  /** the sandbox's namespace and files; absent: a fresh namespace with lo only */
+  readonly network?: ContainerNetworkFiles & { readonly config?: RecordedNetwork };
+  /** RUN --mount binds and tmpfs, in order */
+  readonly mounts?: readonly RecordedMount[];
+  /** /dev/shm bytes (build.shm_size) */
+  readonly shmSize?: number;
+  /**
+   * Paths (inside the container, absolute) that did not exist in the stage before the step:
+   * the shim creates them as mount points, and whatever of them is left empty in the upper dir
+   * is removed, deepest first, so a mount never leaves its mount point in the layer.
+   */
+  readonly stubs?: readonly string[];
 }
 
 /** Files the shim creates as bind-mount targets when an image lacks them: not part of a step's diff. */
@@ -39,7 +54,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runStep(input: RunStepInput): Promise<{ upper: string; remove: () => Promise<void> }> {
   const rt = input.runtime;
   const record = await rt.create({
-    name: `berth-build-${randomBytes(6).toString('hex')}`,
+    ...(input.id !== undefined ? { id: input.id } : {}),
+    name: `berth-build-${(input.id ?? randomBytes(6).toString('hex')).slice(0, 12)}`,
     imageId: input.imageId,
     imageRef: 'berth-build',
     lowerLinks: input.lowerLinks,
@@ -51,6 +67,9 @@ export async function runStep(input: RunStepInput): Promise<{ upper: string; rem
     autoRemove: false,
     limits: {},
     labels: { 'berth.build': 'step' },
+    ...(input.network ? { network: input.network } : {}),
+    ...(input.mounts && input.mounts.length > 0 ? { mounts: input.mounts } : {}),
+    ...(input.shmSize !== undefined ? { shmSize: input.shmSize } : {}),
   });
   const remove = async () => { await rt.remove(record.id, { force: true }); };
   try {
@@ -103,6 +122,8 @@ export async function runStep(input: RunStepInput): Promise<{ upper: string; rem
       const p = join(upper, stub);
       try { if (lstatSync(p).isFile() && lstatSync(p).size === 0) rmSync(p); } catch { /* absent */ }
     }
+    // mount points the shim made (deepest first): removed when nothing but the mount was there
+    for (const stub of [...(input.stubs ?? [])].sort((a, b) => b.length - a.length)) removeIfEmpty(join(upper, stub));
     // an /etc created or copied up only to hold those stubs goes too
     try { if (readdirSync(join(upper, 'etc')).length === 0) rmSync(join(upper, 'etc'), { recursive: true }); } catch { /* absent */ }
     return { upper, remove };
@@ -110,6 +131,15 @@ export async function runStep(input: RunStepInput): Promise<{ upper: string; rem
     await remove().catch(() => undefined);
     throw err;
   }
+}
+
+/** Removes an empty directory or empty regular file (a mount point); anything else stays. */
+function removeIfEmpty(path: string): void {
+  try {
+    const st = lstatSync(path);
+    if (st.isDirectory() && readdirSync(path).length === 0) rmSync(path, { recursive: true });
+    else if (st.isFile() && st.size === 0) rmSync(path);
+  } catch { /* absent */ }
 }
 
 function abortError(): Error {

@@ -262,6 +262,12 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--no-cache', 'do not use the build cache')
     .option('--pull', 'always pull the images FROM names')
     .option('--label <K=V>', 'set metadata on the image (repeatable)', collect)
+    .option('--network <mode>', "RUN steps' network: default, none, host or a network's name", 'default')
+    .option('--add-host <host:ip>', 'add a custom host-to-IP mapping for RUN steps (ip may be host-gateway) (repeatable)', collect)
+    .option('--allow <entitlement>', 'allow an extra privilege: network.host (for RUN --network=host) (repeatable)', collect)
+    .option('--shm-size <bytes>', "size of RUN steps' /dev/shm (e.g. 64m)")
+    .option('--cache-from <image>', 'an image whose berth-built layers steps may reuse (type=registry,ref=… too) (repeatable)', collect)
+    .option('--cache-to <spec>', 'accepted: berth records cache keys in the image (type=inline); others warn (repeatable)', collect)
     .option('-q, --quiet', 'suppress the build output and print the image id on success')
     .option('--progress <type>', 'auto, plain, tty or quiet', 'auto')
     .action(act(() => import('./commands/build.js')));

@@ -154,7 +154,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   };
 
   const imageDeps = {
-    runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root,
+    runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root, networking,
     containerEvent: (id: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => supervisor.containerEvent(runtime.find(id), action, attributes),
   };
   const work = imageWork(imageDeps);

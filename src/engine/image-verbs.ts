@@ -26,6 +26,8 @@ import { cpusToQuota } from '../runtime/cgroups/convert.js';
 import type { Sys } from '../sys/sys.js';
 import { now } from './supervisor.js';
 import { PullRecords } from './pull-records.js';
+import { DEFAULT_BRIDGE, type EngineNetworking } from './networking.js';
+import type { StepNetwork } from '../build/builder.js';
 
 export interface ImageVerbsDeps {
   readonly runtime: ContainerRuntime;
@@ -38,6 +40,8 @@ export interface ImageVerbsDeps {
   readonly configFile: string;
   /** BERTH_ROOT: where the last pull of each reference is recorded (pull_policy daily/weekly) */
   readonly root: string;
+  /** RUN steps' networks (absent: steps get lo only) */
+  readonly networking?: EngineNetworking;
   /** a container event the engine publishes (update, commit's pause) */
   readonly containerEvent: (containerId: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => void;
 }
@@ -58,8 +62,13 @@ export interface ImageWork {
 export interface BuildExtras {
   readonly shmSize?: number;
   readonly extraHosts?: readonly string[];
-  /** "none": RUN steps without any network (berth's RUN steps have none yet anyway) */
+  /** RUN steps' network when a step does not say: default, none, host or a network's name */
   readonly network?: string;
+  /** compose build.entitlements ("network.host") */
+  readonly entitlements?: readonly string[];
+  /** compose build.cache_from / cache_to (builder.ts: images as cache sources; other kinds warn) */
+  readonly cacheFrom?: readonly string[];
+  readonly cacheTo?: readonly string[];
   readonly additionalContexts?: Readonly<Record<string, string>>;
   /** secret id → host file (RUN --mount=type=secret,id=…) */
   readonly secrets?: Readonly<Record<string, string>>;
@@ -89,7 +98,7 @@ export function imageWork(d: ImageVerbsDeps): ImageWork & { access(auth: Registr
     return result;
   };
   const build = async (req: ImageBuildRequest, emit: (e: EngineEvent) => void, signal: AbortSignal, extra: BuildExtras = {}): Promise<ImageBuildResult> => {
-    const { buildImage } = await import('../build/builder.js');
+    const [{ buildImage }, { cacheMountMax }] = await Promise.all([import('../build/builder.js'), import('../build/mounts.js')]);
     const store = await d.images();
     // a base image is pulled once per build, however many stages name it
     const pulls = new Map<string, Promise<unknown>>();
@@ -114,11 +123,36 @@ export function imageWork(d: ImageVerbsDeps): ImageWork & { access(auth: Registr
       onEvent: imageEventSink(emit, d.clock),
       signal,
       pullBase,
+      ...(d.networking ? { stepNetwork: stepNetwork(d.networking) } : {}),
+      cacheMountMax: cacheMountMax(d.env),
       ...extra,
     }));
     return { id: result.id, tags: result.tags, ran: result.ran, cached: result.cached, warnings: result.warnings };
   };
   return { access, pull, build, lastPull: (reference) => records.lastPull(reference) };
+}
+
+/**
+ * RUN steps' networks through the engine's networking, as `docker build` gives them: "default"
+ * is the default bridge (outbound NAT, the host through its gateway, isolated from other
+ * networks), "host" the host's namespace, "none" lo only, any other name an existing network
+ * (the classic builder's `--network NAME`; BuildKit has no such thing). No names are
+ * registered for a step. The engine's start-up repair removes the sandbox of a step container
+ * an interrupted build left (it removes the container first).
+ */
+export function stepNetwork(networking: EngineNetworking): StepNetwork {
+  return {
+    async attach(containerId, network, extraHosts) {
+      const base = { dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [...extraHosts], ports: [], expose: [] };
+      const intent = network === 'none' || network === 'host'
+        ? { ...base, mode: network, endpoints: [] }
+        : { ...base, mode: 'bridge', endpoints: [{ network: network === 'default' ? DEFAULT_BRIDGE : network, names: [], aliases: [] }] };
+      if (intent.mode === 'bridge' && network !== 'default') networking.facility.network(network); // NotFound names the network
+      const { files } = await networking.attach(containerId, intent, { hostname: 'buildkitsandbox' });
+      return { ...files, config: intent };
+    },
+    detach: (containerId) => networking.detach(containerId),
+  };
 }
 
 /** Runs `work`; an abort of `signal` while it runs is a Cancelled error, whatever the facility threw. */
@@ -144,7 +178,15 @@ export function imageVerbs(d: ImageVerbsDeps, work: ReturnType<typeof imageWork>
       return { digest: result.digest };
     },
 
-    imageBuild: (req, emit, signal) => work.build(req, emit, signal),
+    // docker build's --network, --add-host, --allow and --shm-size are compose build's extras
+    imageBuild: (req, emit, signal) => work.build(req, emit, signal, {
+      ...(req.network !== undefined ? { network: req.network } : {}),
+      ...(req.extraHosts && req.extraHosts.length > 0 ? { extraHosts: req.extraHosts } : {}),
+      ...(req.entitlements && req.entitlements.length > 0 ? { entitlements: req.entitlements } : {}),
+      ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
+      ...(req.cacheFrom && req.cacheFrom.length > 0 ? { cacheFrom: req.cacheFrom } : {}),
+      ...(req.cacheTo && req.cacheTo.length > 0 ? { cacheTo: req.cacheTo } : {}),
+    }),
 
     async imageTag(ref, req) {
       (await d.images()).tag(ref, req.target);
@@ -170,10 +212,13 @@ export function imageVerbs(d: ImageVerbsDeps, work: ReturnType<typeof imageWork>
     },
 
     async imagePrune(o: ImagePruneOptions) {
-      const [{ pruneImages }, { buildCacheLayers }] = await Promise.all([import('../images/prune.js'), import('../build/builder.js')]);
+      const [{ pruneImages }, { buildCacheLayers, clearCacheMounts }] = await Promise.all([import('../images/prune.js'), import('../build/builder.js')]);
       const store = await d.images();
       const result = pruneImages(store, { all: o.all, inUse: (id) => d.runtime.imageInUse(id), keepLayers: buildCacheLayers(store), now: () => new Date(d.clock.now()) });
-      return { lines: result.lines, spaceReclaimed: result.spaceReclaimed };
+      // --all also empties the builds' RUN --mount=type=cache directories (docs/images.md)
+      const mounts = o.all ? clearCacheMounts(store) : { removed: 0, freed: 0 };
+      const lines = mounts.removed > 0 ? [...result.lines, `deleted ${mounts.removed} build cache mount${mounts.removed === 1 ? '' : 's'}`] : result.lines;
+      return { lines, spaceReclaimed: result.spaceReclaimed + mounts.freed };
     },
 
     async containerCommit(ref, o: ContainerCommitOptions) {

@@ -147,6 +147,9 @@ export function buildRequestFor(project: Project, service: Service, opts: { read
       ...(shm !== undefined ? { shmSize: parseBytes(shm, 'build.shm_size') } : {}),
       ...(b.extra_hosts.length > 0 ? { extraHosts: b.extra_hosts } : {}),
       ...(b.network !== undefined ? { network: b.network } : {}),
+      ...((b.entitlements ?? []).length > 0 ? { entitlements: b.entitlements } : {}),
+      ...(b.cache_from.length > 0 ? { cacheFrom: b.cache_from } : {}),
+      ...(b.cache_to.length > 0 ? { cacheTo: b.cache_to } : {}),
       ...(Object.keys(b.additional_contexts).length > 0 ? { additionalContexts: b.additional_contexts } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     },
@@ -236,12 +239,15 @@ export async function prepareImages(d: ProjectImagesDeps, project: Project, serv
   throwFailures(failures);
 }
 
-/** One error naming every failure, with the first one's code; a failed RUN exits 1, as docker compose build does (not with the step's code). */
+/**
+ * One error naming every failure, with the first one's code. It exits 1, as docker compose does
+ * when a pull or a build fails (compose's generic failure; not 125, berth's own-failure code,
+ * and not a failed RUN step's code).
+ */
 function throwFailures(failures: readonly { text: string; err: unknown }[]): void {
   if (failures.length === 0) return;
   const first = errorBody(failures[0]!.err);
-  const details = first.details as { exitCode?: unknown } | undefined;
-  throw new BerthError(first.code, failures.map((f) => f.text).join('\n'), typeof details?.exitCode === 'number' ? { ...details, exitCode: 1 } : first.details);
+  throw new BerthError(first.code, failures.map((f) => f.text).join('\n'), { ...(first.details as object | undefined), exitCode: 1 });
 }
 
 /**

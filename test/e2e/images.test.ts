@@ -92,6 +92,12 @@ test('compose up must pull a missing image before it creates anything, and pull_
   assert.notEqual(never.code, 0);
   assert.match(never.stderr, /pull_policy is "never"/);
   assert.equal((await berthOk(roots, ['ps', '-aq'])).trim(), '', 'nothing created');
+  // a pull that fails: docker compose exits 1 (not 125) and creates nothing
+  writeFileSync(join(project, 'compose.yaml'), `name: e2e-images\nservices:\n  web:\n    image: ${registry.host}/e2e/nope:1\n    command: ["sleep", "1000"]\n`);
+  const failed = await berth(roots, compose('up', '-d'), { timeoutMs: 60_000 });
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stderr, /pulling .*e2e\/nope:1 \(service web\)/);
+  assert.equal((await berthOk(roots, ['ps', '-aq'])).trim(), '', 'nothing created');
   writeFileSync(join(project, 'compose.yaml'), `name: e2e-images\nservices:\n  web:\n    image: ${image}\n    command: ["sleep", "1000"]\n`);
   const up = await berthOk(roots, compose('up', '-d'), { timeoutMs: 120_000 });
   assert.match(up, /^Digest: sha256:/m, 'the pull shows');

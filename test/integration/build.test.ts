@@ -5,7 +5,7 @@
 // that nothing (mount, cgroup, process) is left behind.
 import { test, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -191,11 +191,101 @@ test('stages the target does not need are skipped; independent stages start toge
   assert.ok(startedA >= 0 && startedB >= 0 && startedA < firstDone && startedB < firstDone, JSON.stringify(s.map((e) => `${e.status} ${e.name}`)));
 });
 
+test('RUN --mount=type=cache: the content survives into the next build and is never in the image; image prune --all empties it', { skip }, async () => {
+  const dir = context({ 'Dockerfile': 'FROM bb\nARG N\nRUN --mount=type=cache,target=/var/cache/app,uid=1000,mode=0700 echo "$N" >> /var/cache/app/log && cat /var/cache/app/log && stat -c "%u %a" /var/cache/app\n' });
+  const output = (events: ImageEvent[]) => events.filter((e) => e.kind === 'output').map((e) => (e as { text: string }).text).join('');
+  const one = await build(dir, { buildArgs: { N: 'one' } });
+  assert.equal(output(one.events), 'one\n1000 700\n');
+  const two = await build(dir, { buildArgs: { N: 'two' } });
+  assert.equal(output(two.events), 'one\ntwo\n1000 700\n', 'the second build saw the first build\'s cache');
+  // the layer holds neither the cache's files nor the mount point (nor /var/cache, made for it)
+  assert.equal(await runIn(two.id, ['sh', '-c', 'ls -a /var 2>&1; test -e /var/cache && echo present || echo absent']), '.\n..\nabsent\n');
+  // another id is another cache; the same id from a different target is the same one
+  const other = await build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=cache,target=/c,id=/var/cache/app cat /c/log\nRUN --mount=type=cache,target=/c cat /c/log 2>/dev/null || echo empty\n' }));
+  assert.equal(output(other.events), 'one\ntwo\nempty\n');
+  const { clearCacheMounts, cacheMountsDir } = await import('../../src/build/builder.js');
+  assert.ok(readdirSync(cacheMountsDir(store)).length >= 2);
+  assert.ok(clearCacheMounts(store).freed > 0);
+  assert.deepEqual(readdirSync(cacheMountsDir(store)), []);
+  const three = await build(dir, { buildArgs: { N: 'three' } });
+  assert.equal(output(three.events), 'three\n1000 700\n', 'an emptied cache starts again');
+});
+
+test('RUN --mount=type=bind: context files (through .dockerignore) and a stage\'s files are visible during RUN, read-only by default, and absent from the layer; their content is in the cache key', { skip }, async () => {
+  const dir = context({
+    'Dockerfile': [
+      'FROM bb AS tools',
+      'RUN mkdir -p /opt/tool && echo "tool v1" > /opt/tool/version',
+      'FROM bb',
+      'WORKDIR /src',
+      'RUN --mount=type=bind,target=. --mount=type=bind,from=tools,source=/opt/tool,target=/tool find . -type f | sort > /listing && cat app.txt /tool/version > /seen && (touch /src/x 2>/dev/null && echo writable || echo read-only) > /ro',
+      'RUN --mount=type=bind,source=app.txt,target=/in/app.txt,rw sh -c \'echo scribble >> /in/app.txt; cat /in/app.txt > /rw\'',
+    ].join('\n'),
+    '.dockerignore': 'secret.txt\n',
+    'app.txt': 'app v1\n',
+    'secret.txt': 'do not bind me\n',
+  });
+  const first = await build(dir);
+  assert.equal(await runIn(first.id, ['cat', '/listing', '/seen', '/ro', '/rw']), './.dockerignore\n./Dockerfile\n./app.txt\napp v1\ntool v1\nread-only\napp v1\nscribble\n');
+  // the mount points are not in the layers: /src is WORKDIR's (empty), /tool and /in were never there
+  assert.equal(await runIn(first.id, ['sh', '-c', 'ls -A /src; test -e /tool || echo no-tool; test -e /in || echo no-in']), 'no-tool\nno-in\n');
+  // an rw bind's writes are the step's alone: the context is untouched
+  assert.equal(readFileSync(join(dir, 'app.txt'), 'utf8'), 'app v1\n');
+  // nothing changed: every step is cached; a changed bound file re-runs the steps that bind it
+  assert.equal((await build(dir)).ran, 0);
+  writeFileSync(join(dir, 'app.txt'), 'app v2\n');
+  const changed = await build(dir);
+  assert.equal(changed.ran, 2);
+  assert.match(await runIn(changed.id, ['cat', '/seen']), /^app v2\n/);
+  // an ignored file cannot be bound
+  await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=bind,source=s.txt,target=/s cat /s\n', '.dockerignore': 's.txt\n', 's.txt': 'x' })), /excluded by \.dockerignore/);
+});
+
+test('RUN --mount=type=secret and type=tmpfs: the secret is readable during RUN with its mode, neither is in the layer', { skip }, async () => {
+  const secretFile = join(work, 'token.txt');
+  writeFileSync(secretFile, 's3cret\n', { mode: 0o600 });
+  const dir = context({
+    'Dockerfile': 'FROM bb\nRUN --mount=type=secret,id=token --mount=type=secret,id=absent --mount=type=tmpfs,target=/scratch cat /run/secrets/token && stat -c %a /run/secrets/token && echo t > /scratch/t && test ! -e /run/secrets/absent && echo ok\n',
+  });
+  const r = await build(dir, { secrets: { token: secretFile } });
+  const out = r.events.filter((e) => e.kind === 'output').map((e) => (e as { text: string }).text).join('');
+  assert.equal(out, 's3cret\n400\nok\n');
+  assert.equal(await runIn(r.id, ['sh', '-c', 'test -e /run/secrets || echo no-secrets; test -e /scratch || echo no-scratch']), 'no-secrets\nno-scratch\n');
+  await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=secret,id=gone,required true\n' })), /Dockerfile:2: secret "gone" is required/);
+});
+
+test('cache_from: an image berth built is a cache source without the local build cache (its layers reused); other kinds warn', { skip }, async () => {
+  const dir = context({ 'Dockerfile': 'FROM bb\nRUN echo one > /one\nCOPY a.txt /a.txt\nENV X=1\nRUN cat /a.txt > /b\n', 'a.txt': 'a\n' });
+  const first = await build(dir, { tags: ['cachesrc:1'] });
+  rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
+  const again = await build(dir, { cacheFrom: ['cachesrc:1'], cacheTo: ['type=inline', 'type=local,dest=/tmp/x'] });
+  assert.equal(again.ran, 1, 'only ENV (a metadata step) ran');
+  // the same layers (the id differs: ENV's history entry has a new time, as docker's would)
+  assert.deepEqual(store.resolve(again.id).layers.map((l) => l.chainId), store.resolve(first.id).layers.map((l) => l.chainId));
+  const warnings = again.events.filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text);
+  assert.deepEqual(warnings.filter((w) => /cache_to/.test(w)).length, 1, warnings.join('\n'));
+  rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
+  writeFileSync(join(dir, 'a.txt'), 'changed\n');
+  const changed = await build(dir, { cacheFrom: ['type=registry,ref=cachesrc:1', 'bb', 'type=local,src=/tmp/x'] });
+  assert.deepEqual(steps(changed.events).filter((s) => s.status === 'cached' || s.status === 'started').map((s) => `${s.status} ${s.name.replace(/^\[\S+ /, '[')}`), [
+    'cached [1/4] RUN echo one > /one',
+    'started [2/4] COPY a.txt /a.txt',
+    'started [3/4] ENV X=1',
+    'started [4/4] RUN cat /a.txt > /b',
+  ]);
+  const texts = changed.events.filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text).join('\n');
+  assert.match(texts, /cache_from "bb": the image records no berth build steps/);
+  assert.match(texts, /cache_from "type=local,src=\/tmp\/x": .*local cache exports are not read/);
+  assert.equal(await runIn(changed.id, ['cat', '/b']), 'changed\n');
+});
+
 test('failures name the Dockerfile line: a failing RUN, an unknown instruction, a missing source', { skip }, async () => {
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN true\nRUN exit 7\n' })), /Dockerfile:3: RUN \/bin\/sh -c exit 7: exited with code 7/);
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nFETCH x\n' })), /Dockerfile:2: unknown instruction: FETCH/);
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nCOPY nope.txt /x\n' })), /Dockerfile:2: "nope.txt" not found in the build context/);
-  await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=cache,target=/c true\n' })), /Dockerfile:2: RUN --mount is not supported yet/);
+  await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=cache,target=/c,colour=red true\n' })), /Dockerfile:2: --mount=type=cache: unknown option "colour"/);
+  await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=ssh true\n' })), /Dockerfile:2: --mount=type=ssh is not supported/);
+  await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=bind,source=nope,target=/n true\n' })), /Dockerfile:2: "nope" not found in the build context/);
 });
 
 test('commit: a container\'s changes and deletions become a layer; the new image runs with them', { skip }, async () => {

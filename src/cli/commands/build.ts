@@ -8,10 +8,11 @@ import { colors } from '../render/colors.js';
 import { imageProgressFor } from '../render/image-progress.js';
 import { BerthError, InvalidArgument } from '../../lib/errors.js';
 import { imageEmit } from './pull.js';
+import { parseBytes } from '../../lib/units.js';
 
 interface BuildFlags {
   tag?: string[]; file?: string; buildArg?: string[]; target?: string; noCache?: boolean; cache?: boolean; pull?: boolean;
-  label?: string[]; quiet?: boolean; progress?: string;
+  label?: string[]; quiet?: boolean; progress?: string; network?: string; addHost?: string[]; allow?: string[]; shmSize?: string; cacheFrom?: string[]; cacheTo?: string[];
 }
 
 /** K=V pairs; a bare K takes its value from the environment (docker's --build-arg K), or is dropped. */
@@ -49,6 +50,9 @@ export default async function build(flags: BuildFlags, args: string[], ctx: CliC
   else if (flags.file !== undefined) {
     dockerfile = isAbsolute(flags.file) ? flags.file : resolve(ctx.cwd, flags.file);
   }
+  for (const a of flags.allow ?? []) if (a !== 'network.host') throw new InvalidArgument(`invalid --allow "${a}": berth grants network.host only`);
+  for (const h of flags.addHost ?? []) if (!/^[^:=\s]+[:=]\S+$/.test(h)) throw new InvalidArgument(`invalid --add-host "${h}": expected host:ip`);
+  const shmSize = flags.shmSize !== undefined ? parseBytes(flags.shmSize, '--shm-size') : undefined;
   const quiet = flags.quiet === true || flags.progress === 'quiet';
   const c = colors(ctx.stdout, ctx.env);
   // docker build writes its progress to stderr; -q prints only the id on stdout
@@ -66,9 +70,16 @@ export default async function build(flags: BuildFlags, args: string[], ctx: CliC
       noCache: flags.noCache === true || flags.cache === false,
       pull: flags.pull ?? false,
       auth: registryAuth(ctx),
+      ...(flags.network !== undefined && flags.network !== 'default' ? { network: flags.network } : {}),
+      extraHosts: flags.addHost ?? [],
+      entitlements: flags.allow ?? [],
+      ...(shmSize !== undefined ? { shmSize } : {}),
+      cacheFrom: flags.cacheFrom ?? [],
+      cacheTo: flags.cacheTo ?? [],
     }, imageEmit(progress, ctx), interrupt.signal)).finally(() => progress?.done()).catch((err: unknown) => {
-      // a RUN step's exit code is the step's, not the command's: docker build exits 1
-      if (err instanceof BerthError && typeof (err.details as { exitCode?: unknown } | undefined)?.exitCode === 'number') throw new BerthError(err.code, err.message, { ...(err.details as object), exitCode: 1 });
+      // a failed build exits 1 as docker build does ("failed to solve"): a RUN step's code is the
+      // step's, not the command's, and a Dockerfile or context error is the build's failure too
+      if (err instanceof BerthError && err.code !== 'CANCELLED' && err.code !== 'INTERNAL') throw new BerthError(err.code, err.message, { ...(err.details as object | undefined), exitCode: 1 });
       throw err;
     });
     if (quiet) { ctx.stdout.write(`${result.id}\n`); return 0; }

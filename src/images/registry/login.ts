@@ -4,6 +4,7 @@ import { DEFAULT_DOMAIN, parseReference } from '../reference.js';
 import { InvalidArgument } from '../../lib/errors.js';
 import { RegistryClient } from './client.js';
 import { removeCredentials, storeCredentials, type Credentials } from './credentials.js';
+import { serverDomain } from '../../lib/docker-config.js';
 import type { RegistryHosts } from './hosts.js';
 
 export interface LoginOptions {
@@ -14,15 +15,18 @@ export interface LoginOptions {
   readonly timeoutMs?: number;
 }
 
-/** "localhost:5000", "https://index.docker.io/v1/", "" (Docker Hub) → a registry domain. */
+/**
+ * "localhost:5000", "https://index.docker.io/v1/", "" (Docker Hub) → a registry domain: the one
+ * parse of a server address (lib/docker-config.ts serverDomain, which logout and config.json
+ * keys use too), then checked against the reference grammar's domain rule.
+ */
 export function registryDomain(server: string | undefined): string {
-  if (server === undefined || server === '') return DEFAULT_DOMAIN;
-  const host = server.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
-  if (host === 'index.docker.io' || host === 'registry-1.docker.io' || host === DEFAULT_DOMAIN) return DEFAULT_DOMAIN;
-  // reuse the reference grammar's domain rule
-  const ref = parseReference(`${host}/x`);
-  if (ref.domain !== host) throw new InvalidArgument(`"${server}" is not a registry address`);
-  return host;
+  const domain = serverDomain(server);
+  if (domain === DEFAULT_DOMAIN) return domain;
+  let parsed: string | undefined;
+  try { parsed = parseReference(`${domain}/x`).domain; } catch { parsed = undefined; }
+  if (parsed !== domain) throw new InvalidArgument(`"${server}" is not a registry address`);
+  return domain;
 }
 
 /** Checks the credentials against the registry (the engine's half of docker login); returns its domain. */

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { parseManifest, selectManifest, hostPlatform, parsePlatform, MEDIA, type Descriptor } from './manifest.js';
 import { parseChallenge, keyDomain, credentialsFor, storeCredentials, removeCredentials } from './credentials.js';
 import { endpointFor, registryHosts } from './hosts.js';
+import { registryDomain } from './login.js';
+import { serverDomain } from '../../lib/docker-config.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const desc = (arch: string, variant?: string, extra: Partial<Descriptor> = {}): Descriptor => ({
@@ -46,6 +48,14 @@ test('WWW-Authenticate challenges, quoted and not', () => {
   });
   assert.deepEqual(parseChallenge('Basic realm=berth'), { scheme: 'basic', params: { realm: 'berth' } });
   assert.deepEqual(parseChallenge('Bearer realm="a,b",error="x \\"y\\""')?.params, { realm: 'a,b', error: 'x "y"' });
+});
+
+test('a server address has one domain for login (checked) and logout (not): Docker Hub\'s names, hosts with ports, URLs', () => {
+  for (const [server, domain] of [[undefined, 'docker.io'], ['', 'docker.io'], ['https://index.docker.io/v1/', 'docker.io'], ['registry-1.docker.io', 'docker.io'], ['docker.io', 'docker.io'], ['localhost:5000', 'localhost:5000'], ['http://127.0.0.1:5000/v2/', '127.0.0.1:5000'], ['ghcr.io', 'ghcr.io']] as const) {
+    assert.equal(registryDomain(server), domain, String(server));
+    assert.equal(serverDomain(server), domain, String(server));
+  }
+  assert.throws(() => registryDomain('not a host'), /"not a host" is not a registry address/);
 });
 
 test('config.json: keys by domain, base64 auth, login keeps other keys, logout removes', () => {

@@ -24,6 +24,8 @@ export interface Build {
   readonly secrets: readonly unknown[];
   readonly ssh: readonly string[];
   readonly privileged: boolean;
+  /** "network.host", "security.insecure" (the builder grants network.host only) */
+  readonly entitlements?: readonly string[];
 }
 
 export function isRemoteContext(s: string): boolean {
@@ -63,5 +65,6 @@ export function canonicalBuild(v: unknown, resolvePath: (p: string) => string, r
     secrets: Array.isArray(o['secrets']) ? o['secrets'] : [],
     ssh,
     privileged: o['privileged'] === true,
+    ...(Array.isArray(o['entitlements']) ? { entitlements: strs(o['entitlements']) } : {}),
   };
 }
