@@ -48,10 +48,9 @@ export function networkCreateRequest(project: Project, key: string): NetworkCrea
   return { ...req, labels: { ...req.labels, [NETWORK_LABEL.hash]: networkHash(req) } };
 }
 
-/** The config hash of a network request (its labels without the hash itself). */
+/** The config hash of a network request (made before the hash label is added to it). */
 function networkHash(req: NetworkCreateRequest): string {
-  const { [NETWORK_LABEL.hash]: _own, ...labels } = req.labels ?? {};
-  return createHash('sha256').update(canonicalJson({ ...req, labels })).digest('hex');
+  return createHash('sha256').update(canonicalJson(req)).digest('hex');
 }
 
 /** Each project network's config hash, by key, as `up` compares them; a network berth cannot make is left out. */

@@ -41,7 +41,7 @@ import { dependencyEdges, dependentsOf, lookupService, topologicalOrder, withDep
 import { planVolumeCreates, volumeCreatesOf } from './volumes.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { Plan } from './plan.js';
-import { networkCreatesOf, planNetworkCreates, serviceNetworks as serviceNetworksOf, servicesOn, staleNetworks } from './networks.js';
+import { networkCreatesOf, planNetworkCreates, serviceNetworks, servicesOn, staleNetworks } from './networks.js';
 import { InternalError, InvalidArgument } from '../lib/errors.js';
 
 export { planDown } from './down.js';
@@ -124,7 +124,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
     const policy: RecreatePolicy = options.noRecreate ? 'never' : options.forceRecreate && namedSet.has(name) ? 'force' : 'diverged';
     const decision = decide(service, byService.get(name) ?? [], hashes, policy, scaleOf(service, options), options.images?.[name]);
     if (onStale.has(name)) {
-      const changed = stale.filter((k) => serviceNetworksOf(service).includes(k));
+      const changed = stale.filter((k) => serviceNetworks(service).includes(k));
       const cause = `network ${changed.join(', ')} changed`;
       decision.replicas = decision.replicas.map((r): ReplicaAction => (r.kind === 'create' ? r : { kind: 'recreate', number: r.number, container: r.container, cause: r.kind === 'recreate' && !r.configChange ? r.cause : cause, configChange: true }));
     }
@@ -191,7 +191,7 @@ export function reconcile(project: Project, observed: ObservedState, hashes: Rea
         const stop = isActive(c.status) ? [plan.add({ kind: 'stop', service: name, number: c.number, containerId: c.id, cause, dependsOn: beforeRecreate })] : [];
         const remove = plan.add({ kind: 'remove', service: name, number: c.number, containerId: c.id, cause, dependsOn: stop.length > 0 ? stop : beforeRecreate });
         removedEarly.set(c.id, remove);
-        for (const k of serviceNetworksOf(decision.service)) removesOn.get(k)?.push(remove);
+        for (const k of serviceNetworks(decision.service)) removesOn.get(k)?.push(remove);
       }
     }
     for (const key of stale) {

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, symlinkSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { berth, berthOk, leftovers, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario, makeBusyboxRootfs } from '../helpers/env.js';
+import { berth, berthOk, eventually, leftovers, stopEngine, type TestRoots, setUpScenario, tearDownScenario, type Scenario, makeBusyboxRootfs } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -29,13 +29,6 @@ after(async () => {
 
 const compose = (...args: string[]): string[] => ['compose', '-f', join(dir, 'compose.yaml'), ...args];
 const exec = (service: string, script: string): Promise<string> => berthOk(roots, compose('exec', '-T', service, 'sh', '-c', script));
-async function eventually(what: string, probe: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 const volumeNames = async (): Promise<string[]> => (await berthOk(roots, ['volume', 'ls', '-q'])).split('\n').filter((l) => l !== '');
 
 test('up must create the named volume before its users and mount it in both services', async () => {
@@ -156,12 +149,12 @@ test('a tmpfs-style volume (local driver, type=tmpfs) is mounted while a contain
   const mounted = (): boolean => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mountpoint);
   try {
     await berthOk(roots, ['run', '-d', '--name', 'memholder', '-v', 'memvol:/m', 'bb', 'sh', '-c', 'echo hi > /m/f; while [ ! -e /m/stop ]; do sleep 0.05; done']);
-    await eventually('the container wrote /m/f', () => existsSync(join(mountpoint, 'f')));
+    await eventually(() => existsSync(join(mountpoint, 'f')), 15_000, 'the container wrote /m/f');
     assert.ok(mounted(), 'the tmpfs is mounted on the host while the container runs');
     assert.equal(readFileSync(join(mountpoint, 'f'), 'utf8'), 'hi\n');
     writeFileSync(join(mountpoint, 'stop'), '');
     assert.equal((await berthOk(roots, ['wait', 'memholder'])).trim(), '0');
-    await eventually('the engine unmounted the tmpfs', () => !mounted());
+    await eventually(() => !mounted(), 15_000, 'the engine unmounted the tmpfs');
     assert.equal(existsSync(join(mountpoint, 'f')), false, 'its content went with it, as with Docker');
   } finally {
     await berth(roots, ['rm', '-f', 'memholder']);

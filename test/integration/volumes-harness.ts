@@ -24,14 +24,11 @@ void sameShape;
 export interface Ran { readonly id: string; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
 
 /**
- * The harness plays the engine's part for these roots: the engine the CLI started to import the
+ * The harness plays the engine's part for these roots. The engine the CLI started to import the
  * test images would react to the harness's containers too (it unmounts a tmpfs-style volume once
- * the last container using it dies), racing the assertions. Stopped once the images are in.
+ * the last container using it dies), racing the assertions: the test files stop it (helpers'
+ * stopEngine) once the images are in.
  */
-export async function stopEngine(roots: TestRoots): Promise<void> {
-  await berthOk(roots, ['engine', 'stop']);
-}
-
 export class Harness {
   readonly host: EngineHost;
   readonly store: VolumeStore;

@@ -4,8 +4,8 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, statSync, symlinkSync, existsSync, readdirSync, lstatSync, readlinkSync, linkSync } from 'node:fs';
 import { join } from 'node:path';
-import { importBusybox, makeRoots, berthOk, cleanupRoots, type TestRoots } from '../helpers/env.js';
-import { Harness, stopEngine, importSeedImage } from './volumes-harness.js';
+import { importBusybox, makeRoots, berthOk, cleanupRoots, stopEngine, type TestRoots } from '../helpers/env.js';
+import { Harness, importSeedImage } from './volumes-harness.js';
 import { BerthError } from '../../src/lib/errors.js';
 
 let roots: TestRoots;

@@ -57,9 +57,9 @@ function readBounded(path: string, size: number): Buffer {
  */
 export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: readonly string[], files: FileSource = nodeFileSource): Host {
   // env files are read as the loader reads them: bounded, regular files only, as the caller
-  const dotenvFile = (path: string, limit: number): ReadonlyMap<string, string> | undefined => {
+  const dotenvFile = (path: string): ReadonlyMap<string, string> | undefined => {
     const text = files.read(path);
-    return text === undefined || Buffer.byteLength(text) > limit ? undefined : parseDotenv(text, (k) => env[k]);
+    return text === undefined || Buffer.byteLength(text) > MAX_ENV_FILE ? undefined : parseDotenv(text, (k) => env[k]);
   };
   const declared = new Set<string>();
   for (const f of [...Object.values(project.secrets), ...Object.values(project.configs)]) if (f.file) declared.add(f.file);
@@ -99,7 +99,7 @@ export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: rea
       try { return readdirSync(path).slice(0, MAX_LISTED); } catch { return undefined; }
     },
     envFile: (path) => {
-      try { return dotenvFile(path, MAX_ENV_FILE); } catch { return undefined; }
+      try { return dotenvFile(path); } catch { return undefined; }
     },
     variable: (name) => {
       if (env[name] !== undefined) return env[name];
@@ -107,7 +107,7 @@ export function nodeHost(project: Project, env: NodeJS.ProcessEnv, envFiles: rea
         const merged = new Map<string, string>();
         const files = envFiles.length > 0 ? envFiles.map((f) => resolve(project.working_dir, f)) : [join(project.working_dir, '.env')];
         for (const f of files) {
-          try { for (const [k, v] of dotenvFile(f, MAX_ENV_FILE) ?? []) merged.set(k, v); } catch { /* refused (not a regular file, too large): nothing from it */ }
+          try { for (const [k, v] of dotenvFile(f) ?? []) merged.set(k, v); } catch { /* refused (not a regular file, too large): nothing from it */ }
         }
         dotenv = merged;
       }

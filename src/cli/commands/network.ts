@@ -3,7 +3,8 @@
 import type { CliContext } from '../context.js';
 import { BerthError, InvalidArgument, NotFound } from '../../lib/errors.js';
 import { withEngine } from '../engine.js';
-import { formatRows, compileTemplate } from '../render/template.js';
+import { inspectEach } from '../inspect-each.js';
+import { formatRows } from '../render/template.js';
 
 const HEADERS = { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' };
 const DEFAULT = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
@@ -57,24 +58,9 @@ export async function rm(_flags: unknown, args: string[], ctx: CliContext): Prom
   });
 }
 
-export async function inspect(flags: { format?: string }, args: string[], ctx: CliContext): Promise<number> {
-  const template = flags.format !== undefined && flags.format !== 'json' ? compileTemplate(flags.format) : undefined;
-  return withEngine(ctx, async (api) => {
-    const out: unknown[] = [];
-    let failed = false;
-    for (const ref of args) {
-      try {
-        out.push(await api.networkInspect(ref));
-      } catch (err) {
-        if (!(err instanceof NotFound)) throw err;
-        ctx.stderr.write(`Error: no such network: ${ref}\n`);
-        failed = true;
-      }
-    }
-    if (template) for (const doc of out) ctx.stdout.write(`${template.render(doc)}\n`);
-    else ctx.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
-    return failed ? 1 : 0;
-  });
+export function inspect(flags: { format?: string }, args: string[], ctx: CliContext): Promise<number> {
+  return inspectEach(flags.format, args, ctx, (api, ref) => api.networkInspect(ref),
+    (err, ref) => (err instanceof NotFound ? `no such network: ${ref}` : undefined));
 }
 
 export async function connect(flags: { alias?: string[]; ip?: string; ip6?: string }, args: string[], ctx: CliContext): Promise<number> {

@@ -5,7 +5,8 @@ import type { CliContext } from '../context.js';
 import { BerthError, InvalidArgument } from '../../lib/errors.js';
 import { formatSize } from '../../lib/units.js';
 import { withEngine } from '../engine.js';
-import { compileTemplate, formatRows } from '../render/template.js';
+import { inspectEach } from '../inspect-each.js';
+import { formatRows } from '../render/template.js';
 
 const HEADERS = { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', CreatedAt: 'CREATED', Labels: 'LABELS' };
 const DEFAULT = 'table {{.Driver}}\t{{.Name}}';
@@ -35,24 +36,9 @@ export async function ls(flags: { quiet?: boolean; filter?: string[]; format?: s
   return 0;
 }
 
-export async function inspect(flags: { format?: string }, args: string[], ctx: CliContext): Promise<number> {
-  const template = flags.format !== undefined && flags.format !== 'json' ? compileTemplate(flags.format) : undefined;
-  return withEngine(ctx, async (api) => {
-    const out: unknown[] = [];
-    let failed = false;
-    for (const name of args) {
-      try {
-        out.push(await api.volumeInspect(name));
-      } catch (err) {
-        if (!(err instanceof BerthError) || err.code === 'INTERNAL') throw err;
-        ctx.stderr.write(`Error: ${err.message}\n`);
-        failed = true;
-      }
-    }
-    if (template) for (const doc of out) ctx.stdout.write(`${template.render(doc)}\n`);
-    else ctx.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
-    return failed ? 1 : 0;
-  });
+export function inspect(flags: { format?: string }, args: string[], ctx: CliContext): Promise<number> {
+  return inspectEach(flags.format, args, ctx, (api, name) => api.volumeInspect(name),
+    (err) => (err instanceof BerthError && err.code !== 'INTERNAL' ? err.message : undefined));
 }
 
 export async function rm(flags: { force?: boolean }, args: string[], ctx: CliContext): Promise<number> {
