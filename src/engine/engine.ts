@@ -347,11 +347,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     containerExec(ref, o, io, signal) {
       const view = runtime.find(ref);
       return relayAttached(host.sys, o.tty, io, signal, (stdio) => runtime.exec(view.record.id, {
-        args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: o.tty, stdin: o.interactive,
+        args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: o.tty, stdin: o.interactive, privileged: o.privileged === true,
       }, stdio)).then((r) => r.exitCode);
     },
     async containerExecDetached(ref, o) {
-      await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false }, ['ignore', 'ignore', 'ignore']);
+      await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false, privileged: o.privileged === true }, ['ignore', 'ignore', 'ignore']);
     },
 
     containerCopy: (ref, o) => containerCopy(copyDeps, ref, o),

@@ -295,7 +295,7 @@ export class Watches {
       execInService: async (service, replica, exec) => {
         const env = Object.entries(exec.environment).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
         const r = await runtime.execCaptured(replica.containerId, {
-          args: exec.command, env, tty: false, stdin: false,
+          args: exec.command, env, tty: false, stdin: false, privileged: exec.privileged,
           ...(exec.user !== undefined ? { user: exec.user } : {}),
           ...(exec.working_dir !== undefined ? { workdir: exec.working_dir } : {}),
         }, { timeoutMs: this.d.execTimeoutMs ?? 60_000 });

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { berth, berthOk, backgroundBerth, eventually, stopEngine, type Background, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 import { inContainer, notifyHelpers as helpersWatching } from '../helpers/watch.js';
 
@@ -82,7 +82,9 @@ test('compose watch must bring the project up and sync, restart and exec on host
     // sync+exec: the command runs in the container after the sync
     const restarted = await pidOf('e2e-watch-web-1');
     writeFileSync(join(dir, 'hook', 'n'), '42\n');
-    await eventually(() => inContainer(restarted, '/tmp/hooked') === '42\n', 15_000, 'the exec hook to run');
+    // exec.privileged: the hook gets every capability (web itself has Docker's default set)
+    const hostBnd = /^CapBnd:\s+(\w+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    await eventually(() => inContainer(restarted, '/tmp/hooked') === `42\n${hostBnd}\n`, 15_000, 'the exec hook to run, privileged');
     await eventually(() => /Ran "sh -c .*" in service "web"/.test(w.out()), 10_000, 'the exec line');
 
     // rebuild of a service without a build section: the build door's error, the container is kept
