@@ -149,6 +149,31 @@ test('up --watch must follow the logs and sync edits across a restart; Ctrl-C st
   assert.notEqual((await inspect('e2e-watch-web-1')).State.Status, 'running');
 });
 
+test('a replica that starts while the watch runs (scale up, a recreate) must get what was synced into the others', async () => {
+  await berthOk(roots, compose('up', '-d', 'web'), { timeoutMs: 60_000 });
+  const w = background(compose('watch', '--no-up', 'web'));
+  try {
+    await ready(w, 'compose watch --no-up');
+    const first = await pidOf('e2e-watch-web-1');
+    writeFileSync(join(dir, 'site', 'index.html'), 'v7\n');
+    await eventually(() => inContainer(first, '/www/index.html') === 'v7\n', 15_000, 'the edit in web-1');
+    // scale up: the new replica's root is the image's, the watch fills it in
+    await berthOk(roots, compose('up', '-d', '--no-recreate', '--scale', 'web=2', 'web'), { timeoutMs: 60_000 });
+    const second = await pidOf('e2e-watch-web-2');
+    await eventually(() => inContainer(second, '/www/index.html') === 'v7\n' && inContainer(second, '/www/after.html') === 'after\n', 15_000, 'the synced files in the new replica web-2');
+    // a recreate: a new container, a new root
+    const before = (await inspect('e2e-watch-web-1')).Id;
+    await berthOk(roots, compose('up', '-d', '--force-recreate', '--scale', 'web=1', 'web'), { timeoutMs: 60_000 });
+    const recreated = await inspect('e2e-watch-web-1');
+    assert.notEqual(recreated.Id, before, 'recreated');
+    await eventually(() => inContainer(recreated.State.Pid, '/www/index.html') === 'v7\n', 15_000, 'the synced file in the recreated web-1');
+    assert.equal(w.child.exitCode, null, `the watch still runs\nstdout: ${w.out()}\nstderr: ${w.err()}`);
+  } finally {
+    const code = await w.interrupt(20_000);
+    assert.equal(code, 0, `compose watch after Ctrl-C\nstdout: ${w.out()}\nstderr: ${w.err()}`);
+  }
+});
+
 test('watch must refuse clearly: a service without rules, a rule whose path is missing, --watch with --no-start', async () => {
   const none = await berth(roots, compose('watch', '--no-up', 'db'), { timeoutMs: 30_000 });
   assert.notEqual(none.code, 0);
