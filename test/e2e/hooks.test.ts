@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { berth, berthOk, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berth, berthOk, eventually, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let s: Scenario;
 before(async () => { s = await setUpScenario('hooks'); });
@@ -25,6 +25,10 @@ test('up must return once the post_start hooks have run, each as its user, in it
   assert.equal(log(), `post_start uid=0 cwd=/tmp greeting=hello\n${hostBnd()}\n`);
   // the service itself runs as its own user, without those capabilities
   assert.equal(await berthOk(s.roots, compose('exec', '-T', 'app', 'id', '-u')), '1000\n');
+  // compose exec -d and --privileged (as the hooks' privileged): in the background, every capability
+  // (for root: an unprivileged user's capabilities go at its execve, with Docker too)
+  assert.equal(await berthOk(s.roots, compose('exec', '-d', '--privileged', '-u', '0', 'app', 'sh', '-c', 'grep CapEff /proc/self/status | cut -f2 > /tmp/detached')), '');
+  await eventually(async () => (await berth(s.roots, compose('exec', '-T', 'app', 'cat', '/tmp/detached'))).stdout === `${hostBnd()}\n`, 15_000, 'the detached privileged exec to write its file');
   const rendered = await berthOk(s.roots, compose('config'));
   assert.match(rendered, /post_start:\n\s+- command:\n\s+- sh\n\s+- -c\n\s+- echo post_start/);
   assert.match(rendered, /privileged: true/);
