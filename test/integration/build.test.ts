@@ -210,11 +210,11 @@ test('RUN --mount=type=secret and type=tmpfs: the secret is readable during RUN 
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=secret,id=gone,required true\n' })), /Dockerfile:2: secret "gone" is required/);
 });
 
-test('cache_from: an image berth built is a cache source without the local build cache (its layers reused); other kinds warn', { skip }, async () => {
+test('cache_from: an image berth built is a cache source without the local build cache (its layers reused); registry exports and gha warn', { skip }, async () => {
   const dir = context({ 'Dockerfile': 'FROM bb\nRUN echo one > /one\nCOPY a.txt /a.txt\nENV X=1\nRUN cat /a.txt > /b\n', 'a.txt': 'a\n' });
   const first = await build(dir, { tags: ['cachesrc:1'] });
   rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
-  const again = await build(dir, { cacheFrom: ['cachesrc:1'], cacheTo: ['type=inline', 'type=local,dest=/tmp/x'] });
+  const again = await build(dir, { cacheFrom: ['cachesrc:1'], cacheTo: ['type=inline', 'type=registry,ref=cachesrc:cache'] });
   assert.equal(again.ran, 1, 'only ENV (a metadata step) ran');
   // the same layers (the id differs: ENV's history entry has a new time, as docker's would)
   assert.deepEqual(store.resolve(again.id).layers.map((l) => l.chainId), store.resolve(first.id).layers.map((l) => l.chainId));
@@ -222,7 +222,7 @@ test('cache_from: an image berth built is a cache source without the local build
   assert.deepEqual(warnings.filter((w) => /cache_to/.test(w)).length, 1, warnings.join('\n'));
   rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
   writeFileSync(join(dir, 'a.txt'), 'changed\n');
-  const changed = await build(dir, { cacheFrom: ['type=registry,ref=cachesrc:1', 'bb', 'type=local,src=/tmp/x'] });
+  const changed = await build(dir, { cacheFrom: ['type=registry,ref=cachesrc:1', 'bb', 'type=gha'] });
   assert.deepEqual(steps(changed.events).filter((s) => s.status === 'cached' || s.status === 'started').map((s) => `${s.status} ${s.name.replace(/^\[\S+ /, '[')}`), [
     'cached [1/4] RUN echo one > /one',
     'started [2/4] COPY a.txt /a.txt',
@@ -231,7 +231,7 @@ test('cache_from: an image berth built is a cache source without the local build
   ]);
   const texts = changed.events.filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text).join('\n');
   assert.match(texts, /cache_from "bb": the image records no berth build steps/);
-  assert.match(texts, /cache_from "type=local,src=\/tmp\/x": .*local cache exports are not read/);
+  assert.match(texts, /cache_from "type=gha": .*gha caches are not read/);
   assert.equal(await runIn(changed.id, ['cat', '/b']), 'changed\n');
 });
 
