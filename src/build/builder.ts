@@ -4,9 +4,12 @@
 //
 // The cache key of a step is sha256(previous key, the instruction after substitution, the build
 // args in scope, and what the step reads: the content digest of copied context files, or the
-// key of the stage COPY --from reads). Every step's result (spec + layer chain) is cached, so a
-// rebuild with nothing changed reads one small file per step and makes the same image id; a
-// change in one copied file misses from the COPY that reads it, and every step after it re-runs.
+// key of the stage, named context (named-contexts.ts: a directory's key is its content digest)
+// or image COPY --from reads). Every step's result (spec + layer chain) is cached, so a rebuild
+// with nothing changed reads one small file per step and makes the same image id; a change in
+// one copied file misses from the COPY that reads it, and every step after it re-runs. Results
+// also travel: cache_to type=local writes them to a directory, cache_from type=local reads them
+// back on another root (cache-dir.ts).
 import { readFileSync, mkdirSync, writeFileSync, existsSync, lstatSync, readdirSync, rmSync, openSync, readSync, closeSync, chmodSync, chownSync, realpathSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, posix, resolve as resolvePath, basename } from 'node:path';
@@ -66,11 +69,11 @@ export interface BuildOptions {
   readonly entitlements?: readonly string[];
   /**
    * cache_from / --cache-from: image references (or `type=registry,ref=REF`) whose layers a step
-   * reuses when the image was built by berth and records the same step key; other kinds get one
-   * warning each (docs/compose-compatibility.md)
+   * reuses when the image was built by berth and records the same step key, and
+   * `type=local,src=DIR` (an absolute path: cache-dir.ts); other kinds get one warning each
    */
   readonly cacheFrom?: readonly string[];
-  /** cache_to / --cache-to: `type=inline` is what berth always does; other kinds get one warning each */
+  /** cache_to / --cache-to: `type=local,dest=DIR` (absolute) is written after the build; `type=inline` is what berth always does; other kinds warn */
   readonly cacheTo?: readonly string[];
   /** the cache mounts' bound in bytes (default DEFAULT_CACHE_MOUNT_MAX) */
   readonly cacheMountMax?: number;
