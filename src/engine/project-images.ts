@@ -187,7 +187,9 @@ export function groupBuilds(project: Project, services: readonly string[], opts:
   for (const name of services) {
     const planned = buildRequestFor(project, project.services[name]!, opts);
     const { tags, ...rest } = planned.request;
-    const key = JSON.stringify([rest, planned.extras]);
+    // where the contexts were written names one service; it does not make the build another
+    const { contextOrigin: _origin, ...extras } = planned.extras;
+    const key = JSON.stringify([rest, extras]);
     const seen = byKey.get(key);
     if (!seen) { byKey.set(key, planned); continue; }
     byKey.set(key, { ...seen, services: [...seen.services, name], request: { ...seen.request, tags: [...new Set([...seen.request.tags, ...tags])] } });
