@@ -1,6 +1,6 @@
 // A build on a fresh root with `cache_from: type=local,src=DIR` (the cache exported by a build on
 // another root) against the same build without it. Not a test: it asserts nothing.
-//   node dist/bench/build-cache-dir.js     (as root; BENCH_RUNS=N rounds, default 5; BENCH_DEPS_MB=N, default 128)
+//   node dist/bench/build-cache-dir.js     (as root; BENCH_RUNS=N rounds, default 3; BENCH_DEPS_MB=N, default 64)
 //
 // The Dockerfile stands for an app with dependencies: a RUN "fetches" BENCH_DEPS_MB (dd from
 // /dev/urandom, then sha256sum: the work a download and unpack would cost, with no network),
@@ -21,10 +21,16 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const runs = Number(process.env['BENCH_RUNS'] ?? 5);
-const mb = Number(process.env['BENCH_DEPS_MB'] ?? 128);
+const runs = Number(process.env['BENCH_RUNS'] ?? 3);
+const mb = Number(process.env['BENCH_DEPS_MB'] ?? 64);
+// an interrupted run removes its roots (and their cgroups) before it exits
+const open = new Set<{ close(): Promise<void> }>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { void Promise.allSettled([...open].map((h) => h.close())).then(() => process.exit(130)); });
+}
 const dockerfile = `FROM bb\nRUN mkdir /deps && dd if=/dev/urandom of=/deps/blob bs=1M count=${mb} 2>/dev/null && sha256sum /deps/blob > /deps/sum\nCOPY app.txt /app.txt\nRUN cat /deps/sum /app.txt > /built\n`;
 const a = await openBuilder();
+open.add(a);
 try {
   const cache = join(a.work, 'cache');
   const dir = a.context({ 'Dockerfile': dockerfile, 'app.txt': 'app\n' });
@@ -35,6 +41,7 @@ try {
   for (let i = 1; i <= runs; i++) {
     for (const kind of (i % 2 ? ['cold', 'imported'] : ['imported', 'cold']) as ('cold' | 'imported')[]) {
       const b = await openBuilder();
+      open.add(b);
       try {
         await b.store.load(base);
         const ctx = b.context({ 'Dockerfile': dockerfile, 'app.txt': 'app\n' });
@@ -43,6 +50,7 @@ try {
         times[kind].push(r.ms);
         process.stdout.write(`round ${i} ${kind}: ${r.ms} ms (${r.ran} run, ${r.cached} cached)\n`);
       } finally {
+        open.delete(b);
         await b.close();
       }
     }
