@@ -8,17 +8,9 @@
 //   with a cache mount     the dependencies are in /cache from the round before: only the app step's own work
 //   without                the dependencies are made again in the step
 // Both Dockerfiles are built once first (warm-up) so every timed round is a rebuild.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import * as tar from 'tar';
-import { lazySys } from '../src/sys/index.js';
-import { ImageStore } from '../src/images/store.js';
-import { ContainerRuntime } from '../src/runtime/container.js';
-import { hostCgroupDriver } from '../src/runtime/cgroups/detect.js';
-import { nativeDir } from '../src/lib/paths.js';
-import { buildImage } from '../src/build/builder.js';
-import { makeRoots, makeBusyboxRootfs, cleanupRoots, repoRoot } from '../test/helpers/env.js';
+import { openBuilder } from '../test/helpers/builder.js';
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -29,20 +21,8 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 const runs = Number(process.env['BENCH_RUNS'] ?? 5);
 const mb = Number(process.env['BENCH_DEPS_MB'] ?? 256);
-const roots = makeRoots();
-const store = new ImageStore({ root: roots.root, sys: lazySys });
-const bin = nativeDir(repoRoot);
-const runtime = new ContainerRuntime({
-  root: roots.root, cgroupParent: roots.cgroupParent, cgroups: hostCgroupDriver(), shimPath: join(bin, 'berth-shim'),
-  initPath: join(bin, 'berth-init'), sys: lazySys, env: roots.env, autoRemoveCommand: ['/bin/true'],
-});
-const work = mkdtempSync(join(tmpdir(), 'berth-bench-mounts-'));
+const h = await openBuilder();
 try {
-  const rootfs = join(work, 'rootfs');
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-  await tar.c({ file: join(work, 'bb.tar'), cwd: rootfs, portable: false }, ['.']);
-  await store.import(join(work, 'bb.tar'), 'bb', { config: { Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] } });
   const fetch = (dir: string) => `[ -f ${dir}/deps ] || dd if=/dev/urandom of=${dir}/deps bs=1M count=${mb} 2>/dev/null; sha256sum ${dir}/deps | cut -c1-16 > /deps.sum`;
   const dockerfiles = {
     'with a cache mount': `FROM bb\nCOPY app.txt /app.txt\nRUN --mount=type=cache,target=/cache ${fetch('/cache')} && cat /app.txt > /built\n`,
@@ -50,10 +30,8 @@ try {
   };
   const dirs: Record<string, string> = {};
   for (const [name, text] of Object.entries(dockerfiles)) {
-    const dir = mkdtempSync(join(work, 'ctx-'));
-    writeFileSync(join(dir, 'Dockerfile'), text);
-    writeFileSync(join(dir, 'app.txt'), 'v0\n');
-    await buildImage({ store, runtime, sys: lazySys, contextDir: dir });
+    const dir = h.context({ 'Dockerfile': text, 'app.txt': 'v0\n' });
+    await h.build(dir);
     dirs[name] = dir;
   }
   const times: Record<string, number[]> = { 'with a cache mount': [], 'without': [] };
@@ -62,7 +40,7 @@ try {
     for (const name of Object.keys(dockerfiles)) {
       writeFileSync(join(dirs[name]!, 'app.txt'), `${name} v${i}\n`);
       const t0 = now();
-      const r = await buildImage({ store, runtime, sys: lazySys, contextDir: dirs[name]! });
+      const r = await h.build(dirs[name]!);
       times[name]!.push(now() - t0);
       if (r.ran !== 2) throw new Error(`${name} round ${i}: expected the COPY and the RUN to re-run, ran ${r.ran}, cached ${r.cached}`);
     }
@@ -74,6 +52,5 @@ try {
   console.log(`  without             ${wo.toFixed(0)}   [${times['without']!.map((t) => t.toFixed(0)).join(' ')}]`);
   console.log(`  ratio without/with  ${(wo / w).toFixed(2)}`);
 } finally {
-  rmSync(work, { recursive: true, force: true });
-  await cleanupRoots(roots);
+  await h.close();
 }

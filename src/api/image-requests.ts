@@ -34,6 +34,7 @@ export const imageBuildRequest = body(object<ImageBuildRequest>({
   shmSize: optional(count),
   cacheFrom: list,
   cacheTo: list,
+  buildContexts: withDefault(record(str), {}),
 }));
 
 export const containerCommitOptions = body(object<ContainerCommitOptions>({

@@ -56,9 +56,11 @@ export interface ImageBuildRequest {
   readonly entitlements?: readonly string[];
   /** --shm-size, bytes */
   readonly shmSize?: number;
-  /** --cache-from, --cache-to */
+  /** --cache-from, --cache-to (type=local paths absolute) */
   readonly cacheFrom?: readonly string[];
   readonly cacheTo?: readonly string[];
+  /** --build-context NAME=VALUE: an absolute directory or docker-image://REF */
+  readonly buildContexts?: Readonly<Record<string, string>>;
 }
 
 export interface ImageBuildResult {

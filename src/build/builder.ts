@@ -4,10 +4,13 @@
 //
 // The cache key of a step is sha256(previous key, the instruction after substitution, the build
 // args in scope, and what the step reads: the content digest of copied context files, or the
-// key of the stage COPY --from reads). Every step's result (spec + layer chain) is cached, so a
-// rebuild with nothing changed reads one small file per step and makes the same image id; a
-// change in one copied file misses from the COPY that reads it, and every step after it re-runs.
-import { readFileSync, mkdirSync, writeFileSync, existsSync, lstatSync, readdirSync, rmSync, openSync, readSync, closeSync, chmodSync, chownSync } from 'node:fs';
+// key of the stage, named context (named-contexts.ts: a directory's key is its content digest)
+// or image COPY --from reads). Every step's result (spec + layer chain) is cached, so a rebuild
+// with nothing changed reads one small file per step and makes the same image id; a change in
+// one copied file misses from the COPY that reads it, and every step after it re-runs. Results
+// also travel: cache_to type=local writes them to a directory, cache_from type=local reads them
+// back on another root (cache-dir.ts).
+import { readFileSync, mkdirSync, writeFileSync, existsSync, lstatSync, readdirSync, rmSync, openSync, readSync, closeSync, chmodSync, chownSync, realpathSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, posix, resolve as resolvePath, basename } from 'node:path';
 import { InvalidArgument, NotFound, Unsupported, BerthError } from '../lib/errors.js';
@@ -27,6 +30,8 @@ import { copyIntoRoot, copyEntriesIntoRoot, type CopyOwner } from './copy.js';
 import { runStep } from './run.js';
 import { parseMount, CacheMounts, DEFAULT_CACHE_MOUNT_MAX, MAX_MOUNTS, type RunMount } from './mounts.js';
 import { applyMetadata, DEFAULT_SHELL } from './metadata.js';
+import { contextKey, parseNamedContexts, type NamedContext } from './named-contexts.js';
+import type { CacheDirEntry } from './cache-dir.js';
 
 export interface BuildOptions {
   readonly store: ImageStore;
@@ -64,16 +69,21 @@ export interface BuildOptions {
   readonly entitlements?: readonly string[];
   /**
    * cache_from / --cache-from: image references (or `type=registry,ref=REF`) whose layers a step
-   * reuses when the image was built by berth and records the same step key; other kinds get one
-   * warning each (docs/compose-compatibility.md)
+   * reuses when the image was built by berth and records the same step key, and
+   * `type=local,src=DIR` (an absolute path: cache-dir.ts); other kinds get one warning each
    */
   readonly cacheFrom?: readonly string[];
-  /** cache_to / --cache-to: `type=inline` is what berth always does; other kinds get one warning each */
+  /** cache_to / --cache-to: `type=local,dest=DIR` (absolute) is written after the build; `type=inline` is what berth always does; other kinds warn */
   readonly cacheTo?: readonly string[];
   /** the cache mounts' bound in bytes (default DEFAULT_CACHE_MOUNT_MAX) */
   readonly cacheMountMax?: number;
-  /** named contexts for FROM and COPY --from: a directory, or docker-image://REF (compose build.additional_contexts) */
+  /**
+   * named contexts for FROM, COPY --from and RUN --mount from= (`--build-context`, compose
+   * build.additional_contexts): an absolute directory or docker-image://REF (named-contexts.ts)
+   */
   readonly additionalContexts?: Readonly<Record<string, string>>;
+  /** where a named context was given, for errors: "--build-context src=…" or "services.app.build.additional_contexts.src" */
+  readonly contextOrigin?: (name: string) => string;
   /** secret id → host file, for RUN --mount=type=secret (compose build.secrets) */
   readonly secrets?: Readonly<Record<string, string>>;
   readonly now?: () => Date;
@@ -151,6 +161,14 @@ export class Builder {
   /** step key → a layer a cache_from image made for that step (with the chain under it) */
   private readonly fromImages = new Map<string, { chain: string[]; diffId: string; entry: HistoryEntry }>();
   private usedCacheMounts = false;
+  /** named contexts by lookup key (contextKey), and their states once loaded */
+  private readonly named: Map<string, NamedContext>;
+  private readonly namedStates = new Map<string, Promise<State>>();
+  /** every step result this build made or found, by key (what cache_to type=local exports) */
+  private readonly exported = new Map<string, CacheEntry>();
+  /** cache_from type=local sources (their checked indexes), and cache_to type=local destinations */
+  private readonly cacheDirs: { src: string; entries: Map<string, CacheDirEntry> }[] = [];
+  private readonly cacheDests: string[] = [];
 
   constructor(private readonly opts: BuildOptions) {
     this.store = opts.store;
@@ -158,6 +176,7 @@ export class Builder {
     this.now = opts.now ?? (() => new Date());
     this.cacheDir = join(opts.store.stateDir(), 'buildcache');
     this.cacheMounts = new CacheMounts(cacheMountsDir(opts.store));
+    this.named = parseNamedContexts(opts.additionalContexts ?? {}, opts.contextOrigin ?? ((name) => `--build-context ${name}`));
   }
 
   async build(): Promise<BuildResult> {
@@ -171,9 +190,10 @@ export class Builder {
       : this.df.stages[this.df.stages.length - 1];
     if (!target) throw new NotFound(`target stage "${this.opts.target}" could not be found in ${file}`);
     this.initGlobalArgs();
-    if (Object.keys(this.opts.additionalContexts ?? {}).length > 0) this.warn(`additional_contexts (${Object.keys(this.opts.additionalContexts ?? {}).join(', ')}) are not applied yet: FROM and COPY --from do not see them`);
+    // a directory context that is not one fails now, used or not (buildx checks them all first)
+    for (const named of this.named.values()) if (named.kind === 'dir') namedDir(named);
     await this.loadCacheSources();
-    const needed = neededStages(this.df, target);
+    const needed = neededStages(this.df, target, (s) => this.replacing(s) !== undefined);
     for (const s of this.df.stages) {
       if (!needed.includes(s)) this.emit({ kind: 'step', resourceId: `build:${this.stageLabel(s)}`, name: `[${this.stageLabel(s)}] skipped: not needed for the target`, status: 'skipped' });
     }
@@ -190,6 +210,7 @@ export class Builder {
       const created = state.spec.history.length > 0 ? state.spec.history[state.spec.history.length - 1].created : state.spec.created;
       const spec: ImageSpec = { ...state.spec, created };
       const { id } = this.store.commitConfig(encodeConfig(spec), this.opts.tags ?? []);
+      await this.exportCaches();
       return { id, tags: this.opts.tags ?? [], ran: this.ran, cached: this.cached, warnings: this.warnings };
     } finally {
       for (const r of this.releases) r();
@@ -247,9 +268,13 @@ export class Builder {
     for (const source of this.opts.cacheFrom ?? []) {
       let ref = source;
       if (source.includes('=')) {
-        const fields = new Map(source.split(',').map((f) => { const eq = f.indexOf('='); return [f.slice(0, eq), f.slice(eq + 1)] as const; }));
+        const fields = cacheFields(source);
+        if (fields.get('type') === 'local') {
+          await this.loadCacheDir(source, fields.get('src'));
+          continue;
+        }
         if (fields.get('type') !== 'registry' || !fields.get('ref')) {
-          this.warn(`cache_from "${source}": berth reads images as cache sources (an image reference, or type=registry,ref=…); ${fields.get('type') ?? 'this'} cache exports are not read`);
+          this.warn(`cache_from "${source}": berth reads images (an image reference, or type=registry,ref=…) and its own type=local,src=DIR exports as cache sources; ${fields.get('type') ?? 'this'} caches are not read`);
           continue;
         }
         ref = fields.get('ref')!;
@@ -283,8 +308,40 @@ export class Builder {
       if (found === 0) this.warn(`cache_from "${ref}": the image records no berth build steps (it was not built by berth); no cache from it`);
     }
     for (const target of this.opts.cacheTo ?? []) {
-      if (/^type=inline(,|$)/.test(target)) continue;
-      this.warn(`cache_to "${target}": not exported; berth records each step's cache key in the image it builds (as type=inline does), so push the image and name it in cache_from`);
+      const fields = cacheFields(target);
+      if (fields.get('type') === 'inline') continue;
+      if (fields.get('type') === 'local') {
+        const dest = fields.get('dest');
+        if (dest === undefined || !dest.startsWith('/')) throw new InvalidArgument(`cache_to "${target}": type=local needs dest=DIR, an absolute path here`);
+        this.cacheDests.push(dest);
+        continue;
+      }
+      this.warn(`cache_to "${target}": not exported; berth writes type=local,dest=DIR, and records each step's cache key in the image it builds (as type=inline does), so a pushed image can be named in cache_from`);
+    }
+  }
+
+  /** cache_from type=local,src=DIR: its index, read and checked now; a directory berth cannot read is a warning, not a failure. */
+  private async loadCacheDir(source: string, src: string | undefined): Promise<void> {
+    if (src === undefined || !src.startsWith('/')) {
+      this.warn(`cache_from "${source}": type=local needs src=DIR, an absolute path here; no cache from it`);
+      return;
+    }
+    const { readBuildCache } = await import('./cache-dir.js');
+    try {
+      this.cacheDirs.push({ src, entries: readBuildCache(src) });
+    } catch (err) {
+      if (!(err instanceof InvalidArgument)) throw err;
+      this.warn(`cache_from "${source}": ${err.message}; no cache from it`);
+    }
+  }
+
+  /** cache_to type=local,dest=DIR: every step this build made or found, with its layers. */
+  private async exportCaches(): Promise<void> {
+    if (this.cacheDests.length === 0) return;
+    const { exportBuildCache } = await import('./cache-dir.js');
+    for (const dest of this.cacheDests) {
+      const r = await exportBuildCache(this.store, dest, this.exported, this.opts.sys);
+      this.emit({ kind: 'message', resourceId: 'build', text: `exported the build cache to ${dest}: ${r.entries} steps, ${r.blobs} layers (${r.bytes} bytes written)` });
     }
   }
 
@@ -328,18 +385,87 @@ export class Builder {
       const prev = await this.stageResult(dep);
       return { spec: prev.spec, chain: prev.chain, key: sha('stage', prev.key), args: new Map(), baseId: prev.baseId, cmdSet: false };
     }
-    if (base === 'scratch') {
-      const p = hostPlatform();
-      return {
-        spec: { architecture: p.architecture, os: p.os, ...(p.variant && p.architecture !== 'amd64' ? { variant: p.variant } : {}), created: '', config: {}, diffIds: [], history: [] },
-        chain: [], key: sha('scratch'), args: new Map(), baseId: 'scratch', cmdSet: false,
-      };
+    const named = this.namedContext(base);
+    if (named) {
+      const ctx = await this.namedState(named);
+      return { ...ctx, key: sha('stage', ctx.key), args: new Map(), cmdSet: false };
     }
+    if (base === 'scratch') return this.scratchState();
     const id = await this.resolveImage(base, where);
     const spec = specOf(this.store, id);
     const chain = this.store.chainOf(id);
     this.pin(chain);
     return { spec, chain, key: sha('image', id), args: new Map(), baseId: id, cmdSet: false };
+  }
+
+  /** The named context `ref` names, if any (compared in BuildKit's familiar form). */
+  private namedContext(ref: string): NamedContext | undefined {
+    if (this.named.size === 0) return undefined;
+    const key = contextKey(ref);
+    return key === undefined ? undefined : this.named.get(key);
+  }
+
+  /** The named context that replaces stage `s` (one with the stage's AS name). */
+  private replacing(s: Stage): NamedContext | undefined {
+    return s.name !== undefined ? this.namedContext(s.name) : undefined;
+  }
+
+  /** A named context as a stage state: loaded once per build. */
+  private namedState(named: NamedContext): Promise<State> {
+    let p = this.namedStates.get(named.name);
+    if (!p) {
+      p = this.loadNamed(named);
+      this.namedStates.set(named.name, p);
+    }
+    return p;
+  }
+
+  private async loadNamed(named: NamedContext): Promise<State> {
+    if (named.kind === 'scratch') return this.scratchState();
+    if (named.kind === 'image') {
+      const id = await this.resolveImage(named.ref, named.origin);
+      const chain = this.store.chainOf(id);
+      this.pin(chain);
+      return { spec: specOf(this.store, id), chain, key: sha('image', id), args: new Map(), baseId: id, cmdSet: false };
+    }
+    // a directory: its files (through its own .dockerignore) become one layer on scratch, keyed
+    // by their content, so FROM, COPY --from and RUN --mount from= read it like a stage and a
+    // changed file changes the key of exactly the steps that read the context
+    const context = openContext(namedDir(named), undefined);
+    const dir = context.dir;
+    const label = `[context ${named.name}]`;
+    const resourceId = `build:context:${named.name}`;
+    const top: ContextEntry = { rel: '', stat: lstatSync(dir) };
+    const key = sha('context-dir', await context.digest([top]));
+    const scratch = this.scratchState();
+    const hit = await this.cachedStep(key);
+    if (hit) {
+      this.emit({ kind: 'step', resourceId, name: `${label} ${named.path}`, status: 'cached' });
+      return { ...scratch, spec: hit.spec, chain: hit.chain, key };
+    }
+    this.emit({ kind: 'step', resourceId, name: `${label} ${named.path}`, status: 'started' });
+    const step = mountStep(this.opts.sys, this.store.overlayRoot(), this.store.tempDir('context-'), []);
+    let state: State;
+    try {
+      // owned by root, as COPY from the main context makes them
+      copyEntriesIntoRoot(step.merged, context.dir, context.list(), '', '/', { preserveOwner: false }, { uid: 0, gid: 0 });
+      step.unmount();
+      state = await this.commitUpper(scratch, step.upper, `context ${named.name}`);
+    } finally {
+      step.remove();
+    }
+    state = { ...state, key };
+    this.writeCache(key, state);
+    this.emit({ kind: 'step', resourceId, name: `${label} ${named.path}`, status: 'done' });
+    return state;
+  }
+
+  private scratchState(): State {
+    const p = hostPlatform();
+    return {
+      spec: { architecture: p.architecture, os: p.os, ...(p.variant && p.architecture !== 'amd64' ? { variant: p.variant } : {}), created: '', config: {}, diffIds: [], history: [] },
+      chain: [], key: sha('scratch'), args: new Map(), baseId: 'scratch', cmdSet: false,
+    };
   }
 
   private async resolveImage(ref: string, where: string): Promise<string> {
@@ -358,6 +484,12 @@ export class Builder {
   }
 
   private async buildStage(s: Stage): Promise<State> {
+    // a named context with the stage's name replaces the stage (BuildKit: its instructions never run)
+    const replacing = this.replacing(s);
+    if (replacing) {
+      this.emit({ kind: 'step', resourceId: `build:${this.stageLabel(s)}`, name: `[${this.stageLabel(s)}] replaced by the build context "${replacing.name}"`, status: 'skipped' });
+      return this.namedState(replacing);
+    }
     let state = await this.baseState(s);
     const label = this.stageLabel(s);
     const onbuild = (state.spec.config.OnBuild as string[] | undefined) ?? [];
@@ -389,7 +521,39 @@ export class Builder {
     return entry;
   }
 
-  private writeCache(key: string, state: State): void {
+  /**
+   * A step's cached result: the local build cache, else an imported cache_from type=local
+   * directory (whose layers then enter the store, verified); its layers pinned.
+   */
+  private async cachedStep(key: string): Promise<CacheEntry | undefined> {
+    const hit = this.readCache(key);
+    if (hit) {
+      this.pin(hit.chain);
+      this.exported.set(key, hit);
+      return hit;
+    }
+    if (this.opts.noCache) return undefined;
+    for (const dir of [...this.cacheDirs]) {
+      const entry = dir.entries.get(key);
+      if (!entry) continue;
+      const { importCacheEntry } = await import('./cache-dir.js');
+      try {
+        const imported = await importCacheEntry(this.store, dir.src, entry);
+        this.pin(imported.chain);
+        this.writeCache(key, imported);
+        return imported;
+      } catch (err) {
+        if (!(err instanceof BerthError) || err.code === 'INTERNAL') throw err;
+        // a bad blob: this source is dropped for the rest of the build, the step runs
+        this.cacheDirs.splice(this.cacheDirs.indexOf(dir), 1);
+        this.warn(`cache_from type=local,src=${dir.src}: ${err.message}; no more cache from it`);
+      }
+    }
+    return undefined;
+  }
+
+  private writeCache(key: string, state: CacheEntry): void {
+    this.exported.set(key, { spec: state.spec, chain: state.chain });
     writeJsonAtomic(join(this.cacheDir, `${key}.json`), { spec: state.spec, chain: state.chain } satisfies CacheEntry, { durable: false });
   }
 
@@ -416,10 +580,9 @@ export class Builder {
     }
     const material = await this.keyMaterial(state, ins, scope, where);
     const key = sha(state.key, ...material);
-    const hit = this.readCache(key);
+    const hit = await this.cachedStep(key);
     if (hit) {
       this.cached++;
-      this.pin(hit.chain);
       this.emit({ kind: 'step', resourceId, name: `${name} ${ins.text}`, status: 'cached' });
       return { ...state, spec: hit.spec, chain: hit.chain, key, cmdSet: state.cmdSet || ins.keyword === 'CMD' };
     }
@@ -456,9 +619,7 @@ export class Builder {
       const from = ins.flags.from?.[0];
       const expanded = sources.map((src) => (src.startsWith('<<') ? src : expandWord(src, scope, this.df.escape, where)));
       if (from !== undefined) {
-        const fromRef = expandWord(from, scope, this.df.escape, where);
-        const dep = stageByRef(this.df, fromRef, Number.MAX_SAFE_INTEGER);
-        const fromKey = dep ? (await this.stageResult(dep)).key : `image:${await this.resolveImage(fromRef, where)}`;
+        const fromKey = (await this.mountFrom(expandWord(from, scope, this.df.escape, where), where)).key;
         return [...material, ...expanded, fromKey, ...argsInScope];
       }
       const entries = expanded.filter((x) => !x.startsWith('<<')).flatMap((src) => this.filtered(this.context.match(src, where), ins, where));
@@ -515,14 +676,13 @@ export class Builder {
   }
 
   /** Commits `upper` (if it holds anything) as the stage's next layer. */
-  private async commitUpper(state: State, upper: string, ins: Instruction, createdBy: string, mode: 'adopt'): Promise<State> {
+  private async commitUpper(state: State, upper: string, createdBy: string): Promise<State> {
     let empty = true;
     try { empty = readdirSync(upper).length === 0; } catch { empty = true; }
     if (empty) return { ...state, spec: { ...state.spec, history: this.history(state, createdBy, true) } };
     const parent = state.chain.length > 0 ? state.chain[state.chain.length - 1] : null;
-    const layer = await layerFromDir(this.store, upper, parent, { sys: this.opts.sys, mode });
+    const layer = await layerFromDir(this.store, upper, parent, { sys: this.opts.sys, mode: 'adopt' });
     this.pin([layer.chainId]);
-    void ins;
     return {
       ...state,
       chain: [...state.chain, layer.chainId],
@@ -537,7 +697,7 @@ export class Builder {
     try {
       await work(step.merged);
       step.unmount();
-      return await this.commitUpper(state, step.upper, ins, ins.text, 'adopt');
+      return await this.commitUpper(state, step.upper, ins.text);
     } finally {
       step.remove();
     }
@@ -574,10 +734,15 @@ export class Builder {
     return mounts;
   }
 
-  /** The stage or image a mount's from= names, with its layers pinned. */
+  /**
+   * What COPY --from= and a mount's from= name: a stage, else a named context, else an image
+   * (BuildKit's order), with its layers pinned.
+   */
   private async mountFrom(from: string, where: string): Promise<State> {
     const dep = stageByRef(this.df, from, Number.MAX_SAFE_INTEGER);
     if (dep) return this.stageResult(dep);
+    const named = this.namedContext(from);
+    if (named) return this.namedState(named);
     const id = await this.resolveImage(from, where);
     const chain = this.store.chainOf(id);
     this.pin(chain);
@@ -741,7 +906,7 @@ export class Builder {
       });
       try {
         const createdBy = ins.json ? `RUN ${JSON.stringify(ins.json)}` : `RUN ${shell.join(' ')} ${ins.args}`;
-        return await this.commitUpper(state, run.upper, ins, createdBy, 'adopt');
+        return await this.commitUpper(state, run.upper, createdBy);
       } finally {
         await run.remove();
       }
@@ -793,17 +958,7 @@ export class Builder {
     const chmod = ins.flags.chmod?.[0];
     if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod)) throw new InvalidArgument(`${where}: --chmod must be octal (e.g. 0755), got "${chmod}"`);
     const from = ins.flags.from?.[0] !== undefined ? expandWord(ins.flags.from[0], scope, esc, where) : undefined;
-    let fromState: State | undefined;
-    if (from !== undefined) {
-      const dep = stageByRef(this.df, from, Number.MAX_SAFE_INTEGER);
-      if (dep) fromState = await this.stageResult(dep);
-      else {
-        const id = await this.resolveImage(from, where);
-        const chain = this.store.chainOf(id);
-        this.pin(chain);
-        fromState = { spec: specOf(this.store, id), chain, key: id, args: new Map(), baseId: id, cmdSet: false };
-      }
-    }
+    const fromState = from !== undefined ? await this.mountFrom(from, where) : undefined;
     return this.fsStep(state, ins, async (root) => {
       const chown = ins.flags.chown?.[0] !== undefined ? this.owner(root, expandWord(ins.flags.chown[0], scope, esc, where), where) : undefined;
       const owner: CopyOwner = { ...(chown ? { uid: chown.uid, gid: chown.gid } : {}), ...(chmod ? { mode: parseInt(chmod, 8) } : {}), preserveOwner: from !== undefined };
@@ -869,6 +1024,26 @@ export class Builder {
       rmSync(tmp, { recursive: true, force: true });
     }
   }
+}
+
+/** A directory context's real path; an error naming where it was given when it is not a directory. */
+function namedDir(named: Extract<NamedContext, { kind: 'dir' }>): string {
+  let dir: string;
+  try { dir = realpathSync(named.path); } catch (err) {
+    throw new NotFound(`${named.origin}: build context directory "${named.path}" does not exist (${(err as NodeJS.ErrnoException).code})`);
+  }
+  if (!lstatSync(dir).isDirectory()) throw new InvalidArgument(`${named.origin}: build context "${named.path}" is not a directory`);
+  return dir;
+}
+
+/** `type=local,dest=DIR,mode=max` as a map (a field without "=" maps to ""). */
+function cacheFields(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of text.split(',')) {
+    const eq = f.indexOf('=');
+    out.set((eq < 0 ? f : f.slice(0, eq)).trim(), eq < 0 ? '' : f.slice(eq + 1));
+  }
+  return out;
 }
 
 /** The step's history entry (if it made one with a layer) records the step's cache key (cache_from reads it). */

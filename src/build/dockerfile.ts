@@ -279,11 +279,13 @@ function parseInstruction(word: string, rest: string, file: string, line: number
 }
 
 /** The stages `target` needs (itself, its FROM chain and every COPY --from / RUN --mount from), in file order. */
-export function neededStages(df: Dockerfile, target: Stage): Stage[] {
+export function neededStages(df: Dockerfile, target: Stage, replaced: (s: Stage) => boolean = () => false): Stage[] {
   const need = new Set<number>();
   const visit = (s: Stage) => {
     if (need.has(s.index)) return;
     need.add(s.index);
+    // a stage a named build context replaces needs nothing of its own
+    if (replaced(s)) return;
     const dep = stageByRef(df, s.base, s.index);
     if (dep) visit(dep);
     for (const ins of s.instructions) {

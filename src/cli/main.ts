@@ -267,8 +267,9 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('--add-host <host:ip>', 'add a custom host-to-IP mapping for RUN steps (ip may be host-gateway) (repeatable)', collect)
     .option('--allow <entitlement>', 'allow an extra privilege: network.host (for RUN --network=host) (repeatable)', collect)
     .option('--shm-size <bytes>', "size of RUN steps' /dev/shm (e.g. 64m)")
-    .option('--cache-from <image>', 'an image whose berth-built layers steps may reuse (type=registry,ref=… too) (repeatable)', collect)
-    .option('--cache-to <spec>', 'accepted: berth records cache keys in the image (type=inline); others warn (repeatable)', collect)
+    .option('--cache-from <spec>', 'a cache source: an image berth built (type=registry,ref=… too) or type=local,src=DIR (repeatable)', collect)
+    .option('--cache-to <spec>', 'a cache export: type=local,dest=DIR; type=inline is what berth always does; others warn (repeatable)', collect)
+    .option('--build-context <name=value>', 'a named context for FROM, COPY --from and RUN --mount from=: a directory or docker-image://IMAGE (repeatable)', collect)
     .option('-q, --quiet', 'suppress the build output and print the image id on success')
     .option('--progress <type>', 'auto, plain, tty or quiet', 'auto')
     .action(act(() => import('./commands/build.js')));

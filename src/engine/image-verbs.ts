@@ -27,7 +27,7 @@ import type { Sys } from '../sys/sys.js';
 import { now } from './supervisor.js';
 import { PullRecords } from './pull-records.js';
 import { DEFAULT_BRIDGE, type EngineNetworking } from './networking.js';
-import type { StepNetwork } from '../build/builder.js';
+import type { BuildOptions, StepNetwork } from '../build/builder.js';
 
 export interface ImageVerbsDeps {
   readonly runtime: ContainerRuntime;
@@ -69,9 +69,18 @@ export interface BuildExtras {
   /** compose build.cache_from / cache_to (builder.ts: images as cache sources; other kinds warn) */
   readonly cacheFrom?: readonly string[];
   readonly cacheTo?: readonly string[];
+  /** named contexts: an absolute directory, docker-image://REF (compose's service:NAME resolved by project-images.ts) */
   readonly additionalContexts?: Readonly<Record<string, string>>;
+  /** where the contexts were written, for errors ("services.app.build.additional_contexts"); absent: the --build-context flag */
+  readonly contextOrigin?: string;
   /** secret id → host file (RUN --mount=type=secret,id=…) */
   readonly secrets?: Readonly<Record<string, string>>;
+}
+
+/** The builder's options for compose's extras: the contexts' origin as the builder names it in errors. */
+function buildOptionsOf(extra: BuildExtras): Partial<BuildOptions> {
+  const { contextOrigin, ...rest } = extra;
+  return { ...rest, ...(contextOrigin !== undefined ? { contextOrigin: (name: string) => `${contextOrigin}.${name}` } : {}) };
 }
 
 /** An image event of the facility as an engine event (the facility's events carry no time). */
@@ -125,7 +134,7 @@ export function imageWork(d: ImageVerbsDeps): ImageWork & { access(auth: Registr
       pullBase,
       ...(d.networking ? { stepNetwork: stepNetwork(d.networking) } : {}),
       cacheMountMax: cacheMountMax(d.env),
-      ...extra,
+      ...buildOptionsOf(extra),
     }));
     return { id: result.id, tags: result.tags, ran: result.ran, cached: result.cached, warnings: result.warnings };
   };
@@ -186,6 +195,7 @@ export function imageVerbs(d: ImageVerbsDeps, work: ReturnType<typeof imageWork>
       ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
       ...(req.cacheFrom && req.cacheFrom.length > 0 ? { cacheFrom: req.cacheFrom } : {}),
       ...(req.cacheTo && req.cacheTo.length > 0 ? { cacheTo: req.cacheTo } : {}),
+      ...(req.buildContexts && Object.keys(req.buildContexts).length > 0 ? { additionalContexts: req.buildContexts } : {}),
     }),
 
     async imageTag(ref, req) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { everyDurationMs, groupBuilds, imageAction, type ImageFacts, type ImageFlags } from './project-images.js';
+import { everyDurationMs, groupBuilds, imageAction, withContextServices, type ImageFacts, type ImageFlags } from './project-images.js';
 import { limitChanges } from './image-verbs.js';
 import { load } from '../spec/load.js';
 import { memoryFiles } from '../spec/testing.js';
@@ -60,6 +60,22 @@ test('services sharing one build section are built once, tagged with every name'
   assert.deepEqual(builds[0]!.services, ['a', 'b']);
   assert.deepEqual(builds[0]!.request.tags, ['demo-a', 'demo-b']);
   assert.deepEqual(builds[1]!.request.buildArgs, { X: '1' });
+});
+
+test('additional_contexts: a shared build with contexts is still one build; service: contexts pull in their builds; compose paths and origins', async () => {
+  const p = await project([
+    'name: demo', 'services:',
+    '  a:', '    build: {context: ./app, additional_contexts: {base: "service:base", src: ./src}, cache_to: ["type=local,dest=cache"]}',
+    '  b:', '    build: {context: ./app, additional_contexts: {base: "service:base", src: ./src}, cache_to: ["type=local,dest=cache"]}',
+    '  base:', '    build: ./app', '',
+  ].join('\n'));
+  const builds = groupBuilds(p, ['a', 'b']);
+  assert.equal(builds.length, 1);
+  assert.deepEqual(builds[0]!.extras.additionalContexts, { base: 'service:base', src: '/p/src' });
+  assert.deepEqual(builds[0]!.extras.cacheTo, ['type=local,dest=/p/cache']);
+  assert.equal(builds[0]!.extras.contextOrigin, 'services.a.build.additional_contexts');
+  assert.deepEqual(withContextServices(p, ['a'], () => true), ['a', 'base']);
+  assert.deepEqual(withContextServices(p, ['a'], () => false), ['a']);
 });
 
 test("update's limit flags become cgroup limits; none is undefined; --cpus conflicts with --cpu-quota", () => {

@@ -16,6 +16,7 @@ import type { Project, Service } from '../spec/model.js';
 import { BerthError, InvalidArgument, NotFound, Unsupported, errorBody } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import { parseBytes } from '../lib/units.js';
+import { cachePathsAbsolute } from '../lib/cache-spec.js';
 import type { ImageStore } from '../images/store.js';
 import type { ContainerRuntime } from '../runtime/container.js';
 import { withDependencies } from '../plan/graph.js';
@@ -148,12 +149,36 @@ export function buildRequestFor(project: Project, service: Service, opts: { read
       ...(b.extra_hosts.length > 0 ? { extraHosts: b.extra_hosts } : {}),
       ...(b.network !== undefined ? { network: b.network } : {}),
       ...((b.entitlements ?? []).length > 0 ? { entitlements: b.entitlements } : {}),
-      ...(b.cache_from.length > 0 ? { cacheFrom: b.cache_from } : {}),
-      ...(b.cache_to.length > 0 ? { cacheTo: b.cache_to } : {}),
-      ...(Object.keys(b.additional_contexts).length > 0 ? { additionalContexts: b.additional_contexts } : {}),
+      ...(b.cache_from.length > 0 ? { cacheFrom: b.cache_from.map((c) => cachePathsAbsolute(c, project.working_dir)) } : {}),
+      ...(b.cache_to.length > 0 ? { cacheTo: b.cache_to.map((c) => cachePathsAbsolute(c, project.working_dir)) } : {}),
+      ...(Object.keys(b.additional_contexts).length > 0 ? { additionalContexts: b.additional_contexts, contextOrigin: `services.${service.name}.build.additional_contexts` } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     },
   };
+}
+
+/** The services a service's build names as `service:NAME` contexts. */
+export function contextServices(service: Service): string[] {
+  return Object.values(service.build?.additional_contexts ?? {}).filter((v) => v.startsWith('service:')).map((v) => v.slice('service:'.length));
+}
+
+/**
+ * `names` and, transitively, the services their builds name as `service:` contexts that have a
+ * build section and for which `include` holds (built first, so that the context is current).
+ */
+export function withContextServices(project: Project, names: readonly string[], include: (name: string) => boolean): string[] {
+  const out = new Set(names);
+  const queue = [...names];
+  while (queue.length > 0) {
+    const service = project.services[queue.shift()!];
+    if (!service) continue;
+    for (const dep of contextServices(service)) {
+      if (out.has(dep) || !project.services[dep]?.build || !include(dep)) continue;
+      out.add(dep);
+      queue.push(dep);
+    }
+  }
+  return [...out].sort();
 }
 
 /** Groups the builds of `services`: the same `build:` (tags aside) is one build tagged with every name. */
@@ -162,12 +187,81 @@ export function groupBuilds(project: Project, services: readonly string[], opts:
   for (const name of services) {
     const planned = buildRequestFor(project, project.services[name]!, opts);
     const { tags, ...rest } = planned.request;
-    const key = JSON.stringify([rest, planned.extras]);
+    // where the contexts were written names one service; it does not make the build another
+    const { contextOrigin: _origin, ...extras } = planned.extras;
+    const key = JSON.stringify([rest, extras]);
     const seen = byKey.get(key);
     if (!seen) { byKey.set(key, planned); continue; }
     byKey.set(key, { ...seen, services: [...seen.services, name], request: { ...seen.request, tags: [...new Set([...seen.request.tags, ...tags])] } });
   }
   return [...byKey.values()];
+}
+
+/**
+ * Runs `builds`, each after the builds of the services it names as `service:` contexts (those in
+ * this run), with each `service:NAME` turned into that service's image (`docker-image://…`).
+ * A build whose context service failed fails too, naming it. Independent builds run in parallel.
+ */
+async function runBuilds(d: ProjectImagesDeps, project: Project, builds: readonly PlannedBuild[], auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal, failures: { text: string; err: unknown }[]): Promise<void> {
+  const byService = new Map<string, PlannedBuild>();
+  for (const b of builds) for (const s of b.services) byService.set(s, b);
+  const needs = (b: PlannedBuild): PlannedBuild[] => [...new Set(b.services.flatMap((s) => contextServices(project.services[s]!)).map((s) => byService.get(s)).filter((x): x is PlannedBuild => x !== undefined && x !== b))];
+  // a cycle here means the load's checks were skipped (--no-consistency): refuse before building anything
+  const colour = new Map<PlannedBuild, 1 | 2>();
+  const path: PlannedBuild[] = [];
+  const visit = (b: PlannedBuild): void => {
+    colour.set(b, 1);
+    path.push(b);
+    for (const n of needs(b)) {
+      if (colour.get(n) === 1) {
+        const cycle = [...path.slice(path.indexOf(n)), n].map((x) => x.services[0]);
+        throw new InvalidArgument(`build.additional_contexts: the service: contexts form a cycle: ${cycle.join(' -> ')}`);
+      }
+      if (!colour.has(n)) visit(n);
+    }
+    path.pop();
+    colour.set(b, 2);
+  };
+  for (const b of builds) if (!colour.has(b)) visit(b);
+  const label = (b: PlannedBuild) => `building ${b.request.tags[0]} (service${b.services.length > 1 ? 's' : ''} ${b.services.join(', ')})`;
+  const runs = new Map<PlannedBuild, Promise<boolean>>();
+  const run = (b: PlannedBuild): Promise<boolean> => {
+    let p = runs.get(b);
+    if (p) return p;
+    p = (async () => {
+      for (const n of needs(b)) {
+        if (!(await run(n))) {
+          failures.push({ text: `${label(b)}: its context service ${n.services[0]} was not built`, err: new InvalidArgument('a context service failed') });
+          return false;
+        }
+      }
+      try {
+        await d.work.build({ ...b.request, auth }, emit, signal, withServiceImages(project, b.extras));
+        return true;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        failures.push({ text: `${label(b)}: ${errorBody(err).message}`, err });
+        return false;
+      }
+    })();
+    runs.set(b, p);
+    return p;
+  };
+  await Promise.all(builds.map(run));
+}
+
+/** `service:NAME` contexts as the service's image: `docker-image://<its image>`. */
+function withServiceImages(project: Project, extras: BuildExtras): BuildExtras {
+  const contexts = extras.additionalContexts;
+  if (!contexts || !Object.values(contexts).some((v) => v.startsWith('service:'))) return extras;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(contexts)) {
+    if (!value.startsWith('service:')) { out[name] = value; continue; }
+    const service = project.services[value.slice('service:'.length)];
+    if (!service) throw new NotFound(`${extras.contextOrigin ?? 'build.additional_contexts'}.${name}: "${value}": no such service in this project`);
+    out[name] = `docker-image://${serviceImage(project, service)}`;
+  }
+  return { ...extras, additionalContexts: out };
 }
 
 export interface ProjectImagesDeps {
@@ -226,15 +320,9 @@ export async function prepareImages(d: ProjectImagesDeps, project: Project, serv
   });
   await Promise.all(pulled);
   if (toBuild.length > 0) {
-    const builds = groupBuilds(project, [...new Set(toBuild)].sort());
-    await Promise.all(builds.map(async (b) => {
-      try {
-        await d.work.build({ ...b.request, auth }, emit, signal, b.extras);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        failures.push({ text: `building ${b.request.tags[0]} (service${b.services.length > 1 ? 's' : ''} ${b.services.join(', ')}): ${errorBody(err).message}`, err });
-      }
-    }));
+    // a service: context whose image is missing is built first
+    const names = withContextServices(project, [...new Set(toBuild)], (dep) => !facts.present(serviceImage(project, project.services[dep]!)));
+    await runBuilds(d, project, groupBuilds(project, names), auth, emit, signal, failures);
   }
   throwFailures(failures);
 }
@@ -325,18 +413,13 @@ export function projectImageVerbs(d: ProjectImagesDeps): ProjectImageVerbs {
 
     async projectBuild(_projectName, req, emit, signal) {
       const { project } = req;
-      const names = scopeOf(project, req.services, req.withDependencies).filter((n) => project.services[n]!.build !== undefined);
-      if (req.services.length > 0 && names.length === 0) throw new InvalidArgument(`no service to build: ${req.services.join(', ')} ha${req.services.length > 1 ? 've' : 's'} no build section`);
+      const scoped = scopeOf(project, req.services, req.withDependencies).filter((n) => project.services[n]!.build !== undefined);
+      if (req.services.length > 0 && scoped.length === 0) throw new InvalidArgument(`no service to build: ${req.services.join(', ')} ha${req.services.length > 1 ? 've' : 's'} no build section`);
+      // the services named as service: contexts are built first, so that the context is current
+      const names = withContextServices(project, scoped, () => true);
       const builds = groupBuilds(project, names, { noCache: req.noCache, pull: req.pull, buildArgs: req.buildArgs });
       const failures: { text: string; err: unknown }[] = [];
-      await Promise.all(builds.map(async (b) => {
-        try {
-          await d.work.build({ ...b.request, auth: req.auth }, emit, signal, b.extras);
-        } catch (err) {
-          if (signal.aborted) throw err;
-          failures.push({ text: `building ${b.request.tags[0]} (service${b.services.length > 1 ? 's' : ''} ${b.services.join(', ')}): ${errorBody(err).message}`, err });
-        }
-      }));
+      await runBuilds(d, project, builds, req.auth, emit, signal, failures);
       throwFailures(failures);
       return 0;
     },

@@ -10,7 +10,7 @@ import { join, dirname, basename } from 'node:path';
 import { InvalidArgument, Unsupported, fromNodeError } from '../lib/errors.js';
 import type { Sys } from '../sys/sys.js';
 import { familiarTag, parseReference } from './reference.js';
-import type { ImageStore, ImageRecord, BlobRef } from './store.js';
+import type { ImageStore, ImageRecord, BlobRef, LayerMeta } from './store.js';
 import { TarWriter } from './tar-writer.js';
 
 export interface SaveOptions {
@@ -76,18 +76,7 @@ export async function saveImagesTo(store: ImageStore, refs: readonly string[], o
       await blob(record.id, configBytes);
       const layers: BlobRef[] = [];
       for (const l of record.layers) {
-        const meta = store.layer(l.chainId)!;
-        let ref = meta.blob;
-        let file = ref ? store.blobPath(ref.digest) : '';
-        if (!ref) {
-          const { writeLayerBlob } = await import('./layer-tar.js');
-          const dir = store.tempDir('save-');
-          cleanup.push(dir);
-          file = join(dir, 'layer.tar.gz');
-          const w = await writeLayerBlob(store.layerDiffDir(meta), file, { sys: opts.sys });
-          if (w.diffId !== meta.diffId) throw new Unsupported(`layer ${meta.diffId} was stored without its original blob and cannot be reproduced byte for byte`);
-          ref = { digest: w.blobDigest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: w.blobSize };
-        }
+        const { ref, file } = await layerBlob(store, store.layer(l.chainId)!, opts.sys, cleanup);
         await blob(ref.digest, file);
         layers.push(ref);
       }
@@ -119,4 +108,20 @@ export async function saveImagesTo(store: ImageStore, refs: readonly string[], o
     release();
     for (const d of cleanup) rmSync(d, { recursive: true, force: true });
   }
+}
+
+/**
+ * A layer's blob and the file holding it: the one the store kept, else written again from the
+ * layer's tree into a temp dir (pushed onto `cleanup`), refused when it no longer gives the
+ * layer's diffID.
+ */
+export async function layerBlob(store: ImageStore, meta: LayerMeta, sys: SaveOptions['sys'], cleanup: string[]): Promise<{ ref: BlobRef; file: string }> {
+  if (meta.blob) return { ref: meta.blob, file: store.blobPath(meta.blob.digest) };
+  const { writeLayerBlob } = await import('./layer-tar.js');
+  const dir = store.tempDir('save-');
+  cleanup.push(dir);
+  const file = join(dir, 'layer.tar.gz');
+  const w = await writeLayerBlob(store.layerDiffDir(meta), file, { sys });
+  if (w.diffId !== meta.diffId) throw new Unsupported(`layer ${meta.diffId} was stored without its original blob and cannot be reproduced byte for byte`);
+  return { ref: { digest: w.blobDigest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', size: w.blobSize }, file };
 }

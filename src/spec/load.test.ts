@@ -101,6 +101,23 @@ test('semantic errors: unknown dependency, undefined network/volume/secret, cycl
   assert.ok(found.some((f) => f.includes('zzz')), found.join('\n'));
 });
 
+test('build.additional_contexts: directories absolute against the project directory, other forms kept; service: names a service, without a cycle — errors located', () => {
+  const ok = run({ '/p/compose.yaml': [
+    'services:', '  base:', '    build: ./base', '  app:', '    build:', '      context: ./app', '      additional_contexts:',
+    '        - shared=../shared', '        - img=docker-image://alpine:3', '        - b=service:base', '        - remote=https://example.com/x.git', '',
+  ].join('\n') }).project.services['app']!.build!;
+  assert.deepEqual(ok.additional_contexts, { shared: '/shared', img: 'docker-image://alpine:3', b: 'service:base', remote: 'https://example.com/x.git' });
+  const i = issues({ '/p/compose.yaml': [
+    'services:', '  a:', '    build:', '      context: .', '      additional_contexts:', '        x: service:b',
+    '  b:', '    build:', '      context: .', '      additional_contexts: ["y=service:a"]',
+    '  c:', '    build:', '      context: .', '      additional_contexts:', '        z: service:nope', '',
+  ].join('\n') });
+  const found = i.map((x) => `${x.line}:${x.keyPath}:${x.found}`);
+  assert.ok(found.includes('15:services.c.build.additional_contexts.z:undefined service "nope"'), found.join('\n'));
+  assert.ok(found.includes('10:services.b.build.additional_contexts[0]:the cycle a -> b -> a'), found.join('\n'));
+  assert.equal(found.filter((f) => f.includes('cycle')).length, 1, found.join('\n'));
+});
+
 test('schema errors name file, line, column, key path, expected and found', () => {
   const i = issues({ '/p/compose.yaml': 'services:\n  web:\n    image: nginx\n    prots: ["80"]\n    ports:\n      - "80"\n      - [1]\n' });
   const unknown = i.find((x) => x.found.includes('prots'))!;

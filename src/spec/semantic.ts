@@ -74,6 +74,7 @@ export function checkSemantics(inp: SemanticInput): SpecIssue[] {
       });
     }
   }
+  issues.push(...buildContextIssues(inp));
   // cycles: iterative depth-first search with colours (dependency chains can be thousands long)
   const state = new Map<string, 1 | 2>();
   const reported = new Set<string>();
@@ -99,5 +100,58 @@ export function checkSemantics(inp: SemanticInput): SpecIssue[] {
       }
     }
   }
+  return issues;
+}
+
+/**
+ * build.additional_contexts `service:NAME`: NAME must be a service of this project (its image is
+ * the context, built first when it has a build section), and the services' builds may not wait
+ * for each other in a cycle.
+ */
+function buildContextIssues(inp: SemanticInput): SpecIssue[] {
+  const { tree, sources, active, disabled } = inp;
+  const issues: SpecIssue[] = [];
+  const pathOf = (svc: string, name: string): Key[] => {
+    const services = isMap(tree['services']) ? tree['services'] : undefined;
+    const build = services && isMap(services[svc]) ? (services[svc] as TreeMap)['build'] : undefined;
+    const raw = isMap(build) ? build['additional_contexts'] : undefined;
+    if (Array.isArray(raw)) {
+      const i = raw.findIndex((x) => typeof x === 'string' && x.startsWith(`${name}=`));
+      return i >= 0 ? ['services', svc, 'build', 'additional_contexts', i] : ['services', svc, 'build', 'additional_contexts'];
+    }
+    return isMap(raw) ? ['services', svc, 'build', 'additional_contexts', name] : ['services', svc, 'build'];
+  };
+  const edges = new Map<string, { target: string; name: string }[]>();
+  for (const [svc, s] of Object.entries(active)) {
+    for (const [name, value] of Object.entries(s.build?.additional_contexts ?? {})) {
+      if (!value.startsWith('service:')) continue;
+      const target = value.slice('service:'.length);
+      if (!active[target]) {
+        const why = disabled[target] ? `service ${JSON.stringify(target)}, disabled by its profiles` : `undefined service ${JSON.stringify(target)}`;
+        issues.push(issueAt(sources, tree, pathOf(svc, name), 'service:NAME naming a service of this project (its image is the context)', why));
+        continue;
+      }
+      if (!edges.has(svc)) edges.set(svc, []);
+      edges.get(svc)!.push({ target, name });
+    }
+  }
+  // a cycle of builds: depth-first with colours (each service visited once), each cycle reported once
+  const state = new Map<string, 1 | 2>();
+  const onPath: string[] = [];
+  const visit = (at: string): void => {
+    state.set(at, 1);
+    onPath.push(at);
+    for (const e of edges.get(at) ?? []) {
+      if (state.get(e.target) === 1) {
+        const cycle = [...onPath.slice(onPath.indexOf(e.target)), e.target];
+        issues.push(issueAt(sources, tree, pathOf(at, e.name), 'build contexts without a cycle (a service: context is built first)', `the cycle ${cycle.join(' -> ')}`));
+      } else if (!state.has(e.target)) {
+        visit(e.target);
+      }
+    }
+    onPath.pop();
+    state.set(at, 2);
+  };
+  for (const svc of [...edges.keys()].sort()) if (!state.has(svc)) visit(svc);
   return issues;
 }

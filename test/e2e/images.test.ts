@@ -157,6 +157,54 @@ test('a bad Dockerfile must fail naming the file and line, and create nothing', 
   assert.equal((await berthOk(roots, ['ps', '-aq'])).trim(), '', 'no build step container is left');
 });
 
+test('named contexts: compose build must build a service: context first and build on it; berth build takes --build-context and exports its cache to a directory; a cycle fails naming file and line', { skip }, async () => {
+  const dir = join(roots.dir, 'ctx');
+  mkdirSync(join(dir, 'base'), { recursive: true });
+  mkdirSync(join(dir, 'app'), { recursive: true });
+  mkdirSync(join(dir, 'shared'), { recursive: true });
+  writeFileSync(join(dir, 'base', 'Dockerfile'), 'FROM bb\nRUN echo base-v1 > /base.txt\n');
+  writeFileSync(join(dir, 'shared', 'note.txt'), 'shared note\n');
+  writeFileSync(join(dir, 'app', 'Dockerfile'), 'FROM baseimg\nCOPY --from=shared note.txt /note.txt\nRUN cat /base.txt /note.txt > /seen.txt\n');
+  const file = join(dir, 'compose.yaml');
+  writeFileSync(file, [
+    'name: e2e-ctx', 'services:',
+    '  app:', '    build:', '      context: ./app', '      additional_contexts:', '        baseimg: service:base', '        shared: ./shared',
+    '  base:', '    build: ./base', '',
+  ].join('\n'));
+  const ctxCompose = (...args: string[]) => ['compose', '-f', file, ...args];
+  // only app is named: base is built first, because app's build needs its image
+  const built = await berthOk(roots, ctxCompose('build', '--progress', 'plain', 'app'), { timeoutMs: 180_000 });
+  assert.ok(built.indexOf('RUN echo base-v1') >= 0 && built.indexOf('RUN echo base-v1') < built.indexOf('RUN cat /base.txt'), built);
+  assert.equal((await berthOk(roots, ['run', '--rm', 'e2e-ctx-app', 'cat', '/seen.txt'], { timeoutMs: 60_000 })).trim(), 'base-v1\nshared note');
+  // base changes: app is rebuilt on the new base image
+  writeFileSync(join(dir, 'base', 'Dockerfile'), 'FROM bb\nRUN echo base-v2 > /base.txt\n');
+  await berthOk(roots, ctxCompose('build', 'app'), { timeoutMs: 180_000 });
+  assert.equal((await berthOk(roots, ['run', '--rm', 'e2e-ctx-app', 'cat', '/seen.txt'], { timeoutMs: 60_000 })).trim(), 'base-v2\nshared note');
+
+  // berth build: --build-context (relative to the working directory), --cache-to a relative dir, then --cache-from after the cache is gone
+  const cacheDir = join(dir, 'cache');
+  const direct = await berth(roots, ['build', '-t', 'e2e-ctx-direct', '--build-context', 'baseimg=docker-image://e2e-ctx-base', '--build-context', 'shared=shared', '--cache-to', 'type=local,dest=cache', 'app'], { timeoutMs: 180_000, cwd: dir });
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.ok(statSync(join(cacheDir, 'berth-build-cache.json')).size > 0);
+  // a bad value names the flag
+  const bad = await berth(roots, ['build', '--build-context', 'shared=https://example.invalid/x.tar', join(dir, 'app')], { timeoutMs: 60_000 });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--build-context shared: "https:\/\/example\.invalid\/x\.tar": https build contexts are not supported/);
+
+  // a cycle: a located error before anything is built
+  writeFileSync(file, [
+    'name: e2e-ctx', 'services:',
+    '  app:', '    build:', '      context: ./app', '      additional_contexts:', '        baseimg: service:base',
+    '  base:', '    build:', '      context: ./base', '      additional_contexts:', '        up: service:app', '',
+  ].join('\n'));
+  const cycle = await berth(roots, ctxCompose('build'), { timeoutMs: 60_000 });
+  assert.notEqual(cycle.code, 0);
+  assert.match(cycle.stderr, /compose\.yaml:(7|12):\d+.*additional_contexts/);
+  assert.match(cycle.stderr, /the cycle (app -> base -> app|base -> app -> base)/);
+  assert.doesNotMatch(cycle.stderr, /bug in berth/);
+  await berthOk(roots, ['rmi', 'e2e-ctx-app', 'e2e-ctx-base', 'e2e-ctx-direct']);
+});
+
 test('commit must make an image of a container\'s changes that runs, and save/load must round-trip it', { skip }, async () => {
   await berthOk(roots, ['run', '--name', 'e2e-commit', 'bb', 'sh', '-c', 'echo committed > /note'], { timeoutMs: 60_000 });
   const id = (await berthOk(roots, ['commit', '-m', 'a note', '-c', 'CMD ["cat", "/note"]', 'e2e-commit', 'noted:1'])).trim();

@@ -41,9 +41,9 @@ export function makeRoots(): TestRoots {
 export interface Result { code: number | null; stdout: string; stderr: string }
 
 /** Runs `berth args…` to completion (stdin closed unless `input` is given). */
-export function berth(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+export function berth(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(berthBin, [...args], { env: { ...roots.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(berthBin, [...args], { env: { ...roots.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`berth ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`)); }, opts.timeoutMs ?? 30_000);
@@ -55,7 +55,7 @@ export function berth(roots: TestRoots, args: readonly string[], opts: { input?:
 }
 
 /** Like berth() but fails the test unless the exit code is 0; returns stdout. */
-export async function berthOk(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function berthOk(roots: TestRoots, args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
   const r = await berth(roots, args, opts);
   if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;

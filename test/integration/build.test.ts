@@ -5,85 +5,41 @@
 // that nothing (mount, cgroup, process) is left behind.
 import { test, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync, existsSync, mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { lazySys } from '../../src/sys/index.js';
 import { ImageStore } from '../../src/images/store.js';
-import { ContainerRuntime } from '../../src/runtime/container.js';
-import { hostCgroupDriver } from '../../src/runtime/cgroups/detect.js';
-import { nativeDir } from '../../src/lib/paths.js';
-import { buildImage, buildCacheLayers, type BuildOptions } from '../../src/build/builder.js';
+import type { ContainerRuntime } from '../../src/runtime/container.js';
+import { buildCacheLayers, type BuildOptions } from '../../src/build/builder.js';
 import { runStep } from '../../src/build/run.js';
 import { commitContainer } from '../../src/images/commit.js';
 import { saveImages } from '../../src/images/save.js';
 import { imageHistory, inspectImage } from '../../src/images/inspect.js';
 import { pruneImages } from '../../src/images/prune.js';
-import type { ImageEvent, BuildStep } from '../../src/images/events.js';
-import { makeRoots, cleanupRoots, makeBusyboxRootfs, repoRoot, type TestRoots } from '../helpers/env.js';
+import type { ImageEvent } from '../../src/images/events.js';
+import { makeRoots, cleanupRoots } from '../helpers/env.js';
+import { openBuilder, builderSkip as skip, buildSteps as steps, type BuilderHarness, type BuildRun } from '../helpers/builder.js';
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/bin/busybox') ? 'busybox-static is not installed' : false;
-
-let roots: TestRoots;
+let h: BuilderHarness;
 let store: ImageStore;
 let runtime: ContainerRuntime;
 let work: string;
 
 before(async () => {
   if (skip) return;
-  roots = makeRoots();
-  store = new ImageStore({ root: roots.root, sys: lazySys });
-  const bin = nativeDir(repoRoot);
-  runtime = new ContainerRuntime({
-    root: roots.root, cgroupParent: roots.cgroupParent, cgroups: hostCgroupDriver(), shimPath: join(bin, 'berth-shim'),
-    initPath: join(bin, 'berth-init'), sys: lazySys, env: roots.env, autoRemoveCommand: ['/bin/true'],
-  });
-  work = mkdtempSync(join(tmpdir(), 'berth-build-test-'));
-  const rootfs = join(work, 'rootfs');
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-  const { c: createTar } = await import('tar');
-  await createTar({ file: join(work, 'bb.tar'), cwd: rootfs, portable: false }, ['.']);
-  await store.import(join(work, 'bb.tar'), 'bb', { config: { Cmd: ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] } });
+  h = await openBuilder();
+  ({ store, runtime, work } = h);
 });
 
 after(async () => {
   if (skip) return;
-  rmSync(work, { recursive: true, force: true });
-  await cleanupRoots(roots);
+  await h.close();
 });
 
-function context(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(work, 'ctx-'));
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-  return dir;
-}
-
-async function build(dir: string, extra: Partial<BuildOptions> = {}): Promise<{ id: string; events: ImageEvent[]; ran: number; cached: number; ms: number }> {
-  const events: ImageEvent[] = [];
-  const t0 = Date.now();
-  const r = await buildImage({ store, runtime, sys: lazySys, contextDir: dir, onEvent: (e) => events.push(e), ...extra });
-  return { id: r.id, events, ran: r.ran, cached: r.cached, ms: Date.now() - t0 };
-}
-
-/** Runs a command in an image's layers (a step container) and returns its stdout. */
-async function runIn(imageId: string, args: string[]): Promise<string> {
-  const image = store.resolve(imageId);
-  const metas = [...image.layers].reverse().map((l) => store.layer(l.chainId)!);
-  let out = '';
-  const r = await runStep({
-    runtime, overlayRoot: store.overlayRoot(), imageId, lowerLinks: metas.map((m) => m.link), lowerDirs: metas.map((m) => store.layerDiffDir(m)),
-    args, env: ['PATH=/bin:/usr/bin'], cwd: '/', user: '', where: 'test', onOutput: (_s, t) => { out += t; },
-  });
-  await r.remove();
-  return out;
-}
-
-const steps = (events: ImageEvent[]) => events.filter((e): e is BuildStep => e.kind === 'step');
+const context = (files: Record<string, string>): string => h.context(files);
+const build = (dir: string, extra: Partial<BuildOptions> = {}): Promise<BuildRun> => h.build(dir, extra);
+const runIn = (imageId: string, args: string[]): Promise<string> => h.runIn(imageId, args);
 
 test('multi-stage: RUN, COPY, COPY --from, heredocs, ENV/WORKDIR/USER/CMD land in the image', { skip }, async () => {
   const dir = context({
@@ -254,11 +210,11 @@ test('RUN --mount=type=secret and type=tmpfs: the secret is readable during RUN 
   await assert.rejects(build(context({ 'Dockerfile': 'FROM bb\nRUN --mount=type=secret,id=gone,required true\n' })), /Dockerfile:2: secret "gone" is required/);
 });
 
-test('cache_from: an image berth built is a cache source without the local build cache (its layers reused); other kinds warn', { skip }, async () => {
+test('cache_from: an image berth built is a cache source without the local build cache (its layers reused); registry exports and gha warn', { skip }, async () => {
   const dir = context({ 'Dockerfile': 'FROM bb\nRUN echo one > /one\nCOPY a.txt /a.txt\nENV X=1\nRUN cat /a.txt > /b\n', 'a.txt': 'a\n' });
   const first = await build(dir, { tags: ['cachesrc:1'] });
   rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
-  const again = await build(dir, { cacheFrom: ['cachesrc:1'], cacheTo: ['type=inline', 'type=local,dest=/tmp/x'] });
+  const again = await build(dir, { cacheFrom: ['cachesrc:1'], cacheTo: ['type=inline', 'type=registry,ref=cachesrc:cache'] });
   assert.equal(again.ran, 1, 'only ENV (a metadata step) ran');
   // the same layers (the id differs: ENV's history entry has a new time, as docker's would)
   assert.deepEqual(store.resolve(again.id).layers.map((l) => l.chainId), store.resolve(first.id).layers.map((l) => l.chainId));
@@ -266,7 +222,7 @@ test('cache_from: an image berth built is a cache source without the local build
   assert.deepEqual(warnings.filter((w) => /cache_to/.test(w)).length, 1, warnings.join('\n'));
   rmSync(join(store.stateDir(), 'buildcache'), { recursive: true, force: true });
   writeFileSync(join(dir, 'a.txt'), 'changed\n');
-  const changed = await build(dir, { cacheFrom: ['type=registry,ref=cachesrc:1', 'bb', 'type=local,src=/tmp/x'] });
+  const changed = await build(dir, { cacheFrom: ['type=registry,ref=cachesrc:1', 'bb', 'type=gha'] });
   assert.deepEqual(steps(changed.events).filter((s) => s.status === 'cached' || s.status === 'started').map((s) => `${s.status} ${s.name.replace(/^\[\S+ /, '[')}`), [
     'cached [1/4] RUN echo one > /one',
     'started [2/4] COPY a.txt /a.txt',
@@ -275,7 +231,7 @@ test('cache_from: an image berth built is a cache source without the local build
   ]);
   const texts = changed.events.filter((e) => e.kind === 'message').map((e) => (e as { text: string }).text).join('\n');
   assert.match(texts, /cache_from "bb": the image records no berth build steps/);
-  assert.match(texts, /cache_from "type=local,src=\/tmp\/x": .*local cache exports are not read/);
+  assert.match(texts, /cache_from "type=gha": .*gha caches are not read/);
   assert.equal(await runIn(changed.id, ['cat', '/b']), 'changed\n');
 });
 

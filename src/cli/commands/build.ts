@@ -9,10 +9,11 @@ import { imageProgressFor } from '../render/image-progress.js';
 import { BerthError, InvalidArgument } from '../../lib/errors.js';
 import { imageEmit } from './pull.js';
 import { parseBytes } from '../../lib/units.js';
+import { cachePathsAbsolute } from '../../lib/cache-spec.js';
 
 interface BuildFlags {
   tag?: string[]; file?: string; buildArg?: string[]; target?: string; noCache?: boolean; cache?: boolean; pull?: boolean;
-  label?: string[]; quiet?: boolean; progress?: string; network?: string; addHost?: string[]; allow?: string[]; shmSize?: string; cacheFrom?: string[]; cacheTo?: string[];
+  label?: string[]; quiet?: boolean; progress?: string; network?: string; addHost?: string[]; allow?: string[]; shmSize?: string; cacheFrom?: string[]; cacheTo?: string[]; buildContext?: string[];
 }
 
 /** K=V pairs; a bare K takes its value from the environment (docker's --build-arg K), or is dropped. */
@@ -24,6 +25,24 @@ export function keyValues(entries: readonly string[], env: NodeJS.ProcessEnv, fl
     if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1);
     else if (fromEnv && env[e] !== undefined) out[e] = env[e]!;
     else if (!fromEnv) out[e] = '';
+  }
+  return out;
+}
+
+/**
+ * --build-context NAME=VALUE: a local path is made absolute against the working directory (as
+ * buildx does); docker-image://, service:, URLs and git go as written, for the builder to take
+ * or refuse naming the flag.
+ */
+export function buildContexts(entries: readonly string[], cwd: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf('=');
+    if (eq <= 0 || eq === e.length - 1) throw new InvalidArgument(`invalid --build-context "${e}": expected NAME=VALUE (a directory or docker-image://IMAGE)`);
+    const name = e.slice(0, eq);
+    const value = e.slice(eq + 1);
+    if (name in out) throw new InvalidArgument(`invalid --build-context "${e}": "${name}" given twice`);
+    out[name] = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^(service|target):|^git@|^github\.com\//.test(value) ? value : resolve(cwd, value);
   }
   return out;
 }
@@ -74,8 +93,9 @@ export default async function build(flags: BuildFlags, args: string[], ctx: CliC
       extraHosts: flags.addHost ?? [],
       entitlements: flags.allow ?? [],
       ...(shmSize !== undefined ? { shmSize } : {}),
-      cacheFrom: flags.cacheFrom ?? [],
-      cacheTo: flags.cacheTo ?? [],
+      cacheFrom: (flags.cacheFrom ?? []).map((c) => cachePathsAbsolute(c, ctx.cwd)),
+      cacheTo: (flags.cacheTo ?? []).map((c) => cachePathsAbsolute(c, ctx.cwd)),
+      buildContexts: buildContexts(flags.buildContext ?? [], ctx.cwd),
     }, imageEmit(progress, ctx), interrupt.signal)).finally(() => progress?.done()).catch((err: unknown) => {
       // a failed build exits 1 as docker build does ("failed to solve"): a RUN step's code is the
       // step's, not the command's, and a Dockerfile or context error is the build's failure too

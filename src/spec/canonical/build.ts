@@ -44,7 +44,9 @@ export function canonicalBuild(v: unknown, resolvePath: (p: string) => string, r
   const buildLabels = problems.check(() => labels(o['labels']), {}, ['labels']);
   const hosts = problems.check(() => extraHosts(o['extra_hosts']), [], ['extra_hosts']);
   problems.done();
-  for (const k of Object.keys(addl)) { const p = addl[k]!; if (!/^[a-z-]+:\/\//.test(p) && !p.includes('docker-image://')) addl[k] = resolvePath(p); }
+  // local directories become absolute (against the project directory, as compose-go does); a
+  // `scheme://` value, compose's `service:NAME` and remote (git) contexts stay as written
+  for (const k of Object.keys(addl)) { const p = addl[k]!; if (!p.includes('://') && !p.startsWith('service:') && !isRemoteContext(p)) addl[k] = resolvePath(p); }
   const ssh = o['ssh'] === undefined ? [] : Array.isArray(o['ssh']) ? o['ssh'].map(String) : Object.entries(o['ssh'] as Record<string, unknown>).map(([k, x]) => `${k}=${String(x)}`);
   return {
     context,
