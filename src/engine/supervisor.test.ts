@@ -442,6 +442,27 @@ test('a held restart whose deadline came before a user stop goes: counted, a res
   await s.supervisor.stop();
 });
 
+test('a held restart whose run ends before the shim answered: that exit is acted on once the restart is done', async () => {
+  const s = holdingSetup();
+  s.runtime.reportMs = 20;
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  await exitNow(s, 'c1', 1);
+  await s.clock.advance(100); // went; the shim's answer takes 20 ms more
+  await settle();
+  await s.clock.advance(5);
+  await exitNow(s, 'c1', 1); // the new run ends meanwhile, and a look sees it
+  await s.clock.advance(15); // the answer: the restart is done
+  await settle();
+  await settle();
+  assert.equal(s.runtime.made.length, 2, 'the second exit was not dropped: a second restart is made');
+  await s.clock.advance(200);
+  await settle();
+  assert.equal(s.runtime.starts.length, 2);
+  await s.supervisor.stop();
+});
+
 test('the back-off counts from the exit, not from the look that saw it', async () => {
   const s = setup();
   s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });

@@ -330,6 +330,10 @@ export class Supervisor {
     if (status !== 'exited') return;
     const finishedAt = view.observed.exited?.finishedAt ?? '';
     if (t.handledExitAt === finishedAt) return;
+    // A restart still in flight and yet another exit: a held start went at its deadline and its
+    // run ended before the shim's answer reached us. Acted on by the look that follows the
+    // restart (restartNow), never dropped here while t.restart would skip scheduling.
+    if (t.restart) return;
     const state = this.runtime.runtimeState(id);
     if (state.handledExitAt === finishedAt) {
       // acted on already (before an engine restart, too)
