@@ -57,8 +57,12 @@ interface Round {
   readonly making: number;
   /** exit record → told to go (held: the back-off's end; unheld: the start's beginning) */
   readonly go: number;
+  /** exit record → the held start was made: its process began to wait at the execve (the shim's clock) */
+  readonly ready: number;
   /** exit record → the held process woke at its deadline and went (the shim's clock) */
   readonly went: number;
+  /** the deadline → the held process went, in rounds whose start was ready before its deadline */
+  readonly wakeLate: number;
   /** went → new PID 1 exec'd (started.startedAt: the shim saw the execve) */
   readonly wentToExec: number;
   /** go → new PID 1 exec'd (started.startedAt) */
@@ -114,7 +118,7 @@ async function oneRound(subject: Subject, name: string, network: string): Promis
   const seen = next.seenAt - killedAt;
   if (!subject.traced) {
     must([bin, 'rm', '-f', name], env);
-    return { shimSaw: finishedAt - killedAt, engineSaw: NaN, startBegan: NaN, making: NaN, go: NaN, went: NaN, wentToExec: NaN, goToExec: NaN, total: killToExec, seen, done: NaN };
+    return { shimSaw: finishedAt - killedAt, engineSaw: NaN, startBegan: NaN, making: NaN, go: NaN, ready: NaN, went: NaN, wakeLate: NaN, wentToExec: NaN, goToExec: NaN, total: killToExec, seen, done: NaN };
   }
   // the engine's line for this restart
   const short = id.slice(0, 12);
@@ -125,9 +129,11 @@ async function oneRound(subject: Subject, name: string, network: string): Promis
   }
   const m = /exit (\S+), seen \+(-?\d+) ms, scheduled \+(-?\d+) ms, back-off (\d+) ms, start \+(-?\d+) ms, go \+(-?\d+) ms, done \+(-?\d+) ms/.exec(line ?? '');
   if (!m) throw new Error(`no restart line for ${name} in the engine log`);
-  const wentMatch = /, went \+(-?[\d.]+) ms/.exec(line ?? '');
+  const wentMatch = /, ready \+(-?[\d.]+) ms, went \+(-?[\d.]+) ms/.exec(line ?? '');
   const exitMs = Date.parse(m[1]!); // the engine's reading of finishedAt: whole ms
   const rel = (i: number): number => exitMs + Number(m[i]);
+  const readyAt = wentMatch ? exitMs + Number(wentMatch[1]) : NaN;
+  const wentAt = wentMatch ? exitMs + Number(wentMatch[2]) : NaN;
   const startedAt = parseTime(next.startedAt);
   must([bin, 'rm', '-f', name], env);
   return {
@@ -136,8 +142,10 @@ async function oneRound(subject: Subject, name: string, network: string): Promis
     startBegan: rel(5) - finishedAt,
     making: rel(6) - rel(5),
     go: rel(6) - finishedAt,
-    went: wentMatch ? exitMs + Number(wentMatch[1]) - finishedAt : NaN,
-    wentToExec: wentMatch ? startedAt - (exitMs + Number(wentMatch[1])) : NaN,
+    ready: readyAt - finishedAt,
+    went: wentAt - finishedAt,
+    wakeLate: readyAt < rel(6) ? wentAt - rel(6) : NaN,
+    wentToExec: startedAt - wentAt,
     goToExec: startedAt - rel(6),
     total: killToExec,
     seen,
@@ -170,7 +178,9 @@ async function main(): Promise<void> {
       ['exit → the start began', 'startBegan'],
       ['  start began → go (held: made and waiting meanwhile)', 'making'],
       ['exit → go (held: the back-off\'s end, the deadline)', 'go'],
+      ['exit → the held start made (its process ready)', 'ready'],
       ['exit → the held process woke and went', 'went'],
+      ['  deadline → went (rounds made in time only)', 'wakeLate'],
       ['  went → new PID 1 exec\'d (started.startedAt)', 'wentToExec'],
       ['go → new PID 1 exec\'d (started.startedAt)', 'goToExec'],
       ['kill → new PID 1 exec\'d (the target: ≤ 115)', 'total'],

@@ -13,10 +13,11 @@ enum { WAITING = 0, WENT = 1, CANCELLED = 2 };
 
 /* The page shared with the container's process (fork keeps MAP_SHARED mappings shared; clone
  * without CLONE_VM is a fork). Only `state` is raced on; `deadline` is written before the fork,
- * `went_at` by the winner of WAITING -> WENT before anyone reads it (after the swap). */
+ * `ready_at` and `went_at` by the waiting process before anyone reads them (after its execve). */
 typedef struct gate {
   _Atomic int state;
   struct timespec deadline;
+  struct timespec ready_at; /* the process began to wait (written before it sleeps) */
   struct timespec went_at;
 } gate;
 
@@ -60,6 +61,7 @@ int bt_hold_configure(int cancel, int ready, const struct timespec *deadline, bt
 bool bt_hold_active(void) { return shared != NULL; }
 
 bool bt_hold_sleep_and_go(void) {
+  clock_gettime(CLOCK_REALTIME, &shared->ready_at);
   /* EINTR: a signal (none is expected: the child's are default, and a fatal one ends it) --
    * sleep again towards the same absolute time. */
   while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &shared->deadline, NULL) == EINTR)
@@ -102,9 +104,10 @@ int bt_hold_wait(int sock, bt_error **err) {
   }
 }
 
-bool bt_hold_went(struct timespec *at) {
+bool bt_hold_went(struct timespec *at, struct timespec *ready) {
   if (shared == NULL || atomic_load(&shared->state) != WENT)
     return false;
   *at = shared->went_at;
+  *ready = shared->ready_at;
   return true;
 }

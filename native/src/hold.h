@@ -48,7 +48,8 @@ bool bt_hold_sleep_and_go(void);
  * ignored: the process is going, the start goes on as if none had come. */
 int bt_hold_wait(int sock, bt_error **err);
 
-/* Whether the held start went; *at: when the container's process woke (CLOCK_REALTIME). */
-bool bt_hold_went(struct timespec *at);
+/* Whether the held start went; *at: when the container's process woke, *ready: when it began to
+ * wait (CLOCK_REALTIME; ready later than the deadline: the start was not made in time). */
+bool bt_hold_went(struct timespec *at, struct timespec *ready);
 
 #endif

@@ -498,8 +498,8 @@ static int wait_for_exec(int sock, int *pty, int *exit_code, bt_error **err) {
     }
     if (n == 0) {
       /* EOF of a held start: its process went and exec'd -- or died while it waited. */
-      struct timespec went;
-      if (bt_hold_active() && !bt_hold_went(&went)) {
+      struct timespec went, ready;
+      if (bt_hold_active() && !bt_hold_went(&went, &ready)) {
         *exit_code = BT_EXIT_SETUP;
         return bt_error_make(err, 0, "the held container process ended before its deadline");
       }

@@ -380,18 +380,19 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
   /* A held start that went: the last run's records go now, after the new `started` (renamed
    * over the old one), `exited` last -- until then the container still reads as exited, never as
    * a half-made run. The engine is told when the process woke. */
-  struct timespec went;
-  bool held = bt_hold_went(&went);
+  struct timespec went, ready;
+  bool held = bt_hold_went(&went, &ready);
   if (held) {
     remove_run_record(l->bundle, "error");
     remove_run_record(l->bundle, "exited");
   }
   if (notify_fd >= 0) {
-    char rec[16 + BT_TIME_MAX] = "0";
+    char rec[32 + 2 * BT_TIME_MAX] = "0";
     if (held) {
-      char at[BT_TIME_MAX];
+      char at[BT_TIME_MAX], ready_at[BT_TIME_MAX];
       bt_format_time(&went, at);
-      snprintf(rec, sizeof rec, "0 went %s", at);
+      bt_format_time(&ready, ready_at);
+      snprintf(rec, sizeof rec, "0 went %s ready %s", at, ready_at);
     }
     (void)!write(notify_fd, rec, strlen(rec));
     close(notify_fd);
@@ -499,7 +500,8 @@ int bt_run(const bt_launch *l, bool detach, const struct timespec *hold_until) {
   }
   if (strcmp(buf, "0") == 0)
     return 0;
-  /* a held start: "0 went <time>" (it went, at that time) or "C" (cancelled before its deadline) */
+  /* a held start: "0 went <time> ready <time>" (it went, at that time; it was ready to at the
+   * second) or "C" (cancelled before its deadline) */
   if (strncmp(buf, "0 ", 2) == 0) {
     (void)!write(1, buf + 2, strlen(buf + 2));
     (void)!write(1, "\n", 1);

@@ -337,7 +337,7 @@ class HoldingRuntime extends ScriptedRuntime {
       throw err;
     }
     const view = await super.startDetached(ref);
-    held.went?.(this.clk.now());
+    held.went?.(this.clk.now(), this.clk.now());
     if (this.reportMs > 0) await this.clk.sleep(this.reportMs);
     return view;
   }

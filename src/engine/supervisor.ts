@@ -441,12 +441,12 @@ export class Supervisor {
         // came too late -- the container runs, and the verb that cancelled acts on it next (under
         // the container's lock, which this start holds until the shim has said "went").
         goAt = held.deadline;
-        let wentAt: number | undefined;
-        started = await this.runtime.startDetached(id, { deadline: held.deadline, signal: held.ctl.signal, went: (at) => { wentAt = at; } });
+        let went: { wentAt: number; readyAt: number } | undefined;
+        started = await this.runtime.startDetached(id, { deadline: held.deadline, signal: held.ctl.signal, went: (wentAt, readyAt) => { went = { wentAt, readyAt }; } });
         const t = this.tracked.get(id);
         if (t?.restart === held.ctl) t.restart = undefined;
         count();
-        if (trace && wentAt !== undefined) trace = { ...trace, wentAt };
+        if (trace && went !== undefined) trace = { ...trace, ...went };
       } else {
         count();
         started = await this.runtime.startDetached(id);
@@ -516,19 +516,21 @@ interface RestartTrace {
   /** the restart was decided and its back-off began */
   readonly scheduledAt: number;
   readonly delayMs: number;
-  /** a held start: when its process woke and went (the shim's clock) */
+  /** a held start: when its process was ready at its execve, and when it woke and went (the shim's clock) */
+  readonly readyAt?: number;
   readonly wentAt?: number;
 }
 
 /**
  * `restart of NAME (ID): exit <finishedAt>, seen +a ms, scheduled +b ms, back-off d ms, start +c ms,
- * go +g ms, done +e ms, pid P[, went +w ms]`: every + is ms after the exit record's time (go: a held
- * start's deadline; unheld, the start's beginning; went: when the held process woke); bench/restart.ts reads these lines.
+ * go +g ms, done +e ms, pid P[, ready +r ms, went +w ms]`: every + is ms after the exit record's time
+ * (go: a held start's deadline; unheld, the start's beginning; ready: the held process was made and
+ * began to wait; went: it woke and went); bench/restart.ts reads these lines.
  */
 function restartTraceLine(view: ContainerView, t: RestartTrace, startAt: number, goAt: number, doneAt: number): string {
   const exit = Date.parse(t.finishedAt);
   const rel = (ms: number): string => (Number.isNaN(exit) ? '?' : `${ms - exit}`);
-  return `restart of ${view.record.name} (${view.record.id.slice(0, 12)}): exit ${t.finishedAt}, seen +${rel(t.seenAt)} ms, scheduled +${rel(t.scheduledAt)} ms, back-off ${t.delayMs} ms, start +${rel(startAt)} ms, go +${rel(goAt)} ms, done +${rel(doneAt)} ms, pid ${view.observed.started?.pid ?? 0}${t.wentAt !== undefined && !Number.isNaN(exit) ? `, went +${(t.wentAt - exit).toFixed(1)} ms` : ''}`;
+  return `restart of ${view.record.name} (${view.record.id.slice(0, 12)}): exit ${t.finishedAt}, seen +${rel(t.seenAt)} ms, scheduled +${rel(t.scheduledAt)} ms, back-off ${t.delayMs} ms, start +${rel(startAt)} ms, go +${rel(goAt)} ms, done +${rel(doneAt)} ms, pid ${view.observed.started?.pid ?? 0}${t.wentAt !== undefined && t.readyAt !== undefined && !Number.isNaN(exit) ? `, ready +${(t.readyAt - exit).toFixed(1)} ms, went +${(t.wentAt - exit).toFixed(1)} ms` : ''}`;
 }
 
 /** How long before the end of its back-off a held restart is made (runtime.startDetached's held start). */

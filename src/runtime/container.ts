@@ -737,10 +737,10 @@ export class ContainerRuntime {
       held.signal.removeEventListener('abort', cancel);
       stdin.end();
     }
-    // "ready\n" once made, then "went <time>\n" (exit 0) or "cancelled\n" (exit 125)
-    const went = /^went (\S+)$/m.exec(stdout);
+    // "ready\n" once made, then "went <time> ready <time>\n" (exit 0) or "cancelled\n" (exit 125)
+    const went = /^went (\S+) ready (\S+)$/m.exec(stdout);
     if (exit.code === 0 && went) {
-      held.went?.(epochMsOf(went[1]!));
+      held.went?.(epochMsOf(went[1]!), epochMsOf(went[2]!));
       return this.find(view.record.id);
     }
     if (/^cancelled$/m.test(stdout)) throw cancelledStart();
@@ -1308,8 +1308,8 @@ export interface HeldStart {
   readonly deadline: number;
   /** aborting it cancels the start, unless the deadline came first */
   readonly signal: AbortSignal;
-  /** told when the container's process woke and went (epoch ms) */
-  readonly went?: (atMs: number) => void;
+  /** told when the container's process woke and went, and when it was ready to (epoch ms) */
+  readonly went?: (atMs: number, readyMs: number) => void;
 }
 
 /** `SEC.NSEC` of an epoch-ms deadline, as `berth-shim run --hold-until=` takes it. */
