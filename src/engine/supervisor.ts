@@ -437,15 +437,26 @@ export class Supervisor {
       let started: ContainerView;
       if (held) {
         // Made now, goes by itself at the deadline unless cancelled first (a user stop or start, a
-        // removal, the engine's stop abort ctl). It went: counted now, even when a cancellation
-        // came too late -- the container runs, and the verb that cancelled acts on it next (under
-        // the container's lock, which this start holds until the shim has said "went").
+        // removal, the engine's stop abort ctl). Counted now, before it is made, as Docker counts
+        // a restart when it decides it (RestartCount++ as the container turns "restarting"): the
+        // shim makes the container run at the deadline without us, and whoever sees it running
+        // must see it counted. Cancelled: the count is taken back (below). It went, even when a
+        // cancellation came too late: the container runs, and the verb that cancelled acts on it
+        // next (under the container's lock, which this start holds until the shim has answered).
         goAt = held.deadline;
+        this.updateState(id, { restartCount: (this.runtime.runtimeState(id).restartCount ?? 0) + 1 });
         let went: { wentAt: number; readyAt: number } | undefined;
-        started = await this.runtime.startDetached(id, { deadline: held.deadline, signal: held.ctl.signal, went: (wentAt, readyAt) => { went = { wentAt, readyAt }; } });
+        try {
+          started = await this.runtime.startDetached(id, { deadline: held.deadline, signal: held.ctl.signal, went: (wentAt, readyAt) => { went = { wentAt, readyAt }; } });
+        } catch (err) {
+          // not run after all: taken back (a user start that reset the count meanwhile keeps 0)
+          const n = this.runtime.runtimeState(id).restartCount ?? 0;
+          if (n > 0) this.updateState(id, { restartCount: n - 1 });
+          throw err;
+        }
         const t = this.tracked.get(id);
         if (t?.restart === held.ctl) t.restart = undefined;
-        count();
+        this.updateState(id, { pendingRestart: undefined });
         if (trace && went !== undefined) trace = { ...trace, ...went };
       } else {
         count();
