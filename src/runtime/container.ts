@@ -730,6 +730,7 @@ export class ContainerRuntime {
     // the cancellation: EOF on the shim's stdin (it decides, atomically, whether it came first)
     const cancel = (): void => { stdin.end(); };
     held.signal.addEventListener('abort', cancel, { once: true });
+    if (held.signal.aborted) cancel(); // aborted while the shim was being spawned
     let exit;
     try {
       exit = await shim.exited;
