@@ -16,7 +16,11 @@
 //   - the shim's records: `exited`.finishedAt (its waitpid saw the death) and the new
 //     `started`.startedAt (the new PID 1's execve succeeded);
 //   - the engine log's `restart of …` line (src/engine/supervisor.ts): when the supervisor's look
-//     acted on the exit, when the back-off began, when the start began and how long it took.
+//     acted on the exit, when the back-off began, when the start began and how long it took, the
+//     deadline it gave the held start (go) and when the held process woke and went (went: the
+//     shim's clock).
+// The figures depend on the machine's load: the first line says the load average (1, 5, 15 min)
+// at the start and at the end.
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -53,6 +57,14 @@ interface Round {
   readonly making: number;
   /** exit record → told to go (held: the back-off's end; unheld: the start's beginning) */
   readonly go: number;
+  /** exit record → the held start was made: its process began to wait at the execve (the shim's clock) */
+  readonly ready: number;
+  /** exit record → the held process woke at its deadline and went (the shim's clock) */
+  readonly went: number;
+  /** the deadline → the held process went, in rounds whose start was ready before its deadline */
+  readonly wakeLate: number;
+  /** went → new PID 1 exec'd (started.startedAt: the shim saw the execve) */
+  readonly wentToExec: number;
   /** go → new PID 1 exec'd (started.startedAt) */
   readonly goToExec: number;
   /** kill → new PID 1 exec'd: the figure the target is about */
@@ -106,7 +118,7 @@ async function oneRound(subject: Subject, name: string, network: string): Promis
   const seen = next.seenAt - killedAt;
   if (!subject.traced) {
     must([bin, 'rm', '-f', name], env);
-    return { shimSaw: finishedAt - killedAt, engineSaw: NaN, startBegan: NaN, making: NaN, go: NaN, goToExec: NaN, total: killToExec, seen, done: NaN };
+    return { shimSaw: finishedAt - killedAt, engineSaw: NaN, startBegan: NaN, making: NaN, go: NaN, ready: NaN, went: NaN, wakeLate: NaN, wentToExec: NaN, goToExec: NaN, total: killToExec, seen, done: NaN };
   }
   // the engine's line for this restart
   const short = id.slice(0, 12);
@@ -117,8 +129,11 @@ async function oneRound(subject: Subject, name: string, network: string): Promis
   }
   const m = /exit (\S+), seen \+(-?\d+) ms, scheduled \+(-?\d+) ms, back-off (\d+) ms, start \+(-?\d+) ms, go \+(-?\d+) ms, done \+(-?\d+) ms/.exec(line ?? '');
   if (!m) throw new Error(`no restart line for ${name} in the engine log`);
+  const wentMatch = /, ready \+(-?[\d.]+) ms, went \+(-?[\d.]+) ms/.exec(line ?? '');
   const exitMs = Date.parse(m[1]!); // the engine's reading of finishedAt: whole ms
   const rel = (i: number): number => exitMs + Number(m[i]);
+  const readyAt = wentMatch ? exitMs + Number(wentMatch[1]) : NaN;
+  const wentAt = wentMatch ? exitMs + Number(wentMatch[2]) : NaN;
   const startedAt = parseTime(next.startedAt);
   must([bin, 'rm', '-f', name], env);
   return {
@@ -127,6 +142,10 @@ async function oneRound(subject: Subject, name: string, network: string): Promis
     startBegan: rel(5) - finishedAt,
     making: rel(6) - rel(5),
     go: rel(6) - finishedAt,
+    ready: readyAt - finishedAt,
+    went: wentAt - finishedAt,
+    wakeLate: readyAt < rel(6) ? wentAt - rel(6) : NaN,
+    wentToExec: startedAt - wentAt,
     goToExec: startedAt - rel(6),
     total: killToExec,
     seen,
@@ -144,6 +163,7 @@ async function main(): Promise<void> {
     const base = makeRoots();
     subjects.push({ name: 'baseline', bin: process.env.BERTH_BASELINE, roots: base, env: { ...base.env, BERTH_NO_WARM: '' }, traced: false });
   }
+  const loadAtStart = loadavg().map((x) => x.toFixed(1)).join(' ');
   try {
     for (const s of subjects) {
       if (s.traced) await importBusybox(s.roots, 'bb');
@@ -157,14 +177,19 @@ async function main(): Promise<void> {
       ['exit → the supervisor acted on it', 'engineSaw'],
       ['exit → the start began', 'startBegan'],
       ['  start began → go (held: made and waiting meanwhile)', 'making'],
-      ['exit → go (held: the back-off\'s end)', 'go'],
+      ['exit → go (held: the back-off\'s end, the deadline)', 'go'],
+      ['exit → the held start made (its process ready)', 'ready'],
+      ['exit → the held process woke and went', 'went'],
+      ['  deadline → went (rounds made in time only)', 'wakeLate'],
+      ['  went → new PID 1 exec\'d (started.startedAt)', 'wentToExec'],
       ['go → new PID 1 exec\'d (started.startedAt)', 'goToExec'],
       ['kill → new PID 1 exec\'d (the target: ≤ 115)', 'total'],
       ['kill → the new `started` seen here (inotify)', 'seen'],
       ['kill → the engine\'s start call returned', 'done'],
     ];
     const fmt = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(1)).padStart(8);
-    process.stdout.write(`first restart after SIGKILL, --network ${network}, ${runs} rounds; nproc ${cpus().length}, kernel ${release()}, load ${loadavg()[0]!.toFixed(1)}\n`);
+    const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+    process.stdout.write(`first restart after SIGKILL, --network ${network}, ${runs} rounds; nproc ${cpus().length}, kernel ${release()}, load average ${loadAtStart} at the start, ${load()} at the end\n`);
     process.stdout.write(`${'stage (ms)'.padEnd(56)} ${subjects.map((s) => `${s.name} median`.padStart(16) + `${'p10'.padStart(8)}${'p90'.padStart(8)}`).join('')}\n`);
     for (const [label, key] of rows) {
       let line = label.padEnd(56);
@@ -178,7 +203,8 @@ async function main(): Promise<void> {
     if (subjects.length > 1) {
       const a = rounds.get('berth')!;
       const b = rounds.get('baseline')!;
-      process.stdout.write(`kill → new PID 1, paired baseline − berth: median ${median(a.map((r, i) => b[i]!.total - r.total)).toFixed(1)} ms\n`);
+      process.stdout.write(`kill → new PID 1, paired baseline − berth: median ${median(a.map((r, i) => b[i]!.total - r.total)).toFixed(1)} ms; paired baseline ÷ berth: median ${median(a.map((r, i) => b[i]!.total / r.total)).toFixed(2)}×\n`);
+      process.stdout.write(`rounds within the target (kill → new PID 1 ≤ 115 ms): berth ${a.filter((r) => r.total <= 115).length}/${a.length}, baseline ${b.filter((r) => r.total <= 115).length}/${b.length}\n`);
     }
   } finally {
     // BENCH_LOG=FILE keeps a copy of the engine log (its `restart of …` lines)

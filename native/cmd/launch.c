@@ -18,7 +18,9 @@
  *      handler for: die of that signal, as the Node CLI process would have);
  *   5. meanwhile forward the signals a user sends a CLI (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
  *      SIGUSR1, SIGUSR2) and SIGWINCH as frames. The command in the engine sees them through its
- *      context (cli/context.ts), exactly as the Node CLI sees its process's signals.
+ *      context (cli/context.ts), exactly as the Node CLI sees its process's signals. Ctrl-Z
+ *      (SIGTSTP): STOP, and once the engine answers STOPPED (it holds the command's output back),
+ *      we stop ourselves as the Node CLI would be stopped; SIGCONT (fg): CONT, the output goes on.
  *   6. whatever happens, the terminal is left as we found it: its termios are saved at start and
  *      restored before we exit (the command may have put it in raw mode, and an engine that dies
  *      mid-command must not leave it raw).
@@ -56,13 +58,19 @@ extern char **environ;
 enum { REC_ARG = 'A', REC_CWD = 'C', REC_ENV = 'E', REC_END = 'Z' };
 
 /* Frames. launcher -> engine: */
-enum { F_SIGNAL = 1, F_WINCH = 2 };
+enum { F_SIGNAL = 1, F_WINCH = 2, F_STOP = 3, F_CONT = 4 };
 /* engine -> launcher: */
-enum { F_STARTED = 10, F_EXIT = 11, F_DIE = 12, F_FALLBACK = 13 };
+enum { F_STARTED = 10, F_EXIT = 11, F_DIE = 12, F_FALLBACK = 13, F_STOPPED = 14 };
+
+/* How long a Ctrl-Z waits for the engine's STOPPED before the launcher stops anyway (an engine
+ * that does not answer must not make the terminal's job control hang). */
+#define STOP_ANSWER_MS 1000
 
 #define EXIT_BERTH 125 /* berth's own failure (Docker's convention) */
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+/* Read from a signalfd: the forwarded signals, SIGWINCH, and job control (SIGTSTP, SIGCONT). */
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+                                SIGTSTP, SIGCONT};
 #define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
 
 static struct termios saved_termios;
@@ -263,6 +271,26 @@ typedef struct inbox {
   size_t len;
 } inbox;
 
+/* Ctrl-Z, as the Node CLI process would take it: stopped by the kernel with SIGTSTP's default
+ * action, so the shell sees a job stopped by SIGTSTP and `fg`/`bg` continue it. The terminal is
+ * given back in the modes we found it in while we are stopped, and put back as the command had it
+ * once we run again (as a full-screen program does). The engine has already stopped writing
+ * (STOPPED); SIGCONT is then read from the signalfd and told to it (CONT). */
+static void stop_self(void) {
+  struct termios command_termios;
+  bool restore = termios_fd >= 0 && tcgetattr(termios_fd, &command_termios) == 0;
+  restore_terminal();
+  signal(SIGTSTP, SIG_DFL);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, SIGTSTP);
+  raise(SIGTSTP); /* pending while blocked: delivered, and we stop, at the unblock */
+  sigprocmask(SIG_UNBLOCK, &only, NULL);
+  sigprocmask(SIG_BLOCK, &only, NULL);
+  if (restore)
+    tcsetattr(termios_fd, TCSADRAIN, &command_termios);
+}
+
 static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
@@ -301,19 +329,37 @@ int main(int argc, char **argv) {
   }
 
   bool started = false;
+  bool stopping = false; /* STOP sent, waiting for STOPPED */
   inbox in = {.len = 0};
   for (;;) {
     struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-    if (poll(fds, 2, -1) < 0) {
+    int ready = poll(fds, 2, stopping ? STOP_ANSWER_MS : -1);
+    if (ready < 0) {
       if (errno == EINTR)
         continue;
       die_with("poll");
+    }
+    if (ready == 0 && stopping) { /* no answer: stop anyway */
+      stopping = false;
+      stop_self();
+      continue;
     }
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGWINCH) {
           send_frame(sock, F_WINCH, NULL, 0);
+        } else if (si.ssi_signo == SIGTSTP) {
+          /* before STARTED nothing runs in the engine: just stop; else ask it to hold the
+           * command's output first (tmux's suspend-client: the server lets go of the terminal,
+           * then the client stops itself) */
+          if (!started)
+            stop_self();
+          else if (!stopping && send_frame(sock, F_STOP, NULL, 0) == 0)
+            stopping = true;
+        } else if (si.ssi_signo == SIGCONT) {
+          if (started)
+            send_frame(sock, F_CONT, NULL, 0);
         } else {
           unsigned char sig = (unsigned char)si.ssi_signo;
           send_frame(sock, F_SIGNAL, &sig, 1);
@@ -350,6 +396,11 @@ int main(int argc, char **argv) {
       const unsigned char *payload = in.data + 8;
       if (kind == F_STARTED) {
         started = true;
+      } else if (kind == F_STOPPED) {
+        if (stopping) {
+          stopping = false;
+          stop_self();
+        }
       } else if (kind == F_FALLBACK && !started) {
         close(sock);
         fall_back(argv);

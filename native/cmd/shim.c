@@ -1,6 +1,6 @@
 /* berth-shim: the per-container runtime process. See native/PROTOCOL.md.
  *
- *   berth-shim run [--detach [--hold]] <launch-file>
+ *   berth-shim run [--detach [--hold-until=SEC.NSEC]] <launch-file>
  *   berth-shim exec <launch-file>
  */
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "hold.h"
 #include "protocol.h"
 #include "sealed.h"
 #include "supervise.h"
@@ -15,7 +16,7 @@
 #define EXIT_USAGE 125
 
 static int usage(void) {
-  static const char text[] = "usage: berth-shim run [--detach [--hold]] <launch-file>\n"
+  static const char text[] = "usage: berth-shim run [--detach [--hold-until=SEC.NSEC]] <launch-file>\n"
                              "       berth-shim exec <launch-file>\n";
   (void)!write(2, text, sizeof text - 1);
   return EXIT_USAGE;
@@ -62,11 +63,16 @@ int main(int argc, char **argv) {
   bt_launch launch;
   if (strcmp(argv[1], "run") == 0) {
     bool detach = false, hold = false;
+    struct timespec hold_until;
     int i = 2;
     if (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0) {
       detach = true;
       i++;
-      if (i < argc && strcmp(argv[i], "--hold") == 0) {
+      if (i < argc && strncmp(argv[i], "--hold-until=", 13) == 0) {
+        if (bt_hold_parse_deadline(argv[i] + 13, &hold_until, &err) < 0) {
+          bt_error_report_release(&err);
+          return EXIT_USAGE;
+        }
         hold = true;
         i++;
       }
@@ -75,7 +81,7 @@ int main(int argc, char **argv) {
       return usage();
     if (load(argv[i], false, &launch) < 0)
       return EXIT_USAGE;
-    int code = bt_run(&launch, detach, hold);
+    int code = bt_run(&launch, detach, hold ? &hold_until : NULL);
     bt_launch_free(&launch);
     return code;
   }

@@ -38,7 +38,7 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* RECORD_READY: a held start is ready; the child waits for one byte before it goes on (hold.h). */
+/* RECORD_READY: a held start is ready; the child then sleeps until its deadline (hold.h). */
 enum { RECORD_ERROR = 1, RECORD_PTY = 2, RECORD_READY = 3 };
 
 typedef struct record {
@@ -209,17 +209,14 @@ static int own_runtime_mounts(const bt_launch *l, int rootfd, bt_error **err) {
 
 /* A held start (hold.h) stops here: everything that can fail on the container's account has run
  * (mounts, pivot_root, the user and groups looked up, rlimits), and the seccomp filter, which may
- * forbid the read, is not loaded yet. EOF instead of the go byte: the start was cancelled. */
+ * forbid clock_nanosleep, is not loaded yet. The process sleeps until the deadline and goes by
+ * itself; a cancellation by the supervisor that came first ends it here. */
 static void hold_at_exec(int sock) {
   record r = {.kind = RECORD_READY};
   if (send(sock, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r)
     _exit(BT_EXIT_SETUP);
-  char go;
-  ssize_t n;
-  while ((n = read(sock, &go, 1)) < 0 && errno == EINTR)
-    ;
-  if (n != 1)
-    _exit(BT_EXIT_SETUP);
+  if (!bt_hold_sleep_and_go())
+    _exit(BT_EXIT_SETUP); /* cancelled: the supervisor kills us anyway */
 }
 
 /* The steps shared by `run` and `exec` once the process is in its final root: user, session,
@@ -499,8 +496,15 @@ static int wait_for_exec(int sock, int *pty, int *exit_code, bt_error **err) {
       *exit_code = BT_EXIT_SETUP;
       return bt_error_sys(err, "read from container setup");
     }
-    if (n == 0)
+    if (n == 0) {
+      /* EOF of a held start: its process went and exec'd -- or died while it waited. */
+      struct timespec went, ready;
+      if (bt_hold_active() && !bt_hold_went(&went, &ready)) {
+        *exit_code = BT_EXIT_SETUP;
+        return bt_error_make(err, 0, "the held container process ended before its deadline");
+      }
       return 0;
+    }
     if ((size_t)n != sizeof r) {
       *exit_code = BT_EXIT_SETUP;
       return bt_error_make(err, EPROTO, "short record from container setup");
@@ -516,10 +520,8 @@ static int wait_for_exec(int sock, int *pty, int *exit_code, bt_error **err) {
     }
     if (r.kind == RECORD_READY) {
       *exit_code = BT_EXIT_SETUP;
-      if (bt_hold_wait_go(err) < 0)
+      if (bt_hold_wait(sock, err) < 0)
         return -1;
-      if (write(sock, "g", 1) != 1)
-        return bt_error_sys(err, "release the held start");
       continue;
     }
     r.message[sizeof r.message - 1] = '\0';

@@ -307,6 +307,13 @@ static void run_on_exit(const bt_launch *l) {
     ;
 }
 
+/* One of the last run's records (`exited`, `error`), gone once a held start went; absent is fine. */
+static void remove_run_record(const char *bundle, const char *name) {
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", bundle, name) < sizeof path)
+    (void)unlink(path);
+}
+
 /* Report a failure: stderr (or the detach pipe), and the bundle's `error` file. */
 static void fail_start(const bt_launch *l, int notify_fd, int code, bt_error *err) {
   char msg[1024], line[1100];
@@ -318,7 +325,9 @@ static void fail_start(const bt_launch *l, int notify_fd, int code, bt_error *er
     if (bt_write_error(l->bundle, line, &werr) < 0)
       bt_error_release(&werr);
   }
-  if (notify_fd >= 0) {
+  if (notify_fd >= 0 && err != NULL && err->errnum == ECANCELED) {
+    (void)!write(notify_fd, "C", 1); /* a held start cancelled: no failure, no message */
+  } else if (notify_fd >= 0) {
     char rec[1200];
     int n = snprintf(rec, sizeof rec, "%d %s", code, line);
     (void)!write(notify_fd, rec, (size_t)n < sizeof rec ? (size_t)n : sizeof rec - 1);
@@ -368,8 +377,24 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
     bt_error_release(&err);
     return BT_EXIT_SETUP;
   }
+  /* A held start that went: the last run's records go now, after the new `started` (renamed
+   * over the old one), `exited` last -- until then the container still reads as exited, never as
+   * a half-made run. The engine is told when the process woke. */
+  struct timespec went, ready;
+  bool held = bt_hold_went(&went, &ready);
+  if (held) {
+    remove_run_record(l->bundle, "error");
+    remove_run_record(l->bundle, "exited");
+  }
   if (notify_fd >= 0) {
-    (void)!write(notify_fd, "0", 1);
+    char rec[32 + 2 * BT_TIME_MAX] = "0";
+    if (held) {
+      char at[BT_TIME_MAX], ready_at[BT_TIME_MAX];
+      bt_format_time(&went, at);
+      bt_format_time(&ready, ready_at);
+      snprintf(rec, sizeof rec, "0 went %s ready %s", at, ready_at);
+    }
+    (void)!write(notify_fd, rec, strlen(rec));
     close(notify_fd);
   }
 
@@ -414,7 +439,7 @@ static int supervise_run(const bt_launch *l, bool attached, int notify_fd) {
   return exit_code;
 }
 
-int bt_run(const bt_launch *l, bool detach, bool hold) {
+int bt_run(const bt_launch *l, bool detach, const struct timespec *hold_until) {
   if (!detach)
     return supervise_run(l, true, -1);
 
@@ -434,14 +459,16 @@ int bt_run(const bt_launch *l, bool detach, bool hold) {
      * them close when the first process exits. */
     close(pipefd[0]);
     setsid();
-    /* held (hold.h): the engine's go byte arrives on our stdin, kept past the /dev/null below */
-    if (hold) {
-      int go = fcntl(0, F_DUPFD_CLOEXEC, 3);
-      if (go < 0) {
-        (void)!write(pipefd[1], "125 berth-shim: hold: dup stdin failed", 38);
+    /* held (hold.h): the engine's cancellation arrives on our stdin, kept past the /dev/null
+     * below */
+    if (hold_until != NULL) {
+      bt_error *err = NULL;
+      int cancel = fcntl(0, F_DUPFD_CLOEXEC, 3);
+      if (cancel < 0 || bt_hold_configure(cancel, pipefd[1], hold_until, &err) < 0) {
+        bt_error_release(&err);
+        (void)!write(pipefd[1], "125 berth-shim: hold: set up the gate failed", 44);
         _exit(BT_EXIT_SETUP);
       }
-      bt_hold_configure(go, pipefd[1]);
     }
     stdio_to_devnull();
     _exit(supervise_run(l, false, pipefd[1]));
@@ -473,6 +500,17 @@ int bt_run(const bt_launch *l, bool detach, bool hold) {
   }
   if (strcmp(buf, "0") == 0)
     return 0;
+  /* a held start: "0 went <time> ready <time>" (it went, at that time; it was ready to at the
+   * second) or "C" (cancelled before its deadline) */
+  if (strncmp(buf, "0 ", 2) == 0) {
+    (void)!write(1, buf + 2, strlen(buf + 2));
+    (void)!write(1, "\n", 1);
+    return 0;
+  }
+  if (strcmp(buf, "C") == 0) {
+    (void)!write(1, "cancelled\n", 10);
+    return BT_EXIT_SETUP;
+  }
   char *space = strchr(buf, ' ');
   int code = atoi(buf);
   if (space != NULL) {

@@ -5,14 +5,16 @@
 #define BT_SUPERVISE_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "protocol.h"
 
-/* `berth-shim run [--detach [--hold]]`: returns the shim's exit status (the container's exit
- * code, or 125/126/127 when it could not start; with detach, 0 once started). With hold (detach
- * only, hold.h) "ready" is written to stdout once the container waits at its execve, and the
- * start goes on when a "g" arrives on stdin (EOF instead: cancelled, exit 125, no record). */
-int bt_run(const bt_launch *launch, bool detach, bool hold);
+/* `berth-shim run [--detach [--hold-until=SEC.NSEC]]`: returns the shim's exit status (the
+ * container's exit code, or 125/126/127 when it could not start; with detach, 0 once started).
+ * With hold_until (detach only, hold.h) "ready" is written to stdout once the container waits at
+ * its execve; the process goes by itself at that CLOCK_REALTIME time ("went <time>" on stdout,
+ * exit 0), unless stdin closes or a byte arrives on it first ("cancelled", exit 125, no record). */
+int bt_run(const bt_launch *launch, bool detach, const struct timespec *hold_until);
 
 /* `berth-shim exec`: returns the exec'd process's exit code (or 125/126/127). */
 int bt_exec(const bt_launch *launch);

@@ -324,6 +324,49 @@ new_container 13
 wait_for "$C/bundle/exited"
 check "tty: the container sees its own devpts slave" grep -qF '{"log":"/dev/pts/0\r\n","stream":"stdout"' "$C/bundle/log.json"
 
+# ---- 7. the held start (hold.h): goes by itself at its deadline; EOF before it cancels ----------
+in_seconds() { awk -v t="$(date +%s.%N)" -v d="$1" 'BEGIN{printf "%.9f", t + d}'; }
+
+new_container 14
+defaults | launch "$C/launch" sleep 60
+printf '{"exitCode":137,"signal":9,"oomKilled":false,"finishedAt":"2026-01-01T00:00:00Z"}\n' >"$C/bundle/exited"
+D=$(in_seconds 0.5)
+# stdin stays open (its writer is held until the shim returns): only the deadline lets it go
+mkfifo "$C/stdin"
+sleep 120 >"$C/stdin" &
+HOLDER=$!
+"$SHIM" run --detach --hold-until="$D" "$C/launch" <"$C/stdin" >"$C/stdout" 2>"$C/stderr"
+RC=$?
+kill "$HOLDER"
+is "hold: went at its deadline, exit 0" "$RC" 0
+check "hold: ready, then went (with the times)" grep -Eq '^went [0-9T:.-]+Z ready [0-9T:.-]+Z$' "$C/stdout"
+check "hold: the new started written" [ -f "$C/bundle/started" ]
+check "hold: the last run's exited removed" [ ! -f "$C/bundle/exited" ]
+WENT=$(sed -n 's/^went \([^ ]*\) .*/\1/p' "$C/stdout")
+WENT_S=$(date -d "$WENT" +%s.%N)
+check "hold: went no earlier than the deadline ($WENT_S >= $D)" awk -v w="$WENT_S" -v d="$D" 'BEGIN{exit !(w >= d)}'
+PID=$(json_field "$C/bundle/started" pid)
+check "hold: the container runs" kill -0 "$PID"
+kill -KILL "$PID"
+wait_for "$C/bundle/exited"
+
+new_container 15
+defaults | launch "$C/launch" sleep 60
+printf '{"exitCode":137,"signal":9,"oomKilled":false,"finishedAt":"2026-01-01T00:00:00Z"}\n' >"$C/bundle/exited"
+D=$(in_seconds 30)
+# EOF well before the deadline: cancelled
+sleep 0.5 | "$SHIM" run --detach --hold-until="$D" "$C/launch" >"$C/stdout" 2>"$C/stderr"
+RC=$?
+is "hold: cancelled before its deadline, exit 125" "$RC" 125
+is "hold: says so" "$(tail -n 1 "$C/stdout")" cancelled
+check "hold: no started written" [ ! -f "$C/bundle/started" ]
+check "hold: no error written" [ ! -f "$C/bundle/error" ]
+check "hold: the last run's exited kept" [ -f "$C/bundle/exited" ]
+check "hold: its overlay unmounted" sh -c "! grep -q ' $C/merged ' /proc/mounts"
+
+"$SHIM" run --detach --hold-until=soon "$C/launch" </dev/null >/dev/null 2>"$C/stderr"
+is "hold: a malformed deadline is a usage error" "$?" 125
+
 # ---- nothing leaked ---------------------------------------------------------------------------
 sleep 0.2
 check "no mounts left under the test dir" sh -c "! grep -q ' $T' /proc/mounts"

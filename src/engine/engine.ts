@@ -20,7 +20,7 @@ import { nativeDir, type Roots } from '../lib/paths.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { InvalidArgument, NotFound, errorBody } from '../lib/errors.js';
 import { enginePaths } from '../api/codec.js';
-import type { ContainerView } from '../runtime/container.js';
+import type { ContainerView, CriticalSection } from '../runtime/container.js';
 import { engineHost, type EngineHost } from './host.js';
 import { EventBus } from './events.js';
 import { ProjectStore } from './store.js';
@@ -83,6 +83,13 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const containerLock = new KeyedLock();
   const running = (): Set<string> => new Set(runtime.list().filter((v) => v.observed.status === 'running' || v.observed.status === 'paused').map((v) => v.record.id));
 
+  /**
+   * A user's stop or kill decides and sends its signal under the container's lock: after a held
+   * restart that raced it has said whether it went (it then stops the container that runs), never
+   * beside it (docs/restart-reaction.md).
+   */
+  const locked = (containerId: string): CriticalSection => (fn) => containerLock.run(containerId, fn);
+
   /** Every start (user, policy, attached): secrets and configs written again, tmpfs-style volumes mounted, under the container's lock. */
   const withStart = <T>(containerId: string, start: () => Promise<T>): Promise<T> => containerLock.run(containerId, async () => {
     volumes.beforeStart(runtime.find(containerId));
@@ -126,11 +133,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     find: (ref) => runtime.find(ref),
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
-    // a held restart (a gate) keeps the container's lock from its making to its go: a removal or
-    // a user's start waits for its cancellation, never runs beside it
-    startDetached: (ref, gate) => {
+    // a held restart keeps the container's lock from its making until its shim says it went or
+    // was cancelled: a removal, a user's start, stop or kill waits for that, never runs beside it
+    startDetached: (ref, held) => {
       const id = runtime.find(ref).record.id;
-      return withStart(id, async () => { await networking.ensure(id); return runtime.startDetached(id, gate); });
+      return withStart(id, async () => { await networking.ensure(id); return runtime.startDetached(id, held); });
     },
     // a lost supervisor's processes are killed under the container's lock too: never beside a start
     reapLost: (id) => containerLock.run(id, () => runtime.reapLost(id)),
@@ -148,7 +155,14 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
 
   const userStart = async (containerId: string): Promise<ContainerView> => {
     supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
-    const view = await supervised.startDetached(containerId);
+    // a held restart that went before this start cancelled it: running already, as docker start wants
+    const view = await containerLock.run(containerId, async () => {
+      const current = runtime.find(containerId);
+      if (current.observed.status === 'running') return current;
+      volumes.beforeStart(current);
+      await networking.ensure(containerId);
+      return runtime.startDetached(containerId);
+    });
     void supervisor.look(); // health checks start now, not at the next periodic look
     return view;
   };
@@ -161,7 +175,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), volumes, networking,
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), locked, volumes, networking,
     prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
   const networks = networkVerbs(runtime, networking);
@@ -309,12 +323,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     async containerStop(ref, o) {
       const view = runtime.find(ref);
       supervisor.userStopped(view.record.id);
-      supervisor.containerEvent(await runtime.stop(view.record.id, o.timeout, o.signal), 'stop');
+      supervisor.containerEvent(await runtime.stop(view.record.id, o.timeout, o.signal, locked(view.record.id)), 'stop');
     },
     async containerKill(ref, o) {
       const view = runtime.find(ref);
       supervisor.userStopped(view.record.id);
-      await runtime.kill(view.record.id, o.signal);
+      await runtime.kill(view.record.id, o.signal, locked(view.record.id));
       supervisor.containerEvent(view, 'kill', { signal: o.signal });
     },
     async containerRemove(ref, o) {

@@ -18,7 +18,7 @@ import { DependencyFailed, InvalidArgument, NotFound, Cancelled } from '../lib/e
 import type { Clock } from '../lib/clock.js';
 import { dockerStatus } from '../lib/units.js';
 import { readLog } from '../runtime/logs.js';
-import type { ContainerRuntime, ContainerView } from '../runtime/container.js';
+import type { ContainerRuntime, ContainerView, CriticalSection } from '../runtime/container.js';
 import { mergeProcess } from '../runtime/process-spec.js';
 import { execute, type OperationRunner } from './executor.js';
 import { observe, projectViews } from './observe.js';
@@ -51,6 +51,8 @@ export interface ProjectVerbsDeps {
   readonly userStart: (containerId: string) => Promise<ContainerView>;
   /** a stop or kill the user asked for (a pending policy restart is cancelled) */
   readonly userStopped: (containerId: string) => void;
+  /** the container's lock, for the decision of a stop or kill (runtime.stop's critical section) */
+  readonly locked: (containerId: string) => CriticalSection;
   /** containers' networks (sandboxes, ports, names) and the networks of the plan */
   readonly networking: EngineNetworking;
   /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
@@ -134,7 +136,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         }
       }
       d.userStopped(containerId);
-      const view = await runtime.stop(containerId, timeoutSeconds);
+      const view = await runtime.stop(containerId, timeoutSeconds, undefined, d.locked(containerId));
       supervisor.containerEvent(view, 'stop');
     },
     async remove(op, containerId): Promise<void> {
@@ -146,7 +148,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     async kill(op, containerId): Promise<void> {
       d.userStopped(containerId);
       const view = runtime.find(containerId);
-      await runtime.kill(containerId, op.signal ?? 'SIGKILL');
+      await runtime.kill(containerId, op.signal ?? 'SIGKILL', d.locked(containerId));
       supervisor.containerEvent(view, 'kill', { signal: op.signal ?? 'SIGKILL' });
     },
     async pause(_op, containerId): Promise<void> {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../lib/clock.js';
 import { NotFound } from '../lib/errors.js';
 import type { EngineEvent } from '../api/types.js';
-import type { ContainerView, RuntimeState } from '../runtime/container.js';
+import type { ContainerView, HeldStart, RuntimeState } from '../runtime/container.js';
 import type { ContainerStatus } from '../runtime/state.js';
 import { EventBus } from './events.js';
 import { Supervisor, type SupervisedRuntime } from './supervisor.js';
@@ -314,23 +314,32 @@ test('state.json not writable (a full disk): an exit is acted on once, a user st
   await supervisor.stop();
 });
 
-/** A runtime whose starts can be held (the engine's): a gated start is made at once and goes (or is cancelled) with its gate. */
+/**
+ * A runtime whose starts can be held (the engine's): a held start is made at once and goes by
+ * itself at its deadline on the test's clock, unless its signal aborts first. As in the shim, the
+ * deadline wins over a cancellation that comes later: the start then takes `reportMs` more (the
+ * shim's exec and answer) and resolves even if the signal aborts meanwhile.
+ */
 class HoldingRuntime extends ScriptedRuntime {
-  readonly made: { id: string; at: number }[] = [];
+  readonly made: { id: string; at: number; deadline: number }[] = [];
   readonly cancelled: { id: string; at: number }[] = [];
+  reportMs = 0;
 
   constructor(private readonly clk: ManualClock) { super(clk); }
 
-  override async startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView> {
-    if (!gate) return super.startDetached(ref);
-    this.made.push({ id: ref, at: this.clk.now() });
+  override async startDetached(ref: string, held?: HeldStart): Promise<ContainerView> {
+    if (!held) return super.startDetached(ref);
+    this.made.push({ id: ref, at: this.clk.now(), deadline: held.deadline });
     try {
-      await gate;
+      await this.clk.sleep(held.deadline - this.clk.now(), held.signal);
     } catch (err) {
       this.cancelled.push({ id: ref, at: this.clk.now() });
       throw err;
     }
-    return super.startDetached(ref);
+    const view = await super.startDetached(ref);
+    held.went?.(this.clk.now(), this.clk.now());
+    if (this.reportMs > 0) await this.clk.sleep(this.reportMs);
+    return view;
   }
 }
 
@@ -338,7 +347,7 @@ function holdingSetup(): ReturnType<typeof setup> & { runtime: HoldingRuntime } 
   return setup({ holdStarts: true }) as ReturnType<typeof setup> & { runtime: HoldingRuntime };
 }
 
-test('held restarts: made as soon as the exit is seen, let go when the back-off ends (100, 200, 400 ms after the exit); the count goes up at the go', async () => {
+test('held restarts: made as soon as the exit is seen, let go when the back-off ends (100, 200, 400 ms after the exit); counted when made', async () => {
   const s = holdingSetup();
   s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
   s.runtime.run('c1');
@@ -348,7 +357,7 @@ test('held restarts: made as soon as the exit is seen, let go when the back-off 
     const before = s.runtime.starts.length;
     await exitNow(s, 'c1', 1);
     assert.equal(s.runtime.made.at(-1)!.at, exitedAt, 'made at once');
-    assert.equal(s.runtime.runtimeState('c1').restartCount ?? 0, before, 'not counted while held');
+    assert.equal(s.runtime.runtimeState('c1').restartCount, before + 1, 'counted when made (Docker counts at the decision)');
     await s.clock.advance(gap - 1);
     await settle();
     assert.equal(s.runtime.starts.length, before, `not let go before ${gap} ms`);
@@ -397,6 +406,7 @@ test('a held restart is cancelled by a user stop, a removal (release) and the en
   await settle();
   assert.deepEqual(s.runtime.cancelled.map((m) => m.id).sort(), ['removed', 'stopped']);
   assert.equal(s.runtime.runtimeState('stopped').pendingRestart, undefined, 'no restart pending any more');
+  assert.equal(s.runtime.runtimeState('stopped').restartCount, 0, 'the count of the cancelled restart is taken back');
   await s.supervisor.stop();
   await settle();
   await s.clock.advance(1_000);
@@ -404,6 +414,54 @@ test('a held restart is cancelled by a user stop, a removal (release) and the en
   assert.deepEqual(s.runtime.cancelled.map((m) => m.id).sort(), ['engine', 'removed', 'stopped']);
   assert.equal(s.runtime.starts.length, 0, 'none was let go');
   assert.equal(s.events.filter((e) => e.kind === 'warning').length, 0, 'a cancellation is no failure');
+});
+
+test('a held restart whose deadline came before a user stop goes: counted, a restart event, and no restart after the stop', async () => {
+  const s = holdingSetup();
+  s.runtime.reportMs = 5;
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  await exitNow(s, 'c1', 137);
+  assert.equal(s.runtime.made[0]!.deadline - s.clock.now(), 100, 'the deadline is the back-off\'s end');
+  await s.clock.advance(100); // the deadline: the process went; the shim has not answered yet
+  await settle();
+  assert.equal(s.runtime.starts.length, 1);
+  s.supervisor.userStopped('c1'); // too late: the cancellation loses the race
+  await s.clock.advance(5);
+  await settle();
+  assert.equal(s.runtime.cancelled.length, 0, 'nothing was cancelled');
+  assert.equal(s.runtime.runtimeState('c1').restartCount, 1, 'the start that went is counted');
+  assert.ok(s.events.some((e) => e.kind === 'container' && e.action === 'restart'), 'and announced');
+  assert.equal(s.runtime.containers.get('c1')!.status, 'running', 'it runs: the stop acts on it next (the engine holds the lock until here)');
+  // the user's stop then stops it: no policy restart follows
+  await exitNow(s, 'c1', 143);
+  await s.clock.advance(1_000);
+  await settle();
+  assert.equal(s.runtime.made.length, 1, 'not made again');
+  assert.equal(s.runtime.starts.length, 1);
+  await s.supervisor.stop();
+});
+
+test('a held restart whose run ends before the shim answered: that exit is acted on once the restart is done', async () => {
+  const s = holdingSetup();
+  s.runtime.reportMs = 20;
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  await exitNow(s, 'c1', 1);
+  await s.clock.advance(100); // went; the shim's answer takes 20 ms more
+  await settle();
+  await s.clock.advance(5);
+  await exitNow(s, 'c1', 1); // the new run ends meanwhile, and a look sees it
+  await s.clock.advance(15); // the answer: the restart is done
+  await settle();
+  await settle();
+  assert.equal(s.runtime.made.length, 2, 'the second exit was not dropped: a second restart is made');
+  await s.clock.advance(200);
+  await settle();
+  assert.equal(s.runtime.starts.length, 2);
+  await s.supervisor.stop();
 });
 
 test('the back-off counts from the exit, not from the look that saw it', async () => {

@@ -7,7 +7,8 @@
 //     a `die` event, then --rm removes it, or its restart policy decides (plan/restart-policy:
 //     Docker's back-off, 100 ms doubling to 1 min, reset after a 10 s run), the restart waiting
 //     on the injected Clock, counted from the exit's own time; with `holdStarts` the restart is
-//     made while it waits and let go when the wait is over (docs/restart-reaction.md);
+//     made while it waits and given the back-off's end as a deadline, at which the container's
+//     process goes by itself; a cancellation races it in the shim (docs/restart-reaction.md);
 //   - the engine's first look: containers whose policy says so come back as dockerd brings them
 //     back at boot (`always`, and `unless-stopped` unless the user stopped them), and a restart
 //     that was pending (in back-off) when the last engine stopped is carried out.
@@ -19,7 +20,7 @@ import { cancelledBy, errorBody } from '../lib/errors.js';
 import type { EngineEvent } from '../api/types.js';
 import type { RestartPolicy } from '../spec/model.js';
 import { decideRestart, restartOnEngineStart } from '../plan/restart-policy.js';
-import type { ContainerView, RuntimeState } from '../runtime/container.js';
+import type { ContainerView, HeldStart, RuntimeState } from '../runtime/container.js';
 import type { CapturedExec, ExecRequest } from '../runtime/exec-captured.js';
 import { HealthMonitor, type ResolvedHealthcheck } from './health.js';
 import type { EventBus, ContainerAction } from './events.js';
@@ -32,11 +33,12 @@ export interface SupervisedRuntime {
   runtimeState(id: string): RuntimeState;
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState;
   /**
-   * Starts it detached. With a gate (only when SupervisorOptions.holdStarts), the start is made
-   * at once and goes on only when the gate resolves; a rejected gate cancels it and rejects with
-   * the gate's reason (an AbortError).
+   * Starts it detached. Held (only when SupervisorOptions.holdStarts): the start is made at once
+   * and goes by itself at `held.deadline` (a time of the supervisor's clock); `held.signal`
+   * aborting first cancels it and rejects with an AbortError. A cancellation that comes too late
+   * loses: the start resolves, the container runs.
    */
-  startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView>;
+  startDetached(ref: string, held?: HeldStart): Promise<ContainerView>;
   /** kills the processes of a container whose supervisor was lost and records the end */
   reapLost(id: string): Promise<ContainerView>;
   execCaptured(ref: string, req: ExecRequest, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<CapturedExec>;
@@ -55,7 +57,7 @@ export interface SupervisorOptions {
   readonly lookIntervalMs?: number;
   /** watch container directories with inotify (default true; a scripted runtime has none) */
   readonly inotify?: boolean;
-  /** make policy restarts while their back-off runs, and let them go at its end (startDetached's gate) */
+  /** make policy restarts while their back-off runs, going by themselves at its end (startDetached's held start) */
   readonly holdStarts?: boolean;
 }
 
@@ -328,6 +330,10 @@ export class Supervisor {
     if (status !== 'exited') return;
     const finishedAt = view.observed.exited?.finishedAt ?? '';
     if (t.handledExitAt === finishedAt) return;
+    // A restart still in flight and yet another exit: a held start went at its deadline and its
+    // run ended before the shim's answer reached us. Acted on by the look that follows the
+    // restart (restartNow), never dropped here while t.restart would skip scheduling.
+    if (t.restart) return;
     const state = this.runtime.runtimeState(id);
     if (state.handledExitAt === finishedAt) {
       // acted on already (before an engine restart, too)
@@ -395,14 +401,12 @@ export class Supervisor {
         if (t.restart === ctl) t.restart = undefined;
         return this.restartNow(id, false, trace);
       }
-      // Held (runtime.startDetached's gate): the start is made while the back-off runs, at most
-      // HOLD_LEAD_MS before its end, and only told to go when the back-off is over.
+      // Held (runtime.startDetached's held start): the start is made while the back-off runs, at
+      // most HOLD_LEAD_MS before its end, and goes by itself at the end: this clock decides when.
       const early = Math.max(0, waitMs - HOLD_LEAD_MS);
       if (early > 0) await this.clock.sleep(early, ctl.signal);
-      const gate = this.clock.sleep(waitMs - early, ctl.signal);
-      gate.catch(() => undefined); // a cancellation before anyone awaits it is no unhandled rejection
       try {
-        return await this.restartNow(id, false, trace, { gate, ctl });
+        return await this.restartNow(id, false, trace, { deadline: scheduledAt + waitMs, ctl });
       } finally {
         // not started after all (it began running meanwhile, a removal began): nothing is pending
         if (t.restart === ctl) t.restart = undefined;
@@ -415,7 +419,7 @@ export class Supervisor {
   }
 
   /** A policy restart: the count goes up, the container starts, and a look follows. */
-  private async restartNow(id: string, engineStart: boolean, trace?: RestartTrace, held?: { readonly gate: Promise<void>; readonly ctl: AbortController }): Promise<void> {
+  private async restartNow(id: string, engineStart: boolean, trace?: RestartTrace, held?: { readonly deadline: number; readonly ctl: AbortController }): Promise<void> {
     if (this.stopped) return;
     let current: ContainerView;
     try { current = this.runtime.find(id); } catch { return; }
@@ -432,17 +436,28 @@ export class Supervisor {
     try {
       let started: ContainerView;
       if (held) {
-        // the checks again when the back-off is over: the user may have stopped it meanwhile
-        // (that aborts the gate too), the engine may be stopping
-        const go = held.gate.then(() => {
-          const t = this.tracked.get(id);
-          if (this.stopped || !t || t.restart !== held.ctl || t.stoppedByUser) throw abortError();
-          t.restart = undefined;
-          count();
-          goAt = this.clock.now();
-        });
-        go.catch(() => undefined); // the runtime's to see; unhandled only if it never got that far
-        started = await this.runtime.startDetached(id, go);
+        // Made now, goes by itself at the deadline unless cancelled first (a user stop or start, a
+        // removal, the engine's stop abort ctl). Counted now, before it is made, as Docker counts
+        // a restart when it decides it (RestartCount++ as the container turns "restarting"): the
+        // shim makes the container run at the deadline without us, and whoever sees it running
+        // must see it counted. Cancelled: the count is taken back (below). It went, even when a
+        // cancellation came too late: the container runs, and the verb that cancelled acts on it
+        // next (under the container's lock, which this start holds until the shim has answered).
+        goAt = held.deadline;
+        this.updateState(id, { restartCount: (this.runtime.runtimeState(id).restartCount ?? 0) + 1 });
+        let went: { wentAt: number; readyAt: number } | undefined;
+        try {
+          started = await this.runtime.startDetached(id, { deadline: held.deadline, signal: held.ctl.signal, went: (wentAt, readyAt) => { went = { wentAt, readyAt }; } });
+        } catch (err) {
+          // not run after all: taken back (a user start that reset the count meanwhile keeps 0)
+          const n = this.runtime.runtimeState(id).restartCount ?? 0;
+          if (n > 0) this.updateState(id, { restartCount: n - 1 });
+          throw err;
+        }
+        const t = this.tracked.get(id);
+        if (t?.restart === held.ctl) t.restart = undefined;
+        this.updateState(id, { pendingRestart: undefined });
+        if (trace && went !== undefined) trace = { ...trace, ...went };
       } else {
         count();
         started = await this.runtime.startDetached(id);
@@ -512,27 +527,25 @@ interface RestartTrace {
   /** the restart was decided and its back-off began */
   readonly scheduledAt: number;
   readonly delayMs: number;
+  /** a held start: when its process was ready at its execve, and when it woke and went (the shim's clock) */
+  readonly readyAt?: number;
+  readonly wentAt?: number;
 }
 
 /**
  * `restart of NAME (ID): exit <finishedAt>, seen +a ms, scheduled +b ms, back-off d ms, start +c ms,
- * go +g ms, done +e ms, pid P`: every + is ms after the exit record's time (go: a held start was
- * told to go; unheld, the start's beginning); bench/restart.ts reads these lines.
+ * go +g ms, done +e ms, pid P[, ready +r ms, went +w ms]`: every + is ms after the exit record's time
+ * (go: a held start's deadline; unheld, the start's beginning; ready: the held process was made and
+ * began to wait; went: it woke and went); bench/restart.ts reads these lines.
  */
 function restartTraceLine(view: ContainerView, t: RestartTrace, startAt: number, goAt: number, doneAt: number): string {
   const exit = Date.parse(t.finishedAt);
   const rel = (ms: number): string => (Number.isNaN(exit) ? '?' : `${ms - exit}`);
-  return `restart of ${view.record.name} (${view.record.id.slice(0, 12)}): exit ${t.finishedAt}, seen +${rel(t.seenAt)} ms, scheduled +${rel(t.scheduledAt)} ms, back-off ${t.delayMs} ms, start +${rel(startAt)} ms, go +${rel(goAt)} ms, done +${rel(doneAt)} ms, pid ${view.observed.started?.pid ?? 0}`;
+  return `restart of ${view.record.name} (${view.record.id.slice(0, 12)}): exit ${t.finishedAt}, seen +${rel(t.seenAt)} ms, scheduled +${rel(t.scheduledAt)} ms, back-off ${t.delayMs} ms, start +${rel(startAt)} ms, go +${rel(goAt)} ms, done +${rel(doneAt)} ms, pid ${view.observed.started?.pid ?? 0}${t.wentAt !== undefined && t.readyAt !== undefined && !Number.isNaN(exit) ? `, ready +${(t.readyAt - exit).toFixed(1)} ms, went +${(t.wentAt - exit).toFixed(1)} ms` : ''}`;
 }
 
-/** How long before the end of its back-off a held restart is made (runtime.startDetached's gate). */
+/** How long before the end of its back-off a held restart is made (runtime.startDetached's held start). */
 const HOLD_LEAD_MS = 1_000;
-
-function abortError(): Error {
-  const e = new Error('the restart was cancelled');
-  e.name = 'AbortError';
-  return e;
-}
 
 function isAbort(err: unknown): boolean {
   return (err as Error | undefined)?.name === 'AbortError';

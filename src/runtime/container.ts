@@ -691,59 +691,63 @@ export class ContainerRuntime {
   /**
    * Starts in the background: returns once the container runs (or failed to start).
    *
-   * With a `gate` (a policy restart waiting out its back-off) the start is *held*: the whole start
+   * With `held` (a policy restart waiting out its back-off) the start is *held*: the whole start
    * is made at once — overlay, namespaces, cgroups, mounts, pivot_root — and the container's
-   * process waits just before its execve (`berth-shim run --detach --hold`, native/src/hold.h).
-   * When the gate resolves, the last run's records go and the shim is told to go: only the execve
-   * is left. When the gate rejects (the restart was cancelled), the shim undoes the start, the
-   * records stay as they were, and this rejects with the gate's reason.
+   * process sleeps just before its execve until `held.deadline` (epoch ms, the engine's clock:
+   * realtime), then goes by itself (`berth-shim run --detach --hold-until`, native/src/hold.h);
+   * the shim drops the last run's records once it went. `held.signal` aborting cancels it: the
+   * shim is told, and exactly one of the two wins. Cancelled first: the shim undoes the start,
+   * the records stay as they were, and this rejects with an AbortError. The deadline first: the
+   * container runs and this resolves as for any start (the caller finds `signal` aborted and the
+   * container running: a stop that races the deadline must act after this, under the
+   * container's lock). `held.went` is told when the process woke (epoch ms, the shim's clock).
    */
-  async startDetached(ref: string, gate?: Promise<void>): Promise<ContainerView> {
+  async startDetached(ref: string, held?: HeldStart): Promise<ContainerView> {
     const view = this.find(ref);
     // Detached, nobody waits for the exit: a configured hook removes it (Docker's --rm), else
     // the engine's supervisor does when it sees the exit.
     const onExit = view.record.hostConfig.AutoRemove && this.opts.autoRemoveCommand ? [...this.opts.autoRemoveCommand, view.record.id] : [];
-    if (gate) return this.startHeld(view, onExit, gate);
+    if (held) return this.startHeld(view, onExit, held);
     const file = await this.prepareStart(view, onExit);
     const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
     if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
     return this.find(view.record.id);
   }
 
-  private async startHeld(view: ContainerView, onExit: readonly string[], gate: Promise<void>): Promise<ContainerView> {
-    gate.catch(() => undefined); // a cancellation while the start is made is handled below
+  private async startHeld(view: ContainerView, onExit: readonly string[], held: HeldStart): Promise<ContainerView> {
+    if (held.signal.aborted) throw cancelledStart();
     const file = await this.prepareStart(view, onExit, { keepRecords: true });
-    const shim = await spawnProcess(this.opts.shimPath, ['run', '--detach', '--hold', file], this.opts.env, ['pipe', 'pipe', 'pipe']);
+    if (held.signal.aborted) throw cancelledStart();
+    const shim = await spawnProcess(this.opts.shimPath, ['run', '--detach', `--hold-until=${holdDeadline(held.deadline)}`, file], this.opts.env, ['pipe', 'pipe', 'pipe']);
     let stderr = '';
+    let stdout = '';
     shim.stderr!.setEncoding('utf8');
     shim.stderr!.on('data', (s: string) => { stderr += s; });
+    shim.stdout!.setEncoding('utf8');
+    shim.stdout!.on('data', (s: string) => { stdout += s; });
     const stdin = shim.stdin!;
     stdin.on('error', () => { /* the shim exited first: its exit says why */ });
-    // "ready": the container waits at its execve; an exit instead: the start failed
-    const ready = await new Promise<boolean>((resolve) => {
-      let out = '';
-      shim.stdout!.setEncoding('utf8');
-      shim.stdout!.on('data', (s: string) => { out += s; if (out.includes('ready\n')) resolve(true); });
-      void shim.exited.then(() => resolve(false));
-    });
+    // the cancellation: EOF on the shim's stdin (it decides, atomically, whether it came first)
+    const cancel = (): void => { stdin.end(); };
+    held.signal.addEventListener('abort', cancel, { once: true });
+    if (held.signal.aborted) cancel(); // aborted while the shim was being spawned
+    let exit;
     try {
-      await gate;
-    } catch (err) {
-      stdin.end(); // EOF: the shim kills the waiting process and unmounts; the records stay
-      await shim.exited;
-      throw err;
+      exit = await shim.exited;
+    } finally {
+      held.signal.removeEventListener('abort', cancel);
+      stdin.end();
     }
-    if (ready) {
-      this.clearRunRecords(view.bundle);
-      stdin.end('g');
+    // "ready\n" once made, then "went <time> ready <time>\n" (exit 0) or "cancelled\n" (exit 125)
+    const went = /^went (\S+) ready (\S+)$/m.exec(stdout);
+    if (exit.code === 0 && went) {
+      held.went?.(epochMsOf(went[1]!), epochMsOf(went[2]!));
+      return this.find(view.record.id);
     }
-    const exit = await shim.exited;
-    if (exit.code !== 0) {
-      // as a start that failed unheld: created, with the shim's error (it wrote `error`)
-      for (const f of ['started', 'exited']) rmSync(join(view.bundle, f), { force: true });
-      throw startError(exit.code, stderr, view.record.id);
-    }
-    return this.find(view.record.id);
+    if (/^cancelled$/m.test(stdout)) throw cancelledStart();
+    // as a start that failed unheld: created, with the shim's error (it wrote `error`)
+    for (const f of ['started', 'exited']) rmSync(join(view.bundle, f), { force: true });
+    throw startError(exit.code ?? 125, stderr, view.record.id);
   }
 
   /**
@@ -790,16 +794,28 @@ export class ContainerRuntime {
     while (this.clock.now() < deadline && processAlive(shimPid) && isShim(shimPid)) await this.clock.sleep(10);
   }
 
-  /** Docker's stop: the stop signal, `timeoutSeconds` of grace, then SIGKILL. */
-  async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<ContainerView> {
-    let view = this.find(ref);
-    if (view.observed.lost) { this.markStoppedByUser(view); return this.reapLost(view.record.id); }
-    if (view.observed.status === 'paused') { await this.thaw(view); view = this.find(ref); }
-    if (view.observed.status !== 'running') return view;
-    this.markStoppedByUser(view);
-    const pid = view.observed.started!.pid;
+  /**
+   * Docker's stop: the stop signal, `timeoutSeconds` of grace, then SIGKILL.
+   *
+   * `critical` runs the decision — the container's state read, the stop recorded, the first
+   * signal sent — under the caller's lock for this container (the engine's: a held restart keeps
+   * it until its shim has said whether it went, so a stop never decides on a container about to
+   * run). The grace and the waits run outside it: a `kill` during a long stop is not held up.
+   */
+  async stop(ref: string, timeoutSeconds?: number, signal?: string, critical: CriticalSection = immediately): Promise<ContainerView> {
+    const sent = await critical(async (): Promise<{ view: ContainerView; pid?: number }> => {
+      let view = this.find(ref);
+      if (view.observed.lost) { this.markStoppedByUser(view); return { view: await this.reapLost(view.record.id) }; }
+      if (view.observed.status === 'paused') { await this.thaw(view); view = this.find(ref); }
+      if (view.observed.status !== 'running') return { view };
+      this.markStoppedByUser(view);
+      const pid = view.observed.started!.pid;
+      signalProcess(pid, parseSignal(signal ?? view.record.config.StopSignal));
+      return { view, pid };
+    });
+    const { view, pid } = sent;
+    if (pid === undefined) return view;
     const grace = (timeoutSeconds ?? view.record.config.StopTimeout) * 1000;
-    signalProcess(pid, parseSignal(signal ?? view.record.config.StopSignal));
     if (!(await this.waitExited(view.bundle, grace))) {
       signalProcess(pid, 9);
       if (!(await this.waitExited(view.bundle, 10_000))) throw new InternalError(`container ${view.record.id.slice(0, 12)} did not exit after SIGKILL`);
@@ -808,15 +824,19 @@ export class ContainerRuntime {
     return this.find(view.record.id);
   }
 
-  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
-    let view = this.find(ref);
+  /** Docker's kill; `critical` as for stop(): the decision and the signal under the caller's lock, the wait after SIGKILL outside it. */
+  async kill(ref: string, signal = 'SIGKILL', critical: CriticalSection = immediately): Promise<void> {
     const sig = parseSignal(signal);
-    if (view.observed.lost && sig === 9) { this.markStoppedByUser(view); await this.reapLost(view.record.id); return; }
-    if (view.observed.status === 'paused' && sig === 9) { await this.thaw(view); view = this.find(ref); }
-    if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
-    if (sig === 9 || sig === 15) this.markStoppedByUser(view);
-    signalProcess(view.observed.started!.pid, sig);
-    if (sig === 9) {
+    const view = await critical(async (): Promise<ContainerView | undefined> => {
+      let view = this.find(ref);
+      if (view.observed.lost && sig === 9) { this.markStoppedByUser(view); await this.reapLost(view.record.id); return undefined; }
+      if (view.observed.status === 'paused' && sig === 9) { await this.thaw(view); view = this.find(ref); }
+      if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
+      if (sig === 9 || sig === 15) this.markStoppedByUser(view);
+      signalProcess(view.observed.started!.pid, sig);
+      return view;
+    });
+    if (view && sig === 9) {
       await this.waitExited(view.bundle, 10_000);
       await this.waitShimGone(view, 5_000);
     }
@@ -1277,6 +1297,41 @@ function appliedLimits(limits: CgroupLimits): { readonly memory?: number; readon
 
 function isShim(pid: number): boolean {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berth-shim'); } catch { return false; }
+}
+
+/** Runs `fn` under a lock of the caller's (the engine's per-container lock); see stop(). */
+export type CriticalSection = <T>(fn: () => Promise<T>) => Promise<T>;
+const immediately: CriticalSection = (fn) => fn();
+
+/** A held start (startDetached): when it goes by itself, and what cancels it. */
+export interface HeldStart {
+  /** epoch ms (realtime: the shim sleeps on CLOCK_REALTIME until then) */
+  readonly deadline: number;
+  /** aborting it cancels the start, unless the deadline came first */
+  readonly signal: AbortSignal;
+  /** told when the container's process woke and went, and when it was ready to (epoch ms) */
+  readonly went?: (atMs: number, readyMs: number) => void;
+}
+
+/** `SEC.NSEC` of an epoch-ms deadline, as `berth-shim run --hold-until=` takes it. */
+export function holdDeadline(ms: number): string {
+  const whole = Math.max(0, Math.floor(ms));
+  const sec = Math.floor(whole / 1000);
+  const nsec = (whole - sec * 1000) * 1_000_000 + Math.round((ms - whole) * 1_000_000);
+  return `${sec}.${String(Math.min(nsec, 999_999_999)).padStart(9, '0')}`;
+}
+
+/** An RFC 3339 time with nanoseconds → epoch ms with its fraction (Date.parse keeps whole ms only). */
+function epochMsOf(time: string): number {
+  const m = /^(.*?)(?:\.(\d+))?Z$/.exec(time);
+  if (!m) return Date.parse(time);
+  return Date.parse(`${m[1]}Z`) + Number(`0.${m[2] ?? '0'}`) * 1000;
+}
+
+function cancelledStart(): Error {
+  const e = new Error('the held start was cancelled');
+  e.name = 'AbortError';
+  return e;
 }
 
 /** The shim's exit status for a failed start → a BerthError carrying Docker's exit code. */

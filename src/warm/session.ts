@@ -10,7 +10,9 @@
 //      caller's files or stops the engine); else STARTED, and the command runs: runCli() with a
 //      context made of the caller's streams, its environment and working directory, files read as
 //      the caller, signals from the launcher's frames, and the engine's own api in-process;
-//   5. EXIT with the code once stdout and stderr are flushed (or DIE when a signal arrived that
+//   5. meanwhile STOP (Ctrl-Z at the caller's terminal): the command's output is held back and
+//      STOPPED answered, after which the launcher stops itself; CONT (fg) lets the output go on;
+//   6. EXIT with the code once stdout and stderr are flushed (or DIE when a signal arrived that
 //      the command had no handler for: the launcher then dies of it, as a Node CLI would).
 // The connection closing early (the client died, Ctrl-\ of the launcher) aborts the session:
 // every request the command has running in the engine is cancelled.
@@ -30,7 +32,7 @@ import { loopbackTransport } from './loopback.js';
 import { clientStreams, closeAll, type ClientStreams } from './streams.js';
 
 /** Frames of the launcher's channel (native/cmd/launch.c). */
-export const WARM_FRAME = { SIGNAL: 1, WINCH: 2, STARTED: 10, EXIT: 11, DIE: 12, FALLBACK: 13 } as const;
+export const WARM_FRAME = { SIGNAL: 1, WINCH: 2, STOP: 3, CONT: 4, STARTED: 10, EXIT: 11, DIE: 12, FALLBACK: 13, STOPPED: 14 } as const;
 const PREAMBLE = 8;
 /** argv + cwd + environment: Linux caps argv and environment together at a few MiB */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -238,6 +240,13 @@ function command(host: SessionHost, socket: Socket, hello: Hello, creds: Credent
           streams.refreshSize();
           const size = streams.size();
           if (size) for (const l of [...resizeListeners]) l(size);
+        } else if (kind === WARM_FRAME.STOP) {
+          // Ctrl-Z: the launcher stops itself once we answer (tmux's suspend-client pattern); a
+          // stopped Node CLI writes nothing, so neither does the command until CONT
+          streams.pause();
+          if (!socket.destroyed) socket.write(frame(WARM_FRAME.STOPPED));
+        } else if (kind === WARM_FRAME.CONT) {
+          streams.resume();
         } else if (kind === WARM_FRAME.SIGNAL && payload.length === 1) {
           const number = payload[0]!;
           const name = Object.entries(osConstants.signals).find(([, n]) => n === number)?.[0];

@@ -29,6 +29,13 @@ export interface ClientStreams {
   size(): TerminalSize | undefined;
   /** the terminal's size changed (the launcher's SIGWINCH): re-read it */
   refreshSize(): void;
+  /**
+   * The caller is stopping (Ctrl-Z): what the command writes from now on is held back, in memory,
+   * until resume() (a stopped `berth` process does not write either). Idempotent.
+   */
+  pause(): void;
+  /** The caller was continued (fg): what was held back is written, and writes go through again. */
+  resume(): void;
   /** resolves once everything written so far has left */
   flush(): Promise<void>;
   /** flush, then close what was opened here (never the caller's descriptors) */
@@ -94,6 +101,7 @@ export function clientStreams(fds: readonly [number, number, number], sys: Calle
   const stdout = output(fds[1]);
   const stderr = output(fds[2]);
   let stdin: NodeJS.ReadableStream | undefined;
+  let paused = false;
 
   const terminalOf = (): TtyWriteStream | undefined =>
     [stdout, stderr].find((s): s is TtyWriteStream => s instanceof TtyWriteStream);
@@ -155,10 +163,21 @@ export function clientStreams(fds: readonly [number, number, number], sys: Calle
         if (s instanceof TtyWriteStream) (s as unknown as { _refreshSize?: () => void })._refreshSize?.();
       }
     },
+    pause(): void {
+      if (paused) return;
+      paused = true;
+      for (const s of [stdout, stderr]) (s as Writable).cork?.();
+    },
+    resume(): void {
+      if (!paused) return;
+      paused = false;
+      for (const s of [stdout, stderr]) (s as Writable).uncork?.();
+    },
     async flush(): Promise<void> {
       await Promise.all([drained(stdout), drained(stderr)]);
     },
     async close(): Promise<void> {
+      this.resume();
       await Promise.race([Promise.all([drained(stdout), drained(stderr)]), new Promise((r) => setTimeout(r, 2_000).unref())]);
       for (const s of opened) { try { s.destroy(); } catch { /* closed already */ } }
     },

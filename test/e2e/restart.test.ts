@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthOk, cgroupDirs, eventually, engineStatus, twoMoreLooks, processGone, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { seededRandom } from '../helpers/seeded.js';
+import { berth, berthOk, cgroupDirs, eventually, engineStatus, twoMoreLooks, processGone, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 let scenario: Scenario;
 let roots: TestRoots;
@@ -37,8 +38,8 @@ test('on-failure:3 must restart a failing container 3 times with a doubling back
   const times = readFileSync(info.LogPath, 'utf8').trim().split('\n').map((l) => Date.parse(JSON.parse(l).time));
   assert.equal(times.length, 4);
   const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  // (lower bounds only: on a loaded machine a first restart may take longer than its 100 ms)
   assert.ok(gaps[0]! >= 100 && gaps[1]! >= 200 && gaps[2]! >= 400, `gaps ${gaps.join(', ')} ms follow the back-off`);
-  assert.ok(gaps[2]! > gaps[0]!, `gaps ${gaps.join(', ')} ms grow`);
 });
 
 test('a container stopped by the user must not be restarted, even with restart: always', async () => {
@@ -81,12 +82,12 @@ test('live restore: an exit while the engine was down is seen and acted on by th
   assert.equal(info.RestartCount, before.RestartCount + 1);
 });
 
-/** The shim of a held restart of container `id` (berth-shim run --detach --hold …/<id>/launch), if one runs. */
+/** The shim of a held restart of container `id` (berth-shim run --detach --hold-until=… …/<id>/launch), if one runs. */
 function heldShim(id: string): number | undefined {
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     let argv: string[];
     try { argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { continue; }
-    if (argv.includes('--hold') && argv.some((a) => a.endsWith(`${id}/launch`)) && !processGone(Number(pid))) return Number(pid);
+    if (argv.some((a) => a.startsWith('--hold-until=')) && argv.some((a) => a.endsWith(`${id}/launch`)) && !processGone(Number(pid))) return Number(pid);
   }
   return undefined;
 }
@@ -127,4 +128,47 @@ test('a restart made during its back-off (held at the execve) must be undone by 
       assert.ok(!existsSync(join(roots.root, 'containers', id)), 'the container is gone');
     }
   }
+});
+
+test('a user stop or kill racing a held restart\'s deadline must never leave the container running (seeded rounds)', async () => {
+  // The held restart goes by itself at the back-off's end (exit + 100 ms); the user's verb is sent
+  // around that moment, each round at a seeded offset. Either the cancellation wins (the start is
+  // undone) or the deadline does (the container runs, and the verb, which decides under the
+  // container's lock after the shim's answer, stops it). Both end stopped.
+  const seed = Number(process.env['BERTH_TEST_SEED'] ?? Date.now() % 1_000_000);
+  const rand = seededRandom(seed);
+  const rounds = Number(process.env['BERTH_RACE_ROUNDS'] ?? 12);
+  const id = (await berthOk(roots, ['run', '-d', '--restart', 'always', '--network', 'none', '--name', 'deadline-race', 'bb', 'sleep', '1000'])).trim();
+  const outcomes = { went: 0, cancelled: 0 };
+  let restartsLogged = 0;
+  for (let round = 0; round < rounds; round++) {
+    const where = `seed ${seed}, round ${round}`;
+    const verb = rand() < 0.5 ? 'stop' : 'kill';
+    // sent around the deadline (the verb itself takes some ms to reach the engine): -100 … +20 ms
+    const offsetMs = Math.round(-100 + rand() * 120);
+    const before = await eventually(async () => { const i = await inspect(id); return i.State.Status === 'running' ? i : undefined; }, 20_000, `running (${where})`);
+    const killedAt = Date.now();
+    process.kill(before.State.Pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 100 + offsetMs - Date.now()))); // the race's stimulus, not a synchronisation
+    const r = await berth(roots, verb === 'stop' ? ['stop', '-t', '1', id] : ['kill', id]);
+    // kill of a container whose restart was cancelled: not running, docker's error
+    if (r.code !== 0) assert.match(r.stderr, /is not running/, `${verb}: ${r.stderr} (${where})`);
+    const after = await inspect(id);
+    assert.equal(after.State.Status, 'exited', `${verb} at deadline ${offsetMs >= 0 ? '+' : ''}${offsetMs} ms: ${after.State.Status} (${where})`);
+    assert.equal(heldShim(id), undefined, `no held restart left (${where})`);
+    await eventually(() => cgroupPids(id).length === 0, 10_000, `no process left in the cgroup (${where})`);
+    await twoMoreLooks(roots);
+    const later = await inspect(id);
+    assert.equal(later.State.Status, 'exited', `still stopped two looks later (${where})`);
+    assert.equal(later.RestartCount, after.RestartCount, `no restart after the ${verb} (${where})`);
+    // which one won: a restart that went is logged by the engine (`restart of NAME …`)
+    const went = readFileSync(join(roots.run, 'engine.log'), 'utf8').split('\n').filter((l) => l.includes('restart of deadline-race (')).length;
+    if (went > restartsLogged) outcomes.went++;
+    else outcomes.cancelled++;
+    restartsLogged = went;
+    await berthOk(roots, ['start', id]);
+  }
+  process.stdout.write(`# deadline race, seed ${seed}: ${outcomes.went} went then stopped, ${outcomes.cancelled} cancelled\n`);
+  await berthOk(roots, ['rm', '-f', id]);
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(id), 'its rootfs is not mounted');
 });

@@ -1,51 +1,32 @@
 // `run -it` and `exec -it` through a real pty, driven by tmux as a person at a terminal would.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importBusybox, makeRoots, berth, berthOk, cleanupRoots, berthBin, stopEngine, eventually, type TestRoots } from '../helpers/env.js';
+import { haveTmux, TmuxSession } from '../helpers/tmux.js';
 
 let roots: TestRoots;
+let term: TmuxSession;
 const session = `berth-tty-${process.pid}`;
-const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 
 before(async () => {
   roots = makeRoots();
+  term = new TmuxSession(session, roots);
   await importBusybox(roots, 'bb');
 });
 
 after(async () => {
-  spawnSync('tmux', ['kill-session', '-t', session]);
+  term.kill();
   const ids = (await berthOk(roots, ['ps', '-aq', '--no-trunc'])).split('\n').filter((l) => l !== '');
   if (ids.length > 0) await berthOk(roots, ['rm', '-f', ...ids]);
   await berthOk(roots, ['rmi', 'bb']);
   await cleanupRoots(roots);
 });
 
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function screenShows(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-  let screen = '';
-  try {
-    return await eventually(() => {
-      screen = tmux('capture-pane', '-p', '-t', session);
-      return pattern.test(screen) ? screen : undefined;
-    }, timeoutMs, `the screen to show ${pattern}`);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}:\n${screen}`);
-  }
-}
-
-function startInTmux(command: string): void {
-  spawnSync('tmux', ['kill-session', '-t', session]); // a previous test's session, if it failed
-  const env = Object.entries(roots.env).filter(([k]) => k.startsWith('BERTH_')).map(([k, v]) => `${k}=${v}`).join(' ');
-  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env ${env} ${berthBin} ${command}; echo "exited:$?"; sleep 30`);
-}
+const tmux = (...args: string[]): string => term.tmux(...args);
+const screenShows = (pattern: RegExp, timeoutMs = 10_000): Promise<string> => term.shows(pattern, timeoutMs);
+const startInTmux = (command: string): void => term.start(`${berthBin} ${command}; echo "exited:$?"; sleep 30`);
 
 test('run -it gives an interactive shell on a real pty: raw mode, window size, Ctrl-C and Ctrl-D reach the container', { skip: !haveTmux && 'tmux is not installed' }, async () => {
   startInTmux('run -it --rm --name ttyrun bb sh');

@@ -10,9 +10,30 @@ import { renderEvent, resourceLabel } from './events.js';
  * listr2's default renderer, chosen by what the command's own stdout is (this class is only used
  * on a terminal), never by the process's own: inside the engine (the warm CLI, docs/warm-cli.md)
  * the process's stdout is the engine's log, and listr2 would fall back to its line renderer.
+ *
+ * The width lines are cut at is the command's terminal's too. listr2's format() reads
+ * `process.stdout.columns` (80 when that is no terminal, as in the engine); for the time of that
+ * one synchronous call, process.stdout shows the command's own stdout's width, so it is never seen
+ * by anything else (no other code runs during it; two warm commands on two terminals each get
+ * their own). log-update, which draws the lines, already reads the stream it is given.
  */
-class TerminalRenderer extends DefaultRenderer {
-  static override nonTTY = true;
+function terminalRenderer(out: NodeJS.WritableStream): typeof DefaultRenderer {
+  return class TerminalRenderer extends DefaultRenderer {
+    static override nonTTY = true;
+    override format(message: string, icon: string, level: number): string[] {
+      const columns = (out as NodeJS.WriteStream).columns;
+      const stdout = process.stdout;
+      if (stdout === out || !(columns > 0)) return super.format(message, icon, level);
+      const own = Object.getOwnPropertyDescriptor(stdout, 'columns');
+      Object.defineProperty(stdout, 'columns', { value: columns, configurable: true, writable: true, enumerable: true });
+      try {
+        return super.format(message, icon, level);
+      } finally {
+        if (own) Object.defineProperty(stdout, 'columns', own);
+        else delete (stdout as { columns?: number }).columns;
+      }
+    }
+  };
 }
 
 /** listr2's icon colours, from the command's chalk (its stream and NO_COLOR), not from this process's stdout. */
@@ -80,7 +101,7 @@ export class TtyProgress {
         exitOnError: false,
         // and no signal handlers of listr2's own: the command's context owns Ctrl-C
         registerSignalListeners: false,
-        renderer: TerminalRenderer,
+        renderer: terminalRenderer(this.out),
         // the renderer writes through its logger: given ours, it draws on the command's streams
         // (a rendererOptions.processOutput is not read by the default renderer)
         rendererOptions: {
