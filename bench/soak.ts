@@ -85,6 +85,34 @@ function rssKiB(pid: number): number {
 }
 
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+/** The engine's resident memory by kind of mapping (/proc/PID/smaps), KiB: `[heap]` is glibc's main
+ *  arena (brk), `anon` every other anonymous mapping (V8's heap pages, other threads' malloc arenas,
+ *  large mallocs, thread stacks), `file` the binaries and libraries mapped. */
+function residentParts(pid: number): { brk: number; anon: number; file: number } {
+  const out = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof typeof out = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const path = head[1]!;
+      kind = path === '[heap]' ? 'brk' : path === '' || path.startsWith('[') ? 'anon' : 'file';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]);
+  }
+  return out;
+}
+
+interface Mem { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+
+/** The engine's own process.memoryUsage() parts (`berth engine status`), KiB. */
+function engineMemory(roots: TestRoots): Mem {
+  const st = JSON.parse(berth(roots, ['engine', 'status', '--format', 'json']).out) as { HeapUsedBytes?: number; HeapTotalBytes?: number; ExternalBytes?: number; ArrayBuffersBytes?: number };
+  const k = (b: number | undefined): number => (b === undefined ? NaN : b / 1024);
+  return { heapUsed: k(st.HeapUsedBytes), heapTotal: k(st.HeapTotalBytes), external: k(st.ExternalBytes), arrayBuffers: k(st.ArrayBuffersBytes) };
+}
 const mib = (kib: number): string => (kib / 1024).toFixed(1).padStart(6);
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
@@ -99,12 +127,14 @@ async function cycles(roots: TestRoots): Promise<void> {
   berth(roots, ['ls']);
   const pid = enginePid(roots);
   const start = Date.now();
-  const rows: { cycle: number; rss: number; fds: number; left: number; s: number }[] = [];
+  const rows: { cycle: number; rss: number; fds: number; left: number; s: number; mem: Mem }[] = [];
   const sample = (cycle: number): void => {
     const left = leftovers(roots).length;
-    const row = { cycle, rss: rssKiB(pid), fds: fds(pid), left, s: (Date.now() - start) / 1000 };
+    const mem = engineMemory(roots);
+    const parts = residentParts(pid);
+    const row = { cycle, rss: rssKiB(pid), fds: fds(pid), left, s: (Date.now() - start) / 1000, mem };
     rows.push(row);
-    console.log(`cycle ${String(cycle).padStart(5)}  engine RSS ${mib(row.rss)} MiB  fds ${String(row.fds).padStart(4)}  left on the host after down ${left}  (${row.s.toFixed(0)} s, load ${load()})`);
+    console.log(`cycle ${String(cycle).padStart(5)}  engine RSS ${mib(row.rss)} MiB (brk ${mib(parts.brk)}, anon ${mib(parts.anon)}, file ${mib(parts.file)}; JS heap ${mib(mem.heapUsed)} of ${mib(mem.heapTotal)}, external ${mib(mem.external)})  fds ${String(row.fds).padStart(4)}  left on the host after down ${left}  (${row.s.toFixed(0)} s, load ${load()})`);
     if (heap) process.kill(pid, 'SIGUSR2');
   };
   sample(0);
@@ -118,7 +148,7 @@ async function cycles(roots: TestRoots): Promise<void> {
   const first = at(SAMPLE) ?? rows[1];
   const last = rows[rows.length - 1]!;
   if (first && last !== first) {
-    console.log(`RSS after ${last.cycle} cycles − RSS after ${first.cycle}: ${((last.rss - first.rss) / 1024).toFixed(1)} MiB; fds ${last.fds - first.fds >= 0 ? '+' : ''}${last.fds - first.fds}; ${(last.s / last.cycle).toFixed(2)} s per cycle`);
+    console.log(`RSS after ${last.cycle} cycles − RSS after ${first.cycle}: ${((last.rss - first.rss) / 1024).toFixed(1)} MiB (JS heap used ${((last.mem.heapUsed - first.mem.heapUsed) / 1024).toFixed(1)} MiB, external ${((last.mem.external - first.mem.external) / 1024).toFixed(1)} MiB); fds ${last.fds - first.fds >= 0 ? '+' : ''}${last.fds - first.fds}; ${(last.s / last.cycle).toFixed(2)} s per cycle`);
   }
 }
 

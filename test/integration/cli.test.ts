@@ -85,6 +85,8 @@ test('engine status says when no engine runs; version and info start one and ans
   const status = JSON.parse((await berth(roots, ['engine', 'status', '--format', 'json'])).stdout);
   assert.ok(status.Pid > 0);
   assert.ok(status.RssBytes > 0);
+  assert.ok(status.HeapUsedBytes > 0 && status.HeapUsedBytes <= status.HeapTotalBytes, 'the JS heap in use, within the heap reserved');
+  assert.ok(status.ExternalBytes >= status.ArrayBuffersBytes && status.ArrayBuffersBytes >= 0);
   assert.equal(typeof status.EventLoopDelay.P99Ms, 'number');
   const stop = await berth(roots, ['engine', 'stop']);
   assert.equal(stop.code, 0);
