@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext } from '../context.js';
 import { NotFound, SysError } from '../../lib/errors.js';
-import { enginePaths } from '../../api/codec.js';
+import { ENGINE_NODE_FLAGS, enginePaths } from '../../api/codec.js';
 import { compileTemplate } from '../render/template.js';
 import { binarySize } from '../render/stats.js';
 
@@ -27,7 +27,7 @@ export function systemdUnit(nodePath: string, packageRoot: string, env: NodeJS.P
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${nodePath} ${join(packageRoot, 'bin', 'berth.mjs')} engine`,
+    `ExecStart=${[nodePath, ...ENGINE_NODE_FLAGS, join(packageRoot, 'bin', 'berth.mjs')].join(' ')} engine`,
     ...roots,
     // containers are supervised by their own berth-shim, started by the engine: stopping (or
     // restarting) the engine must leave them running, so only the engine's own process is signalled
