@@ -166,8 +166,10 @@ async function cycles(roots: TestRoots): Promise<void> {
   const first = at(SAMPLE) ?? rows[1];
   const last = rows[rows.length - 1]!;
   if (first && last !== first) {
-    const d = (k: 'low' | 'mid' | 'high'): string => `${((last[k] - first[k]) / 1024).toFixed(1)}`;
-    console.log(`over the window before each: low ${d('low')}, median ${d('mid')}, high ${d('high')} MiB (cycle ${last.cycle} − cycle ${first.cycle})`);
+    // the first window holds the warm-up (JIT, heap growth): windows compare from the second on
+    const settled = at(2 * SAMPLE) ?? first;
+    const d = (k: 'low' | 'mid' | 'high'): string => `${((last[k] - settled[k]) / 1024).toFixed(1)}`;
+    console.log(`over the window before each: low ${d('low')}, median ${d('mid')}, high ${d('high')} MiB (cycle ${last.cycle} − cycle ${settled.cycle})`);
     console.log(`RSS after ${last.cycle} cycles − RSS after ${first.cycle}: ${((last.rss - first.rss) / 1024).toFixed(1)} MiB (JS heap used ${((last.mem.heapUsed - first.mem.heapUsed) / 1024).toFixed(1)} MiB, external ${((last.mem.external - first.mem.external) / 1024).toFixed(1)} MiB); fds ${last.fds - first.fds >= 0 ? '+' : ''}${last.fds - first.fds}; ${(last.s / last.cycle).toFixed(2)} s per cycle`);
   }
 }
