@@ -73,6 +73,12 @@ export interface EngineStatus {
   readonly uptimeSeconds: number;
   /** resident set size, bytes */
   readonly rssBytes: number;
+  /** process.memoryUsage()'s parts, bytes: V8's heap in use and reserved (every isolate's is in the RSS, but these are
+   *  the main thread's), memory of C++ objects tied to JS ones (Buffers' `arrayBuffers` among them) */
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+  readonly arrayBuffersBytes: number;
   readonly root: string;
   readonly run: string;
   readonly socket: string;

@@ -13,7 +13,7 @@ import { realClock } from '../lib/clock.js';
 import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
 import type { ContainerArchiveOptions, ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions, ImageBuildResult, ImagePullResult } from '../api/types.js';
-import { enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
+import { ENGINE_NODE_FLAGS, enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
 import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 
@@ -247,7 +247,7 @@ async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineIn
   const logFd = openOwnedForAppend(paths.logFile);
   try { writeSync(logFd, `${new Date().toISOString()} client[${process.pid}] no engine answered on "${paths.socket}": starting one\n`); } finally { closeSync(logFd); }
   const { spawnDetached } = await import('../sys/spawn.js');
-  const child = spawnDetached(process.execPath, [join(opts.packageRoot, 'bin', 'berth.mjs'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
+  const child = spawnDetached(process.execPath, [...ENGINE_NODE_FLAGS, join(opts.packageRoot, 'bin', 'berth.mjs'), 'engine'], engineEnv(opts.roots, opts.env), paths.logFile);
   let exitedAt: number | undefined;
   let exitText = '';
   void child.exited.then((e) => {

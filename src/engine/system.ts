@@ -94,13 +94,18 @@ export function system(d: SystemDeps): System {
 
     async engineStatus(opts) {
       const s = d.supervision();
+      const mem = process.memoryUsage();
       const status: EngineStatus = {
         pid: process.pid,
         version: d.version,
         apiVersion: API_VERSION,
         startedAt: new Date(startedAt).toISOString(),
         uptimeSeconds: Math.round((d.clock.now() - startedAt) / 1000),
-        rssBytes: process.memoryUsage.rss(),
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        heapTotalBytes: mem.heapTotal,
+        externalBytes: mem.external,
+        arrayBuffersBytes: mem.arrayBuffers,
         root: d.roots.root,
         run: d.roots.run,
         socket: d.socket,

@@ -85,6 +85,10 @@ test('engine status says when no engine runs; version and info start one and ans
   const status = JSON.parse((await berth(roots, ['engine', 'status', '--format', 'json'])).stdout);
   assert.ok(status.Pid > 0);
   assert.ok(status.RssBytes > 0);
+  assert.ok(status.HeapUsedBytes > 0 && status.HeapUsedBytes <= status.HeapTotalBytes, 'the JS heap in use, within the heap reserved');
+  assert.ok(status.ExternalBytes >= status.ArrayBuffersBytes && status.ArrayBuffersBytes >= 0);
+  // started by a client with a capped young generation (issue 17: V8's default let it hold ~30 MiB)
+  assert.ok(readFileSync(`/proc/${status.Pid}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=2'), 'the engine runs with its node flags');
   assert.equal(typeof status.EventLoopDelay.P99Ms, 'number');
   const stop = await berth(roots, ['engine', 'stop']);
   assert.equal(stop.code, 0);
@@ -98,7 +102,7 @@ test('engine --install-unit writes a systemd unit that runs this berth and never
   const r = await berth(roots, ['engine', '--install-unit', unit]);
   assert.equal(r.code, 0, r.stderr);
   const text = readFileSync(unit, 'utf8');
-  assert.match(text, new RegExp(`^ExecStart=${process.execPath} ${join(repoRoot, 'bin', 'berth.mjs')} engine$`, 'm'));
+  assert.match(text, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=2 ${join(repoRoot, 'bin', 'berth.mjs')} engine$`, 'm'));
   assert.match(text, /^KillMode=process$/m);
   assert.match(text, new RegExp(`^Environment=BERTH_ROOT=${roots.root}$`, 'm'));
   assert.match(text, /^WantedBy=multi-user\.target$/m);

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext } from '../context.js';
 import { NotFound, SysError } from '../../lib/errors.js';
-import { enginePaths } from '../../api/codec.js';
+import { ENGINE_NODE_FLAGS, enginePaths } from '../../api/codec.js';
 import { compileTemplate } from '../render/template.js';
 import { binarySize } from '../render/stats.js';
 
@@ -27,7 +27,7 @@ export function systemdUnit(nodePath: string, packageRoot: string, env: NodeJS.P
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${nodePath} ${join(packageRoot, 'bin', 'berth.mjs')} engine`,
+    `ExecStart=${[nodePath, ...ENGINE_NODE_FLAGS, join(packageRoot, 'bin', 'berth.mjs')].join(' ')} engine`,
     ...roots,
     // containers are supervised by their own berth-shim, started by the engine: stopping (or
     // restarting) the engine must leave them running, so only the engine's own process is signalled
@@ -75,6 +75,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
     const s = await api.engineStatus({ reset: flags.reset ?? false });
     const doc = {
       Pid: s.pid, Version: s.version, ApiVersion: s.apiVersion, StartedAt: s.startedAt, UptimeSeconds: s.uptimeSeconds, RssBytes: s.rssBytes,
+      HeapUsedBytes: s.heapUsedBytes, HeapTotalBytes: s.heapTotalBytes, ExternalBytes: s.externalBytes, ArrayBuffersBytes: s.arrayBuffersBytes,
       Root: s.root, Run: s.run, Socket: s.socket, Supervised: s.supervised, HealthMonitors: s.healthMonitors, PendingRestarts: s.pendingRestarts,
       Looks: s.looks, EventSubscribers: s.eventSubscribers,
       EventLoopDelay: { P50Ms: s.eventLoopDelay.p50Ms, P99Ms: s.eventLoopDelay.p99Ms, MaxMs: s.eventLoopDelay.maxMs, SinceMs: s.eventLoopDelay.sinceMs },
@@ -85,7 +86,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
       ctx.stdout.write([
         `Engine: running (pid ${s.pid}, berth ${s.version}, api v${s.apiVersion})`,
         ` Started:          ${s.startedAt} (up ${s.uptimeSeconds} s)`,
-        ` Memory (RSS):     ${binarySize(s.rssBytes)}`,
+        ` Memory (RSS):     ${binarySize(s.rssBytes)} (JS heap ${binarySize(s.heapUsedBytes)} used of ${binarySize(s.heapTotalBytes)}, external ${binarySize(s.externalBytes)} with buffers ${binarySize(s.arrayBuffersBytes)})`,
         ` Socket:           ${s.socket}`,
         ` Root:             ${s.root}`,
         ` Supervising:      ${s.supervised} container(s), ${s.healthMonitors} health monitor(s), ${s.pendingRestarts} restart(s) pending`,
