@@ -188,6 +188,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
     eventSubscribers: () => events.size - internalSubscribers,
+    slots: () => { const s = runtime.slotStats(); return { size: s.size, idle: s.idle, claimed: s.claimed }; },
   });
 
   // start-up repair: each line says what a crash had left and what was done with it
@@ -214,6 +215,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     log(`network repair failed (containers on networks may not start): ${errorBody(err).message}`);
   }
   await supervisor.start();
+  // warm slots for the next starts (docs/slots.md), made in the background from here on
+  runtime.warmSlots();
   // detached watches (watch -d, up -d --watch) run again; changes made meanwhile are caught up
   void watches.restore().catch((err: unknown) => log(`restoring detached watches: ${errorBody(err).message}`));
 
@@ -255,6 +258,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
 
     async shutdown(): Promise<void> {
+      await runtime.stopSlots();
       await watches.stopAll('the engine stopped');
       await supervisor.stop();
       // the default bridge comes back with the next `run`; containers on it keep it (and DNS,
