@@ -44,17 +44,17 @@ static ssize_t read_claim(char *line, int fds[CLAIM_FDS], int *nfds, bt_error **
     }
   }
   if (msg.msg_flags & MSG_CTRUNC)
-    return bt_error_make(err, EMSGSIZE, "slot: more than %d descriptors came with the claim", CLAIM_FDS);
+    return bt_error_make(err, 0, "slot: more than %d descriptors came with the claim", CLAIM_FDS);
   size_t len = 1;
   while (line[len - 1] != '\n') {
     if (len == CLAIM_MAX - 1)
-      return bt_error_make(err, E2BIG, "slot: the claim is longer than %d bytes", CLAIM_MAX);
+      return bt_error_make(err, 0, "slot: the claim is longer than %d bytes", CLAIM_MAX);
     while ((n = read(0, line + len, 1)) < 0 && errno == EINTR)
       ;
     if (n < 0)
       return bt_error_sys(err, "slot: read the claim");
     if (n == 0)
-      return bt_error_make(err, EPROTO, "slot: the claim ended before its line did");
+      return bt_error_make(err, 0, "slot: the claim ended before its line did");
     len++;
   }
   line[len - 1] = '\0';
@@ -89,10 +89,10 @@ static int place(const char *how, int target, const int *fds, int nfds, int *use
     from = null;
   } else if (strcmp(how, "fd") == 0) {
     if (*used >= nfds)
-      return bt_error_make(err, EPROTO, "slot: the claim names more descriptors than it sent");
+      return bt_error_make(err, 0, "slot: the claim names more descriptors than it sent");
     from = fds[(*used)++];
   } else {
-    return bt_error_make(err, EPROTO, "slot: unknown stdio field '%s' in the claim", how);
+    return bt_error_make(err, 0, "slot: unknown stdio field '%s' in the claim", how);
   }
   if (dup2(from, target) < 0)
     return bt_error_sys(err, "slot: dup2 onto %d", target);
@@ -113,23 +113,23 @@ int bt_slot_wait_and_become(const char *self, bt_error **err) {
   int rc = -1;
   int used = 0;
   if (split(line, f, 6) < 0 || strcmp(f[0], "claim") != 0) {
-    bt_error_make(err, EPROTO, "slot: malformed claim");
+    bt_error_make(err, 0, "slot: malformed claim");
     goto out;
   }
   bool detach = strcmp(f[1], "detached") == 0;
   if (!detach && strcmp(f[1], "attached") != 0) {
-    bt_error_make(err, EPROTO, "slot: unknown mode '%s' in the claim", f[1]);
+    bt_error_make(err, 0, "slot: unknown mode '%s' in the claim", f[1]);
     goto out;
   }
   if (f[5][0] != '/') {
-    bt_error_make(err, EPROTO, "slot: the launch file must be an absolute path");
+    bt_error_make(err, 0, "slot: the launch file must be an absolute path");
     goto out;
   }
   for (int i = 0; i < 3; i++)
     if (place(f[2 + i], i, fds, nfds, &used, err) < 0)
       goto out;
   if (used != nfds) {
-    bt_error_make(err, EPROTO, "slot: the claim sent descriptors it does not name");
+    bt_error_make(err, 0, "slot: the claim sent descriptors it does not name");
     goto out;
   }
   for (int i = 0; i < nfds; i++)
