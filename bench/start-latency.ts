@@ -114,6 +114,10 @@ async function main(): Promise<void> {
     if (existsSync(shim)) process.stdout.write(`berth-shim binary: ${readFileSync(shim).length} bytes\n`);
     spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env });
     if (baselineBin && baselineRoots) { const [bcmd, ...bpre] = berthCommand(baselineBin); spawnSync(bcmd!, [...bpre, 'rmi', 'bb'], { env: baselineRoots.env }); }
+  } catch (err) {
+    // said before the clean-up, whose own failure (what the error left) would hide it
+    process.stderr.write(`start-latency: ${(err as Error).message}\n`);
+    throw err;
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
     await cleanupRoots(roots);

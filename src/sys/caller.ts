@@ -102,6 +102,32 @@ function createCallerSys(): CallerSys {
     fcntl: lib.func('int fcntl(int fd, int cmd, int arg)'),
     tcsetattr: lib.func('int tcsetattr(int fd, int when, const uint8_t *termios)'),
   };
+  /**
+   * One zeroed C block for recvmsg/sendmsg: struct msghdr (56 bytes) pointing at one struct iovec
+   * (16) over the data, and at the control buffer (none when controlLen is 0); then the control
+   * buffer and the data. The caller frees `block`.
+   */
+  const messageBlock = (controlLen: number, dataLen: number): { block: unknown; view: Buffer; controlAt: number; dataAt: number } => {
+    const total = 56 + 16 + controlLen + dataLen;
+    const block = koffi.alloc('uint8', total);
+    const view = Buffer.from(koffi.view(block, total));
+    view.fill(0);
+    const base = koffi.address(block);
+    const iovAt = 56;
+    const controlAt = iovAt + 16;
+    const dataAt = controlAt + controlLen;
+    // struct iovec { void *iov_base; size_t iov_len; }
+    view.writeBigUInt64LE(base + BigInt(dataAt), iovAt);
+    view.writeBigUInt64LE(BigInt(dataLen), iovAt + 8);
+    // struct msghdr { name, namelen(+pad), iov, iovlen, control, controllen, flags }
+    view.writeBigUInt64LE(base + BigInt(iovAt), 16);
+    view.writeBigUInt64LE(1n, 24);
+    if (controlLen > 0) {
+      view.writeBigUInt64LE(base + BigInt(controlAt), 32);
+      view.writeBigUInt64LE(BigInt(controlLen), 40);
+    }
+    return { block, view, controlAt, dataAt };
+  };
   const fail = (syscall: string, path: string, errno = koffi.errno()): never => {
     throw new SysError(syscall, path, errnoName(errno));
   };
@@ -134,25 +160,9 @@ function createCallerSys(): CallerSys {
     },
 
     receive(fd, length, maxFds) {
-      // one C block: struct msghdr (56), struct iovec (16), the control buffer, the data
       const controlLen = 16 + 4 * maxFds + 8; // CMSG_SPACE(4 * maxFds), rounded up
-      const total = 56 + 16 + controlLen + length;
-      const block = koffi.alloc('uint8', total);
+      const { block, view, controlAt, dataAt } = messageBlock(controlLen, length);
       try {
-        const view = Buffer.from(koffi.view(block, total));
-        view.fill(0);
-        const base = koffi.address(block);
-        const iovAt = 56;
-        const controlAt = iovAt + 16;
-        const dataAt = controlAt + controlLen;
-        // struct iovec { void *iov_base; size_t iov_len; }
-        view.writeBigUInt64LE(base + BigInt(dataAt), iovAt);
-        view.writeBigUInt64LE(BigInt(length), iovAt + 8);
-        // struct msghdr { name, namelen(+pad), iov, iovlen, control, controllen, flags }
-        view.writeBigUInt64LE(base + BigInt(iovAt), 16);
-        view.writeBigUInt64LE(1n, 24);
-        view.writeBigUInt64LE(base + BigInt(controlAt), 32);
-        view.writeBigUInt64LE(BigInt(controlLen), 40);
         const n = Number(c.recvmsg(fd, block, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
         if (n < 0) {
           const errno = koffi.errno();
@@ -191,23 +201,10 @@ function createCallerSys(): CallerSys {
 
     sendWithFds(fd, bytes, fds) {
       const controlLen = fds.length > 0 ? 16 + ((4 * fds.length + 7) & ~7) : 0; // CMSG_SPACE
-      const total = 56 + 16 + controlLen + bytes.length;
-      const block = koffi.alloc('uint8', total);
+      const { block, view, controlAt, dataAt } = messageBlock(controlLen, bytes.length);
       try {
-        const view = Buffer.from(koffi.view(block, total));
-        view.fill(0);
-        const base = koffi.address(block);
-        const iovAt = 56;
-        const controlAt = iovAt + 16;
-        const dataAt = controlAt + controlLen;
         bytes.copy(view, dataAt);
-        view.writeBigUInt64LE(base + BigInt(dataAt), iovAt);
-        view.writeBigUInt64LE(BigInt(bytes.length), iovAt + 8);
-        view.writeBigUInt64LE(base + BigInt(iovAt), 16);
-        view.writeBigUInt64LE(1n, 24);
         if (fds.length > 0) {
-          view.writeBigUInt64LE(base + BigInt(controlAt), 32);
-          view.writeBigUInt64LE(BigInt(controlLen), 40);
           // struct cmsghdr { size_t cmsg_len = CMSG_LEN(4n); int level; int type; fds… }
           view.writeBigUInt64LE(BigInt(16 + 4 * fds.length), controlAt);
           view.writeInt32LE(SOL_SOCKET, controlAt + 8);
