@@ -67,7 +67,7 @@ export type Engine = EngineApi & { readonly bus: EventBus };
 export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((): void => {});
-  const host = opts.host ?? engineHost(opts.roots, opts.packageRoot, opts.env, clock);
+  const host = opts.host ?? engineHost(opts.roots, opts.packageRoot, opts.env, clock, log);
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();

@@ -24,12 +24,12 @@ export interface EngineHost {
   images(): Promise<ImageStore>;
 }
 
-export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock): EngineHost {
+export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock, log?: (line: string) => void): EngineHost {
   const bin = nativeDir(packageRoot);
   const shimPath = join(bin, 'berth-shim');
   // BERTH_SLOTS=0: every start spawns its shim (no pool)
   const slotCount = slotsFromEnv(env['BERTH_SLOTS']);
-  const slots = slotCount > 0 ? new SlotPool({ shimPath, env, size: slotCount, root: roots.root }) : undefined;
+  const slots = slotCount > 0 ? new SlotPool({ shimPath, env, size: slotCount, root: roots.root, ...(log ? { log } : {}) }) : undefined;
   const runtime = new ContainerRuntime({
     root: roots.root,
     cgroupParent: roots.cgroupParent,

@@ -62,6 +62,8 @@ export class SlotPool {
   private starting = 0;
   private stopped = false;
   private refillQueued = false;
+  /** the fill in progress, if any: stop() waits for it, so no slot is born after the engine's stop */
+  private filling: Promise<void> | undefined;
   private claimed = 0;
   private readonly sys: Pick<CallerSys, 'socketPair' | 'sendWithFds' | 'close'>;
 
@@ -86,11 +88,17 @@ export class SlotPool {
     this.refillQueued = true;
     setImmediate(() => {
       this.refillQueued = false;
-      void this.fill();
+      // a fill in progress sees the claim in its loop; one that has just ended is followed up below
+      if (this.filling) return;
+      this.filling = this.fill().then((ok) => {
+        this.filling = undefined;
+        if (ok && this.idle.length + this.starting < this.opts.size) this.refill();
+      });
     });
   }
 
-  private async fill(): Promise<void> {
+  /** Spawns until the pool is full; false when a spawn failed (then only the next claim tries again). */
+  private async fill(): Promise<boolean> {
     while (!this.stopped && this.idle.length + this.starting < this.opts.size) {
       this.starting++;
       try {
@@ -98,11 +106,12 @@ export class SlotPool {
         if (this.stopped) this.release(slot); else this.idle.push(slot);
       } catch (err) {
         this.opts.log?.(`warm slots: could not start one: ${(err as Error).message}`);
-        return;
+        return false;
       } finally {
         this.starting--;
       }
     }
+    return true;
   }
 
   /**
@@ -224,6 +233,7 @@ export class SlotPool {
   /** The engine's stop: every idle slot is told EOF and waited for (a few ms each). */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.filling; // a slot spawned meanwhile is released as it arrives
     const slots = this.idle.splice(0);
     for (const s of slots) this.release(s);
     await Promise.all(slots.map((s) => s.process.exited));
