@@ -765,7 +765,7 @@ export class ContainerRuntime {
 
   /** Fills the slot pool in the background (the engine calls it once it is up). */
   warmSlots(): void {
-    this.opts.slots?.refill();
+    this.opts.slots?.warm();
   }
 
   /** The engine's stop: idle slots end (their socket's EOF) and are waited for. */

@@ -65,6 +65,8 @@ export class SlotPool {
   /** the fill in progress, if any: stop() waits for it, so no slot is born after the engine's stop */
   private filling: Promise<void> | undefined;
   private claimed = 0;
+  /** set by warm(): until then (a runtime used without an engine, in tests) no slot is ever spawned */
+  private warmed = false;
   private readonly sys: Pick<CallerSys, 'socketPair' | 'sendWithFds' | 'close'>;
 
   constructor(private readonly opts: SlotPoolOptions) {
@@ -83,8 +85,14 @@ export class SlotPool {
    * Fills the pool in the background (after the current turn of the event loop: a spawn forks
    * the engine, which must not hold up whatever asked). Idempotent.
    */
+  /** The engine is up: fill the pool, and refill it after every claim from now on. */
+  warm(): void {
+    this.warmed = true;
+    this.refill();
+  }
+
   refill(): void {
-    if (this.stopped || this.refillQueued || this.opts.size === 0) return;
+    if (!this.warmed || this.stopped || this.refillQueued || this.opts.size === 0) return;
     this.refillQueued = true;
     setImmediate(() => {
       this.refillQueued = false;
@@ -187,6 +195,7 @@ export class SlotPool {
   async runDetached(launchFile: string): Promise<DetachedResult | undefined> {
     for (let slot = this.take(); slot !== undefined; slot = this.take()) {
       if (!this.claim(slot, 'detached', ['pipe', 'pipe', 'pipe'], launchFile)) continue;
+      keepAliveUntil(slot.process.exited);
       // the first shim process only reports; its stdin is not read: our end closes now
       this.sys.close(slot.control);
       const [stdout, stderr, exit] = await Promise.all([readAll(slot.out), readAll(slot.err), slot.process.exited]);
@@ -205,6 +214,7 @@ export class SlotPool {
     for (let slot = this.take(); slot !== undefined; slot = this.take()) {
       if (!this.claim(slot, 'attached', stdio, launchFile)) continue;
       const p = slot.process;
+      keepAliveUntil(p.exited);
       // what the claim did not keep is closed in the shim: our ends of it go too
       let stdin: NodeJS.WritableStream | null = null;
       if (stdio[0] === 'pipe') stdin = new Socket({ fd: slot.control, readable: false, writable: true });
@@ -244,6 +254,15 @@ export class SlotPool {
     this.sys.close(slot.out);
     this.sys.close(slot.err);
   }
+}
+
+/**
+ * A claimed slot's exit comes from the spawner thread, which does not keep the event loop alive
+ * (it is unref'd between spawns): whoever awaits that exit must, as a child process's handle does.
+ */
+function keepAliveUntil(exited: Promise<unknown>): void {
+  const timer = setInterval(() => undefined, 2 ** 30);
+  void exited.then(() => clearInterval(timer));
 }
 
 /** Everything a socket end of ours carries until EOF, as text; the descriptor is closed after. */
