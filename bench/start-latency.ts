@@ -6,11 +6,14 @@
 //                                  adds that build's `run --rm` (on roots of its own) beside this
 //                                  one: e.g. the parent commit, whose single-container verbs ran
 //                                  in the CLI process, against every verb through the engine.
+// Warm slots (docs/slots.md): `run --rm` is timed on an engine with the default pool and, on roots
+// of their own, on one started with BERTH_SLOTS=0 (every shim spawned at its start), both with the
+// default network and with `--network none`; the paired differences are printed after the table.
 import { spawnSync } from 'node:child_process';
 import { berthCommand, timeOnce, median, type Subject } from './measure.js';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import * as tar from 'tar';
 import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, type TestRoots } from '../test/helpers/env.js';
 
@@ -27,6 +30,8 @@ async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 30);
   const roots: TestRoots = makeRoots();
   let baselineRoots: TestRoots | undefined;
+  const coldRoots: TestRoots = makeRoots();
+  const coldEnv = { ...coldRoots.env, BERTH_SLOTS: '0' };
   const rootfs = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   try {
     makeBusyboxRootfs(rootfs);
@@ -34,6 +39,8 @@ async function main(): Promise<void> {
     await tar.c({ file, cwd: rootfs }, ['.']);
     const imp = spawnSync(berthBin, ['import', file, 'bb'], { env: roots.env });
     if (imp.status !== 0) throw new Error(`import failed: ${imp.stderr}`);
+    const cold = spawnSync(berthBin, ['import', file, 'bb'], { env: coldEnv });
+    if (cold.status !== 0) throw new Error(`import (BERTH_SLOTS=0) failed: ${cold.stderr}`);
     const empty = join(roots.dir, 'empty.js');
     writeFileSync(empty, '');
 
@@ -43,6 +50,9 @@ async function main(): Promise<void> {
       { name: 'berth ps (one socket round trip)', argv: [berthBin, 'ps'], env: roots.env },
       { name: 'unshare -fpmiun --mount-proc true', argv: ['unshare', '-fpmiun', '--mount-proc', 'true'] },
       { name: 'berth run --rm bb true', argv: [berthBin, 'run', '--rm', 'bb', 'true'], env: roots.env },
+      { name: 'same, BERTH_SLOTS=0', argv: [berthBin, 'run', '--rm', 'bb', 'true'], env: coldEnv },
+      { name: 'berth run --rm --network none bb true', argv: [berthBin, 'run', '--rm', '--network', 'none', 'bb', 'true'], env: roots.env },
+      { name: 'same, BERTH_SLOTS=0 ', argv: [berthBin, 'run', '--rm', '--network', 'none', 'bb', 'true'], env: coldEnv },
     ];
     const baselineBin = process.env.BERTH_BASELINE;
     if (baselineBin) {
@@ -72,6 +82,7 @@ async function main(): Promise<void> {
     }
 
     for (const s of subjects) timeOnce(s); // warm caches once
+    const loadBefore = loadavg()[0]!;
     const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
     for (let i = 0; i < runs; i++) for (const s of subjects) samples.get(s.name)!.push(timeOnce(s));
 
@@ -84,6 +95,13 @@ async function main(): Promise<void> {
       const ratioToBerth = median(xs.map((x, i) => x / berthRun[i]!));
       process.stdout.write(`  ${s.name.padEnd(36)} ${median(xs).toFixed(1).padStart(8)}   (+${overNode.toFixed(1)} over node, paired)   ×${ratioToBerth.toFixed(2)} of berth run (paired)\n`);
     }
+    const paired = (warm: string, coldName: string): string => {
+      const w = samples.get(warm)!;
+      const c = samples.get(coldName)!;
+      return `${median(c.map((x, i) => x - w[i]!)).toFixed(1)} ms less (×${median(w.map((x, i) => x / c[i]!)).toFixed(2)})`;
+    };
+    process.stdout.write(`warm slots against BERTH_SLOTS=0, paired medians: default network ${paired('berth run --rm bb true', 'same, BERTH_SLOTS=0')}; --network none ${paired('berth run --rm --network none bb true', 'same, BERTH_SLOTS=0 ')}\n`);
+    process.stdout.write(`load average (1 min) before the timed rounds ${loadBefore.toFixed(2)}, after ${loadavg()[0]!.toFixed(2)}\n`);
 
     // Per-container supervisor memory: a detached sleep container's berth-shim RSS.
     const d = spawnSync(berthBin, ['run', '-d', 'bb', 'sleep', '60'], { env: roots.env, encoding: 'utf8' });
@@ -96,9 +114,15 @@ async function main(): Promise<void> {
     if (existsSync(shim)) process.stdout.write(`berth-shim binary: ${readFileSync(shim).length} bytes\n`);
     spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env });
     if (baselineBin && baselineRoots) { const [bcmd, ...bpre] = berthCommand(baselineBin); spawnSync(bcmd!, [...bpre, 'rmi', 'bb'], { env: baselineRoots.env }); }
+  } catch (err) {
+    // said before the clean-up, whose own failure (what the error left) would hide it
+    process.stderr.write(`start-latency: ${(err as Error).message}\n`);
+    throw err;
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
     await cleanupRoots(roots);
+    spawnSync(berthBin, ['rmi', 'bb'], { env: coldEnv });
+    await cleanupRoots(coldRoots);
     if (baselineRoots) await cleanupRoots(baselineRoots);
   }
 }

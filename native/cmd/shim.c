@@ -2,6 +2,7 @@
  *
  *   berth-shim run [--detach [--hold-until=SEC.NSEC]] <launch-file>
  *   berth-shim exec <launch-file>
+ *   berth-shim slot <root>          (a warm slot: see slot.h)
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,13 +12,15 @@
 #include "hold.h"
 #include "protocol.h"
 #include "sealed.h"
+#include "slot.h"
 #include "supervise.h"
 
 #define EXIT_USAGE 125
 
 static int usage(void) {
   static const char text[] = "usage: berth-shim run [--detach [--hold-until=SEC.NSEC]] <launch-file>\n"
-                             "       berth-shim exec <launch-file>\n";
+                             "       berth-shim exec <launch-file>\n"
+                             "       berth-shim slot <root>\n";
   (void)!write(2, text, sizeof text - 1);
   return EXIT_USAGE;
 }
@@ -84,6 +87,16 @@ int main(int argc, char **argv) {
     int code = bt_run(&launch, detach, hold ? &hold_until : NULL);
     bt_launch_free(&launch);
     return code;
+  }
+  if (strcmp(argv[1], "slot") == 0) {
+    /* <root> only names whose slot this is (ps, leak checks); nothing is read from it */
+    if (argc != 3)
+      return usage();
+    if (bt_slot_wait_and_become(argv[0], &err) < 0) {
+      bt_error_report_release(&err);
+      return EXIT_USAGE;
+    }
+    return 0;
   }
   if (strcmp(argv[1], "exec") == 0) {
     if (argc != 3)

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -21,6 +23,19 @@ int bt_cgroup_join(const char *dir, pid_t pid, bt_error **err) {
   /* One write: cgroupfs parses each write() as one pid. */
   if (write(fd, buf, (size_t)n) != n)
     return bt_error_sys(err, "write pid %d to %s/cgroup.procs", (int)pid, dir);
+  return 0;
+}
+
+int bt_cgroup_v2_dir(const char *dir, int *fd_out, bt_error **err) {
+  *fd_out = -1;
+  cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return bt_error_sys(err, "open cgroup %s", dir);
+  struct statfs st;
+  if (fstatfs(dirfd, &st) < 0)
+    return bt_error_sys(err, "statfs cgroup %s", dir);
+  if (st.f_type == CGROUP2_SUPER_MAGIC)
+    *fd_out = take_fd(&dirfd);
   return 0;
 }
 

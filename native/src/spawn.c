@@ -686,8 +686,24 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
   /* The new pid namespace makes the child PID 1 of it; the mount, UTS, IPC and (unless one was
    * prepared) network namespaces are fresh from the start. The cgroup namespace is created later
    * by the child, once it is in its cgroup. SIGCHLD makes the child waitable like a fork. */
-  pid_t pid = sys_clone_fork(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                             (netns_fd >= 0 ? 0 : CLONE_NEWNET) | SIGCHLD);
+  unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                        (netns_fd >= 0 ? 0 : CLONE_NEWNET);
+  /* On cgroup v2 (one directory) the child is created in its cgroup (clone3 CLONE_INTO_CGROUP):
+   * no move after the fact, which costs a process migration under the cgroup lock. A kernel
+   * without clone3 or the flag refuses it before creating anything: then clone, and move. */
+  cleanup_close int cgroup_fd = -1;
+  if (l->cgroups.count == 1 && bt_cgroup_v2_dir(l->cgroups.items[0], &cgroup_fd, err) < 0)
+    return -1;
+  pid_t pid = -1;
+  bool in_cgroup = false;
+  if (cgroup_fd >= 0) {
+    pid = sys_clone3_into_cgroup(flags, cgroup_fd);
+    in_cgroup = pid >= 0;
+    if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+      return bt_error_sys(err, "clone3 into cgroup %s", l->cgroups.items[0]);
+  }
+  if (!in_cgroup)
+    pid = sys_clone_fork(flags | SIGCHLD);
   if (pid < 0)
     return bt_error_sys(err, "clone");
   if (pid == 0) {
@@ -698,7 +714,7 @@ int bt_spawn_container(const bt_launch *l, bt_process *out, int *exit_code, bt_e
   close_fd(&sock_child);
   adopt_child_stdio(out, &p, pid);
 
-  for (size_t i = 0; i < l->cgroups.count; i++)
+  for (size_t i = 0; i < l->cgroups.count && !in_cgroup; i++)
     if (bt_cgroup_join(l->cgroups.items[i], pid, err) < 0)
       return -1;
   if (write(sock_parent, "g", 1) != 1)

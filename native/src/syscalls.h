@@ -24,6 +24,22 @@ static inline pid_t sys_clone_fork(unsigned long flags) {
   return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
+/* clone3(2) used like fork(2) (no stack: the child returns 0 here on a copy of ours), with
+ * CLONE_INTO_CGROUP: the child is created in the cgroup v2 directory `cgroup_fd`, so it never has
+ * to be moved there (Linux 5.7). The argument block is the kernel's `struct clone_args` up to its
+ * `cgroup` field (CLONE_ARGS_SIZE_VER2), spelled out so that <linux/sched.h> need not meet glibc's
+ * <sched.h>. -1 with errno ENOSYS/E2BIG/EINVAL on a kernel without it: the caller falls back. */
+#define BT_CLONE_INTO_CGROUP 0x200000000ULL
+struct bt_clone_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+      set_tid_size, cgroup;
+};
+static inline pid_t sys_clone3_into_cgroup(uint64_t flags, int cgroup_fd) {
+  struct bt_clone_args args = {.flags = flags | BT_CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+                               .cgroup = (uint64_t)cgroup_fd};
+  return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
 static inline int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode,
                              uint64_t resolve) {
   struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};

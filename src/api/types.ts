@@ -90,6 +90,8 @@ export interface EngineStatus {
   readonly looks: number;
   /** clients following GET /v1/events now */
   readonly eventSubscribers: number;
+  /** warm container slots (docs/slots.md): the pool's size (BERTH_SLOTS), idle slots ready now, starts that took one */
+  readonly slots: { readonly size: number; readonly idle: number; readonly claimed: number };
   /** the event loop's delay (perf_hooks) since the last reset: what a slow synchronous step costs everyone */
   readonly eventLoopDelay: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly sinceMs: number };
 }

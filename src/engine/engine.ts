@@ -67,7 +67,7 @@ export type Engine = EngineApi & { readonly bus: EventBus };
 export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((): void => {});
-  const host = opts.host ?? engineHost(opts.roots, opts.packageRoot, opts.env, clock);
+  const host = opts.host ?? engineHost(opts.roots, opts.packageRoot, opts.env, clock, log);
   const { runtime } = host;
   const version = packageVersion(opts.packageRoot);
   const events = new EventBus();
@@ -202,6 +202,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
     eventSubscribers: () => events.size - internalSubscribers,
+    slots: () => { const s = runtime.slotStats(); return { size: s.size, idle: s.idle, claimed: s.claimed }; },
   });
 
   // start-up repair: each line says what a crash had left and what was done with it
@@ -230,6 +231,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     log(`network repair failed (containers on networks may not start): ${errorBody(err).message}`);
   }
   await supervisor.start();
+  // warm slots for the next starts (docs/slots.md), made in the background from here on
+  runtime.warmSlots();
   // detached watches (watch -d, up -d --watch) run again; changes made meanwhile are caught up
   void watches.restore().catch((err: unknown) => log(`restoring detached watches: ${errorBody(err).message}`));
 
@@ -271,6 +274,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     },
 
     async shutdown(): Promise<void> {
+      await runtime.stopSlots();
       await watches.stopAll('the engine stopped');
       await supervisor.stop();
       // the default bridge comes back with the next `run`; containers on it keep it (and DNS,

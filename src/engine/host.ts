@@ -11,6 +11,7 @@ import { lazySys } from '../sys/index.js';
 import type { Sys } from '../sys/sys.js';
 import { ContainerRuntime } from '../runtime/container.js';
 import { hostCgroupDriver } from '../runtime/cgroups/detect.js';
+import { SlotPool, slotsFromEnv } from '../runtime/slots.js';
 import type { ImageStore } from '../images/store.js';
 
 export interface EngineHost {
@@ -23,14 +24,19 @@ export interface EngineHost {
   images(): Promise<ImageStore>;
 }
 
-export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock): EngineHost {
+export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.ProcessEnv, clock: Clock, log?: (line: string) => void): EngineHost {
   const bin = nativeDir(packageRoot);
+  const shimPath = join(bin, 'berth-shim');
+  // BERTH_SLOTS=0: every start spawns its shim (no pool)
+  const slotCount = slotsFromEnv(env['BERTH_SLOTS']);
+  const slots = slotCount > 0 ? new SlotPool({ shimPath, env, size: slotCount, root: roots.root, ...(log ? { log } : {}) }) : undefined;
   const runtime = new ContainerRuntime({
     root: roots.root,
     cgroupParent: roots.cgroupParent,
     cgroups: hostCgroupDriver(),
-    shimPath: join(bin, 'berth-shim'),
+    shimPath,
     initPath: join(bin, 'berth-init'),
+    ...(slots ? { slots } : {}),
     sys: lazySys,
     env,
     clock,

@@ -26,6 +26,7 @@ export interface SystemDeps {
   readonly images: () => Promise<ImageStore>;
   readonly supervision: () => SupervisorStats;
   readonly eventSubscribers: () => number;
+  readonly slots: () => { readonly size: number; readonly idle: number; readonly claimed: number };
 }
 
 export interface System {
@@ -114,6 +115,7 @@ export function system(d: SystemDeps): System {
         pendingRestarts: s.pendingRestarts,
         looks: s.looks,
         eventSubscribers: d.eventSubscribers(),
+        slots: d.slots(),
         eventLoopDelay: {
           p50Ms: ms(loop.percentile(50)),
           p99Ms: ms(loop.percentile(99)),

@@ -27,6 +27,7 @@ import { parseSignal } from './signals.js';
 import type { ProcessSpec } from './process-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { execCapturedIn, writeExecLaunch, type ExecRequest, type ExecTarget } from './exec-captured.js';
+import type { SlotPool, PoolStats } from './slots.js';
 
 export interface RuntimeOptions {
   /** BERTH_ROOT: containers/ and overlay2/ live here */
@@ -50,6 +51,8 @@ export interface RuntimeOptions {
   readonly clock?: Clock;
   /** host resolv.conf to base the container's on */
   readonly hostResolvConf?: string;
+  /** warm slots (slots.ts): starts take a waiting shim from here when one is free; absent: every start is cold */
+  readonly slots?: SlotPool;
 }
 
 export interface CreateRequest {
@@ -709,7 +712,7 @@ export class ContainerRuntime {
     const onExit = view.record.hostConfig.AutoRemove && this.opts.autoRemoveCommand ? [...this.opts.autoRemoveCommand, view.record.id] : [];
     if (held) return this.startHeld(view, onExit, held);
     const file = await this.prepareStart(view, onExit);
-    const r = await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
+    const r = (await this.opts.slots?.runDetached(file)) ?? await runCaptured(this.opts.shimPath, ['run', '--detach', file], this.opts.env);
     if (r.code !== 0) throw startError(r.code, r.stderr, view.record.id);
     return this.find(view.record.id);
   }
@@ -759,7 +762,23 @@ export class ContainerRuntime {
   async startAttached(ref: string, stdio: ShimStdio): Promise<SpawnedProcess> {
     const view = this.find(ref);
     const file = await this.prepareStart(view);
-    return spawnProcess(this.opts.shimPath, ['run', file], this.opts.env, stdio);
+    return this.opts.slots?.runAttached(file, stdio) ?? spawnProcess(this.opts.shimPath, ['run', file], this.opts.env, stdio);
+  }
+
+  // ── warm slots (slots.ts) ─────────────────────────────────────────────────────────────
+
+  /** Fills the slot pool in the background (the engine calls it once it is up). */
+  warmSlots(): void {
+    this.opts.slots?.warm();
+  }
+
+  /** The engine's stop: idle slots end (their socket's EOF) and are waited for. */
+  async stopSlots(): Promise<void> {
+    await this.opts.slots?.stop();
+  }
+
+  slotStats(): PoolStats {
+    return this.opts.slots?.stats() ?? { size: 0, idle: 0, pids: [], claimed: 0 };
   }
 
   // ── stop / kill ─────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,8 @@
 // The system calls of the warm CLI (docs/warm-cli.md): who is on the other end of a unix socket
 // (SO_PEERCRED, SO_PEERGROUPS), the descriptors it sent (recvmsg with SCM_RIGHTS), opening a file
 // with that caller's credentials (per-thread setfsuid/setfsgid/setgroups around one open), and a
-// terminal's termios. koffi is loaded on first use, as in libc.ts.
+// terminal's termios; and the engine's side of a warm slot's claim (a socket pair, sendmsg with
+// SCM_RIGHTS: docs/slots.md). koffi is loaded on first use, as in libc.ts.
 import type koffiModule from 'koffi';
 import { createRequire } from 'node:module';
 import { SysError } from '../lib/errors.js';
@@ -36,6 +37,15 @@ export interface CallerSys {
    * for the caller. Throws SysError (`open`, path, errno) as fs.openSync would.
    */
   openAs(creds: Credentials, path: string, flags: number): number;
+  /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected descriptors, close-on-exec */
+  socketPair(): readonly [number, number];
+  /**
+   * One blocking sendmsg of `bytes` with `fds` (SCM_RIGHTS) on the first byte. Throws SysError
+   * (EPIPE when the peer is gone) or when fewer bytes were sent (a claim is far below a socket's
+   * buffer, so a short send means something is wrong, not that the caller should go on).
+   */
+  sendWithFds(fd: number, bytes: Buffer, fds: readonly number[]): void;
+  close(fd: number): void;
   /** fcntl(F_DUPFD_CLOEXEC): a second descriptor of the same open file description */
   duplicate(fd: number): number;
   /** the terminal's termios (60 bytes), for restoring */
@@ -54,6 +64,10 @@ const MSG_DONTWAIT = 0x40;
 const MSG_CTRUNC = 0x8;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
 const SYSCALLS = process.arch === 'arm64'
   ? { setfsuid: 151, setfsgid: 152, setgroups: 159 }
   : { setfsuid: 122, setfsgid: 123, setgroups: 116 };
@@ -75,6 +89,8 @@ function createCallerSys(): CallerSys {
   const c = {
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *len)'),
     recvmsg: lib.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
+    sendmsg: lib.func('intptr_t sendmsg(int fd, void *msg, int flags)'),
+    socketpair: lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
     open: lib.func('int open(const char *path, int flags, uint32_t mode)'),
     close: lib.func('int close(int fd)'),
     // raw syscalls: glibc's setgroups() changes every thread of the process (it broadcasts the
@@ -85,6 +101,32 @@ function createCallerSys(): CallerSys {
     tcgetattr: lib.func('int tcgetattr(int fd, _Out_ uint8_t *termios)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, int arg)'),
     tcsetattr: lib.func('int tcsetattr(int fd, int when, const uint8_t *termios)'),
+  };
+  /**
+   * One zeroed C block for recvmsg/sendmsg: struct msghdr (56 bytes) pointing at one struct iovec
+   * (16) over the data, and at the control buffer (none when controlLen is 0); then the control
+   * buffer and the data. The caller frees `block`.
+   */
+  const messageBlock = (controlLen: number, dataLen: number): { block: unknown; view: Buffer; controlAt: number; dataAt: number } => {
+    const total = 56 + 16 + controlLen + dataLen;
+    const block = koffi.alloc('uint8', total);
+    const view = Buffer.from(koffi.view(block, total));
+    view.fill(0);
+    const base = koffi.address(block);
+    const iovAt = 56;
+    const controlAt = iovAt + 16;
+    const dataAt = controlAt + controlLen;
+    // struct iovec { void *iov_base; size_t iov_len; }
+    view.writeBigUInt64LE(base + BigInt(dataAt), iovAt);
+    view.writeBigUInt64LE(BigInt(dataLen), iovAt + 8);
+    // struct msghdr { name, namelen(+pad), iov, iovlen, control, controllen, flags }
+    view.writeBigUInt64LE(base + BigInt(iovAt), 16);
+    view.writeBigUInt64LE(1n, 24);
+    if (controlLen > 0) {
+      view.writeBigUInt64LE(base + BigInt(controlAt), 32);
+      view.writeBigUInt64LE(BigInt(controlLen), 40);
+    }
+    return { block, view, controlAt, dataAt };
   };
   const fail = (syscall: string, path: string, errno = koffi.errno()): never => {
     throw new SysError(syscall, path, errnoName(errno));
@@ -118,25 +160,9 @@ function createCallerSys(): CallerSys {
     },
 
     receive(fd, length, maxFds) {
-      // one C block: struct msghdr (56), struct iovec (16), the control buffer, the data
       const controlLen = 16 + 4 * maxFds + 8; // CMSG_SPACE(4 * maxFds), rounded up
-      const total = 56 + 16 + controlLen + length;
-      const block = koffi.alloc('uint8', total);
+      const { block, view, controlAt, dataAt } = messageBlock(controlLen, length);
       try {
-        const view = Buffer.from(koffi.view(block, total));
-        view.fill(0);
-        const base = koffi.address(block);
-        const iovAt = 56;
-        const controlAt = iovAt + 16;
-        const dataAt = controlAt + controlLen;
-        // struct iovec { void *iov_base; size_t iov_len; }
-        view.writeBigUInt64LE(base + BigInt(dataAt), iovAt);
-        view.writeBigUInt64LE(BigInt(length), iovAt + 8);
-        // struct msghdr { name, namelen(+pad), iov, iovlen, control, controllen, flags }
-        view.writeBigUInt64LE(base + BigInt(iovAt), 16);
-        view.writeBigUInt64LE(1n, 24);
-        view.writeBigUInt64LE(base + BigInt(controlAt), 32);
-        view.writeBigUInt64LE(BigInt(controlLen), 40);
         const n = Number(c.recvmsg(fd, block, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
         if (n < 0) {
           const errno = koffi.errno();
@@ -165,6 +191,37 @@ function createCallerSys(): CallerSys {
       } finally {
         koffi.free(block);
       }
+    },
+
+    socketPair() {
+      const fds = new Int32Array(2);
+      if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) fail('socketpair', '');
+      return [fds[0]!, fds[1]!] as const;
+    },
+
+    sendWithFds(fd, bytes, fds) {
+      const controlLen = fds.length > 0 ? 16 + ((4 * fds.length + 7) & ~7) : 0; // CMSG_SPACE
+      const { block, view, controlAt, dataAt } = messageBlock(controlLen, bytes.length);
+      try {
+        bytes.copy(view, dataAt);
+        if (fds.length > 0) {
+          // struct cmsghdr { size_t cmsg_len = CMSG_LEN(4n); int level; int type; fds… }
+          view.writeBigUInt64LE(BigInt(16 + 4 * fds.length), controlAt);
+          view.writeInt32LE(SOL_SOCKET, controlAt + 8);
+          view.writeInt32LE(SCM_RIGHTS, controlAt + 12);
+          fds.forEach((d, i) => view.writeInt32LE(d, controlAt + 16 + 4 * i));
+        }
+        let n: number;
+        do n = Number(c.sendmsg(fd, block, MSG_NOSIGNAL)); while (n < 0 && errnoName(koffi.errno()) === 'EINTR');
+        if (n < 0) fail('sendmsg', `fd ${fd}`);
+        if (n !== bytes.length) throw new SysError('sendmsg', `fd ${fd}`, 'EIO', `sendmsg on fd ${fd}: ${n} of ${bytes.length} bytes sent`);
+      } finally {
+        koffi.free(block);
+      }
+    },
+
+    close(fd) {
+      c.close(fd);
     },
 
     openAs(creds, path, flags) {

@@ -88,6 +88,17 @@ const SPAWNER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
 parentPort.on('message', (m) => {
+  if (m.kind === 'keep') {
+    // a long-lived child on descriptors of the caller's (spawnKept): its pid now, its exit later
+    let child;
+    try {
+      child = spawn(m.file, m.args, { stdio: m.stdio, env: m.env, detached: true });
+    } catch (err) { parentPort.postMessage({ id: m.id, error: (err && err.code) || 'EUNKNOWN' }); return; }
+    child.on('error', (err) => parentPort.postMessage({ id: m.id, error: (err && err.code) || 'EUNKNOWN' }));
+    child.on('spawn', () => parentPort.postMessage({ id: m.id, pid: child.pid }));
+    child.on('exit', (code, signal) => parentPort.postMessage({ id: m.id, exit: true, code, signal }));
+    return;
+  }
   let done = false;
   const post = (r) => { if (!done) { done = true; parentPort.postMessage(r); } };
   let child;
@@ -104,8 +115,38 @@ parentPort.on('message', (m) => {
 });
 `;
 
-interface SpawnerReply { id: number; error?: string; code?: number | null; signal?: NodeJS.Signals | null; stdout?: string; stderr?: string }
-interface Spawner { run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }> }
+interface SpawnerReply { id: number; error?: string; code?: number | null; signal?: NodeJS.Signals | null; stdout?: string; stderr?: string; pid?: number; exit?: boolean }
+interface Spawner {
+  run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Exit & { stdout: string; stderr: string }>;
+  keep(file: string, args: readonly string[], env: NodeJS.ProcessEnv, stdio: readonly [number, number, number]): Promise<KeptProcess>;
+}
+
+/** A child started by spawnKept: its pid, and its exit once it has been reaped. */
+export interface KeptProcess {
+  readonly pid: number;
+  /** settles when the child has exited (or the spawner thread died: code and signal null) */
+  readonly exited: Promise<Exit>;
+}
+
+/**
+ * Starts `file args` in a session of its own with the caller's descriptors as its stdio (the
+ * caller closes its copies once this resolves), on the spawner thread: the fork of the whole
+ * engine happens there, so the event loop goes on meanwhile. For children started ahead of need
+ * (warm slots, runtime/slots.ts) whose spawn must never hold up a request in progress.
+ * BERTH_SPAWN_WORKER=0, or no worker: on the calling thread.
+ */
+export function spawnKept(file: string, args: readonly string[], env: NodeJS.ProcessEnv, stdio: readonly [number, number, number]): Promise<KeptProcess> {
+  if (process.env.BERTH_SPAWN_WORKER !== '0') {
+    const worker = spawner();
+    if (worker) return worker.keep(file, args, env, stdio);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: [...stdio], env, detached: true });
+    const exited = new Promise<Exit>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+    child.once('error', (err: NodeJS.ErrnoException) => reject(new SysError('execve', file, err.code ?? 'EUNKNOWN')));
+    child.once('spawn', () => resolve({ pid: child.pid!, exited }));
+  });
+}
 
 let current: Spawner | undefined;
 let unavailable = false;
@@ -121,13 +162,28 @@ function spawner(): Spawner | undefined {
   }
   worker.unref();
   const pending = new Map<number, { file: string; resolve: (r: Exit & { stdout: string; stderr: string }) => void; reject: (err: Error) => void }>();
+  // spawnKept's children: first their pid, then (while they live) their exit
+  const kept = new Map<number, { file: string; started?: (pid: number) => void; reject?: (err: Error) => void; exit?: (e: Exit) => void }>();
   let next = 1;
+  const refs = (): void => { if (pending.size === 0) worker.unref(); };
   const fail = (why: string): void => {
     if (current === self) current = undefined;
     for (const [, p] of pending) p.reject(new SysError('execve', p.file, 'EUNKNOWN', `spawn ${p.file}: the spawner thread ${why}`));
     pending.clear();
+    for (const [, k] of kept) {
+      k.reject?.(new SysError('execve', k.file, 'EUNKNOWN', `spawn ${k.file}: the spawner thread ${why}`));
+      k.exit?.({ code: null, signal: null });
+    }
+    kept.clear();
   };
   worker.on('message', (r: SpawnerReply) => {
+    const k = kept.get(r.id);
+    if (k) {
+      if (r.error !== undefined && k.reject) { kept.delete(r.id); pending.delete(r.id); refs(); k.reject(new SysError('execve', k.file, r.error)); return; }
+      if (r.pid !== undefined && k.started) { pending.delete(r.id); refs(); const started = k.started; k.started = undefined; k.reject = undefined; started(r.pid); return; }
+      if (r.exit) { kept.delete(r.id); k.exit?.({ code: r.code ?? null, signal: r.signal ?? null }); }
+      return;
+    }
     const p = pending.get(r.id);
     if (!p) return;
     pending.delete(r.id);
@@ -144,6 +200,18 @@ function spawner(): Spawner | undefined {
         pending.set(id, { file, resolve, reject });
         worker.ref();
         worker.postMessage({ id, file, args: [...args], env: { ...env }, input });
+      });
+    },
+    keep(file, args, env, stdio) {
+      return new Promise((resolve, reject) => {
+        const id = next++;
+        let exit!: (e: Exit) => void;
+        const exited = new Promise<Exit>((done) => { exit = done; });
+        kept.set(id, { file, started: (pid) => resolve({ pid, exited }), reject, exit });
+        // ref'd until the pid is back (a pending entry), not for the child's whole life
+        pending.set(id, { file, resolve: () => undefined, reject });
+        worker.ref();
+        worker.postMessage({ kind: 'keep', id, file, args: [...args], env: { ...env }, stdio: [...stdio] });
       });
     },
   };

@@ -157,6 +157,23 @@ function isEngine(cmdline: string): boolean {
   return argv.some((a) => a.endsWith('bin/berth.mjs')) && argv.includes('engine') && argv.indexOf('engine') === argv.length - 2;
 }
 
+/** `berth-shim slot <root>`: an idle warm slot of the engine of these roots. */
+export function isSlotOf(cmdline: string, roots: TestRoots): boolean {
+  const argv = cmdline.split('\0');
+  return (argv[0] ?? '').endsWith('berth-shim') && argv[1] === 'slot' && argv[2] === roots.root;
+}
+
+/** The pids of the idle warm slots of the engine of these roots. */
+export function slotPids(roots: TestRoots): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let cmd = '';
+    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (isSlotOf(cmd, roots) && !isZombie(pid)) out.push(Number(pid));
+  }
+  return out;
+}
+
 /**
  * What berth may have left on the host for these roots: mounts, cgroups, processes. The engine
  * itself is not counted unless `withEngine` (cleanupRoots stops it first, and then counts it).
@@ -177,7 +194,8 @@ export function leftovers(roots: TestRoots, opts: { readonly withEngine?: boolea
     let environ = '';
     try { environ = readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { /* gone or a kernel thread */ }
     const ours = cmd.includes(roots.dir) || environ.split('\0').includes(`BERTH_ROOT=${roots.root}`);
-    if (!opts.withEngine && isEngine(cmd)) continue;
+    // an idle warm slot (docs/slots.md) is the engine's while it runs, and must be gone with it
+    if (!opts.withEngine && (isEngine(cmd) || isSlotOf(cmd, roots))) continue;
     if (ours && Number(pid) !== process.pid && !isZombie(pid)) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
   }
   // the default bridge (and so berth's table) lives as long as the engine: counted once it stopped
