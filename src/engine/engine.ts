@@ -43,6 +43,7 @@ import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
 import { prepareImages, projectImageVerbs } from './project-images.js';
 import { availableParallelism } from 'node:os';
 import { daemonConfigPath } from '../lib/paths.js';
+import { coalesced } from '../lib/coalesce.js';
 import { EngineNetworking } from './networking.js';
 import { networkVerbs } from './networks.js';
 import { flagsNetworkIntent } from './service-network.js';
@@ -82,6 +83,9 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
   const containerLock = new KeyedLock();
   const running = (): Set<string> => new Set(runtime.list().filter((v) => v.observed.status === 'running' || v.observed.status === 'paused').map((v) => v.record.id));
+  // tmpfs-style volumes nobody runs with any more are unmounted: a burst of exits or removals
+  // (a down of 30) shares one sweep over the containers (lib/coalesce.ts), not one each
+  const sweepUnusedVolumes = coalesced(() => volumes.deactivateUnused(running()));
 
   /** Every start (user, policy, attached): secrets and configs written again, tmpfs-style volumes mounted, under the container's lock. */
   const withStart = <T>(containerId: string, start: () => Promise<T>): Promise<T> => containerLock.run(containerId, async () => {
@@ -101,7 +105,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
         .then(() => networking.detach(containerId))
         .then(() => volumes.released(containerId, removeAnonymous))
-        .then(() => volumes.deactivateUnused(running()))
+        .then(() => sweepUnusedVolumes())
         .finally(() => removing.delete(containerId));
       removing.set(containerId, p);
     }
@@ -122,7 +126,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // every start (the user's, a restart policy's, the engine's first look) finds the container's
   // network in place, or makes it again from the record (after a reboot, BERTH_RUN is empty)
   const supervised: SupervisedRuntime = {
-    list: () => runtime.list(),
+    ids: () => runtime.ids(),
+    view: (id) => runtime.view(id),
     find: (ref) => runtime.find(ref),
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
@@ -149,7 +154,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const userStart = async (containerId: string): Promise<ContainerView> => {
     supervisor.userStarted(containerId, () => runtime.clearStoppedByUser(containerId));
     const view = await supervised.startDetached(containerId);
-    void supervisor.look(); // health checks start now, not at the next periodic look
+    void supervisor.lookAt(containerId); // health checks start now, not at the next periodic look
     return view;
   };
 
@@ -198,7 +203,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // (an internal subscriber: engine status counts the clients' subscriptions only)
   events.subscribe((e) => {
     if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
-    try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
+    sweepUnusedVolumes().catch((err: unknown) => log(`unmounting unused tmpfs volumes: ${(err as Error).message}`));
   });
   internalSubscribers++;
   // a build's RUN step containers belong to a build of the last engine, which ended with it
@@ -297,7 +302,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
         const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');
-        void supervisor.look();
         return child;
       });
       // docker run --rm answers once the container is gone
@@ -319,7 +323,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const view = runtime.find(ref);
       await removeContainer(view.record.id, o.force, o.volumes === true);
       supervisor.containerEvent(view, 'destroy');
-      void supervisor.look();
     },
     async containerPause(ref) {
       supervisor.containerEvent(await runtime.pause(ref), 'pause');

@@ -51,7 +51,7 @@ class ScriptedRuntime implements SupervisedRuntime {
     Object.assign(this.containers.get(id)!, { status: 'exited', finishedAt: this.clock.now(), exitCode });
   }
 
-  private view(id: string, c: Scripted): ContainerView {
+  private render(id: string, c: Scripted): ContainerView {
     const iso = (t: number | undefined): string => (t === undefined ? '' : new Date(t).toISOString());
     return {
       bundle: `/nonexistent/${id}`,
@@ -70,14 +70,24 @@ class ScriptedRuntime implements SupervisedRuntime {
     } as ContainerView;
   }
 
-  list(): ContainerView[] {
-    return [...this.containers].map(([id, c]) => this.view(id, c));
+  /** how many containers were read (view), to count what a look costs */
+  views = 0;
+
+  ids(): string[] {
+    return [...this.containers.keys()];
+  }
+
+  view(id: string): ContainerView | undefined {
+    const c = this.containers.get(id);
+    if (!c) return undefined;
+    this.views++;
+    return this.render(id, c);
   }
 
   find(ref: string): ContainerView {
     const c = this.containers.get(ref);
     if (!c) throw new NotFound(`no such container: ${ref}`);
-    return this.view(ref, c);
+    return this.render(ref, c);
   }
 
   runtimeState(id: string): RuntimeState {
