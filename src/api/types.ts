@@ -84,6 +84,8 @@ export interface EngineStatus {
   readonly looks: number;
   /** clients following GET /v1/events now */
   readonly eventSubscribers: number;
+  /** plan operations (create, start, stop…) begun and not finished, every project's: 0 when no verb is changing anything */
+  readonly operationsInProgress: number;
   /** the event loop's delay (perf_hooks) since the last reset: what a slow synchronous step costs everyone */
   readonly eventLoopDelay: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly sinceMs: number };
 }

@@ -44,6 +44,7 @@ import { prepareImages, projectImageVerbs } from './project-images.js';
 import { availableParallelism } from 'node:os';
 import { daemonConfigPath } from '../lib/paths.js';
 import { coalesced } from '../lib/coalesce.js';
+import { operationsInProgress } from './executor.js';
 import { EngineNetworking } from './networking.js';
 import { networkVerbs } from './networks.js';
 import { flagsNetworkIntent } from './service-network.js';
@@ -192,6 +193,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
+    operationsInProgress,
     eventSubscribers: () => events.size - internalSubscribers,
   });
 

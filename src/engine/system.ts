@@ -25,6 +25,8 @@ export interface SystemDeps {
   readonly runtime: ContainerRuntime;
   readonly images: () => Promise<ImageStore>;
   readonly supervision: () => SupervisorStats;
+  /** plan operations in progress (engine/executor.ts) */
+  readonly operationsInProgress: () => number;
   readonly eventSubscribers: () => number;
 }
 
@@ -109,6 +111,7 @@ export function system(d: SystemDeps): System {
         pendingRestarts: s.pendingRestarts,
         looks: s.looks,
         eventSubscribers: d.eventSubscribers(),
+        operationsInProgress: d.operationsInProgress(),
         eventLoopDelay: {
           p50Ms: ms(loop.percentile(50)),
           p99Ms: ms(loop.percentile(99)),

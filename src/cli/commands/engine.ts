@@ -76,7 +76,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
     const doc = {
       Pid: s.pid, Version: s.version, ApiVersion: s.apiVersion, StartedAt: s.startedAt, UptimeSeconds: s.uptimeSeconds, RssBytes: s.rssBytes,
       Root: s.root, Run: s.run, Socket: s.socket, Supervised: s.supervised, HealthMonitors: s.healthMonitors, PendingRestarts: s.pendingRestarts,
-      Looks: s.looks, EventSubscribers: s.eventSubscribers,
+      Looks: s.looks, EventSubscribers: s.eventSubscribers, OperationsInProgress: s.operationsInProgress,
       EventLoopDelay: { P50Ms: s.eventLoopDelay.p50Ms, P99Ms: s.eventLoopDelay.p99Ms, MaxMs: s.eventLoopDelay.maxMs, SinceMs: s.eventLoopDelay.sinceMs },
     };
     if (flags.format === 'json') ctx.stdout.write(`${JSON.stringify(doc)}\n`);
@@ -89,6 +89,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
         ` Socket:           ${s.socket}`,
         ` Root:             ${s.root}`,
         ` Supervising:      ${s.supervised} container(s), ${s.healthMonitors} health monitor(s), ${s.pendingRestarts} restart(s) pending`,
+        ` Operations:       ${s.operationsInProgress} in progress`,
         ` Event-loop delay: p50 ${s.eventLoopDelay.p50Ms} ms, p99 ${s.eventLoopDelay.p99Ms} ms, max ${s.eventLoopDelay.maxMs} ms (over ${(s.eventLoopDelay.sinceMs / 1000).toFixed(0)} s)`,
         ' Stop it with `berth engine stop` (containers keep running; the next verb starts a new engine).',
       ].join('\n') + '\n');
