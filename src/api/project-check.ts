@@ -4,7 +4,7 @@
 // sent. test: project-check.test.ts round-trips projects the loader produced.
 import type {
   Build, Dependency, Device, EnvFile, FileGrant, FileObject, Healthcheck, Logging, Network, PortMapping, Project, Resources,
-  RestartPolicy, Service, ServiceMount, ServiceNetwork, Volume, WatchRule, Deploy, Ulimit,
+  RestartPolicy, Service, ServiceMount, ServiceNetwork, Volume, WatchRule, Deploy, Ulimit, Hook,
 } from '../spec/model.js';
 import {
   array, bool, count, either, json, literal, nonNegative, nullable, num, object, optional, record, str, int, type Check,
@@ -126,15 +126,16 @@ const logging = object<Logging>({ driver: optional(str), options: stringMap });
 const deploy = object<Deploy>({
   mode: optional(str), replicas: optional(count), labels: stringMap, placement: json, update_config: json, rollback_config: json, endpoint_mode: optional(str),
 });
+const hook = object<Hook>({
+  command: strings, user: optional(str), privileged: bool, working_dir: optional(str), environment: record(nullable(str)),
+});
 const watchRule = object<WatchRule>({
   path: str,
   action: literal('rebuild', 'sync', 'restart', 'sync+restart', 'sync+exec'),
   target: optional(str),
   ignore: strings,
   include: strings,
-  exec: optional(object<NonNullable<WatchRule['exec']>>({
-    command: strings, user: optional(str), privileged: bool, working_dir: optional(str), environment: record(nullable(str)),
-  })),
+  exec: optional(hook),
   initial_sync: bool,
 });
 
@@ -195,6 +196,8 @@ export const checkService: Check<Service> = object<Service>({
   configs: array(grant),
   profiles: strings,
   develop: optional(object<NonNullable<Service['develop']>>({ watch: array(watchRule) })),
+  post_start: optional(array(hook)),
+  pre_stop: optional(array(hook)),
   extensions,
   unsupported: extensions,
 });

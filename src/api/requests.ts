@@ -172,6 +172,7 @@ export const execOptions = body(object<ExecOptions>({
   workdir: optional(str),
   tty: flag,
   interactive: flag,
+  privileged: flag,
 }));
 
 export const imageLoadRequest = body(object<ImageLoadRequest>({ path: required(nonEmpty) }));

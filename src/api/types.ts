@@ -462,6 +462,8 @@ export interface ExecOptions {
   readonly workdir?: string;
   readonly tty: boolean;
   readonly interactive: boolean;
+  /** `--privileged`: every capability for this process (docs/security.md: "exec --privileged") */
+  readonly privileged?: boolean;
 }
 
 /** Docker-shaped JSON, as `docker inspect` prints it. */

@@ -114,6 +114,7 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-i, --interactive', 'keep stdin open')
     .option('-t, --tty', 'allocate a pseudo-tty')
+    .option('--privileged', 'give extended privileges to the command (every capability)')
     .action(act(() => import('./commands/exec.js')));
 
   program.command('ps')
@@ -534,7 +535,9 @@ function createProgram(ctx: CliContext, done: (code: number) => void): Command {
     .description("execute a command in a service's running container")
     .argument('<service>').argument('<command...>')
     .passThroughOptions()
+    .option('-d, --detach', 'detached mode: run the command in the background')
     .option('-e, --env <K=V>', 'set environment variables (repeatable)', collect)
+    .option('--privileged', 'give extended privileges to the process (every capability)')
     .option('-u, --user <user>', 'run the command as this user')
     .option('-w, --workdir <dir>', 'path to workdir directory for this command')
     .option('--index <n>', 'index of the container if the service has multiple replicas', '1')

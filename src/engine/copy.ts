@@ -55,16 +55,17 @@ function withFilesystem<T>(d: CopyDeps, ref: string, fn: (fs: ContainerFilesyste
   });
 }
 
-function cpOptions(o: { readonly archive: boolean; readonly followLink: boolean }): CpOptions {
-  return { archive: o.archive, followLink: o.followLink };
+function cpOptions(o: { readonly archive: boolean; readonly followLink: boolean }, view: ContainerView): CpOptions {
+  const idMap = view.record.hostConfig.Security?.IdMap;
+  return { archive: o.archive, followLink: o.followLink, ...(idMap ? { idMap: { uid: idMap.Uid, gid: idMap.Gid, count: idMap.Count } } : {}) };
 }
 
 export async function containerCopy(d: CopyDeps, ref: string, o: ContainerCopyOptions): Promise<CopyResult> {
   if (!isAbsolute(o.hostPath)) throw new InvalidArgument(`the host path must be absolute, not "${o.hostPath}" (the client resolves it)`);
   const scratchDir = d.volumes.store.dir;
-  return withFilesystem(d, ref, (fs) => d.volumes.worker<CopyResult>(o.direction === 'in'
-    ? { op: 'cp-to', scratchDir, fs, hostSrc: o.hostPath, containerDest: o.containerPath, opts: cpOptions(o) }
-    : { op: 'cp-from', scratchDir, fs, containerSrc: o.containerPath, hostDest: o.hostPath, opts: cpOptions(o) }));
+  return withFilesystem(d, ref, (fs, view) => d.volumes.worker<CopyResult>(o.direction === 'in'
+    ? { op: 'cp-to', scratchDir, fs, hostSrc: o.hostPath, containerDest: o.containerPath, opts: cpOptions(o, view) }
+    : { op: 'cp-from', scratchDir, fs, containerSrc: o.containerPath, hostDest: o.hostPath, opts: cpOptions(o, view) }));
 }
 
 /** `cp CONTAINER:SRC -` writes the tar stream to the caller's stdout; `cp - CONTAINER:DIR` reads it from stdin. */
@@ -73,10 +74,10 @@ export async function containerArchive(d: CopyDeps, ref: string, o: ContainerArc
   if (o.direction === 'in') {
     const input = io.stdin;
     if (!input) throw new InvalidArgument('cp - CONTAINER:PATH reads a tar stream from stdin: attach stdin');
-    await withFilesystem(d, ref, (fs) => d.volumes.worker({ op: 'tar-to', scratchDir, fs, dest: o.path, opts: cpOptions(o) }, { input, signal }));
+    await withFilesystem(d, ref, (fs, view) => d.volumes.worker({ op: 'tar-to', scratchDir, fs, dest: o.path, opts: cpOptions(o, view) }, { input, signal }));
     return 0;
   }
-  await withFilesystem(d, ref, (fs) => d.volumes.worker({ op: 'tar-from', scratchDir, fs, src: o.path, opts: cpOptions(o) }, {
+  await withFilesystem(d, ref, (fs, view) => d.volumes.worker({ op: 'tar-from', scratchDir, fs, src: o.path, opts: cpOptions(o, view) }, {
     output: (chunk) => io.write('stdout', chunk),
     signal,
   }));

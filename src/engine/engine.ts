@@ -201,9 +201,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   for (const line of await runtime.repair()) log(`repair: ${line}`);
   const repaired = await volumes.repair(new Set(runtime.list().map((v) => v.record.id)), running());
   if (repaired.abandonedCreates + repaired.finishedRemovals + repaired.copyUps.length + repaired.droppedRefs.length + repaired.unmounted.length > 0) log(`volumes repaired after a crash: ${JSON.stringify(repaired)}`);
-  // a container that exits leaves tmpfs-style volumes nobody runs with: unmounted
+  // a container that starts fresh in a watched project gets the synced paths (watch.ts); one that
+  // exits leaves tmpfs-style volumes nobody runs with: unmounted
   // (an internal subscriber: engine status counts the clients' subscriptions only)
   events.subscribe((e) => {
+    if (e.kind === 'container') watches.containerEvent(e);
     if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
     sweepUnusedVolumes().catch((err: unknown) => log(`unmounting unused tmpfs volumes: ${(err as Error).message}`));
   });
@@ -352,11 +354,11 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     containerExec(ref, o, io, signal) {
       const view = runtime.find(ref);
       return relayAttached(host.sys, o.tty, io, signal, (stdio) => runtime.exec(view.record.id, {
-        args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: o.tty, stdin: o.interactive,
+        args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: o.tty, stdin: o.interactive, privileged: o.privileged === true,
       }, stdio)).then((r) => r.exitCode);
     },
     async containerExecDetached(ref, o) {
-      await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false }, ['ignore', 'ignore', 'ignore']);
+      await runtime.exec(ref, { args: o.command, env: o.env, user: o.user, workdir: o.workdir, tty: false, stdin: false, privileged: o.privileged === true }, ['ignore', 'ignore', 'ignore']);
     },
 
     containerCopy: (ref, o) => containerCopy(copyDeps, ref, o),

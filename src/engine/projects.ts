@@ -24,6 +24,7 @@ import { execute, type OperationRunner } from './executor.js';
 import { observe, projectViews } from './observe.js';
 import { createRequestFor, notYetApplied, serviceImage, LABEL } from './service-container.js';
 import { healthcheckConfig } from './health.js';
+import { runHooks } from './hooks.js';
 import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
 import type { Preflight } from './preflight.js';
@@ -94,7 +95,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
   const observeWithVolumes = (projectName: string, project: Project | undefined): ReturnType<typeof observe> =>
     ({ ...observe(runtime, projectName), volumes: d.volumes.observe(projectName, project) });
 
-  const runner = (project: Project, configHashes: Readonly<Record<string, string>>, emit: (e: EngineEvent) => void, timeoutSeconds?: number): OperationRunner => {
+  const runner = (project: Project, configHashes: Readonly<Record<string, string>>, emit: (e: EngineEvent) => void, signal: AbortSignal, timeoutSeconds?: number): OperationRunner => {
     // a recreate keeps the anonymous volumes of the container it replaces (by target), as compose does
     const anonymousOfRemoved = new Map<string, ReadonlyMap<string, string>>();
     return {
@@ -115,11 +116,23 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       supervisor.containerEvent(runtime.find(record.id), 'create');
       return record.id;
     },
-    async start(_op, containerId): Promise<void> {
+    async start(op, containerId): Promise<void> {
       const view = await d.userStart(containerId);
       supervisor.containerEvent(view, 'start');
+      // hooks.ts: the start is done once the post_start hooks have run
+      const hooks = project.services[op.service]?.post_start;
+      if (hooks !== undefined) await runHooks(runtime, containerId, op.service, 'post_start', hooks, signal);
     },
-    async stop(_op, containerId): Promise<void> {
+    async stop(op, containerId): Promise<void> {
+      const hooks = project.services[op.service]?.pre_stop;
+      if (hooks !== undefined && runtime.find(containerId).observed.status === 'running') {
+        // hooks.ts: a failing pre_stop hook does not keep the container from stopping
+        try {
+          await runHooks(runtime, containerId, op.service, 'pre_stop', hooks, signal);
+        } catch (err) {
+          emit({ kind: 'warning', text: `${(err as Error).message} (the container is stopped anyway)`, time: now() });
+        }
+      }
       d.userStopped(containerId);
       const view = await runtime.stop(containerId, timeoutSeconds);
       supervisor.containerEvent(view, 'stop');
@@ -156,7 +169,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     const counts = new Map<string, number>();
     for (const op of plan.operations) counts.set(op.resourceId, (counts.get(op.resourceId) ?? 0) + 1);
     emit({ kind: 'plan', resources: [...counts].map(([resourceId, operations]) => ({ resourceId, operations })), time: now() });
-    const result = await execute(plan, runner(project, hashes(project), emit, timeoutSeconds), emit, signal, clock);
+    const result = await execute(plan, runner(project, hashes(project), emit, signal, timeoutSeconds), emit, signal, clock);
     void supervisor.look();
     if (signal.aborted) {
       const why = signal.reason instanceof Error ? signal.reason.message : 'cancelled';

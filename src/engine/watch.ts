@@ -62,6 +62,10 @@ interface Active {
   readonly services: ReadonlySet<string>;
   /** why it ended, when something other than the caller ended it */
   reason?: string;
+  /** the watch itself, once made */
+  watch?: ProjectWatch;
+  /** the containers of the project this watch has seen run: a start of any other is a fresh replica */
+  readonly seen: Set<string>;
   /** settles once the watch is stopped and its stream answered */
   readonly done: Promise<void>;
 }
@@ -178,6 +182,32 @@ export class Watches {
     await Promise.all([...this.active.keys()].map((name) => this.stopProject(name, reason)));
   }
 
+  /**
+   * The supervisor's container events: a container of a watched service that starts for the
+   * first time while the watch runs (scaled up, recreated by up or by a rebuild) gets what was
+   * synced into its predecessors (ProjectWatch.resync), as initial_sync gives the first ones.
+   */
+  containerEvent(e: Extract<EngineEvent, { kind: 'container' }>): void {
+    if (e.action === 'destroy') {
+      for (const entry of this.active.values()) entry.seen.delete(e.containerId);
+      return;
+    }
+    if (e.action !== 'start' || this.active.size === 0) return;
+    let labels: Readonly<Record<string, string>>;
+    try { labels = this.d.runtime.find(e.containerId).record.config.Labels; } catch { return; }
+    const projectName = labels[LABEL.project];
+    const service = labels[LABEL.service];
+    const entry = projectName !== undefined ? this.active.get(projectName) : undefined;
+    if (entry?.watch === undefined || service === undefined || labels[LABEL.oneoff] === 'True' || entry.seen.has(e.containerId)) return;
+    entry.seen.add(e.containerId);
+    if (!entry.services.has(service)) return;
+    const watch = entry.watch;
+    void watch.resync(service).then(
+      () => this.d.log(`watch ${projectName}: synced the watched paths into a new container of "${service}" (${e.attributes['name'] ?? e.containerId.slice(0, 12)})`),
+      (err: unknown) => this.d.log(`watch ${projectName}: syncing a new container of "${service}": ${(err as Error).message}`),
+    );
+  }
+
   private time(): string { return timeNow(this.d.clock); }
 
   private busy(projectName: string, held: Active): Conflict {
@@ -211,7 +241,7 @@ export class Watches {
   private async run(project: Project, compiled: CompiledProject, selected: readonly string[], o: StartOptions, send: Emit, signal: AbortSignal): Promise<number> {
     const watched = [...new Set(compiled.rules.map((r) => r.service))].sort();
     let finished!: () => void;
-    const entry: Active = { end: new AbortController(), detached: o.detached, services: new Set(watched), done: new Promise<void>((r) => { finished = r; }) };
+    const entry: Active = { end: new AbortController(), detached: o.detached, services: new Set(watched), seen: new Set(), done: new Promise<void>((r) => { finished = r; }) };
     this.active.set(project.name, entry);
     // the caller's stream until a detached watch is ready, the engine log after
     let out: Emit = send;
@@ -237,7 +267,8 @@ export class Watches {
         if (code !== 0) return code;
       }
       if (entry.end.signal.aborted) return 0;
-      watch = new ProjectWatch({
+      for (const v of projectViews(this.d.runtime, project.name)) entry.seen.add(v.record.id);
+      entry.watch = watch = new ProjectWatch({
         sys: this.d.sys,
         clock: this.d.clock,
         helperPath: this.d.helperPath,
@@ -295,7 +326,7 @@ export class Watches {
       execInService: async (service, replica, exec) => {
         const env = Object.entries(exec.environment).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
         const r = await runtime.execCaptured(replica.containerId, {
-          args: exec.command, env, tty: false, stdin: false,
+          args: exec.command, env, tty: false, stdin: false, privileged: exec.privileged,
           ...(exec.user !== undefined ? { user: exec.user } : {}),
           ...(exec.working_dir !== undefined ? { workdir: exec.working_dir } : {}),
         }, { timeoutMs: this.d.execTimeoutMs ?? 60_000 });

@@ -34,6 +34,12 @@ export interface ExecRequest {
   readonly workdir?: string;
   readonly tty: boolean;
   readonly stdin: boolean;
+  /**
+   * `exec --privileged`: every capability for this process, as Docker gives it. The container's
+   * seccomp profile stays, resolved for those capabilities (Docker keeps the filter made for the
+   * container's own set, so a privileged exec still cannot mount under the default profile).
+   */
+  readonly privileged?: boolean;
 }
 
 /** Docker keeps the first 4096 bytes of a probe's output (daemon/health.go maxOutputLen). */
@@ -95,8 +101,10 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
 export function writeExecLaunch(target: ExecTarget, req: ExecRequest): string {
   const file = join(target.bundle, `exec-${randomBytes(8).toString('hex')}.launch`);
   const env = mergeEnv(target.record.config.Env, req.env);
-  // exactly the container's privileges: an exec or a health probe gets no more than PID 1
-  const privileges = processPrivileges(target.record.hostConfig.Security ?? NO_SECURITY, target.seccompCacheDir);
+  // exactly the container's privileges (an exec or a health probe gets no more than PID 1),
+  // unless the request asks for every capability
+  const security = target.record.hostConfig.Security ?? NO_SECURITY;
+  const privileges = processPrivileges(req.privileged ? { ...security, CapAdd: ['ALL'], CapDrop: [] } : security, target.seccompCacheDir);
   writeFileAtomic(file, encodeDirectives(execDirectives({
     pid: target.pid,
     cgroups: target.cgroupProcsDirs,

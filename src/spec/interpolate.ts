@@ -118,7 +118,7 @@ const CASTS: ReadonlyArray<readonly [string, Cast]> = [
   ...(['init', 'oom_kill_disable', 'privileged', 'read_only', 'stdin_open', 'tty', 'attach', 'healthcheck.disable',
     'build.no_cache', 'build.pull', 'build.privileged', 'volumes.*.read_only', 'volumes.*.volume.nocopy',
     'volumes.*.bind.create_host_path', 'depends_on.*.required', 'depends_on.*.restart', 'env_file.*.required',
-    'develop.watch.*.initial_sync'] as const).map((p) => [S + p, 'bool'] as const),
+    'develop.watch.*.initial_sync', 'develop.watch.*.exec.privileged', 'post_start.*.privileged', 'pre_stop.*.privileged'] as const).map((p) => [S + p, 'bool'] as const),
   ...(['networks', 'volumes', 'secrets', 'configs'] as const).map((t) => [`${t}.*.external`, 'bool'] as const),
   ['networks.*.internal', 'bool'], ['networks.*.attachable', 'bool'], ['networks.*.enable_ipv6', 'bool'], ['networks.*.enable_ipv4', 'bool'],
 ];

@@ -157,3 +157,31 @@ test('scale, deploy.replicas and the model of resources/restart', () => {
   assert.equal(a.stop_grace_period, 90_000);
   assert.ok(issues({ '/p/compose.yaml': 'services:\n  a:\n    image: x\n    scale: 2\n    deploy: {replicas: 3}\n' }).length === 1);
 });
+
+test('lifecycle hooks: post_start and pre_stop in shell and exec form, interpolated, an override appends its hooks; a hook without a command is located', () => {
+  const r = run({
+    '/p/compose.yaml': [
+      'services:',
+      '  a:',
+      '    image: x',
+      '    post_start:',
+      '      - command: chown -R 1001:1001 /data',
+      '        user: root',
+      '        privileged: "${PRIV:-true}"',
+      '        working_dir: /data',
+      '        environment: ["MODE=${MODE}", UNSET]',
+      '    pre_stop:',
+      '      - command: ["./flush.sh", "--now"]',
+      '',
+    ].join('\n'),
+    '/p/compose.override.yaml': 'services:\n  a:\n    pre_stop:\n      - command: ["./other.sh"]\n',
+  }, { env: { MODE: 'fast' } });
+  const a = r.project.services['a']!;
+  assert.deepEqual(a.post_start, [{ command: ['chown', '-R', '1001:1001', '/data'], user: 'root', privileged: true, working_dir: '/data', environment: { MODE: 'fast', UNSET: null } }]);
+  // a list of hooks is appended to by an override, as compose merges sequences
+  assert.deepEqual(a.pre_stop!.map((h) => h.command), [['./flush.sh', '--now'], ['./other.sh']]);
+  assert.ok(!r.warnings.some((w) => w.includes('post_start') || w.includes('pre_stop')), r.warnings.join('\n'));
+  assert.equal(run({ '/p/compose.yaml': 'services:\n  a:\n    image: x\n' }).project.services['a']!.post_start, undefined);
+  const i = issues({ '/p/compose.yaml': 'services:\n  a:\n    image: x\n    post_start:\n      - user: root\n' });
+  assert.ok(i.some((x) => x.keyPath.startsWith('services.a.post_start[0]') && x.line === 5), JSON.stringify(i));
+});

@@ -9,6 +9,7 @@ import type { Resources } from './canonical/resources.js';
 import type { RestartPolicy } from './canonical/restart.js';
 import type { ServiceMount } from './canonical/volumes.js';
 import type { WatchRule } from './canonical/develop-watch.js';
+import type { Hook } from './canonical/hooks.js';
 
 export type { Build, Dependency, Healthcheck, PortMapping, Resources, RestartPolicy, ServiceMount, WatchRule };
 export type { DependsCondition } from './canonical/depends-on.js';
@@ -16,6 +17,7 @@ export type { Ulimit } from './canonical/resources.js';
 export type { Protocol } from './canonical/ports.js';
 export type { MountType } from './canonical/volumes.js';
 export type { WatchAction } from './canonical/develop-watch.js';
+export type { Hook } from './canonical/hooks.js';
 
 export type Env = Readonly<Record<string, string | null>>;
 
@@ -120,6 +122,10 @@ export interface Service {
   readonly configs: readonly FileGrant[];
   readonly profiles: readonly string[];
   readonly develop?: { readonly watch: readonly WatchRule[] };
+  /** lifecycle hooks: run in the container after each start by a compose verb (absent: none) */
+  readonly post_start?: readonly Hook[];
+  /** lifecycle hooks: run in the running container before a compose verb stops it (absent: none) */
+  readonly pre_stop?: readonly Hook[];
   /** x-* keys of the service */
   readonly extensions: Readonly<Record<string, unknown>>;
   /** keys berth does not support yet, kept as written (each was named in a warning) */

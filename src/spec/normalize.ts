@@ -7,6 +7,7 @@ import { canonicalBuild } from './canonical/build.js';
 import { canonicalCommand } from './canonical/command.js';
 import { canonicalDependsOn } from './canonical/depends-on.js';
 import { canonicalWatch } from './canonical/develop-watch.js';
+import { canonicalHooks, type Hook } from './canonical/hooks.js';
 import { parseDuration } from './canonical/duration.js';
 import { labels, listOrDict, type Resolve } from './canonical/environment.js';
 import { canonicalHealthcheck } from './canonical/healthcheck.js';
@@ -156,6 +157,10 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
       unsupported[k] = s[k];
       warnings.push(`services.${name}.${k}: not supported by berth yet; kept in the model but ignored`);
     }
+    const hooksOf = (key: 'post_start' | 'pre_stop'): { post_start?: Hook[] } | { pre_stop?: Hook[] } => {
+      const hooks = guard([...P, key], () => canonicalHooks(s[key], canonicalCommand, (e) => listOrDict(e, '=', input.resolveEnv)), []);
+      return hooks.length > 0 ? { [key]: hooks } : {};
+    };
     const deployRaw = isMap(s['deploy']) ? s['deploy'] : undefined;
     if (deployRaw) for (const k of Object.keys(deployRaw)) {
       if (!k.startsWith('x-') && !SUPPORTED_DEPLOY_KEYS.has(k)) warnings.push(`services.${name}.deploy.${k}: not supported by berth (swarm only); ignored`);
@@ -285,6 +290,8 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
       configs: guard([...P, 'configs'], () => grants(s['configs'], 'configs'), []),
       profiles: strList(s['profiles']),
       ...(isMap(s['develop']) ? { develop: { watch: guard([...P, 'develop', 'watch'], () => canonicalWatch(Array.isArray((s['develop'] as TreeMap)['watch']) ? ((s['develop'] as TreeMap)['watch'] as unknown[]) : [], (p) => p, canonicalCommand, (e) => listOrDict(e, '=', input.resolveEnv)), []) } } : {}),
+      ...hooksOf('post_start'),
+      ...hooksOf('pre_stop'),
       extensions: extensions(s),
       unsupported,
     };

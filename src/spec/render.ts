@@ -11,7 +11,8 @@
 // The only importer of `yaml` for writing.
 import { stringify } from 'yaml';
 import { formatDuration } from './canonical/duration.js';
-import type { Build, FileObject, Healthcheck, Network, PortMapping, Project, Service, ServiceMount, ServiceNetwork, Volume, WatchRule } from './model.js';
+import type { Build, FileObject, Healthcheck, Network, PortMapping, Project, Service, ServiceMount, ServiceNetwork, Volume, WatchRule, Hook } from './model.js';
+
 
 type Plain = null | string | number | boolean | Plain[] | { [key: string]: Plain };
 type Obj = { [key: string]: Plain };
@@ -87,16 +88,20 @@ function watchOut(r: WatchRule): Obj {
     ['path', esc(r.path)],
     ['action', r.action],
     ['target', str(r.target)],
-    ['exec', r.exec ? obj([
-      ['command', r.exec.command.map(esc)],
-      ['user', str(r.exec.user)],
-      ['privileged', flag(r.exec.privileged)],
-      ['working_dir', str(r.exec.working_dir)],
-      ['environment', strMap(r.exec.environment)],
-    ]) : undefined],
+    ['exec', r.exec ? hookOut(r.exec) : undefined],
     ['ignore', list(r.ignore)],
     ['include', list(r.include)],
     ['initial_sync', flag(r.initial_sync)],
+  ]);
+}
+
+function hookOut(h: Hook): Obj {
+  return obj([
+    ['command', h.command.map(esc)],
+    ['user', str(h.user)],
+    ['privileged', flag(h.privileged)],
+    ['working_dir', str(h.working_dir)],
+    ['environment', strMap(h.environment)],
   ]);
 }
 
@@ -288,9 +293,9 @@ function serviceOut(s: Service): Obj {
     ['volumes', s.volumes.length > 0 ? s.volumes.map(mountOut) : undefined],
     ['volumes_from', list(s.volumes_from)],
     ['working_dir', str(s.working_dir)],
-    ['post_start', unsupported('post_start')],
+    ['post_start', s.post_start?.map(hookOut)],
     ['pre_start', unsupported('pre_start')],
-    ['pre_stop', unsupported('pre_stop')],
+    ['pre_stop', s.pre_stop?.map(hookOut)],
   ];
   // unsupported keys this table does not know yet still print (sorted, before the extensions)
   const known = new Set(pairs.map(([k]) => k));

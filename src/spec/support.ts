@@ -8,7 +8,7 @@ export const SUPPORTED_SERVICE_KEYS: ReadonlySet<string> = new Set([
   'stop_signal', 'stop_grace_period', 'user', 'working_dir', 'hostname', 'domainname', 'init', 'tty', 'stdin_open',
   'privileged', 'read_only', 'cap_add', 'cap_drop', 'security_opt', 'sysctls', 'extra_hosts', 'dns', 'dns_search',
   'dns_opt', 'devices', 'group_add', 'networks', 'network_mode', 'ipc', 'pid', 'userns_mode', 'logging', 'secrets',
-  'configs', 'profiles', 'develop', 'extends', 'cpu_rt_runtime', 'cpu_rt_period', 'mac_address',
+  'configs', 'profiles', 'develop', 'extends', 'cpu_rt_runtime', 'cpu_rt_period', 'mac_address', 'post_start', 'pre_stop',
 ]);
 
 /** deploy sub-keys berth honours; the rest (placement, update_config, ...) are swarm-only. */

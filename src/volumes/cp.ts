@@ -23,6 +23,29 @@ export interface CpOptions {
   readonly archive?: boolean;
   /** -L: follow a symlink SRC_PATH (symlinks below it are always copied as symlinks) */
   readonly followLink?: boolean;
+  /** a container with its own user namespace (userns_mode: remap): its ids 0…count-1 are host ids uid…/gid… */
+  readonly idMap?: { readonly uid: number; readonly gid: number; readonly count: number };
+}
+
+type Ids = { readonly uid: number; readonly gid: number };
+
+/** The container's uid/gid of a host-side owner: unmapped ids read as the overflow id 65534, as the kernel shows them. */
+function idsInContainer(opts: CpOptions): (uid: number, gid: number) => Ids {
+  const m = opts.idMap;
+  if (m === undefined) return (uid, gid) => ({ uid, gid });
+  const back = (id: number, base: number): number => (id >= base && id < base + m.count ? id - base : 65534);
+  return (uid, gid) => ({ uid: back(uid, m.uid), gid: back(gid, m.gid) });
+}
+
+/** The host-side owner of a container's uid/gid; an id the container's namespace does not map is refused. */
+function idsOnHost(opts: CpOptions): (uid: number, gid: number) => Ids {
+  const m = opts.idMap;
+  if (m === undefined) return (uid, gid) => ({ uid, gid });
+  const to = (id: number, base: number, what: string): number => {
+    if (id < 0 || id >= m.count) throw new InvalidArgument(`${what} ${id} has no mapping in the container's user namespace (ids 0-${m.count - 1}): copy without -a, or chown the source first`);
+    return base + id;
+  };
+  return (uid, gid) => ({ uid: to(uid, m.uid, 'uid'), gid: to(gid, m.gid, 'gid') });
 }
 
 /** One side of a copy: how to look at a path and open a directory there. */
@@ -142,14 +165,15 @@ function mkdirIfMissing(dirFd: number, name: string, what: string): void {
 
 /** `cp HOST_PATH CONTAINER:DEST`: owned by the container's root unless `archive`. */
 export function copyToContainer(sys: Sys, root: InRoot, hostSrc: string, containerDest: string, opts: CpOptions = {}): CopyStats {
-  const copy: CopyOptions = { owner: opts.archive ? 'keep' : { uid: 0, gid: 0 }, xattrs: opts.archive === true, devices: true };
+  const onHost = idsOnHost(opts);
+  const copy: CopyOptions = { owner: opts.archive ? (opts.idMap ? onHost : 'keep') : onHost(0, 0), xattrs: opts.archive === true, devices: true };
   return copyBetween(root, sys, hostPlace(sys), hostSrc, rootPlace(root, 'the container'), normalizeContainerPath(containerDest), copy, opts);
 }
 
 /** `cp CONTAINER:SRC HOST_PATH`: owned by the invoking user unless `archive`; no device nodes. */
 export function copyFromContainer(sys: Sys, root: InRoot, containerSrc: string, hostDest: string, opts: CpOptions = {}): CopyStats {
   const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const copy: CopyOptions = { owner: opts.archive ? 'keep' : me, xattrs: false, devices: false, stripSetId: opts.archive !== true };
+  const copy: CopyOptions = { owner: opts.archive ? (opts.idMap ? idsInContainer(opts) : 'keep') : me, xattrs: false, devices: false, stripSetId: opts.archive !== true };
   return copyBetween(root, sys, rootPlace(root, 'the container'), normalizeContainerPath(containerSrc), hostPlace(sys), hostDest, copy, opts);
 }
 
@@ -161,12 +185,19 @@ export function normalizeContainerPath(p: string): string {
 
 // ── tar streams (`cp CONTAINER:SRC -` and `cp - CONTAINER:DEST`) ──────────────────────────────
 
-function headerBlocks(data: {
+/** What a tar stream out of a container carries along: hard links seen, and the container's view of owners. */
+interface TarState {
+  readonly links: Map<string, string>;
+  readonly ids: (uid: number, gid: number) => Ids;
+}
+
+function headerBlocks(t: TarState, data: {
   path: string; type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
   st: Stats; size: number; linkpath?: string;
 }): Buffer[] {
+  const { uid, gid } = t.ids(data.st.uid, data.st.gid);
   const fields = {
-    path: data.path, mode: data.st.mode & 0o7777, uid: data.st.uid, gid: data.st.gid, size: data.size,
+    path: data.path, mode: data.st.mode & 0o7777, uid, gid, size: data.size,
     mtime: new Date(Math.floor(data.st.mtimeMs / 1000) * 1000), type: data.type, linkpath: data.linkpath ?? '',
     devmaj: data.st.isCharacterDevice() || data.st.isBlockDevice() ? Math.floor(data.st.rdev / 256) & 0xfff : 0,
     devmin: data.st.isCharacterDevice() || data.st.isBlockDevice() ? (data.st.rdev & 0xff) | ((data.st.rdev >> 12) & ~0xff) : 0,
@@ -174,7 +205,7 @@ function headerBlocks(data: {
   const h = new Header(fields);
   const needPax = h.encode();
   const out: Buffer[] = [];
-  if (needPax) out.push(new Pax({ path: data.path, linkpath: data.linkpath, uid: data.st.uid, gid: data.st.gid, size: data.size, mtime: fields.mtime }).encode());
+  if (needPax) out.push(new Pax({ path: data.path, linkpath: data.linkpath, uid, gid, size: data.size, mtime: fields.mtime }).encode());
   out.push(h.block!);
   return out;
 }
@@ -189,13 +220,13 @@ export function* tarFromContainer(root: InRoot, src: string, opts: CpOptions = {
   const srcPath = whole ? path.slice(0, -1) || '/' : path;
   const st = opts.followLink || whole ? root.stat(srcPath) : root.lstat(srcPath);
   if (!st) throw new NotFound(`could not find the file ${src} in the container`);
-  const links = new Map<string, string>();
+  const t: TarState = { links: new Map(), ids: idsInContainer(opts) };
   const top = whole ? '.' : splitLast(srcPath).name || '.';
   if (st.isDirectory()) {
     const fd = root.open(srcPath, O_RDONLY | O_DIRECTORY);
     try {
-      yield* headerBlocks({ path: `${top}/`, type: 'Directory', st, size: 0 });
-      yield* tarDir(root, fd, top, links);
+      yield* headerBlocks(t, { path: `${top}/`, type: 'Directory', st, size: 0 });
+      yield* tarDir(root, fd, top, t);
     } finally { closeQuietly(fd); }
   } else {
     const { parent } = splitLast(srcPath);
@@ -203,17 +234,17 @@ export function* tarFromContainer(root: InRoot, src: string, opts: CpOptions = {
     try {
       if (opts.followLink && !st.isSymbolicLink()) {
         const fd = root.open(srcPath, O_RDONLY | 0o4000);
-        try { yield* tarFileData(fd, st, top); } finally { closeQuietly(fd); }
+        try { yield* tarFileData(t, fd, st, top); } finally { closeQuietly(fd); }
       } else {
-        yield* tarOne(root, dirFd, splitLast(srcPath).name, top, links);
+        yield* tarOne(root, dirFd, splitLast(srcPath).name, top, t);
       }
     } finally { closeQuietly(dirFd); }
   }
   yield Buffer.alloc(1024);
 }
 
-function* tarFileData(fd: number, st: Stats, name: string): Generator<Buffer> {
-  yield* headerBlocks({ path: name, type: 'File', st, size: st.size });
+function* tarFileData(t: TarState, fd: number, st: Stats, name: string): Generator<Buffer> {
+  yield* headerBlocks(t, { path: name, type: 'File', st, size: st.size });
   const buf = Buffer.allocUnsafe(1 << 20);
   let left = st.size;
   while (left > 0) {
@@ -228,34 +259,34 @@ function* tarFileData(fd: number, st: Stats, name: string): Generator<Buffer> {
   if (pad > 0) yield Buffer.alloc(pad);
 }
 
-function* tarOne(root: InRoot, dirFd: number, name: string, path: string, links: Map<string, string>): Generator<Buffer> {
+function* tarOne(root: InRoot, dirFd: number, name: string, path: string, t: TarState): Generator<Buffer> {
   const st = lstatSync(fdPath(dirFd, name));
   if (st.isDirectory()) {
     const fd = root.openChild(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     try {
-      yield* headerBlocks({ path: `${path}/`, type: 'Directory', st, size: 0 });
-      yield* tarDir(root, fd, path, links);
+      yield* headerBlocks(t, { path: `${path}/`, type: 'Directory', st, size: 0 });
+      yield* tarDir(root, fd, path, t);
     } finally { closeQuietly(fd); }
     return;
   }
   const key = `${st.dev}:${st.ino}`;
-  if (st.nlink > 1 && links.has(key)) {
-    yield* headerBlocks({ path, type: 'Link', st, size: 0, linkpath: links.get(key)! });
+  if (st.nlink > 1 && t.links.has(key)) {
+    yield* headerBlocks(t, { path, type: 'Link', st, size: 0, linkpath: t.links.get(key)! });
     return;
   }
-  if (st.nlink > 1) links.set(key, path);
-  if (st.isSymbolicLink()) yield* headerBlocks({ path, type: 'SymbolicLink', st, size: 0, linkpath: readlinkSync(fdPath(dirFd, name)) });
+  if (st.nlink > 1) t.links.set(key, path);
+  if (st.isSymbolicLink()) yield* headerBlocks(t, { path, type: 'SymbolicLink', st, size: 0, linkpath: readlinkSync(fdPath(dirFd, name)) });
   else if (st.isFile()) {
     const fd = root.openChild(dirFd, name, O_RDONLY | O_NOFOLLOW | 0o4000);
-    try { yield* tarFileData(fd, fstatSync(fd), path); } finally { closeQuietly(fd); }
-  } else if (st.isFIFO()) yield* headerBlocks({ path, type: 'FIFO', st, size: 0 });
-  else if (st.isCharacterDevice()) yield* headerBlocks({ path, type: 'CharacterDevice', st, size: 0 });
-  else if (st.isBlockDevice()) yield* headerBlocks({ path, type: 'BlockDevice', st, size: 0 });
+    try { yield* tarFileData(t, fd, fstatSync(fd), path); } finally { closeQuietly(fd); }
+  } else if (st.isFIFO()) yield* headerBlocks(t, { path, type: 'FIFO', st, size: 0 });
+  else if (st.isCharacterDevice()) yield* headerBlocks(t, { path, type: 'CharacterDevice', st, size: 0 });
+  else if (st.isBlockDevice()) yield* headerBlocks(t, { path, type: 'BlockDevice', st, size: 0 });
   // sockets have no tar form: skipped, as tar does
 }
 
-function* tarDir(root: InRoot, dirFd: number, path: string, links: Map<string, string>): Generator<Buffer> {
-  for (const name of readdirSync(fdPath(dirFd)).sort()) yield* tarOne(root, dirFd, name, `${path}/${name}`, links);
+function* tarDir(root: InRoot, dirFd: number, path: string, t: TarState): Generator<Buffer> {
+  for (const name of readdirSync(fdPath(dirFd)).sort()) yield* tarOne(root, dirFd, name, `${path}/${name}`, t);
 }
 
 /**
@@ -276,7 +307,8 @@ export async function tarToContainer(sys: Sys, root: InRoot, dest: string, chunk
     if (rel === '..' || rel.startsWith('../')) throw new InvalidArgument(`tar entry ${JSON.stringify(what)} leads outside ${dest}`);
     return rel === '.' ? base : posix.join(base, rel);
   };
-  const owner = (e: ReadEntry): { uid: number; gid: number } => (opts.archive ? { uid: e.uid ?? 0, gid: e.gid ?? 0 } : { uid: 0, gid: 0 });
+  const onHost = idsOnHost(opts);
+  const owner = (e: ReadEntry): Ids => (opts.archive ? onHost(e.uid ?? 0, e.gid ?? 0) : onHost(0, 0));
   const dirTimes: { path: string; mtime: number }[] = [];
 
   const parser = new Parser({ strict: true });

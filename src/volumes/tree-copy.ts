@@ -13,8 +13,8 @@ import {
 import { S_IFIFO, O_CLOEXEC, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS, type Sys } from '../sys/sys.js';
 
 export interface CopyOptions {
-  /** keep the source's owners, or give everything this owner (docker cp without -a) */
-  readonly owner: 'keep' | { readonly uid: number; readonly gid: number };
+  /** keep the source's owners, give everything this owner (docker cp without -a), or translate each (-a into or out of a container with its own user namespace) */
+  readonly owner: 'keep' | { readonly uid: number; readonly gid: number } | ((uid: number, gid: number) => { readonly uid: number; readonly gid: number });
   /** copy extended attributes (copy-up does; security.* and trusted.* only as root can) */
   readonly xattrs: boolean;
   /** make device nodes (as root); else they are skipped */
@@ -55,7 +55,7 @@ export function* chunksOf(fd: number, st: Stats, stats: CopyStats): Generator<Ui
 
 /** Owner, mode and times a copy of `st` gets under these options. */
 export function metaOf(st: Stats, opts: CopyOptions): FileMeta {
-  const owner = opts.owner === 'keep' ? { uid: st.uid, gid: st.gid } : opts.owner;
+  const owner = opts.owner === 'keep' ? { uid: st.uid, gid: st.gid } : typeof opts.owner === 'function' ? opts.owner(st.uid, st.gid) : opts.owner;
   return { mode: st.mode & (opts.stripSetId ? 0o1777 : 0o7777), uid: owner.uid, gid: owner.gid, mtime: st.mtimeMs / 1000, atime: st.atimeMs / 1000 };
 }
 

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { berth, berthOk, backgroundBerth, eventually, stopEngine, type Background, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 import { inContainer, notifyHelpers as helpersWatching } from '../helpers/watch.js';
 
@@ -82,7 +82,9 @@ test('compose watch must bring the project up and sync, restart and exec on host
     // sync+exec: the command runs in the container after the sync
     const restarted = await pidOf('e2e-watch-web-1');
     writeFileSync(join(dir, 'hook', 'n'), '42\n');
-    await eventually(() => inContainer(restarted, '/tmp/hooked') === '42\n', 15_000, 'the exec hook to run');
+    // exec.privileged: the hook gets every capability (web itself has Docker's default set)
+    const hostBnd = /^CapBnd:\s+(\w+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    await eventually(() => inContainer(restarted, '/tmp/hooked') === `42\n${hostBnd}\n`, 15_000, 'the exec hook to run, privileged');
     await eventually(() => /Ran "sh -c .*" in service "web"/.test(w.out()), 10_000, 'the exec line');
 
     // rebuild of a service without a build section: the build door's error, the container is kept
@@ -145,6 +147,31 @@ test('up --watch must follow the logs and sync edits across a restart; Ctrl-C st
   }
   await eventually(() => notifyHelpers().length === 0, 15_000, 'the berth-notify helper to exit');
   assert.notEqual((await inspect('e2e-watch-web-1')).State.Status, 'running');
+});
+
+test('a replica that starts while the watch runs (scale up, a recreate) must get what was synced into the others', async () => {
+  await berthOk(roots, compose('up', '-d', 'web'), { timeoutMs: 60_000 });
+  const w = background(compose('watch', '--no-up', 'web'));
+  try {
+    await ready(w, 'compose watch --no-up');
+    const first = await pidOf('e2e-watch-web-1');
+    writeFileSync(join(dir, 'site', 'index.html'), 'v7\n');
+    await eventually(() => inContainer(first, '/www/index.html') === 'v7\n', 15_000, 'the edit in web-1');
+    // scale up: the new replica's root is the image's, the watch fills it in
+    await berthOk(roots, compose('up', '-d', '--no-recreate', '--scale', 'web=2', 'web'), { timeoutMs: 60_000 });
+    const second = await pidOf('e2e-watch-web-2');
+    await eventually(() => inContainer(second, '/www/index.html') === 'v7\n' && inContainer(second, '/www/after.html') === 'after\n', 15_000, 'the synced files in the new replica web-2');
+    // a recreate: a new container, a new root
+    const before = (await inspect('e2e-watch-web-1')).Id;
+    await berthOk(roots, compose('up', '-d', '--force-recreate', '--scale', 'web=1', 'web'), { timeoutMs: 60_000 });
+    const recreated = await inspect('e2e-watch-web-1');
+    assert.notEqual(recreated.Id, before, 'recreated');
+    await eventually(() => inContainer(recreated.State.Pid, '/www/index.html') === 'v7\n', 15_000, 'the synced file in the recreated web-1');
+    assert.equal(w.child.exitCode, null, `the watch still runs\nstdout: ${w.out()}\nstderr: ${w.err()}`);
+  } finally {
+    const code = await w.interrupt(20_000);
+    assert.equal(code, 0, `compose watch after Ctrl-C\nstdout: ${w.out()}\nstderr: ${w.err()}`);
+  }
 });
 
 test('watch must refuse clearly: a service without rules, a rule whose path is missing, --watch with --no-start', async () => {

@@ -31,6 +31,15 @@ test('exec gets the container\'s capability set, not the default', async () => {
   assert.equal(await berthOk(roots(), ['exec', 'nocaps', 'sh', '-c', capEff]), '0000000000000000\n');
 });
 
+test('exec --privileged: every capability for that one process, the seccomp filter resolved for them; PID 1 keeps none', async () => {
+  await berthOk(roots(), ['run', '-d', '--name', 'privexec', '--cap-drop', 'ALL', 'probe', 'sleep', '1000']);
+  const hostBnd = /^CapBnd:\s+(\w+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+  const mount = 'mkdir -p /mnt/t && mount -t tmpfs none /mnt/t 2>/dev/null && echo mounted || echo refused';
+  assert.equal(await berthOk(roots(), ['exec', '--privileged', 'privexec', 'sh', '-c', `${capEff}; grep -c "^Seccomp:.2" /proc/self/status; ${mount}`]), `${hostBnd}\n1\n${'mounted'}\n`);
+  assert.equal(await berthOk(roots(), ['exec', 'privexec', 'sh', '-c', `${capEff}; umount /mnt/t 2>/dev/null || echo refused`]), '0000000000000000\nrefused\n');
+  assert.equal(await berthOk(roots(), ['exec', 'privexec', 'sh', '-c', 'grep CapEff /proc/1/status | cut -f2']), '0000000000000000\n');
+});
+
 test('--read-only: the root filesystem refuses writes; /dev/shm and the bound /etc files do not', async () => {
   const out = await run(['--read-only'], 'touch /x 2>/dev/null && echo wrote-root; touch /tmp/x 2>/dev/null && echo wrote-tmp; touch /dev/shm/x && echo shm-ok; echo done');
   assert.equal(out, 'shm-ok\ndone\n');

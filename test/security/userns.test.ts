@@ -5,7 +5,7 @@
 // its own user namespace only, and its files are an unprivileged range's on the host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readlinkSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attackRoots, berth, berthOk, eventually, importProbeImage, DEFAULT_CAP_MASK } from './harness.js';
@@ -94,6 +94,39 @@ test('bind mounts and volumes: what the container creates is the range\'s on the
     assert.equal(statSync(join(vol, 'made')).uid, R.Uid);
   } finally {
     await berth(roots(), ['volume', 'rm', 'uvol']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cp into and out of a remapped container: owners are the container\'s, as if its root had copied', needs613, async () => {
+  await berthOk(roots(), ['run', '-d', '--userns', 'remap', '--name', 'remappedcp', 'bb', 'sleep', '1000']);
+  const dir = mkdtempSync(join(tmpdir(), 'berth-userns-cp-'));
+  try {
+    const src = join(dir, 'in.txt');
+    writeFileSync(src, 'hello\n');
+    chownSync(src, 1234, 1235);
+    // docker cp: the container's root owns what is copied in; -a keeps the source's ids, mapped into the range
+    await berthOk(roots(), ['cp', src, 'remappedcp:/plain.txt']);
+    await berthOk(roots(), ['cp', '-a', src, 'remappedcp:/kept.txt']);
+    const inside = (await berthOk(roots(), ['exec', 'remappedcp', 'stat', '-c', '%u:%g', '/plain.txt', '/kept.txt'])).split('\n').map(squash);
+    assert.deepEqual(inside, ['0:0', '1234:1235', '']);
+    const upper = (await inspect('remappedcp')).GraphDriver.Data.UpperDir as string;
+    const kept = statSync(join(upper, 'kept.txt'));
+    assert.deepEqual([kept.uid, kept.gid], [R.Uid + 1234, R.Gid + 1235]);
+    // out with -a, and as a tar stream: the container's ids, not the host's
+    await berthOk(roots(), ['exec', 'remappedcp', 'sh', '-c', 'echo x > /out.txt && chown 42:43 /out.txt']);
+    await berthOk(roots(), ['cp', '-a', 'remappedcp:/out.txt', join(dir, 'out.txt')]);
+    const out = statSync(join(dir, 'out.txt'));
+    assert.deepEqual([out.uid, out.gid], [42, 43]);
+    // the tar header's uid and gid fields (octal, at 108 and 116: the header is ASCII)
+    const tar = await berthOk(roots(), ['cp', 'remappedcp:/out.txt', '-']);
+    assert.deepEqual([parseInt(tar.slice(108, 116), 8), parseInt(tar.slice(116, 124), 8)], [42, 43]);
+    // an id the range does not map cannot be copied in with -a
+    chownSync(src, R.Count + 5, 0);
+    const bad = await berth(roots(), ['cp', '-a', src, 'remappedcp:/far.txt']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /uid 65541 has no mapping in the container's user namespace/);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js';
 import { attachTo, resolveEnv } from '../attach.js';
 import { withEngine } from '../engine.js';
 
-interface ExecFlags { detach?: boolean; env?: string[]; user?: string; workdir?: string; interactive?: boolean; tty?: boolean }
+interface ExecFlags { detach?: boolean; env?: string[]; user?: string; workdir?: string; interactive?: boolean; tty?: boolean; privileged?: boolean }
 
 export default async function exec(flags: ExecFlags, args: string[], ctx: CliContext): Promise<number> {
   const [container, ...command] = args;
@@ -15,6 +15,7 @@ export default async function exec(flags: ExecFlags, args: string[], ctx: CliCon
     workdir: flags.workdir,
     tty: (flags.tty ?? false) && !flags.detach,
     interactive: (flags.interactive ?? false) && !flags.detach,
+    privileged: flags.privileged === true,
   };
   return withEngine(ctx, async (api) => {
     if (flags.detach) {

@@ -1,6 +1,7 @@
 // develop.watch rules: path (resolved against the project directory), action, target, ignore,
 // include, exec, initial_sync.
 import { FormError, Problems } from './form-error.js';
+import { canonicalHook, type Hook } from './hooks.js';
 
 export type WatchAction = 'rebuild' | 'sync' | 'restart' | 'sync+restart' | 'sync+exec';
 export interface WatchRule {
@@ -9,7 +10,7 @@ export interface WatchRule {
   readonly target?: string;
   readonly ignore: readonly string[];
   readonly include: readonly string[];
-  readonly exec?: { readonly command: readonly string[]; readonly user?: string; readonly privileged: boolean; readonly working_dir?: string; readonly environment: Readonly<Record<string, string | null>> };
+  readonly exec?: Hook;
   readonly initial_sync: boolean;
 }
 
@@ -32,13 +33,7 @@ export function canonicalWatch(rules: unknown[], resolvePath: (p: string) => str
       ...(typeof o['target'] === 'string' ? { target: o['target'] } : {}),
       ignore: list(o['ignore']),
       include: list(o['include']),
-      ...(ex ? { exec: {
-        command: problems.check(() => command(ex['command']) ?? [], [], [i, 'exec', 'command']),
-        ...(typeof ex['user'] === 'string' ? { user: ex['user'] } : {}),
-        privileged: ex['privileged'] === true,
-        ...(typeof ex['working_dir'] === 'string' ? { working_dir: ex['working_dir'] } : {}),
-        environment: problems.check(() => env(ex['environment']), {}, [i, 'exec', 'environment']),
-      } } : {}),
+      ...(ex ? { exec: canonicalHook(ex, command, env, problems, [i, 'exec']) } : {}),
       initial_sync: o['initial_sync'] === true,
     };
   });

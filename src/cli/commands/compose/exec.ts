@@ -6,7 +6,7 @@ import { withEngine } from '../../engine.js';
 import { attachTo, resolveEnv } from '../../attach.js';
 import { InvalidArgument, NotFound } from '../../../lib/errors.js';
 
-interface ExecFlags extends ProjectFlags { detach?: boolean; env?: string[]; user?: string; workdir?: string; index?: string; disableTty?: boolean; interactive?: boolean }
+interface ExecFlags extends ProjectFlags { detach?: boolean; env?: string[]; user?: string; workdir?: string; index?: string; disableTty?: boolean; interactive?: boolean; privileged?: boolean }
 
 export default async function exec(flags: ExecFlags, args: string[], ctx: CliContext): Promise<number> {
   const [service, ...command] = args;
@@ -18,7 +18,7 @@ export default async function exec(flags: ExecFlags, args: string[], ctx: CliCon
     if (!container) throw new NotFound(`service "${service}" is not running`);
     // docker compose exec allocates a tty by default when stdin is a terminal (-T disables it)
     const tty = !flags.disableTty && !flags.detach && ctx.terminal.isTTY('stdin');
-    const options = { command, env: resolveEnv(flags.env ?? [], ctx.env), user: flags.user, workdir: flags.workdir, tty, interactive: (flags.interactive ?? true) && !flags.detach };
+    const options = { command, env: resolveEnv(flags.env ?? [], ctx.env), user: flags.user, workdir: flags.workdir, tty, interactive: (flags.interactive ?? true) && !flags.detach, privileged: flags.privileged === true };
     if (flags.detach) {
       await api.containerExecDetached(container.id, options);
       return 0;

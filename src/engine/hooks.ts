@@ -1,0 +1,45 @@
+// Lifecycle hooks (compose's `post_start` and `pre_stop`, compose 2.30): commands run in a
+// service's container through the same exec a health probe uses, with the hook's user,
+// working_dir, environment and, when asked, every capability (`privileged`).
+//
+//   post_start: after each start by a compose verb (up, start, restart; docker compose skips the
+//               restart verb: docker/compose#13318). The start is done only when the hooks have
+//               run: a failing hook fails the start (the container keeps running, as in compose).
+//   pre_stop:   before a compose verb stops a running container (stop, restart, down). A failing
+//               hook is a warning and the stop goes on: docker compose fails the stop instead,
+//               which leaves a `down` unable to take the project down.
+// Neither runs for a restart by the restart policy, a kill, or a container that exits by itself.
+import type { Hook } from '../spec/model.js';
+import type { ContainerRuntime } from '../runtime/container.js';
+
+/** What a failing hook's error keeps of its output: the first 16 KiB (compose keeps a short tail: docker/compose#14204). */
+export const HOOK_MAX_OUTPUT = 16 * 1024;
+/** compose puts no time limit on a hook; the caller's cancellation (Ctrl-C, the engine's stop) ends one */
+const NO_LIMIT_MS = 2 ** 31 - 1;
+
+export type HookKind = 'post_start' | 'pre_stop';
+
+/**
+ * Runs a service's hooks of one kind, one after the other, in the container; throws at the first
+ * that exits non-zero (or cannot run), naming the service, the hook and its output.
+ */
+export async function runHooks(runtime: Pick<ContainerRuntime, 'execCaptured'>, containerId: string, serviceName: string, kind: HookKind, hooks: readonly Hook[], signal: AbortSignal): Promise<void> {
+  for (const [i, hook] of hooks.entries()) {
+    const what = `service "${serviceName}": ${kind}[${i}] (${hook.command.join(' ')})`;
+    const env = Object.entries(hook.environment).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
+    let r: Awaited<ReturnType<ContainerRuntime['execCaptured']>>;
+    try {
+      r = await runtime.execCaptured(containerId, {
+        args: hook.command, env, tty: false, stdin: false, privileged: hook.privileged,
+        ...(hook.user !== undefined ? { user: hook.user } : {}),
+        ...(hook.working_dir !== undefined ? { workdir: hook.working_dir } : {}),
+      }, { timeoutMs: NO_LIMIT_MS, maxOutput: HOOK_MAX_OUTPUT, signal });
+    } catch (err) {
+      throw new Error(`${what} could not run: ${(err as Error).message}`);
+    }
+    if (r.exitCode !== 0) {
+      const output = r.output.trimEnd();
+      throw new Error(`${what} exited with status ${r.exitCode}${output !== '' ? `:\n${output}` : ''}`);
+    }
+  }
+}
