@@ -22,7 +22,9 @@
 //   loop              the engine's event-loop delay (p99, max: `berth engine status`, window reset
 //                     before each) during `up -d` and `down -t 0` of BENCH_SERVICES (default 30)
 //                     services, BENCH_RUNS rounds (default 5), medians printed; what bench/stack.ts
-//                     reports, alone, so it can be profiled (BENCH_ENGINE_FLAGS below).
+//                     reports, alone, so it can be profiled (BENCH_ENGINE_FLAGS below). Also how
+//                     long `berth ps -a` takes while the `up -d` runs (back to back, median and
+//                     max) and on an idle engine after it.
 //
 // BENCH_ENGINE_FLAGS='--cpu-prof --cpu-prof-dir=DIR' (any node flags) starts the engine with them.
 //
@@ -301,18 +303,44 @@ async function loopDelay(roots: TestRoots): Promise<void> {
   };
   berth(roots, ['compose', '-f', file, 'up', '-d']);
   berth(roots, ['compose', '-f', file, 'down', '-t', '0']);
-  const rows: { up: number; upP99: number; upMax: number; down: number; downP99: number; downMax: number }[] = [];
+  const rows: { up: number; upP99: number; upMax: number; psMed: number; psMax: number; psIdle: number; down: number; downP99: number; downMax: number }[] = [];
   for (let r = 0; r < runs; r++) {
     delay();
-    const up = berth(roots, ['compose', '-f', file, 'up', '-d']).ms;
+    const { ms: up, ps } = await whileRunning(roots, ['compose', '-f', file, 'up', '-d'], ['ps', '-a']);
     const u = delay();
+    const psIdle = median([0, 1, 2].map(() => berth(roots, ['ps', '-a']).ms));
     const down = berth(roots, ['compose', '-f', file, 'down', '-t', '0']).ms;
     const d = delay();
-    rows.push({ up, upP99: u.p99, upMax: u.max, down, downP99: d.p99, downMax: d.max });
-    console.log(`round ${r + 1}: up -d ${up.toFixed(0)} ms (loop p99 ${u.p99} ms, max ${u.max} ms); down ${down.toFixed(0)} ms (loop p99 ${d.p99} ms, max ${d.max} ms); load ${load()}`);
+    const psMed = ps.length > 0 ? median(ps) : NaN;
+    const psMax = Math.max(...ps);
+    rows.push({ up, upP99: u.p99, upMax: u.max, psMed, psMax, psIdle, down, downP99: d.p99, downMax: d.max });
+    console.log(`round ${r + 1}: up -d ${up.toFixed(0)} ms (loop p99 ${u.p99} ms, max ${u.max} ms; ps -a during it: ${ps.length} runs, median ${psMed.toFixed(0)} ms, max ${psMax.toFixed(0)} ms; idle ps -a ${psIdle.toFixed(0)} ms); down ${down.toFixed(0)} ms (loop p99 ${d.p99} ms, max ${d.max} ms); load ${load()}`);
   }
   const med = (k: keyof (typeof rows)[number]): string => median(rows.map((x) => x[k])).toFixed(1);
-  console.log(`median of ${runs}, ${n} services: up -d ${med('up')} ms, loop p99 ${med('upP99')} ms, max ${med('upMax')} ms; down ${med('down')} ms, loop p99 ${med('downP99')} ms, max ${med('downMax')} ms`);
+  console.log(`median of ${runs}, ${n} services: up -d ${med('up')} ms, loop p99 ${med('upP99')} ms, max ${med('upMax')} ms; ps -a during up median ${med('psMed')} ms, max ${med('psMax')} ms, idle ${med('psIdle')} ms; down ${med('down')} ms, loop p99 ${med('downP99')} ms, max ${med('downMax')} ms`);
+}
+
+/** Runs `args` and, until it ends, `probe` back to back: the command's time and each probe's. */
+async function whileRunning(roots: TestRoots, args: readonly string[], probe: readonly string[]): Promise<{ ms: number; ps: number[] }> {
+  const run = (a: readonly string[]): Promise<{ ms: number; code: number | null; err: string }> => new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(BERTH[0]!, [...BERTH.slice(1), ...a], { env: roots.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, err }));
+  });
+  let done = false;
+  const main = run(args).finally(() => { done = true; });
+  const ps: number[] = [];
+  while (!done) {
+    const p = await run(probe);
+    if (p.code !== 0) throw new Error(`berth ${probe.join(' ')} failed (${p.code}): ${p.err}`);
+    if (!done) ps.push(p.ms); // one that ended after the command did is not "during"
+  }
+  const m = await main;
+  if (m.code !== 0) throw new Error(`berth ${args.join(' ')} failed (${m.code}): ${m.err}`);
+  return { ms: m.ms, ps };
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,14 @@ import type { EngineEvent } from './types.js';
 export const API_PREFIX = '/v1';
 /** Sent on every response so that a client can tell which wire format it is talking to. */
 export const API_VERSION_HEADER = 'berth-api-version';
+/**
+ * A streaming request that may be cancelled carries an id (hex, 8–64 digits) in this header;
+ * `POST <REQUESTS_PATH>/<id>/cancel` then aborts its api signal while its stream goes on to its
+ * end record (docs/engine-api.md, "Cancelling a request").
+ */
+export const REQUEST_ID_HEADER = 'berth-request-id';
+export const REQUESTS_PATH = '/v1/requests';
+export const REQUEST_ID = /^[0-9a-f]{8,64}$/;
 
 /** Files of one engine under BERTH_RUN. */
 export interface EnginePaths {

@@ -177,6 +177,13 @@ export interface EngineApi {
  * client (client/client.ts); inside the engine (the warm CLI) it can be the engine itself.
  */
 export interface EngineConnection extends EngineApi {
+  /**
+   * up, with a second way to end it: `cancel` asks the engine to stop (it starts nothing more and
+   * lets the operations in progress finish) and this resolves or rejects only when the engine has
+   * finished, with what it reported meanwhile; `signal` still lets go at once (the engine then
+   * does the same on its own, unseen). docs/engine-api.md, "Cancelling a request".
+   */
+  up(req: UpRequest, emit: Emit, signal: AbortSignal, cancel?: AbortSignal): Promise<number>;
   /** releases kept-alive connections (idle ones never keep a process alive anyway) */
   close(): void;
 }

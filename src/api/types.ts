@@ -92,6 +92,8 @@ export interface EngineStatus {
   readonly eventSubscribers: number;
   /** warm container slots (docs/slots.md): the pool's size (BERTH_SLOTS), idle slots ready now, starts that took one */
   readonly slots: { readonly size: number; readonly idle: number; readonly claimed: number };
+  /** plan operations (create, start, stop…) begun and not finished, every project's: 0 when no verb is changing anything */
+  readonly operationsInProgress: number;
   /** the event loop's delay (perf_hooks) since the last reset: what a slow synchronous step costs everyone */
   readonly eventLoopDelay: { readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly sinceMs: number };
 }

@@ -13,8 +13,11 @@ export async function withEngine<T>(ctx: CliContext, body: (api: EngineConnectio
   }
 }
 
-/** Ctrl-C aborts the request (the engine sees the client go); a second Ctrl-C exits at once (130). */
-export function abortOnInterrupt(ctx: CliContext, onFirst?: () => void): { signal: AbortSignal; dispose(): void } {
+/**
+ * Ctrl-C aborts the request (the engine sees the client go), or calls onFirst instead; a second
+ * Ctrl-C aborts, calls onForce (a last word) and exits at once (130).
+ */
+export function abortOnInterrupt(ctx: CliContext, onFirst?: () => void, onForce?: () => void): { signal: AbortSignal; dispose(): void } {
   const ctl = new AbortController();
   let count = 0;
   const dispose = ctx.onSignal('SIGINT', () => {
@@ -23,6 +26,7 @@ export function abortOnInterrupt(ctx: CliContext, onFirst?: () => void): { signa
       if (onFirst) onFirst(); else ctl.abort();
     } else {
       ctl.abort();
+      onForce?.();
       ctx.exit(130);
     }
   });

@@ -13,7 +13,7 @@ import { realClock } from '../lib/clock.js';
 import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
 import type { ContainerArchiveOptions, ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions, ImageBuildResult, ImagePullResult } from '../api/types.js';
-import { ENGINE_NODE_FLAGS, enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
+import { ENGINE_NODE_FLAGS, REQUEST_ID_HEADER, REQUESTS_PATH, enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
 import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 
@@ -37,6 +37,8 @@ export interface EngineClient extends EngineConnection {
 }
 
 const INFO_PATH = ROUTES.info.path;
+/** numbers the cancellable requests of this process (their ids) */
+let requestSeq = 0;
 
 /** How long an auto-started engine has to answer. */
 const START_TIMEOUT_MS = 5_000;
@@ -76,9 +78,13 @@ export async function connectEngine(opts: ConnectOptions): Promise<EngineClient>
 export interface RequestTransport {
   readonly socketPath: string;
   json<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
-  stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number>;
+  /**
+   * An NDJSON request. `cancel` (optional) asks the engine to end it (its api signal aborts) while
+   * the records, the end record included, are still read: the engine's acknowledgement.
+   */
+  stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal, cancel?: AbortSignal): Promise<number>;
   /** stream(), resolving with the whole result record (its `value`: what the api method returned) */
-  streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>>;
+  streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal, cancel?: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>>;
   attach(path: string, start: unknown, io: AttachIo, signal: AbortSignal): Promise<number>;
   close(): void;
 }
@@ -118,7 +124,7 @@ function engineClient(t: RequestTransport, handshake: EngineInfo): EngineClient 
     },
 
     ls: (o) => json('ls', {}, undefined, flags({ all: o.all })),
-    up: (req, emit, signal) => t.stream('POST', path('up', project(req.project.name)), req, emit, signal),
+    up: (req, emit, signal, cancel) => t.stream('POST', path('up', project(req.project.name)), req, emit, signal, cancel),
     watch: (req, emit, signal) => t.stream('POST', path('watch', project(req.project.name)), req, emit, signal),
     watchStop: (projectName) => json('watchStop', project(projectName)),
     down: (projectName, req, emit, signal) => t.stream('POST', path('down', project(projectName)), req, emit, signal),
@@ -335,14 +341,26 @@ class Transport implements RequestTransport {
    * result, throws its error. On abort the request is destroyed and this rejects with the
    * signal's reason (the engine sees the disconnect and aborts its side).
    */
-  async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number> {
-    return (await this.streamResult(method, path, body, emit, signal)).exitCode;
+  async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal, cancel?: AbortSignal): Promise<number> {
+    return (await this.streamResult(method, path, body, emit, signal, cancel)).exitCode;
   }
 
-  /** stream(), resolving with the whole result record (its `value` is what the api method returned) */
-  async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
+  /**
+   * stream(), resolving with the whole result record (its `value` is what the api method returned).
+   * With `cancel`, the request carries an id, and cancel's abort sends POST /v1/requests/<id>/cancel
+   * (server.ts) on another connection; this goes on reading the stream to its end.
+   */
+  async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal, cancel?: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
+    // unique on this host: the pid, the time and a count (no crypto import on every verb's path)
+    const requestId = cancel ? `${process.pid.toString(16)}${process.hrtime.bigint().toString(16)}${(++requestSeq).toString(16)}` : undefined;
+    const onCancel = (): void => {
+      // a cancel that fails (the stream ended meanwhile, the engine went) changes nothing: the stream's end says what happened
+      this.json('POST', `${REQUESTS_PATH}/${requestId}/cancel`).catch(() => undefined);
+    };
+    if (cancel?.aborted) throw cancel.reason;
+    cancel?.addEventListener('abort', onCancel, { once: true });
     try {
-      const res = await this.send(method, path, body, signal, true);
+      const res = await this.send(method, path, body, signal, true, false, requestId);
       if ((res.statusCode ?? 500) >= 400) {
         const text = await this.readAll(res);
         let value: unknown;
@@ -355,6 +373,8 @@ class Transport implements RequestTransport {
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw err;
+    } finally {
+      cancel?.removeEventListener('abort', onCancel);
     }
   }
 
@@ -440,7 +460,7 @@ class Transport implements RequestTransport {
     });
   }
 
-  private send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, retried = false): Promise<IncomingMessage> {
+  private send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, streaming: boolean, retried = false, requestId?: string): Promise<IncomingMessage> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -453,6 +473,7 @@ class Transport implements RequestTransport {
         path,
         headers: {
           accept: streaming ? 'application/x-ndjson' : 'application/json',
+          ...(requestId !== undefined ? { [REQUEST_ID_HEADER]: requestId } : {}),
           ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
         },
       });
@@ -471,7 +492,7 @@ class Transport implements RequestTransport {
         // A kept-alive connection the engine closed just as we reused it: the request never
         // reached the engine, so sending it again on a fresh connection is safe.
         if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-          resolve(this.send(method, path, body, signal, streaming, true));
+          resolve(this.send(method, path, body, signal, streaming, true, requestId));
           return;
         }
         reject(new SysError('connect', this.socketPath, err.code ?? 'EUNKNOWN'));

@@ -43,6 +43,8 @@ import { imageVerbs, imageWork, limitChanges } from './image-verbs.js';
 import { prepareImages, projectImageVerbs } from './project-images.js';
 import { availableParallelism } from 'node:os';
 import { daemonConfigPath } from '../lib/paths.js';
+import { coalesced } from '../lib/coalesce.js';
+import { operationsInProgress } from './executor.js';
 import { EngineNetworking } from './networking.js';
 import { networkVerbs } from './networks.js';
 import { flagsNetworkIntent } from './service-network.js';
@@ -82,6 +84,9 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // a start, a removal and a `cp` of a stopped container (which mounts its layers) never overlap
   const containerLock = new KeyedLock();
   const running = (): Set<string> => new Set(runtime.list().filter((v) => v.observed.status === 'running' || v.observed.status === 'paused').map((v) => v.record.id));
+  // tmpfs-style volumes nobody runs with any more are unmounted: a burst of exits or removals
+  // (a down of 30) shares one sweep over the containers (lib/coalesce.ts), not one each
+  const sweepUnusedVolumes = coalesced(() => volumes.deactivateUnused(running()));
 
   /**
    * A user's stop or kill decides and sends its signal under the container's lock: after a held
@@ -108,7 +113,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
         .then(() => networking.detach(containerId))
         .then(() => volumes.released(containerId, removeAnonymous))
-        .then(() => volumes.deactivateUnused(running()))
+        .then(() => sweepUnusedVolumes())
         .finally(() => removing.delete(containerId));
       removing.set(containerId, p);
     }
@@ -129,7 +134,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // every start (the user's, a restart policy's, the engine's first look) finds the container's
   // network in place, or makes it again from the record (after a reboot, BERTH_RUN is empty)
   const supervised: SupervisedRuntime = {
-    list: () => runtime.list(),
+    ids: () => runtime.ids(),
+    view: (id) => runtime.view(id),
     find: (ref) => runtime.find(ref),
     runtimeState: (id) => runtime.runtimeState(id),
     updateRuntimeState: (id, patch) => runtime.updateRuntimeState(id, patch),
@@ -163,7 +169,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       await networking.ensure(containerId);
       return runtime.startDetached(containerId);
     });
-    void supervisor.look(); // health checks start now, not at the next periodic look
+    void supervisor.lookAt(containerId); // health checks start now, not at the next periodic look
     return view;
   };
 
@@ -201,6 +207,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const sys = system({
     roots: opts.roots, version, socket: enginePaths(opts.roots.run).socket, clock, runtime, images: () => host.images(),
     supervision: () => supervisor.stats(),
+    operationsInProgress,
     eventSubscribers: () => events.size - internalSubscribers,
     slots: () => { const s = runtime.slotStats(); return { size: s.size, idle: s.idle, claimed: s.claimed }; },
   });
@@ -215,7 +222,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   events.subscribe((e) => {
     if (e.kind === 'container') watches.containerEvent(e);
     if (e.kind !== 'container' || (e.action !== 'die' && e.action !== 'stop' && e.action !== 'kill')) return;
-    try { volumes.deactivateUnused(running()); } catch (err) { log(`unmounting unused tmpfs volumes: ${(err as Error).message}`); }
+    sweepUnusedVolumes().catch((err: unknown) => log(`unmounting unused tmpfs volumes: ${(err as Error).message}`));
   });
   internalSubscribers++;
   // a build's RUN step containers belong to a build of the last engine, which ended with it
@@ -317,7 +324,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
         const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');
-        void supervisor.look();
         return child;
       });
       // docker run --rm answers once the container is gone
@@ -339,7 +345,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       const view = runtime.find(ref);
       await removeContainer(view.record.id, o.force, o.volumes === true);
       supervisor.containerEvent(view, 'destroy');
-      void supervisor.look();
     },
     async containerPause(ref) {
       supervisor.containerEvent(await runtime.pause(ref), 'pause');

@@ -103,3 +103,30 @@ test('network and volume operations go to their own runners, ordered with the co
   const missing = await execute({ operations: [op(0, 'create', 'volume:x', [])] }, recordingRunner().runner, () => undefined, new AbortController().signal);
   assert.match(missing.failed[0]!.error.message, /no runner for volume operations \(volume:x\)/);
 });
+
+test('a cancelled walk starts nothing more, lets what is in progress finish, and resolves only then', async () => {
+  const plan: Plan = { operations: [
+    op(0, 'create', 'service:a:1', []), op(1, 'create', 'service:b:1', []),
+    op(2, 'start', 'service:a:1', [0]), op(3, 'start', 'service:b:1', [1]), op(4, 'create', 'service:c:1', [2]),
+  ] };
+  const r = recordingRunner();
+  const events: EngineEvent[] = [];
+  const ctl = new AbortController();
+  let resolved = false;
+  const done = execute(plan, r.runner, (e) => events.push(e), ctl.signal).then((x) => { resolved = true; return x; });
+  await r.finish('create service:a:1');
+  await new Promise((res) => setImmediate(res));
+  ctl.abort(new Error('cancelled by the client'));
+  // b's create and a's start were in progress: they finish; nothing else begins
+  for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+  assert.equal(resolved, false, 'not resolved while operations are in progress');
+  await r.finish('create service:b:1');
+  assert.equal(resolved, false);
+  await r.finish('start service:a:1 id-service:a:1');
+  const result = await done;
+  assert.deepEqual(r.log, ['begin create service:a:1', 'begin create service:b:1', 'end create service:a:1', 'begin start service:a:1 id-service:a:1', 'end create service:b:1', 'end start service:a:1 id-service:a:1']);
+  assert.equal(result.notStarted, 2, 'b\'s start and c\'s create');
+  assert.equal(result.inProgressAtCancel, 2);
+  assert.deepEqual(result.failed, []);
+  assert.ok(!events.some((e) => e.kind === 'operation' && e.status === 'failed'), 'what was not started is not shown as failed');
+});

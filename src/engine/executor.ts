@@ -1,11 +1,14 @@
 // Walks a Plan: runs every operation whose dependencies are done, as many at once as the DAG
 // allows, and reports each step as an event. It makes no decisions: what to do is in the plan,
 // how to do one operation is in the `ops` callbacks the verb passes (engine/projects.ts). An
-// operation whose dependency failed is skipped; a cancelled walk (the caller went away) starts
-// nothing more.
+// operation whose dependency failed is skipped. A cancelled walk (the client cancelled, or went
+// away) starts nothing more: what has not begun is left (counted in `notStarted`, no event), what
+// is in progress finishes (a create half made is worse than one made), and the walk resolves only
+// then, so that whoever waits for it knows nothing more will change.
 import { resourceKindOf, type Operation, type Plan, type ResourceKind } from '../plan/plan.js';
 import type { EngineEvent } from '../api/types.js';
 import { InternalError, cancelledBy } from '../lib/errors.js';
+import { nextTurn } from '../lib/coalesce.js';
 
 /**
  * How to create and remove one kind of non-container resource (the networking and volumes issues
@@ -36,6 +39,10 @@ export interface ExecutionResult {
   readonly failed: readonly { readonly op: Operation; readonly error: Error }[];
   /** container ids by resource id, for operations that made or touched one */
   readonly containers: ReadonlyMap<string, string>;
+  /** operations left unbegun because the walk was cancelled */
+  readonly notStarted: number;
+  /** operations that were in progress when it was cancelled (they finished, or failed, before the walk resolved) */
+  readonly inProgressAtCancel: number;
 }
 
 /** docker compose's words for each step, as its progress display shows them */
@@ -46,6 +53,10 @@ const PRESENT: Readonly<Record<Operation['kind'], string>> = {
   create: 'Creating', start: 'Starting', stop: 'Stopping', remove: 'Removing', kill: 'Killing', pause: 'Pausing', unpause: 'Unpausing', wait: 'Waiting',
 };
 
+/** Operations begun and not finished, in every walk of this engine (engine status: a cancelled walk's proof of being over). */
+let inProgressEverywhere = 0;
+export const operationsInProgress = (): number => inProgressEverywhere;
+
 export async function execute(plan: Plan, ops: OperationRunner, emit: (e: EngineEvent) => void, signal: AbortSignal, clock: { now(): number } = Date): Promise<ExecutionResult> {
   const now = (): string => new Date(clock.now()).toISOString();
   const containers = new Map<string, string>();
@@ -53,14 +64,37 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
   const state = new Map<number, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>();
   for (const op of plan.operations) state.set(op.id, 'pending');
   const failed: { op: Operation; error: Error }[] = [];
+  let notStarted = 0;
+  let inProgressAtCancel = -1;
 
   return new Promise((resolve) => {
+    /** operations begun or waiting for their turn */
     let running = 0;
-    const finish = (): void => resolve({ failed, containers });
+    /** operations begun (past their turn) and not finished */
+    let inProgress = 0;
+    const finish = (): void => resolve({ failed, containers, notStarted, inProgressAtCancel: Math.max(0, inProgressAtCancel) });
+    const onAbort = (): void => {
+      inProgressAtCancel = inProgress;
+      schedule();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
 
     const runOne = async (op: Operation): Promise<void> => {
       running++;
       state.set(op.id, 'running');
+      // each operation begins on a turn of its own: the synchronous part of 30 creates or starts
+      // made ready at once (reads, mkdirs, the launch file) never holds the engine's other
+      // requests up for all 30
+      await nextTurn();
+      if (signal.aborted) {
+        state.set(op.id, 'skipped');
+        notStarted++;
+        running--;
+        schedule();
+        return;
+      }
+      inProgress++;
+      inProgressEverywhere++;
       emit({ kind: 'operation', resourceId: op.resourceId, status: op.kind === 'wait' ? 'waiting' : 'started', text: PRESENT[op.kind], time: now() });
       try {
         if (signal.aborted) throw cancelledBy(signal);
@@ -98,6 +132,8 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
         }
       } finally {
         running--;
+        inProgress--;
+        inProgressEverywhere--;
         schedule();
       }
     };
@@ -114,6 +150,12 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
         progressed = false;
         for (const op of plan.operations) {
           if (state.get(op.id) !== 'pending') continue;
+          if (signal.aborted) {
+            if (inProgressAtCancel < 0) inProgressAtCancel = inProgress;
+            state.set(op.id, 'skipped');
+            notStarted++;
+            continue;
+          }
           const deps = op.dependsOn.map((d) => state.get(d));
           if (deps.some((s) => s === 'failed' || s === 'skipped')) {
             state.set(op.id, 'skipped');
@@ -123,7 +165,10 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
           if (deps.every((s) => s === 'done')) void runOne(op);
         }
       }
-      if (running === 0 && [...state.values()].every((s) => s !== 'pending' && s !== 'running')) finish();
+      if (running === 0 && [...state.values()].every((s) => s !== 'pending' && s !== 'running')) {
+        signal.removeEventListener('abort', onAbort);
+        finish();
+      }
     };
     schedule();
   });

@@ -173,7 +173,10 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
     emit({ kind: 'plan', resources: [...counts].map(([resourceId, operations]) => ({ resourceId, operations })), time: now() });
     const result = await execute(plan, runner(project, hashes(project), emit, signal, timeoutSeconds), emit, signal, clock);
     void supervisor.look();
-    if (signal.aborted) throw new Cancelled('cancelled: the client went away');
+    if (signal.aborted) {
+      const why = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
+      throw new Cancelled(`${why}: ${result.notStarted} operation(s) not started; the ${result.inProgressAtCancel} in progress finished first`);
+    }
     // every failure was shown as a failed operation with its message: docker compose's exit 1
     return result.failed.length > 0 ? 1 : 0;
   };

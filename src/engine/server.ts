@@ -10,11 +10,11 @@ import type { AttachControl, EngineEvent } from '../api/types.js';
 import { API_VERSION } from '../api/types.js';
 import { matchRoute } from '../api/routes.js';
 import {
-  API_VERSION_HEADER, JsonDepthGuard, MAX_BODY_BYTES, MAX_JSON_DEPTH, isReservedEvent, isStreamOutcome, ndjson, statusForCode, type StreamEnd, type StreamOutcome,
+  API_VERSION_HEADER, REQUEST_ID, REQUEST_ID_HEADER, REQUESTS_PATH, JsonDepthGuard, MAX_BODY_BYTES, MAX_JSON_DEPTH, isReservedEvent, isStreamOutcome, ndjson, statusForCode, type StreamEnd, type StreamOutcome,
 } from '../api/codec.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 import { attachControl, attachStart } from '../api/requests.js';
-import { BerthError, Conflict, InvalidArgument, NotFound, errorBody, type ErrorBody } from '../lib/errors.js';
+import { BerthError, Cancelled, Conflict, InvalidArgument, NotFound, errorBody, type ErrorBody } from '../lib/errors.js';
 import { HANDLERS, type Emit, type RouteRequest } from './routes.js';
 import { claimSocket, ownsPath, stopListening } from './socket.js';
 
@@ -64,6 +64,8 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
   let shutdownRequested = false;
   /** every request being answered, with the controller of its api signal */
   const running = new Set<{ readonly abort: AbortController; readonly done: Promise<void> }>();
+  /** streams a client may cancel, by the id it sent (REQUEST_ID_HEADER) */
+  const cancellable = new Map<string, AbortController>();
   const track = (abort: AbortController, work: Promise<void>): void => {
     const entry = { abort, done: work };
     running.add(entry);
@@ -91,6 +93,14 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
     try {
       if (draining) throw new HttpFailure(503, new Conflict('the engine is shutting down', { shuttingDown: true }));
       const url = new URL(req.url ?? '/', 'http://engine');
+      const cancel = cancelRequestId(req.method, url.pathname);
+      if (cancel !== undefined) {
+        // the stream's api signal aborts; the stream itself goes on to its end record (the acknowledgement)
+        const target = cancellable.get(cancel);
+        target?.abort(new Cancelled('cancelled by the client'));
+        sendJson(res, 200, { cancelled: target !== undefined });
+        return;
+      }
       const match = matchRoute(req.method ?? 'GET', url.pathname);
       if (match.kind === 'none') {
         throw new NotFound(url.pathname.startsWith('/v1/') ? `no route "${url.pathname}"` : `no route "${url.pathname}": the engine speaks api version ${API_VERSION} (prefix /v1)`);
@@ -114,7 +124,14 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
         return;
       }
       const run = await handler.prepare(engine, request);
-      await stream(res, abort.signal, log, run);
+      const requestId = req.headers[REQUEST_ID_HEADER];
+      const id = typeof requestId === 'string' && REQUEST_ID.test(requestId) && !cancellable.has(requestId) ? requestId : undefined;
+      if (id !== undefined) cancellable.set(id, abort);
+      try {
+        await stream(res, abort.signal, log, run);
+      } finally {
+        if (id !== undefined) cancellable.delete(id);
+      }
     } catch (err) {
       if (!res.headersSent) {
         const failure = err instanceof HttpFailure ? err : new HttpFailure(statusFor(err), err);
@@ -326,6 +343,13 @@ function attachSession(socket: Duplex, head: Buffer, abort: AbortController) {
       if (!socket.destroyed) socket.end(encodeJsonFrame(FRAME.EXIT, end));
     },
   };
+}
+
+/** The id of `POST /v1/requests/<id>/cancel`; undefined for any other request. */
+function cancelRequestId(method: string | undefined, pathname: string): string | undefined {
+  if (method !== 'POST' || !pathname.startsWith(`${REQUESTS_PATH}/`) || !pathname.endsWith('/cancel')) return undefined;
+  const id = pathname.slice(REQUESTS_PATH.length + 1, -'/cancel'.length);
+  return REQUEST_ID.test(id) ? id : undefined;
 }
 
 /** Writes an NDJSON stream: headers now, then every emitted record, then one StreamEnd. */

@@ -51,7 +51,7 @@ class ScriptedRuntime implements SupervisedRuntime {
     Object.assign(this.containers.get(id)!, { status: 'exited', finishedAt: this.clock.now(), exitCode });
   }
 
-  private view(id: string, c: Scripted): ContainerView {
+  private render(id: string, c: Scripted): ContainerView {
     const iso = (t: number | undefined): string => (t === undefined ? '' : new Date(t).toISOString());
     return {
       bundle: `/nonexistent/${id}`,
@@ -70,14 +70,24 @@ class ScriptedRuntime implements SupervisedRuntime {
     } as ContainerView;
   }
 
-  list(): ContainerView[] {
-    return [...this.containers].map(([id, c]) => this.view(id, c));
+  /** how many containers were read (view), to count what a look costs */
+  views = 0;
+
+  ids(): string[] {
+    return [...this.containers.keys()];
+  }
+
+  view(id: string): ContainerView | undefined {
+    const c = this.containers.get(id);
+    if (!c) return undefined;
+    this.views++;
+    return this.render(id, c);
   }
 
   find(ref: string): ContainerView {
     const c = this.containers.get(ref);
     if (!c) throw new NotFound(`no such container: ${ref}`);
-    return this.view(ref, c);
+    return this.render(ref, c);
   }
 
   runtimeState(id: string): RuntimeState {
@@ -481,4 +491,99 @@ test('the back-off counts from the exit, not from the look that saw it', async (
   await settle();
   assert.equal(s.runtime.starts[0]!.at - exitedAt, 100);
   await s.supervisor.stop();
+});
+
+// ── how much a look costs: coalescing, targeted looks, yielding, the backstop's period ──────
+
+test('a burst of events costs one look at the containers named, not one full look each', async () => {
+  const s = setup();
+  for (let i = 1; i <= 30; i++) { s.runtime.add(`c${i}`); s.runtime.run(`c${i}`); }
+  await s.supervisor.start();
+  assert.equal(s.runtime.views, 30, 'the first look reads each container once');
+  const before = s.supervisor.stats();
+  s.runtime.views = 0;
+  // 30 inotify events for c5 and one for c6, in one turn
+  const calls = [...Array.from({ length: 30 }, () => s.supervisor.lookAt('c5')), s.supervisor.lookAt('c6')];
+  await Promise.all(calls);
+  assert.equal(s.runtime.views, 2, 'c5 and c6 read once each');
+  assert.equal(s.supervisor.stats().targetedLooks, before.targetedLooks + 1);
+  assert.equal(s.supervisor.stats().looks, before.looks, 'no full look');
+  await s.supervisor.stop();
+});
+
+test('events during a full look mark it dirty: one more round after it, whatever their number', async () => {
+  const s = setup();
+  for (let i = 1; i <= 30; i++) { s.runtime.add(`c${i}`); s.runtime.run(`c${i}`); }
+  await s.supervisor.start();
+  const before = s.supervisor.stats();
+  s.runtime.views = 0;
+  const full = s.supervisor.look();
+  await settle(); // the full look is under way: it yields between containers
+  assert.ok(s.runtime.views > 0 && s.runtime.views < 30, `mid-look (${s.runtime.views} read)`);
+  const during = Array.from({ length: 20 }, (_, i) => s.supervisor.lookAt(`c${(i % 3) + 1}`));
+  await full;
+  await Promise.all(during);
+  assert.equal(s.supervisor.stats().looks, before.looks + 1);
+  assert.equal(s.supervisor.stats().targetedLooks, before.targetedLooks + 1, 'one more round for all 20 events');
+  assert.equal(s.runtime.views, 30 + 3);
+  await s.supervisor.stop();
+});
+
+test('a full look lets other work run between containers', async () => {
+  const s = setup();
+  for (let i = 1; i <= 30; i++) s.runtime.add(`c${i}`);
+  await s.supervisor.start();
+  s.runtime.views = 0;
+  let readWhenOtherWorkRan = -1;
+  const full = s.supervisor.look();
+  // a request arriving now (an I/O callback, a timer) runs before the look is over
+  setImmediate(() => { readWhenOtherWorkRan = s.runtime.views; });
+  await full;
+  assert.ok(readWhenOtherWorkRan >= 0 && readWhenOtherWorkRan < 30, `ran after ${readWhenOtherWorkRan} of 30 containers`);
+  await s.supervisor.stop();
+});
+
+test('an exit seen by a targeted look is acted on as by a full one: die, restart after the back-off', async () => {
+  const s = setup();
+  s.runtime.add('c1', { policy: { name: 'always', maximumRetryCount: 0 } });
+  s.runtime.run('c1');
+  await s.supervisor.start();
+  const exitedAt = s.clock.now();
+  s.runtime.exit('c1', 1);
+  await s.supervisor.lookAt('c1');
+  await s.clock.advance(100);
+  await settle();
+  assert.equal(s.runtime.starts.length, 1);
+  assert.equal(s.runtime.starts[0]!.at - exitedAt, 100);
+  assert.deepEqual(s.events.filter((e) => e.kind === 'container').map((e) => (e as { action: string }).action), ['die', 'restart']);
+  // a container removed meanwhile is forgotten by a look at it
+  s.runtime.containers.delete('c1');
+  await s.supervisor.lookAt('c1');
+  assert.equal(s.supervisor.stats().supervised, 0);
+  await s.supervisor.stop();
+});
+
+test('the backstop full look waits four times as long as the last one took (at least the interval)', async () => {
+  const manual = new ManualClock(Date.parse('2026-11-30T00:00:00Z'));
+  // each container read takes 10 ms of this clock
+  let spent = 0;
+  const clock = { now: () => manual.now() + spent, sleep: (ms: number, signal?: AbortSignal) => manual.sleep(ms, signal) };
+  const runtime = new ScriptedRuntime(manual);
+  for (let i = 1; i <= 30; i++) runtime.add(`c${i}`);
+  const view = runtime.view.bind(runtime);
+  runtime.view = (id: string) => { spent += 10; return view(id); };
+  const supervisor = new Supervisor({
+    runtime, clock, events: new EventBus(), log: () => undefined, inotify: false, lookIntervalMs: 200,
+    autoRemove: async () => undefined, healthcheckOf: async () => undefined,
+  });
+  await supervisor.start(); // 30 reads: 300 ms
+  await settle();
+  assert.equal(runtime.views, 30);
+  await manual.advance(1_199);
+  await settle();
+  assert.equal(runtime.views, 30, 'no look before 4 × 300 ms');
+  await manual.advance(1);
+  await settle();
+  assert.ok(runtime.views > 30, 'the second full look has begun');
+  await supervisor.stop();
 });

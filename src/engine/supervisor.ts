@@ -1,7 +1,12 @@
 // The supervisor: the engine's care for every container on this host, compose services and
-// single containers alike. It is level-triggered: a look at the host (every `lookIntervalMs`,
-// and at once when inotify sees a shim write `started` or `exited` in a container directory)
-// compares each container with what was seen before, and acts:
+// single containers alike. It is level-triggered: a look compares each container with what was
+// seen before, and acts. A full look (every container) runs at start and as a backstop every
+// `lookIntervalMs` (longer when a full look takes long: they get at most a fifth of the engine's
+// time); when inotify sees a shim write `started` or `exited` in a container directory, only
+// that container is looked at. Looks coalesce (lib/coalesce.ts): one runs at a time, and what is
+// asked for while it runs is done by the next one, so a burst of 30 events costs one or two
+// looks, not 30. A full look yields to the event loop between containers, so a verb (`ps`, a
+// create) waits for one container's reads at most, never for the whole host's. A look acts on:
 //   - a new run: its health monitor starts (the check the container was created with);
 //   - an exit not yet acted on (`handledExitAt` in state.json, so a restarted engine acts once):
 //     a `die` event, then --rm removes it, or its restart policy decides (plan/restart-policy:
@@ -16,6 +21,7 @@
 // again after every look and every health change: nothing here polls on its own clock.
 import { watch, type FSWatcher } from 'node:fs';
 import type { Clock } from '../lib/clock.js';
+import { coalesced, nextTurn } from '../lib/coalesce.js';
 import { cancelledBy, errorBody } from '../lib/errors.js';
 import type { EngineEvent } from '../api/types.js';
 import type { RestartPolicy } from '../spec/model.js';
@@ -28,7 +34,10 @@ import { LABEL } from './service-container.js';
 
 /** What the supervisor needs of the runtime: a narrow interface, so a test can script it. */
 export interface SupervisedRuntime {
-  list(): ContainerView[];
+  /** the ids of every container directory (a readdir: no record is read) */
+  ids(): string[];
+  /** one container by full id; undefined when there is none (yet: a create in progress; or any more) */
+  view(id: string): ContainerView | undefined;
   find(ref: string): ContainerView;
   runtimeState(id: string): RuntimeState;
   updateRuntimeState(id: string, patch: Partial<RuntimeState>): RuntimeState;
@@ -53,7 +62,10 @@ export interface SupervisorOptions {
   /** removes a container that ran with --rm once it exited (the engine's one removal door) */
   readonly autoRemove: (containerId: string) => Promise<void>;
   readonly log: (line: string) => void;
-  /** the backstop look's period; inotify makes most looks happen sooner. Default 200 ms. */
+  /**
+   * The backstop full look's period; inotify makes most looks happen sooner. Default 200 ms,
+   * stretched to LOOK_SHARE times the last full look's duration when that is longer.
+   */
   readonly lookIntervalMs?: number;
   /** watch container directories with inotify (default true; a scripted runtime has none) */
   readonly inotify?: boolean;
@@ -84,7 +96,10 @@ export interface SupervisorStats {
   readonly supervised: number;
   readonly healthMonitors: number;
   readonly pendingRestarts: number;
+  /** full looks (every container) */
   readonly looks: number;
+  /** looks at the containers inotify named, without a full look */
+  readonly targetedLooks: number;
 }
 
 export const now = (clock: Clock): string => new Date(clock.now()).toISOString();
@@ -103,18 +118,25 @@ export class Supervisor {
   private readonly runtime: SupervisedRuntime;
   private readonly clock: Clock;
   private ticker: AbortController | undefined;
-  private looking: Promise<void> | undefined;
-  private lookPending = false;
+  /** a full look was asked for and has not begun */
+  private fullPending = false;
+  /** containers to look at (inotify named them, a reap or restart touched them) */
+  private readonly dirty = new Set<string>();
+  /** one look round at a time; calls during one share the next (lib/coalesce.ts) */
+  private readonly pump = coalesced(() => this.round());
   private stopped = false;
   private firstLook = true;
   private looks = 0;
+  private targetedLooks = 0;
+  /** how long the last full look took (clock ms, yields included) */
+  private lastFullLookMs = 0;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.runtime = opts.runtime;
     this.clock = opts.clock;
   }
 
-  /** The first look (engine-start restarts included); then a look every interval until stop(). */
+  /** The first look (engine-start restarts included); then a full look every interval until stop(). */
   async start(): Promise<void> {
     await this.look();
     const ticker = new AbortController();
@@ -122,7 +144,8 @@ export class Supervisor {
     void (async () => {
       const interval = this.opts.lookIntervalMs ?? 200;
       for (;;) {
-        try { await this.clock.sleep(interval, ticker.signal); } catch { return; }
+        // a host with many containers is looked at less often, not for a larger share of the time
+        try { await this.clock.sleep(Math.max(interval, Math.min(MAX_LOOK_INTERVAL_MS, LOOK_SHARE * this.lastFullLookMs)), ticker.signal); } catch { return; }
         await this.look();
       }
     })();
@@ -134,7 +157,7 @@ export class Supervisor {
     for (const t of this.tracked.values()) this.forget(t);
     this.tracked.clear();
     this.wake();
-    await this.looking;
+    await this.pump(); // the round in progress, if any (a new one does nothing once stopped)
   }
 
   stats(): SupervisorStats {
@@ -144,35 +167,53 @@ export class Supervisor {
       if (t.health) healthMonitors++;
       if (t.restart) pendingRestarts++;
     }
-    return { supervised: this.tracked.size, healthMonitors, pendingRestarts, looks: this.looks };
+    return { supervised: this.tracked.size, healthMonitors, pendingRestarts, looks: this.looks, targetedLooks: this.targetedLooks };
   }
 
   /**
-   * One look at every container; concurrent callers share it, and a look asked for while one
-   * runs happens right after it (so a change is never missed between two looks).
+   * A look at every container. Callers before it begins share it; one asked for while a look
+   * runs is made right after it (so a change is never missed between two looks).
    */
   look(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.looking) {
-      this.lookPending = true;
-      return this.looking;
-    }
-    const run = (async () => {
-      try {
-        do {
-          this.lookPending = false;
-          await this.lookOnce();
-          this.looks++;
-        } while (this.lookPending && !this.stopped);
-      } catch (err) {
-        this.opts.log(`supervisor: ${(err as Error)?.stack ?? String(err)}`);
-      } finally {
-        this.looking = undefined;
-        this.wake();
+    this.fullPending = true;
+    return this.pump();
+  }
+
+  /** A look at one container (inotify saw its shim write): coalesced like look(). */
+  lookAt(containerId: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.dirty.add(containerId);
+    return this.pump();
+  }
+
+  /** What was asked for since the last round: a full look, or the containers named. Never throws. */
+  private async round(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (this.fullPending) {
+        this.fullPending = false;
+        this.dirty.clear();
+        const t0 = this.clock.now();
+        await this.lookAll();
+        this.lastFullLookMs = this.clock.now() - t0;
+        this.looks++;
+      } else if (this.dirty.size > 0) {
+        const ids = [...this.dirty];
+        this.dirty.clear();
+        for (const id of ids) {
+          if (this.stopped) return;
+          await this.lookAtOne(id);
+        }
+        this.targetedLooks++;
       }
-    })();
-    this.looking = run;
-    return run;
+    } catch (err) {
+      this.opts.log(`supervisor: ${(err as Error)?.stack ?? String(err)}`);
+    } finally {
+      this.wake();
+    }
+    // asked for during the round by the round itself (a lost supervisor's processes reaped): next
+    if ((this.fullPending || this.dirty.size > 0) && !this.stopped) void this.pump();
   }
 
   /**
@@ -250,6 +291,9 @@ export class Supervisor {
   containerEvent(view: ContainerView, action: ContainerAction, extra: Record<string, string> = {}): void {
     const e: EngineEvent = { kind: 'container', resourceId: resourceIdOf(view), action, containerId: view.record.id, attributes: { name: view.record.name, image: view.record.imageRef, ...extra }, time: now(this.clock) };
     this.opts.events.publish(e);
+    // what a verb did is looked at now (a new container watched, a start's health check begun),
+    // not at the next full look; the supervisor's own events come from a look already
+    if (action !== 'die' && action !== 'health_status' && action !== 'restart') void this.lookAt(view.record.id);
   }
 
   private wake(): void {
@@ -269,23 +313,53 @@ export class Supervisor {
     t.restart?.abort();
   }
 
-  private async lookOnce(): Promise<void> {
+  private async lookAll(): Promise<void> {
     const first = this.firstLook;
     this.firstLook = false;
     const seen = new Set<string>();
-    for (const view of this.runtime.list()) {
+    for (const id of this.runtime.ids()) {
       if (this.stopped) return;
-      seen.add(view.record.id);
-      try {
-        await this.examine(view, first);
-      } catch (err) {
-        this.opts.events.publish({ kind: 'warning', text: `supervising ${view.record.name}: ${errorBody(err).message}`, time: now(this.clock) });
-      }
+      // one container's reads per turn: requests and I/O completions run in between
+      if (seen.size > 0) await nextTurn();
+      const view = this.viewOf(id);
+      if (!view) continue;
+      seen.add(id);
+      await this.examineSafely(view, first);
     }
+    if (this.stopped) return;
     for (const [id, t] of this.tracked) {
       if (seen.has(id)) continue;
+      // made while this look ran (its directory was read before it existed): the next look judges it
+      if (this.viewOf(id) !== undefined) continue;
       this.forget(t);
       this.tracked.delete(id);
+    }
+  }
+
+  private async lookAtOne(id: string): Promise<void> {
+    const view = this.viewOf(id);
+    if (view) return this.examineSafely(view, false);
+    const t = this.tracked.get(id);
+    if (t) {
+      this.forget(t);
+      this.tracked.delete(id);
+    }
+  }
+
+  private viewOf(id: string): ContainerView | undefined {
+    try {
+      return this.runtime.view(id);
+    } catch (err) {
+      this.opts.log(`supervisor: reading container ${id.slice(0, 12)}: ${errorBody(err).message}`);
+      return undefined;
+    }
+  }
+
+  private async examineSafely(view: ContainerView, engineStart: boolean): Promise<void> {
+    try {
+      await this.examine(view, engineStart);
+    } catch (err) {
+      this.opts.events.publish({ kind: 'warning', text: `supervising ${view.record.name}: ${errorBody(err).message}`, time: now(this.clock) });
     }
   }
 
@@ -306,7 +380,7 @@ export class Supervisor {
       // recorded before any restart; the next look acts on that exit like any other.
       this.opts.log(`container ${view.record.name}: ${view.observed.error}: killing them`);
       await this.runtime.reapLost(id);
-      this.lookPending = true;
+      this.dirty.add(id);
       return;
     }
     const status = view.observed.status;
@@ -472,7 +546,7 @@ export class Supervisor {
       }
       this.opts.events.publish({ kind: 'warning', text: `restart of ${current.record.name} failed: ${errorBody(err).message}`, time: now(this.clock) });
     }
-    await this.look();
+    await this.lookAt(id);
   }
 
   private async startHealth(view: ContainerView, t: Tracked, resumed: boolean): Promise<void> {
@@ -511,7 +585,8 @@ export class Supervisor {
   private watch(view: ContainerView, t: Tracked): void {
     t.watching = true;
     try {
-      t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void this.look(); });
+      const id = view.record.id;
+      t.watcher = watch(view.bundle, (_event, file) => { if (file === 'exited' || file === 'started') void this.lookAt(id); });
       t.watcher.on('error', () => undefined);
       t.watcher.unref();
     } catch { /* the periodic look still sees it */ }
@@ -543,6 +618,11 @@ function restartTraceLine(view: ContainerView, t: RestartTrace, startAt: number,
   const rel = (ms: number): string => (Number.isNaN(exit) ? '?' : `${ms - exit}`);
   return `restart of ${view.record.name} (${view.record.id.slice(0, 12)}): exit ${t.finishedAt}, seen +${rel(t.seenAt)} ms, scheduled +${rel(t.scheduledAt)} ms, back-off ${t.delayMs} ms, start +${rel(startAt)} ms, go +${rel(goAt)} ms, done +${rel(doneAt)} ms, pid ${view.observed.started?.pid ?? 0}${t.wentAt !== undefined && t.readyAt !== undefined && !Number.isNaN(exit) ? `, ready +${(t.readyAt - exit).toFixed(1)} ms, went +${(t.wentAt - exit).toFixed(1)} ms` : ''}`;
 }
+
+/** The backstop full look waits at least this many times the last one's duration: full looks take at most ~1/(1+LOOK_SHARE) of the time. */
+const LOOK_SHARE = 4;
+/** ... but a lost supervisor (nothing inotify sees) is found within this */
+const MAX_LOOK_INTERVAL_MS = 5_000;
 
 /** How long before the end of its back-off a held restart is made (runtime.startDetached's held start). */
 const HOLD_LEAD_MS = 1_000;

@@ -25,6 +25,8 @@ export interface SystemDeps {
   readonly runtime: ContainerRuntime;
   readonly images: () => Promise<ImageStore>;
   readonly supervision: () => SupervisorStats;
+  /** plan operations in progress (engine/executor.ts) */
+  readonly operationsInProgress: () => number;
   readonly eventSubscribers: () => number;
   readonly slots: () => { readonly size: number; readonly idle: number; readonly claimed: number };
 }
@@ -116,6 +118,7 @@ export function system(d: SystemDeps): System {
         looks: s.looks,
         eventSubscribers: d.eventSubscribers(),
         slots: d.slots(),
+        operationsInProgress: d.operationsInProgress(),
         eventLoopDelay: {
           p50Ms: ms(loop.percentile(50)),
           p99Ms: ms(loop.percentile(99)),

@@ -4,6 +4,7 @@
 // the old content or the new; only a host crash may lose the last write. For files that are
 // rewritten often and whose loss is harmless (the launch file, the engine's per-container state).
 import { openSync, writeSync, linkSync, fsyncSync, closeSync, renameSync, unlinkSync, readFileSync, fstatSync, lstatSync, constants } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fromNodeError, SysError } from './errors.js';
@@ -47,6 +48,36 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, modeOrO
     const dfd = openSync(dirname(path), 'r');
     try { fsyncSync(dfd); } finally { closeSync(dfd); }
   } catch { /* directory fsync is best effort on filesystems that refuse it */ }
+}
+
+/**
+ * writeFileAtomic off the event loop: the same steps on libuv's thread pool, so the two fsyncs
+ * (tens of ms each on a busy disk) hold no request up. For the writes of an async path that
+ * many run at once (a create of each service of an `up`).
+ */
+export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = temporaryName(path);
+  try {
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    try {
+      await fh.writeFile(data); // loops until all is written, as writeAll
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw fromNodeError(err, 'write', path);
+  }
+  try {
+    const dir = await open(dirname(path), 'r');
+    try { await dir.sync(); } finally { await dir.close(); }
+  } catch { /* directory fsync is best effort on filesystems that refuse it */ }
+}
+
+export function writeJsonAtomicAsync(path: string, value: unknown, mode?: number): Promise<void> {
+  return writeFileAtomicAsync(path, JSON.stringify(value, null, 2) + '\n', mode);
 }
 
 /** write(2) may write less than asked (a filesystem almost full): go on until all is written or it fails. */

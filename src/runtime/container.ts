@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { Conflict, NotFound, InternalError, BerthError } from '../lib/errors.js';
 import { realClock, type Clock } from '../lib/clock.js';
-import { writeJsonAtomic, writeFileAtomic, createFileExclusive, isTemporaryName, readJson } from '../lib/atomic.js';
+import { writeJsonAtomic, writeJsonAtomicAsync, writeFileAtomic, createFileExclusive, isTemporaryName, readJson } from '../lib/atomic.js';
 import { createLayerDir, removeLayerDirAsync } from '../lib/overlay-layout.js';
 import { BASE_HOSTS } from '../lib/hosts.js';
 import { runCaptured, signalProcess, processAlive, spawnProcess, type SpawnedProcess, type StdioSlot } from '../sys/spawn.js';
@@ -269,6 +269,17 @@ export class ContainerRuntime {
     };
   }
 
+  /** The ids of every container directory, without reading a record (the supervisor views them one at a time). */
+  ids(): string[] {
+    try { return readdirSync(this.containersDir).filter((id) => CONTAINER_ID.test(id)); } catch { return []; }
+  }
+
+  /** One container by full id; undefined when its directory is not a container (yet, or any more). */
+  view(id: string): ContainerView | undefined {
+    const e = this.entry(id);
+    return e ? this.viewOf(e) : undefined;
+  }
+
   list(): ContainerView[] {
     return this.entries()
       .map((e) => this.viewOf(e))
@@ -305,8 +316,11 @@ export class ContainerRuntime {
   // ── create ──────────────────────────────────────────────────────────────────────────────
 
   async create(req: CreateRequest): Promise<ContainerRecord> {
-    const records = this.records();
-    const name = req.name !== undefined ? validateName(req.name) : randomName((n) => records.some((r) => r.name === n));
+    // every record is read only when needed (a random name, a name already claimed): reading
+    // them all at every create made `up` of N services read N² records
+    let all: ContainerRecord[] | undefined;
+    const records = (): readonly ContainerRecord[] => (all ??= this.records());
+    const name = req.name !== undefined ? validateName(req.name) : randomName((n) => records().some((r) => r.name === n));
     const id = req.id ?? newContainerId();
     this.reserveName(name, id, records);
     if (!/^[0-9a-f]{64}$/.test(id)) throw new InternalError(`malformed container id ${id}`);
@@ -371,7 +385,7 @@ export class ContainerRuntime {
         layer: { id, lower: req.lowerDirs },
       };
       if (warnings.length > 0) writeFileSync(join(bundle, 'warnings'), warnings.join('\n') + '\n');
-      writeJsonAtomic(join(bundle, 'config.v2.json'), record);
+      await writeJsonAtomicAsync(join(bundle, 'config.v2.json'), record);
       rmSync(join(bundle, 'creating'), { force: true });
       return record;
     } catch (err) {
@@ -386,7 +400,7 @@ export class ContainerRuntime {
    * processes racing for one name cannot both win. A claim whose container is gone (a crash
    * between claim and record) is taken over.
    */
-  private reserveName(name: string, id: string, records: readonly ContainerRecord[]): void {
+  private reserveName(name: string, id: string, records: () => readonly ContainerRecord[]): void {
     const dir = this.namesDir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, name);
@@ -400,7 +414,7 @@ export class ContainerRuntime {
       }
       let holder = '';
       try { holder = readFileSync(file, 'utf8'); } catch { /* released meanwhile */ }
-      if (holder !== '' && (records.some((r) => r.id === holder) || this.beingCreated(holder))) {
+      if (holder !== '' && (records().some((r) => r.id === holder) || this.beingCreated(holder))) {
         throw new Conflict(`the container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
       }
       rmSync(file, { force: true });
@@ -787,10 +801,11 @@ export class ContainerRuntime {
    * Best effort: a stop or kill must work on a full disk. The record keeps the old value then, and
    * the engine's supervisor still knows the user stopped it (it cancels pending restarts itself).
    */
-  private markStoppedByUser(view: ContainerView): void {
+  private async markStoppedByUser(view: ContainerView): Promise<void> {
     if (view.record.stoppedByUser || view.problem !== undefined) return;
     try {
-      writeJsonAtomic(join(view.bundle, 'config.v2.json'), { ...view.record, stoppedByUser: true });
+      // off the loop: a down stops every container at once
+      await writeJsonAtomicAsync(join(view.bundle, 'config.v2.json'), { ...view.record, stoppedByUser: true });
     } catch { /* see above */ }
   }
 
@@ -824,10 +839,10 @@ export class ContainerRuntime {
   async stop(ref: string, timeoutSeconds?: number, signal?: string, critical: CriticalSection = immediately): Promise<ContainerView> {
     const sent = await critical(async (): Promise<{ view: ContainerView; pid?: number }> => {
       let view = this.find(ref);
-      if (view.observed.lost) { this.markStoppedByUser(view); return { view: await this.reapLost(view.record.id) }; }
+      if (view.observed.lost) { await this.markStoppedByUser(view); return { view: await this.reapLost(view.record.id) }; }
       if (view.observed.status === 'paused') { await this.thaw(view); view = this.find(ref); }
       if (view.observed.status !== 'running') return { view };
-      this.markStoppedByUser(view);
+      await this.markStoppedByUser(view);
       const pid = view.observed.started!.pid;
       signalProcess(pid, parseSignal(signal ?? view.record.config.StopSignal));
       return { view, pid };
@@ -848,10 +863,10 @@ export class ContainerRuntime {
     const sig = parseSignal(signal);
     const view = await critical(async (): Promise<ContainerView | undefined> => {
       let view = this.find(ref);
-      if (view.observed.lost && sig === 9) { this.markStoppedByUser(view); await this.reapLost(view.record.id); return undefined; }
+      if (view.observed.lost && sig === 9) { await this.markStoppedByUser(view); await this.reapLost(view.record.id); return undefined; }
       if (view.observed.status === 'paused' && sig === 9) { await this.thaw(view); view = this.find(ref); }
       if (view.observed.status !== 'running') throw new Conflict(`cannot kill container: ${ref}: container ${view.record.id} is not running`);
-      if (sig === 9 || sig === 15) this.markStoppedByUser(view);
+      if (sig === 9 || sig === 15) await this.markStoppedByUser(view);
       signalProcess(view.observed.started!.pid, sig);
       return view;
     });

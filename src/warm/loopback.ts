@@ -14,7 +14,7 @@ import { matchRoute } from '../api/routes.js';
 import { isReservedEvent, isStreamOutcome, type StreamEnd } from '../api/codec.js';
 import { attachStart } from '../api/requests.js';
 import type { EngineEvent } from '../api/types.js';
-import { InternalError, NotFound, cancelledBy, errorBody, fromBody } from '../lib/errors.js';
+import { Cancelled, InternalError, NotFound, cancelledBy, errorBody, fromBody } from '../lib/errors.js';
 import type { RequestTransport } from '../client/client.js';
 import { HANDLERS, type Handler, type RouteRequest } from '../engine/routes.js';
 
@@ -68,15 +68,20 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
       }
     },
 
-    async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<number> {
-      return (await this.streamResult(method, path, body, emit, signal)).exitCode;
+    async stream<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal, cancel?: AbortSignal): Promise<number> {
+      return (await this.streamResult(method, path, body, emit, signal, cancel)).exitCode;
     },
 
     // the whole end record: a verb that answers more than an exit code (pull, push, build) puts its value there
-    async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
+    async streamResult<T>(method: 'GET' | 'POST', path: string, body: unknown, emit: (record: T) => void, signal: AbortSignal, cancel?: AbortSignal): Promise<Extract<StreamEnd, { kind: 'result' }>> {
       refuseIfGone();
       if (signal.aborted) throw signal.reason;
+      if (cancel?.aborted) throw cancel.reason;
       const both = AbortSignal.any([signal, session]);
+      // a cancel aborts the method's signal only: its records and its end are still awaited (the socket's cancel route does the same)
+      const cancelled = new AbortController();
+      cancel?.addEventListener('abort', () => cancelled.abort(new Cancelled('cancelled by the client')), { once: true });
+      const runSignal = AbortSignal.any([both, cancelled.signal]);
       let run;
       try {
         const { handler, request } = route(method, path, body);
@@ -92,7 +97,7 @@ export function loopbackTransport(api: EngineApi, session: AbortSignal, log: (li
             // the socket reserves these kinds for a stream's end, and the server drops them
             if (both.aborted || isReservedEvent(record)) return;
             emit(copy(record) as T);
-          }, both),
+          }, runSignal),
           aborted.promise,
         ]);
         const time = new Date().toISOString();

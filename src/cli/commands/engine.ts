@@ -77,7 +77,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
       Pid: s.pid, Version: s.version, ApiVersion: s.apiVersion, StartedAt: s.startedAt, UptimeSeconds: s.uptimeSeconds, RssBytes: s.rssBytes,
       HeapUsedBytes: s.heapUsedBytes, HeapTotalBytes: s.heapTotalBytes, ExternalBytes: s.externalBytes, ArrayBuffersBytes: s.arrayBuffersBytes,
       Root: s.root, Run: s.run, Socket: s.socket, Supervised: s.supervised, HealthMonitors: s.healthMonitors, PendingRestarts: s.pendingRestarts,
-      Looks: s.looks, EventSubscribers: s.eventSubscribers,
+      Looks: s.looks, EventSubscribers: s.eventSubscribers, OperationsInProgress: s.operationsInProgress,
       Slots: { Size: s.slots.size, Idle: s.slots.idle, Claimed: s.slots.claimed },
       EventLoopDelay: { P50Ms: s.eventLoopDelay.p50Ms, P99Ms: s.eventLoopDelay.p99Ms, MaxMs: s.eventLoopDelay.maxMs, SinceMs: s.eventLoopDelay.sinceMs },
     };
@@ -92,6 +92,7 @@ export async function status(flags: { format?: string; reset?: boolean }, _args:
         ` Root:             ${s.root}`,
         ` Supervising:      ${s.supervised} container(s), ${s.healthMonitors} health monitor(s), ${s.pendingRestarts} restart(s) pending`,
         ` Warm slots:       ${s.slots.idle} of ${s.slots.size} ready, ${s.slots.claimed} start(s) took one`,
+        ` Operations:       ${s.operationsInProgress} in progress`,
         ` Event-loop delay: p50 ${s.eventLoopDelay.p50Ms} ms, p99 ${s.eventLoopDelay.p99Ms} ms, max ${s.eventLoopDelay.maxMs} ms (over ${(s.eventLoopDelay.sinceMs / 1000).toFixed(0)} s)`,
         ' Stop it with `berth engine stop` (containers keep running; the next verb starts a new engine).',
       ].join('\n') + '\n');

@@ -7,6 +7,7 @@ import { colors, type AnsiMode, type Colors } from '../../render/colors.js';
 import { renderEvent, LogPrinter } from '../../render/events.js';
 import { InvalidArgument } from '../../../lib/errors.js';
 import type { EngineEvent, LogLine, PullOverride } from '../../../api/types.js';
+import type { EngineConnection } from '../../../api/engine-api.js';
 import { registryAuth } from '../../auth.js';
 import { imageProgressFor, isImageEvent } from '../../render/image-progress.js';
 
@@ -86,7 +87,14 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
   const tty = await progressFor(project.name, ctx, c, flags.ansi);
   const pull = pullOverride(flags.pull);
   const events = upEmitter(ctx, c, flags.quietPull ?? false, flags.ansi === 'never', tty?.emit ?? emit);
-  const interrupt = abortOnInterrupt(ctx);
+  // A plain up (no --watch): the first Ctrl-C asks the engine to cancel, and the command waits for
+  // its answer: nothing new starts, what is in progress finishes, and only then does this return
+  // (docs/architecture.md, "Cancelling a verb"). A second Ctrl-C lets go at once.
+  const cancel = new AbortController();
+  const interrupt = abortOnInterrupt(ctx, flags.watch ? undefined : () => {
+    ctx.stderr.write('Cancelling: nothing more is started; waiting for the operations in progress (Ctrl-C again to leave them to the engine)\n');
+    cancel.abort();
+  }, () => ctx.stderr.write('Left to the engine: the operations in progress finish without this command (berth ps shows them)\n'));
   const upOptions = {
     services: args,
     noDeps: flags.deps === false,
@@ -139,7 +147,15 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
       phase = 'plain';
       if (code !== undefined) return code;
     } else {
-      const code = await api.up({ project, options: upOptions, auth: registryAuth(ctx) }, events.emit, interrupt.signal).finally(() => events.done());
+      let code: number;
+      try {
+        code = await api.up({ project, options: upOptions, auth: registryAuth(ctx) }, events.emit, interrupt.signal, cancel.signal).finally(() => events.done());
+      } catch (err) {
+        await tty?.done();
+        // attached, compose stops what it started when interrupted while starting (docker/compose#10479)
+        if (cancel.signal.aborted && !interrupt.signal.aborted && !flags.detach) await gracefulStop(api, project.name, ctx, emit);
+        throw err;
+      }
       await tty?.done();
       if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
     }
@@ -203,6 +219,13 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
  * printed are not printed again (per container: older than its last line, or the same line at
  * the same time).
  */
+/** An attached up cancelled while it started things: they are stopped, as its Ctrl-C does once they run. */
+async function gracefulStop(api: EngineConnection, projectName: string, ctx: CliContext, emit: (e: EngineEvent) => void): Promise<void> {
+  ctx.stdout.write('Gracefully stopping...\n');
+  await api.stop(projectName, { services: [] }, emit, new AbortController().signal)
+    .catch((err: Error) => ctx.stderr.write(`Error: ${err.message}\n`));
+}
+
 async function followWhileWatching(
   watching: Promise<number>,
   follow: (opts: { since?: string }, print: (l: LogLine) => void) => Promise<void>,
