@@ -10,7 +10,7 @@
 //               which leaves a `down` unable to take the project down.
 // Neither runs for a restart by the restart policy, a kill, or a container that exits by itself.
 import type { Hook } from '../spec/model.js';
-import type { ContainerRuntime } from '../runtime/container.js';
+import type { ContainerRuntime, ExecRequest } from '../runtime/container.js';
 
 /** What a failing hook's error keeps of its output: the first 16 KiB (compose keeps a short tail: docker/compose#14204). */
 export const HOOK_MAX_OUTPUT = 16 * 1024;
@@ -19,6 +19,17 @@ const NO_LIMIT_MS = 2 ** 31 - 1;
 
 export type HookKind = 'post_start' | 'pre_stop';
 
+/** The exec of one hook (lifecycle hooks here, develop.watch's `exec` in watch.ts): no tty, no stdin. */
+export function hookExecRequest(hook: Hook): ExecRequest {
+  return {
+    args: hook.command,
+    env: Object.entries(hook.environment).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`),
+    tty: false, stdin: false, privileged: hook.privileged,
+    ...(hook.user !== undefined ? { user: hook.user } : {}),
+    ...(hook.working_dir !== undefined ? { workdir: hook.working_dir } : {}),
+  };
+}
+
 /**
  * Runs a service's hooks of one kind, one after the other, in the container; throws at the first
  * that exits non-zero (or cannot run), naming the service, the hook and its output.
@@ -26,14 +37,9 @@ export type HookKind = 'post_start' | 'pre_stop';
 export async function runHooks(runtime: Pick<ContainerRuntime, 'execCaptured'>, containerId: string, serviceName: string, kind: HookKind, hooks: readonly Hook[], signal: AbortSignal): Promise<void> {
   for (const [i, hook] of hooks.entries()) {
     const what = `service "${serviceName}": ${kind}[${i}] (${hook.command.join(' ')})`;
-    const env = Object.entries(hook.environment).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
     let r: Awaited<ReturnType<ContainerRuntime['execCaptured']>>;
     try {
-      r = await runtime.execCaptured(containerId, {
-        args: hook.command, env, tty: false, stdin: false, privileged: hook.privileged,
-        ...(hook.user !== undefined ? { user: hook.user } : {}),
-        ...(hook.working_dir !== undefined ? { workdir: hook.working_dir } : {}),
-      }, { timeoutMs: NO_LIMIT_MS, maxOutput: HOOK_MAX_OUTPUT, signal });
+      r = await runtime.execCaptured(containerId, hookExecRequest(hook), { timeoutMs: NO_LIMIT_MS, maxOutput: HOOK_MAX_OUTPUT, signal });
     } catch (err) {
       throw new Error(`${what} could not run: ${(err as Error).message}`);
     }

@@ -28,6 +28,7 @@ import type { ProjectStore } from './store.js';
 import { projectViews } from './observe.js';
 import { LABEL } from './service-container.js';
 import { now as timeNow } from './supervisor.js';
+import { hookExecRequest } from './hooks.js';
 
 export interface WatchesDeps {
   readonly runtime: ContainerRuntime;
@@ -324,12 +325,7 @@ export class Watches {
       },
       restartService: (service) => failures((emit) => this.d.compose.restart(project.name, { services: [service] }, emit, never))(`restarting service "${service}"`),
       execInService: async (service, replica, exec) => {
-        const env = Object.entries(exec.environment).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
-        const r = await runtime.execCaptured(replica.containerId, {
-          args: exec.command, env, tty: false, stdin: false, privileged: exec.privileged,
-          ...(exec.user !== undefined ? { user: exec.user } : {}),
-          ...(exec.working_dir !== undefined ? { workdir: exec.working_dir } : {}),
-        }, { timeoutMs: this.d.execTimeoutMs ?? 60_000 });
+        const r = await runtime.execCaptured(replica.containerId, hookExecRequest(exec), { timeoutMs: this.d.execTimeoutMs ?? 60_000 });
         const output = r.output.trim();
         if (r.timedOut) throw new Error(`service "${service}": ${exec.command.join(' ')} did not finish in ${(this.d.execTimeoutMs ?? 60_000) / 1000} s`);
         if (r.exitCode !== 0) throw new Error(`service "${service}": ${exec.command.join(' ')} exited with code ${r.exitCode}${output !== '' ? `: ${output.slice(0, 512)}` : ''}`);

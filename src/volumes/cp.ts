@@ -166,14 +166,14 @@ function mkdirIfMissing(dirFd: number, name: string, what: string): void {
 /** `cp HOST_PATH CONTAINER:DEST`: owned by the container's root unless `archive`. */
 export function copyToContainer(sys: Sys, root: InRoot, hostSrc: string, containerDest: string, opts: CpOptions = {}): CopyStats {
   const onHost = idsOnHost(opts);
-  const copy: CopyOptions = { owner: opts.archive ? (opts.idMap ? onHost : 'keep') : onHost(0, 0), xattrs: opts.archive === true, devices: true };
+  const copy: CopyOptions = { owner: opts.archive ? onHost : onHost(0, 0), xattrs: opts.archive === true, devices: true };
   return copyBetween(root, sys, hostPlace(sys), hostSrc, rootPlace(root, 'the container'), normalizeContainerPath(containerDest), copy, opts);
 }
 
 /** `cp CONTAINER:SRC HOST_PATH`: owned by the invoking user unless `archive`; no device nodes. */
 export function copyFromContainer(sys: Sys, root: InRoot, containerSrc: string, hostDest: string, opts: CpOptions = {}): CopyStats {
   const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  const copy: CopyOptions = { owner: opts.archive ? (opts.idMap ? idsInContainer(opts) : 'keep') : me, xattrs: false, devices: false, stripSetId: opts.archive !== true };
+  const copy: CopyOptions = { owner: opts.archive ? idsInContainer(opts) : me, xattrs: false, devices: false, stripSetId: opts.archive !== true };
   return copyBetween(root, sys, rootPlace(root, 'the container'), normalizeContainerPath(containerSrc), hostPlace(sys), hostDest, copy, opts);
 }
 
