@@ -1,6 +1,8 @@
 // Time as a parameter: restart back-off, health intervals and timeouts read a Clock, so their
 // tests run on a manual clock in milliseconds instead of waiting in real time.
 
+import { nextTurn } from './coalesce.js';
+
 export interface Clock {
   /** epoch milliseconds */
   now(): number;
@@ -62,7 +64,7 @@ export class ManualClock implements Clock {
       next.resolve();
       // let the woken task run up to its next await before waking the next sleeper
       for (let i = 0; i < 10; i++) await Promise.resolve();
-      await new Promise((r) => setImmediate(r));
+      await nextTurn();
     }
     this.time = target;
   }

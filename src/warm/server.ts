@@ -11,6 +11,7 @@ import { chmodSync, chownSync, readFileSync, renameSync, statSync, unlinkSync } 
 import { join } from 'node:path';
 import type { EngineExtension, ExtensionHandle } from '../engine/main.js';
 import { enginePaths } from '../api/codec.js';
+import { nextTurn } from '../lib/coalesce.js';
 import { callerSys } from '../sys/caller.js';
 import { runSession } from './session.js';
 
@@ -94,7 +95,7 @@ async function warmUp(log: (line: string) => void): Promise<void> {
   ];
   for (const verb of verbs) {
     try { await import(`../cli/commands/${verb}.js`); } catch (err) { log(`warm cli: preloading ${verb}: ${(err as Error).message}`); }
-    await new Promise((r) => setImmediate(r)); // one module per turn: requests come first
+    await nextTurn(); // one module per turn: requests come first
   }
   try { await import('../spec/load.js'); } catch { /* loaded on first use then */ }
   log(`warm cli: verbs loaded in ${Date.now() - started} ms`);

@@ -8,6 +8,7 @@
 // others from their files, and a failed build leaves the running containers as they were.
 import { posix } from 'node:path';
 import type { Clock } from '../lib/clock.js';
+import { nextTurn } from '../lib/coalesce.js';
 import { InRoot } from '../sys/in-root.js';
 import type { Sys } from '../sys/sys.js';
 import type { WatchRule } from '../spec/model.js';
@@ -83,7 +84,6 @@ export function ruleBases(rule: CompiledRule): { hostBase: string; containerBase
 
 /** Items handled between two yields to the event loop (the engine serves other requests meanwhile). */
 const CHUNK = 256;
-const yieldToLoop = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
 /**
  * Syncs `paths` (absolute host paths, per rule) into every running replica of `service`. With
@@ -123,7 +123,7 @@ export async function syncService(ctx: ActionContext, service: string, perRule: 
           for (let i = 0; i < items.length; i += CHUNK) {
             const chunk = items.slice(i, i + CHUNK);
             if (initial) initialSyncItems(target, host, chunk, stats); else syncItems(target, host, chunk, stats);
-            await yieldToLoop();
+            await nextTurn();
           }
         } catch (err) {
           ctx.report({ kind: 'error', service, message: `sync of develop.watch[${rule.index}] into ${replica.containerId.slice(0, 12)}: ${message(err)}` });
