@@ -10,13 +10,14 @@
 //   BENCH_NETWORKS=0               leaves out "berth, networks" (the same stacks on a bridge network)
 // The engine's event-loop delay (p99 and max, perf_hooks) during `up -d` and `down` of 30
 // services is read from `berth engine status` (its window reset just before each).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, rmdirSync, writeFileSync, readFileSync, readdirSync, existsSync, openSync, closeSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir, cpus, release } from 'node:os';
 import * as tar from 'tar';
 import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, stopEngine, type TestRoots } from '../test/helpers/env.js';
 import { berthCommand } from './measure.js';
+import { startDockerd, stopDockerd, which, type Dockerd } from './dockerd.js';
 
 const SIZES = [1, 10, 30] as const;
 const BB_DOCKER = 'berth-bench-bb:latest';
@@ -33,11 +34,6 @@ const median = (xs: readonly number[]): number => {
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
-}
-
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Runs argv to completion and returns its wall time in ms; throws unless it exits 0. */
@@ -83,88 +79,6 @@ interface Subject {
   readonly down: (file: string) => readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly files: ReadonlyMap<number, string>;
-}
-
-/** A dockerd of the benchmark's own, on temp dirs, reached through its own socket. */
-interface Dockerd {
-  readonly dir: string;
-  readonly child: ChildProcess;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cli: string;
-  readonly cgroupsBefore: ReadonlySet<string>;
-}
-
-/** Mount points of the cgroup hierarchies of this host. */
-function cgroupMounts(): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    if (sep >= 0 && (f[sep + 1] === 'cgroup' || f[sep + 1] === 'cgroup2')) out.push(f[4]!);
-  }
-  return out;
-}
-
-const dockerCgroups = (): Set<string> => new Set(cgroupMounts().map((m) => join(m, 'docker')).filter((p) => existsSync(p)));
-
-async function startDockerd(dockerdPath: string): Promise<Dockerd> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-docker-'));
-  const sock = join(dir, 'docker.sock');
-  const log = openSync(join(dir, 'dockerd.log'), 'a');
-  const cgroupsBefore = dockerCgroups();
-  const child = spawn(dockerdPath, [
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
-    '--host', `unix://${sock}`, '--bridge=none', '--iptables=false', '--ip6tables=false',
-  ], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  // The docker CLI next to dockerd (the same release), its state kept in the temp dir too.
-  const cli = existsSync(join(dirname(dockerdPath), 'docker')) ? join(dirname(dockerdPath), 'docker') : 'docker';
-  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'config') };
-  const d: Dockerd = { dir, child, env, cli, cgroupsBefore };
-  const deadline = Date.now() + 60_000;
-  while (spawnSync(cli, ['info'], { env, stdio: 'ignore' }).status !== 0) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const why = readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-15).join('\n');
-      await stopDockerd(d);
-      throw new Error(`dockerd did not come up:\n${why}`);
-    }
-    await sleep(100);
-  }
-  return d;
-}
-
-/** Stops dockerd (and the containerd it started), then removes every trace it left on the host. */
-async function stopDockerd(d: Dockerd): Promise<void> {
-  if (d.child.exitCode === null && d.child.signalCode === null) {
-    const exited = new Promise<void>((r) => d.child.once('exit', () => r()));
-    d.child.kill('SIGTERM');
-    const timer = setTimeout(() => d.child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  // Processes still running from its dirs (containerd, shims): only ever ones this run started.
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(d.dir); } catch { return false; }
-    });
-    if (left.length === 0) break;
-    if (Date.now() > deadline) for (const p of left) try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
-    await sleep(100);
-  }
-  // Mounts under its dirs, deepest first.
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(d.dir)).sort((a, b) => b.length - a.length);
-  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
-  rmSync(d.dir, { recursive: true, force: true });
-  // The cgroup dirs it made (cgroupfs driver), depth first; none that were there before it.
-  const rmTree = (p: string): void => {
-    for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(p, e.name));
-    try { rmdirSync(p); } catch { /* still busy: left for the report below */ }
-  };
-  for (const p of dockerCgroups()) if (!d.cgroupsBefore.has(p)) rmTree(p);
-  const stay = [...dockerCgroups()].filter((p) => !d.cgroupsBefore.has(p));
-  if (stay.length > 0) throw new Error(`dockerd left cgroups behind: ${stay.join(', ')}`);
 }
 
 async function main(): Promise<void> {
@@ -218,6 +132,12 @@ async function main(): Promise<void> {
       const v1 = which('docker-compose');
       if (v1) {
         subjects.push({ name: 'docker-compose', up: (f) => [v1, '-f', f, 'up', '-d'], down: (f) => [v1, '-f', f, 'down', '-t', '1'], env: dockerd.env, files });
+        // the same stacks on the project's default network (a bridge of dockerd's own, no NAT rules:
+        // --iptables=false), set against "berth, networks"
+        if (process.env.BENCH_NETWORKS !== '0') {
+          const netFilesDocker = new Map<number, string>(SIZES.map((n) => [n, writeProject(join(work, 'docker-net'), `bench-net-n${n}`, composeFile(BB_DOCKER, n, undefined, true))]));
+          subjects.push({ name: 'docker-compose, networks', up: (f) => [v1, '-f', f, 'up', '-d'], down: (f) => [v1, '-f', f, 'down', '-t', '1'], env: dockerd.env, files: netFilesDocker });
+        }
         facts.push(`docker-compose ${run([v1, 'version', '--short'], dockerd.env).trim()}`);
       } else facts.push('docker-compose: not installed');
       const cli = dockerd.cli;
@@ -295,15 +215,16 @@ async function main(): Promise<void> {
     }
 
     // The table: medians per subject, then paired ratios peer ÷ berth (the median of per-round ratios).
+    // a peer on networks is set against "berth, networks", every other against "berth"
     const peers = subjects.slice(1);
-    const cols = [...subjects.map((s) => s.name), ...peers.map((p) => `${p.name} ÷ berth`)];
+    const baseOf = (p: Subject): string => (p.name.endsWith(', networks') && p.name !== 'berth, networks' && subjects.some((x) => x.name === 'berth, networks') ? 'berth, networks' : 'berth');
+    const cols = [...subjects.map((s) => s.name), ...peers.map((p) => `${p.name} ÷ ${baseOf(p)}`)];
     const w0 = Math.max(...[...samples.keys(), 'engine RSS, 30 services up (KiB)'].map((k) => k.length)) + 2;
     const cell = (s: string, i: number): string => s.padStart(Math.max(cols[i]!.length, 8) + 2);
     let out = `berth stack benchmark: ${runs} interleaved rounds; medians in ms; ratios are medians of per-round ratios\n`;
     out += `machine: ${facts.join('; ')}\n`;
     out += `${''.padEnd(w0)}${cols.map((c, i) => cell(c, i)).join('')}\n`;
     for (const [row, bySubject] of samples) {
-      const b = bySubject.get('berth') ?? [];
       const isCount = row.includes('inspects until seen');
       const vals = subjects.map((s, i) => {
         const xs = bySubject.get(s.name);
@@ -311,6 +232,7 @@ async function main(): Promise<void> {
       });
       const ratios = peers.map((p, j) => {
         const xs = bySubject.get(p.name);
+        const b = bySubject.get(baseOf(p)) ?? [];
         return cell(xs ? median(xs.map((x, i) => x / b[i]!)).toFixed(2) : '-', subjects.length + j);
       });
       out += `${row.padEnd(w0)}${vals.join('')}${ratios.join('')}\n`;
@@ -318,7 +240,7 @@ async function main(): Promise<void> {
     const memRow = (label: string, v: number): string => `${label.padEnd(w0)}${cell(String(v), 0)}\n`;
     out += memRow('engine RSS, 30 services up (KiB)', median(engineRss));
     out += memRow('supervisor RSS, median of 30 (KiB)', median(shimRss));
-    out += 'targets (issue 5): up -d of 10 services ≥ 10× faster than docker-compose; no-op up < 150 ms; supervisor < 1024 KiB\n';
+    out += 'targets: up -d of 10 services ≥ 10× faster than docker-compose (issues 5, 13); no-op up < 30 ms (issue 13); supervisor < 1024 KiB (issue 5)\n';
     process.stdout.write(out);
   } finally {
     // Whatever is still up (after a failure midway) goes down; then the engine, the image, dockerd.

@@ -2,15 +2,17 @@
 // running engine ("warm") against the same launcher falling back to the Node CLI ("node",
 // BERTH_NO_WARM=1: what every verb cost before), beside their floors — `node` on an empty file,
 // the launcher's own round trip (`--version`, answered by the engine without running a command)
-// and the namespace floor — and `docker` when a docker daemon answers. Subjects run interleaved
-// (A B C … A B C …) so that drift on a shared machine hits them alike; prints medians and paired
-// ratios. Not a test: it asserts nothing.
-//   npm run bench:warm             (as root; BENCH_RUNS=N rounds, default 20)
+// and the namespace floor — and docker's same verbs with BENCH_DOCKER=1 (a dockerd of the bench's
+// own, bench/dockerd.ts, with the same 30 sleeping containers and 10,000-line log made in it).
+// Subjects run interleaved (A B C … A B C …) so that drift on a shared machine hits them alike;
+// prints medians and paired ratios. Not a test: it asserts nothing.
+//   npm run bench:warm             (as root; BENCH_RUNS=N rounds, default 20; BENCH_DOCKER=1 for docker)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from './measure.js';
-import { berthBin, cleanupRoots, importBusybox, makeRoots, removeAllContainers } from '../test/helpers/env.js';
+import { berthBin, busyboxTarball, cleanupRoots, importBusybox, makeRoots, removeAllContainers } from '../test/helpers/env.js';
+import { startDockerd, stopDockerd, which, type Dockerd } from './dockerd.js';
 
 interface Subject {
   readonly name: string;
@@ -42,9 +44,27 @@ function services(n: number, prefix: string): string {
   return y;
 }
 
+/** docker's subject → the warm berth subject it is paired with (same round, ratio docker ÷ berth). */
+const DOCKER_PAIRS: Readonly<Record<string, string>> = {
+  'docker ps (31 running)': 'warm: ps (31 running)',
+  'docker logs --tail 10 (10,000 lines)': 'warm: logs --tail 10 (10,000 lines)',
+  'docker run --rm --network none': 'warm: run --rm --network none bb true',
+};
+
+const CHATTY = 'i=0; while [ $i -lt 10000 ]; do echo "log line $i"; i=$((i+1)); done; exec sleep 100000';
+
+/** docker's side: the busybox image, 30 sleeping containers and `chatty` with the same log. */
+function dockerState(d: Dockerd, tarball: string): void {
+  must([d.cli, 'import', tarball, 'busybox'], d.env);
+  for (let i = 1; i <= 30; i++) must([d.cli, 'run', '-d', '--network', 'none', '--init', '--name', `s${i}`, 'busybox', 'sleep', '100000'], d.env);
+  must([d.cli, 'run', '-d', '--network', 'none', '--name', 'chatty', 'busybox', 'sh', '-c', CHATTY], d.env);
+  for (let i = 0; i < 200 && !must([d.cli, 'logs', '--tail', '1', 'chatty'], d.env).includes('log line 9999'); i++) spawnSync('sleep', ['0.1']);
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 20);
   const roots = makeRoots();
+  let dockerd: Dockerd | undefined;
   try {
     await importBusybox(roots, 'bb');
     const warm = { ...roots.env, BERTH_NO_WARM: '' };
@@ -54,7 +74,7 @@ async function main(): Promise<void> {
     mkdirSync(steady);
     writeFileSync(join(steady, 'compose.yaml'), `name: steady\n${services(30, 's')}`);
     must([berthBin, 'up', '-d'], warm, steady);
-    must([berthBin, 'run', '-d', '--name', 'chatty', 'bb', 'sh', '-c', 'i=0; while [ $i -lt 10000 ]; do echo "log line $i"; i=$((i+1)); done; exec sleep 100000'], warm);
+    must([berthBin, 'run', '-d', '--name', 'chatty', 'bb', 'sh', '-c', CHATTY], warm);
     for (let i = 0; i < 200 && !must([berthBin, 'logs', '--tail', '1', 'chatty'], warm).includes('log line 9999'); i++) spawnSync('sleep', ['0.1']);
     const ten = join(roots.dir, 'ten');
     mkdirSync(ten);
@@ -76,6 +96,7 @@ async function main(): Promise<void> {
       { name: 'ps (31 running)', argv: ['ps'] },
       { name: 'logs --tail 10 (10,000 lines)', argv: ['logs', '--tail', '10', 'chatty'] },
       { name: 'run --rm bb true', argv: ['run', '--rm', 'bb', 'true'] },
+      { name: 'run --rm --network none bb true', argv: ['run', '--rm', '--network', 'none', 'bb', 'true'] },
       { name: 'up -d, no-op (1 service)', argv: ['up', '-d'], cwd: noop },
       { name: 'up -d, 10 services', argv: ['up', '-d'], cwd: ten, after: down },
     ];
@@ -83,13 +104,18 @@ async function main(): Promise<void> {
       subjects.push({ name: `warm: ${v.name}`, argv: [berthBin, ...v.argv], env: warm, ...(v.cwd ? { cwd: v.cwd } : {}), ...(v.after ? { after: v.after } : {}) });
       subjects.push({ name: `node: ${v.name}`, argv: [berthBin, ...v.argv], env: cold, ...(v.cwd ? { cwd: v.cwd } : {}), ...(v.after ? { after: v.after } : {}) });
     }
-    const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+    const docker = process.env.BENCH_DOCKER === '1';
     if (docker) {
-      subjects.push({ name: 'docker ps', argv: ['docker', 'ps'], env: process.env });
-      subjects.push({ name: 'docker run --rm --network none', argv: ['docker', 'run', '--rm', '--network', 'none', 'busybox', 'true'], env: process.env });
-      // BENCH_DOCKER_LOGS=<container>: a docker container with the same 10,000-line log, made by the caller
-      const logs = process.env.BENCH_DOCKER_LOGS;
-      if (logs) subjects.push({ name: 'docker logs --tail 10', argv: ['docker', 'logs', '--tail', '10', logs], env: process.env });
+      const dockerdPath = which('dockerd');
+      if (!dockerdPath) throw new Error('BENCH_DOCKER=1 but dockerd is not installed (apt-get install docker.io)');
+      dockerd = await startDockerd(dockerdPath);
+      dockerState(dockerd, await busyboxTarball(roots.dir));
+      const d = dockerd;
+      subjects.push({ name: 'docker ps (31 running)', argv: [d.cli, 'ps'], env: d.env });
+      subjects.push({ name: 'docker logs --tail 10 (10,000 lines)', argv: [d.cli, 'logs', '--tail', '10', 'chatty'], env: d.env });
+      // dockerd runs with --bridge=none (no default bridge, no NAT rules on this host): none only
+      subjects.push({ name: 'docker run --rm --network none', argv: [d.cli, 'run', '--rm', '--network', 'none', 'busybox', 'true'], env: d.env });
+      process.stdout.write(`dockerd: ${spawnSync(dockerdPath, ['--version'], { encoding: 'utf8' }).stdout.trim()}\n`);
     }
 
     for (const s of subjects) timed(s); // caches, the engine's first use of each verb
@@ -98,13 +124,18 @@ async function main(): Promise<void> {
 
     const nodeFloor = samples.get(subjects[0]!.name)!;
     process.stdout.write(`warm CLI, ${runs} interleaved rounds: medians in ms; paired: warm over node (same verb), and minus node's empty-file floor\n`);
-    if (!docker) process.stdout.write('(no docker daemon answers here: berth only)\n');
+    if (!docker) process.stdout.write('(BENCH_DOCKER=1 adds docker: berth only)\n');
     for (const s of subjects) {
       const xs = samples.get(s.name)!;
       let extra = `   ${(median(xs.map((x, i) => x - nodeFloor[i]!)) >= 0 ? '+' : '')}${median(xs.map((x, i) => x - nodeFloor[i]!)).toFixed(1)} vs node floor`;
       if (s.name.startsWith('warm: ')) {
         const peer = samples.get(s.name.replace(/^warm: /, 'node: '))!;
         extra += `   node/warm ×${median(xs.map((x, i) => peer[i]! / x)).toFixed(2)}`;
+      }
+      const rival = DOCKER_PAIRS[s.name];
+      if (rival !== undefined && samples.has(rival)) {
+        const warmXs = samples.get(rival)!;
+        extra += `   docker/warm ×${median(xs.map((x, i) => x / warmXs[i]!)).toFixed(2)}`;
       }
       process.stdout.write(`  ${s.name.padEnd(36)} ${median(xs).toFixed(1).padStart(8)}${extra}\n`);
     }
@@ -115,6 +146,12 @@ async function main(): Promise<void> {
     await removeAllContainers(roots);
     spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env, stdio: 'ignore' });
     await cleanupRoots(roots);
+    if (dockerd) {
+      const ids = spawnSync(dockerd.cli, ['ps', '-aq'], { env: dockerd.env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) spawnSync(dockerd.cli, ['rm', '-f', ...ids], { env: dockerd.env, stdio: 'ignore' });
+      spawnSync(dockerd.cli, ['rmi', 'busybox'], { env: dockerd.env, stdio: 'ignore' });
+      await stopDockerd(dockerd);
+    }
   }
 }
 
