@@ -48,7 +48,8 @@ export async function startDockerd(dockerdPath: string): Promise<Dockerd> {
   closeSync(log);
   // The docker CLI next to dockerd (the same release), its state kept in the temp dir too.
   const cli = existsSync(join(dirname(dockerdPath), 'docker')) ? join(dirname(dockerdPath), 'docker') : 'docker';
-  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'config') };
+  // docker-compose v1 gives up on a request after 60 s; on a loaded machine dockerd takes longer
+  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(dir, 'config'), COMPOSE_HTTP_TIMEOUT: '600' };
   const d: Dockerd = { dir, child, env, cli, cgroupsBefore };
   const deadline = Date.now() + 60_000;
   while (spawnSync(cli, ['info'], { env, stdio: 'ignore' }).status !== 0) {
