@@ -145,6 +145,20 @@ test('up --exit-code-from must stop the stack when that service exits and return
   await berthOk(roots, ['down', '-f', join(other, 'compose.yaml')]);
 });
 
+test('up --exit-code-from must see a service that exits at once, before the logs are followed', async () => {
+  const other = join(roots.dir, 'abort-at-once');
+  mkdirSync(other);
+  writeFileSync(join(other, 'compose.yaml'), 'name: e2e-abort-now\nservices:\n  server:\n    image: bb\n    init: true\n    command: ["sleep", "100"]\n  tester:\n    image: bb\n    command: ["sh", "-c", "exit 5"]\n');
+  const r = await berth(roots, ['up', '-f', join(other, 'compose.yaml'), '--exit-code-from', 'tester'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stdout, /tester-1 exited with code 5\nAborting on container exit/);
+  // a second up recreates nothing and must not take the old exit for a new one... it starts tester again
+  const again = await berth(roots, ['up', '-f', join(other, 'compose.yaml'), '--exit-code-from', 'tester'], { timeoutMs: 30_000 });
+  assert.equal(again.code, 5, again.stderr);
+  assert.equal((await inspect('e2e-abort-now-server-1')).State.Status, 'exited', 'the rest of the stack was stopped');
+  await berthOk(roots, ['down', '-f', join(other, 'compose.yaml')]);
+});
+
 test('down must stop and remove everything, leaving nothing behind', async () => {
   await berthOk(roots, compose('down', '-t', '2'), { timeoutMs: 60_000 });
   assert.equal((await berthOk(roots, ['ps', '-a', '-q'])).trim(), '');

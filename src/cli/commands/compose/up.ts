@@ -110,9 +110,24 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
     ...(flags.build === false ? { noBuild: true } : {}),
     ...(pull !== undefined ? { pull } : {}),
   };
+  // --abort-on-container-exit / --exit-code-from: the feed of exits is open before the up, so that a
+  // service that exits at once (before the logs are followed) is not missed; its exits wait for
+  // "Attaching to" (handleExit below)
+  const follow = new AbortController();
+  const exits: Extract<EngineEvent, { kind: 'container' }>[] = [];
+  let handleExit: ((e: Extract<EngineEvent, { kind: 'container' }>) => void) | undefined;
+  if (abortOnExit) {
+    if (flags.exitCodeFrom !== undefined && !project.services[flags.exitCodeFrom]) throw new InvalidArgument(`no such service: ${flags.exitCodeFrom}`);
+    void api.events((e) => {
+      if (e.kind !== 'container' || e.action !== 'die') return;
+      if (handleExit) handleExit(e);
+      else exits.push(e);
+    }, follow.signal).catch(() => undefined);
+  }
   // --watch: one engine call does the up, then watches (docs/watch.md) until Ctrl-C ends it
   const watchEnd = new AbortController();
   let watching: Promise<number> | undefined;
+  let attached = false;
   try {
     if (flags.watch && (flags.detach || flags.wait)) {
       // -d --watch: the engine brings the project up, starts watching and keeps watching after
@@ -159,21 +174,21 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
       await tty?.done();
       if (code !== 0 || flags.detach || flags.wait || flags.start === false) return code;
     }
+    attached = true;
   } finally {
     interrupt.dispose();
+    if (!attached) follow.abort();
   }
 
   // Attached: follow the logs of the started services until they all stop.
   const services = flags.attach ?? args;
   const printer = new LogPrinter(ctx.stdout, c, { timestamps: flags.timestamps ?? false, prefix: true });
   ctx.stdout.write('Attaching to ' + (await api.ps(project.name, { all: false, services })).map((s) => s.name.slice(project.name.length + 1)).join(', ') + '\n');
-  const follow = new AbortController();
   let stopping = false;
   let exitCode: number | undefined;
   if (abortOnExit) {
-    if (flags.exitCodeFrom !== undefined && !project.services[flags.exitCodeFrom]) throw new InvalidArgument(`no such service: ${flags.exitCodeFrom}`);
-    void api.events((e) => {
-      if (e.kind !== 'container' || e.action !== 'die' || stopping) return;
+    handleExit = (e) => {
+      if (stopping) return;
       const name = e.attributes.name ?? '';
       if (!name.startsWith(`${project.name}-`)) return;
       const service = e.resourceId.split(':')[1];
@@ -184,7 +199,11 @@ export default async function up(flags: UpFlags, args: string[], ctx: CliContext
       api.stop(project.name, { services: [] }, emit, new AbortController().signal)
         .catch((err: Error) => ctx.stderr.write(`Error: ${err.message}\n`))
         .finally(() => follow.abort());
-    }, follow.signal).catch(() => undefined);
+    };
+    // an exit before now counts when its container is still there: one that a recreate by this up
+    // stopped and removed does not
+    const present = (await api.ps(project.name, { all: true, services: [] })).map((x) => x.id);
+    for (const e of exits.splice(0)) if (present.some((id) => e.containerId.startsWith(id) || id.startsWith(e.containerId))) handleExit(e);
   }
   const stopper = abortOnInterrupt(ctx, () => {
     if (stopping) return;
