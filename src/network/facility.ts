@@ -22,6 +22,7 @@ import { hostNetworks, hostRoutes4, hostLinks, mountPoints, hostHasIpv6, probePo
 import { expandPorts, choosePorts, type PortRequest, type PortWant, type PublishedPort } from './ports.js';
 import { parseResolvConf, upstreams, renderResolvConf, renderHosts, parseExtraHosts } from './resolv.js';
 import { Netd, type NetdEndpoint } from './netd.js';
+import { SandboxPool, POOL_ENDPOINT_PREFIX, type SandboxPoolStats } from './pool.js';
 
 export interface NetworkFacilityOptions {
   /** persistent: networks/<name>.json (default <BERTH_ROOT>/network) */
@@ -44,6 +45,13 @@ export interface NetworkFacilityOptions {
   readonly env: NodeJS.ProcessEnv;
   /** [0, 1): port choice; tests may fix it */
   readonly random?: () => number;
+  /**
+   * how many pre-made sandboxes to keep (pool.ts; default 0: none). The pool warms on the first
+   * bridge-mode sandbox or at warmPool(); stopPool() empties it.
+   */
+  readonly poolSize?: number;
+  /** told about a pool refill that failed */
+  readonly log?: (line: string) => void;
 }
 
 export interface IpamEntry { readonly subnet?: string; readonly gateway?: string; readonly ipRange?: string }
@@ -161,6 +169,8 @@ export class NetworkFacility {
   private rulesQueued?: Promise<void>;
   /** port choices are made one at a time: two publishes probing at once could pick one port */
   private portLock: Promise<unknown> = Promise.resolve();
+  /** pre-made namespaces for bridge-mode sandboxes (pool.ts) */
+  private readonly pool: SandboxPool;
 
   constructor(private readonly opts: NetworkFacilityOptions) {
     for (const p of [opts.bridgePrefix, opts.vethPrefix]) {
@@ -172,6 +182,26 @@ export class NetworkFacility {
     this.netnsDir = join(opts.runDir, 'netns');
     this.netd = new Netd(join(opts.runDir, 'netd'), opts.netdBin, opts.env);
     this.random = opts.random ?? Math.random;
+    this.pool = new SandboxPool({
+      size: opts.poolSize ?? 0, netnsDir: this.netnsDir, netd: this.netd,
+      net: (steps, lenient) => this.net(steps, lenient),
+      mkdir: (dir) => mkdirSync(dir, { recursive: true, mode: 0o700 }),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  }
+
+  /** The engine is up: keep pre-made sandboxes from now on if any network exists (else from the first bridge-mode sandbox on). */
+  warmPool(): void {
+    if (this.networks().length > 0) this.pool.warm();
+  }
+
+  /** Engine stop: the idle pre-made sandboxes are deleted (a claimed one is its container's). */
+  stopPool(): Promise<void> {
+    return this.pool.stop();
+  }
+
+  poolStats(): SandboxPoolStats {
+    return this.pool.stats();
   }
 
   // ── host tools ──────────────────────────────────────────────────────────────────────────
@@ -433,8 +463,17 @@ export class NetworkFacility {
     if (req.dns) for (const s of req.dns) parseAddress(s);
     let netns: string | undefined;
     let owns = false;
+    let pooled: string | undefined;
     switch (req.mode.kind) {
-      case 'bridge': netns = join(this.netnsDir, req.containerId); owns = true; break;
+      case 'bridge': {
+        // a pre-made namespace when one is ready (never given twice: take() hands each out once)
+        const member = this.pool.take();
+        this.pool.warm();
+        pooled = member?.id;
+        netns = member?.path ?? join(this.netnsDir, req.containerId);
+        owns = true;
+        break;
+      }
       case 'host': netns = '/proc/self/ns/net'; break;
       case 'none': netns = undefined; break;
       case 'container': {
@@ -445,8 +484,22 @@ export class NetworkFacility {
       }
     }
     const record: SandboxRecord = { containerId: req.containerId, mode: req.mode, ...(netns ? { netns } : {}), ownsNetns: owns, request: req, attachments: [], ports: [] };
-    this.saveSandbox(record);
-    if (owns) {
+    // intent first: from here the namespace file is this sandbox's (a crash leaves it to repair)
+    try {
+      this.saveSandbox(record);
+    } catch (err) {
+      // a member taken but not recorded is no one's: deleted now (the pool never gets it back)
+      if (pooled !== undefined) {
+        this.netd.remove(POOL_ENDPOINT_PREFIX + pooled);
+        await this.net([['netns_delete', netns!]], true).catch(() => { /* repair will */ });
+      }
+      throw err;
+    }
+    if (pooled !== undefined) {
+      // the resolver's sockets in it pass to the container's endpoint in one rename, so the daemon
+      // never sees a moment with nothing to serve (it would exit, and connect start it again)
+      this.netd.rename(POOL_ENDPOINT_PREFIX + pooled, req.containerId);
+    } else if (owns) {
       mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
       try {
         await this.net([['netns_create', netns!]]);
@@ -742,11 +795,12 @@ export class NetworkFacility {
     try { files = readdirSync(this.netnsDir); } catch { /* none */ }
     for (const f of files) {
       const path = join(this.netnsDir, f);
-      if (namespaces.has(path)) continue;
+      if (namespaces.has(path) || this.pool.holds(path)) continue;
       await this.net([['netns_delete', path]], true);
       done.push(`deleted namespace ${f}`);
     }
     for (const id of this.netd.list()) {
+      if (id.startsWith(POOL_ENDPOINT_PREFIX) && this.pool.holds(join(this.netnsDir, id.slice(POOL_ENDPOINT_PREFIX.length)))) continue;
       if (!this.sandboxes().some((s) => s.containerId === id)) { this.netd.remove(id); done.push(`removed resolver records of ${id.slice(0, 12)}`); }
     }
     // the rules and the resolver's records are rewritten from the records (nothing to do for a
