@@ -41,8 +41,10 @@ export interface SandboxPoolOptions {
   readonly size: number;
   /** where namespace files live (<run>/network/netns) */
   readonly netnsDir: string;
-  /** runs berth-net steps (the facility's net()) */
+  /** runs berth-net steps (the facility's, as a background run) */
   readonly net: (steps: readonly Step[], lenient?: boolean) => Promise<void>;
+  /** resolves when no container's network work is in flight: a fill never runs beside one */
+  readonly idle: () => Promise<void>;
   /** the resolver's endpoint files */
   readonly netd: {
     write(id: string, e: NetdEndpoint, start?: boolean): void;
@@ -112,7 +114,7 @@ export class SandboxPool {
     setImmediate(() => {
       this.refillQueued = false;
       if (this.filling || this.stopped) return;
-      this.filling = this.fill().then((ok) => {
+      this.filling = this.opts.idle().then(() => this.fill()).then((ok) => {
         this.filling = undefined;
         if (ok && this.idle.length + this.starting < this.opts.size) this.refill();
       });
