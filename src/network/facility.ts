@@ -186,10 +186,9 @@ export class NetworkFacility {
     this.netd = new Netd(join(opts.runDir, 'netd'), opts.netdBin, opts.env);
     this.random = opts.random ?? Math.random;
     this.pool = new SandboxPool({
-      size: opts.poolSize ?? 0, netnsDir: this.netnsDir, netd: this.netd,
+      size: opts.poolSize ?? 0, netnsDir: this.netnsDir, markerDir: join(opts.runDir, 'pool'), netd: this.netd,
       net: (steps, lenient) => this.net(steps, lenient),
       idle: () => this.netIdle(),
-      mkdir: (dir) => mkdirSync(dir, { recursive: true, mode: 0o700 }),
       ...(opts.log ? { log: opts.log } : {}),
     });
   }
@@ -524,7 +523,7 @@ export class NetworkFacility {
       // a member taken but not recorded is no one's: deleted now (the pool never gets it back)
       if (pooled !== undefined) {
         this.netd.remove(POOL_ENDPOINT_PREFIX + pooled);
-        await this.net([['netns_delete', netns!]], true).catch(() => { /* repair will */ });
+        await this.net([['netns_delete', netns!]], true).then(() => this.pool.unmark(pooled!), () => { /* repair will */ });
       }
       throw err;
     }
@@ -532,6 +531,7 @@ export class NetworkFacility {
       // the resolver's sockets in it pass to the container's endpoint in one rename, so the daemon
       // never sees a moment with nothing to serve (it would exit, and connect start it again)
       this.netd.rename(POOL_ENDPOINT_PREFIX + pooled, req.containerId);
+      this.pool.unmark(pooled);
     } else if (owns) {
       mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
       try {
@@ -847,6 +847,14 @@ export class NetworkFacility {
       if (namespaces.has(path) || this.pool.holds(path)) continue;
       await this.net([['netns_delete', path]], true);
       done.push(`deleted namespace ${f}`);
+    }
+    // a pre-made sandbox of an engine that died: its namespace went above (no record names it)
+    let markers: string[] = [];
+    try { markers = readdirSync(join(this.opts.runDir, 'pool')); } catch { /* none */ }
+    for (const id of markers) {
+      if (this.pool.holds(join(this.netnsDir, id))) continue;
+      this.pool.unmark(id);
+      done.push(`removed pre-made sandbox ${id.slice(0, 12)}`);
     }
     for (const id of this.netd.list()) {
       if (id.startsWith(POOL_ENDPOINT_PREFIX) && this.pool.holds(join(this.netnsDir, id.slice(POOL_ENDPOINT_PREFIX.length)))) continue;

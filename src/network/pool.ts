@@ -7,11 +7,14 @@
 //
 // A member is handed out once (take() removes it from the pool before it returns) and is the
 // container's from then on: its sandbox record names the namespace file, and removeSandbox deletes
-// it like any other. Nothing of a member is recorded: an idle member is a namespace file that no
-// sandbox record names and an endpoint file `pool-<sandbox id>` that no sandbox owns, both of which
-// the facility's repair() deletes — so an engine SIGKILLed at any moment leaves nothing that the
-// next engine's repair does not clean. stop() (engine stop) deletes the idle members.
+// it like any other. An idle member is a marker file <run>/network/pool/<sandbox id> (written
+// before the namespace is made, removed once a sandbox record names the namespace or the member
+// is deleted), a namespace file that no sandbox record names and an endpoint file
+// `pool-<sandbox id>` that no sandbox owns: the facility's repair() deletes all three, so an engine
+// SIGKILLed at any moment leaves nothing that the next engine's repair does not clean. stop()
+// (engine stop) deletes the idle members.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Step } from './steps.js';
 import type { NetdEndpoint } from './netd.js';
@@ -41,6 +44,8 @@ export interface SandboxPoolOptions {
   readonly size: number;
   /** where namespace files live (<run>/network/netns) */
   readonly netnsDir: string;
+  /** where the members' markers live (<run>/network/pool) */
+  readonly markerDir: string;
   /** runs berth-net steps (the facility's, as a background run) */
   readonly net: (steps: readonly Step[], lenient?: boolean) => Promise<void>;
   /** resolves when no container's network work is in flight: a fill never runs beside one */
@@ -52,7 +57,6 @@ export interface SandboxPoolOptions {
     remove(id: string): void;
     settled(change: { readonly id: string; readonly present: boolean }): Promise<void>;
   };
-  readonly mkdir: (dir: string) => void;
   readonly log?: (line: string) => void;
 }
 
@@ -132,12 +136,15 @@ export class SandboxPool {
     }
     this.starting += made.length;
     try {
-      this.opts.mkdir(this.opts.netnsDir);
+      // intent first: a crash from here leaves markers that tell repair what these files are
+      mkdirSync(this.opts.markerDir, { recursive: true, mode: 0o700 });
+      for (const m of made) writeFileSync(join(this.opts.markerDir, m.id), '');
+      mkdirSync(this.opts.netnsDir, { recursive: true, mode: 0o700 });
       await this.opts.net(made.map((m) => ['netns_create', m.path]));
     } catch (err) {
       this.opts.log?.(`network sandbox pool: could not make namespaces: ${(err as Error).message}`);
       // one that was made before the failure is a file no record names: deleted here, or by repair
-      await this.opts.net(made.map((m) => ['netns_delete', m.path]), true).catch(() => { /* repair will */ });
+      await this.opts.net(made.map((m) => ['netns_delete', m.path]), true).then(() => made.forEach((m) => this.unmark(m.id)), () => { /* repair will */ });
       return false;
     } finally {
       this.starting -= made.length;
@@ -155,10 +162,16 @@ export class SandboxPool {
     return true;
   }
 
+  /** The member is a sandbox's now (its record names the namespace), or gone: no longer the pool's. */
+  unmark(id: string): void {
+    rmSync(join(this.opts.markerDir, id), { force: true });
+  }
+
   private async remove(members: readonly PoolMember[]): Promise<void> {
     if (members.length === 0) return;
     for (const m of members) this.opts.netd.remove(POOL_ENDPOINT_PREFIX + m.id);
     await this.opts.net(members.map((m) => ['netns_delete', m.path]), true);
+    for (const m of members) this.unmark(m.id);
     // the resolver let go of them (and, with nothing else to serve, exited) before this returns
     await this.opts.netd.settled({ id: POOL_ENDPOINT_PREFIX + members[members.length - 1]!.id, present: false });
   }
