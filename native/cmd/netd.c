@@ -416,7 +416,12 @@ static void write_serving(void) {
       ids[b] = ids[b - 1];
       ids[b - 1] = t;
     }
-  cleanup_free char *text = xcalloc(n * 66 + 2, 1);
+  /* sized from the ids themselves: a pre-made sandbox's id ("pool-" + 64 hex) is longer than a
+   * container's */
+  size_t size = 2;
+  for (i = 0; i < n; i++)
+    size += strlen(ids[i]) + 1;
+  cleanup_free char *text = xcalloc(size, 1);
   for (i = 0; i < n; i++) {
     if (i > 0)
       strcat(text, ",");
@@ -460,12 +465,27 @@ static size_t reload(void) {
   /* listeners: keep those whose id and namespace are unchanged, open new ones, close the rest */
   for (served *s = g.served; s != NULL; s = s->next)
     s->seen = false;
-  for (size_t i = 0; i < g.cfg_count; i++) {
-    served *hit = NULL;
+  cleanup_free bool *matched = xcalloc(g.cfg_count + 1, sizeof *matched);
+  for (size_t i = 0; i < g.cfg_count; i++)
     for (served *s = g.served; s != NULL; s = s->next)
-      if (strcmp(s->id, g.cfg[i].id) == 0 && strcmp(s->netns, g.cfg[i].netns) == 0)
+      if (!s->seen && strcmp(s->id, g.cfg[i].id) == 0 && strcmp(s->netns, g.cfg[i].netns) == 0) {
+        s->seen = matched[i] = true;
+        break;
+      }
+  for (size_t i = 0; i < g.cfg_count; i++) {
+    if (matched[i])
+      continue;
+    /* An endpoint renamed (a pre-made sandbox's `pool-<id>` becoming its container's id) keeps
+     * its sockets: a second pair could not bind 127.0.0.11:53 in the same namespace while the
+     * first is open, and the names are live one reload sooner. */
+    served *hit = NULL;
+    for (served *s = g.served; s != NULL && hit == NULL; s = s->next)
+      if (!s->seen && strcmp(s->netns, g.cfg[i].netns) == 0)
         hit = s;
-    if (hit == NULL) {
+    if (hit != NULL) {
+      free(hit->id);
+      hit->id = xstrdup(g.cfg[i].id);
+    } else {
       bt_error *err = NULL;
       hit = serve(&g.cfg[i], &err);
       if (hit == NULL) {

@@ -254,6 +254,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   await supervisor.start();
   // warm slots for the next starts (docs/slots.md), made in the background from here on
   runtime.warmSlots();
+  // and pre-made network sandboxes, when this host uses networks (else from the first on)
+  host.network.warmPool();
   // detached watches (watch -d, up -d --watch) run again; changes made meanwhile are caught up
   void watches.restore().catch((err: unknown) => log(`restoring detached watches: ${errorBody(err).message}`));
 
@@ -300,6 +302,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       await supervisor.stop();
       // the default bridge comes back with the next `run`; containers on it keep it (and DNS,
       // ports and forwarding live on without the engine: berth-netd and the kernel hold them)
+      await host.network.stopPool().catch((err) => log(`emptying the network sandbox pool: ${errorBody(err).message}`));
       await networking.removeIdleDefaultBridge().catch((err) => log(`removing the idle default bridge: ${errorBody(err).message}`));
       sys.stop();
       runtime.removeIdleCgroupParent();

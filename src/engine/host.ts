@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Roots } from '../lib/paths.js';
 import { nativeDir, networkNames } from '../lib/paths.js';
 import { NetworkFacility } from '../network/facility.js';
+import { poolSizeFromEnv } from '../network/pool.js';
 import type { Clock } from '../lib/clock.js';
 import { lazySys } from '../sys/index.js';
 import type { Sys } from '../sys/sys.js';
@@ -48,6 +49,9 @@ export function engineHost(roots: Roots, packageRoot: string, env: NodeJS.Proces
     netBin: join(bin, 'berth-net'), netdBin: join(bin, 'berth-netd'),
     table: names.table, bridgePrefix: names.bridgePrefix, vethPrefix: names.vethPrefix,
     env,
+    // pre-made network sandboxes (network/pool.ts): BERTH_NETNS_POOL, else as many as warm slots
+    poolSize: poolSizeFromEnv(env['BERTH_NETNS_POOL'], slotCount),
+    ...(log ? { log } : {}),
   });
   return {
     roots,

@@ -12,6 +12,7 @@
 import type { ContainerNetworkFiles, ContainerRuntime, ContainerView, RecordedNetwork, RecordedPort } from '../runtime/container.js';
 import type { NetworkFacility, NetworkRecord, SandboxRecord, NetworkMode, Attachment } from '../network/facility.js';
 import type { PortRequest, PublishedPort } from '../network/ports.js';
+import { basename } from 'node:path';
 import { Conflict, InvalidArgument, NotFound } from '../lib/errors.js';
 import type { PortPublisher } from '../api/types.js';
 
@@ -248,7 +249,8 @@ export class EngineNetworking {
       },
       NetworkSettings: {
         Bridge: '',
-        SandboxID: sandbox?.netns !== undefined && sandbox.ownsNetns ? view.record.id : '',
+        // the namespace file's name: the container's id, or a pre-made sandbox's own (as Docker's, random)
+        SandboxID: sandbox?.netns !== undefined && sandbox.ownsNetns ? basename(sandbox.netns) : '',
         SandboxKey: sandbox?.netns ?? '',
         Ports: ports,
         // Docker fills these for the default bridge only (user networks are under Networks)

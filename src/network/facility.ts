@@ -22,6 +22,7 @@ import { hostNetworks, hostRoutes4, hostLinks, mountPoints, hostHasIpv6, probePo
 import { expandPorts, choosePorts, type PortRequest, type PortWant, type PublishedPort } from './ports.js';
 import { parseResolvConf, upstreams, renderResolvConf, renderHosts, parseExtraHosts } from './resolv.js';
 import { Netd, type NetdEndpoint } from './netd.js';
+import { SandboxPool, POOL_ENDPOINT_PREFIX, type SandboxPoolStats } from './pool.js';
 
 export interface NetworkFacilityOptions {
   /** persistent: networks/<name>.json (default <BERTH_ROOT>/network) */
@@ -44,6 +45,13 @@ export interface NetworkFacilityOptions {
   readonly env: NodeJS.ProcessEnv;
   /** [0, 1): port choice; tests may fix it */
   readonly random?: () => number;
+  /**
+   * how many pre-made sandboxes to keep (pool.ts; default 0: none). The pool warms on the first
+   * bridge-mode sandbox or at warmPool(); stopPool() empties it.
+   */
+  readonly poolSize?: number;
+  /** told about a pool refill that failed */
+  readonly log?: (line: string) => void;
 }
 
 export interface IpamEntry { readonly subnet?: string; readonly gateway?: string; readonly ipRange?: string }
@@ -161,6 +169,11 @@ export class NetworkFacility {
   private rulesQueued?: Promise<void>;
   /** port choices are made one at a time: two publishes probing at once could pick one port */
   private portLock: Promise<unknown> = Promise.resolve();
+  /** pre-made namespaces for bridge-mode sandboxes (pool.ts) */
+  private readonly pool: SandboxPool;
+  /** containers' network operations in flight, and who waits for there to be none (netIdle) */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: NetworkFacilityOptions) {
     for (const p of [opts.bridgePrefix, opts.vethPrefix]) {
@@ -172,6 +185,26 @@ export class NetworkFacility {
     this.netnsDir = join(opts.runDir, 'netns');
     this.netd = new Netd(join(opts.runDir, 'netd'), opts.netdBin, opts.env);
     this.random = opts.random ?? Math.random;
+    this.pool = new SandboxPool({
+      size: opts.poolSize ?? 0, netnsDir: this.netnsDir, markerDir: join(opts.runDir, 'pool'), netd: this.netd,
+      net: (steps, lenient) => this.net(steps, lenient),
+      idle: () => this.netIdle(),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  }
+
+  /** The engine is up: keep pre-made sandboxes from now on if any network exists (else from the first bridge-mode sandbox on). */
+  warmPool(): void {
+    if (this.networks().length > 0) this.pool.warm();
+  }
+
+  /** Engine stop: the idle pre-made sandboxes are deleted (a claimed one is its container's). */
+  stopPool(): Promise<void> {
+    return this.pool.stop();
+  }
+
+  poolStats(): SandboxPoolStats {
+    return this.pool.stats();
   }
 
   // ── host tools ──────────────────────────────────────────────────────────────────────────
@@ -180,6 +213,31 @@ export class NetworkFacility {
     if (steps.length === 0) return;
     const r = await runCaptured(this.opts.netBin, [], this.opts.env, renderSteps(steps, lenient));
     if (r.code !== 0) throw new SysError('netlink', steps[0]!.join(' '), 'EFAIL', r.stderr.trim() || `berth-net exited ${r.code}`);
+  }
+
+  /** A container's network operation: the pool's refills wait until none is in flight (netIdle). */
+  private async foreground<T>(op: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await op();
+    } finally {
+      if (--this.inFlight === 0 && this.idleWaiters.length > 0) this.wakeIfIdle();
+    }
+  }
+
+  /**
+   * Resolves at a turn of the event loop at which no container's network operation is in flight.
+   * The pool's refills wait for this: making a namespace takes kernel locks a container's veth and
+   * addresses need (a refill beside a connect slowed that connect from 66 to 159 ms under load).
+   * Checked in the loop's check phase (setImmediate), not when the count drops: an attach goes
+   * from createSandbox to connect in microtasks, and must not let a refill in between.
+   */
+  private netIdle(): Promise<void> {
+    return new Promise((resolve) => { this.idleWaiters.push(resolve); this.wakeIfIdle(); });
+  }
+
+  private wakeIfIdle(): void {
+    setImmediate(() => { if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake(); });
   }
 
   /**
@@ -427,14 +485,27 @@ export class NetworkFacility {
    * before the container's process starts). `none` gets no file: the shim makes a fresh
    * namespace with lo only. `host` joins the shim's own namespace; `container:` the other's.
    */
-  async createSandbox(req: SandboxRequest): Promise<SandboxRecord> {
+  createSandbox(req: SandboxRequest): Promise<SandboxRecord> {
+    return this.foreground(() => this.createSandboxNow(req));
+  }
+
+  private async createSandboxNow(req: SandboxRequest): Promise<SandboxRecord> {
     if (!ID_RE.test(req.containerId)) throw new InvalidArgument(`malformed container id ${req.containerId}`);
     if (readJson(join(this.sandboxesDir, `${req.containerId}.json`))) throw new Conflict(`container ${req.containerId.slice(0, 12)} already has a network sandbox`);
     if (req.dns) for (const s of req.dns) parseAddress(s);
     let netns: string | undefined;
     let owns = false;
+    let pooled: string | undefined;
     switch (req.mode.kind) {
-      case 'bridge': netns = join(this.netnsDir, req.containerId); owns = true; break;
+      case 'bridge': {
+        // a pre-made namespace when one is ready (never given twice: take() hands each out once)
+        const member = this.pool.take();
+        this.pool.warm();
+        pooled = member?.id;
+        netns = member?.path ?? join(this.netnsDir, req.containerId);
+        owns = true;
+        break;
+      }
       case 'host': netns = '/proc/self/ns/net'; break;
       case 'none': netns = undefined; break;
       case 'container': {
@@ -445,8 +516,23 @@ export class NetworkFacility {
       }
     }
     const record: SandboxRecord = { containerId: req.containerId, mode: req.mode, ...(netns ? { netns } : {}), ownsNetns: owns, request: req, attachments: [], ports: [] };
-    this.saveSandbox(record);
-    if (owns) {
+    // intent first: from here the namespace file is this sandbox's (a crash leaves it to repair)
+    try {
+      this.saveSandbox(record);
+    } catch (err) {
+      // a member taken but not recorded is no one's: deleted now (the pool never gets it back)
+      if (pooled !== undefined) {
+        this.netd.remove(POOL_ENDPOINT_PREFIX + pooled);
+        await this.net([['netns_delete', netns!]], true).then(() => this.pool.unmark(pooled!), () => { /* repair will */ });
+      }
+      throw err;
+    }
+    if (pooled !== undefined) {
+      // the resolver's sockets in it pass to the container's endpoint in one rename, so the daemon
+      // never sees a moment with nothing to serve (it would exit, and connect start it again)
+      this.netd.rename(POOL_ENDPOINT_PREFIX + pooled, req.containerId);
+      this.pool.unmark(pooled);
+    } else if (owns) {
       mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
       try {
         await this.net([['netns_create', netns!]]);
@@ -458,7 +544,11 @@ export class NetworkFacility {
     return record;
   }
 
-  async connect(containerId: string, networkRef: string, req: ConnectRequest): Promise<Attachment> {
+  connect(containerId: string, networkRef: string, req: ConnectRequest): Promise<Attachment> {
+    return this.foreground(() => this.connectNow(containerId, networkRef, req));
+  }
+
+  private async connectNow(containerId: string, networkRef: string, req: ConnectRequest): Promise<Attachment> {
     const s = this.sandbox(containerId);
     const n = this.network(networkRef);
     if (s.mode.kind !== 'bridge' || !s.netns) throw new Conflict(`container ${containerId.slice(0, 12)} uses network_mode ${s.mode.kind}: it cannot be connected to a network`);
@@ -534,7 +624,11 @@ export class NetworkFacility {
     return used;
   }
 
-  async disconnect(containerId: string, networkRef: string): Promise<void> {
+  disconnect(containerId: string, networkRef: string): Promise<void> {
+    return this.foreground(() => this.disconnectNow(containerId, networkRef));
+  }
+
+  private async disconnectNow(containerId: string, networkRef: string): Promise<void> {
     const s = this.sandbox(containerId);
     const n = this.networks().find((x) => x.name === networkRef || x.id === networkRef);
     const a = s.attachments.find((x) => x.network === networkRef || x.networkId === networkRef || (n !== undefined && x.networkId === n.id));
@@ -552,7 +646,11 @@ export class NetworkFacility {
    * the host can bind and no other mapping holds, then NAT rules are applied and berth-netd
    * holds the ports bound. Returns the decided mappings (what `port` shows).
    */
-  async publish(containerId: string, requests: readonly PortRequest[]): Promise<PublishedPort[]> {
+  publish(containerId: string, requests: readonly PortRequest[]): Promise<PublishedPort[]> {
+    return this.foreground(() => this.publishNow(containerId, requests));
+  }
+
+  private async publishNow(containerId: string, requests: readonly PortRequest[]): Promise<PublishedPort[]> {
     const chosen = await this.locked(async () => {
       const s = this.sandbox(containerId);
       if (s.mode.kind !== 'bridge') throw new Conflict(`published ports are discarded when using ${s.mode.kind} network mode`);
@@ -618,7 +716,11 @@ export class NetworkFacility {
   }
 
   /** Everything of the sandbox goes: resolver records, veths, ports, the namespace file. */
-  async removeSandbox(containerId: string): Promise<void> {
+  removeSandbox(containerId: string): Promise<void> {
+    return this.foreground(() => this.removeSandboxNow(containerId));
+  }
+
+  private async removeSandboxNow(containerId: string): Promise<void> {
     let s: SandboxRecord;
     try { s = this.sandbox(containerId); } catch (err) { if (err instanceof NotFound) return; throw err; }
     this.saveSandbox({ ...s, removing: true });
@@ -742,11 +844,20 @@ export class NetworkFacility {
     try { files = readdirSync(this.netnsDir); } catch { /* none */ }
     for (const f of files) {
       const path = join(this.netnsDir, f);
-      if (namespaces.has(path)) continue;
+      if (namespaces.has(path) || this.pool.holds(path)) continue;
       await this.net([['netns_delete', path]], true);
       done.push(`deleted namespace ${f}`);
     }
+    // a pre-made sandbox of an engine that died: its namespace went above (no record names it)
+    let markers: string[] = [];
+    try { markers = readdirSync(join(this.opts.runDir, 'pool')); } catch { /* none */ }
+    for (const id of markers) {
+      if (this.pool.holds(join(this.netnsDir, id))) continue;
+      this.pool.unmark(id);
+      done.push(`removed pre-made sandbox ${id.slice(0, 12)}`);
+    }
     for (const id of this.netd.list()) {
+      if (id.startsWith(POOL_ENDPOINT_PREFIX) && this.pool.holds(join(this.netnsDir, id.slice(POOL_ENDPOINT_PREFIX.length)))) continue;
       if (!this.sandboxes().some((s) => s.containerId === id)) { this.netd.remove(id); done.push(`removed resolver records of ${id.slice(0, 12)}`); }
     }
     // the rules and the resolver's records are rewritten from the records (nothing to do for a

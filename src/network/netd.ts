@@ -3,7 +3,7 @@
 // It is fed through files: one endpoint file per sandbox in <netd>/endpoints/, written
 // atomically; it follows the directory with inotify. This module renders those files (pure) and
 // starts the daemon when none runs.
-import { mkdirSync, readFileSync, rmSync, readdirSync, statSync, watch } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { processAlive, spawnDetached } from '../sys/spawn.js';
@@ -48,14 +48,24 @@ export class Netd {
     this.endpoints = join(dir, 'endpoints');
   }
 
-  write(containerId: string, e: NetdEndpoint): void {
+  /** Writes an endpoint file and starts the daemon unless one runs (`start` false: the caller starts it once after several writes). */
+  write(containerId: string, e: NetdEndpoint, start = true): void {
     mkdirSync(this.endpoints, { recursive: true, mode: 0o700 });
     writeFileAtomic(join(this.endpoints, containerId), renderEndpoint(e), { durable: false });
-    this.ensureRunning();
+    if (start) this.ensureRunning();
   }
 
   remove(containerId: string): void {
     rmSync(join(this.endpoints, containerId), { force: true });
+  }
+
+  /** Gives an endpoint file another id in one step (a file already gone is left so). */
+  rename(from: string, to: string): void {
+    try {
+      renameSync(join(this.endpoints, from), join(this.endpoints, to));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 
   list(): string[] {

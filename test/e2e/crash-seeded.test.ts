@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { seededRandom } from '../helpers/seeded.js';
-import { berth, berthOk, leftovers, berthBin, cgroupDirs, eventually, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
+import { berth, berthOk, leftovers, berthBin, cgroupDirs, eventually, poolNamespaces, type TestRoots, setUpScenario, tearDownScenario, type Scenario } from '../helpers/env.js';
 
 const SEED = process.env.BERTH_CRASH_SEED !== undefined ? Number(process.env.BERTH_CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
 const KILLS = Number(process.env.BERTH_CRASH_KILLS ?? 50);
@@ -92,8 +92,12 @@ async function assertConverged(workers: number, gatedSince: number | undefined):
   }
   // one rootfs mount and one pinned network namespace (on the project network) per container,
   // and no other mount of ours
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((mp) => mp.startsWith(roots.dir)).sort();
-  assert.deepEqual(mounts, ids.flatMap((id) => [join(roots.root, 'overlay2', id, 'merged'), join(roots.run, 'network', 'netns', id)]).sort(), 'one rootfs mount and one network namespace per container');
+  // (the namespace a container's sandbox record names: its own, or a pre-made one it took; the
+  // engine's idle pre-made sandboxes are its own, not a container's)
+  const pool = new Set(poolNamespaces(roots));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((mp) => mp.startsWith(roots.dir) && !pool.has(mp)).sort();
+  const netnsOf = (id: string): string => JSON.parse(readFileSync(join(roots.run, 'network', 'sandboxes', `${id}.json`), 'utf8')).netns;
+  assert.deepEqual(mounts, ids.flatMap((id) => [join(roots.root, 'overlay2', id, 'merged'), netnsOf(id)]).sort(), 'one rootfs mount and one network namespace per container');
   t0 = lap('files, cgroups, mounts', t0);
   // one supervisor per container, berth-netd, and no other process of ours (a health probe's `berth-shim
   // exec` comes and goes, and a process caught exiting has no command line yet: checked until the

@@ -175,14 +175,31 @@ export function slotPids(roots: TestRoots): number[] {
 }
 
 /**
+ * The namespace files of the engine's idle pre-made network sandboxes (src/network/pool.ts): each
+ * has a marker in <run>/network/pool, written before the namespace and removed once a container's
+ * sandbox names it.
+ */
+export function poolNamespaces(roots: TestRoots): string[] {
+  try { return readdirSync(join(roots.run, 'network', 'pool')).map((id) => join(roots.run, 'network', 'netns', id)); } catch { return []; }
+}
+
+/** berth-netd serves nothing but the idle pre-made sandboxes (it is the engine's then, as they are). */
+function netdServesOnlyPool(roots: TestRoots): boolean {
+  try { return readdirSync(join(roots.run, 'network', 'netd', 'endpoints')).every((n) => n.startsWith('.') || n.startsWith('pool-')); } catch { return true; }
+}
+
+/**
  * What berth may have left on the host for these roots: mounts, cgroups, processes. The engine
- * itself is not counted unless `withEngine` (cleanupRoots stops it first, and then counts it).
+ * itself is not counted unless `withEngine` (cleanupRoots stops it first, and then counts it), nor
+ * what it keeps while it runs: idle warm slots, idle pre-made network sandboxes and a berth-netd
+ * that serves only those.
  */
 export function leftovers(roots: TestRoots, opts: { readonly withEngine?: boolean } = {}): string[] {
   const found: string[] = [];
+  const pool = new Set(opts.withEngine ? [] : poolNamespaces(roots));
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = line.split(' ')[4];
-    if (mp && mp.startsWith(roots.dir)) found.push(`mount ${mp}`);
+    if (mp && mp.startsWith(roots.dir) && !pool.has(mp)) found.push(`mount ${mp}`);
   }
   for (const d of cgroupDirs()) {
     const p = join(d, roots.cgroupParent);
@@ -196,6 +213,7 @@ export function leftovers(roots: TestRoots, opts: { readonly withEngine?: boolea
     const ours = cmd.includes(roots.dir) || environ.split('\0').includes(`BERTH_ROOT=${roots.root}`);
     // an idle warm slot (docs/slots.md) is the engine's while it runs, and must be gone with it
     if (!opts.withEngine && (isEngine(cmd) || isSlotOf(cmd, roots))) continue;
+    if (!opts.withEngine && cmd.split('\0')[0]!.endsWith('berth-netd') && netdServesOnlyPool(roots)) continue;
     if (ours && Number(pid) !== process.pid && !isZombie(pid)) found.push(`process ${pid} ${cmd.replace(/\0/g, ' ')}`);
   }
   // the default bridge (and so berth's table) lives as long as the engine: counted once it stopped
