@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir, cpus, release } from 'node:os';
+import { tmpdir, cpus, release, loadavg } from 'node:os';
 import * as tar from 'tar';
 import { makeRoots, makeBusyboxRootfs, berthBin, cleanupRoots, stopEngine, type TestRoots } from '../test/helpers/env.js';
 import { berthCommand } from './measure.js';
@@ -106,9 +106,10 @@ async function main(): Promise<void> {
     const b = (...args: string[]): string[] => [...berthCommand(baselineBin), ...args];
     subjects.push({ name: 'baseline', up: (f) => b('up', '-d', '-f', f), down: (f) => b('down', '-f', f, '-t', '1'), env: baselineRoots.env, files });
   }
-  /** The engine's event-loop delay since its last reset (and a new window from now). */
-  const loopDelay = (): { p99: number; max: number } => {
-    const st = JSON.parse(run(berth('engine', 'status', '--format', 'json', '--reset'), berthEnv)) as { EventLoopDelay: { P99Ms: number; MaxMs: number } };
+  /** The event-loop delay of berth's (or the baseline's) engine since its last reset (and a new window from now). */
+  const loopDelay = (baseline = false): { p99: number; max: number } => {
+    const argv = baseline && baselineBin ? [...berthCommand(baselineBin), 'engine', 'status', '--format', 'json', '--reset'] : berth('engine', 'status', '--format', 'json', '--reset');
+    const st = JSON.parse(run(argv, baseline && baselineRoots ? baselineRoots.env : berthEnv)) as { EventLoopDelay: { P99Ms: number; MaxMs: number } };
     return { p99: st.EventLoopDelay.P99Ms, max: st.EventLoopDelay.MaxMs };
   };
   const facts = [`nproc ${cpus().length}`, `kernel ${release()}`, `node ${process.version}`];
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
     // Warm up once (this also starts the engine), untimed.
     for (const s of subjects) { timeOnce(s.up(s.files.get(1)!), s.env); timeOnce(s.up(s.files.get(1)!), s.env); timeOnce(s.down(s.files.get(1)!), s.env); }
 
+    const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
     // samples[row][subject] — one sample per round, in round order, for paired ratios.
     const samples = new Map<string, Map<string, number[]>>();
     const add = (row: string, subject: string, x: number): void => {
@@ -167,11 +169,13 @@ async function main(): Promise<void> {
       for (const n of SIZES) {
         for (const s of subjects) {
           const file = s.files.get(n)!;
-          const watchLoop = s.name === 'berth' && n === 30;
-          if (watchLoop) loopDelay();
+          // the engine's event loop during up -d and down of 30: berth's, and the baseline's
+          const watchLoop = (s.name === 'berth' || s.name === 'baseline') && n === 30;
+          const ofBaseline = s.name === 'baseline';
+          if (watchLoop) loopDelay(ofBaseline);
           add(`up -d, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.up(file), s.env));
           if (watchLoop) {
-            const d = loopDelay();
+            const d = loopDelay(ofBaseline);
             add('engine event-loop delay p99 during up -d, 30 services', s.name, d.p99);
             add('engine event-loop delay max during up -d, 30 services', s.name, d.max);
           }
@@ -182,10 +186,10 @@ async function main(): Promise<void> {
             const shims = inspect(...names).map((c) => JSON.parse(readFileSync(join(roots.root, 'containers', c.Id, 'started'), 'utf8')).shimPid as number);
             shimRss.push(median(shims.map(rssKiB)));
           }
-          if (watchLoop) loopDelay();
+          if (watchLoop) loopDelay(ofBaseline);
           add(`down -t 1, ${n} service${n > 1 ? 's' : ''}`, s.name, timeOnce(s.down(file), s.env));
           if (watchLoop) {
-            const d = loopDelay();
+            const d = loopDelay(ofBaseline);
             add('engine event-loop delay p99 during down, 30 services', s.name, d.p99);
             add('engine event-loop delay max during down, 30 services', s.name, d.max);
           }
@@ -222,7 +226,7 @@ async function main(): Promise<void> {
     const w0 = Math.max(...[...samples.keys(), 'engine RSS, 30 services up (KiB)'].map((k) => k.length)) + 2;
     const cell = (s: string, i: number): string => s.padStart(Math.max(cols[i]!.length, 8) + 2);
     let out = `berth stack benchmark: ${runs} interleaved rounds; medians in ms; ratios are medians of per-round ratios\n`;
-    out += `machine: ${facts.join('; ')}\n`;
+    out += `machine: ${facts.join('; ')}; load average before ${loadBefore}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`;
     out += `${''.padEnd(w0)}${cols.map((c, i) => cell(c, i)).join('')}\n`;
     for (const [row, bySubject] of samples) {
       const isCount = row.includes('inspects until seen');

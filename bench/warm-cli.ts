@@ -7,11 +7,15 @@
 // Subjects run interleaved (A B C … A B C …) so that drift on a shared machine hits them alike;
 // prints medians and paired ratios. Not a test: it asserts nothing.
 //   npm run bench:warm             (as root; BENCH_RUNS=N rounds, default 20; BENCH_DOCKER=1 for docker)
+//   BERTH_BASELINE=/other/checkout/bin/berth npm run bench:warm
+//                                  adds that build's warm no-op `up -d` (1 and 10 services) and `up -d`
+//                                  of 10 services (its own engine and roots), paired with this build's
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { median } from './measure.js';
-import { berthBin, busyboxTarball, cleanupRoots, importBusybox, makeRoots, removeAllContainers } from '../test/helpers/env.js';
+import { berthCommand, median } from './measure.js';
+import { berthBin, busyboxTarball, cleanupRoots, importBusybox, makeRoots, removeAllContainers, stopEngine, type TestRoots } from '../test/helpers/env.js';
 import { startDockerd, stopDockerd, which, type Dockerd } from './dockerd.js';
 
 interface Subject {
@@ -61,10 +65,21 @@ function dockerState(d: Dockerd, tarball: string): void {
   for (let i = 0; i < 200 && !must([d.cli, 'logs', '--tail', '1', 'chatty'], d.env).includes('log line 9999'); i++) spawnSync('sleep', ['0.1']);
 }
 
+/** Writes DIR/<name>/compose.yaml and returns the directory. */
+function project(dir: string, name: string, body: string): string {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'compose.yaml'), `name: ${name}\n${body}`);
+  return d;
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 20);
   const roots = makeRoots();
   let dockerd: Dockerd | undefined;
+  const baselineBin = process.env.BERTH_BASELINE;
+  const baseRoots: TestRoots | undefined = baselineBin ? makeRoots() : undefined;
+  const baseDirs: string[] = [];
   try {
     await importBusybox(roots, 'bb');
     const warm = { ...roots.env, BERTH_NO_WARM: '' };
@@ -104,6 +119,23 @@ async function main(): Promise<void> {
       subjects.push({ name: `warm: ${v.name}`, argv: [berthBin, ...v.argv], env: warm, ...(v.cwd ? { cwd: v.cwd } : {}), ...(v.after ? { after: v.after } : {}) });
       subjects.push({ name: `node: ${v.name}`, argv: [berthBin, ...v.argv], env: cold, ...(v.cwd ? { cwd: v.cwd } : {}), ...(v.after ? { after: v.after } : {}) });
     }
+    const noop10 = project(roots.dir, 'noopten', services(10, 'n'));
+    must([berthBin, 'up', '-d'], warm, noop10);
+    subjects.push({ name: 'warm: up -d, no-op (10 services)', argv: [berthBin, 'up', '-d'], env: warm, cwd: noop10 });
+    // the baseline build's compose rows, on its own engine, paired with this build's
+    if (baselineBin && baseRoots) {
+      const base = berthCommand(baselineBin);
+      must([...base, 'import', await busyboxTarball(baseRoots.dir), 'bb'], baseRoots.env);
+      const noopBase = project(baseRoots.dir, 'noop', services(1, 'one'));
+      const noop10Base = project(baseRoots.dir, 'noopten', services(10, 'n'));
+      const tenBase = project(baseRoots.dir, 'ten', services(10, 'w'));
+      baseDirs.push(noopBase, noop10Base, tenBase);
+      must([...base, 'up', '-d'], baseRoots.env, noopBase);
+      must([...base, 'up', '-d'], baseRoots.env, noop10Base);
+      subjects.push({ name: 'baseline: up -d, no-op (1 service)', argv: [...base, 'up', '-d'], env: baseRoots.env, cwd: noopBase });
+      subjects.push({ name: 'baseline: up -d, no-op (10 services)', argv: [...base, 'up', '-d'], env: baseRoots.env, cwd: noop10Base });
+      subjects.push({ name: 'baseline: up -d, 10 services', argv: [...base, 'up', '-d'], env: baseRoots.env, cwd: tenBase, after: () => { must([...base, 'down', '-t', '1'], baseRoots.env, tenBase); } });
+    }
     const docker = process.env.BENCH_DOCKER === '1';
     if (docker) {
       const dockerdPath = which('dockerd');
@@ -123,14 +155,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) for (const s of subjects) samples.get(s.name)!.push(timed(s));
 
     const nodeFloor = samples.get(subjects[0]!.name)!;
+    process.stdout.write(`load average after the rounds: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
     process.stdout.write(`warm CLI, ${runs} interleaved rounds: medians in ms; paired: warm over node (same verb), and minus node's empty-file floor\n`);
     if (!docker) process.stdout.write('(BENCH_DOCKER=1 adds docker: berth only)\n');
     for (const s of subjects) {
       const xs = samples.get(s.name)!;
       let extra = `   ${(median(xs.map((x, i) => x - nodeFloor[i]!)) >= 0 ? '+' : '')}${median(xs.map((x, i) => x - nodeFloor[i]!)).toFixed(1)} vs node floor`;
       if (s.name.startsWith('warm: ')) {
-        const peer = samples.get(s.name.replace(/^warm: /, 'node: '))!;
-        extra += `   node/warm ×${median(xs.map((x, i) => peer[i]! / x)).toFixed(2)}`;
+        const peer = samples.get(s.name.replace(/^warm: /, 'node: '));
+        if (peer) extra += `   node/warm ×${median(xs.map((x, i) => peer[i]! / x)).toFixed(2)}`;
+        const base = samples.get(s.name.replace(/^warm: /, 'baseline: '));
+        if (base) extra += `   baseline/warm ×${median(xs.map((x, i) => base[i]! / x)).toFixed(2)}`;
       }
       const rival = DOCKER_PAIRS[s.name];
       if (rival !== undefined && samples.has(rival)) {
@@ -143,6 +178,14 @@ async function main(): Promise<void> {
     spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'steady'), stdio: 'ignore' });
     spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'ten'), stdio: 'ignore' });
     spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'noop'), stdio: 'ignore' });
+    if (baselineBin && baseRoots) {
+      const base = berthCommand(baselineBin);
+      for (const d of baseDirs) spawnSync(base[0]!, [...base.slice(1), 'down', '-t', '1'], { env: baseRoots.env, cwd: d, stdio: 'ignore' });
+      spawnSync(base[0]!, [...base.slice(1), 'rmi', 'bb'], { env: baseRoots.env, stdio: 'ignore' });
+      await stopEngine(baseRoots);
+      await cleanupRoots(baseRoots);
+    }
+    spawnSync(berthBin, ['down', '-t', '1'], { env: roots.env, cwd: join(roots.dir, 'noopten'), stdio: 'ignore' });
     await removeAllContainers(roots);
     spawnSync(berthBin, ['rmi', 'bb'], { env: roots.env, stdio: 'ignore' });
     await cleanupRoots(roots);

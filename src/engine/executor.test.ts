@@ -45,7 +45,7 @@ test('independent operations run at once; a dependent waits for its dependencies
   const r = recordingRunner();
   const events: EngineEvent[] = [];
   const done = execute(plan, r.runner, (e) => events.push(e), new AbortController().signal);
-  await new Promise((res) => setImmediate(res));
+  for (let i = 0; i < 50 && r.running().length < 2; i++) await new Promise((res) => setImmediate(res));
   assert.deepEqual(r.running().sort(), ['create service:a:1', 'create service:b:1'], 'both creates run in parallel');
   await r.finish('create service:b:1');
   assert.deepEqual(r.running(), ['create service:a:1'], 'b cannot start before a is started');
@@ -114,6 +114,7 @@ test('a cancelled walk starts nothing more, lets what is in progress finish, and
   const ctl = new AbortController();
   let resolved = false;
   const done = execute(plan, r.runner, (e) => events.push(e), ctl.signal).then((x) => { resolved = true; return x; });
+  for (let i = 0; i < 50 && r.running().length < 2; i++) await new Promise((res) => setImmediate(res));
   await r.finish('create service:a:1');
   await new Promise((res) => setImmediate(res));
   ctl.abort(new Error('cancelled by the client'));
@@ -129,4 +130,37 @@ test('a cancelled walk starts nothing more, lets what is in progress finish, and
   assert.equal(result.inProgressAtCancel, 2);
   assert.deepEqual(result.failed, []);
   assert.ok(!events.some((e) => e.kind === 'operation' && e.status === 'failed'), 'what was not started is not shown as failed');
+});
+
+test('operations made ready at once begin one per turn of the event loop, in order, so that timers and I/O run between them', async () => {
+  const n = 30;
+  const plan: Plan = { operations: Array.from({ length: n }, (_, i) => op(i, 'create', `service:s${i}:1`, [])) };
+  // a counter that moves once per turn of the event loop (an immediate queued from an immediate runs on the next turn)
+  let turns = 0;
+  let ticking = true;
+  const tick = (): void => { turns++; if (ticking) setImmediate(tick); };
+  setImmediate(tick);
+  const began: { service: string; turn: number }[] = [];
+  const timerFiredAt: number[] = [];
+  const timer = setInterval(() => timerFiredAt.push(began.length), 0);
+  const runner: OperationRunner = {
+    ...recordingRunner().runner,
+    create: async (o) => {
+      began.push({ service: o.service, turn: turns });
+      // the synchronous part of a create: a few ms of work no other callback can interrupt
+      const until = Date.now() + 2;
+      while (Date.now() < until) { /* busy */ }
+      return `id-${o.resourceId}`;
+    },
+  };
+  try {
+    const result = await execute(plan, runner, () => undefined, new AbortController().signal);
+    assert.deepEqual(result.failed, []);
+  } finally {
+    ticking = false;
+    clearInterval(timer);
+  }
+  assert.deepEqual(began.map((b) => b.service), plan.operations.map((o) => o.service), 'in the order they became ready');
+  assert.equal(new Set(began.map((b) => b.turn)).size, n, `each on a turn of its own: ${JSON.stringify(began.map((b) => b.turn))}`);
+  assert.ok(timerFiredAt.some((k) => k > 0 && k < n), `a timer ran while the creates were beginning (it ran after ${JSON.stringify(timerFiredAt)} had begun)`);
 });

@@ -8,7 +8,6 @@
 import { resourceKindOf, type Operation, type Plan, type ResourceKind } from '../plan/plan.js';
 import type { EngineEvent } from '../api/types.js';
 import { InternalError, cancelledBy } from '../lib/errors.js';
-import { nextTurn } from '../lib/coalesce.js';
 
 /**
  * How to create and remove one kind of non-container resource (the networking and volumes issues
@@ -53,6 +52,31 @@ const PRESENT: Readonly<Record<Operation['kind'], string>> = {
   create: 'Creating', start: 'Starting', stop: 'Stopping', remove: 'Removing', kill: 'Killing', pause: 'Pausing', unpause: 'Unpausing', wait: 'Waiting',
 };
 
+/**
+ * Operations begin one per turn of the event loop, in the order they became ready, across every
+ * walk of this engine. A setImmediate each is not enough: Node runs every immediate queued before
+ * a turn's check phase in that one phase, so 30 creates made ready at once would all run their
+ * synchronous part (records, cgroup directories, the launch file) back to back and hold timers,
+ * I/O and every other request up for the sum of them (the event-loop stalls of `up -d`).
+ */
+const waitingForTurn: (() => void)[] = [];
+let turning = false;
+function giveTurn(): void {
+  waitingForTurn.shift()?.();
+  // queued from inside an immediate: it runs on the next turn, after timers and I/O
+  if (waitingForTurn.length > 0) setImmediate(giveTurn);
+  else turning = false;
+}
+export function ownTurn(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    waitingForTurn.push(resolve);
+    if (!turning) {
+      turning = true;
+      setImmediate(giveTurn);
+    }
+  });
+}
+
 /** Operations begun and not finished, in every walk of this engine (engine status: a cancelled walk's proof of being over). */
 let inProgressEverywhere = 0;
 export const operationsInProgress = (): number => inProgressEverywhere;
@@ -82,10 +106,9 @@ export async function execute(plan: Plan, ops: OperationRunner, emit: (e: Engine
     const runOne = async (op: Operation): Promise<void> => {
       running++;
       state.set(op.id, 'running');
-      // each operation begins on a turn of its own: the synchronous part of 30 creates or starts
-      // made ready at once (reads, mkdirs, the launch file) never holds the engine's other
-      // requests up for all 30
-      await nextTurn();
+      // each operation begins on a turn of its own (ownTurn): the synchronous part of 30 creates
+      // or starts made ready at once never holds the engine's other requests up for all 30
+      await ownTurn();
       if (signal.aborted) {
         state.set(op.id, 'skipped');
         notStarted++;

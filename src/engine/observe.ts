@@ -41,9 +41,35 @@ function hasHealthcheck(test: readonly string[] | undefined): boolean {
   return test !== undefined && test.length > 0 && test[0] !== 'NONE';
 }
 
-/** The containers of one project (by the compose project label). */
+/**
+ * The project of each container seen (its compose project label; '' for none), by full id. A
+ * record's labels never change after create and ids are never reused, so a container once seen
+ * to be of another project is not read again by a look at this one: a no-op `up` reads its own
+ * project's records, not every record on the host. Placeholders (a corrupt or missing record)
+ * and containers being removed are not remembered; ids whose directory is gone are forgotten.
+ */
+const projectOfId = new WeakMap<ContainerRuntime, Map<string, string>>();
+
+/** The containers of one project (by the compose project label), newest first as runtime.list(). */
 export function projectViews(runtime: ContainerRuntime, projectName: string): ContainerView[] {
-  return runtime.list().filter((v) => v.record.config.Labels[LABEL.project] === projectName);
+  let known = projectOfId.get(runtime);
+  if (!known) projectOfId.set(runtime, known = new Map());
+  const ids = runtime.ids();
+  if (known.size > ids.length) {
+    const present = new Set(ids);
+    for (const id of known.keys()) if (!present.has(id)) known.delete(id);
+  }
+  const out: ContainerView[] = [];
+  for (const id of ids) {
+    const project = known.get(id);
+    if (project !== undefined && project !== projectName) continue;
+    const view = runtime.view(id);
+    if (!view) continue;
+    const label = view.record.config.Labels[LABEL.project] ?? '';
+    if (view.problem === undefined && view.observed.status !== 'removing') known.set(id, label);
+    if (label === projectName) out.push(view);
+  }
+  return out.sort((a, b) => (a.record.created < b.record.created ? 1 : -1));
 }
 
 export function observe(runtime: ContainerRuntime, projectName: string): ObservedState {

@@ -48,13 +48,20 @@ export function preflight(images: () => Promise<ImageStore>, network?: NetworkCh
     if (needs.length === 0) return;
     const store = await images();
     const missing: ImageNeed[] = [];
+    const present = new Map<string, boolean>();
     for (const need of needs) {
-      try {
-        store.resolve(need.image);
-      } catch (err) {
-        if (!(err instanceof NotFound)) throw err;
-        missing.push(need);
+      let found = present.get(need.image);
+      if (found === undefined) {
+        try {
+          store.resolve(need.image);
+          found = true;
+        } catch (err) {
+          if (!(err instanceof NotFound)) throw err;
+          found = false;
+        }
+        present.set(need.image, found);
       }
+      if (!found) missing.push(need);
     }
     if (missing.length === 0) return;
     const names = missing.map((m) => (m.service !== undefined ? `${m.image} (service ${m.service})` : m.image));

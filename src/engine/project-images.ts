@@ -279,8 +279,17 @@ export interface ProjectImagesDeps {
  */
 export async function prepareImages(d: ProjectImagesDeps, project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<void> {
   const store = await d.images();
+  // each image looked up once: the decisions below change nothing in the store
+  const seen = new Map<string, boolean>();
   const facts: ImageFacts = {
-    present: (image) => { try { store.resolve(image); return true; } catch { return false; } },
+    present: (image) => {
+      let hit = seen.get(image);
+      if (hit === undefined) {
+        try { store.resolve(image); hit = true; } catch { hit = false; }
+        seen.set(image, hit);
+      }
+      return hit;
+    },
     lastPull: (image) => d.work.lastPull(image),
     nowMs: d.clock.now(),
   };

@@ -234,10 +234,18 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       // the image each service names now: a container of another image is recreated
       const imageStore = await d.images();
       const images: Record<string, string> = {};
+      const ids = new Map<string, string | undefined>();
       for (const name of scope) {
         const service = project.services[name];
         if (!service) continue;
-        try { images[name] = imageStore.resolve(serviceImage(project, service)).id; } catch { /* scale 0: not needed */ }
+        const ref = serviceImage(project, service);
+        if (!ids.has(ref)) {
+          let id: string | undefined;
+          try { id = imageStore.resolve(ref).id; } catch { /* scale 0: not needed */ }
+          ids.set(ref, id);
+        }
+        const id = ids.get(ref);
+        if (id !== undefined) images[name] = id;
       }
       // after planning, every network and published port the new containers need (a port
       // conflict creates nothing at all)

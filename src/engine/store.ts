@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../spec/model.js';
-import { readJson, writeJsonAtomic, CorruptFile } from '../lib/atomic.js';
+import { readJson, writeFileAtomic, CorruptFile } from '../lib/atomic.js';
 
 export interface StoredProject {
   readonly project: Project;
@@ -29,6 +29,8 @@ export class ProjectStore {
   private readonly dir: string;
   /** projects that exist only: a look-up of a name that has none adds nothing (memory stays bounded by the projects there are) */
   private readonly cache = new Map<string, StoredProject>();
+  /** the text of each project's file as this engine last wrote or read it: a save of the same text writes nothing */
+  private readonly texts = new Map<string, string>();
 
   constructor(root: string, private readonly log: (line: string) => void = () => {}) {
     this.dir = join(root, 'projects');
@@ -60,15 +62,29 @@ export class ProjectStore {
       return undefined;
     }
     this.cache.set(name, stored);
+    this.texts.set(name, fileText(stored));
     return stored;
   }
 
+  /**
+   * Writes the project's file (atomically, durably), unless it already holds exactly this: every
+   * no-op `up` saves the model it was given, and an fsync'd rewrite of the same bytes is most of
+   * what such an `up` would cost. The engine is the only writer of these files, so what it last
+   * wrote or read is what they hold.
+   */
   save(stored: StoredProject): void {
-    writeJsonAtomic(this.file(stored.project.name), stored);
-    this.cache.set(stored.project.name, stored);
+    const name = stored.project.name;
+    const text = fileText(stored);
+    if (this.texts.get(name) !== text) {
+      this.texts.delete(name);
+      writeFileAtomic(this.file(name), text);
+      this.texts.set(name, text);
+    }
+    this.cache.set(name, stored);
   }
 
   remove(name: string): void {
+    this.texts.delete(name);
     rmSync(this.file(name), { force: true });
     this.cache.delete(name);
   }
@@ -81,4 +97,9 @@ export class ProjectStore {
       return [];
     }
   }
+}
+
+/** A stored project as its file holds it (what writeJsonAtomic writes). */
+function fileText(stored: StoredProject): string {
+  return JSON.stringify(stored, null, 2) + '\n';
 }

@@ -17,7 +17,7 @@ import { MNT_DETACH } from '../sys/sys.js';
 import type { CgroupDriver, CgroupLimits } from './cgroups/driver.js';
 import { resolveLimits } from './cgroups/convert.js';
 import { observe, checkTransition, type ContainerRecord, type HealthcheckConfig, type Observed, type KernelProbe, type RecordedNetwork } from './state.js';
-import { CONTAINER_ID, classifyBundle, claimedName, placeholderRecord, processToken, tokenAlive, type RecordEntry } from './records.js';
+import { CONTAINER_ID, classifyBundle, claimedName, forgetParsedRecord, placeholderRecord, processToken, tokenAlive, type RecordEntry } from './records.js';
 import { isMounted, mountsUnder, removeBundle, removeTemporaryFiles } from './host-files.js';
 import { encodeDirectives, launchDirectives, type LaunchSpec, type LaunchMount } from './shim/protocol.js';
 import { MASKED_PATHS, READONLY_PATHS, DEFAULT_SHM_SIZE, DEFAULT_STOP_TIMEOUT_SECONDS } from './defaults.js';
@@ -947,6 +947,7 @@ export class ContainerRuntime {
     if (record) this.releaseName(record.name, id);
     else this.releaseClaimsOf(id);
     await removeBundle(this.bundle(id));
+    forgetParsedRecord(this.bundle(id));
   }
 
   private cgroupBusy(name: string): boolean {
@@ -1011,6 +1012,7 @@ export class ContainerRuntime {
     await this.opts.cgroups.remove(cgroupName);
     await removeLayerDirAsync(this.overlayRoot, id);
     await removeBundle(this.bundle(id));
+    forgetParsedRecord(this.bundle(id));
   }
 
   // ── exec ────────────────────────────────────────────────────────────────────────────────

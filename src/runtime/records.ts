@@ -62,7 +62,7 @@ export function classifyBundle(bundle: string): { kind: BundleKind; record?: Con
     const file = join(bundle, 'config.v2.json');
     let record: ContainerRecord | undefined;
     try {
-      record = readJson<ContainerRecord>(file);
+      record = readRecordFile(file);
     } catch (err) {
       return { kind: 'corrupt', problem: (err as Error).message };
     }
@@ -77,6 +77,46 @@ export function classifyBundle(bundle: string): { kind: BundleKind; record?: Con
   }
   if (names.every((n) => CREATE_TIME_FILES.has(n) || n.startsWith('.'))) return { kind: 'interrupted' };
   return { kind: 'missing', problem: `"${join(bundle, 'config.v2.json')}" is missing` };
+}
+
+/**
+ * Parsed records by path, reused while the file is the same: every look at a project's containers
+ * (each no-op `up`, each look of the supervisor) would parse each record again. A record changes
+ * only by an atomic rename (a new inode, size, mtime, ctime), and a record is kept only when its
+ * file was already RACY_MS old when it was read — a file rewritten after that has a later mtime
+ * whatever the filesystem's timestamp granularity (git's "racy" rule), so a kept record is never
+ * stale. A file replaced between the stat and the read is kept under the old key: the next stat
+ * differs, and it is read again.
+ */
+const parsedRecords = new Map<string, { readonly key: string; readonly record: ContainerRecord | undefined }>();
+const RACY_MS = 1000;
+const MAX_PARSED_RECORDS = 4096;
+
+/** A removed container's parsed record goes with it (ids are never reused: it would only take room). */
+export function forgetParsedRecord(bundle: string): void {
+  parsedRecords.delete(join(bundle, 'config.v2.json'));
+}
+
+/** readJson of a record, through parsedRecords. */
+function readRecordFile(file: string): ContainerRecord | undefined {
+  let key: string;
+  let mtimeMs: number;
+  try {
+    const st = statSync(file);
+    key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    mtimeMs = st.mtimeMs;
+  } catch {
+    return readJson<ContainerRecord>(file);
+  }
+  const hit = parsedRecords.get(file);
+  if (hit !== undefined && hit.key === key) return hit.record;
+  parsedRecords.delete(file);
+  const record = readJson<ContainerRecord>(file);
+  if (Date.now() - mtimeMs > RACY_MS) {
+    if (parsedRecords.size >= MAX_PARSED_RECORDS) parsedRecords.delete(parsedRecords.keys().next().value!);
+    parsedRecords.set(file, { key, record });
+  }
+  return record;
 }
 
 function tryRecord(bundle: string): ContainerRecord | undefined {

@@ -45,7 +45,7 @@ function setUp() {
   const log: string[] = [];
   let image = 'sha256:old';
   const watches = new Watches({
-    runtime: { list: () => [] } as unknown as ContainerRuntime,
+    runtime: { list: () => [], ids: () => [], view: () => undefined } as unknown as ContainerRuntime,
     sys: lazySys, clock: realClock, helperPath, store, stateDir: join(root, 'watch'), log: (l) => log.push(l),
     compose: {
       up: async (req) => { ups.push(req); return 0; },
@@ -91,7 +91,7 @@ test('a detached watch: the caller\'s credentials reach the up, the build and th
     await s.watches.stopAll('the engine stopped');
     assert.equal(s.watches.mode('wengine'), '');
     const again = new Watches({
-      runtime: { list: () => [] } as unknown as ContainerRuntime,
+      runtime: { list: () => [], ids: () => [], view: () => undefined } as unknown as ContainerRuntime,
       sys: lazySys, clock: realClock, helperPath, store: new ProjectStore(s.root), stateDir: join(s.root, 'watch'), log: (l) => s.log.push(l),
       compose: { up: async (req) => { s.ups.push(req); return 0; }, restart: async () => 0 },
       build: async (_p, services, a) => { s.builds.push({ services, auth: a }); return 0; },
