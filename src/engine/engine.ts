@@ -18,7 +18,7 @@ import type { EngineApi, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
 import { nativeDir, type Roots } from '../lib/paths.js';
 import { realClock, type Clock } from '../lib/clock.js';
-import { InvalidArgument, NotFound, errorBody } from '../lib/errors.js';
+import { BerthError, Conflict, InvalidArgument, NotFound, errorBody } from '../lib/errors.js';
 import { enginePaths } from '../api/codec.js';
 import type { ContainerView, CriticalSection } from '../runtime/container.js';
 import { engineHost, type EngineHost } from './host.js';
@@ -34,6 +34,7 @@ import { preflight } from './preflight.js';
 import { resolveHealthcheck, type ResolvedHealthcheck } from './health.js';
 import { LABEL, serviceImage } from './service-container.js';
 import { Watches } from './watch.js';
+import { OneOffHooks } from './hooks.js';
 import type { SupervisedRuntime } from './supervisor.js';
 import { EngineVolumes } from './volumes.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -105,10 +106,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   // `run --rm` may ask for the same container at once; they share one removal. Its volumes are
   // released after it; its anonymous ones removed with it when asked (rm -v, run --rm).
   const removing = new Map<string, Promise<void>>();
+  const oneOffHooks = new OneOffHooks();
   const removeContainer = (containerId: string, force = true, removeAnonymous = false): Promise<void> => {
     let p = removing.get(containerId);
     if (!p) {
       supervisor.release(containerId);
+      oneOffHooks.forget(containerId);
       // the container's network goes with it: after the process, so it never runs without one
       p = containerLock.run(containerId, () => runtime.remove(containerId, { force }))
         .then(() => networking.detach(containerId))
@@ -173,6 +176,17 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     return view;
   };
 
+  /**
+   * An attached start's process runs once its `started` record is written (the supervisor's look
+   * sees it): true then, false when the container ended (or went) first; its hooks then had nothing to run in.
+   */
+  const oneOffStarted = (id: string, signal: AbortSignal): Promise<boolean> => supervisor.waitFor(() => {
+    let status: string;
+    try { status = runtime.find(id).observed.status; } catch { return false; }
+    if (status === 'running' || status === 'paused') return true;
+    return status === 'created' || status === 'restarting' ? undefined : false;
+  }, signal);
+
   const imageDeps = {
     runtime, sys: host.sys, clock, images: () => host.images(), env: opts.env, configFile: daemonConfigPath(opts.env), root: opts.roots.root, networking,
     containerEvent: (id: string, action: 'pause' | 'unpause' | 'update', attributes?: Readonly<Record<string, string>>) => supervisor.containerEvent(runtime.find(id), action, attributes),
@@ -181,7 +195,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const projectImagesDeps = { images: () => host.images(), work, runtime, clock };
   const compose = projectVerbs({
     runtime, store, supervisor, clock, images: () => host.images(), preflight: checks,
-    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), locked, volumes, networking,
+    remove: (id) => removeContainer(id), userStart, userStopped: (id) => supervisor.userStopped(id), locked, volumes, networking, oneOffHooks,
     prepareImages: (project, services, flags, auth, emit, signal) => prepareImages(projectImagesDeps, project, services, flags, auth, emit, signal),
   });
   const networks = networkVerbs(runtime, networking);
@@ -314,20 +328,30 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     async containerStart(ref) {
       const view = runtime.find(ref);
       if (view.observed.status === 'running') return; // docker start of a running container succeeds
+      const postStart = oneOffHooks.take(view.record.id); // compose run -d
       supervisor.containerEvent(await userStart(view.record.id), 'start');
+      await postStart?.(runtime, new AbortController().signal);
     },
     async containerStartAttached(ref, io, signal) {
       const view = runtime.find(ref);
       const id = view.record.id;
       supervisor.userStarted(id, () => runtime.clearStoppedByUser(id));
       await networking.ensure(id);
+      // compose run: its post_start hooks run beside the attached process, as in docker compose
+      const postStart = oneOffHooks.take(id);
+      let hooksFailed: Promise<unknown> | undefined;
       const run = await relayAttached(host.sys, view.record.config.Tty, io, signal, async (stdio) => {
         const child = await withStart(id, () => runtime.startAttached(id, stdio));
         supervisor.containerEvent(view, 'start');
+        if (postStart) hooksFailed = oneOffStarted(id, signal).then((running) => (running ? postStart(runtime, signal) : undefined)).then(() => undefined, (err: unknown) => err);
         return child;
       });
+      const hookError = await hooksFailed;
       // docker run --rm answers once the container is gone
       if (view.record.hostConfig.AutoRemove) await removeQuietly(id);
+      // the hook's failure is the answer; the command's own failure keeps its exit code
+      if (hookError instanceof BerthError) throw new Conflict(hookError.message, { exitCode: run.exitCode !== 0 ? run.exitCode : 125 });
+      if (hookError !== undefined) throw hookError;
       return run.exitCode;
     },
     async containerStop(ref, o) {

@@ -8,9 +8,12 @@
 //   pre_stop:   before a compose verb stops a running container (stop, restart, down). A failing
 //               hook is a warning and the stop goes on: docker compose fails the stop instead,
 //               which leaves a `down` unable to take the project down.
+//   compose run: a one-off container's post_start hooks run once, after its first start, as
+//               docker compose does since docker/compose#13607 (OneOffHooks below).
 // Neither runs for a restart by the restart policy, a kill, or a container that exits by itself.
 import type { Hook } from '../spec/model.js';
 import type { ContainerRuntime, ExecRequest } from '../runtime/container.js';
+import { Conflict } from '../lib/errors.js';
 
 /** What a failing hook's error keeps of its output: the first 16 KiB (compose keeps a short tail: docker/compose#14204). */
 export const HOOK_MAX_OUTPUT = 16 * 1024;
@@ -41,11 +44,39 @@ export async function runHooks(runtime: Pick<ContainerRuntime, 'execCaptured'>, 
     try {
       r = await runtime.execCaptured(containerId, hookExecRequest(hook), { timeoutMs: NO_LIMIT_MS, maxOutput: HOOK_MAX_OUTPUT, signal });
     } catch (err) {
-      throw new Error(`${what} could not run: ${(err as Error).message}`);
+      throw new Conflict(`${what} could not run: ${(err as Error).message}`);
     }
     if (r.exitCode !== 0) {
       const output = r.output.trimEnd();
-      throw new Error(`${what} exited with status ${r.exitCode}${output !== '' ? `:\n${output}` : ''}`);
+      throw new Conflict(`${what} exited with status ${r.exitCode}${output !== '' ? `:\n${output}` : ''}`);
     }
   }
+}
+
+/**
+ * compose run's post_start hooks: remembered when the one-off container is made, taken by its
+ * first start (the generic start verbs: the CLI makes the one-off, then starts it, attached or
+ * not), forgotten when it is removed unstarted. Only in memory: an engine that restarts between
+ * the create and the start (one request apart) starts the one-off without them.
+ */
+export class OneOffHooks {
+  private readonly pending = new Map<string, { readonly service: string; readonly hooks: readonly Hook[] }>();
+
+  remember(containerId: string, service: string, hooks: readonly Hook[] | undefined): void {
+    if (hooks !== undefined && hooks.length > 0) this.pending.set(containerId, { service, hooks });
+  }
+
+  /** The hooks a start of this container runs after it, once: a second start runs none. */
+  take(containerId: string): ((runtime: Pick<ContainerRuntime, 'execCaptured'>, signal: AbortSignal) => Promise<void>) | undefined {
+    const p = this.pending.get(containerId);
+    if (p === undefined) return undefined;
+    this.pending.delete(containerId);
+    return (runtime, signal) => runHooks(runtime, containerId, p.service, 'post_start', p.hooks, signal);
+  }
+
+  forget(containerId: string): void {
+    this.pending.delete(containerId);
+  }
+
+  get size(): number { return this.pending.size; }
 }

@@ -3,9 +3,9 @@
 // facility's request (driver, internal, attachable, ipam, enable_ipv6, labels, the MTU driver
 // option); what cannot be honoured is refused with a clear error — by preflight, before the plan
 // runs, since it calls the same mapping.
-import type { Network, Project } from '../spec/model.js';
+import type { Network, Project, Service } from '../spec/model.js';
 import type { ObservedNetwork } from '../plan/observed.js';
-import { hostNetworkName } from '../plan/networks.js';
+import { hostNetworkName, serviceNetworks } from '../plan/networks.js';
 import type { NetworkCreateRequest, NetworkFacility, NetworkRecord } from '../network/facility.js';
 import { Conflict, InvalidArgument, NotFound, Unsupported } from '../lib/errors.js';
 import type { ResourceRunner } from './executor.js';
@@ -75,6 +75,29 @@ export function observedNetworks(facility: NetworkFacility): ObservedNetwork[] {
  * empty one for `down -p NAME`: a key it does not know is found among the networks labelled with
  * the project).
  */
+/** Creates the project's network `key` (its create request from the model); one made meanwhile by another verb is what was asked. */
+async function createNetwork(facility: NetworkFacility, project: Project, key: string): Promise<void> {
+  const req = networkCreateRequest(project, key);
+  try {
+    await facility.createNetwork(req);
+  } catch (err) {
+    // another `up` of the same project made it meanwhile: it is there, which is what was asked
+    if (!(err instanceof Conflict) || !facility.networks().some((n) => n.name === req.name && !n.removing)) throw err;
+  }
+}
+
+/**
+ * The project networks a service attaches to, made when missing: `compose run` before any `up`
+ * (compose makes them too: docker/compose#2287). External ones are never made.
+ */
+export async function ensureServiceNetworks(facility: NetworkFacility, project: Project, service: Service): Promise<void> {
+  for (const key of serviceNetworks(service)) {
+    if (project.networks[key]?.external) continue;
+    const name = hostNetworkName(project, key);
+    if (!facility.networks().some((n) => n.name === name && !n.removing)) await createNetwork(facility, project, key);
+  }
+}
+
 export function networkRunner(facility: NetworkFacility, project: Project): ResourceRunner {
   const keyOf = (resourceId: string): string => resourceId.slice('network:'.length);
   const nameOf = (key: string): string | undefined => {
@@ -84,13 +107,7 @@ export function networkRunner(facility: NetworkFacility, project: Project): Reso
   };
   return {
     async create(op) {
-      const req = networkCreateRequest(project, keyOf(op.resourceId));
-      try {
-        await facility.createNetwork(req);
-      } catch (err) {
-        // another `up` of the same project made it meanwhile: it is there, which is what was asked
-        if (!(err instanceof Conflict) || !facility.networks().some((n) => n.name === req.name && !n.removing)) throw err;
-      }
+      await createNetwork(facility, project, keyOf(op.resourceId));
     },
     async remove(op) {
       const name = nameOf(keyOf(op.resourceId));

@@ -24,14 +24,14 @@ import { execute, type OperationRunner } from './executor.js';
 import { observe, projectViews } from './observe.js';
 import { createRequestFor, notYetApplied, serviceImage, LABEL } from './service-container.js';
 import { healthcheckConfig } from './health.js';
-import { runHooks } from './hooks.js';
+import { runHooks, type OneOffHooks } from './hooks.js';
 import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
 import type { Preflight } from './preflight.js';
 import type { ImageStore } from '../images/store.js';
 import type { EngineNetworking } from './networking.js';
 import { serviceNetworkIntent } from './service-network.js';
-import { networkHashes, networkRunner, observedNetworks } from './network-runner.js';
+import { ensureServiceNetworks, networkHashes, networkRunner, observedNetworks } from './network-runner.js';
 import type { RecordedNetwork, CreateRequest } from '../runtime/container.js';
 import type { EngineVolumes } from './volumes.js';
 import { serviceMountInputs } from './container-mounts.js';
@@ -58,6 +58,8 @@ export interface ProjectVerbsDeps {
   /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
   readonly volumes: EngineVolumes;
   /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
+  /** compose run's post_start hooks, run by the one-off's first start (hooks.ts) */
+  readonly oneOffHooks: OneOffHooks;
   readonly prepareImages: (project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal) => Promise<void>;
 }
 
@@ -378,6 +380,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         ...serviceIntent, ports: [],
         endpoints: serviceIntent.endpoints.map((e) => ({ ...e, names: [name, base.id!.slice(0, 12)], aliases: [] })),
       };
+      await ensureServiceNetworks(d.networking.facility, project, service);
       const slot = { containerId: base.id!, bundle: runtime.bundle(base.id!), image, overlayRoot: imageStore.overlayRoot() };
       const { created: record, warnings } = await withNetwork(base.id!, base.hostname!, base.domainname, intent, (network) => d.volumes.createWith(
         serviceMountInputs(d.volumes, runtime, project, service, slot), (mounts) => runtime.create({
@@ -395,6 +398,7 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
         healthcheck: healthcheckConfig(service.healthcheck, image.config.Healthcheck),
       })));
       supervisor.containerEvent(runtime.find(record.id), 'create');
+      d.oneOffHooks.remember(record.id, service.name, service.post_start);
       return { id: record.id, name: record.name, warnings: [...warnings, ...runtime.warnings(record.id)] };
     },
   };

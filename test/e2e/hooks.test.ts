@@ -59,3 +59,27 @@ test('a failing post_start must fail up with the hook named and its output; a fa
   assert.match(stop.stdout + stop.stderr, /service "failing": pre_stop\[0\] \(sh -c exit 9\) exited with status 9 \(the container is stopped anyway\)/);
   assert.equal(await status('e2e-hooks-failing-1'), 'exited');
 });
+
+test('compose run must run the service\'s post_start hooks once after the one-off starts, attached or detached (docker/compose#13607)', async () => {
+  const oneoff = (): string => { try { return readFileSync(join(s.dir, 'out', 'oneoff'), 'utf8'); } catch { return ''; } };
+  // attached: the hook runs beside the command, which waits for the hook's line (its own deadline is the CLI's timeout)
+  const attached = await berthOk(s.roots, compose('--profile', 'oneoff', 'run', '--rm', '-T', 'oneoff', 'sh', '-c', 'while [ ! -s /out/oneoff ]; do sleep 0.05; done; cat /out/oneoff; hostname'), { timeoutMs: 60_000 });
+  const [line, hostname] = attached.trimEnd().split('\n');
+  assert.equal(line, `post_start ${hostname}`);
+  // detached: run -d answers once the hooks have run
+  const name = (await berthOk(s.roots, compose('--profile', 'oneoff', 'run', '-d', 'oneoff'), { timeoutMs: 60_000 })).trim();
+  const id = JSON.parse(await berthOk(s.roots, ['inspect', name]))[0].Config.Hostname as string;
+  assert.equal(oneoff(), `post_start ${hostname}\npost_start ${id}\n`);
+  // once: a later start of the same one-off runs none
+  await berthOk(s.roots, ['stop', '-t', '1', name]);
+  await berthOk(s.roots, ['start', name]);
+  assert.equal(oneoff(), `post_start ${hostname}\npost_start ${id}\n`);
+  await berthOk(s.roots, ['rm', '-f', name]);
+  // a failing hook fails the run, naming the hook; the one-off keeps running, as with up
+  const failed = await berth(s.roots, compose('--profile', 'failing', 'run', '-d', '--name', 'e2e-hooks-failing-run', 'failing'), { timeoutMs: 60_000 });
+  assert.notEqual(failed.code, 0, failed.stdout + failed.stderr);
+  assert.match(failed.stderr, /service "failing": post_start\[0\] \(sh -c echo step 1 done; echo REASON_ON_STDERR >&2; exit 7\) exited with status 7:\s+step 1 done\s+REASON_ON_STDERR/);
+  assert.doesNotMatch(failed.stderr, /bug in berth|at .*\.js/);
+  assert.equal(await status('e2e-hooks-failing-run'), 'running');
+  await berthOk(s.roots, ['rm', '-f', 'e2e-hooks-failing-run']);
+});

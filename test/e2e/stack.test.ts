@@ -121,6 +121,19 @@ test('compose run must start a one-off container for a service, with its exit co
   assert.ok(!all.some((n: string) => n.includes('-run-')), 'the one-off container is gone');
 });
 
+test('compose run before any up must make the networks the service attaches to, as up would, and down remove them', async () => {
+  const other = join(roots.dir, 'runfirst');
+  mkdirSync(other);
+  writeFileSync(join(other, 'compose.yaml'), 'name: e2e-runfirst\nservices:\n  job:\n    image: bb\n    networks: [back]\n    command: ["sh", "-c", "ip -o -4 addr show eth0 | wc -l"]\nnetworks:\n  back: {}\n');
+  const r = await berth(roots, ['compose', '-f', join(other, 'compose.yaml'), 'run', '--rm', '-T', 'job'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '1\n', 'the one-off has its address on the project network');
+  const names = (await berthOk(roots, ['network', 'ls', '--format', '{{.Name}}'])).split('\n');
+  assert.ok(names.includes('e2e-runfirst_back'), names.join(' '));
+  await berthOk(roots, ['compose', '-f', join(other, 'compose.yaml'), 'down']);
+  assert.ok(!(await berthOk(roots, ['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes('e2e-runfirst_back'));
+});
+
 test('up --exit-code-from must stop the stack when that service exits and return its code', async () => {
   const other = join(roots.dir, 'abort');
   mkdirSync(other);
