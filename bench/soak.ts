@@ -6,7 +6,11 @@
 //                     the engine's RSS, its open fds and the host snapshot (berth's mounts, cgroups,
 //                     processes left after each `down`) every BENCH_SAMPLE cycles. What issue 17
 //                     asks of memory: the RSS after 1,000 cycles within a few MB of the RSS after
-//                     100. BENCH_CYCLES=N (default 1000), BENCH_SAMPLE=N (default 100).
+//                     100. BENCH_CYCLES=N (default 1000), BENCH_SAMPLE=N (default 100). Each sample
+//                     waits for the engine's next `idle:` log line (its idle hook: malloc_trim after
+//                     2 s without a request; none within 20 s, as with an engine without the hook,
+//                     and it samples anyway) and splits the RSS by kind of mapping (bench/smaps.ts);
+//                     the RSS right after every cycle gives each window's low/median/high.
 //                     BENCH_HEAP=DIR starts the engine with --heapsnapshot-signal=SIGUSR2 and
 //                     --diagnostic-dir=DIR and signals it at each sample: a heap snapshot per
 //                     sample in DIR, to diff in DevTools (Comparison view).
