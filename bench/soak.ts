@@ -6,7 +6,11 @@
 //                     the engine's RSS, its open fds and the host snapshot (berth's mounts, cgroups,
 //                     processes left after each `down`) every BENCH_SAMPLE cycles. What issue 17
 //                     asks of memory: the RSS after 1,000 cycles within a few MB of the RSS after
-//                     100. BENCH_CYCLES=N (default 1000), BENCH_SAMPLE=N (default 100).
+//                     100. BENCH_CYCLES=N (default 1000), BENCH_SAMPLE=N (default 100). Each sample
+//                     waits for the engine's next `idle:` log line (its idle hook: malloc_trim after
+//                     2 s without a request; none within 20 s, as with an engine without the hook,
+//                     and it samples anyway) and splits the RSS by kind of mapping (bench/smaps.ts);
+//                     the RSS right after every cycle gives each window's low/median/high.
 //                     BENCH_HEAP=DIR starts the engine with --heapsnapshot-signal=SIGUSR2 and
 //                     --diagnostic-dir=DIR and signals it at each sample: a heap snapshot per
 //                     sample in DIR, to diff in DevTools (Comparison view).
@@ -37,7 +41,8 @@ import { loadavg } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { makeRoots, importBusybox, cleanupRoots, berthBin, berthMjs, leftovers, stopEngine, eventually, type TestRoots } from '../test/helpers/env.js';
 import { berthCommand } from './measure.js';
-import { ENGINE_NODE_FLAGS } from '../src/api/codec.js';
+import { ENGINE_ENV, ENGINE_NODE_FLAGS } from '../src/api/codec.js';
+import { kinds, type Kinds } from './smaps.js';
 
 const BERTH = berthCommand(berthBin);
 
@@ -89,25 +94,6 @@ function rssKiB(pid: number): number {
 
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-/** The engine's resident memory by kind of mapping (/proc/PID/smaps), KiB: `[heap]` is glibc's main
- *  arena (brk), `anon` every other anonymous mapping (V8's heap pages, other threads' malloc arenas,
- *  large mallocs, thread stacks), `file` the binaries and libraries mapped. */
-function residentParts(pid: number): { brk: number; anon: number; file: number } {
-  const out = { brk: 0, anon: 0, file: 0 };
-  let kind: keyof typeof out = 'anon';
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (head) {
-      const path = head[1]!;
-      kind = path === '[heap]' ? 'brk' : path === '' || path.startsWith('[') ? 'anon' : 'file';
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) out[kind] += Number(rss[1]);
-  }
-  return out;
-}
-
 interface Mem { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
 
 /** The engine's own process.memoryUsage() parts (`berth engine status`), KiB. */
@@ -116,6 +102,24 @@ function engineMemory(roots: TestRoots): Mem {
   const k = (b: number | undefined): number => (b === undefined ? NaN : b / 1024);
   return { heapUsed: k(st.HeapUsedBytes), heapTotal: k(st.HeapTotalBytes), external: k(st.ExternalBytes), arrayBuffers: k(st.ArrayBuffersBytes) };
 }
+/** The engine's `idle:` log lines (engine/main.ts: one per quiet spell, with its RSS and trim). */
+function idleLines(roots: TestRoots, pid: number): string[] {
+  let text = '';
+  try { text = readFileSync(join(roots.run, 'engine.log'), 'utf8'); } catch { return []; }
+  return text.split('\n').filter((l) => l.includes(`engine[${pid}] idle:`));
+}
+
+/** Waits for the engine's next idle line after `seen` of them (≤ 20 s; an engine without the idle hook has none). */
+async function nextIdle(roots: TestRoots, pid: number, seen: number): Promise<string | undefined> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const lines = idleLines(roots, pid);
+    if (lines.length > seen) return lines[lines.length - 1];
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const mib = (kib: number): string => (kib / 1024).toFixed(1).padStart(6);
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
@@ -130,36 +134,40 @@ async function cycles(roots: TestRoots): Promise<void> {
   berth(roots, ['ls']);
   const pid = enginePid(roots);
   const start = Date.now();
-  const rows: { cycle: number; rss: number; fds: number; left: number; s: number; mem: Mem; low: number; mid: number; high: number }[] = [];
+  const rows: { cycle: number; rss: number; fds: number; left: number; s: number; mem: Mem; parts: Kinds; low: number; mid: number; high: number }[] = [];
   // The RSS after every cycle: where a sample falls in the GC's saw-tooth moves it by tens of MiB
   // (the old generation fills with garbage until a full GC), so each sample also gives the lowest,
   // median and highest RSS of the cycles since the one before. A leak lifts the lowest.
   let window: number[] = [];
-  const sample = (cycle: number): void => {
+  const sample = async (cycle: number): Promise<void> => {
+    // the RSS of the engine once idle (its idle hook ran: malloc_trim) — before anything is asked of it
+    const idle = await nextIdle(roots, pid, idleLines(roots, pid).length);
+    const parts = kinds(pid);
+    const rss = rssKiB(pid);
     const left = leftovers(roots).length;
     const mem = engineMemory(roots);
-    const parts = residentParts(pid);
-    const rss = rssKiB(pid);
     const w = window.length > 0 ? window : [rss];
-    const row = { cycle, rss, fds: fds(pid), left, s: (Date.now() - start) / 1000, mem, low: Math.min(...w), mid: median(w), high: Math.max(...w) };
+    const row = { cycle, rss, fds: fds(pid), left, s: (Date.now() - start) / 1000, mem, parts, low: Math.min(...w), mid: median(w), high: Math.max(...w) };
     window = [];
     rows.push(row);
-    console.log(`cycle ${String(cycle).padStart(5)}  engine RSS ${mib(row.rss)} MiB (brk ${mib(parts.brk)}, anon ${mib(parts.anon)}, file ${mib(parts.file)}; JS heap ${mib(mem.heapUsed)} of ${mib(mem.heapTotal)}, external ${mib(mem.external)}; since the last sample low ${mib(row.low)}, median ${mib(row.mid)}, high ${mib(row.high)})  fds ${String(row.fds).padStart(4)}  left on the host after down ${left}  (${row.s.toFixed(0)} s, load ${load()})`);
+    if (idle !== undefined) idleSeen = true;
+    console.log(`cycle ${String(cycle).padStart(5)}  engine RSS ${mib(row.rss)} MiB (V8 pages ${mib(parts.v8)}, code ${mib(parts.code)}, brk ${mib(parts.brk)}, arenas ${mib(parts.arenas)}, stacks ${mib(parts.stacks)}, other anon ${mib(parts.anon)}, file ${mib(parts.file)}, ${parts.threads} threads; JS heap ${mib(mem.heapUsed)} of ${mib(mem.heapTotal)}, external ${mib(mem.external)}; since the last sample low ${mib(row.low)}, median ${mib(row.mid)}, high ${mib(row.high)})  fds ${String(row.fds).padStart(4)}  left on the host after down ${left}  (${row.s.toFixed(0)} s, load ${load()})${idle !== undefined ? `  [${idle.replace(/^.*idle: /, 'idle: ')}]` : ''}`);
     if (heap) process.kill(pid, 'SIGUSR2');
   };
+  let idleSeen = false;
   // SIGINT or SIGTERM ends the soak after the cycle under way: the last sample, the summary and
   // the clean-up still run.
   let stopping = false;
   const stop = (): void => { stopping = true; };
   process.once('SIGINT', stop).once('SIGTERM', stop);
-  sample(0);
+  await sample(0);
   for (let i = 1; i <= CYCLES; i++) {
     berth(roots, ['compose', '-f', file, 'up', '-d']);
     berth(roots, ['compose', '-f', file, 'down', '-t', '0']);
     window.push(rssKiB(pid));
     await new Promise((r) => setImmediate(r)); // lets a SIGINT/SIGTERM handler run
     if (stopping) console.log(`stopped by a signal after cycle ${i}`);
-    if (i % SAMPLE === 0 || i === CYCLES || stopping) sample(i);
+    if (i % SAMPLE === 0 || i === CYCLES || stopping) await sample(i);
     if (stopping) break;
   }
   process.removeListener('SIGINT', stop).removeListener('SIGTERM', stop);
@@ -172,6 +180,9 @@ async function cycles(roots: TestRoots): Promise<void> {
     const settled = at(2 * SAMPLE) ?? first;
     const d = (k: 'low' | 'mid' | 'high'): string => `${((last[k] - settled[k]) / 1024).toFixed(1)}`;
     console.log(`over the window before each: low ${d('low')}, median ${d('mid')}, high ${d('high')} MiB (cycle ${last.cycle} − cycle ${settled.cycle})`);
+    const by = (['v8', 'code', 'brk', 'arenas', 'stacks', 'anon', 'file'] as const).map((k) => `${k} ${((last.parts[k] - first.parts[k]) / 1024).toFixed(1)}`).join(', ');
+    console.log(idleSeen ? 'the samples are of the idle engine (after its idle line)' : 'the engine logged no idle line: the samples are right after the cycle');
+    console.log(`by kind, cycle ${last.cycle} − cycle ${first.cycle} (MiB): ${by}`);
     console.log(`RSS after ${last.cycle} cycles − RSS after ${first.cycle}: ${((last.rss - first.rss) / 1024).toFixed(1)} MiB (JS heap used ${((last.mem.heapUsed - first.mem.heapUsed) / 1024).toFixed(1)} MiB, external ${((last.mem.external - first.mem.external) / 1024).toFixed(1)} MiB); fds ${last.fds - first.fds >= 0 ? '+' : ''}${last.fds - first.fds}; ${(last.s / last.cycle).toFixed(2)} s per cycle`);
   }
 }
@@ -276,7 +287,7 @@ async function many(roots: TestRoots): Promise<void> {
 async function startEngine(roots: TestRoots, flags: readonly string[]): Promise<void> {
   mkdirSync(roots.run, { recursive: true, mode: 0o700 });
   const log = openSync(join(roots.run, 'engine.log'), 'a', 0o640);
-  const child = spawn(process.execPath, [...ENGINE_NODE_FLAGS, ...flags, berthMjs, 'engine'], { env: roots.env, detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...ENGINE_NODE_FLAGS, ...flags, berthMjs, 'engine'], { env: { ...ENGINE_ENV, ...roots.env }, detached: true, stdio: ['ignore', log, log] });
   child.unref();
   closeSync(log);
   await eventually(() => existsSync(join(roots.run, 'engine.pid')), 60_000, 'the engine to start');

@@ -44,6 +44,14 @@ export function enginePaths(run: string): EnginePaths {
 export const ENGINE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /**
+ * Environment the engine is started with (by a client, in the systemd unit), unless the caller's
+ * own environment sets the same name. MALLOC_ARENA_MAX: glibc gives each thread that mallocs
+ * (libuv's pool, the spawner worker, V8's threads) its own arena, up to 8 per core; in the up/down
+ * soak those arenas held 5–9 MiB and grew, with two they hold 0.5–1.4 (bench/README.md, issue 17).
+ */
+export const ENGINE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
  * A request body larger than this is refused with 413 before it is read any further. The
  * largest legitimate body is an `up` with its project; 16 MiB is far beyond any compose project
  * and small enough that parsing it keeps the event loop busy for well under a second.

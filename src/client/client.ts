@@ -13,7 +13,7 @@ import { realClock } from '../lib/clock.js';
 import type { AttachIo, EngineConnection, EngineInfo } from '../api/engine-api.js';
 import { API_VERSION } from '../api/types.js';
 import type { ContainerArchiveOptions, ContainerLogsOptions, EngineEvent, LogLine, LogsOptions, TerminalSize, ExecOptions, ImageBuildResult, ImagePullResult } from '../api/types.js';
-import { ENGINE_NODE_FLAGS, REQUEST_ID_HEADER, REQUESTS_PATH, enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
+import { ENGINE_ENV, ENGINE_NODE_FLAGS, REQUEST_ID_HEADER, REQUESTS_PATH, enginePaths, isStreamEnd, lineSplitter, type StreamEnd } from '../api/codec.js';
 import { ROUTES, pathOf, type RouteName } from '../api/routes.js';
 import { ATTACH_PROTOCOL, FRAME, FrameReader, encodeFrames, encodeJsonFrame, frameJson, type ExitRecord } from '../api/frames.js';
 
@@ -282,12 +282,14 @@ async function startEngine(t: Transport, opts: ConnectOptions): Promise<EngineIn
 
 /**
  * The environment of an engine a client starts: the roots it serves (as resolved, so that it
- * serves exactly what this client asked for), the caller's other BERTH_* settings, PATH and TZ.
+ * serves exactly what this client asked for), the caller's other BERTH_* settings, PATH and TZ,
+ * and ENGINE_ENV (the caller's value of each name where it has one).
  * Nothing else: the engine outlives the shell that started it and serves every later client.
  */
 function engineEnv(roots: Roots, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { PATH: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
   if (env.TZ !== undefined) out.TZ = env.TZ;
+  for (const [key, value] of Object.entries(ENGINE_ENV)) out[key] = env[key] ?? value;
   for (const [key, value] of Object.entries(env)) if (key.startsWith('BERTH_') && value !== undefined) out[key] = value;
   out.BERTH_ROOT = roots.root;
   out.BERTH_RUN = roots.run;

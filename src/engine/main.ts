@@ -17,15 +17,42 @@ import { Conflict } from '../lib/errors.js';
 import type { EngineApi } from '../api/engine-api.js';
 import { enginePaths } from '../api/codec.js';
 import { startServer, type EngineServer } from './server.js';
+import { idleWatch } from './idle.js';
+import { realClock } from '../lib/clock.js';
+import { lazySys } from '../sys/index.js';
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 /**
- * Something more the engine process serves once its api answers (the warm CLI's socket,
- * warm/server.ts, given by bin/berth.mjs: the engine never imports the CLI). Drained and closed
- * with the api server.
+ * How long the engine must have been asked nothing before it hands free malloc memory back
+ * (malloc_trim): long enough that a burst of commands (a script, the soak's up/down) never pays
+ * for it between two of them, short enough that an engine left alone shrinks within seconds.
  */
-export type EngineExtension = (host: { readonly roots: Roots; readonly packageRoot: string; readonly api: EngineApi; readonly log: (line: string) => void }) => Promise<ExtensionHandle>;
+export const IDLE_TRIM_MS = 2_000;
+
+/**
+ * What the engine does once it is idle: malloc_trim(0), logged with the RSS before and after.
+ * BERTH_IDLE_TRIM=0 in the engine's environment leaves the trim out (the line is still logged:
+ * to measure without it).
+ */
+function trimWhenIdle(env: NodeJS.ProcessEnv, log: (line: string) => void): ReturnType<typeof idleWatch> {
+  const mib = (b: number): string => (b / 1048576).toFixed(1);
+  return idleWatch({
+    clock: realClock,
+    quietMs: IDLE_TRIM_MS,
+    log,
+    onIdle: () => {
+      const before = process.memoryUsage.rss();
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) gc();
+      if (env.BERTH_IDLE_TRIM === '0') { log(`idle: RSS ${mib(before)} MiB${gc ? `, ${mib(process.memoryUsage.rss())} after gc` : ''}`); return; }
+      lazySys.mallocTrim();
+      log(`idle: RSS ${mib(before)} MiB, ${mib(process.memoryUsage.rss())} after ${gc ? 'gc and ' : ''}malloc_trim`);
+    },
+  });
+}
+
+export type EngineExtension = (host: { readonly roots: Roots; readonly packageRoot: string; readonly api: EngineApi; readonly log: (line: string) => void; readonly busy: () => () => void }) => Promise<ExtensionHandle>;
 export interface ExtensionHandle {
   /** stop taking new work and end (abort) the work in progress */
   drain(): Promise<void>;
@@ -51,9 +78,11 @@ export async function runEngine(
   let stopping: Promise<void> | undefined;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
+  const idle = trimWhenIdle(process.env, log);
 
   const started = startServer({
     socketPath: paths.socket,
+    busy: idle.busy,
     // Called once this process owns the socket, before any request is answered: so a client
     // that got an answer always finds the pid file.
     api: async () => {
@@ -72,6 +101,7 @@ export async function runEngine(
       let server: EngineServer;
       try { server = await started; } catch { return; }
       log(`stopping: ${why}`);
+      idle.close();
       let code = 0;
       try {
         await Promise.all([server.drain(), ...handles.map((h) => h.drain())]);
@@ -107,7 +137,7 @@ export async function runEngine(
     if (served && !stopping) {
       for (const extend of extras.extensions) {
         try {
-          handles.push(await extend({ roots, packageRoot: extras.packageRoot, api: served, log }));
+          handles.push(await extend({ roots, packageRoot: extras.packageRoot, api: served, log, busy: idle.busy }));
         } catch (err) {
           log(`an extension did not start (the engine serves without it): ${(err as Error)?.stack ?? String(err)}`);
         }
@@ -115,6 +145,7 @@ export async function runEngine(
     }
     return await finished;
   } finally {
+    idle.close();
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     process.off('exit', onExit);
   }

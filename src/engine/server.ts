@@ -33,6 +33,8 @@ export interface ServerOptions {
   readonly onShutdown?: () => void;
   /** the socket path no longer leads to this server (removed by hand, or taken over) */
   readonly onLostSocket?: () => void;
+  /** called as each request starts; the function it returns, as it ends (engine/idle.ts) */
+  readonly busy?: () => () => void;
 }
 
 export interface EngineServer {
@@ -68,8 +70,9 @@ export async function startServer(opts: ServerOptions): Promise<EngineServer> {
   const cancellable = new Map<string, AbortController>();
   const track = (abort: AbortController, work: Promise<void>): void => {
     const entry = { abort, done: work };
+    const release = opts.busy?.();
     running.add(entry);
-    void work.finally(() => running.delete(entry));
+    void work.finally(() => { running.delete(entry); release?.(); });
   };
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {

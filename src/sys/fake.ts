@@ -21,6 +21,7 @@ export function recordingSys(): Sys & { calls: RecordedCall[] } {
     },
     attachDeviceProgram(...args) { calls.push({ name: 'attachDeviceProgram', args }); },
     cloexecFrom(...args) { calls.push({ name: 'cloexecFrom', args }); },
+    mallocTrim() { calls.push({ name: 'mallocTrim', args: [] }); return false; },
     lgetxattr(path, name) {
       calls.push({ name: 'lgetxattr', args: [path, name] });
       return xattrs.get(`${path}\0${name}`);

@@ -19,4 +19,5 @@ export const lazySys: Sys = {
   syncfs: (...a) => load().syncfs(...a),
   attachDeviceProgram: (...a) => load().attachDeviceProgram(...a),
   cloexecFrom: (...a) => load().cloexecFrom(...a),
+  mallocTrim: () => load().mallocTrim(),
 };

@@ -52,6 +52,9 @@ export function createLibcSys(): Sys {
     close: lib.func('int close(int fd)'),
     closeRange: lib.func('int close_range(unsigned int first, unsigned int last, int flags)'),
   };
+  // glibc's own: absent from musl, where there is nothing to trim this way
+  let mallocTrim: ((pad: number) => number) | undefined;
+  try { mallocTrim = lib.func('int malloc_trim(size_t pad)') as (pad: number) => number; } catch { mallocTrim = undefined; }
   // union bpf_attr, the two members used (include/uapi/linux/bpf.h), padded to the size passed
   const ProgLoad = koffi.struct('berth_bpf_prog_load', {
     prog_type: 'uint32', insn_cnt: 'uint32', insns: 'const uint8_t *', license: 'const char *',
@@ -95,6 +98,9 @@ export function createLibcSys(): Sys {
         // the attachment holds the program; our descriptor is not needed any more
         c.close(progFd);
       }
+    },
+    mallocTrim() {
+      return mallocTrim !== undefined && mallocTrim(0) === 1;
     },
     cloexecFrom(first) {
       if (c.closeRange(first, 0xffffffff, CLOSE_RANGE_CLOEXEC) < 0) fail('close_range', String(first));

@@ -68,6 +68,12 @@ export interface Sys {
    * that nothing this process inherited reaches a program it starts.
    */
   cloexecFrom(first: number): void;
+  /**
+   * malloc_trim(3) with a pad of 0: glibc gives the free pages of every arena (the main one's top
+   * by brk, the inside of every arena by MADV_DONTNEED) back to the kernel. True when it released
+   * any. glibc only: elsewhere (musl) nothing is done and it returns false.
+   */
+  mallocTrim(): boolean;
 }
 
 export function makedev(major: number, minor: number): number {

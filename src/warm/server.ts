@@ -20,7 +20,7 @@ export const CLI_SOCKET = 'berth-cli.sock';
 /** How long drain() gives running commands after their sessions were aborted. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
-export const warmCli: EngineExtension = async ({ roots, packageRoot, api, log }) => {
+export const warmCli: EngineExtension = async ({ roots, packageRoot, api, log, busy }) => {
   const socketPath = join(roots.run, CLI_SOCKET);
   const main = enginePaths(roots.run).socket;
   const { runCli } = await import('../cli/main.js');
@@ -33,9 +33,10 @@ export const warmCli: EngineExtension = async ({ roots, packageRoot, api, log })
   const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
     if (draining) { socket.destroy(); return; }
     sockets.add(socket);
+    const release = busy();
     const work = runSession({ api, roots, packageRoot, version, sys, log, runCli }, socket)
       .catch((err: unknown) => { log(`warm cli: ${(err as Error)?.stack ?? String(err)}`); socket.destroy(); })
-      .finally(() => { sockets.delete(socket); running.delete(work); });
+      .finally(() => { sockets.delete(socket); running.delete(work); release(); });
     running.add(work);
   });
   server.on('error', (err) => log(`warm cli: ${err.message}`));

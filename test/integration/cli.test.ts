@@ -104,6 +104,7 @@ test('engine --install-unit writes a systemd unit that runs this berth and never
   const text = readFileSync(unit, 'utf8');
   assert.match(text, new RegExp(`^ExecStart=${process.execPath} --max-semi-space-size=2 ${join(repoRoot, 'bin', 'berth.mjs')} engine$`, 'm'));
   assert.match(text, /^KillMode=process$/m);
+  assert.match(text, new RegExp(`^Environment=MALLOC_ARENA_MAX=${roots.env.MALLOC_ARENA_MAX ?? '2'}$`, 'm'), 'the unit gives the engine ENGINE_ENV');
   assert.match(text, new RegExp(`^Environment=BERTH_ROOT=${roots.root}$`, 'm'));
   assert.match(text, /^WantedBy=multi-user\.target$/m);
 });

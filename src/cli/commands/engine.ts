@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext } from '../context.js';
 import { NotFound, SysError } from '../../lib/errors.js';
-import { ENGINE_NODE_FLAGS, enginePaths } from '../../api/codec.js';
+import { ENGINE_ENV, ENGINE_NODE_FLAGS, enginePaths } from '../../api/codec.js';
 import { compileTemplate } from '../render/template.js';
 import { binarySize } from '../render/stats.js';
 
@@ -29,6 +29,7 @@ export function systemdUnit(nodePath: string, packageRoot: string, env: NodeJS.P
     'Type=simple',
     `ExecStart=${[nodePath, ...ENGINE_NODE_FLAGS, join(packageRoot, 'bin', 'berth.mjs')].join(' ')} engine`,
     ...roots,
+    ...Object.entries(ENGINE_ENV).map(([k, v]) => `Environment=${k}=${env[k] ?? v}`),
     // containers are supervised by their own berth-shim, started by the engine: stopping (or
     // restarting) the engine must leave them running, so only the engine's own process is signalled
     'KillMode=process',
