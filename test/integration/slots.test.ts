@@ -4,10 +4,10 @@
 // nothing behind an engine SIGKILLed at any point, and BERTH_SLOTS=0 leaves the cold path alone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { berth, berthOk, cleanupRoots, engineStatus, eventually, importBusybox, leftovers, makeRoots, processGone, removeAllContainers, repoRoot, slotPids, stopEngine, type TestRoots } from '../helpers/env.js';
+import { berth, berthOk, cleanupRoots, engineStatus, eventually, importBusybox, leftovers, makeRoots, poolNamespaces, processGone, removeAllContainers, repoRoot, slotPids, stopEngine, type TestRoots } from '../helpers/env.js';
 
 interface Slots { Size: number; Idle: number; Claimed: number }
 
@@ -157,6 +157,26 @@ test('a slot that dies while idle leaves the pool, and starts go on (cold or thr
   assert.equal((await berth(roots, ['run', '--rm', '--network', 'none', 'bb', 'true'])).code, 0);
   const pool = await fullPool(roots);
   assert.ok(!pool.includes(victim!));
+});
+
+test('200 runs through the slots and the pre-made network sandboxes leak nothing: no container, process, namespace or engine descriptor beyond the two pools', { timeout: 900_000 }, async () => {
+  await fullPool(roots);
+  const enginePid = Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8').trim());
+  const fds = (): number => readdirSync(`/proc/${enginePid}/fd`).length;
+  const fdsBefore = fds();
+  const claimedBefore = (await slots(roots)).Claimed;
+  for (let i = 0; i < 200; i++) {
+    // every other one on the default network: it takes a pre-made sandbox (src/network/pool.ts)
+    const r = await berth(roots, i % 2 === 0 ? ['run', '--rm', 'bb', 'true'] : ['run', '--rm', '--network', 'none', 'bb', 'true'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `run ${i}: ${r.stderr}`);
+  }
+  await fullPool(roots);
+  assert.ok((await slots(roots)).Claimed - claimedBefore >= 50, 'the runs went through slots');
+  assert.equal((await berthOk(roots, ['ps', '-aq'])).trim(), '');
+  await eventually(() => poolNamespaces(roots).length <= 2, 30_000, 'the sandbox pool to hold at most its size');
+  assert.deepEqual(leftovers(roots), []);
+  assert.ok(fds() <= fdsBefore + 8, `the engine's descriptors went from ${fdsBefore} to ${fds()}`);
+  assert.equal(Number(readFileSync(join(roots.run, 'engine.pid'), 'utf8').trim()), enginePid, 'one engine all along');
 });
 
 test('the engine\'s stop ends every idle slot; an engine SIGKILLed during starts leaves no slot, and the next engine repairs what the runs left', async () => {
