@@ -11,7 +11,7 @@
 import type { Project } from '../spec/model.js';
 import type { Plan } from '../plan/plan.js';
 import { InvalidArgument, NotFound } from '../lib/errors.js';
-import type { ImageStore } from '../images/store.js';
+import { resolveEach, type ImageStore } from '../images/store.js';
 import { serviceImage } from './service-container.js';
 import type { RecordedPort } from '../runtime/container.js';
 import { checkServiceNetworking, servicePorts } from './service-network.js';
@@ -48,20 +48,14 @@ export function preflight(images: () => Promise<ImageStore>, network?: NetworkCh
     if (needs.length === 0) return;
     const store = await images();
     const missing: ImageNeed[] = [];
-    const present = new Map<string, boolean>();
+    const resolve = resolveEach(store);
     for (const need of needs) {
-      let found = present.get(need.image);
-      if (found === undefined) {
-        try {
-          store.resolve(need.image);
-          found = true;
-        } catch (err) {
-          if (!(err instanceof NotFound)) throw err;
-          found = false;
-        }
-        present.set(need.image, found);
+      try {
+        resolve(need.image);
+      } catch (err) {
+        if (!(err instanceof NotFound)) throw err;
+        missing.push(need);
       }
-      if (!found) missing.push(need);
     }
     if (missing.length === 0) return;
     const names = missing.map((m) => (m.service !== undefined ? `${m.image} (service ${m.service})` : m.image));

@@ -17,7 +17,7 @@ import { BerthError, InvalidArgument, NotFound, Unsupported, errorBody } from '.
 import type { Clock } from '../lib/clock.js';
 import { parseBytes } from '../lib/units.js';
 import { cachePathsAbsolute } from '../lib/cache-spec.js';
-import type { ImageStore } from '../images/store.js';
+import { resolveEach, type ImageStore } from '../images/store.js';
 import type { ContainerRuntime } from '../runtime/container.js';
 import { withDependencies } from '../plan/graph.js';
 import { now } from './supervisor.js';
@@ -280,16 +280,9 @@ export interface ProjectImagesDeps {
 export async function prepareImages(d: ProjectImagesDeps, project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<void> {
   const store = await d.images();
   // each image looked up once: the decisions below change nothing in the store
-  const seen = new Map<string, boolean>();
+  const resolve = resolveEach(store);
   const facts: ImageFacts = {
-    present: (image) => {
-      let hit = seen.get(image);
-      if (hit === undefined) {
-        try { store.resolve(image); hit = true; } catch { hit = false; }
-        seen.set(image, hit);
-      }
-      return hit;
-    },
+    present: (image) => { try { resolve(image); return true; } catch { return false; } },
     lastPull: (image) => d.work.lastPull(image),
     nowMs: d.clock.now(),
   };

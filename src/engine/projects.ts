@@ -28,7 +28,7 @@ import { runHooks, type OneOffHooks } from './hooks.js';
 import type { ProjectStore } from './store.js';
 import { now as timeNow, type Supervisor } from './supervisor.js';
 import type { Preflight } from './preflight.js';
-import type { ImageStore } from '../images/store.js';
+import { resolveEach, type ImageStore } from '../images/store.js';
 import type { EngineNetworking } from './networking.js';
 import { serviceNetworkIntent } from './service-network.js';
 import { ensureServiceNetworks, networkHashes, networkRunner, observedNetworks } from './network-runner.js';
@@ -234,18 +234,11 @@ export function projectVerbs(d: ProjectVerbsDeps): ProjectVerbs {
       // the image each service names now: a container of another image is recreated
       const imageStore = await d.images();
       const images: Record<string, string> = {};
-      const ids = new Map<string, string | undefined>();
+      const resolve = resolveEach(imageStore);
       for (const name of scope) {
         const service = project.services[name];
         if (!service) continue;
-        const ref = serviceImage(project, service);
-        if (!ids.has(ref)) {
-          let id: string | undefined;
-          try { id = imageStore.resolve(ref).id; } catch { /* scale 0: not needed */ }
-          ids.set(ref, id);
-        }
-        const id = ids.get(ref);
-        if (id !== undefined) images[name] = id;
+        try { images[name] = resolve(serviceImage(project, service)).id; } catch { /* scale 0: not needed */ }
       }
       // after planning, every network and published port the new containers need (a port
       // conflict creates nothing at all)

@@ -183,6 +183,23 @@ function sha256(data: string | Uint8Array): string {
 const hex = (digest: string) => digest.slice('sha256:'.length);
 
 /** OCI chainIDs for a list of diffIDs, bottom-most first. */
+/**
+ * `store.resolve`, each reference looked up once for as long as the returned function is kept (one
+ * verb's decisions, during which the store does not change); a failed look-up throws its error again.
+ */
+export function resolveEach(store: Pick<ImageStore, 'resolve'>): (ref: string) => ImageRecord {
+  const seen = new Map<string, { readonly image: ImageRecord } | { readonly error: unknown }>();
+  return (ref) => {
+    let r = seen.get(ref);
+    if (r === undefined) {
+      try { r = { image: store.resolve(ref) }; } catch (error) { r = { error }; }
+      seen.set(ref, r);
+    }
+    if ('error' in r) throw r.error;
+    return r.image;
+  };
+}
+
 export function chainIds(diffIds: readonly string[]): string[] {
   const out: string[] = [];
   for (const diffId of diffIds) out.push(out.length === 0 ? diffId : sha256(`${out[out.length - 1]} ${diffId}`));
