@@ -77,6 +77,4 @@ export class OneOffHooks {
   forget(containerId: string): void {
     this.pending.delete(containerId);
   }
-
-  get size(): number { return this.pending.size; }
 }

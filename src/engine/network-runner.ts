@@ -70,11 +70,6 @@ export function observedNetworks(facility: NetworkFacility): ObservedNetwork[] {
   }));
 }
 
-/**
- * The runner of a plan's network operations. `project` is the model the plan was made from (an
- * empty one for `down -p NAME`: a key it does not know is found among the networks labelled with
- * the project).
- */
 /** Creates the project's network `key` (its create request from the model); one made meanwhile by another verb is what was asked. */
 async function createNetwork(facility: NetworkFacility, project: Project, key: string): Promise<void> {
   const req = networkCreateRequest(project, key);
@@ -98,6 +93,11 @@ export async function ensureServiceNetworks(facility: NetworkFacility, project: 
   }
 }
 
+/**
+ * The runner of a plan's network operations. `project` is the model the plan was made from (an
+ * empty one for `down -p NAME`: a key it does not know is found among the networks labelled with
+ * the project).
+ */
 export function networkRunner(facility: NetworkFacility, project: Project): ResourceRunner {
   const keyOf = (resourceId: string): string => resourceId.slice('network:'.length);
   const nameOf = (key: string): string | undefined => {

@@ -57,9 +57,9 @@ export interface ProjectVerbsDeps {
   readonly networking: EngineNetworking;
   /** volumes, binds, tmpfs, secrets and configs of the containers; `volume:<name>` operations */
   readonly volumes: EngineVolumes;
-  /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
   /** compose run's post_start hooks, run by the one-off's first start (hooks.ts) */
   readonly oneOffHooks: OneOffHooks;
+  /** pulls and builds the images of these services as pull_policy and the flags say (project-images.ts) */
   readonly prepareImages: (project: Project, services: readonly string[], flags: ImageFlags, auth: RegistryAuth, emit: (e: EngineEvent) => void, signal: AbortSignal) => Promise<void>;
 }
 
