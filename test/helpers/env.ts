@@ -287,6 +287,26 @@ export async function stopEngine(roots: TestRoots): Promise<void> {
   }
 }
 
+/**
+ * A warm pool's test pair: two roots with busybox imported as `bb`, the second with `offVariable`
+ * set to 0 in its environment (BERTH_SLOTS, BERTH_NETNS_POOL), so a run through the pool can be set
+ * against the same run without it.
+ */
+export async function warmAndColdRoots(offVariable: string): Promise<{ roots: TestRoots; cold: TestRoots }> {
+  const roots = makeRoots();
+  const cold = makeRoots();
+  (cold.env as Record<string, string>)[offVariable] = '0';
+  await importBusybox(roots, 'bb');
+  await importBusybox(cold, 'bb');
+  return { roots, cold };
+}
+
+/** The end of warmAndColdRoots' pair: their containers removed, then each checked and cleaned. */
+export async function tearDownRoots(...all: TestRoots[]): Promise<void> {
+  for (const r of all) await removeAllContainers(r).catch(() => undefined);
+  for (const r of all) await cleanupRoots(r);
+}
+
 /** Stops the engine, removes the roots and the (empty) cgroup parent dirs; throws if berth left anything behind. */
 export async function cleanupRoots(roots: TestRoots): Promise<void> {
   await stopEngine(roots);

@@ -11,27 +11,15 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { seededRandom } from '../helpers/seeded.js';
-import { berthOk, cleanupRoots, eventually, importBusybox, leftovers, makeRoots, networkLeftovers, poolNamespaces, removeAllContainers, repoRoot, stopEngine, type TestRoots } from '../helpers/env.js';
+import { berthOk, eventually, leftovers, networkLeftovers, poolNamespaces, removeAllContainers, repoRoot, stopEngine, tearDownRoots, type TestRoots, warmAndColdRoots } from '../helpers/env.js';
 
 const SIZE = 2; // the default: as many as warm slots (BERTH_SLOTS, default 2)
 
 let roots: TestRoots;
 let cold: TestRoots;
 
-before(async () => {
-  roots = makeRoots();
-  cold = makeRoots();
-  (cold.env as Record<string, string>)['BERTH_NETNS_POOL'] = '0';
-  await importBusybox(roots, 'bb');
-  await importBusybox(cold, 'bb');
-});
-
-after(async () => {
-  await removeAllContainers(roots).catch(() => undefined);
-  await removeAllContainers(cold).catch(() => undefined);
-  await cleanupRoots(roots);
-  await cleanupRoots(cold);
-});
+before(async () => { ({ roots, cold } = await warmAndColdRoots('BERTH_NETNS_POOL')); });
+after(() => tearDownRoots(roots, cold));
 
 const mounted = (): Set<string> => new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? ''));
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { berth, berthOk, cleanupRoots, engineStatus, eventually, importBusybox, leftovers, makeRoots, poolNamespaces, processGone, removeAllContainers, repoRoot, slotPids, stopEngine, type TestRoots } from '../helpers/env.js';
+import { berth, berthOk, engineStatus, eventually, leftovers, poolNamespaces, processGone, removeAllContainers, repoRoot, slotPids, stopEngine, tearDownRoots, type TestRoots, warmAndColdRoots } from '../helpers/env.js';
 
 interface Slots { Size: number; Idle: number; Claimed: number }
 
@@ -27,20 +27,8 @@ async function fullPool(r: TestRoots): Promise<number[]> {
   }, 30_000, 'the slot pool to be full');
 }
 
-before(async () => {
-  roots = makeRoots();
-  cold = makeRoots();
-  (cold.env as Record<string, string>)['BERTH_SLOTS'] = '0';
-  await importBusybox(roots, 'bb');
-  await importBusybox(cold, 'bb');
-});
-
-after(async () => {
-  await removeAllContainers(roots).catch(() => undefined);
-  await removeAllContainers(cold).catch(() => undefined);
-  await cleanupRoots(roots);
-  await cleanupRoots(cold);
-});
+before(async () => { ({ roots, cold } = await warmAndColdRoots('BERTH_SLOTS')); });
+after(() => tearDownRoots(roots, cold));
 
 /** `berth-shim slot <root>` run by hand, `input` written to its control socket (Node's stdin pipe is a socket pair), then EOF. */
 function slotBy(input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
